@@ -1,0 +1,116 @@
+/**
+ * npm run synth [-- --target <name>]... [--check] [--config <dir>] [--out <dir>]
+ *
+ * Loads environments/, synthesizes every target in memory, checks policy, and only then writes
+ * dist/ (atomically, folder by folder). With --check nothing is written: the command lists the
+ * files that differ from dist/ and exits 1 when there are any.
+ */
+import { performance } from 'perf_hooks';
+import { ConfigError, formatIssue } from '../config/errors';
+import { loadPlatform } from '../config/load';
+import { OutputTree, diffTree, writeTree } from '../lib/output';
+import { synthesizeAll, SynthError, TargetOutput } from '../lib/synth';
+
+interface Options {
+  check: boolean;
+  targets: string[];
+  config: string;
+  out: string;
+  quiet: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { check: false, targets: [], config: 'environments', out: 'dist', quiet: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) fail(`${arg} needs a value`);
+      return v;
+    };
+    switch (arg) {
+      case '--check': options.check = true; break;
+      case '--target': case '-t': options.targets.push(value()); break;
+      case '--config': options.config = value(); break;
+      case '--out': options.out = value(); break;
+      case '--quiet': case '-q': options.quiet = true; break;
+      case '--help': case '-h':
+        console.log('usage: npm run synth -- [--target <name>]... [--check] [--config <dir>] [--out <dir>] [--quiet]');
+        process.exit(0);
+      // eslint-disable-next-line no-fallthrough
+      default: fail(`unknown argument ${arg}; see --help`);
+    }
+  }
+  return options;
+}
+
+function fail(message: string): never {
+  console.error(`synth: ${message}`);
+  process.exit(2);
+}
+
+function summary(outputs: TargetOutput[], ms: number, verb: string): string {
+  const lines: string[] = [];
+  for (const output of outputs) {
+    const kinds = new Map<string, number>();
+    for (const m of output.manifests) kinds.set(m.kind, (kinds.get(m.kind) ?? 0) + 1);
+    const list = [...kinds.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k} ${n}`).join(', ');
+    lines.push(`  ${output.folder.padEnd(22)} ${String(output.manifests.length).padStart(4)} objects: ${list}`);
+  }
+  const total = outputs.reduce((n, o) => n + o.manifests.length, 0);
+  lines.push(`${verb} ${total} objects in ${outputs.length} targets in ${Math.round(ms)} ms`);
+  return lines.join('\n');
+}
+
+function main(): void {
+  const started = performance.now();
+  const options = parseArgs(process.argv.slice(2));
+  let outputs: TargetOutput[];
+  try {
+    let configs = loadPlatform(options.config);
+    if (options.targets.length) {
+      const known = configs.map((c) => c.target);
+      const unknown = options.targets.filter((t) => !known.includes(t));
+      if (unknown.length) fail(`unknown target ${unknown.join(', ')}; targets: ${known.join(', ')}`);
+      configs = configs.filter((c) => options.targets.includes(c.target));
+    }
+    outputs = synthesizeAll(configs);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`synth failed: ${error.issues.length} problem(s) in the configuration; nothing was written to ${options.out}/\n`);
+      for (const issue of error.issues) console.error(`  ${formatIssue(issue)}`);
+      process.exit(1);
+    }
+    if (error instanceof SynthError) {
+      console.error(`synth failed: ${error.problems.length} problem(s); nothing was written to ${options.out}/\n`);
+      for (const problem of error.problems) console.error(`  ${problem}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+
+  const tree: OutputTree = new Map(outputs.map((o) => [o.folder, o.files]));
+  const only = options.targets.length ? options.targets : undefined;
+  if (options.check) {
+    const differences = diffTree(options.out, tree, only);
+    if (differences.length) {
+      console.error(`${options.out}/ is stale: ${differences.length} file(s) differ from what synth produces; run npm run synth and commit ${options.out}/\n`);
+      for (const d of differences) console.error(`  ${d.change.padEnd(8)} ${d.file}`);
+      process.exit(1);
+    }
+    if (!options.quiet) console.log(summary(outputs, performance.now() - started, `${options.out}/ is up to date:`));
+    return;
+  }
+  writeTree(options.out, tree, only);
+  if (!options.quiet) console.log(summary(outputs, performance.now() - started, 'wrote'));
+}
+
+try {
+  main();
+} catch (error) {
+  // an internal error, not a configuration problem: say so plainly, stack only on request
+  console.error(`synth: internal error: ${(error as Error).message}`);
+  if (process.env.DEBUG) console.error((error as Error).stack);
+  else console.error('(set DEBUG=1 for the stack trace)');
+  process.exit(2);
+}

@@ -1,0 +1,312 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
+import { closest } from 'fastest-levenshtein';
+import { Document, isMap, isPair, isScalar, LineCounter, Node, parseDocument } from 'yaml';
+import { ConfigError, ConfigIssue, formatPath, PathSegment, show } from './errors';
+import { checkRules } from './rules';
+import { layerSchema, targetSchema } from './schema';
+import { TargetConfig } from './types';
+
+/** The file every environment builds on. */
+export const DEFAULTS_FILE = 'defaults.yaml';
+
+type Json = Record<string, unknown>;
+
+/** A parsed YAML file of environments/, with what is needed to point at a line. */
+interface SourceFile {
+  readonly file: string;
+  readonly doc: Document;
+  readonly lines: LineCounter;
+  readonly data: Json;
+}
+
+/** Where a merged value came from: the file and the path prefix inside it (`regions.<r>`). */
+interface Origin {
+  readonly source: SourceFile;
+  readonly prefix: PathSegment[];
+}
+
+let compiled: { layer: ValidateFunction; target: ValidateFunction } | undefined;
+
+function validators(): { layer: ValidateFunction; target: ValidateFunction } {
+  if (!compiled) {
+    const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
+    compiled = { layer: ajv.compile(layerSchema()), target: ajv.compile(targetSchema) };
+  }
+  return compiled;
+}
+
+/**
+ * Reads `defaults.yaml` and every other `*.yaml` in `dir`, validates each file and each merged
+ * target, and returns one TargetConfig per deployment target, sorted by target name.
+ *
+ * @throws ConfigError listing every problem found, each with file, line, path, value and fix.
+ */
+export function loadPlatform(dir: string): TargetConfig[] {
+  const issues: ConfigIssue[] = [];
+  const display = (file: string) => path.relative(process.cwd(), file) || file;
+
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+    throw new ConfigError([{ file: display(dir), path: '', message: 'is not a directory; pass the folder that holds defaults.yaml and the environment files' }]);
+  }
+  const names = fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+  if (!names.includes(DEFAULTS_FILE)) {
+    issues.push({ file: display(path.join(dir, DEFAULTS_FILE)), path: '', message: 'is missing; every environment builds on defaults.yaml' });
+  }
+  const environmentNames = names.filter((f) => f !== DEFAULTS_FILE);
+  if (environmentNames.length === 0) {
+    issues.push({ file: display(dir), path: '', message: 'holds no environment file; add e.g. development.yaml next to defaults.yaml' });
+  }
+
+  const sources = new Map<string, SourceFile>();
+  for (const name of names) {
+    const source = parseFile(path.join(dir, name), display(path.join(dir, name)), name === DEFAULTS_FILE, issues);
+    if (source) sources.set(name, source);
+  }
+  if (issues.length) throw new ConfigError(issues);
+
+  const targets: TargetConfig[] = [];
+  const defaults = sources.get(DEFAULTS_FILE)!;
+  for (const name of environmentNames) {
+    const env = sources.get(name)!;
+    const environment = name.replace(/\.ya?ml$/, '');
+    if (!new RegExp('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$').test(environment)) {
+      issues.push({ file: env.file, path: '', message: `the file name "${environment}" must be a DNS-1123 label (it names the environment and its dist/ folder)` });
+      continue;
+    }
+    if (defaults.data.regions !== undefined) {
+      issues.push({ file: defaults.file, line: lineOf(defaults, ['regions'], true), path: 'regions', message: 'regions belong in an environment file, not in defaults.yaml' });
+    }
+    const { regions, ...envData } = env.data;
+    const regionEntries: Array<[string | undefined, Json | undefined]> = regions && typeof regions === 'object'
+      ? Object.entries(regions as Record<string, Json>)
+      : [[undefined, undefined]];
+    for (const [region, overrides] of regionEntries) {
+      const origins = new Map<string, Origin>();
+      let merged: Json = {};
+      merged = mergeLayer(merged, defaults.data, { source: defaults, prefix: [] }, [], origins);
+      merged = mergeLayer(merged, envData, { source: env, prefix: [] }, [], origins);
+      if (region !== undefined) {
+        merged = mergeLayer(merged, overrides ?? {}, { source: env, prefix: ['regions', region] }, [], origins);
+      }
+      const target = region ? `${environment}-${region}` : environment;
+      const locate = (p: PathSegment[]) => locateMerged(p, origins, env);
+      const before = issues.length;
+      const validate = validators().target;
+      if (!validate(merged)) {
+        for (const error of validate.errors ?? []) issues.push(describeAjvError(error, merged, locate, target));
+      }
+      if (issues.length > before) continue;
+      const config = toTargetConfig(merged, { target, environment, region, sources: [defaults.file, env.file] });
+      issues.push(...checkRules(config, locate));
+      targets.push(config);
+    }
+  }
+  if (issues.length) throw new ConfigError(dedupe(issues));
+  return targets.sort((a, b) => a.target.localeCompare(b.target));
+}
+
+function parseFile(absolute: string, file: string, isDefaults: boolean, issues: ConfigIssue[]): SourceFile | undefined {
+  const text = fs.readFileSync(absolute, 'utf8');
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true, version: '1.2' });
+  if (doc.errors.length) {
+    for (const error of doc.errors) {
+      issues.push({
+        file,
+        line: error.linePos?.[0].line,
+        path: '',
+        message: `invalid YAML: ${error.message.split('\n')[0]}`,
+      });
+    }
+    return undefined;
+  }
+  const data = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  if (data === null || data === undefined) {
+    issues.push({
+      file, path: '',
+      message: isDefaults
+        ? 'is empty; it must be a mapping with the platform, services and shared settings'
+        : 'is empty; an environment file must be a mapping and set at least `tier` (development, staging or production)',
+    });
+    return undefined;
+  }
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    issues.push({ file, line: 1, path: '', message: `must be a YAML mapping (key: value), got ${Array.isArray(data) ? 'a list' : show(data)}` });
+    return undefined;
+  }
+  const source: SourceFile = { file, doc, lines, data: data as Json };
+  const validate = validators().layer;
+  if (!validate(data)) {
+    const locate = (p: PathSegment[], key = false) => ({ file, line: lineOf(source, p, key), prefix: [] as PathSegment[] });
+    for (const error of validate.errors ?? []) issues.push(describeAjvError(error, data as Json, locate));
+    return undefined;
+  }
+  if (!isDefaults && data && (data as Json).tier === undefined) {
+    issues.push({ file, line: 1, path: 'tier', message: 'is required in an environment file; allowed: development, staging, production' });
+  }
+  return source;
+}
+
+/** Deep-merges `overlay` onto `base`: mappings merge key by key, everything else replaces. */
+function mergeLayer(base: Json, overlay: Json, origin: Origin, at: PathSegment[], origins: Map<string, Origin>): Json {
+  const out: Json = { ...base };
+  for (const [key, value] of Object.entries(overlay)) {
+    const p = [...at, key];
+    const existing = out[key];
+    if (isPlainObject(value) && isPlainObject(existing)) {
+      if (!origins.has(p.join('\u0000'))) origins.set(p.join('\u0000'), origin);
+      out[key] = mergeLayer(existing, value, origin, p, origins);
+    } else {
+      // a replaced subtree belongs to the new file, including everything below it
+      for (const k of [...origins.keys()]) if (k.startsWith(p.join('\u0000') + '\u0000')) origins.delete(k);
+      origins.set(p.join('\u0000'), origin);
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+function isPlainObject(value: unknown): value is Json {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** The file and line that set `p` in a merged target (or its nearest ancestor). */
+function locateMerged(p: PathSegment[], origins: Map<string, Origin>, fallback: SourceFile): { file: string; line?: number; prefix: PathSegment[] } {
+  for (let n = p.length; n >= 0; n--) {
+    const origin = origins.get(p.slice(0, n).join('\u0000'));
+    if (origin) {
+      const inFile = [...origin.prefix, ...p];
+      return { file: origin.source.file, line: lineOf(origin.source, inFile) ?? lineOf(origin.source, [...origin.prefix, ...p.slice(0, n)]), prefix: origin.prefix };
+    }
+  }
+  return { file: fallback.file, line: undefined, prefix: [] };
+}
+
+/** 1-based line of the value (or of the key, when `key`) at `p`, or of its deepest existing ancestor. */
+function lineOf(source: SourceFile, p: PathSegment[], key = false): number | undefined {
+  let node: unknown = source.doc.contents;
+  let line: number | undefined = node && (node as Node).range ? source.lines.linePos((node as Node).range![0]).line : undefined;
+  for (let i = 0; i < p.length; i++) {
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(p[i]));
+      if (!pair) return line;
+      const keyNode = pair.key as Node;
+      if (keyNode?.range) line = source.lines.linePos(keyNode.range[0]).line;
+      if (key && i === p.length - 1) return line;
+      node = pair.value;
+    } else if (node && typeof node === 'object' && 'items' in node && Array.isArray((node as { items: unknown[] }).items)) {
+      node = (node as { items: unknown[] }).items[Number(p[i])];
+      if (!node) return line;
+    } else {
+      return line;
+    }
+    const range = (node as Node | undefined)?.range;
+    if (range && !key) line = source.lines.linePos(range[0]).line;
+  }
+  return line;
+}
+
+function parsePointer(pointer: string): PathSegment[] {
+  if (!pointer) return [];
+  return pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).map((s) => (/^[0-9]+$/.test(s) ? Number(s) : s));
+}
+
+function valueAt(data: unknown, p: PathSegment[]): unknown {
+  return p.reduce<unknown>((acc, seg) => (acc && typeof acc === 'object' ? (acc as Record<string, unknown>)[seg as string] : undefined), data);
+}
+
+type Locator = (p: PathSegment[], key?: boolean) => { file: string; line?: number; prefix: PathSegment[] };
+
+/** Turns an ajv error into a ConfigIssue naming the file, line, path, value and what is allowed. */
+function describeAjvError(error: ErrorObject, data: Json, locate: Locator, target?: string): ConfigIssue {
+  const p = parsePointer(error.instancePath);
+  const value = valueAt(data, p);
+  const schema = (error.parentSchema ?? {}) as Record<string, unknown>;
+  const allowed = typeof schema.description === 'string' ? schema.description : undefined;
+  const inTarget = target ? ` (in target ${target})` : '';
+  const at = (segments: PathSegment[], key = false) => {
+    const where = locate(segments, key);
+    return { file: where.file, line: where.line, path: formatPath([...where.prefix, ...segments]) };
+  };
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const extra = String(error.params.additionalProperty);
+      const known = Object.keys((schema.properties as Record<string, unknown>) ?? {});
+      const suggestion = known.length ? closest(extra, known) : undefined;
+      const hint = suggestion ? `did you mean "${suggestion}"? ` : '';
+      return { ...at([...p, extra], true), message: `unknown key "${extra}"; ${hint}allowed keys: ${known.join(', ')}${inTarget}` };
+    }
+    case 'required': {
+      const missing = String(error.params.missingProperty);
+      return { ...at(p), path: formatPath([...locate(p).prefix, ...p, missing]), message: `is required but no file sets it${inTarget}; add "${missing}" here or in defaults.yaml` };
+    }
+    case 'enum':
+      return { ...at(p), message: `${show(value)} is not allowed; allowed: ${(error.params.allowedValues as unknown[]).map((v) => show(v)).join(', ')}${inTarget}` };
+    case 'pattern':
+      return { ...at(p), message: `${show(value)} is not valid; expected ${allowed ?? `a value matching ${error.params.pattern}`}${inTarget}` };
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return { ...at(p), message: `${show(value)} is out of range: must be ${error.params.comparison} ${error.params.limit}${allowed ? ` (${allowed})` : ''}${inTarget}` };
+    case 'type':
+      return { ...at(p), message: `${show(value)} has the wrong type: expected ${error.params.type}${allowed ? ` (${allowed})` : ''}${inTarget}` };
+    case 'oneOf': {
+      const described = typeof (error.schema as unknown) === 'object' ? undefined : undefined;
+      return { ...at(p), message: `${show(value)} is not valid; expected ${allowed ?? described ?? 'one of the documented forms'}${inTarget}` };
+    }
+    case 'maxLength':
+    case 'minLength':
+      return { ...at(p), message: `${show(value)} has the wrong length: must have ${error.message?.replace(/^must /, '')}${allowed ? ` (${allowed})` : ''}${inTarget}` };
+    case 'propertyNames':
+      return { ...at(p), message: `contains the invalid name ${show(error.params.propertyName)}; names must be DNS-1123 labels (lower-case letters, digits and "-", at most 63 characters)${inTarget}` };
+    default:
+      return { ...at(p), message: `${show(value)} is not valid: ${error.message ?? error.keyword}${allowed ? ` (${allowed})` : ''}${inTarget}` };
+  }
+}
+
+function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const key = `${i.file}|${i.line}|${i.path}|${i.message.replace(/ \(in target [^)]*\)/, '')}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+interface TargetIdentity {
+  target: string;
+  environment: string;
+  region?: string;
+  sources: string[];
+}
+
+/** Fills in documented defaults and the names carried by map keys. */
+function toTargetConfig(merged: Json, id: TargetIdentity): TargetConfig {
+  const m = merged as Record<string, any>;
+  const services = Object.fromEntries(Object.entries((m.services ?? {}) as Record<string, Json>).sort(([a], [b]) => a.localeCompare(b)).map(([name, s]) => [name, {
+    workload: 'deployment',
+    expose: 'cluster',
+    dependsOn: [],
+    api: [],
+    secrets: [],
+    ...s,
+    name,
+  }]));
+  const externals = Object.fromEntries(Object.entries((m.externals ?? {}) as Record<string, Json>).sort(([a], [b]) => a.localeCompare(b)).map(([name, e]) => [name, { ...e, name }]));
+  const featureFlags = Object.fromEntries(Object.entries((m.featureFlags ?? {}) as Record<string, Json>).sort(([a], [b]) => a.localeCompare(b)).map(([name, f]) => [name, { ...f, name }]));
+  const priorityClasses = Object.fromEntries(Object.entries((m.priorityClasses ?? {}) as Record<string, Json>).sort(([a], [b]) => a.localeCompare(b)));
+  return {
+    ...(m as object),
+    ...id,
+    requestScale: m.requestScale ?? 1,
+    backups: m.backups ?? [],
+    priorityClasses,
+    featureFlags,
+    externals,
+    services,
+  } as unknown as TargetConfig;
+}

@@ -1,0 +1,184 @@
+import { cpuMillis, memoryBytes } from '../lib/quantity';
+import { ConfigIssue, formatPath, PathSegment, show } from './errors';
+import { Dependency, ServiceConfig, TargetConfig } from './types';
+
+type Locator = (p: PathSegment[], key?: boolean) => { file: string; line?: number; prefix: PathSegment[] };
+
+/** Environment variable names that must never carry a literal value. */
+export const CREDENTIAL_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|ACCESS_?KEY|DSN|DATABASE_URL|CONNECTION_STRING|WEBHOOK)/i;
+
+/** Tags that are moved on purpose and so never pin anything. */
+const FLOATING_TAGS = new Set(['latest', 'stable', 'main', 'master', 'edge', 'nightly', 'dev']);
+
+/** An immutable release tag: a full semantic version (v1.2.3, 1.2.3-rc.1). */
+export const IMMUTABLE_TAG = /^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$/;
+
+export interface ImageRef {
+  readonly repository: string;
+  readonly tag?: string;
+  readonly digest?: string;
+}
+
+export function parseImage(image: string): ImageRef {
+  const [named, digest] = image.split('@');
+  const slash = named.lastIndexOf('/');
+  const colon = named.lastIndexOf(':');
+  const tag = colon > slash ? named.slice(colon + 1) : undefined;
+  const repository = colon > slash ? named.slice(0, colon) : named;
+  return { repository, tag, digest };
+}
+
+/** The replica range of a service: fixed replicas give min = max. */
+export function replicaRange(service: ServiceConfig): { min: number; max: number } {
+  return typeof service.replicas === 'number' ? { min: service.replicas, max: service.replicas } : service.replicas;
+}
+
+/** True when an HPA scales the service (a range with min < max). */
+export function isAutoscaled(service: ServiceConfig): boolean {
+  const { min, max } = replicaRange(service);
+  return min < max;
+}
+
+/**
+ * Rules the schema cannot express: they relate several fields or several services.
+ * Each issue says what was found and how to fix it.
+ */
+export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const at = (p: PathSegment[], message: string, key = false) => {
+    const where = locate(p, key);
+    issues.push({ file: where.file, line: where.line, path: formatPath([...where.prefix, ...p]), message: `${message} (in target ${config.target})` });
+  };
+
+  for (const service of Object.values(config.services)) {
+    const base = ['services', service.name];
+    const range = replicaRange(service);
+
+    if (typeof service.replicas !== 'number' && service.replicas.min > service.replicas.max) {
+      at([...base, 'replicas', 'min'], `minReplicas (${service.replicas.min}) must be <= maxReplicas (${service.replicas.max}) for service "${service.name}"; lower min or raise max`);
+    }
+    if (isAutoscaled(service) && !service.autoscaling) {
+      at([...base, 'replicas'], `is a range (${range.min}-${range.max}) but the service has no autoscaling.metrics; add autoscaling.metrics or use a fixed number`);
+    }
+
+    // ports: unique names and numbers
+    const seenNames = new Map<string, number>();
+    const seenNumbers = new Map<number, number>();
+    service.ports.forEach((port, i) => {
+      if (seenNames.has(port.name)) at([...base, 'ports', i, 'name'], `port name "${port.name}" is already used by ports[${seenNames.get(port.name)}]; port names must be unique per service`);
+      if (seenNumbers.has(port.port)) at([...base, 'ports', i, 'port'], `port ${port.port} is already used by ports[${seenNumbers.get(port.port)}]; port numbers must be unique per service`);
+      seenNames.set(port.name, i);
+      seenNumbers.set(port.port, i);
+    });
+
+    // image pinning
+    const image = parseImage(service.image);
+    if (!image.tag && !image.digest) {
+      at([...base, 'image'], `${show(service.image)} is not pinned; add a version tag (":1.4.2") or a digest ("@sha256:...")`);
+    } else if (image.tag && FLOATING_TAGS.has(image.tag.toLowerCase()) && !image.digest) {
+      at([...base, 'image'], `${show(service.image)} uses the moving tag "${image.tag}"; pin a version tag (":1.4.2") or a digest ("@sha256:...")`);
+    } else if (config.tier === 'production' && !image.digest && !IMMUTABLE_TAG.test(image.tag ?? '')) {
+      at([...base, 'image'], `${show(service.image)} is not immutable; production images need a digest ("@sha256:...") or a full version tag such as ":1.4.2"`);
+    }
+
+    // resources: requests <= limits, Guaranteed QoS
+    const { requests, limits } = service.resources;
+    if (cpuMillis(requests.cpu) > cpuMillis(limits.cpu)) {
+      at([...base, 'resources', 'requests', 'cpu'], `request ${show(requests.cpu)} exceeds the limit ${show(limits.cpu)}; a request must be <= its limit`);
+    }
+    if (memoryBytes(requests.memory) > memoryBytes(limits.memory)) {
+      at([...base, 'resources', 'requests', 'memory'], `request ${show(requests.memory)} exceeds the limit ${show(limits.memory)}; a request must be <= its limit`);
+    }
+    if (service.qos === 'guaranteed') {
+      if (cpuMillis(requests.cpu) !== cpuMillis(limits.cpu) || memoryBytes(requests.memory) !== memoryBytes(limits.memory)) {
+        at([...base, 'resources'], `Guaranteed QoS needs requests equal to limits (got requests ${show(requests)}, limits ${show(limits)})`);
+      }
+      if (cpuMillis(limits.cpu) % 1000 !== 0) {
+        at([...base, 'resources', 'limits', 'cpu'], `Guaranteed QoS with exclusive cores needs whole CPUs; ${show(limits.cpu)} is fractional`);
+      }
+    }
+
+    if (service.priority && !config.priorityClasses[service.priority]) {
+      at([...base, 'priority'], `${show(service.priority)} is not a declared priority class; declared: ${Object.keys(config.priorityClasses).join(', ') || 'none (add priorityClasses to the environment)'}`);
+    }
+
+    // probes are required from staging on
+    if (config.tier !== 'development') {
+      for (const probe of ['readiness', 'liveness'] as const) {
+        if (!service.probes?.[probe]) {
+          at([...base, 'probes'], `service "${service.name}" has no ${probe} probe; ${config.tier} requires readiness and liveness probes`);
+        }
+      }
+    }
+    for (const [kind, probe] of Object.entries(service.probes ?? {})) {
+      if (!probe) continue;
+      const handlers = ['http', 'tcp', 'grpc', 'exec'].filter((h) => (probe as Record<string, unknown>)[h]);
+      if (handlers.length !== 1) {
+        at([...base, 'probes', kind], `must have exactly one of http, tcp, grpc or exec (got ${handlers.length ? handlers.join(', ') : 'none'})`);
+      }
+      const port = probe.http?.port ?? probe.tcp?.port;
+      if (typeof port === 'string' && !service.ports.some((p) => p.name === port)) {
+        at([...base, 'probes', kind], `refers to port "${port}" which the service does not declare; declared: ${service.ports.map((p) => p.name).join(', ')}`);
+      }
+    }
+
+    // literal env values must not be credentials
+    for (const name of Object.keys(service.env ?? {})) {
+      if (CREDENTIAL_NAME.test(name)) {
+        at([...base, 'env', name], `looks like a credential; literal values are written to dist/ in plain text. Move it to secrets: [{env: ${name}, remoteKey: ...}] so an ExternalSecret provides it`, true);
+      }
+    }
+    const envNames = new Set(Object.keys(service.env ?? {}));
+    (service.secrets ?? []).forEach((secret, i) => {
+      if (envNames.has(secret.env)) at([...base, 'secrets', i, 'env'], `"${secret.env}" is also set as a literal in env; keep one`);
+    });
+
+    if (service.release?.strategy === 'blueGreen' && service.workload !== 'deployment') {
+      at([...base, 'release', 'strategy'], `blueGreen needs a deployment workload; "${service.name}" is a ${service.workload}`);
+    }
+    if (service.storage && service.workload !== 'statefulset') {
+      at([...base, 'storage'], `persistent storage needs workload: statefulset ("${service.name}" is a ${service.workload})`);
+    }
+
+    (service.dependsOn ?? []).forEach((dep, i) => checkDependency(config, service, dep, [...base, 'dependsOn', i], at));
+  }
+
+  for (const peer of Object.values(config.externals)) {
+    peer.cidrs.forEach((cidr, i) => {
+      if ((cidr === '0.0.0.0/0' || cidr === '::/0') && !peer.reason) {
+        at(['externals', peer.name, 'cidrs', i], `${cidr} opens egress to the whole internet; narrow it to the peer's ranges or add a "reason" saying why it is needed`);
+      }
+    });
+  }
+  return issues;
+}
+
+function checkDependency(config: TargetConfig, service: ServiceConfig, dep: Dependency, p: PathSegment[], at: (p: PathSegment[], m: string) => void): void {
+  if ('service' in dep) {
+    const callee = config.services[dep.service];
+    if (!callee) {
+      const known = [...Object.keys(config.services), ...Object.keys(config.externals).map((e) => `${e} (as external)`)];
+      at([...p, 'service'], `"${service.name}" depends on "${dep.service}", which is not a declared service; declared: ${known.join(', ')}. Declare it under services (or externals) or remove the dependency`);
+      return;
+    }
+    if (callee.name === service.name) {
+      at([...p, 'service'], `"${service.name}" depends on itself; pods of one service reach each other without a rule`);
+      return;
+    }
+    const port = callee.ports.find((cp) => cp.name === dep.port || cp.port === dep.port);
+    if (!port) {
+      at([...p, 'port'], `${show(dep.port)} is not a port of "${callee.name}"; its ports: ${callee.ports.map((cp) => `${cp.name} (${cp.port})`).join(', ')}`);
+    }
+  } else {
+    const peer = config.externals[dep.external];
+    if (!peer) {
+      at([...p, 'external'], `"${service.name}" depends on the external peer "${dep.external}", which is not declared; declared externals: ${Object.keys(config.externals).join(', ') || 'none'}. Add it under externals with its CIDRs and ports`);
+      return;
+    }
+    for (const port of dep.ports ?? []) {
+      if (!peer.ports.some((pp) => pp.port === port)) {
+        at([...p, 'ports'], `${port} is not a port of external "${peer.name}"; its ports: ${peer.ports.map((pp) => pp.port).join(', ')}`);
+      }
+    }
+  }
+}

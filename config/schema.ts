@@ -1,0 +1,301 @@
+/**
+ * JSON Schema (draft-07) for the files in `environments/`.
+ *
+ * `targetSchema` describes one merged target (defaults + environment + region) and lists what is
+ * required; `layerSchema()` derives from it the schema of a single file, where everything is
+ * optional but unknown keys are still errors. `npm run schema` publishes the layer schema as
+ * `environments/schema.json` for editors (`# yaml-language-server: $schema=./schema.json`).
+ */
+
+type Schema = Record<string, unknown>;
+
+const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+
+export const patterns = {
+  dnsLabel: DNS_LABEL,
+  cpu: '^([0-9]+m|[0-9]+(\\.[0-9]{1,3})?)$',
+  memory: '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$',
+  duration: '^([0-9]+(ms|s|m|h|d|w|y))+$',
+  cidr: '^(([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}|[0-9a-fA-F:]+/[0-9]{1,3})$',
+  envName: '^[A-Za-z_][A-Za-z0-9_]*$',
+  cron: '^(\\S+\\s+){4}\\S+$',
+};
+
+const str = (description?: string): Schema => ({ type: 'string', ...(description ? { description } : {}) });
+const pattern = (p: string, description: string): Schema => ({ type: 'string', pattern: p, description });
+const int = (minimum: number, maximum?: number, description?: string): Schema => ({
+  type: 'integer', minimum, ...(maximum !== undefined ? { maximum } : {}), ...(description ? { description } : {}),
+});
+const num = (minimum: number, maximum: number, description: string): Schema => ({ type: 'number', minimum, maximum, description });
+const bool = (description: string): Schema => ({ type: 'boolean', description });
+const arr = (items: Schema, extra: Schema = {}): Schema => ({ type: 'array', items, ...extra });
+const obj = (properties: Record<string, Schema>, required: string[] = [], extra: Schema = {}): Schema => ({
+  type: 'object', additionalProperties: false, properties, ...(required.length ? { required } : {}), ...extra,
+});
+const mapOf = (value: Schema, description: string): Schema => ({
+  type: 'object', description, propertyNames: { pattern: DNS_LABEL, maxLength: 63 }, additionalProperties: value,
+});
+const ref = (name: string): Schema => ({ $ref: `#/definitions/${name}` });
+const oneOfStrings = (values: string[], description?: string): Schema => ({
+  type: 'string', enum: values, ...(description ? { description } : {}),
+});
+
+const dnsLabel = { ...pattern(DNS_LABEL, 'a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit, at most 63 characters'), maxLength: 63 };
+const cpu = pattern(patterns.cpu, 'a CPU quantity such as "250m", "1" or "1.5"');
+const memory = pattern(patterns.memory, 'a memory quantity such as "512Mi", "2Gi" or "1G"');
+const duration = pattern(patterns.duration, 'a duration such as "30s", "5m", "1h" or "1h30m"');
+const cidr = pattern(patterns.cidr, 'a CIDR such as "203.0.113.0/24"');
+const portNumber = int(1, 65535, 'a port number, 1-65535');
+const portRef: Schema = { oneOf: [portNumber, { ...dnsLabel, maxLength: 15, description: 'a port name declared in ports' }] };
+const severity = oneOfStrings(['critical', 'warning', 'info']);
+
+const definitions: Record<string, Schema> = {
+  resourceAmounts: obj({ cpu, memory }, ['cpu', 'memory']),
+  partialResourceAmounts: obj({ cpu, memory }),
+  resources: obj({ requests: ref('resourceAmounts'), limits: ref('resourceAmounts') }, ['requests', 'limits']),
+  port: obj({
+    name: { ...dnsLabel, maxLength: 15, description: 'a port name (IANA_SVC_NAME): at most 15 characters, lower-case letters, digits and "-"' },
+    port: portNumber,
+    protocol: oneOfStrings(['TCP', 'UDP']),
+  }, ['name', 'port']),
+  probe: obj({
+    http: obj({ path: pattern('^/', 'an absolute URL path'), port: portRef }, ['path', 'port']),
+    tcp: obj({ port: portRef }, ['port']),
+    grpc: obj({ port: portNumber }, ['port']),
+    exec: obj({ command: arr(str(), { minItems: 1 }) }, ['command']),
+    initialDelaySeconds: int(0, 3600),
+    periodSeconds: int(1, 3600),
+    timeoutSeconds: int(1, 3600),
+    failureThreshold: int(1, 100),
+  }, [], { minProperties: 1 }),
+  hpaMetric: {
+    type: 'object',
+    required: ['type'],
+    properties: { type: oneOfStrings(['resource', 'pods', 'external'], 'the HPA metric source') },
+    allOf: [
+      {
+        if: { properties: { type: { const: 'resource' } } },
+        then: obj({ type: str(), resource: oneOfStrings(['cpu', 'memory']), targetUtilization: int(1, 100, 'average utilisation of requests, in percent') }, ['type', 'resource', 'targetUtilization']),
+      },
+      {
+        if: { properties: { type: { const: 'pods' } } },
+        then: obj({ type: str(), metric: str('a per-pod custom metric, e.g. http_requests_per_second'), targetAverageValue: str('a quantity such as "100" or "500m"') }, ['type', 'metric', 'targetAverageValue']),
+      },
+      {
+        if: { properties: { type: { const: 'external' } } },
+        then: obj({
+          type: str(),
+          metric: str('an external metric name'),
+          selector: { type: 'object', additionalProperties: { type: 'string' } },
+          targetValue: str(),
+          targetAverageValue: str(),
+        }, ['type', 'metric']),
+      },
+    ],
+  },
+  scalingRule: obj({
+    stabilizationWindowSeconds: int(0, 3600),
+    percent: int(1, 1000),
+    pods: int(1, 1000),
+    periodSeconds: int(1, 1800),
+  }, ['stabilizationWindowSeconds', 'periodSeconds']),
+  dependency: {
+    oneOf: [
+      obj({ service: dnsLabel, port: portRef }, ['service', 'port']),
+      obj({ external: dnsLabel, ports: arr(portNumber, { minItems: 1 }) }, ['external']),
+    ],
+    description: '{service, port} for a service of this platform or {external, ports?} for a peer declared under externals',
+  },
+  apiAccess: obj({
+    apiGroup: str('API group, "" for the core group'),
+    resources: arr(str(), { minItems: 1 }),
+    verbs: arr(oneOfStrings(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection']), { minItems: 1 }),
+    resourceNames: arr(str(), { minItems: 1 }),
+    scope: oneOfStrings(['namespace', 'cluster']),
+  }, ['apiGroup', 'resources', 'verbs']),
+  secretRef: obj({
+    env: pattern(patterns.envName, 'an environment variable name'),
+    remoteKey: str('the key in the cloud secret manager'),
+    property: str(),
+  }, ['env', 'remoteKey']),
+  customAlert: obj({
+    alert: pattern('^[A-Z][A-Za-z0-9]*$', 'an alert name in UpperCamelCase'),
+    expr: str('a PromQL expression'),
+    for: duration,
+    severity,
+    summary: str(),
+    description: str(),
+    reason: str('why this threshold'),
+  }, ['alert', 'expr', 'for', 'severity', 'summary', 'description', 'reason']),
+  service: obj({
+    description: str(),
+    component: dnsLabel,
+    image: pattern('^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$',
+      'an image reference "registry/repo:tag", "registry/repo@sha256:<64 hex>" or both'),
+    workload: oneOfStrings(['deployment', 'statefulset']),
+    ports: arr(ref('port'), { minItems: 1 }),
+    expose: oneOfStrings(['public', 'cluster']),
+    ingressPath: pattern('^/', 'an absolute URL path'),
+    replicas: {
+      oneOf: [int(0, 1000, 'a fixed number of replicas, 0 or more'), obj({ min: int(0, 1000, 'minimum replicas, 0 or more'), max: int(1, 1000, 'maximum replicas, 1 or more') }, ['min', 'max'])],
+      description: 'a fixed number of replicas, or {min, max} for an HPA',
+    },
+    autoscaling: obj({
+      metrics: arr(ref('hpaMetric'), { minItems: 1 }),
+      behavior: obj({ scaleUp: ref('scalingRule'), scaleDown: ref('scalingRule') }),
+    }, ['metrics']),
+    vpa: obj({
+      updateMode: oneOfStrings(['Off', 'Initial', 'Recreate', 'Auto']),
+      controlledResources: arr(oneOfStrings(['cpu', 'memory']), { uniqueItems: true }),
+      minAllowed: ref('partialResourceAmounts'),
+      maxAllowed: ref('partialResourceAmounts'),
+    }),
+    resources: ref('resources'),
+    qos: oneOfStrings(['guaranteed', 'burstable']),
+    priority: dnsLabel,
+    probes: obj({ readiness: ref('probe'), liveness: ref('probe'), startup: ref('probe') }),
+    env: { type: 'object', propertyNames: { pattern: patterns.envName }, additionalProperties: { type: 'string' } },
+    secrets: arr(ref('secretRef')),
+    config: { type: 'object', propertyNames: { pattern: '^[-._a-zA-Z0-9]+$' }, additionalProperties: { type: 'string' } },
+    dependsOn: arr(ref('dependency')),
+    api: arr(ref('apiAccess')),
+    storage: obj({ size: memory, mountPath: pattern('^/', 'an absolute path') }, ['size', 'mountPath']),
+    release: obj({
+      strategy: oneOfStrings(['rolling', 'blueGreen']),
+      blueGreen: obj({
+        scaleDownDelaySeconds: int(0, 86400),
+        successRate: num(0, 1, 'a ratio between 0 and 1'),
+        latencyP99Seconds: num(0, 3600, 'seconds'),
+      }),
+    }, ['strategy']),
+    spreadPolicy: oneOfStrings(['DoNotSchedule', 'ScheduleAnyway']),
+    featureFlags: bool('mount the feature-flags ConfigMap at /etc/feature-flags'),
+    monitoring: obj({
+      interval: duration,
+      http: bool('the service serves http_requests_total and http_request_duration_seconds'),
+      slo: obj({ availability: num(50, 99.9999, 'availability target in percent, e.g. 99.9') }, ['availability']),
+      alerts: obj({
+        latencyP95Seconds: num(0, 3600, 'seconds'),
+        orderLatency: obj({ quantile: num(0, 1, 'a quantile such as 0.99'), thresholdSeconds: num(0, 3600, 'seconds'), for: duration }, ['quantile', 'thresholdSeconds', 'for']),
+        orderRejectionRatio: num(0, 1, 'a ratio between 0 and 1'),
+        marketDataStaleSeconds: num(0, 86400, 'seconds'),
+        drawdownRatio: num(0, 1, 'a ratio between 0 and 1'),
+        custom: arr(ref('customAlert')),
+      }),
+    }),
+    command: arr(str()),
+    args: arr(str()),
+    runAsUser: int(1, 2147483647, 'a non-zero UID'),
+  }, ['description', 'component', 'image', 'ports', 'replicas', 'resources', 'probes']),
+  externalPeer: obj({
+    description: str(),
+    cidrs: arr(cidr, { minItems: 1 }),
+    ports: arr(ref('port'), { minItems: 1 }),
+    reason: str('why an open CIDR (0.0.0.0/0) is needed'),
+    externalName: str('DNS name published as an ExternalName Service'),
+  }, ['cidrs', 'ports']),
+  featureFlag: obj({
+    description: str(),
+    enabled: bool('whether the flag is on'),
+    rolloutPercent: int(0, 100, 'a whole percentage, 0-100'),
+  }, ['enabled', 'rolloutPercent']),
+  priorityClass: obj({ name: dnsLabel, value: int(0, 1000000000), description: str() }, ['name', 'value', 'description']),
+  backup: obj({ name: dnsLabel, schedule: pattern(patterns.cron, 'a five-field cron expression, UTC'), ttl: duration }, ['name', 'schedule', 'ttl']),
+};
+
+const targetProperties: Record<string, Schema> = {
+  $schema: str('the JSON Schema editors use for this file'),
+  tier: oneOfStrings(['development', 'staging', 'production'], 'which policies apply: probes are required from staging, digests in production'),
+  platform: obj({ name: dnsLabel, owner: str('the owning team, shown in annotations') }, ['name', 'owner']),
+  namespace: dnsLabel,
+  cluster: obj({ name: dnsLabel }, ['name']),
+  podSecurity: obj({ level: oneOfStrings(['restricted']), version: pattern('^v1\\.[0-9]+$', 'a Kubernetes minor version such as v1.28') }, ['level', 'version']),
+  requestScale: num(0.01, 1, 'a factor between 0.01 and 1 applied to every request (limits unchanged)'),
+  quota: obj({ requests: ref('resourceAmounts'), limits: ref('resourceAmounts'), pods: int(1, 10000) }, ['requests', 'limits', 'pods']),
+  limitRange: obj({ defaultRequest: ref('resourceAmounts'), default: ref('resourceAmounts'), max: ref('resourceAmounts') }, ['defaultRequest', 'default', 'max']),
+  storageClass: dnsLabel,
+  ingress: obj({
+    className: dnsLabel,
+    host: pattern('^([a-z0-9]([-a-z0-9]*[a-z0-9])?\\.)+[a-z]{2,}$', 'a fully qualified host name'),
+    controllerNamespace: dnsLabel,
+    clusterIssuer: dnsLabel,
+    hstsMaxAgeSeconds: int(0, 63072000),
+    rateLimitRps: int(1, 100000),
+  }, ['className', 'host', 'controllerNamespace', 'clusterIssuer', 'hstsMaxAgeSeconds', 'rateLimitRps']),
+  secretStore: obj({
+    name: dnsLabel,
+    provider: { type: 'object', minProperties: 1, maxProperties: 1, description: 'one External Secrets provider block, e.g. {aws: {service: SecretsManager, region: us-east-1}}' },
+    refreshInterval: duration,
+  }, ['name', 'provider']),
+  availability: obj({
+    spread: oneOfStrings(['none', 'zones', 'zones-and-nodes']),
+    maxSurge: { oneOf: [int(0), pattern('^[0-9]+%$', 'a percentage such as "25%"')] },
+    maxUnavailable: { oneOf: [int(0), pattern('^[0-9]+%$', 'a percentage such as "25%"')] },
+    terminationGracePeriodSeconds: int(0, 3600),
+    preStopSeconds: int(0, 600),
+  }, ['spread', 'maxSurge', 'maxUnavailable', 'terminationGracePeriodSeconds', 'preStopSeconds']),
+  priorityClasses: mapOf(ref('priorityClass'), 'PriorityClasses services may refer to with `priority`'),
+  backups: arr(ref('backup')),
+  delivery: obj({
+    repoURL: str('the Git repository Argo CD reads dist/ from'),
+    revision: str(),
+    path: str(),
+    server: str('the Argo CD destination server URL'),
+    sync: oneOfStrings(['automated', 'manual']),
+  }, ['repoURL', 'revision', 'server', 'sync']),
+  monitoring: obj({
+    namespace: dnsLabel,
+    selectorLabels: { type: 'object', additionalProperties: { type: 'string' } },
+    scrapeInterval: duration,
+    runbookUrlPattern: pattern('^https://.*\\{alert\\}', 'an https URL containing {alert}'),
+    grafana: obj({ dashboardLabel: str(), dashboardLabelValue: str(), folder: str() }, ['dashboardLabel', 'dashboardLabelValue']),
+    alerting: obj({
+      pagerduty: obj({ remoteKey: str(), severities: arr(severity, { minItems: 1 }) }, ['remoteKey', 'severities']),
+      slack: obj({ remoteKey: str(), channel: str(), severities: arr(severity, { minItems: 1 }) }, ['remoteKey', 'channel', 'severities']),
+    }),
+    targetDownSeverity: oneOfStrings(['critical', 'warning']),
+  }, ['namespace', 'selectorLabels', 'scrapeInterval', 'runbookUrlPattern', 'grafana', 'targetDownSeverity']),
+  featureFlags: mapOf(ref('featureFlag'), 'feature flags by name'),
+  externals: mapOf(ref('externalPeer'), 'peers outside the cluster, by name'),
+  services: mapOf(ref('service'), 'the services of the platform, by name'),
+};
+
+const targetRequired = [
+  'tier', 'platform', 'namespace', 'cluster', 'podSecurity', 'quota', 'limitRange', 'storageClass', 'ingress',
+  'secretStore', 'availability', 'delivery', 'monitoring', 'services',
+];
+
+/** The schema of one merged target. */
+export const targetSchema: Schema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://trading.example.com/schemas/environment.json',
+  title: 'Trading platform environment',
+  ...obj(targetProperties, targetRequired),
+  definitions,
+};
+
+/**
+ * The schema of one file in environments/: the target schema with nothing required (a file may
+ * set only what it changes) and, for environment files, a `regions` map of overrides.
+ */
+export function layerSchema(): Schema {
+  const stripped = stripRequired(targetSchema) as Schema;
+  const properties = { ...(stripped.properties as Record<string, Schema>) };
+  const regionProperties = { ...properties };
+  delete regionProperties.tier;
+  delete regionProperties.$schema;
+  properties.regions = mapOf(obj(regionProperties), 'one deployment target per region, each overriding the environment');
+  return { ...stripped, $id: 'https://trading.example.com/schemas/environment-file.json', title: 'Trading platform environment file', properties };
+}
+
+function stripRequired(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(stripRequired);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(value)) {
+    if (key === 'required' && Array.isArray(inner)) continue;
+    // keep the discriminating `if` of hpaMetric and the oneOf branches intact: they need `required`
+    out[key] = (key === 'if' || key === 'then' || key === 'oneOf') ? inner : stripRequired(inner);
+  }
+  return out;
+}

@@ -1,0 +1,356 @@
+/**
+ * The typed configuration of one deployment target, as produced by `loadPlatform()` from
+ * `environments/defaults.yaml`, one environment file and (for multi-region environments) one
+ * region override. Every chart and construct reads these types, never raw YAML or process.env.
+ *
+ * The JSON Schema in `config/schema.ts` (published as `environments/schema.json`) is the
+ * contract for the YAML; these interfaces mirror it after defaults are merged in.
+ */
+
+/** The tier an environment belongs to; policies (probes, digests, spread) depend on it. */
+export type Tier = 'development' | 'staging' | 'production';
+
+/** A Kubernetes quantity pair, e.g. `{ cpu: '250m', memory: '512Mi' }`. */
+export interface ResourceAmounts {
+  readonly cpu: string;
+  readonly memory: string;
+}
+
+export interface Resources {
+  readonly requests: ResourceAmounts;
+  readonly limits: ResourceAmounts;
+}
+
+export interface PortConfig {
+  /** IANA_SVC_NAME, e.g. `http`, `metrics`, `fix`. */
+  readonly name: string;
+  readonly port: number;
+  /** @default 'TCP' */
+  readonly protocol?: 'TCP' | 'UDP';
+}
+
+export interface ProbeConfig {
+  /** HTTP GET on `path` at the named or numbered port. */
+  readonly http?: { readonly path: string; readonly port: string | number };
+  /** TCP connect to the named or numbered port. */
+  readonly tcp?: { readonly port: string | number };
+  /** gRPC health check on a numbered port. */
+  readonly grpc?: { readonly port: number };
+  readonly exec?: { readonly command: string[] };
+  /** @default 0 */
+  readonly initialDelaySeconds?: number;
+  /** @default 10 */
+  readonly periodSeconds?: number;
+  /** @default 1 */
+  readonly timeoutSeconds?: number;
+  /** @default 3 */
+  readonly failureThreshold?: number;
+}
+
+export interface ProbesConfig {
+  readonly readiness?: ProbeConfig;
+  readonly liveness?: ProbeConfig;
+  readonly startup?: ProbeConfig;
+}
+
+/** Fixed replicas, or a range that an HPA scales within. */
+export interface ReplicaRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+export type HpaMetric =
+  | { readonly type: 'resource'; readonly resource: 'cpu' | 'memory'; readonly targetUtilization: number }
+  | { readonly type: 'pods'; readonly metric: string; readonly targetAverageValue: string }
+  | {
+    readonly type: 'external';
+    readonly metric: string;
+    readonly selector?: Record<string, string>;
+    readonly targetValue?: string;
+    readonly targetAverageValue?: string;
+  };
+
+export interface ScalingRule {
+  /** Seconds of history the autoscaler considers before acting. */
+  readonly stabilizationWindowSeconds: number;
+  /** At most this many percent of current replicas per period. */
+  readonly percent?: number;
+  /** At most this many pods per period. */
+  readonly pods?: number;
+  readonly periodSeconds: number;
+}
+
+export interface AutoscalingConfig {
+  readonly metrics: HpaMetric[];
+  readonly behavior?: { readonly scaleUp?: ScalingRule; readonly scaleDown?: ScalingRule };
+}
+
+export type VpaUpdateMode = 'Off' | 'Initial' | 'Recreate' | 'Auto';
+
+export interface VpaConfig {
+  /** @default 'Off' where an HPA exists, otherwise 'Initial' */
+  readonly updateMode?: VpaUpdateMode;
+  /** @default ['cpu', 'memory'] minus whatever an HPA scales on */
+  readonly controlledResources?: Array<'cpu' | 'memory'>;
+  readonly minAllowed?: Partial<ResourceAmounts>;
+  readonly maxAllowed?: Partial<ResourceAmounts>;
+}
+
+/** A flow from this service to another service or to an external peer. */
+export type Dependency =
+  | { readonly service: string; readonly port: string | number }
+  | { readonly external: string; readonly ports?: number[] };
+
+/** One rule of access to the Kubernetes API. No wildcards. */
+export interface ApiAccess {
+  /** '' for the core group. */
+  readonly apiGroup: string;
+  readonly resources: string[];
+  readonly verbs: string[];
+  /** Restricts the rule to these object names. */
+  readonly resourceNames?: string[];
+  /** @default 'namespace' (a Role); 'cluster' makes a ClusterRole and must be declared. */
+  readonly scope?: 'namespace' | 'cluster';
+}
+
+/** A secret the service reads, synced from the cloud secret manager by an ExternalSecret. */
+export interface SecretRef {
+  /** Environment variable the value is exposed as. */
+  readonly env: string;
+  /** Key in the secret manager, e.g. `trading/prod/database-url`. */
+  readonly remoteKey: string;
+  /** Property inside a JSON secret. */
+  readonly property?: string;
+}
+
+export interface StorageConfig {
+  readonly size: string;
+  readonly mountPath: string;
+}
+
+export interface BlueGreenConfig {
+  /** @default 30 */
+  readonly scaleDownDelaySeconds?: number;
+  /** Success-rate floor (0–1) the analysis requires before promotion. @default 0.99 */
+  readonly successRate?: number;
+  /** p99 latency ceiling in seconds the analysis requires before promotion. */
+  readonly latencyP99Seconds?: number;
+}
+
+export interface ReleaseConfig {
+  /** @default 'rolling' */
+  readonly strategy: 'rolling' | 'blueGreen';
+  readonly blueGreen?: BlueGreenConfig;
+}
+
+/** The alerts a service opts into; thresholds are data, the rules are built by constructs. */
+export interface ServiceAlerts {
+  /** p95 request latency over this many seconds for 10m. */
+  readonly latencyP95Seconds?: number;
+  /** Order latency quantile alert (histogram `trading_order_latency_seconds`). */
+  readonly orderLatency?: { readonly quantile: number; readonly thresholdSeconds: number; readonly for: string };
+  /** Order rejection ratio over this for 5m (`trading_orders_total{status}`). */
+  readonly orderRejectionRatio?: number;
+  /** Market data older than this many seconds (`marketdata_last_update_timestamp_seconds`). */
+  readonly marketDataStaleSeconds?: number;
+  /** Drawdown ratio above this (`trading_pnl_drawdown_ratio`). */
+  readonly drawdownRatio?: number;
+  /** Extra, service-specific rules (e.g. consensus failures). */
+  readonly custom?: CustomAlert[];
+}
+
+export interface CustomAlert {
+  readonly alert: string;
+  readonly expr: string;
+  readonly for: string;
+  readonly severity: 'critical' | 'warning' | 'info';
+  readonly summary: string;
+  readonly description: string;
+  /** Why this threshold. */
+  readonly reason: string;
+}
+
+export interface ServiceMonitoringConfig {
+  /** Scrape interval. @default monitoring.scrapeInterval */
+  readonly interval?: string;
+  /** Whether the service serves HTTP (`http_requests_total`, `http_request_duration_seconds`). @default true */
+  readonly http?: boolean;
+  readonly alerts?: ServiceAlerts;
+  /** Availability SLO in percent (e.g. 99.9), alerted by multi-window multi-burn-rate rules. */
+  readonly slo?: { readonly availability: number };
+}
+
+export interface ServiceConfig {
+  readonly name: string;
+  readonly description: string;
+  /** `app.kubernetes.io/component`. */
+  readonly component: string;
+  /** Image reference: `repo:tag`, `repo@sha256:…` or `repo:tag@sha256:…`. */
+  readonly image: string;
+  /** @default 'deployment' */
+  readonly workload: 'deployment' | 'statefulset';
+  readonly ports: PortConfig[];
+  /** @default 'cluster' */
+  readonly expose: 'public' | 'cluster';
+  /** Path prefix on the public host. @default '/' */
+  readonly ingressPath?: string;
+  /** A number for fixed replicas, `{min, max}` for an HPA. */
+  readonly replicas: number | ReplicaRange;
+  readonly autoscaling?: AutoscalingConfig;
+  readonly vpa?: VpaConfig;
+  readonly resources: Resources;
+  /** 'guaranteed' demands requests = limits and whole CPUs. */
+  readonly qos?: 'guaranteed' | 'burstable';
+  /** Key into `priorityClasses`. */
+  readonly priority?: string;
+  readonly probes: ProbesConfig;
+  /** Plain, non-secret environment variables. */
+  readonly env?: Record<string, string>;
+  readonly secrets?: SecretRef[];
+  /** Non-secret configuration, rendered as a ConfigMap mounted at /etc/<service>. */
+  readonly config?: Record<string, string>;
+  readonly dependsOn?: Dependency[];
+  readonly api?: ApiAccess[];
+  readonly storage?: StorageConfig;
+  readonly release?: ReleaseConfig;
+  /** How pods of this service spread when the environment spreads. @default 'ScheduleAnyway' */
+  readonly spreadPolicy?: 'DoNotSchedule' | 'ScheduleAnyway';
+  /** Mount the feature-flags ConfigMap at /etc/feature-flags. @default false */
+  readonly featureFlags?: boolean;
+  readonly monitoring?: ServiceMonitoringConfig;
+  /** Command and args override. */
+  readonly command?: string[];
+  readonly args?: string[];
+  /** Non-root UID/GID. @default 10001 */
+  readonly runAsUser?: number;
+}
+
+export interface ExternalPeer {
+  readonly name: string;
+  readonly description?: string;
+  readonly cidrs: string[];
+  readonly ports: PortConfig[];
+  /** Required when a CIDR is 0.0.0.0/0 or ::/0. */
+  readonly reason?: string;
+  /** Publish an ExternalName Service for this peer (e.g. a managed database). */
+  readonly externalName?: string;
+}
+
+export interface FeatureFlag {
+  readonly name: string;
+  readonly description?: string;
+  readonly enabled: boolean;
+  readonly rolloutPercent: number;
+}
+
+export interface PriorityClassConfig {
+  readonly name: string;
+  readonly value: number;
+  readonly description: string;
+}
+
+export interface BackupSchedule {
+  readonly name: string;
+  /** Cron, UTC. */
+  readonly schedule: string;
+  /** Retention, e.g. `720h`. */
+  readonly ttl: string;
+}
+
+export interface SecretStoreConfig {
+  readonly name: string;
+  /** The ClusterSecretStore `spec.provider` object, passed through (no credentials). */
+  readonly provider: Record<string, unknown>;
+  /** @default '1h' */
+  readonly refreshInterval?: string;
+}
+
+export interface AlertRoutingConfig {
+  readonly pagerduty?: { readonly remoteKey: string; readonly severities: string[] };
+  readonly slack?: { readonly remoteKey: string; readonly channel: string; readonly severities: string[] };
+}
+
+export interface MonitoringConfig {
+  readonly namespace: string;
+  /** Labels the Prometheus instance selects ServiceMonitors and rules by. */
+  readonly selectorLabels: Record<string, string>;
+  /** @default '15s' */
+  readonly scrapeInterval: string;
+  /** `{alert}` is replaced with the alert name in lower-case kebab form. */
+  readonly runbookUrlPattern: string;
+  readonly grafana: { readonly dashboardLabel: string; readonly dashboardLabelValue: string; readonly folder?: string };
+  readonly alerting?: AlertRoutingConfig;
+  /** Severity of "target down". */
+  readonly targetDownSeverity: 'critical' | 'warning';
+}
+
+export interface DeliveryConfig {
+  /** Git repository Argo CD reads `dist/` from. */
+  readonly repoURL: string;
+  readonly revision: string;
+  /** Path of dist/ inside the repository. @default 'dist' */
+  readonly path?: string;
+  /** Argo CD destination server for this target. */
+  readonly server: string;
+  readonly sync: 'automated' | 'manual';
+}
+
+export interface IngressConfig {
+  readonly className: string;
+  readonly host: string;
+  readonly controllerNamespace: string;
+  readonly clusterIssuer: string;
+  readonly hstsMaxAgeSeconds: number;
+  readonly rateLimitRps: number;
+}
+
+export interface AvailabilityConfig {
+  /** none: no spread; zones: spread over zones; zones-and-nodes: both. */
+  readonly spread: 'none' | 'zones' | 'zones-and-nodes';
+  readonly maxSurge: string | number;
+  readonly maxUnavailable: string | number;
+  readonly terminationGracePeriodSeconds: number;
+  readonly preStopSeconds: number;
+}
+
+export interface QuotaConfig {
+  readonly requests: ResourceAmounts;
+  readonly limits: ResourceAmounts;
+  readonly pods: number;
+}
+
+export interface LimitRangeConfig {
+  readonly defaultRequest: ResourceAmounts;
+  readonly default: ResourceAmounts;
+  readonly max: ResourceAmounts;
+}
+
+/** Everything one target needs. */
+export interface TargetConfig {
+  /** The dist/ folder name, e.g. `production-us-east-1`. */
+  readonly target: string;
+  readonly environment: string;
+  readonly region?: string;
+  readonly tier: Tier;
+  /** Files that made this target, for error messages. */
+  readonly sources: string[];
+  readonly platform: { readonly name: string; readonly owner: string };
+  readonly namespace: string;
+  readonly cluster: { readonly name: string };
+  readonly podSecurity: { readonly level: 'restricted'; readonly version: string };
+  /** Development scales every request by this factor (limits unchanged). @default 1 */
+  readonly requestScale: number;
+  readonly quota: QuotaConfig;
+  readonly limitRange: LimitRangeConfig;
+  readonly storageClass: string;
+  readonly ingress: IngressConfig;
+  readonly secretStore: SecretStoreConfig;
+  readonly availability: AvailabilityConfig;
+  readonly priorityClasses: Record<string, PriorityClassConfig>;
+  readonly backups: BackupSchedule[];
+  readonly delivery: DeliveryConfig;
+  readonly monitoring: MonitoringConfig;
+  readonly featureFlags: Record<string, FeatureFlag>;
+  readonly externals: Record<string, ExternalPeer>;
+  readonly services: Record<string, ServiceConfig>;
+}

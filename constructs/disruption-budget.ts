@@ -1,0 +1,45 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { replicaRange } from '../config/rules';
+import { ServiceConfig, TargetConfig } from '../config/types';
+import { serviceLabels } from './labels';
+
+export interface DisruptionBudgetProps {
+  readonly config: TargetConfig;
+  readonly service: ServiceConfig;
+  /** Labels selecting the pods the budget protects. */
+  readonly selector: Record<string, string>;
+}
+
+/**
+ * A PodDisruptionBudget that protects availability without ever blocking a node drain: it allows
+ * one pod at a time to go (`maxUnavailable: 1`), whatever the replica count, so a single-replica
+ * service can still be evicted and a scaled-out one loses at most one pod per step. Unhealthy
+ * pods may always be evicted, so a crash-looping pod cannot wedge a drain either.
+ */
+export class DisruptionBudget extends Construct {
+  /** The number of pods the budget lets a voluntary disruption take at once. */
+  readonly maxUnavailable = 1;
+
+  constructor(scope: Construct, id: string, props: DisruptionBudgetProps) {
+    super(scope, id);
+    const { config, service } = props;
+    new k8s.KubePodDisruptionBudget(this, 'resource', {
+      metadata: { name: service.name, labels: serviceLabels(config, service) },
+      spec: {
+        maxUnavailable: k8s.IntOrString.fromNumber(this.maxUnavailable),
+        unhealthyPodEvictionPolicy: 'AlwaysAllow',
+        selector: { matchLabels: props.selector },
+      },
+    });
+    this.node.addValidation({
+      validate: () => {
+        const { min } = replicaRange(service);
+        // maxUnavailable >= 1 always leaves room for a drain; this guards later edits of the rule
+        return this.maxUnavailable >= 1 || min > 1 ? [] : [
+          `PodDisruptionBudget of "${service.name}" in ${config.target} would block node drains: ${min} replica(s) and maxUnavailable ${this.maxUnavailable}`,
+        ];
+      },
+    });
+  }
+}

@@ -1,0 +1,64 @@
+import { ServiceConfig, TargetConfig } from '../config/types';
+import { parseImage } from '../config/rules';
+
+/** The `app.kubernetes.io/*` label keys. */
+export const LABEL = {
+  name: 'app.kubernetes.io/name',
+  instance: 'app.kubernetes.io/instance',
+  version: 'app.kubernetes.io/version',
+  component: 'app.kubernetes.io/component',
+  partOf: 'app.kubernetes.io/part-of',
+  managedBy: 'app.kubernetes.io/managed-by',
+} as const;
+
+/** Labels every object of a target carries (stamped by the chart). */
+export function platformLabels(config: TargetConfig): Record<string, string> {
+  return {
+    [LABEL.partOf]: config.platform.name,
+    [LABEL.managedBy]: 'cdk8s',
+  };
+}
+
+/** The instance label: the platform in one environment (the same in every region). */
+export function instanceOf(config: TargetConfig): string {
+  return `${config.platform.name}-${config.environment}`;
+}
+
+/**
+ * Labels that select a service's pods. Stable by construction: derived from the service name
+ * and the environment, never from a construct path or a version, so they never change under a
+ * live (immutable) selector.
+ */
+export function selectorLabels(config: TargetConfig, service: ServiceConfig): Record<string, string> {
+  return {
+    [LABEL.name]: service.name,
+    [LABEL.instance]: instanceOf(config),
+  };
+}
+
+/** The version label: the image tag, or the digest's first 12 hex digits when only a digest is given. */
+export function versionOf(service: ServiceConfig): string {
+  const image = parseImage(service.image);
+  const version = image.tag ?? (image.digest ? image.digest.replace('sha256:', '').slice(0, 12) : 'unknown');
+  return version.slice(0, 63);
+}
+
+/** All labels of a service's objects and pods. */
+export function serviceLabels(config: TargetConfig, service: ServiceConfig): Record<string, string> {
+  return {
+    ...selectorLabels(config, service),
+    [LABEL.version]: versionOf(service),
+    [LABEL.component]: service.component,
+    ...platformLabels(config),
+  };
+}
+
+/** Labels of the target's shared objects (namespace, quota, policies that are not a service's). */
+export function sharedLabels(config: TargetConfig, component: string): Record<string, string> {
+  return {
+    [LABEL.name]: config.platform.name,
+    [LABEL.instance]: instanceOf(config),
+    [LABEL.component]: component,
+    ...platformLabels(config),
+  };
+}

@@ -1,0 +1,58 @@
+import { Construct } from 'constructs';
+import { SecretStoreConfig, ServiceConfig, TargetConfig } from '../config/types';
+import { ClusterSecretStore } from '../imports/clustersecretstore-external-secrets.io';
+import { ExternalSecret, ExternalSecretSpecSecretStoreRefKind, ExternalSecretSpecTargetCreationPolicy } from '../imports/externalsecret-external-secrets.io';
+import { serviceLabels, sharedLabels } from './labels';
+import { secretNameOf } from './pod-template';
+
+export interface SecretStoreProps {
+  readonly config: TargetConfig;
+  readonly store: SecretStoreConfig;
+}
+
+/**
+ * The ClusterSecretStore through which External Secrets reads the cloud secret manager. It holds
+ * the provider settings only (region, auth by workload identity); no credential is written.
+ */
+export class SecretStore extends Construct {
+  constructor(scope: Construct, id: string, props: SecretStoreProps) {
+    super(scope, id);
+    new ClusterSecretStore(this, 'resource', {
+      metadata: { name: props.store.name, labels: sharedLabels(props.config, 'secrets') },
+      spec: {
+        // the provider block is passed through as configured: its shape depends on the provider
+        provider: props.store.provider as never,
+        conditions: [{ namespaces: [props.config.namespace] }],
+      },
+    });
+  }
+}
+
+export interface ServiceSecretsProps {
+  readonly config: TargetConfig;
+  readonly service: ServiceConfig;
+}
+
+/**
+ * An ExternalSecret that materialises a service's secrets as the Secret `<service>-secrets`,
+ * one key per environment variable. Only references (remote keys) are written to dist/.
+ */
+export class ServiceSecrets extends Construct {
+  constructor(scope: Construct, id: string, props: ServiceSecretsProps) {
+    super(scope, id);
+    const { config, service } = props;
+    const name = secretNameOf(service);
+    new ExternalSecret(this, 'resource', {
+      metadata: { name, labels: serviceLabels(config, service) },
+      spec: {
+        refreshInterval: config.secretStore.refreshInterval ?? '1h',
+        secretStoreRef: { kind: ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE, name: config.secretStore.name },
+        target: { name, creationPolicy: ExternalSecretSpecTargetCreationPolicy.OWNER },
+        data: (service.secrets ?? []).map((s) => ({
+          secretKey: s.env,
+          remoteRef: { key: s.remoteKey, property: s.property },
+        })),
+      },
+    });
+  }
+}

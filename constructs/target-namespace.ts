@@ -1,0 +1,62 @@
+import { Chart } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { TargetConfig } from '../config/types';
+import { sharedLabels } from './labels';
+
+export interface TargetNamespaceProps {
+  readonly config: TargetConfig;
+  /** Chart without a namespace, for the cluster-scoped Namespace object. */
+  readonly clusterScope: Chart;
+}
+
+/**
+ * The namespace of a target with its guard rails: Pod Security admission enforcing, auditing and
+ * warning at the configured level (version pinned), a ResourceQuota and a LimitRange.
+ */
+export class TargetNamespace extends Construct {
+  constructor(scope: Construct, id: string, props: TargetNamespaceProps) {
+    super(scope, id);
+    const { config } = props;
+    const { level, version } = config.podSecurity;
+    new k8s.KubeNamespace(props.clusterScope, 'namespace', {
+      metadata: {
+        name: config.namespace,
+        labels: {
+          ...sharedLabels(config, 'namespace'),
+          'pod-security.kubernetes.io/enforce': level,
+          'pod-security.kubernetes.io/enforce-version': version,
+          'pod-security.kubernetes.io/audit': level,
+          'pod-security.kubernetes.io/audit-version': version,
+          'pod-security.kubernetes.io/warn': level,
+          'pod-security.kubernetes.io/warn-version': version,
+        },
+      },
+    });
+    const q = config.quota;
+    new k8s.KubeResourceQuota(this, 'quota', {
+      metadata: { name: 'compute', labels: sharedLabels(config, 'namespace') },
+      spec: {
+        hard: {
+          'requests.cpu': k8s.Quantity.fromString(q.requests.cpu),
+          'requests.memory': k8s.Quantity.fromString(q.requests.memory),
+          'limits.cpu': k8s.Quantity.fromString(q.limits.cpu),
+          'limits.memory': k8s.Quantity.fromString(q.limits.memory),
+          pods: k8s.Quantity.fromNumber(q.pods),
+        },
+      },
+    });
+    const l = config.limitRange;
+    new k8s.KubeLimitRange(this, 'limits', {
+      metadata: { name: 'container-defaults', labels: sharedLabels(config, 'namespace') },
+      spec: {
+        limits: [{
+          type: 'Container',
+          defaultRequest: { cpu: k8s.Quantity.fromString(l.defaultRequest.cpu), memory: k8s.Quantity.fromString(l.defaultRequest.memory) },
+          default: { cpu: k8s.Quantity.fromString(l.default.cpu), memory: k8s.Quantity.fromString(l.default.memory) },
+          max: { cpu: k8s.Quantity.fromString(l.max.cpu), memory: k8s.Quantity.fromString(l.max.memory) },
+        }],
+      },
+    });
+  }
+}
