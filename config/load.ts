@@ -95,7 +95,7 @@ export function loadPlatform(dir: string): TargetConfig[] {
       const before = issues.length;
       const validate = validators().target;
       if (!validate(merged)) {
-        for (const error of validate.errors ?? []) issues.push(describeAjvError(error, merged, locate, target));
+        for (const error of relevantErrors(validate.errors ?? [])) issues.push(describeAjvError(error, merged, locate, target));
       }
       if (issues.length > before) continue;
       const config = toTargetConfig(merged, { target, environment, region, sources: [defaults.file, env.file] });
@@ -117,7 +117,7 @@ function parseFile(absolute: string, file: string, isDefaults: boolean, issues: 
         file,
         line: error.linePos?.[0].line,
         path: '',
-        message: `invalid YAML: ${error.message.split('\n')[0]}`,
+        message: `invalid YAML: ${error.message.split('\n')[0].replace(/:$/, '')}; fix the syntax at that line`,
       });
     }
     return undefined;
@@ -140,7 +140,7 @@ function parseFile(absolute: string, file: string, isDefaults: boolean, issues: 
   const validate = validators().layer;
   if (!validate(data)) {
     const locate = (p: PathSegment[], key = false) => ({ file, line: lineOf(source, p, key), prefix: [] as PathSegment[] });
-    for (const error of validate.errors ?? []) issues.push(describeAjvError(error, data as Json, locate));
+    for (const error of relevantErrors(validate.errors ?? [])) issues.push(describeAjvError(error, data as Json, locate));
     return undefined;
   }
   if (!isDefaults && data && (data as Json).tier === undefined) {
@@ -155,9 +155,10 @@ function mergeLayer(base: Json, overlay: Json, origin: Origin, at: PathSegment[]
   for (const [key, value] of Object.entries(overlay)) {
     const p = [...at, key];
     const existing = out[key];
-    if (isPlainObject(value) && isPlainObject(existing)) {
+    if (isPlainObject(value) && (isPlainObject(existing) || existing === undefined)) {
+      // the first file to introduce a mapping owns it; every key below records its own file
       if (!origins.has(p.join('\u0000'))) origins.set(p.join('\u0000'), origin);
-      out[key] = mergeLayer(existing, value, origin, p, origins);
+      out[key] = mergeLayer(existing ?? {}, value, origin, p, origins);
     } else {
       // a replaced subtree belongs to the new file, including everything below it
       for (const k of [...origins.keys()]) if (k.startsWith(p.join('\u0000') + '\u0000')) origins.delete(k);
@@ -267,14 +268,29 @@ function describeAjvError(error: ErrorObject, data: Json, locate: Locator, targe
   }
 }
 
+/**
+ * Drops the errors of the individual branches of a oneOf/if-then when the combinator itself
+ * failed at the same path: one message per value, saying which forms are allowed.
+ */
+function relevantErrors(errors: ErrorObject[]): ErrorObject[] {
+  const combinators = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
+  return errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'if' ? e.keyword === 'oneOf' : !combinators.has(e.instancePath) || e.keyword === 'additionalProperties');
+}
+
+/** One issue per file, line, path and message; the targets it was found in are listed together. */
 function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
-  const seen = new Set<string>();
-  return issues.filter((i) => {
-    const key = `${i.file}|${i.line}|${i.path}|${i.message.replace(/ \(in target [^)]*\)/, '')}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
+  const merged = new Map<string, { issue: ConfigIssue; targets: string[] }>();
+  for (const issue of issues) {
+    const match = / \(in target ([^)]*)\)$/.exec(issue.message);
+    const message = match ? issue.message.slice(0, match.index) : issue.message;
+    const key = `${issue.file}|${issue.line}|${issue.path}|${message}`;
+    const entry = merged.get(key) ?? { issue: { ...issue, message }, targets: [] };
+    if (match) entry.targets.push(match[1]);
+    merged.set(key, entry);
+  }
+  return [...merged.values()].map(({ issue, targets }) => targets.length
+    ? { ...issue, message: `${issue.message} (in target${targets.length > 1 ? 's' : ''} ${targets.join(', ')})` }
+    : issue);
 }
 
 interface TargetIdentity {

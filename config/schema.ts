@@ -138,7 +138,7 @@ const definitions: Record<string, Schema> = {
     ingressPath: pattern('^/', 'an absolute URL path'),
     replicas: {
       oneOf: [int(0, 1000, 'a fixed number of replicas, 0 or more'), obj({ min: int(0, 1000, 'minimum replicas, 0 or more'), max: int(1, 1000, 'maximum replicas, 1 or more') }, ['min', 'max'])],
-      description: 'a fixed number of replicas, or {min, max} for an HPA',
+      description: 'a fixed number of replicas (a whole number, 0 or more), or {min, max} for an HPA with 0 <= min <= max',
     },
     autoscaling: obj({
       metrics: arr(ref('hpaMetric'), { minItems: 1 }),

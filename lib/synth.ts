@@ -3,6 +3,7 @@ import { TargetConfig } from '../config/types';
 import { PlatformChart } from '../charts/platform-chart';
 import { fileNameOf, Manifest } from './manifest';
 import { checkPolicies, PolicyViolation } from './policy';
+import { renderTargetReadme } from './target-readme';
 
 /** Everything synthesized for one folder of dist/. */
 export interface TargetOutput {
@@ -61,7 +62,9 @@ export function synthesizeAll(configs: readonly TargetConfig[]): TargetOutput[] 
         problems.push(...violations.map(formatViolation));
         continue;
       }
-      outputs.push({ folder: config.target, manifests, files: renderFiles(config.target, manifests) });
+      const files = renderFiles(config.target, manifests);
+      files.set('README.md', renderTargetReadme(config, manifests));
+      outputs.push({ folder: config.target, manifests, files });
     } catch (error) {
       if (error instanceof SynthError) problems.push(...error.problems);
       else throw error;

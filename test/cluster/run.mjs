@@ -44,7 +44,7 @@ const SELF_TESTS = [
     dir: 'fixtures/bad-unknown-field',
     expectFail: true,
     // strict field validation on server-side apply
-    mustMention: ['ConfigMap cluster-test-bad/unknown-field', 'bad-unknown-field/configmap.yaml', 'unknown field'],
+    mustMention: ['ConfigMap cluster-test-bad/unknown-field', 'bad-unknown-field/configmap.yaml', '.dataa: field not declared in schema'],
   },
   {
     dir: 'fixtures/bad-restricted',
@@ -313,7 +313,7 @@ async function main() {
       const dir = path.join(HERE, t.dir);
       const name = `self-test ${t.dir}`;
       log(`${name}: expecting ${t.expectFail ? 'FAILURE' : 'success'}`);
-      const problems = await checkFolder(t.dir, dir, assets, crds);
+      const problems = await checkFolder(t.dir, rel(dir), assets, crds);
       const report = problems.join('\n');
       let ok;
       let why = [];
@@ -349,7 +349,7 @@ async function main() {
   for (const dir of targets) {
     const name = `target ${rel(dir)}`;
     log(`${name}`);
-    const problems = await checkFolder(rel(dir), dir, assets, crds);
+    const problems = await checkFolder(rel(dir), rel(dir), assets, crds);
     results.push({ name, ok: problems.length === 0, problems });
     log(`${problems.length ? 'FAIL' : 'PASS'} ${name}`);
   }

@@ -56,7 +56,7 @@ export function loadObjects(dir) {
 
 export function describe(obj) {
   const ns = obj.namespace ? `${obj.namespace}/` : '';
-  return `${obj.kind} ${ns}${obj.name} (${obj.file}${obj.index ? `, document ${obj.index + 1}` : ''})`;
+  return `${obj.kind} ${ns}${obj.name} (${path.relative(process.cwd(), obj.file) || obj.file}${obj.index ? `, document ${obj.index + 1}` : ''})`;
 }
 
 /**

@@ -1,0 +1,79 @@
+import { spawnSync } from 'child_process';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { loadPlatform } from '../config/load';
+import { TargetConfig } from '../config/types';
+import { Manifest } from '../lib/manifest';
+import { synthesizeAll, TargetOutput } from '../lib/synth';
+
+/** The repository root: tests run compiled (from build/test), with the repository as cwd. */
+export const ROOT = process.cwd();
+/** The compiled project next to this compiled file (build/ or another outDir). */
+export const BUILD = path.resolve(__dirname, '..');
+export const ENVIRONMENTS = path.join(ROOT, 'environments');
+export const SHARED = path.resolve(ROOT, '..', 'shared');
+
+let reference: { configs: TargetConfig[]; outputs: TargetOutput[] } | undefined;
+
+/** The reference platform, loaded and synthesized once per test file. */
+export function referencePlatform(): { configs: TargetConfig[]; outputs: TargetOutput[] } {
+  if (!reference) {
+    const configs = loadPlatform(ENVIRONMENTS);
+    reference = { configs, outputs: synthesizeAll(configs) };
+  }
+  return reference;
+}
+
+/** Manifests of one target of the reference platform. */
+export function manifestsOf(target: string): Manifest[] {
+  const output = referencePlatform().outputs.find((o) => o.folder === target);
+  if (!output) throw new Error(`no target ${target}`);
+  return output.manifests;
+}
+
+export function configOf(target: string): TargetConfig {
+  const config = referencePlatform().configs.find((c) => c.target === target);
+  if (!config) throw new Error(`no target ${target}`);
+  return config;
+}
+
+export const TARGETS = ['development', 'staging', 'production-us-east-1', 'production-eu-west-1'];
+
+/** A scratch copy of environments/ (or of `from`) in a temp dir; returns its path. */
+export function copyEnvironments(from = ENVIRONMENTS): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'envs-'));
+  for (const f of fs.readdirSync(from)) fs.copyFileSync(path.join(from, f), path.join(dir, f));
+  return dir;
+}
+
+/** Replaces `search` (which must occur) in a file of a scratch environments dir. */
+export function edit(dir: string, file: string, search: string | RegExp, replacement: string): void {
+  const full = path.join(dir, file);
+  const text = fs.readFileSync(full, 'utf8');
+  const next = text.replace(search, replacement);
+  if (next === text) throw new Error(`edit: ${String(search)} not found in ${file}`);
+  fs.writeFileSync(full, next);
+}
+
+/** Runs the compiled synth CLI. */
+export function runSynth(args: string[], cwd = ROOT): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [path.join(BUILD, 'bin', 'synth.js'), ...args], { cwd, encoding: 'utf8' });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** A digest of every file under a directory (names and contents), to prove it did not change. */
+export function treeDigest(dir: string): string {
+  const hash = crypto.createHash('sha256');
+  const walk = (d: string) => {
+    for (const entry of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const full = path.join(d, entry.name);
+      hash.update(path.relative(dir, full));
+      if (entry.isDirectory()) walk(full);
+      else hash.update(fs.readFileSync(full));
+    }
+  };
+  if (fs.existsSync(dir)) walk(dir);
+  return hash.digest('hex');
+}
