@@ -49,38 +49,41 @@ function listFolders(dir: string): string[] {
 }
 
 /**
- * Writes the tree to `outdir`, one folder at a time, each replaced whole by a rename of a fully
- * written sibling: a reader sees the old folder or the new one, never a mix, and files of objects
- * that no longer exist disappear. Called only after everything validated. With `only`, other
- * folders are left alone; otherwise folders no longer produced are removed.
+ * Brings `outdir` to the tree: writes new and changed files (each through a temporary file and a
+ * rename, so no reader ever sees half a file), removes files of objects that no longer exist,
+ * and leaves unchanged files untouched (a second synth writes nothing). Called only after every
+ * target validated, so a configuration error never reaches this point and dist/ stays as it was.
+ * With `only`, other folders are left alone; otherwise folders no longer produced are removed.
  */
 export function writeTree(outdir: string, tree: OutputTree, only?: readonly string[]): void {
   fs.mkdirSync(outdir, { recursive: true });
-  const stamp = `${process.pid}-${Date.now()}`;
-  const staged: Array<[string, string]> = [];
-  try {
-    for (const [folder, files] of tree) {
-      const tmp = path.join(outdir, `.tmp-${folder}-${stamp}`);
-      for (const [file, content] of files) {
-        const full = path.join(tmp, file);
-        fs.mkdirSync(path.dirname(full), { recursive: true });
-        fs.writeFileSync(full, content);
-      }
-      staged.push([folder, tmp]);
+  for (const [folder, files] of tree) {
+    const dir = path.join(outdir, folder);
+    const stale = new Set(listFiles(dir));
+    for (const [file, content] of files) {
+      stale.delete(file);
+      const full = path.join(dir, file);
+      if (fs.existsSync(full) && fs.readFileSync(full, 'utf8') === content) continue;
+      fs.mkdirSync(path.dirname(full), { recursive: true });
+      const tmp = path.join(path.dirname(full), `.${path.basename(full)}.${process.pid}.tmp`);
+      fs.writeFileSync(tmp, content);
+      fs.renameSync(tmp, full);
     }
-    for (const [folder, tmp] of staged) {
-      const final = path.join(outdir, folder);
-      const old = path.join(outdir, `.old-${folder}-${stamp}`);
-      if (fs.existsSync(final)) fs.renameSync(final, old);
-      fs.renameSync(tmp, final);
-      fs.rmSync(old, { recursive: true, force: true });
+    for (const file of stale) fs.rmSync(path.join(dir, file), { force: true });
+    removeEmptyFolders(dir);
+  }
+  if (!only) {
+    for (const folder of listFolders(outdir)) {
+      if (!tree.has(folder)) fs.rmSync(path.join(outdir, folder), { recursive: true, force: true });
     }
-    if (!only) {
-      for (const folder of listFolders(outdir)) {
-        if (!tree.has(folder)) fs.rmSync(path.join(outdir, folder), { recursive: true, force: true });
-      }
-    }
-  } finally {
-    for (const [, tmp] of staged) fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function removeEmptyFolders(dir: string): void {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const sub = path.join(dir, entry.name);
+    removeEmptyFolders(sub);
+    if (fs.readdirSync(sub).length === 0) fs.rmdirSync(sub);
   }
 }

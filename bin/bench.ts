@@ -1,0 +1,99 @@
+/**
+ * npm run bench [-- --runs N] [--services N] [--skip-stock]
+ *
+ * Prints wall time and peak memory of synthesizing (1) the reference platform, all targets, as
+ * `npm run synth` runs it (compiled, node), (2) the same app the stock cdk8s way (`cdk8s synth`
+ * with ts-node), and (3) generated platforms of 250, 500 and 1,000 services x 3 targets, to show
+ * that time grows linearly with services. Figures, not assertions: record them in BENCHMARKS.md.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { performance } from 'perf_hooks';
+import { generatePlatform } from './bench-generate';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const BIN = path.join(ROOT, 'build', 'bin');
+
+interface Sample { wallMs: number; rssKiB: number }
+
+function measure(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Sample {
+  const probe = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'probe-')), 'rss');
+  const started = performance.now();
+  const result = spawnSync(command, args, {
+    cwd: options.cwd ?? ROOT,
+    env: { ...process.env, ...options.env, BENCH_PROBE_FILE: probe, NODE_OPTIONS: `--require ${path.join(BIN, 'bench-probe.js')}` },
+    encoding: 'utf8',
+  });
+  const wallMs = performance.now() - started;
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${result.stderr}${result.stdout}`);
+  const rss = fs.existsSync(probe) ? fs.readFileSync(probe, 'utf8').trim().split('\n').map(Number) : [0];
+  return { wallMs, rssKiB: Math.max(...rss) };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+function report(label: string, samples: Sample[]): Sample {
+  const wall = median(samples.map((s) => s.wallMs));
+  const rss = Math.max(...samples.map((s) => s.rssKiB));
+  console.log(`${label.padEnd(46)} ${(wall / 1000).toFixed(3).padStart(8)} s  ${(rss / 1024).toFixed(0).padStart(6)} MiB peak RSS  (median of ${samples.length})`);
+  return { wallMs: wall, rssKiB: rss };
+}
+
+function synthOnce(config: string): Sample {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-out-'));
+  try {
+    return measure(process.execPath, [path.join(BIN, 'synth.js'), '--config', config, '--out', out, '--quiet']);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+}
+
+function stockOnce(config: string): Sample {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-stock-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'cdk8s.yaml'), [
+      'language: typescript',
+      `app: ${path.join(ROOT, 'node_modules', '.bin', 'ts-node')} --project ${path.join(ROOT, 'tsconfig.json')} ${path.join(ROOT, 'bin', 'stock-app.ts')}`,
+      `output: ${path.join(dir, 'out')}`,
+      '',
+    ].join('\n'));
+    return measure(path.join(ROOT, 'node_modules', '.bin', 'cdk8s'), ['synth', '--no-check-upgrade'], {
+      cwd: dir, env: { BENCH_CONFIG: path.resolve(ROOT, config), TS_NODE_TRANSPILE_ONLY: undefined },
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function main(): void {
+  const args = process.argv.slice(2);
+  const runs = Number(args[args.indexOf('--runs') + 1] ?? 5) || 5;
+  const sizes = args.includes('--services') ? [Number(args[args.indexOf('--services') + 1])] : [250, 500, 1000];
+  console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${os.platform()} ${os.release()}`);
+
+  const reference = report('reference platform, 4 targets (npm run synth)', Array.from({ length: runs }, () => synthOnce(path.join(ROOT, 'environments'))));
+  if (!args.includes('--skip-stock')) {
+    const stock = report('same app, stock `cdk8s synth` with ts-node', Array.from({ length: Math.min(runs, 3) }, () => stockOnce('environments')));
+    console.log(`${'speed-up over the stock way'.padEnd(46)} ${(stock.wallMs / reference.wallMs).toFixed(1).padStart(8)} x`);
+  }
+
+  const perService: Array<[number, number]> = [];
+  for (const services of sizes) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-gen-${services}-`));
+    generatePlatform(dir, services, path.join(ROOT, 'environments'));
+    const sample = report(`generated: ${services} services x 3 targets`, Array.from({ length: Math.min(runs, 3) }, () => synthOnce(dir)));
+    perService.push([services, sample.wallMs]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  if (perService.length > 1) {
+    console.log('time per service (linear growth keeps this flat):');
+    for (const [n, ms] of perService) console.log(`  ${String(n).padStart(5)} services: ${(ms / n).toFixed(2)} ms/service`);
+  }
+}
+
+main();

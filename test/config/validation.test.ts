@@ -1,0 +1,156 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ConfigError } from '../../config/errors';
+import { loadPlatform } from '../../config/load';
+import { copyEnvironments, edit, runSynth, treeDigest } from '../helpers';
+
+/**
+ * Each bad edit must make `synth` exit non-zero with a message that names the file, the path,
+ * the value and what is allowed, print no stack trace, and leave the output folder untouched.
+ */
+describe('synth refuses invalid configuration', () => {
+  let out: string;
+  let before: string;
+
+  beforeAll(() => {
+    // a real, previously synthesized output that a failed synth must not touch
+    out = fs.mkdtempSync(path.join(os.tmpdir(), 'dist-'));
+    const ok = runSynth(['--config', copyEnvironments(), '--out', out, '--quiet']);
+    expect(ok.stderr).toBe('');
+    expect(ok.status).toBe(0);
+    before = treeDigest(out);
+  });
+
+  function refuse(file: string, search: string | RegExp, replacement: string): string {
+    const dir = copyEnvironments();
+    edit(dir, file, search, replacement);
+    const result = runSynth(['--config', dir, '--out', out]);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/); // no stack trace
+    expect(result.stderr).toContain('nothing was written');
+    expect(treeDigest(out)).toBe(before);
+    return result.stderr;
+  }
+
+  it('fails on an unknown key and suggests the nearest valid one', () => {
+    const message = refuse('staging.yaml', /^namespace: trading-staging$/m, 'namspace: trading-staging');
+    expect(message).toMatch(/staging\.yaml:\d+: namspace: unknown key "namspace"; did you mean "namespace"\?/);
+  });
+
+  it('fails on a typo in a nested key', () => {
+    const message = refuse('defaults.yaml', 'targetUtilization: 60', 'targetUtilisation: 60');
+    expect(message).toMatch(/defaults\.yaml:\d+: services\.gateway\.autoscaling\.metrics\[0\]/);
+    expect(message).toContain('"targetUtilisation"');
+  });
+
+  it('fails on negative replicas', () => {
+    const message = refuse('staging.yaml', /gateway:\n    replicas: \{ min: 2, max: 4 \}/, 'gateway:\n    replicas: -1');
+    expect(message).toMatch(/staging\.yaml:\d+: services\.gateway\.replicas: -1 is not valid; expected a fixed number of replicas \(a whole number, 0 or more\)/);
+  });
+
+  it('fails when minReplicas exceeds maxReplicas', () => {
+    const message = refuse('production.yaml', 'replicas: { min: 2, max: 15 }', 'replicas: { min: 20, max: 15 }');
+    expect(message).toMatch(/production\.yaml:\d+: services\.gateway\.replicas\.min: minReplicas \(20\) must be <= maxReplicas \(15\) for service "gateway"/);
+    expect(message).toContain('in targets production-eu-west-1, production-us-east-1');
+  });
+
+  it('fails on a dependency on an undeclared service', () => {
+    const message = refuse('defaults.yaml', '- { service: orchestrator, port: http }', '- { service: risk-engine, port: http }');
+    expect(message).toMatch(/defaults\.yaml:\d+: services\.gateway\.dependsOn\[2\]\.service: "gateway" depends on "risk-engine", which is not a declared service; declared: data-service/);
+  });
+
+  it('fails on an image tagged latest', () => {
+    const message = refuse('defaults.yaml', 'image: ghcr.io/trading-platform/ml-service:0.9.4', 'image: x:latest');
+    expect(message).toMatch(/defaults\.yaml:\d+: services\.ml-service\.image: "x:latest" uses the moving tag "latest"; pin a version tag/);
+  });
+
+  it('fails on an untagged image', () => {
+    const message = refuse('defaults.yaml', 'image: ghcr.io/trading-platform/ml-service:0.9.4', 'image: ghcr.io/trading-platform/ml-service');
+    expect(message).toContain('services.ml-service.image: "ghcr.io/trading-platform/ml-service" is not pinned');
+  });
+
+  it('fails on a malformed CPU quantity', () => {
+    const message = refuse('defaults.yaml', 'requests: { cpu: 500m, memory: 2Gi }', 'requests: { cpu: 2 cores, memory: 2Gi }');
+    expect(message).toMatch(/defaults\.yaml:\d+: services\.ml-service\.resources\.requests\.cpu: "2 cores" is not valid; expected a CPU quantity such as "250m"/);
+  });
+
+  it('fails on invalid YAML and names the line', () => {
+    const message = refuse('staging.yaml', 'tier: staging', 'tier: [staging');
+    expect(message).toMatch(/staging\.yaml:\d+: \(top level\): invalid YAML: /);
+  });
+
+  it('fails on an empty environment file', () => {
+    const dir = copyEnvironments();
+    fs.writeFileSync(path.join(dir, 'staging.yaml'), '');
+    const result = runSynth(['--config', dir, '--out', out]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/staging\.yaml: \(top level\): is empty; an environment file must be a mapping and set at least `tier`/);
+    expect(treeDigest(out)).toBe(before);
+  });
+
+  it('fails on a duplicate key', () => {
+    const message = refuse('staging.yaml', 'tier: staging', 'tier: staging\ntier: production');
+    expect(message).toMatch(/staging\.yaml:\d+: .*invalid YAML: Map keys must be unique/);
+  });
+
+  it('fails on a value of the wrong enum and lists what is allowed', () => {
+    const message = refuse('staging.yaml', 'tier: staging', 'tier: qa');
+    expect(message).toMatch(/staging\.yaml:\d+: tier: "qa" is not allowed; allowed: "development", "staging", "production"/);
+  });
+
+  it('fails on a service name that is not a DNS-1123 label', () => {
+    const message = refuse('defaults.yaml', /^  redis:$/m, '  Redis_Cache:');
+    expect(message).toContain('contains the invalid name "Redis_Cache"');
+  });
+
+  it('fails on duplicate ports in one service', () => {
+    const message = refuse('defaults.yaml', '- { name: metrics, port: 9090 }\n    replicas: 1\n    autoscaling:\n      metrics:\n        - { type: resource, resource: cpu, targetUtilization: 60 }',
+      '- { name: metrics, port: 8080 }\n    replicas: 1\n    autoscaling:\n      metrics:\n        - { type: resource, resource: cpu, targetUtilization: 60 }');
+    expect(message).toMatch(/services\.gateway\.ports\[1\]\.port: port 8080 is already used by ports\[0\]/);
+  });
+
+  it('fails on a literal credential in env', () => {
+    const message = refuse('defaults.yaml', 'LEADER_ELECTION_LEASE: orchestrator-leader', 'LEADER_ELECTION_LEASE: orchestrator-leader\n      DB_PASSWORD: hunter2');
+    expect(message).toMatch(/services\.orchestrator\.env\.DB_PASSWORD: looks like a credential/);
+    expect(message).not.toContain('hunter2');
+  });
+
+  it('reports every problem at once, not just the first', () => {
+    const dir = copyEnvironments();
+    edit(dir, 'staging.yaml', 'tier: staging', 'tier: qa');
+    edit(dir, 'production.yaml', /^namespace: trading-prod$/m, 'namespaces: trading-prod');
+    let error: unknown;
+    try {
+      loadPlatform(dir);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const files = (error as ConfigError).issues.map((i) => path.basename(i.file)).sort();
+    expect(files).toEqual(['production.yaml', 'staging.yaml']);
+  });
+});
+
+describe('the reference configuration', () => {
+  it('loads into the four targets', () => {
+    const targets = loadPlatform('environments').map((t) => t.target);
+    expect(targets).toEqual(['development', 'production-eu-west-1', 'production-us-east-1', 'staging']);
+  });
+
+  it('merges region overrides over the environment over the defaults', () => {
+    const [east] = loadPlatform('environments').filter((t) => t.target === 'production-us-east-1');
+    expect(east.ingress.host).toBe('api.us.trading.example.com'); // region
+    expect(east.ingress.className).toBe('nginx'); // defaults
+    expect(east.namespace).toBe('trading-prod'); // environment
+    expect(east.services.gateway.replicas).toEqual({ min: 2, max: 15 });
+    expect(east.services.gateway.image).toBe('ghcr.io/trading-platform/gateway:1.8.2');
+  });
+
+  it('publishes an up-to-date schema for editors', () => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { renderSchema } = require('../../bin/schema');
+    expect(fs.readFileSync('environments/schema.json', 'utf8')).toBe(renderSchema());
+  });
+});

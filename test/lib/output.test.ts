@@ -1,0 +1,115 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { diffTree, OutputTree, writeTree } from '../../lib/output';
+import { copyEnvironments, edit, runSynth, treeDigest } from '../helpers';
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'out-'));
+const tree = (folders: Record<string, Record<string, string>>): OutputTree =>
+  new Map(Object.entries(folders).map(([f, files]) => [f, new Map(Object.entries(files))]));
+
+describe('writeTree', () => {
+  it('removes the files of objects that no longer exist', () => {
+    const out = tmp();
+    writeTree(out, tree({ a: { 'x.yaml': '1', 'y.yaml': '2' } }));
+    writeTree(out, tree({ a: { 'x.yaml': '3' } }));
+    expect(fs.readdirSync(path.join(out, 'a'))).toEqual(['x.yaml']);
+    expect(fs.readFileSync(path.join(out, 'a', 'x.yaml'), 'utf8')).toBe('3');
+  });
+
+  it('removes folders of targets that no longer exist, unless writing selected targets', () => {
+    const out = tmp();
+    writeTree(out, tree({ a: { 'x.yaml': '1' }, b: { 'y.yaml': '2' } }));
+    writeTree(out, tree({ a: { 'x.yaml': '1' } }), ['a']);
+    expect(fs.readdirSync(out).sort()).toEqual(['a', 'b']);
+    writeTree(out, tree({ a: { 'x.yaml': '1' } }));
+    expect(fs.readdirSync(out)).toEqual(['a']);
+  });
+
+  it('leaves unchanged files untouched', () => {
+    const out = tmp();
+    writeTree(out, tree({ a: { 'x.yaml': '1', 'y.yaml': '2' } }));
+    const past = new Date('2020-01-01T00:00:00Z');
+    fs.utimesSync(path.join(out, 'a', 'x.yaml'), past, past);
+    writeTree(out, tree({ a: { 'x.yaml': '1', 'y.yaml': '3' } }));
+    expect(fs.statSync(path.join(out, 'a', 'x.yaml')).mtime.getTime()).toBe(past.getTime());
+    expect(fs.readFileSync(path.join(out, 'a', 'y.yaml'), 'utf8')).toBe('3');
+  });
+
+  it('leaves no temporary files behind', () => {
+    const out = tmp();
+    writeTree(out, tree({ a: { 'x.yaml': '1' } }));
+    writeTree(out, tree({ a: { 'x.yaml': '2' } }));
+    expect(fs.readdirSync(out)).toEqual(['a']);
+    expect(fs.readdirSync(path.join(out, 'a'))).toEqual(['x.yaml']);
+  });
+});
+
+describe('diffTree', () => {
+  it('lists added, changed and removed files', () => {
+    const out = tmp();
+    writeTree(out, tree({ a: { 'keep.yaml': 'k', 'change.yaml': '1', 'gone.yaml': 'g' } }));
+    const differences = diffTree(out, tree({ a: { 'keep.yaml': 'k', 'change.yaml': '2', 'new.yaml': 'n' } }));
+    expect(differences.map((d) => [path.basename(d.file), d.change])).toEqual([
+      ['change.yaml', 'changed'], ['new.yaml', 'added'], ['gone.yaml', 'removed'],
+    ]);
+  });
+});
+
+describe('synth CLI', () => {
+  it('is byte-for-byte stable: a second synth changes nothing', () => {
+    const out = tmp();
+    const envs = copyEnvironments();
+    expect(runSynth(['--config', envs, '--out', out, '--quiet']).status).toBe(0);
+    const first = treeDigest(out);
+    expect(runSynth(['--config', envs, '--out', out, '--quiet']).status).toBe(0);
+    expect(treeDigest(out)).toBe(first);
+  });
+
+  it('prints objects per target and kind and the time taken', () => {
+    const result = runSynth(['--config', copyEnvironments(), '--out', tmp()]);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^  staging\s+\d+ objects: .*Deployment \d+/m);
+    expect(result.stdout).toMatch(/^wrote \d+ objects in 4 targets in \d+ ms$/m);
+  });
+
+  it('synthesizes one target alone without touching the others', () => {
+    const out = tmp();
+    const envs = copyEnvironments();
+    runSynth(['--config', envs, '--out', out, '--quiet']);
+    const staging = treeDigest(path.join(out, 'staging'));
+    edit(envs, 'development.yaml', 'api.dev.trading.example.com', 'api.dev2.trading.example.com');
+    edit(envs, 'staging.yaml', 'api.staging.trading.example.com', 'api.staging2.trading.example.com');
+    const result = runSynth(['--config', envs, '--out', out, '--target', 'development', '--quiet']);
+    expect(result.status).toBe(0);
+    expect(fs.readFileSync(path.join(out, 'development', 'ingress-gateway.yaml'), 'utf8')).toContain('api.dev2.trading.example.com');
+    expect(treeDigest(path.join(out, 'staging'))).toBe(staging);
+  });
+
+  it('--check passes on a fresh output and lists the files that differ after a change', () => {
+    const out = tmp();
+    const envs = copyEnvironments();
+    runSynth(['--config', envs, '--out', out, '--quiet']);
+    expect(runSynth(['--config', envs, '--out', out, '--check', '--quiet']).status).toBe(0);
+    edit(envs, 'staging.yaml', 'api.staging.trading.example.com', 'api.staging2.trading.example.com');
+    const before = treeDigest(out);
+    const result = runSynth(['--config', envs, '--out', out, '--check']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`changed  ${path.join(out, 'staging', 'ingress-gateway.yaml')}`);
+    expect(treeDigest(out)).toBe(before);
+  });
+
+  it('refuses an unknown target by name', () => {
+    const result = runSynth(['--config', copyEnvironments(), '--out', tmp(), '--target', 'prod']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('unknown target prod; targets: development, production-eu-west-1, production-us-east-1, staging');
+  });
+});
+
+describe('the committed dist/', () => {
+  it('is what synth produces from environments/ (run npm run synth and commit dist/)', () => {
+    const result = runSynth(['--check']);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+});
