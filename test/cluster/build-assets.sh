@@ -29,6 +29,8 @@ if [[ -x "$ASSETS_DIR/etcd" && -x "$ASSETS_DIR/kube-apiserver" && -x "$ASSETS_DI
   exit 0
 fi
 
+# CI's environment may lack the Go toolchain's directory in PATH
+if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then export PATH="/usr/local/go/bin:$PATH"; fi
 command -v go >/dev/null || { log "go not found in PATH (need Go >= 1.22; /usr/local/go/bin?)"; exit 1; }
 log "go: $(go version)"
 mkdir -p "$ASSETS_DIR" "$WORK"
@@ -88,7 +90,7 @@ done
   go mod tidy -e >/dev/null 2>"$WORK/tidy.log" || true
   # tidy may drop requirements for the tools-tagged file; make sure they exist
   go get "k8s.io/kubernetes@v$KUBE_VERSION" >&2
-  log "building kube-apiserver and kubectl (slow: ~15-30 min on 2 cores, cold)"
+  log "building kube-apiserver and kubectl (cold: ~10 min on 2 cores)"
   go build -trimpath -ldflags "$LDBASE $vflags" -o "$WORK/bin/" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl >&2
 )
@@ -124,5 +126,6 @@ GO
 )
 
 install -m 0755 "$WORK/bin/kube-apiserver" "$WORK/bin/kubectl" "$WORK/bin/etcd" "$ASSETS_DIR/"
+rm -rf "$WORK/bin"
 log "done in $(( $(date +%s) - start ))s: $ASSETS_DIR"
 echo "$ASSETS_DIR"

@@ -52,6 +52,19 @@ const SELF_TESTS = [
     // PodSecurity admission warning for a root/privileged pod template
     mustMention: ['Deployment cluster-test-restricted/runs-as-root', 'bad-restricted/deployment.yaml', 'PodSecurity "restricted'],
   },
+  {
+    dir: 'fixtures/bad-duplicate',
+    expectFail: true,
+    // the same object twice: the server and `kubectl diff` both miss it
+    mustMention: ['[duplicate]', 'ConfigMap cluster-test-dup/settings', 'bad-duplicate/a.yaml', 'bad-duplicate/b.yaml'],
+  },
+  {
+    dir: 'fixtures/bad-drift',
+    expectFail: true,
+    // the live object is changed behind the manifests' back before the diff
+    beforeDiff: ['patch', 'configmap', 'settings', '-n', 'cluster-test-drift', '--type=merge', '-p', '{"data":{"LOG_LEVEL":"debug"}}'],
+    mustMention: ['[diff]', 'v1.ConfigMap.cluster-test-drift.settings', '-  LOG_LEVEL: debug', '+  LOG_LEVEL: info'],
+  },
 ];
 
 // ---------------------------------------------------------------------------
@@ -82,7 +95,10 @@ process.on('unhandledRejection', (err) => {
 });
 
 const log = (msg) => console.log(`cluster-test: ${msg}`);
-const rel = (p) => path.relative(process.cwd(), p) || '.';
+const rel = (p) => {
+  const r = path.relative(process.cwd(), p);
+  return r.startsWith('..') ? path.resolve(p) : r || '.';
+};
 
 // ---------------------------------------------------------------------------
 // Binaries: envtest convention.
@@ -137,11 +153,13 @@ function classify(out) {
     if (/^Warning:/i.test(line)) {
       warnings.push(line);
       lastWarnings.push(line);
-    } else if (/^(error|Error from server|Error:|The .* is invalid)/i.test(line)) {
-      errors.push(line);
-    } else {
+    } else if (/^[\w.-]+\/\S+ (serverside-applied|created|configured|unchanged)( \(server dry run\))?$/.test(line)) {
       results.push({ line, warnings: lastWarnings });
       lastWarnings = [];
+    } else {
+      // "Error from server ...", "error: ...", "resource mapping not found
+      // ...", "ensure CRDs are installed first", ...
+      errors.push(line);
     }
   }
   return { warnings, errors, results };
@@ -155,8 +173,21 @@ async function installCrds(kc, crds) {
   const c = classify(res.out);
   if (res.code !== 0 || c.errors.length) throw new Error(`installing CRDs failed (${res.cmd}):\n${res.out}`);
   for (const w of c.warnings) log(`  (CRD install) ${w}`);
-  const wait = await kubectl(kc, ['wait', '--for=condition=Established', 'crd', '--all', '--timeout=90s']);
-  if (wait.code !== 0) throw new Error(`CRDs not Established:\n${wait.out}`);
+  // Poll rather than `kubectl wait --for=condition=Established crd --all`:
+  // that errors out at once on a CRD whose status has no conditions yet.
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const res = await kubectl(kc, ['get', 'crd', '-o', 'json']);
+    let pending = ['(kubectl get crd failed)'];
+    if (res.code === 0) {
+      const items = JSON.parse(res.out.slice(res.out.indexOf('{'))).items ?? [];
+      const established = (crd) => (crd.status?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True');
+      pending = items.filter((crd) => !established(crd)).map((crd) => crd.metadata.name);
+      if (items.length >= crds.count && !pending.length) return;
+    }
+    if (Date.now() > deadline) throw new Error(`CRDs not Established after 90s: ${pending.join(', ')}\n${res.out.slice(0, 2000)}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
 }
 
 /**
@@ -168,20 +199,30 @@ async function diagnose(kc, objects) {
   for (const obj of objects) {
     const res = await kubectl(kc, ['apply', '--server-side', '--dry-run=server', '-f', '-'], { input: obj.text });
     const c = classify(res.out);
-    for (const e of c.errors) findings.push(`${describe(obj)}\n      error: ${e}`);
-    for (const w of c.warnings) findings.push(`${describe(obj)}\n      ${w}`);
-    if (res.code !== 0 && !c.errors.length) findings.push(`${describe(obj)}\n      kubectl exit ${res.code}: ${res.out.trim()}`);
+    const msgs = [...c.errors, ...c.warnings];
+    if (res.code !== 0 && !c.errors.length) msgs.push(`kubectl exit ${res.code}: ${res.out.trim()}`);
+    if (msgs.length) findings.push(`${describe(obj)}\n      ${msgs.join('\n      ')}`);
   }
   return findings;
 }
 
 /** Runs every check on one folder against a fresh control plane. */
-async function checkFolder(label, dir, assets, crds) {
+async function checkFolder(label, dir, assets, crds, { beforeDiff } = {}) {
   const problems = [];
   const fail = (phase, msg) => problems.push(`[${phase}] ${msg}`);
   const { objects, errors } = loadObjects(dir);
   for (const e of errors) fail('parse', e);
   if (!objects.length && !errors.length) fail('parse', `no manifests (*.yaml, *.yml, *.json) under ${rel(dir)}`);
+  // The same object twice in one target: the API server takes both (last
+  // one wins) and `kubectl diff` cannot see it, but the target can never be
+  // in sync. Key: API group (version ignored), kind, namespace, name.
+  const seen = new Map();
+  for (const o of objects) {
+    const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '';
+    const key = `${group}|${o.kind}|${o.namespace ?? ''}|${o.name}`;
+    if (seen.has(key)) fail('duplicate', `${describe(o)} is also defined in ${describe(seen.get(key))}`);
+    else seen.set(key, o);
+  }
   if (problems.length) return problems;
 
   const cpDir = fs.mkdtempSync(path.join(TMP, `${label.replace(/[^a-z0-9]+/gi, '-')}-`));
@@ -238,8 +279,17 @@ async function checkFolder(label, dir, assets, crds) {
     // Phase 2: again. Must be equally clean (no conflicts, no warnings).
     if (!(await runApply('re-apply', ['-R', '-f', dir]))) return problems;
 
+    if (beforeDiff) {
+      // self-test only: simulate drift of the live objects
+      const r = await kubectl(kc, beforeDiff);
+      if (r.code !== 0) fail('setup', `${r.cmd}: ${r.out.trim()}`);
+    }
+
     // Phase 3: no drift between the manifests and what the server stores.
-    const diff = await kubectl(kc, ['diff', '--server-side', '--field-manager=kubectl', '-R', '-f', dir]);
+    // --force-conflicts as Argo CD's server-side apply/diff does: if another
+    // field manager changed one of our fields, show the difference instead of
+    // stopping at the ownership conflict.
+    const diff = await kubectl(kc, ['diff', '--server-side', '--field-manager=kubectl', '--force-conflicts', '-R', '-f', dir]);
     if (diff.code === 1) {
       const lines = diff.out.split('\n');
       const shown = lines.slice(0, 200).join('\n      ');
@@ -313,7 +363,7 @@ async function main() {
       const dir = path.join(HERE, t.dir);
       const name = `self-test ${t.dir}`;
       log(`${name}: expecting ${t.expectFail ? 'FAILURE' : 'success'}`);
-      const problems = await checkFolder(t.dir, rel(dir), assets, crds);
+      const problems = await checkFolder(t.dir, rel(dir), assets, crds, { beforeDiff: t.beforeDiff });
       const report = problems.join('\n');
       let ok;
       let why = [];

@@ -54,9 +54,14 @@ export function loadObjects(dir) {
   return { objects, errors };
 }
 
+function relPath(p) {
+  const r = path.relative(process.cwd(), p);
+  return r.startsWith('..') ? path.resolve(p) : r;
+}
+
 export function describe(obj) {
   const ns = obj.namespace ? `${obj.namespace}/` : '';
-  return `${obj.kind} ${ns}${obj.name} (${path.relative(process.cwd(), obj.file) || obj.file}${obj.index ? `, document ${obj.index + 1}` : ''})`;
+  return `${obj.kind} ${ns}${obj.name} (${relPath(obj.file)}${obj.index ? `, document ${obj.index + 1}` : ''})`;
 }
 
 /**
