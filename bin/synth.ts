@@ -8,7 +8,10 @@
 import { performance } from 'perf_hooks';
 import { ConfigError, formatIssue } from '../config/errors';
 import { loadPlatform } from '../config/load';
+import { capacityOf } from '../lib/capacity';
+import { capacityLine } from '../lib/capacity-readme';
 import { OutputTree, diffTree, writeTree } from '../lib/output';
+import { DELIVERY_FOLDER } from '../charts/delivery-chart';
 import { synthesizeAll, SynthError, TargetOutput } from '../lib/synth';
 
 interface Options {
@@ -56,9 +59,12 @@ function summary(outputs: TargetOutput[], ms: number, verb: string): string {
     for (const m of output.manifests) kinds.set(m.kind, (kinds.get(m.kind) ?? 0) + 1);
     const list = [...kinds.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k} ${n}`).join(', ');
     lines.push(`  ${output.folder.padEnd(22)} ${String(output.manifests.length).padStart(4)} objects: ${list}`);
+    const capacity = capacityOf(output.manifests);
+    if (capacity.workloads.length) lines.push(`  ${''.padEnd(22)}      capacity at max + surge / quota: ${capacityLine(capacity)}`);
   }
   const total = outputs.reduce((n, o) => n + o.manifests.length, 0);
-  lines.push(`${verb} ${total} objects in ${outputs.length} targets in ${Math.round(ms)} ms`);
+  const targets = outputs.filter((o) => o.folder !== DELIVERY_FOLDER).length;
+  lines.push(`${verb} ${total} objects in ${targets} targets${outputs.length > targets ? ` and ${DELIVERY_FOLDER}/` : ''} in ${Math.round(ms)} ms`);
   return lines.join('\n');
 }
 
@@ -89,8 +95,9 @@ function main(): void {
     throw error;
   }
 
-  const tree: OutputTree = new Map(outputs.map((o) => [o.folder, o.files]));
   const only = options.targets.length ? options.targets : undefined;
+  // dist/argocd is made from all targets at once: with --target it is neither written nor checked
+  const tree: OutputTree = new Map(outputs.filter((o) => !only || only.includes(o.folder)).map((o) => [o.folder, o.files]));
   if (options.check) {
     const differences = diffTree(options.out, tree, only);
     if (differences.length) {
@@ -98,11 +105,11 @@ function main(): void {
       for (const d of differences) console.error(`  ${d.change.padEnd(8)} ${d.file}`);
       process.exit(1);
     }
-    if (!options.quiet) console.log(summary(outputs, performance.now() - started, `${options.out}/ is up to date:`));
+    if (!options.quiet) console.log(summary(outputs.filter((o) => tree.has(o.folder)), performance.now() - started, `${options.out}/ is up to date:`));
     return;
   }
   writeTree(options.out, tree, only);
-  if (!options.quiet) console.log(summary(outputs, performance.now() - started, 'wrote'));
+  if (!options.quiet) console.log(summary(outputs.filter((o) => tree.has(o.folder)), performance.now() - started, 'wrote'));
 }
 
 try {

@@ -1,8 +1,11 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { TargetConfig } from '../config/types';
+import { AlertRouting } from '../constructs/alert-routing';
+import { BackupSchedules } from '../constructs/backups';
 import { ExternalPeerService } from '../constructs/external-peers';
 import { FeatureFlags } from '../constructs/feature-flags';
+import { NamespaceNetworkPolicies } from '../constructs/network-policies';
 import { platformLabels } from '../constructs/labels';
 import { PriorityClasses } from '../constructs/priority-classes';
 import { SecretStore } from '../constructs/secrets';
@@ -37,9 +40,12 @@ export class PlatformChart extends BaseChart {
     new PriorityClasses(this.clusterScope, 'priority-classes', { config });
     new SecretStore(this.clusterScope, 'secret-store', { config, store: config.secretStore });
     new FeatureFlags(this, 'feature-flags', { config });
+    new NamespaceNetworkPolicies(this, 'network-policies', { config });
+    new AlertRouting(this, 'alert-routing', { config });
     for (const peer of Object.values(config.externals)) {
       if (peer.externalName) new ExternalPeerService(this, `external-${peer.name}`, { config, peer });
     }
-    this.services = Object.values(config.services).map((service) => new TradingService(this, service.name, { config, service }));
+    this.services = Object.values(config.services).map((service) => new TradingService(this, service.name, { config, service, clusterScope: this.clusterScope }));
+    if (config.backups.length) new BackupSchedules(this, 'backups', { config });
   }
 }

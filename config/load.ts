@@ -122,7 +122,13 @@ function parseFile(absolute: string, file: string, isDefaults: boolean, issues: 
     }
     return undefined;
   }
-  const data = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 1000 });
+  } catch (error) {
+    issues.push({ file, path: '', message: `cannot be read: ${(error as Error).message}; reduce the use of YAML aliases (*anchor)` });
+    return undefined;
+  }
   if (data === null || data === undefined) {
     issues.push({
       file, path: '',
@@ -161,7 +167,10 @@ function mergeLayer(base: Json, overlay: Json, origin: Origin, at: PathSegment[]
       out[key] = mergeLayer(existing ?? {}, value, origin, p, origins);
     } else {
       // a replaced subtree belongs to the new file, including everything below it
-      for (const k of [...origins.keys()]) if (k.startsWith(p.join('\u0000') + '\u0000')) origins.delete(k);
+      if (isPlainObject(existing)) {
+        const prefix = p.join('\u0000') + '\u0000';
+        for (const k of [...origins.keys()]) if (k.startsWith(prefix)) origins.delete(k);
+      }
       origins.set(p.join('\u0000'), origin);
       out[key] = value;
     }
@@ -289,7 +298,7 @@ function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
     merged.set(key, entry);
   }
   return [...merged.values()].map(({ issue, targets }) => targets.length
-    ? { ...issue, message: `${issue.message} (in target${targets.length > 1 ? 's' : ''} ${targets.join(', ')})` }
+    ? { ...issue, message: `${issue.message} (in target${targets.length > 1 ? 's' : ''} ${[...targets].sort().join(', ')})` }
     : issue);
 }
 

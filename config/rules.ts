@@ -1,5 +1,10 @@
+import { isWholeInternet } from '../lib/cidr';
 import { cpuMillis, memoryBytes } from '../lib/quantity';
 import { ConfigIssue, formatPath, PathSegment, show } from './errors';
+import { checkAutoscalingRules } from './autoscaling-rules';
+import { checkDeliveryRules } from './delivery-rules';
+import { checkMonitoringRules } from './monitoring-rules';
+import { checkApiRules, checkNetworkRules } from './network-rules';
 import { Dependency, ServiceConfig, TargetConfig } from './types';
 
 type Locator = (p: PathSegment[], key?: boolean) => { file: string; line?: number; prefix: PathSegment[] };
@@ -139,13 +144,26 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
     if (service.storage && service.workload !== 'statefulset') {
       at([...base, 'storage'], `persistent storage needs workload: statefulset ("${service.name}" is a ${service.workload})`);
     }
+    if (service.peers && service.workload !== 'statefulset') {
+      at([...base, 'peers'], `peers describes how the replicas of a StatefulSet find each other; "${service.name}" is a ${service.workload}, whose replicas are interchangeable. Set workload: statefulset or remove peers`);
+    }
+    const peerPort = service.peers?.port;
+    if (peerPort !== undefined && !service.ports.some((cp) => cp.name === peerPort || cp.port === peerPort)) {
+      at([...base, 'peers', 'port'], `${show(peerPort)} is not a port of "${service.name}"; its ports: ${service.ports.map((cp) => `${cp.name} (${cp.port})`).join(', ')}`);
+    }
 
     (service.dependsOn ?? []).forEach((dep, i) => checkDependency(config, service, dep, [...base, 'dependsOn', i], at));
   }
 
+  checkMonitoringRules(config, at);
+  checkDeliveryRules(config, at);
+  checkAutoscalingRules(config, at);
+  checkNetworkRules(config, at);
+  checkApiRules(config, at);
+
   for (const peer of Object.values(config.externals)) {
     peer.cidrs.forEach((cidr, i) => {
-      if ((cidr === '0.0.0.0/0' || cidr === '::/0') && !peer.reason) {
+      if (isWholeInternet(cidr) && !peer.reason) {
         at(['externals', peer.name, 'cidrs', i], `${cidr} opens egress to the whole internet; narrow it to the peer's ranges or add a "reason" saying why it is needed`);
       }
     });
@@ -162,7 +180,7 @@ function checkDependency(config: TargetConfig, service: ServiceConfig, dep: Depe
       return;
     }
     if (callee.name === service.name) {
-      at([...p, 'service'], `"${service.name}" depends on itself; pods of one service reach each other without a rule`);
+      at([...p, 'service'], `"${service.name}" depends on itself; traffic between a service's own pods is not part of the graph (NetworkPolicies deny it), so remove the dependency; replicas of a StatefulSet that form a group talk on peers.port`);
       return;
     }
     const port = callee.ports.find((cp) => cp.name === dep.port || cp.port === dep.port);

@@ -160,6 +160,11 @@ const definitions: Record<string, Schema> = {
     dependsOn: arr(ref('dependency')),
     api: arr(ref('apiAccess')),
     storage: obj({ size: memory, mountPath: pattern('^/', 'an absolute path') }, ['size', 'mountPath']),
+    peers: obj({
+      startTogether: bool('start and scale all replicas at once (podManagementPolicy Parallel) instead of one by one'),
+      discoverBeforeReady: bool('publish every replica in the headless Service\'s DNS before it is ready (publishNotReadyAddresses), so a group can form its quorum'),
+      port: { ...portRef, description: 'the port (a name declared in ports, or its number) the replicas talk to each other on; NetworkPolicies open it between them' },
+    }),
     release: obj({
       strategy: oneOfStrings(['rolling', 'blueGreen']),
       blueGreen: obj({
@@ -211,7 +216,8 @@ const targetProperties: Record<string, Schema> = {
   cluster: obj({ name: dnsLabel }, ['name']),
   podSecurity: obj({ level: oneOfStrings(['restricted']), version: pattern('^v1\\.[0-9]+$', 'a Kubernetes minor version such as v1.28') }, ['level', 'version']),
   requestScale: num(0.01, 1, 'a factor between 0.01 and 1 applied to every request (limits unchanged)'),
-  quota: obj({ requests: ref('resourceAmounts'), limits: ref('resourceAmounts'), pods: int(1, 10000) }, ['requests', 'limits', 'pods']),
+  quota: obj({ requests: ref('resourceAmounts'), limits: ref('resourceAmounts'), pods: int(1, 100000) }, ['requests', 'limits', 'pods']),
+  autoscaling: obj({ behavior: obj({ scaleUp: ref('scalingRule'), scaleDown: ref('scalingRule') }) }),
   limitRange: obj({ defaultRequest: ref('resourceAmounts'), default: ref('resourceAmounts'), max: ref('resourceAmounts') }, ['defaultRequest', 'default', 'max']),
   storageClass: dnsLabel,
   ingress: obj({
@@ -254,6 +260,7 @@ const targetProperties: Record<string, Schema> = {
       slack: obj({ remoteKey: str(), channel: str(), severities: arr(severity, { minItems: 1 }) }, ['remoteKey', 'channel', 'severities']),
     }),
     targetDownSeverity: oneOfStrings(['critical', 'warning']),
+    prometheusUrl: pattern('^https?://[^\\s/]+(:[0-9]+)?(/\\S*)?$', 'the Prometheus HTTP API the blue/green analysis queries, e.g. http://prometheus-operated.monitoring.svc:9090'),
   }, ['namespace', 'selectorLabels', 'scrapeInterval', 'runbookUrlPattern', 'grafana', 'targetDownSeverity']),
   featureFlags: mapOf(ref('featureFlag'), 'feature flags by name'),
   externals: mapOf(ref('externalPeer'), 'peers outside the cluster, by name'),

@@ -80,9 +80,24 @@ export interface ScalingRule {
   readonly periodSeconds: number;
 }
 
+export interface ScalingBehavior {
+  readonly scaleUp?: ScalingRule;
+  readonly scaleDown?: ScalingRule;
+}
+
 export interface AutoscalingConfig {
   readonly metrics: HpaMetric[];
-  readonly behavior?: { readonly scaleUp?: ScalingRule; readonly scaleDown?: ScalingRule };
+  /** @default the environment's `autoscaling.behavior`, per direction */
+  readonly behavior?: ScalingBehavior;
+}
+
+/** Environment-wide autoscaling defaults. */
+export interface AutoscalingDefaults {
+  /**
+   * HPA behaviour of every autoscaled service that does not set its own (per direction).
+   * @default scale up fast (double or +4 pods every 15s), scale down slowly (300s window, 25% or 1 pod a minute)
+   */
+  readonly behavior?: ScalingBehavior;
 }
 
 export type VpaUpdateMode = 'Off' | 'Initial' | 'Recreate' | 'Auto';
@@ -126,6 +141,26 @@ export interface SecretRef {
 export interface StorageConfig {
   readonly size: string;
   readonly mountPath: string;
+}
+
+/**
+ * For a StatefulSet whose replicas form a group that needs a quorum before any member is ready
+ * (Raft, Paxos, gossip clusters). Without it, replicas start one by one and appear in DNS only
+ * once ready, which such a group can never reach.
+ */
+export interface PeersConfig {
+  /** Start and scale all replicas at once (podManagementPolicy Parallel). @default false (OrderedReady) */
+  readonly startTogether?: boolean;
+  /**
+   * Publish every replica in the headless Service's DNS from its start, before it is ready
+   * (publishNotReadyAddresses), so members find each other to form the group. @default false
+   */
+  readonly discoverBeforeReady?: boolean;
+  /**
+   * The port (name or number) members talk to each other on. NetworkPolicies open it between the
+   * service's own pods, and only it. @default none: the replicas never talk to each other
+   */
+  readonly port?: string | number;
 }
 
 export interface BlueGreenConfig {
@@ -212,6 +247,8 @@ export interface ServiceConfig {
   readonly dependsOn?: Dependency[];
   readonly api?: ApiAccess[];
   readonly storage?: StorageConfig;
+  /** How the replicas of a StatefulSet form a group (consensus, clustering). */
+  readonly peers?: PeersConfig;
   readonly release?: ReleaseConfig;
   /** How pods of this service spread when the environment spreads. @default 'ScheduleAnyway' */
   readonly spreadPolicy?: 'DoNotSchedule' | 'ScheduleAnyway';
@@ -282,6 +319,8 @@ export interface MonitoringConfig {
   readonly alerting?: AlertRoutingConfig;
   /** Severity of "target down". */
   readonly targetDownSeverity: 'critical' | 'warning';
+  /** Prometheus HTTP API the blue/green analysis queries. @default 'http://prometheus-operated.monitoring.svc:9090' */
+  readonly prometheusUrl?: string;
 }
 
 export interface DeliveryConfig {
@@ -341,6 +380,8 @@ export interface TargetConfig {
   /** Development scales every request by this factor (limits unchanged). @default 1 */
   readonly requestScale: number;
   readonly quota: QuotaConfig;
+  /** Environment-wide HPA defaults (constructs/autoscaling.ts). */
+  readonly autoscaling?: AutoscalingDefaults;
   readonly limitRange: LimitRangeConfig;
   readonly storageClass: string;
   readonly ingress: IngressConfig;

@@ -1,6 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { ServiceConfig, TargetConfig } from '../config/types';
+import { PortConfig, ServiceConfig, TargetConfig } from '../config/types';
 import { serviceLabels } from './labels';
 
 export interface PublicIngressProps {
@@ -8,6 +8,14 @@ export interface PublicIngressProps {
   readonly service: ServiceConfig;
   /** The Service the Ingress sends traffic to. @default the service's name */
   readonly backendService?: string;
+}
+
+/**
+ * The port a public service is reached on through the Ingress: its first port that is not
+ * `metrics` (NetworkPolicies open the same one to the ingress controller).
+ */
+export function publicPortOf(service: ServiceConfig): PortConfig {
+  return service.ports.find((p) => p.name !== 'metrics') ?? service.ports[0];
 }
 
 /**
@@ -19,7 +27,7 @@ export class PublicIngress extends Construct {
     super(scope, id);
     const { config, service } = props;
     const { ingress } = config;
-    const port = service.ports.find((p) => p.name !== 'metrics') ?? service.ports[0];
+    const port = publicPortOf(service);
     new k8s.KubeIngress(this, 'resource', {
       metadata: {
         name: service.name,

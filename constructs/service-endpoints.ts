@@ -8,6 +8,10 @@ export interface ServiceEndpointsProps {
   readonly service: ServiceConfig;
   /** Labels selecting the pods behind the Service. @default the service's selector labels */
   readonly selector?: Record<string, string>;
+  /** The Service's name. @default the service's name */
+  readonly name?: string;
+  /** Labels of the Service object. @default the service's labels */
+  readonly labels?: Record<string, string>;
 }
 
 /**
@@ -21,13 +25,14 @@ export class ServiceEndpoints extends Construct {
   constructor(scope: Construct, id: string, props: ServiceEndpointsProps) {
     super(scope, id);
     const { config, service } = props;
-    this.name = service.name;
+    this.name = props.name ?? service.name;
     new k8s.KubeService(this, 'resource', {
-      metadata: { name: service.name, labels: serviceLabels(config, service) },
+      metadata: { name: this.name, labels: props.labels ?? serviceLabels(config, service) },
       spec: {
         type: 'ClusterIP',
         clusterIp: service.workload === 'statefulset' ? 'None' : undefined,
-        publishNotReadyAddresses: service.workload === 'statefulset' ? false : undefined,
+        // members of a group (service.peers) must find each other before any of them is ready
+        publishNotReadyAddresses: service.workload === 'statefulset' ? service.peers?.discoverBeforeReady ?? false : undefined,
         selector: props.selector ?? selectorLabels(config, service),
         ports: service.ports.map((p) => ({
           name: p.name,

@@ -1,10 +1,14 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ServiceConfig, TargetConfig } from '../config/types';
+import { ServiceAutoscaling } from './autoscaling';
 import { DisruptionBudget } from './disruption-budget';
 import { serviceLabels } from './labels';
+import { ServiceNetworkPolicy } from './network-policies';
+import { ServiceMonitoring } from './monitoring';
 import { configNameOf } from './pod-template';
 import { PublicIngress } from './public-ingress';
+import { ServiceApiAccess } from './rbac';
 import { ServiceSecrets } from './secrets';
 import { ServiceEndpoints } from './service-endpoints';
 import { Workload, WorkloadRef } from './workload';
@@ -12,6 +16,11 @@ import { Workload, WorkloadRef } from './workload';
 export interface TradingServiceProps {
   readonly config: TargetConfig;
   readonly service: ServiceConfig;
+  /**
+   * Where the service's cluster-scoped objects go (a ClusterRole for `api` rules with
+   * `scope: cluster`). @default - cluster-scoped API access is refused
+   */
+  readonly clusterScope?: Construct;
 }
 
 /**
@@ -35,6 +44,8 @@ export class TradingService extends Construct {
       metadata: { name: service.name, labels },
       automountServiceAccountToken: usesApi,
     });
+    new ServiceApiAccess(this, 'api-access', { config, service, serviceAccount: service.name, clusterScope: props.clusterScope });
+    new ServiceNetworkPolicy(this, 'network-policy', { config, service });
 
     if (service.config && Object.keys(service.config).length) {
       new k8s.KubeConfigMap(this, 'config', {
@@ -51,6 +62,8 @@ export class TradingService extends Construct {
       config, service, mountServiceAccountToken: usesApi, governingService: endpoints.name,
     });
     new DisruptionBudget(this, 'disruption-budget', { config, service, selector: this.workload.selector });
+    new ServiceAutoscaling(this, 'autoscaling', { config, service, workload: this.workload });
+    new ServiceMonitoring(this, 'monitoring', { config, service, workload: this.workload });
     if (service.expose === 'public') {
       new PublicIngress(this, 'ingress', { config, service });
     }

@@ -3,6 +3,8 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { isAutoscaled, replicaRange } from '../config/rules';
 import { ServiceConfig, TargetConfig } from '../config/types';
+import { Rollout, RolloutProps } from '../imports/rollout-argoproj.io';
+import { BlueGreenRelease, isBlueGreen } from './blue-green';
 import { selectorLabels, serviceLabels } from './labels';
 import { DATA_VOLUME, podTemplate } from './pod-template';
 
@@ -20,7 +22,10 @@ export interface WorkloadProps {
   readonly service: ServiceConfig;
   /** Mount a service-account token (only services with a Role). */
   readonly mountServiceAccountToken: boolean;
-  /** Name of the headless Service that governs a StatefulSet. */
+  /**
+   * Name of the Service in front of the workload: the headless Service that governs a
+   * StatefulSet, the active Service of a blue/green Rollout.
+   */
   readonly governingService: string;
 }
 
@@ -51,7 +56,8 @@ export class Workload extends Construct implements WorkloadRef {
           serviceName: props.governingService,
           replicas,
           selector: { matchLabels: this.selector },
-          podManagementPolicy: 'OrderedReady',
+          // a group that needs a quorum before any member is ready starts all replicas at once
+          podManagementPolicy: service.peers?.startTogether ? 'Parallel' : 'OrderedReady',
           updateStrategy: { type: 'RollingUpdate' },
           revisionHistoryLimit: 5,
           persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
@@ -68,6 +74,21 @@ export class Workload extends Construct implements WorkloadRef {
       });
       this.apiVersion = set.apiVersion;
       this.kind = set.kind;
+    } else if (isBlueGreen(service)) {
+      // same pod template and selector as a Deployment; Argo Rollouts switches the Services
+      const release = new BlueGreenRelease(this, 'blue-green', { config, service, activeService: props.governingService, selector: this.selector });
+      const rollout = new CoreTemplateRollout(this, 'resource', sortedJson(k8s.toJson_PodTemplateSpec(template)), {
+        metadata,
+        spec: {
+          replicas,
+          selector: { matchLabels: this.selector },
+          revisionHistoryLimit: 5,
+          progressDeadlineSeconds: 600,
+          strategy: { blueGreen: release.strategy },
+        },
+      });
+      this.apiVersion = rollout.apiVersion;
+      this.kind = rollout.kind;
     } else {
       const deployment = new k8s.KubeDeployment(this, 'resource', {
         metadata,
@@ -94,4 +115,30 @@ export class Workload extends Construct implements WorkloadRef {
 
 export function intOrString(value: string | number): k8s.IntOrString {
   return typeof value === 'number' ? k8s.IntOrString.fromNumber(value) : k8s.IntOrString.fromString(value);
+}
+
+/**
+ * A Rollout whose pod template is written as core Kubernetes JSON, exactly as a Deployment's.
+ * The CRD's generated classes re-encode the template with their own types on output, which drops
+ * string ports of probes (`port: http`); so the template is set after that conversion.
+ */
+class CoreTemplateRollout extends Rollout {
+  constructor(scope: Construct, id: string, private readonly podTemplate: unknown, props: RolloutProps) {
+    super(scope, id, props);
+  }
+
+  override toJson(): any {
+    const json = super.toJson();
+    return { ...json, spec: { ...json.spec, template: this.podTemplate } };
+  }
+}
+
+/** A JSON value with object keys sorted and undefined fields dropped, as cdk8s writes its own. */
+function sortedJson(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedJson);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => [k, sortedJson(v)]));
 }

@@ -1,6 +1,9 @@
 import { CREDENTIAL_NAME, IMMUTABLE_TAG, parseImage } from '../config/rules';
 import { TargetConfig } from '../config/types';
+import { checkApiAccess } from './api-access-policy';
 import { CLUSTER_SCOPED_KINDS, Manifest } from './manifest';
+import { checkNetworkPolicies } from './network-policy-check';
+import { foreignNamespaces } from './namespaces';
 import { checkRestricted, podTemplateOf } from './pod-security';
 
 /** One broken rule in one synthesized object. */
@@ -31,9 +34,13 @@ export function checkPolicies(config: TargetConfig, manifests: readonly Manifest
   const add = (rule: string, m: Manifest, field: string, message: string, fix: string) =>
     violations.push({ rule, target: config.target, kind: m.kind, name: m.metadata.name, field, message, fix });
 
+  const foreign = foreignNamespaces(config);
   for (const m of manifests) {
     const namespaced = !CLUSTER_SCOPED_KINDS.has(m.kind);
-    if (namespaced && m.metadata.namespace !== config.namespace) {
+    const elsewhere = foreign.find((f) => f.namespace === m.metadata.namespace);
+    if (namespaced && elsewhere && !elsewhere.kinds.includes(m.kind)) {
+      add('namespace-scope', m, 'metadata.namespace', `is "${elsewhere.namespace}", where only ${elsewhere.kinds.join(', ')} may go (${elsewhere.why})`, `create the ${m.kind} in "${config.namespace}"`);
+    } else if (namespaced && !elsewhere && m.metadata.namespace !== config.namespace) {
       add('namespace-scope', m, 'metadata.namespace', `is ${JSON.stringify(m.metadata.namespace)}, expected "${config.namespace}"`, 'create the object inside the target chart');
     }
     if (!namespaced && m.metadata.namespace !== undefined) {
@@ -105,6 +112,13 @@ export function checkPolicies(config: TargetConfig, manifests: readonly Manifest
     if (!manifests.some((m) => m.kind === kind)) {
       violations.push({ rule: 'namespace-guards', target: config.target, kind, name: '(missing)', field: '', message: `the namespace has no ${kind}`, fix: 'keep TargetNamespace in the chart' });
     }
+  }
+  // a mounted token needs a binding; no wildcards or Secret reads in any Role
+  for (const f of checkApiAccess(config, manifests)) add(f.rule, f.manifest, f.field, f.message, f.fix);
+  // default deny, no allow-all rule, no unjustified 0.0.0.0/0
+  for (const f of checkNetworkPolicies(config, manifests)) {
+    if (f.manifest) add(f.rule, f.manifest, f.field, f.message, f.fix);
+    else violations.push({ rule: f.rule, target: config.target, kind: 'NetworkPolicy', name: '(missing)', field: f.field, message: f.message, fix: f.fix });
   }
   return violations;
 }

@@ -1,8 +1,15 @@
 import { App, Chart, Yaml } from 'cdk8s';
 import { TargetConfig } from '../config/types';
+import { DELIVERY_FOLDER, DeliveryChart, DeliveryTarget } from '../charts/delivery-chart';
 import { PlatformChart } from '../charts/platform-chart';
+import { capacityOf, capacityProblems, drainProblems } from './capacity';
+import './capacity-readme';
+import { renderDeliveryReadme } from './delivery-readme';
 import { fileNameOf, Manifest } from './manifest';
+import './monitoring-readme';
+import './network-readme';
 import { checkPolicies, PolicyViolation } from './policy';
+import { withDeliveryAnnotations } from './sync-waves';
 import { renderTargetReadme } from './target-readme';
 
 /** Everything synthesized for one folder of dist/. */
@@ -32,7 +39,28 @@ export function synthTarget(config: TargetConfig): Manifest[] {
   }
   if (errors.length) throw new SynthError(errors);
   const charts = chart.node.findAll().filter((c): c is Chart => c instanceof Chart);
-  return charts.flatMap((c) => c.toJson() as Manifest[]);
+  // Argo CD's sync wave (and server-side apply where needed) on every object, whoever made it
+  const manifests = charts.flatMap((c) => c.toJson() as Manifest[]).map((m) => withDeliveryAnnotations(config, m));
+  // rules over the whole namespace (lib/capacity.ts): the quota holds maximum scale plus surge, no PDB blocks a drain
+  const quotaFile = config.sources[config.sources.length - 1];
+  const refused = [...capacityProblems(config.target, quotaFile, capacityOf(manifests)), ...drainProblems(config.target, manifests)];
+  if (refused.length) throw new SynthError(refused);
+  return manifests;
+}
+
+/**
+ * Builds dist/argocd from all targets at once: the AppProjects, one Application per target and
+ * the root Application (charts/delivery-chart.ts), validated across targets.
+ */
+export function synthDelivery(targets: readonly DeliveryTarget[]): TargetOutput {
+  const app = new App({ outdir: 'unused' });
+  const chart = new DeliveryChart(app, DELIVERY_FOLDER, { targets });
+  const errors = chart.node.findAll().flatMap((c) => c.node.validate()).map((message) => `${DELIVERY_FOLDER}: ${message}`);
+  if (errors.length) throw new SynthError(errors);
+  const manifests = chart.toJson() as Manifest[];
+  const files = renderFiles(DELIVERY_FOLDER, manifests);
+  files.set('README.md', renderDeliveryReadme(targets, manifests));
+  return { folder: DELIVERY_FOLDER, manifests, files };
 }
 
 /** Renders manifests into files, refusing two objects that would share a file. */
@@ -71,6 +99,10 @@ export function synthesizeAll(configs: readonly TargetConfig[]): TargetOutput[] 
     }
   }
   if (problems.length) throw new SynthError(problems);
+  if (outputs.length) {
+    const targets = outputs.map((output) => ({ config: configs.find((c) => c.target === output.folder)!, manifests: output.manifests }));
+    outputs.push(synthDelivery(targets));
+  }
   return outputs;
 }
 

@@ -1,4 +1,5 @@
 import { CLUSTER_SCOPED_KINDS, fileNameOf, find, ofKind } from '../../lib/manifest';
+import { foreignNamespaces } from '../../lib/namespaces';
 import { LABEL } from '../../constructs/labels';
 import { configOf, manifestsOf, referencePlatform, TARGETS } from '../helpers';
 
@@ -8,7 +9,10 @@ describe.each(TARGETS)('target %s', (target) => {
 
   it('puts namespaced objects in the target namespace and cluster-scoped ones in none', () => {
     for (const m of manifests()) {
+      const foreign = foreignNamespaces(config()).find((f) => f.kinds.includes(m.kind));
       if (CLUSTER_SCOPED_KINDS.has(m.kind)) expect([m.kind, m.metadata.namespace]).toEqual([m.kind, undefined]);
+      // Velero Schedules go to Velero's namespace (lib/namespaces.ts)
+      else if (foreign) expect([m.kind, m.metadata.name, m.metadata.namespace]).toEqual([m.kind, m.metadata.name, foreign.namespace]);
       else expect([m.kind, m.metadata.name, m.metadata.namespace]).toEqual([m.kind, m.metadata.name, config().namespace]);
     }
   });

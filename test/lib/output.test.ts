@@ -70,7 +70,7 @@ describe('synth CLI', () => {
     const result = runSynth(['--config', copyEnvironments(), '--out', tmp()]);
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^  staging\s+\d+ objects: .*Deployment \d+/m);
-    expect(result.stdout).toMatch(/^wrote \d+ objects in 4 targets in \d+ ms$/m);
+    expect(result.stdout).toMatch(/^wrote \d+ objects in 4 targets and argocd\/ in \d+ ms$/m);
   });
 
   it('synthesizes one target alone without touching the others', () => {

@@ -1,0 +1,237 @@
+import { Chart } from 'cdk8s';
+import { Construct } from 'constructs';
+import { TargetConfig } from '../config/types';
+import { LABEL, platformLabels } from '../constructs/labels';
+import { Application, ApplicationSpecSyncPolicy } from '../imports/application-argoproj.io';
+import { AppProject } from '../imports/appproject-argoproj.io';
+import { CLUSTER_SCOPED_KINDS, Manifest } from '../lib/manifest';
+import { targetNamespaces } from '../lib/namespaces';
+import { SYNC_WAVE } from '../lib/sync-waves';
+
+/** Where Argo CD runs and reads its Applications and AppProjects. */
+export const ARGOCD_NAMESPACE = 'argocd';
+/** Argo CD's own cluster, where the Applications themselves are applied. */
+export const IN_CLUSTER = 'https://kubernetes.default.svc';
+/** The folder of dist/ this chart is written to (and the root Application reads). */
+export const DELIVERY_FOLDER = 'argocd';
+/** Deleting an Application with this finalizer deletes the objects it deployed. */
+export const RESOURCES_FINALIZER = 'resources-finalizer.argocd.argoproj.io';
+
+/**
+ * Options of every target Application's sync. Client-side apply is kept on purpose: Argo
+ * Rollouts writes `rollouts-pod-template-hash` into the Services' selectors, which a three-way
+ * client-side diff ignores; server-side apply is set per large object instead (lib/sync-waves.ts).
+ */
+export const TARGET_SYNC_OPTIONS = [
+  // the target folder carries its own Namespace, with its Pod Security labels
+  'CreateNamespace=false',
+  // delete what left Git only after everything new is healthy
+  'PruneLast=true',
+  'PrunePropagationPolicy=foreground',
+  // apply only what drifted: large targets sync faster and untouched objects are left alone
+  'ApplyOutOfSyncOnly=true',
+  // two Applications must never own one object (e.g. a PriorityClass of two targets on one cluster)
+  'FailOnSharedResource=true',
+];
+
+/** One target as the delivery layer sees it: its configuration and what it synthesized. */
+export interface DeliveryTarget {
+  readonly config: TargetConfig;
+  readonly manifests: readonly Manifest[];
+}
+
+export interface DeliveryChartProps {
+  readonly targets: readonly DeliveryTarget[];
+}
+
+/** An Argo CD resource restriction: API group and kind, and for cluster-scoped objects a name. */
+interface Restriction { readonly group: string; readonly kind: string; readonly name?: string }
+
+export const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.split('/')[0] : '');
+/** The Application of a target. */
+export const applicationNameOf = (config: TargetConfig) => `${config.platform.name}-${config.target}`;
+/** Where a target's manifests are inside the repository. */
+export const targetPathOf = (config: TargetConfig) => `${config.delivery.path ?? 'dist'}/${config.target}`;
+
+/**
+ * The delivery layer of every target at once, written to `dist/argocd/`: an app-of-apps.
+ *
+ * - AppProject `<platform>`: the target Applications may read only the configured repositories,
+ *   deploy only to each target's cluster and namespaces (its own, plus Velero's for Schedules),
+ *   create only the cluster-scoped objects the targets emit, by kind and name, and only the
+ *   namespaced kinds they emit.
+ * - One Application per target, reading `dist/<target>` as a directory (`*.yaml` only, so the
+ *   README is skipped). Automated sync with prune and self-heal where configured; production is
+ *   synced by hand. Non-production Applications carry the resources finalizer (deleting the
+ *   Application deletes the environment); production's do not, so removing an Application never
+ *   deletes production workloads.
+ * - A root Application (project `<platform>-delivery`, allowed only Applications and
+ *   AppProjects in Argo CD's namespace) that reads this folder, so a merged change to dist/argocd
+ *   is applied without anyone running kubectl. Bootstrapped once with `kubectl apply`.
+ *
+ * App-of-apps rather than an ApplicationSet: every Application is a plain file in dist/ that is
+ * reviewed, diffed and schema-checked like the targets, per-target differences (sync policy,
+ * finalizer, destination) stay data instead of template patches, and the root needs no
+ * generator to be trusted with cluster credentials.
+ */
+export class DeliveryChart extends Chart {
+  readonly project: string;
+  readonly rootProject: string;
+  readonly applications: ReadonlyMap<string, string>;
+
+  constructor(scope: Construct, id: string, props: DeliveryChartProps) {
+    const targets = [...props.targets].sort((a, b) => a.config.target.localeCompare(b.config.target));
+    const first = targets[0]?.config;
+    if (!first) throw new Error('DeliveryChart needs at least one target');
+    super(scope, id, {
+      namespace: ARGOCD_NAMESPACE,
+      labels: { ...platformLabels(first), [LABEL.component]: 'delivery' },
+      disableResourceNameHashes: true,
+    });
+    const platform = first.platform.name;
+    this.project = platform;
+    this.rootProject = `${platform}-delivery`;
+    const repos = unique(targets.map((t) => t.config.delivery.repoURL));
+    const distPath = first.delivery.path ?? 'dist';
+
+    new AppProject(this, 'project', {
+      metadata: { name: this.project, annotations: { [SYNC_WAVE]: '-1' } },
+      spec: {
+        description: `The ${platform} targets: ${targets.map((t) => t.config.target).join(', ')}`,
+        sourceRepos: repos,
+        destinations: uniqueBy(targets.flatMap((t) => targetNamespaces(t.config).map((namespace) => ({ server: t.config.delivery.server, namespace }))),
+          (d) => `${d.server} ${d.namespace}`),
+        clusterResourceWhitelist: restrictions(targets, true),
+        namespaceResourceWhitelist: restrictions(targets, false),
+        orphanedResources: { warn: true },
+      },
+    });
+
+    const applications = new Map<string, string>();
+    for (const { config } of targets) {
+      const name = applicationNameOf(config);
+      applications.set(config.target, name);
+      const automated = config.delivery.sync === 'automated';
+      const syncPolicy: ApplicationSpecSyncPolicy = {
+        automated: automated ? { prune: true, selfHeal: true } : undefined,
+        syncOptions: TARGET_SYNC_OPTIONS,
+        retry: { limit: 5, backoff: { duration: '10s', factor: 2, maxDuration: '3m' } },
+      };
+      new Application(this, `application-${config.target}`, {
+        metadata: {
+          name,
+          labels: { [LABEL.instance]: `${platform}-${config.environment}` },
+          annotations: { [SYNC_WAVE]: '0' },
+          // production objects outlive their Application; other environments are disposable
+          finalizers: config.tier === 'production' ? undefined : [RESOURCES_FINALIZER],
+        },
+        spec: {
+          project: this.project,
+          source: {
+            repoUrl: config.delivery.repoURL,
+            targetRevision: config.delivery.revision,
+            path: targetPathOf(config),
+            directory: { recurse: true, include: '*.yaml' },
+          },
+          destination: { server: config.delivery.server, namespace: config.namespace },
+          syncPolicy,
+          revisionHistoryLimit: 10,
+          info: [
+            { name: 'cluster', value: config.cluster.name },
+            { name: 'sync', value: automated ? 'automated (prune, self-heal)' : 'manual' },
+          ],
+        },
+      });
+    }
+    this.applications = applications;
+
+    new AppProject(this, 'root-project', {
+      metadata: { name: this.rootProject, annotations: { [SYNC_WAVE]: '-1' } },
+      spec: {
+        description: `Argo CD's own objects for ${platform}: the Applications and AppProjects of ${distPath}/${DELIVERY_FOLDER}`,
+        sourceRepos: [first.delivery.repoURL],
+        destinations: [{ server: IN_CLUSTER, namespace: ARGOCD_NAMESPACE }],
+        clusterResourceWhitelist: [],
+        namespaceResourceWhitelist: [{ group: 'argoproj.io', kind: 'Application' }, { group: 'argoproj.io', kind: 'AppProject' }],
+      },
+    });
+    new Application(this, 'root', {
+      metadata: { name: `${platform}-root`, annotations: { [SYNC_WAVE]: '0' } },
+      spec: {
+        project: this.rootProject,
+        source: {
+          repoUrl: first.delivery.repoURL,
+          targetRevision: first.delivery.revision,
+          path: `${distPath}/${DELIVERY_FOLDER}`,
+          directory: { recurse: false, include: '*.yaml' },
+        },
+        destination: { server: IN_CLUSTER, namespace: ARGOCD_NAMESPACE },
+        syncPolicy: {
+          automated: { prune: true, selfHeal: true },
+          syncOptions: ['CreateNamespace=false', 'PruneLast=true'],
+          retry: { limit: 5, backoff: { duration: '10s', factor: 2, maxDuration: '3m' } },
+        },
+        revisionHistoryLimit: 10,
+      },
+    });
+
+    this.node.addValidation({ validate: () => validateTargets(targets) });
+  }
+}
+
+/** Rules that span targets: one repository tree, one destination per target. */
+export function validateTargets(unsorted: readonly DeliveryTarget[]): string[] {
+  const targets = [...unsorted].sort((a, b) => a.config.target.localeCompare(b.config.target));
+  const errors: string[] = [];
+  const describe = (values: Map<string, string[]>) => [...values].map(([value, names]) => `"${value}" (${names.join(', ')})`).join(', ');
+  for (const [field, get] of [
+    ['platform.name', (c: TargetConfig) => c.platform.name],
+    ['delivery.repoURL', (c: TargetConfig) => c.delivery.repoURL],
+    ['delivery.path', (c: TargetConfig) => c.delivery.path ?? 'dist'],
+    ['delivery.revision', (c: TargetConfig) => c.delivery.revision],
+  ] as const) {
+    const values = groupBy(targets, (t) => get(t.config));
+    if (values.size > 1) {
+      errors.push(`dist/${DELIVERY_FOLDER} is one folder for all targets, so they must share ${field}; got ${describe(values)}. Set the same ${field} in every environment (e.g. in defaults.yaml)`);
+    }
+  }
+  const destinations = groupBy(targets, (t) => `${t.config.delivery.server} namespace ${t.config.namespace}`);
+  for (const [destination, names] of destinations) {
+    if (names.length > 1) {
+      errors.push(`targets ${names.join(' and ')} both deploy to ${destination}; Argo CD would let their Applications overwrite each other. Give each its own delivery.server (its cluster) or namespace`);
+    }
+  }
+  for (const { config } of targets) {
+    if (config.target === DELIVERY_FOLDER) {
+      errors.push(`a target named "${config.target}" would share dist/${DELIVERY_FOLDER} with Argo CD's Applications; rename the environment or region`);
+    }
+    if (!/^https:\/\/[^\s/]+/.test(config.delivery.server)) {
+      errors.push(`delivery.server of ${config.target} is "${config.delivery.server}"; it must be the https:// URL of the cluster's API server as registered in Argo CD`);
+    }
+  }
+  return errors;
+}
+
+function restrictions(targets: readonly DeliveryTarget[], clusterScoped: boolean): Restriction[] {
+  const all = targets.flatMap((t) => t.manifests)
+    .filter((m) => CLUSTER_SCOPED_KINDS.has(m.kind) === clusterScoped)
+    .map((m): Restriction => ({ group: groupOf(m.apiVersion), kind: m.kind, name: clusterScoped ? m.metadata.name : undefined }));
+  return uniqueBy(all, (r) => `${r.group} ${r.kind} ${r.name ?? ''}`)
+    .sort((a, b) => a.group.localeCompare(b.group) || a.kind.localeCompare(b.kind) || (a.name ?? '').localeCompare(b.name ?? ''));
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)].sort();
+}
+
+function uniqueBy<T>(values: T[], key: (value: T) => string): T[] {
+  const seen = new Map<string, T>();
+  for (const value of values) if (!seen.has(key(value))) seen.set(key(value), value);
+  return [...seen.values()];
+}
+
+function groupBy(targets: readonly DeliveryTarget[], key: (t: DeliveryTarget) => string): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const t of targets) groups.set(key(t), [...(groups.get(key(t)) ?? []), t.config.target]);
+  return groups;
+}

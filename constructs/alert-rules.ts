@@ -1,0 +1,351 @@
+import { Construct } from 'constructs';
+import { METRICS_PORT, servesHttp } from '../config/monitoring-rules';
+import { isAutoscaled } from '../config/rules';
+import { ServiceConfig, TargetConfig } from '../config/types';
+import { PrometheusRule, PrometheusRuleSpecGroupsRulesExpr } from '../imports/prometheusrule-monitoring.coreos.com';
+import { durationSeconds, formatDuration, matchers, num, promqlError, scopeSelectors } from '../lib/promql';
+import { serviceLabels } from './labels';
+import { sloRuleGroup } from './slo-burn-rate';
+
+export type Severity = 'critical' | 'warning' | 'info';
+
+/**
+ * An alerting rule before rendering. `reason` says why the threshold is what it is; YAML comments
+ * do not survive synthesis, so it is written to the alert's `threshold_reason` annotation where
+ * the on-call engineer (and a reviewer of dist/) reads it next to the rule.
+ */
+export interface AlertSpec {
+  readonly alert: string;
+  readonly expr: string;
+  /** @default - fires on the first evaluation that matches */
+  readonly for?: string;
+  readonly severity: Severity;
+  readonly summary: string;
+  readonly description: string;
+  readonly reason: string;
+  /** Extra labels, e.g. the windows of a burn-rate alert. */
+  readonly labels?: Record<string, string>;
+}
+
+export interface RecordSpec {
+  readonly record: string;
+  readonly expr: string;
+}
+
+export interface RuleGroupSpec {
+  readonly name: string;
+  /** @default - Prometheus's global evaluation interval */
+  readonly interval?: string;
+  readonly rules: ReadonlyArray<AlertSpec | RecordSpec>;
+}
+
+/** What the rules of one service select on, derived once from the configuration. */
+export interface MonitoringScope {
+  readonly config: TargetConfig;
+  readonly service: ServiceConfig;
+  /**
+   * Matchers for the service's own metrics. The ServiceMonitor scrapes through the Service of
+   * the same name, so Prometheus sets `job` to the Service name and `namespace` to its namespace.
+   */
+  readonly app: string;
+  /** Matchers for kube-state-metrics and cAdvisor series of the service's containers. */
+  readonly pods: string;
+  /** The service's scrape interval in seconds. */
+  readonly intervalSeconds: number;
+  /** Whether Prometheus scrapes the service (it has a `metrics` port). */
+  readonly scraped: boolean;
+  /** The name of the HorizontalPodAutoscaler, which is named after the workload. */
+  readonly hpaName: string;
+}
+
+export function monitoringScope(config: TargetConfig, service: ServiceConfig, workloadName = service.name): MonitoringScope {
+  return {
+    config,
+    service,
+    app: matchers({ namespace: config.namespace, job: service.name }),
+    // the container is named after the service (constructs/pod-template.ts)
+    pods: matchers({ namespace: config.namespace, container: service.name }),
+    intervalSeconds: durationSeconds(scrapeIntervalOf(config, service)),
+    scraped: service.ports.some((p) => p.name === METRICS_PORT),
+    hpaName: workloadName,
+  };
+}
+
+/** The scrape interval of a service: its own, else the environment's. */
+export function scrapeIntervalOf(config: TargetConfig, service: ServiceConfig): string {
+  return service.monitoring?.interval ?? config.monitoring.scrapeInterval;
+}
+
+/**
+ * The window of `rate()` for fast alerts: at least four scrapes, so that one missed scrape
+ * never empties the window, and at least 1m.
+ */
+export function rateWindow(scope: MonitoringScope): string {
+  return formatDuration(Math.max(60, 4 * scope.intervalSeconds));
+}
+
+/** `HTTPErrorRateHigh` → `http-error-rate-high`, the `{alert}` of the runbook URL pattern. */
+export function runbookSlug(alert: string): string {
+  return alert.replace(/([a-z0-9])([A-Z])/g, '$1-$2').replace(/([A-Z]+)([A-Z][a-z])/g, '$1-$2').toLowerCase();
+}
+
+/** `0.0001` → `100µs`, `0.25` → `250ms`, `2` → `2s`. */
+export function humanSeconds(seconds: number): string {
+  if (seconds < 0.001) return `${num(seconds * 1e6)}µs`;
+  if (seconds < 1) return `${num(seconds * 1e3)}ms`;
+  return `${num(seconds)}s`;
+}
+
+export function percent(ratio: number): string {
+  return `${num(ratio * 100)}%`;
+}
+
+/**
+ * The alerts every service gets (PLATFORM.md, "Monitoring"): availability of the scrape target,
+ * HTTP errors and latency where the service serves HTTP, and the Kubernetes view (restarts,
+ * memory, CPU throttling, HPA ceiling) from kube-state-metrics and cAdvisor.
+ */
+export function standardAlerts(scope: MonitoringScope): { service: AlertSpec[]; kubernetes: AlertSpec[] } {
+  const { config, service, app, pods } = scope;
+  const name = service.name;
+  const out: AlertSpec[] = [];
+  if (scope.scraped) {
+    out.push({
+      alert: 'TargetDown',
+      expr: `up{${app}} == 0`,
+      for: '2m',
+      severity: config.monitoring.targetDownSeverity,
+      summary: `${name} metrics target {{ $labels.instance }} is down`,
+      description: `Prometheus has not scraped ${name} pod {{ $labels.pod }} in namespace ${config.namespace} for 2 minutes; the pod is gone, hung or not ready to serve /metrics.`,
+      reason: '2m rides out a pod restart or a slow scrape; a target still down after 2m is an outage of that replica',
+    });
+  }
+  if (scope.scraped && servesHttp(service)) {
+    const ratio = `sum by (namespace, job) (rate(http_requests_total{${app},code=~"5.."}[5m]))\n  /\nsum by (namespace, job) (rate(http_requests_total{${app}}[5m]))`;
+    out.push({
+      alert: 'HTTPErrorRateHigh',
+      expr: `(\n${ratio}\n) > 0.01`,
+      for: '5m',
+      severity: 'warning',
+      summary: `${name} answers more than 1% of requests with 5xx`,
+      description: `{{ $value | humanizePercentage }} of ${name} requests failed with a 5xx status over the last 5 minutes (threshold 1%).`,
+      reason: '1% for 5m is a sustained failure rate clients notice, yet far below an outage; it warns before the 5% page',
+    }, {
+      alert: 'HTTPErrorRateHigh',
+      expr: `(\n${ratio}\n) > 0.05`,
+      for: '5m',
+      severity: 'critical',
+      summary: `${name} answers more than 5% of requests with 5xx`,
+      description: `{{ $value | humanizePercentage }} of ${name} requests failed with a 5xx status over the last 5 minutes (threshold 5%).`,
+      reason: '5% for 5m means one request in twenty fails: an outage for part of the clients that needs a human now',
+    });
+    const p95 = service.monitoring?.alerts?.latencyP95Seconds;
+    if (p95 !== undefined) {
+      out.push({
+        alert: 'HTTPLatencyHigh',
+        expr: `histogram_quantile(0.95, sum by (namespace, job, le) (rate(http_request_duration_seconds_bucket{${app}}[5m]))) > ${num(p95)}`,
+        for: '10m',
+        severity: 'warning',
+        summary: `${name} p95 latency is above ${humanSeconds(p95)}`,
+        description: `The 95th percentile of ${name} request latency has been {{ $value | humanizeDuration }} for 10 minutes (threshold ${humanSeconds(p95)}).`,
+        reason: `${humanSeconds(p95)} is the service's latency objective (services.${name}.monitoring.alerts.latencyP95Seconds in environments/, whose comment says why); 10m ignores short bursts such as a deploy or a GC pause`,
+      });
+    }
+  }
+
+  const kubernetes: AlertSpec[] = [{
+    alert: 'PodCrashLooping',
+    expr: `increase(kube_pod_container_status_restarts_total{${pods}}[15m]) > 3`,
+    severity: 'warning',
+    summary: `${name} pod {{ $labels.pod }} is crash looping`,
+    description: `Container ${name} of pod {{ $labels.pod }} restarted {{ $value | humanize }} times in the last 15 minutes.`,
+    reason: 'more than 3 restarts in 15m cannot be one eviction or one bad node: the container keeps dying; the 15m window is the persistence, so no `for`',
+  }, {
+    alert: 'ContainerMemoryNearLimit',
+    expr: `(\nmax by (namespace, pod, container) (container_memory_working_set_bytes{${pods}})\n  /\nmax by (namespace, pod, container) (kube_pod_container_resource_limits{${pods},resource="memory"})\n) > 0.8`,
+    for: '10m',
+    severity: 'warning',
+    summary: `${name} pod {{ $labels.pod }} uses more than 80% of its memory limit`,
+    description: `Container ${name} of pod {{ $labels.pod }} has used {{ $value | humanizePercentage }} of its memory limit for 10 minutes; at 100% it is OOM-killed.`,
+    reason: '80% leaves room for a burst before the OOM killer acts; 10m ignores short allocation peaks',
+  }, {
+    alert: 'ContainerCPUThrottled',
+    expr: `(\nsum by (namespace, pod, container) (increase(container_cpu_cfs_throttled_periods_total{${pods}}[5m]))\n  /\nsum by (namespace, pod, container) (increase(container_cpu_cfs_periods_total{${pods}}[5m]))\n) > 0.25`,
+    for: '15m',
+    severity: 'warning',
+    summary: `${name} pod {{ $labels.pod }} is CPU throttled`,
+    description: `Container ${name} of pod {{ $labels.pod }} was throttled in {{ $value | humanizePercentage }} of its CFS periods over 5 minutes, for 15 minutes; its CPU limit is too low for its load.`,
+    reason: 'throttling in more than 25% of CFS periods for 15m adds latency to every request (kube-prometheus CPUThrottlingHigh uses the same figures)',
+  }];
+  if (isAutoscaled(service)) {
+    const hpa = matchers({ namespace: config.namespace, horizontalpodautoscaler: scope.hpaName });
+    kubernetes.push({
+      alert: 'HPAAtMaxReplicas',
+      expr: `max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_status_current_replicas{${hpa}})\n  >=\nmax by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_max_replicas{${hpa}})`,
+      for: '15m',
+      severity: 'warning',
+      summary: `${name} has run at its maximum replicas for 15 minutes`,
+      description: `The HorizontalPodAutoscaler ${scope.hpaName} has been at its maximum of {{ $value }} replicas for 15 minutes; more load cannot be absorbed. Raise replicas.max or find the cause of the load.`,
+      reason: '15m at the ceiling is sustained load, not a burst the HPA is still catching up with',
+    });
+  }
+  return { service: out, kubernetes };
+}
+
+/** Trading alerts, each only where the service's configuration asks for it. */
+export function tradingAlerts(scope: MonitoringScope): AlertSpec[] {
+  const { service, app } = scope;
+  const name = service.name;
+  const alerts = service.monitoring?.alerts ?? {};
+  const path = `services.${name}.monitoring.alerts`;
+  const out: AlertSpec[] = [];
+  if (alerts.orderLatency) {
+    const { quantile, thresholdSeconds, for: forDuration } = alerts.orderLatency;
+    const q = `p${num(quantile * 100)}`;
+    out.push({
+      alert: 'OrderLatencyHigh',
+      expr: `histogram_quantile(${num(quantile)}, sum by (namespace, job, le) (rate(trading_order_latency_seconds_bucket{${app}}[${rateWindow(scope)}]))) > ${num(thresholdSeconds)}`,
+      for: forDuration,
+      severity: 'critical',
+      summary: `${name} ${q} order latency is above ${humanSeconds(thresholdSeconds)}`,
+      description: `The ${q} of ${name} order latency has been {{ $value | humanizeDuration }} for ${forDuration} (threshold ${humanSeconds(thresholdSeconds)}).`,
+      reason: `${humanSeconds(thresholdSeconds)} is the order path's latency budget (${path}.orderLatency in environments/, whose comment says why); the rate window is ${rateWindow(scope)} (four scrapes, at least 1m) so that ${forDuration} of slow orders is seen within one window`,
+    });
+  }
+  if (alerts.orderRejectionRatio !== undefined) {
+    const ratio = alerts.orderRejectionRatio;
+    out.push({
+      alert: 'OrderRejectionRatioHigh',
+      expr: `(\nsum by (namespace, job) (rate(trading_orders_total{${app},status="rejected"}[5m]))\n  /\nsum by (namespace, job) (rate(trading_orders_total{${app}}[5m]))\n) > ${num(ratio)}`,
+      for: '5m',
+      severity: 'warning',
+      summary: `${name} has more than ${percent(ratio)} of orders rejected`,
+      description: `{{ $value | humanizePercentage }} of ${name} orders were rejected over the last 5 minutes (threshold ${percent(ratio)}).`,
+      reason: `${percent(ratio)} is set at ${path}.orderRejectionRatio in environments/ (see the comment there); 5m filters out a single burst of bad orders`,
+    });
+  }
+  if (alerts.marketDataStaleSeconds !== undefined) {
+    const stale = alerts.marketDataStaleSeconds;
+    out.push({
+      alert: 'MarketDataStale',
+      // the age of the data when it was scraped: time() - value would add the time since the
+      // last scrape (up to one interval) and fire falsely whenever the interval exceeds the limit
+      expr: `timestamp(marketdata_last_update_timestamp_seconds{${app}}) - marketdata_last_update_timestamp_seconds{${app}} > ${num(stale)}`,
+      severity: 'critical',
+      summary: `${name} market data is older than ${num(stale)}s`,
+      description: `Pod {{ $labels.pod }} of ${name} served market data {{ $value | humanizeDuration }} old when last scraped (threshold ${num(stale)}s); strategies trade on stale prices.`,
+      reason: `${num(stale)}s is set at ${path}.marketDataStaleSeconds in environments/; prices older than that are not tradable, so it fires on the first evaluation. Measured at scrape time (timestamp() - value) so that the scrape interval never adds to the age`,
+    });
+  }
+  if (alerts.drawdownRatio !== undefined) {
+    const ratio = alerts.drawdownRatio;
+    out.push({
+      alert: 'DrawdownHigh',
+      expr: `max without (instance, pod) (trading_pnl_drawdown_ratio{${app}}) > ${num(ratio)}`,
+      severity: 'critical',
+      summary: `${name} drawdown is above ${percent(ratio)}`,
+      description: `The peak-to-trough loss reported by ${name} is {{ $value | humanizePercentage }} (threshold ${percent(ratio)}); stop or reduce trading.`,
+      reason: `${percent(ratio)} is set at ${path}.drawdownRatio in environments/ (see the comment there); a loss over the risk budget needs a human at once, so it fires on the first evaluation`,
+    });
+  }
+  return out;
+}
+
+/**
+ * Custom alerts from the configuration. Their selectors are scoped to the service: every vector
+ * selector gets `namespace` and `job` matchers unless it sets them itself.
+ */
+export function customAlerts(scope: MonitoringScope): AlertSpec[] {
+  const { config, service } = scope;
+  return (service.monitoring?.alerts?.custom ?? []).map((c) => ({
+    alert: c.alert,
+    expr: promqlError(c.expr) ? c.expr : scopeSelectors(c.expr, { namespace: config.namespace, job: service.name }),
+    for: c.for,
+    severity: c.severity,
+    summary: c.summary,
+    description: c.description,
+    reason: c.reason,
+  }));
+}
+
+/** Every rule group of a service, in evaluation order; empty groups are left out. */
+export function serviceRuleGroups(scope: MonitoringScope): RuleGroupSpec[] {
+  const name = scope.service.name;
+  // alerts on the service's own metrics are evaluated as often as they are scraped, so that a
+  // `for: 30s` means 30s and not "30s rounded up to the global evaluation interval"
+  const interval = scrapeIntervalOf(scope.config, scope.service);
+  const standard = standardAlerts(scope);
+  const groups: RuleGroupSpec[] = [
+    { name: `${name}.service`, interval, rules: standard.service },
+    { name: `${name}.trading`, interval, rules: tradingAlerts(scope) },
+    { name: `${name}.custom`, interval, rules: customAlerts(scope) },
+    { name: `${name}.kubernetes`, rules: standard.kubernetes },
+  ];
+  const slo = sloRuleGroup(scope);
+  if (slo) groups.push(slo);
+  return groups.filter((g) => g.rules.length > 0);
+}
+
+export function isAlert(rule: AlertSpec | RecordSpec): rule is AlertSpec {
+  return 'alert' in rule;
+}
+
+export interface ServiceAlertRulesProps {
+  readonly config: TargetConfig;
+  readonly service: ServiceConfig;
+  /** The workload's name (the HPA is named after it). @default the service's name */
+  readonly workloadName?: string;
+}
+
+/**
+ * The PrometheusRule of one service. Every expression is parsed with the Prometheus grammar at
+ * synth; a syntax error fails the synth with the target, the service and the alert named.
+ */
+export class ServiceAlertRules extends Construct {
+  readonly groups: RuleGroupSpec[];
+
+  constructor(scope: Construct, id: string, props: ServiceAlertRulesProps) {
+    super(scope, id);
+    const { config, service } = props;
+    this.groups = serviceRuleGroups(monitoringScope(config, service, props.workloadName));
+    const runbook = (alert: string) => config.monitoring.runbookUrlPattern.replace('{alert}', runbookSlug(alert));
+
+    new PrometheusRule(this, 'resource', {
+      metadata: {
+        name: service.name,
+        // the Prometheus instance picks rules up by these labels
+        labels: { ...serviceLabels(config, service), ...config.monitoring.selectorLabels },
+      },
+      spec: {
+        groups: this.groups.map((group) => ({
+          name: group.name,
+          interval: group.interval,
+          rules: group.rules.map((rule) => isAlert(rule)
+            ? {
+              alert: rule.alert,
+              expr: PrometheusRuleSpecGroupsRulesExpr.fromString(rule.expr),
+              for: rule.for,
+              // namespace and service on every alert: the AlertmanagerConfig of the namespace
+              // only receives alerts labelled with it, whatever the expression aggregates away
+              labels: { severity: rule.severity, namespace: config.namespace, service: service.name, ...rule.labels },
+              annotations: {
+                summary: rule.summary,
+                description: rule.description,
+                runbook_url: runbook(rule.alert),
+                threshold_reason: rule.reason,
+              },
+            }
+            : { record: rule.record, expr: PrometheusRuleSpecGroupsRulesExpr.fromString(rule.expr) }),
+        })),
+      },
+    });
+
+    this.node.addValidation({
+      validate: () => this.groups.flatMap((group) => group.rules.flatMap((rule) => {
+        const error = promqlError(rule.expr);
+        const what = isAlert(rule) ? `alert "${rule.alert}"` : `recording rule "${rule.record}"`;
+        return error ? [`service "${service.name}": ${what} in rule group "${group.name}": ${error}; expression: ${rule.expr}`] : [];
+      })),
+    });
+  }
+}

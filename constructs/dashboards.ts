@@ -1,0 +1,298 @@
+import * as common from '@grafana/grafana-foundation-sdk/common';
+import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
+import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { servesHttp } from '../config/monitoring-rules';
+import { isAutoscaled } from '../config/rules';
+import { ServiceConfig, TargetConfig } from '../config/types';
+import { num, promqlError } from '../lib/promql';
+import { MonitoringScope, monitoringScope } from './alert-rules';
+import { serviceLabels } from './labels';
+import { BURN_RATE_WINDOWS, errorRatioRecord, sliOf } from './slo-burn-rate';
+
+/** The datasource template variable every panel queries through. */
+const DATASOURCE: common.DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
+/** Grafana's rate interval: at least four scrape intervals, from the datasource's scrape interval. */
+const RATE = '$__rate_interval';
+
+interface PanelSpec {
+  readonly title: string;
+  readonly description: string;
+  readonly unit: string;
+  readonly queries: ReadonlyArray<{ readonly expr: string; readonly legend: string }>;
+  /** Alert thresholds drawn as dashed lines. */
+  readonly thresholds?: number[];
+  readonly min?: number;
+}
+
+interface RowSpec {
+  readonly title: string;
+  readonly panels: PanelSpec[];
+}
+
+/** The golden signals of a service as rows of panels: rate, errors, duration, saturation. */
+export function dashboardRows(scope: MonitoringScope): RowSpec[] {
+  const { service, app, pods } = scope;
+  const alerts = service.monitoring?.alerts ?? {};
+  const rows: RowSpec[] = [];
+  if (scope.scraped && servesHttp(service)) {
+    const total = `sum(rate(http_requests_total{${app}}[${RATE}]))`;
+    rows.push({
+      title: 'HTTP: rate, errors, duration',
+      panels: [{
+        title: 'Rate: requests per second by status',
+        description: 'http_requests_total, summed over all pods, by status code',
+        unit: 'reqps',
+        queries: [{ expr: `sum by (code) (rate(http_requests_total{${app}}[${RATE}]))`, legend: '{{code}}' }],
+        min: 0,
+      }, {
+        title: 'Errors: 5xx ratio',
+        description: 'Share of requests answered with a 5xx status; the alerts warn at 1% and page at 5% (5m)',
+        unit: 'percentunit',
+        queries: [{ expr: `sum(rate(http_requests_total{${app},code=~"5.."}[${RATE}])) / ${total}`, legend: '5xx ratio' }],
+        thresholds: [0.01, 0.05],
+        min: 0,
+      }, {
+        title: 'Duration: request latency',
+        description: 'Quantiles of http_request_duration_seconds over all pods',
+        unit: 's',
+        queries: [0.5, 0.95, 0.99].map((q) => ({
+          expr: `histogram_quantile(${q}, sum by (le) (rate(http_request_duration_seconds_bucket{${app}}[${RATE}])))`,
+          legend: `p${num(q * 100)}`,
+        })),
+        thresholds: alerts.latencyP95Seconds !== undefined ? [alerts.latencyP95Seconds] : undefined,
+        min: 0,
+      }],
+    });
+  }
+  const orders = scope.scraped && (alerts.orderLatency || alerts.orderRejectionRatio !== undefined || (service.monitoring?.slo && !servesHttp(service)));
+  if (orders) {
+    const total = `sum(rate(trading_orders_total{${app}}[${RATE}]))`;
+    rows.push({
+      title: 'Orders: rate, errors, duration',
+      panels: [{
+        title: 'Rate: orders per second by status',
+        description: 'trading_orders_total, summed over all pods, by status',
+        unit: 'ops',
+        queries: [{ expr: `sum by (status) (rate(trading_orders_total{${app}}[${RATE}]))`, legend: '{{status}}' }],
+        min: 0,
+      }, {
+        title: 'Errors: rejected and failed orders',
+        description: 'Share of orders rejected by the venue and of orders that failed (status "error")',
+        unit: 'percentunit',
+        queries: ['rejected', 'error'].map((status) => ({
+          expr: `sum(rate(trading_orders_total{${app},status="${status}"}[${RATE}])) / ${total}`,
+          legend: status,
+        })),
+        thresholds: alerts.orderRejectionRatio !== undefined ? [alerts.orderRejectionRatio] : undefined,
+        min: 0,
+      }, {
+        title: 'Duration: order latency',
+        description: 'Quantiles of trading_order_latency_seconds over all pods',
+        unit: 's',
+        queries: [0.5, 0.99, 0.999].map((q) => ({
+          expr: `histogram_quantile(${q}, sum by (le) (rate(trading_order_latency_seconds_bucket{${app}}[${RATE}])))`,
+          legend: `p${num(q * 100)}`,
+        })),
+        thresholds: alerts.orderLatency ? [alerts.orderLatency.thresholdSeconds] : undefined,
+        min: 0,
+      }],
+    });
+  }
+  const trading: PanelSpec[] = [];
+  if (scope.scraped && alerts.marketDataStaleSeconds !== undefined) {
+    trading.push({
+      title: 'Market data age',
+      description: 'Age of the last market data update at scrape time, per pod',
+      unit: 's',
+      queries: [{ expr: `timestamp(marketdata_last_update_timestamp_seconds{${app}}) - marketdata_last_update_timestamp_seconds{${app}}`, legend: '{{pod}}' }],
+      thresholds: [alerts.marketDataStaleSeconds],
+      min: 0,
+    });
+  }
+  if (scope.scraped && alerts.drawdownRatio !== undefined) {
+    trading.push({
+      title: 'Drawdown',
+      description: 'Peak-to-trough loss (trading_pnl_drawdown_ratio)',
+      unit: 'percentunit',
+      queries: [{ expr: `max without (instance, pod) (trading_pnl_drawdown_ratio{${app}})`, legend: 'drawdown' }],
+      thresholds: [alerts.drawdownRatio],
+      min: 0,
+    });
+  }
+  const slo = service.monitoring?.slo;
+  if (scope.scraped && slo) {
+    const budget = Number((1 - slo.availability / 100).toPrecision(12));
+    trading.push({
+      title: `SLO ${num(slo.availability)}%: error budget burn rate`,
+      description: `Error ratio (${sliOf(scope).description}) divided by the error budget (${num(budget * 100)}%); 1 spends the budget in exactly 30 days. The burn-rate alerts fire at 14.4, 6, 3 and 1`,
+      unit: 'x',
+      queries: ['1h', '6h', '1d', '3d'].map((w) => ({ expr: `${errorRatioRecord(w)}{${app}} / ${num(budget)}`, legend: w })),
+      thresholds: BURN_RATE_WINDOWS.map((w) => w.burnRate),
+      min: 0,
+    });
+  }
+  if (trading.length) rows.push({ title: 'Trading and SLO', panels: trading });
+
+  const saturation: PanelSpec[] = [{
+    title: 'Saturation: CPU',
+    description: 'CPU used per pod (cores) against the container limit',
+    unit: 'short',
+    queries: [
+      { expr: `sum by (pod) (rate(container_cpu_usage_seconds_total{${pods}}[${RATE}]))`, legend: '{{pod}}' },
+      { expr: `max(kube_pod_container_resource_limits{${pods},resource="cpu"})`, legend: 'limit' },
+    ],
+    min: 0,
+  }, {
+    title: 'Saturation: memory',
+    description: 'Working set per pod against the container limit; the alert fires at 80% for 10m',
+    unit: 'bytes',
+    queries: [
+      { expr: `max by (pod) (container_memory_working_set_bytes{${pods}})`, legend: '{{pod}}' },
+      { expr: `max(kube_pod_container_resource_limits{${pods},resource="memory"})`, legend: 'limit' },
+    ],
+    min: 0,
+  }, {
+    title: 'Saturation: CPU throttling',
+    description: 'Share of CFS periods in which the container was throttled; the alert fires at 25% for 15m',
+    unit: 'percentunit',
+    queries: [{
+      expr: `sum by (pod) (rate(container_cpu_cfs_throttled_periods_total{${pods}}[${RATE}])) / sum by (pod) (rate(container_cpu_cfs_periods_total{${pods}}[${RATE}]))`,
+      legend: '{{pod}}',
+    }],
+    thresholds: [0.25],
+    min: 0,
+  }, {
+    title: 'Restarts (15m)',
+    description: 'Container restarts over 15 minutes; more than 3 is crash looping',
+    unit: 'short',
+    queries: [{ expr: `increase(kube_pod_container_status_restarts_total{${pods}}[15m])`, legend: '{{pod}}' }],
+    thresholds: [3],
+    min: 0,
+  }];
+  if (isAutoscaled(service)) {
+    saturation.push({
+      title: 'Replicas against the HPA maximum',
+      description: 'Current replicas and the HorizontalPodAutoscaler maximum; 15m at the maximum alerts',
+      unit: 'short',
+      queries: [
+        { expr: `max(kube_horizontalpodautoscaler_status_current_replicas{namespace="${scope.config.namespace}",horizontalpodautoscaler="${scope.hpaName}"})`, legend: 'current' },
+        { expr: `max(kube_horizontalpodautoscaler_spec_max_replicas{namespace="${scope.config.namespace}",horizontalpodautoscaler="${scope.hpaName}"})`, legend: 'max' },
+      ],
+      min: 0,
+    });
+  }
+  if (scope.scraped) {
+    saturation.push({
+      title: 'Scrape targets up',
+      description: 'Pods Prometheus scrapes successfully',
+      unit: 'short',
+      queries: [{ expr: `sum(up{${app}})`, legend: 'up' }],
+      min: 0,
+    });
+  }
+  rows.push({ title: 'Saturation', panels: saturation });
+  return rows;
+}
+
+function panel(spec: PanelSpec): timeseries.PanelBuilder {
+  const builder = new timeseries.PanelBuilder()
+    .title(spec.title)
+    .description(spec.description)
+    .datasource(DATASOURCE)
+    .unit(spec.unit)
+    .gridPos({ x: 0, y: 0, w: 8, h: 8 })
+    .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom))
+    .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending));
+  if (spec.min !== undefined) builder.min(spec.min);
+  spec.queries.forEach((q, i) => builder.withTarget(new prometheus.DataqueryBuilder()
+    .datasource(DATASOURCE)
+    .expr(q.expr)
+    .legendFormat(q.legend)
+    .refId(String.fromCharCode(65 + i))));
+  if (spec.thresholds?.length) {
+    builder
+      .thresholds(new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute).steps([
+        { value: null, color: 'green' },
+        ...spec.thresholds.map((value, i) => ({ value, color: i === spec.thresholds!.length - 1 ? 'red' : 'orange' })),
+      ]))
+      .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed));
+  }
+  return builder;
+}
+
+/** The dashboard model of a service, with a stable uid (no random ids). */
+export function serviceDashboard(scope: MonitoringScope): dashboard.Dashboard {
+  const { config, service } = scope;
+  const builder = new dashboard.DashboardBuilder(`${service.name} (${config.target})`)
+    .uid(dashboardUid(config, service))
+    .description(`${service.description}: rate, errors, duration and saturation. Generated by cdk8s from environments/; edits in Grafana are overwritten.`)
+    .tags([config.platform.name, config.environment, service.name])
+    .editable()
+    .timezone('utc')
+    .refresh('30s')
+    .time({ from: 'now-3h', to: 'now' })
+    .withVariable(new dashboard.DatasourceVariableBuilder('datasource').label('Data source').type('prometheus'));
+  for (const row of dashboardRows(scope)) {
+    builder.withRow(new dashboard.RowBuilder(row.title));
+    for (const spec of row.panels) builder.withPanel(panel(spec));
+  }
+  return builder.build();
+}
+
+/** `<service>-<target>`, cut to Grafana's 40 characters. */
+export function dashboardUid(config: TargetConfig, service: ServiceConfig): string {
+  return `${service.name}-${config.target}`.slice(0, 40).replace(/-+$/, '');
+}
+
+/** JSON with keys sorted at every level, so the output never depends on insertion order. */
+export function stableJson(value: unknown): string {
+  const sort = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sort);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]));
+    return v;
+  };
+  return `${JSON.stringify(sort(value), null, 2)}\n`;
+}
+
+export interface ServiceDashboardProps {
+  readonly config: TargetConfig;
+  readonly service: ServiceConfig;
+  /** The workload's name (the HPA is named after it). @default the service's name */
+  readonly workloadName?: string;
+}
+
+/**
+ * A Grafana dashboard for one service as a ConfigMap the Grafana sidecar loads: labelled with
+ * `monitoring.grafana.dashboardLabel: dashboardLabelValue`, filed in `monitoring.grafana.folder`
+ * (annotation `grafana_folder`). The sidecar must watch the target namespace (kube-prometheus-stack:
+ * `grafana.sidecar.dashboards.searchNamespace: ALL`).
+ */
+export class ServiceDashboard extends Construct {
+  readonly model: dashboard.Dashboard;
+
+  constructor(scope: Construct, id: string, props: ServiceDashboardProps) {
+    super(scope, id);
+    const { config, service } = props;
+    const grafana = config.monitoring.grafana;
+    this.model = serviceDashboard(monitoringScope(config, service, props.workloadName));
+    new k8s.KubeConfigMap(this, 'resource', {
+      metadata: {
+        name: `${service.name}-dashboard`,
+        labels: { ...serviceLabels(config, service), [grafana.dashboardLabel]: grafana.dashboardLabelValue },
+        annotations: grafana.folder ? { grafana_folder: grafana.folder } : undefined,
+      },
+      data: { [`${service.name}.json`]: stableJson(this.model) },
+    });
+    this.node.addValidation({
+      validate: () => (this.model.panels ?? []).flatMap((p) => ('targets' in p ? (p.targets ?? []) : []).flatMap((t) => {
+        const expr = (t as { expr?: string }).expr ?? '';
+        // Grafana's own variables are not PromQL: check the query as Grafana sends it
+        const error = promqlError(expr.replace(/\$__rate_interval/g, '5m'));
+        return error ? [`service "${service.name}": dashboard panel "${p.title}": ${error}; query: ${expr}`] : [];
+      })),
+    });
+  }
+}

@@ -1,0 +1,175 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { METRICS_PORT } from '../config/monitoring-rules';
+import { ExternalPeer, PortConfig, ServiceConfig, TargetConfig } from '../config/types';
+import { selectorLabels, serviceLabels, sharedLabels } from './labels';
+import { publicPortOf } from './public-ingress';
+
+/** The label Kubernetes (1.21+) puts on every namespace, with the namespace's name. */
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+/**
+ * Cluster DNS: CoreDNS runs in kube-system with the `k8s-app: kube-dns` label on kubeadm, EKS,
+ * GKE and AKS alike, and answers on 53 over UDP and (for large answers) TCP.
+ */
+export const CLUSTER_DNS = {
+  namespace: 'kube-system',
+  podLabels: { 'k8s-app': 'kube-dns' } as Record<string, string>,
+  port: 53,
+  protocols: ['UDP', 'TCP'] as Array<'UDP' | 'TCP'>,
+};
+
+/** Names of the namespace-wide policies; a service's own policy is named after the service. */
+export const DEFAULT_DENY_POLICY = 'default-deny';
+export const DNS_POLICY = 'allow-dns';
+
+/** A port as NetworkPolicies use it: by number (named ports resolve per pod, numbers never surprise). */
+export interface FlowPort {
+  readonly name: string;
+  readonly port: number;
+  readonly protocol: 'TCP' | 'UDP';
+}
+
+/** One edge of the service graph: a service calls another service or an external peer. */
+export interface Flow {
+  readonly from: ServiceConfig;
+  readonly to: { readonly service: ServiceConfig } | { readonly external: ExternalPeer };
+  readonly ports: FlowPort[];
+}
+
+const flowPort = (p: PortConfig): FlowPort => ({ name: p.name, port: p.port, protocol: p.protocol ?? 'TCP' });
+
+/**
+ * The service graph of a target, from `dependsOn`: one flow per caller and callee (service or
+ * external peer), with the callee's ports by number. Dependencies were validated by
+ * config/rules.ts; one that still does not resolve is skipped here, never guessed.
+ */
+export function flowsOf(config: TargetConfig): Flow[] {
+  const flows: Flow[] = [];
+  for (const from of Object.values(config.services)) {
+    const byPeer = new Map<string, { to: Flow['to']; ports: FlowPort[] }>();
+    const add = (key: string, to: Flow['to'], ports: FlowPort[]) => {
+      const entry = byPeer.get(key) ?? { to, ports: [] };
+      for (const p of ports) if (!entry.ports.some((q) => q.port === p.port && q.protocol === p.protocol)) entry.ports.push(p);
+      byPeer.set(key, entry);
+    };
+    for (const dep of from.dependsOn ?? []) {
+      if ('service' in dep) {
+        const callee = config.services[dep.service];
+        const port = callee?.ports.find((p) => p.name === dep.port || p.port === dep.port);
+        if (callee && port && callee.name !== from.name) add(`service:${callee.name}`, { service: callee }, [flowPort(port)]);
+      } else {
+        const peer = config.externals[dep.external];
+        if (!peer) continue;
+        const ports = dep.ports ? peer.ports.filter((p) => dep.ports!.includes(p.port)) : peer.ports;
+        add(`external:${peer.name}`, { external: peer }, ports.map(flowPort));
+      }
+    }
+    for (const { to, ports } of byPeer.values()) flows.push({ from, to, ports });
+  }
+  return flows;
+}
+
+const policyPorts = (ports: readonly FlowPort[]): k8s.NetworkPolicyPort[] =>
+  ports.map((p) => ({ port: k8s.IntOrString.fromNumber(p.port), protocol: p.protocol }));
+
+const namespacePeer = (namespace: string): k8s.NetworkPolicyPeer => ({ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: namespace } } });
+
+export interface NamespaceNetworkPoliciesProps {
+  readonly config: TargetConfig;
+}
+
+/**
+ * Zero trust for the target's namespace: a default deny of all ingress and egress, and the one
+ * thing every pod needs, DNS to the cluster's resolver in kube-system. Everything else is opened
+ * per service by ServiceNetworkPolicy, from the graph.
+ */
+export class NamespaceNetworkPolicies extends Construct {
+  constructor(scope: Construct, id: string, props: NamespaceNetworkPoliciesProps) {
+    super(scope, id);
+    const { config } = props;
+    const labels = sharedLabels(config, 'network-policy');
+    new k8s.KubeNetworkPolicy(this, 'default-deny', {
+      metadata: { name: DEFAULT_DENY_POLICY, labels },
+      spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
+    });
+    new k8s.KubeNetworkPolicy(this, 'dns', {
+      metadata: { name: DNS_POLICY, labels },
+      spec: {
+        podSelector: {},
+        policyTypes: ['Egress'],
+        egress: [{
+          // one peer with both selectors: kube-dns pods in kube-system, not all of kube-system
+          to: [{ ...namespacePeer(CLUSTER_DNS.namespace), podSelector: { matchLabels: CLUSTER_DNS.podLabels } }],
+          ports: CLUSTER_DNS.protocols.map((protocol) => ({ port: k8s.IntOrString.fromNumber(CLUSTER_DNS.port), protocol })),
+        }],
+      },
+    });
+  }
+}
+
+export interface ServiceNetworkPolicyProps {
+  readonly config: TargetConfig;
+  readonly service: ServiceConfig;
+}
+
+/**
+ * Both sides of every flow of one service, port by port: ingress from each caller (its pods by
+ * their selector labels), from the ingress controller's namespace when the service is public, and
+ * from Prometheus' namespace to the `metrics` port; egress to each callee's pods and to each
+ * external peer's CIDRs. The policy selects the service's pods by their selector labels, so it
+ * covers Deployment, StatefulSet and Rollout pods alike.
+ */
+export class ServiceNetworkPolicy extends Construct {
+  readonly name: string;
+
+  constructor(scope: Construct, id: string, props: ServiceNetworkPolicyProps) {
+    super(scope, id);
+    const { config, service } = props;
+    this.name = service.name;
+    const flows = flowsOf(config);
+
+    const ingress: k8s.NetworkPolicyIngressRule[] = [];
+    for (const flow of flows) {
+      if ('service' in flow.to && flow.to.service.name === service.name) {
+        ingress.push({ from: [{ podSelector: { matchLabels: selectorLabels(config, flow.from) } }], ports: policyPorts(flow.ports) });
+      }
+    }
+    // the members of a group (a StatefulSet's peers) talk to each other on one port, both ways
+    const peerPort = service.peers?.port === undefined ? undefined : service.ports.find((p) => p.name === service.peers!.port || p.port === service.peers!.port);
+    if (peerPort) {
+      ingress.push({ from: [{ podSelector: { matchLabels: selectorLabels(config, service) } }], ports: policyPorts([flowPort(peerPort)]) });
+    }
+    if (service.expose === 'public') {
+      ingress.push({ from: [namespacePeer(config.ingress.controllerNamespace)], ports: policyPorts([flowPort(publicPortOf(service))]) });
+    }
+    const metrics = service.ports.find((p) => p.name === METRICS_PORT);
+    if (metrics) {
+      ingress.push({ from: [namespacePeer(config.monitoring.namespace)], ports: policyPorts([flowPort(metrics)]) });
+    }
+
+    const egress: k8s.NetworkPolicyEgressRule[] = [];
+    if (peerPort) {
+      egress.push({ to: [{ podSelector: { matchLabels: selectorLabels(config, service) } }], ports: policyPorts([flowPort(peerPort)]) });
+    }
+    for (const flow of flows.filter((f) => f.from.name === service.name)) {
+      if ('service' in flow.to) {
+        egress.push({ to: [{ podSelector: { matchLabels: selectorLabels(config, flow.to.service) } }], ports: policyPorts(flow.ports) });
+      } else {
+        egress.push({ to: flow.to.external.cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: policyPorts(flow.ports) });
+      }
+    }
+
+    new k8s.KubeNetworkPolicy(this, 'resource', {
+      metadata: { name: service.name, labels: serviceLabels(config, service) },
+      spec: {
+        podSelector: { matchLabels: selectorLabels(config, service) },
+        // both types stay isolated; an empty list is left out because the API server drops it,
+        // which would show as a permanent diff in Argo CD
+        policyTypes: ['Ingress', 'Egress'],
+        ingress: ingress.length ? ingress : undefined,
+        egress: egress.length ? egress : undefined,
+      },
+    });
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * IPv4 and IPv6 addresses and CIDR blocks, as NetworkPolicy `ipBlock`s use them. Addresses are
+ * held as bigints so that both families share one code path.
+ */
+
+export interface Cidr {
+  readonly family: 4 | 6;
+  /** The address part as written, as a number. */
+  readonly address: bigint;
+  readonly prefix: number;
+}
+
+const BITS = { 4: 32, 6: 128 } as const;
+
+/** Parses an IPv4 or IPv6 address; undefined when it is not one. */
+export function parseIp(text: string): { family: 4 | 6; value: bigint } | undefined {
+  if (/^[0-9.]+$/.test(text)) {
+    const parts = text.split('.');
+    if (parts.length !== 4 || parts.some((p) => !/^[0-9]{1,3}$/.test(p) || Number(p) > 255)) return undefined;
+    return { family: 4, value: parts.reduce((acc, p) => (acc << 8n) | BigInt(Number(p)), 0n) };
+  }
+  if (!/^[0-9a-fA-F:]+$/.test(text) || text.split('::').length > 2) return undefined;
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+  const groups = (s: string) => (s === '' ? [] : s.split(':'));
+  const left = groups(head);
+  const right = tail === undefined ? [] : groups(tail);
+  const missing = 8 - left.length - right.length;
+  if (tail === undefined ? missing !== 0 : missing < 1) return undefined;
+  const all = [...left, ...Array<string>(tail === undefined ? 0 : missing).fill('0'), ...right];
+  if (all.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) return undefined;
+  return { family: 6, value: all.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n) };
+}
+
+/** Parses `a.b.c.d/n` or `x::/n`; undefined when it is not a CIDR. */
+export function parseCidr(text: string): Cidr | undefined {
+  const [ip, prefixText, extra] = text.split('/');
+  if (extra !== undefined || prefixText === undefined || !/^[0-9]{1,3}$/.test(prefixText)) return undefined;
+  const parsed = parseIp(ip);
+  const prefix = Number(prefixText);
+  if (!parsed || prefix > BITS[parsed.family]) return undefined;
+  return { family: parsed.family, address: parsed.value, prefix };
+}
+
+function mask(cidr: Cidr): bigint {
+  const bits = BigInt(BITS[cidr.family]);
+  const host = bits - BigInt(cidr.prefix);
+  return ((1n << bits) - 1n) ^ ((1n << host) - 1n);
+}
+
+/** The network address of a CIDR (host bits cleared). */
+export function networkOf(cidr: Cidr): bigint {
+  return cidr.address & mask(cidr);
+}
+
+export function formatIp(family: 4 | 6, value: bigint): string {
+  if (family === 4) return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 255n)).join('.');
+  const groups = [112n, 96n, 80n, 64n, 48n, 32n, 16n, 0n].map((s) => ((value >> s) & 0xffffn).toString(16));
+  // RFC 5952: the longest run of two or more zero groups becomes '::'
+  let best = { start: -1, length: 1 };
+  for (let i = 0; i < 8; i++) {
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > best.length) best = { start: i, length: j - i };
+  }
+  if (best.start < 0) return groups.join(':');
+  return `${groups.slice(0, best.start).join(':')}::${groups.slice(best.start + best.length).join(':')}`;
+}
+
+/** The canonical spelling of a CIDR: its network address and prefix. */
+export function canonicalCidr(cidr: Cidr): string {
+  return `${formatIp(cidr.family, networkOf(cidr))}/${cidr.prefix}`;
+}
+
+/** Whether `ip` lies inside `cidr` (false across families or for unparsable input). */
+export function cidrContains(cidr: string, ip: string): boolean {
+  const block = parseCidr(cidr);
+  const address = parseIp(ip);
+  if (!block || !address || block.family !== address.family) return false;
+  return (address.value & mask(block)) === networkOf(block);
+}
+
+/** Whether a block covers every address of its family (0.0.0.0/0, ::/0). */
+export function isWholeInternet(cidr: string): boolean {
+  return parseCidr(cidr)?.prefix === 0;
+}
+
+/** An address inside a CIDR: `offset` from the network address (negative counts from the end). */
+export function addressIn(cidr: string, offset: number): string {
+  const block = parseCidr(cidr);
+  if (!block) throw new Error(`not a CIDR: ${cidr}`);
+  const size = 1n << BigInt(BITS[block.family] - block.prefix);
+  const index = offset >= 0 ? BigInt(offset) : size + BigInt(offset);
+  if (index < 0n || index >= size) throw new Error(`${cidr} has no address at offset ${offset}`);
+  return formatIp(block.family, networkOf(block) + index);
+}

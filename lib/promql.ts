@@ -1,0 +1,118 @@
+/**
+ * PromQL at synth time, with the Prometheus project's own grammar (`@prometheus-io/lezer-promql`,
+ * the parser behind the Prometheus web UI). Lezer never throws: a syntax error shows up as an
+ * error node (`⚠`) in the tree, so every expression is walked and any error node refused.
+ *
+ * The package ships a CommonJS build (`dist/index.cjs`, its `require` export), so it loads
+ * synchronously from the compiled (commonjs) synth.
+ */
+import { parser } from '@prometheus-io/lezer-promql';
+
+/** One syntax error: where it is (0-based character offset) and what the parser stopped at. */
+export interface PromqlSyntaxError {
+  readonly offset: number;
+  readonly message: string;
+}
+
+/** Every syntax error of `expr`; an empty list means the grammar accepts it. */
+export function promqlErrors(expr: string): PromqlSyntaxError[] {
+  if (expr.trim() === '') return [{ offset: 0, message: 'the expression is empty' }];
+  const errors: PromqlSyntaxError[] = [];
+  const seen = new Set<number>();
+  parser.parse(expr).iterate({
+    enter(node) {
+      if (!node.type.isError || seen.has(node.from)) return;
+      seen.add(node.from);
+      errors.push({ offset: node.from, message: describeAt(expr, node.from) });
+    },
+  });
+  return errors;
+}
+
+function describeAt(expr: string, offset: number): string {
+  if (offset >= expr.trimEnd().length) return `the expression ends too early (after ${JSON.stringify(tail(expr, expr.length))})`;
+  const near = expr.slice(offset, offset + 12);
+  return `unexpected ${JSON.stringify(near)} at character ${offset + 1} (after ${JSON.stringify(tail(expr, offset))})`;
+}
+
+function tail(expr: string, offset: number): string {
+  const before = expr.slice(0, offset).trimEnd();
+  return before.length > 24 ? `...${before.slice(-24)}` : before;
+}
+
+/** One line saying why `expr` is not valid PromQL, or undefined when it is. */
+export function promqlError(expr: string): string | undefined {
+  const errors = promqlErrors(expr);
+  if (!errors.length) return undefined;
+  return `PromQL syntax error: ${errors[0].message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`;
+}
+
+/** `{a: 'x', b: 'y'}` → `a="x",b="y"` (values escaped as PromQL strings). */
+export function matchers(labels: Record<string, string>): string {
+  return Object.entries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',');
+}
+
+/**
+ * Adds `labels` as equality matchers to every vector selector of `expr` that does not already
+ * match on that label, so an expression written for one service in an environment file selects
+ * that service's series only (`up == 0` → `up{namespace="trading-prod",job="redis"} == 0`).
+ * A matcher the expression sets itself is kept as written. `expr` must parse.
+ */
+export function scopeSelectors(expr: string, labels: Record<string, string>): string {
+  const insertions: Array<{ at: number; text: string }> = [];
+  const tree = parser.parse(expr);
+  tree.iterate({
+    enter(node) {
+      if (node.name !== 'VectorSelector') return;
+      const selector = node.node;
+      const matcherList = selector.getChild('LabelMatchers');
+      const present = new Set<string>();
+      if (matcherList) {
+        for (let c = matcherList.firstChild; c; c = c.nextSibling) {
+          const name = c.getChild('LabelName') ?? c.getChild('QuotedLabelName');
+          if (name) present.add(expr.slice(name.from, name.to).replace(/^"|"$/g, ''));
+        }
+      }
+      const missing = Object.fromEntries(Object.entries(labels).filter(([k]) => !present.has(k)));
+      if (!Object.keys(missing).length) return;
+      if (matcherList) {
+        const hasAny = expr.slice(matcherList.from + 1, matcherList.to - 1).trim() !== '';
+        insertions.push({ at: matcherList.from + 1, text: `${matchers(missing)}${hasAny ? ',' : ''}` });
+      } else {
+        const name = selector.getChild('Identifier');
+        insertions.push({ at: name ? name.to : selector.to, text: `{${matchers(missing)}}` });
+      }
+    },
+  });
+  let out = expr;
+  for (const { at, text } of insertions.sort((a, b) => b.at - a.at)) out = out.slice(0, at) + text + out.slice(at);
+  return out;
+}
+
+const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
+
+/** A Prometheus duration (`30s`, `1h30m`) in seconds. */
+export function durationSeconds(duration: string): number {
+  const parts = [...duration.matchAll(/([0-9]+)(ms|s|m|h|d|w|y)/g)];
+  if (!parts.length || parts.map((p) => p[0]).join('') !== duration) throw new Error(`"${duration}" is not a Prometheus duration such as "30s" or "1h30m"`);
+  return parts.reduce((sum, [, n, unit]) => sum + Number(n) * UNIT_SECONDS[unit], 0);
+}
+
+/** Seconds as the shortest Prometheus duration (`90` → `1m30s`, `300` → `5m`). */
+export function formatDuration(seconds: number): string {
+  let rest = Math.round(seconds * 1000);
+  if (rest === 0) return '0s';
+  let out = '';
+  for (const [unit, size] of [['d', 86400000], ['h', 3600000], ['m', 60000], ['s', 1000], ['ms', 1]] as const) {
+    if (rest >= size) {
+      out += `${Math.floor(rest / size)}${unit}`;
+      rest %= size;
+    }
+  }
+  return out;
+}
+
+/** A number as PromQL writes it, without floating-point noise (`1 - 99.9 / 100` → `0.001`). */
+export function num(value: number): string {
+  return String(Number(value.toPrecision(12)));
+}

@@ -1,0 +1,58 @@
+import { find, Manifest, ofKind } from '../../lib/manifest';
+import { checkPolicies } from '../../lib/policy';
+import { crdErrors } from '../crd-schema';
+import { configOf, manifestsOf, TARGETS } from '../helpers';
+
+type Obj = Record<string, any>;
+
+/** PLATFORM.md, "Environments": backups (Velero). */
+const EXPECTED: Record<string, Array<{ name: string; schedule: string; ttl: string }>> = {
+  development: [],
+  staging: [{ name: 'trading-staging-daily', schedule: '0 2 * * *', ttl: '168h' }],
+  'production-us-east-1': [
+    { name: 'trading-prod-daily', schedule: '0 2 * * *', ttl: '720h' },
+    { name: 'trading-prod-weekly', schedule: '0 3 * * 0', ttl: '2160h' },
+  ],
+  'production-eu-west-1': [
+    { name: 'trading-prod-daily', schedule: '0 2 * * *', ttl: '720h' },
+    { name: 'trading-prod-weekly', schedule: '0 3 * * 0', ttl: '2160h' },
+  ],
+};
+
+describe.each(TARGETS)('Velero backups of %s', (target) => {
+  const schedules = () => ofKind(manifestsOf(target), 'Schedule') as Obj[];
+
+  it('schedule PLATFORM.md\'s backups: daily 02:00 UTC (7 days staging, 30 days production), weekly Sunday 03:00 UTC for 90 days in production', () => {
+    expect(schedules().map((s) => ({ name: s.metadata.name, schedule: s.spec.schedule, ttl: s.spec.template.ttl }))
+      .sort((a, b) => a.name.localeCompare(b.name))).toEqual(EXPECTED[target]);
+  });
+
+  it('back up the target namespace with volume snapshots, from Velero\'s namespace, and keep backups when a Schedule goes', () => {
+    for (const s of schedules()) {
+      expect(s.metadata.namespace).toBe('velero');
+      expect(s.spec.template.includedNamespaces).toEqual([configOf(target).namespace]);
+      expect(s.spec.template.snapshotVolumes).toBe(true);
+      expect(s.spec.useOwnerReferencesInBackup).toBe(false);
+      expect(crdErrors(s as Manifest)).toEqual([]);
+    }
+  });
+});
+
+describe('the namespace policy with backups', () => {
+  it('accepts Schedules in Velero\'s namespace and refuses anything else there', () => {
+    const config = configOf('staging');
+    const manifests = manifestsOf('staging');
+    expect(checkPolicies(config, manifests)).toEqual([]);
+    const stray = { ...find(manifests, 'ConfigMap', 'feature-flags'), metadata: { name: 'stray', namespace: 'velero' } } as Manifest;
+    expect(checkPolicies(config, [...manifests, stray])).toEqual([expect.objectContaining({
+      rule: 'namespace-scope', kind: 'ConfigMap', name: 'stray', message: 'is "velero", where only Schedule may go (Velero reads Schedules in its own namespace)',
+    })]);
+  });
+
+  it('refuses a Schedule in Velero\'s namespace for a target without backups', () => {
+    const schedule = ofKind(manifestsOf('staging'), 'Schedule')[0];
+    expect(checkPolicies(configOf('development'), [...manifestsOf('development'), schedule])).toEqual([expect.objectContaining({
+      rule: 'namespace-scope', kind: 'Schedule', message: 'is "velero", expected "trading-dev"',
+    })]);
+  });
+});

@@ -1,0 +1,225 @@
+import { App } from 'cdk8s';
+import { PlatformChart } from '../../charts/platform-chart';
+import { ConfigError } from '../../config/errors';
+import { loadPlatform } from '../../config/load';
+import { isAutoscaled } from '../../config/rules';
+import { TargetConfig } from '../../config/types';
+import { analysisTemplateNameOf, DEFAULT_PROMETHEUS_URL, previewServiceNameOf } from '../../constructs/blue-green';
+import { LABEL } from '../../constructs/labels';
+import { find, Manifest, ofKind } from '../../lib/manifest';
+import { checkRestricted, podTemplateOf } from '../../lib/pod-security';
+import { promqlError } from '../../lib/promql';
+import { synthTarget } from '../../lib/synth';
+import { crdErrors } from '../crd-schema';
+import { configOf, copyEnvironments, edit, manifestsOf, TARGETS } from '../helpers';
+
+type Obj = Record<string, any>;
+
+const PRODUCTION = ['production-us-east-1', 'production-eu-west-1'];
+const BLUE_GREEN = ['gateway', 'execution-gateway'];
+
+/** Whether a matchLabels selector selects pods with these labels. */
+const selects = (selector: Record<string, string>, labels: Record<string, string>) =>
+  Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+describe('which services are released blue/green', () => {
+  it.each(TARGETS)('follows release.strategy in %s: Rollouts for blueGreen, Deployments otherwise', (target) => {
+    const config = configOf(target);
+    const rollouts = ofKind(manifestsOf(target), 'Rollout').map((m) => m.metadata.name).sort();
+    const expected = Object.values(config.services).filter((s) => s.release?.strategy === 'blueGreen').map((s) => s.name).sort();
+    expect(rollouts).toEqual(expected);
+    for (const name of rollouts) expect(manifestsOf(target).some((m) => m.kind === 'Deployment' && m.metadata.name === name)).toBe(false);
+  });
+
+  it('is gateway and execution-gateway in production only; development and staging roll', () => {
+    for (const target of PRODUCTION) expect(ofKind(manifestsOf(target), 'Rollout').map((m) => m.metadata.name).sort()).toEqual([...BLUE_GREEN].sort());
+    for (const target of ['development', 'staging']) {
+      expect(ofKind(manifestsOf(target), 'Rollout')).toEqual([]);
+      expect(ofKind(manifestsOf(target), 'AnalysisTemplate')).toEqual([]);
+      for (const name of BLUE_GREEN) expect(find(manifestsOf(target), 'Deployment', name).spec).toMatchObject({ strategy: { type: 'RollingUpdate' } });
+    }
+  });
+});
+
+describe.each(PRODUCTION)('blue/green in %s', (target) => {
+  const manifests = () => manifestsOf(target);
+  const config = () => configOf(target);
+  const rollout = (name: string) => find(manifests(), 'Rollout', name) as Obj;
+
+  it('validates the Rollouts and AnalysisTemplates against the Argo Rollouts CRDs', () => {
+    for (const m of [...ofKind(manifests(), 'Rollout'), ...ofKind(manifests(), 'AnalysisTemplate')]) expect(crdErrors(m)).toEqual([]);
+  });
+
+  it.each(BLUE_GREEN)('releases %s with an active and a preview Service, manual promotion after analysis', (name) => {
+    const blueGreen = rollout(name).spec.strategy.blueGreen;
+    const configured = config().services[name].release!.blueGreen!;
+    expect(blueGreen).toMatchObject({
+      activeService: name,
+      previewService: `${name}-preview`,
+      autoPromotionEnabled: false,
+      scaleDownDelaySeconds: configured.scaleDownDelaySeconds,
+    });
+    expect(blueGreen.prePromotionAnalysis.templates).toEqual([{ templateName: analysisTemplateNameOf(config().services[name]) }]);
+    find(manifests(), 'Service', blueGreen.activeService);
+    find(manifests(), 'Service', blueGreen.previewService);
+    const template = find(manifests(), 'AnalysisTemplate', blueGreen.prePromotionAnalysis.templates[0].templateName) as Obj;
+    // every argument the template declares is passed, the pod hash from the ReplicaSet being released
+    expect(blueGreen.prePromotionAnalysis.args.map((a: Obj) => a.name).sort()).toEqual(template.spec.args.map((a: Obj) => a.name).sort());
+    expect(blueGreen.prePromotionAnalysis.args).toContainEqual({ name: 'pod-template-hash', valueFrom: { podTemplateHashValue: 'Latest' } });
+    expect(blueGreen.prePromotionAnalysis.args).toContainEqual({ name: 'namespace', value: config().namespace });
+  });
+
+  it.each(BLUE_GREEN)('lines up the selectors of %s: Rollout, pod template, active and preview Services, PDB', (name) => {
+    const r = rollout(name);
+    const selector = r.spec.selector.matchLabels;
+    expect(selector).toEqual({ [LABEL.name]: name, [LABEL.instance]: `trading-platform-${config().environment}` });
+    expect(selects(selector, r.spec.template.metadata.labels)).toBe(true);
+    const active = find(manifests(), 'Service', name) as Obj;
+    const preview = find(manifests(), 'Service', previewServiceNameOf(config().services[name])) as Obj;
+    expect(active.spec.selector).toEqual(selector);
+    expect(preview.spec.selector).toEqual(selector);
+    expect(preview.spec.ports).toEqual(active.spec.ports);
+    expect((find(manifests(), 'PodDisruptionBudget', name) as Obj).spec.selector.matchLabels).toEqual(selector);
+  });
+
+  it.each(BLUE_GREEN)('makes every pod selector aimed at %s select the Rollout\'s pods (NetworkPolicies, spread, PDB, Services)', (name) => {
+    const podLabels = rollout(name).spec.template.metadata.labels;
+    const selectors: Array<[string, Record<string, string>]> = [];
+    for (const m of manifests() as Obj[]) {
+      if (m.kind === 'Service' && m.spec.selector) selectors.push([`Service/${m.metadata.name}`, m.spec.selector]);
+      if (m.kind === 'PodDisruptionBudget') selectors.push([`PDB/${m.metadata.name}`, m.spec.selector.matchLabels]);
+      if (m.kind === 'NetworkPolicy' && m.spec.podSelector?.matchLabels) selectors.push([`NetworkPolicy/${m.metadata.name}`, m.spec.podSelector.matchLabels]);
+      for (const c of podTemplateOf(m)?.spec.topologySpreadConstraints ?? []) selectors.push([`${m.kind}/${m.metadata.name} spread`, c.labelSelector.matchLabels]);
+    }
+    const aimed = selectors.filter(([, s]) => s[LABEL.name] === name);
+    expect(aimed.length).toBeGreaterThanOrEqual(4);
+    for (const [what, selector] of aimed) expect([what, selects(selector, podLabels)]).toEqual([what, true]);
+  });
+
+  it.each(BLUE_GREEN)('keeps the preview Service of %s out of ServiceMonitors (no double scrape)', (name) => {
+    const preview = find(manifests(), 'Service', `${name}-preview`) as Obj;
+    const active = find(manifests(), 'Service', name) as Obj;
+    expect(preview.metadata.labels[LABEL.name]).toBe(`${name}-preview`);
+    for (const monitor of ofKind(manifests(), 'ServiceMonitor') as Obj[]) {
+      const selector = monitor.spec.selector?.matchLabels ?? {};
+      expect([monitor.metadata.name, selects(selector, preview.metadata.labels)]).toEqual([monitor.metadata.name, false]);
+      if (monitor.metadata.name === name) expect(selects(selector, active.metadata.labels)).toBe(true);
+    }
+  });
+
+  it('points every autoscaler at the Rollout, and leaves replicas to the HPA', () => {
+    const gateway = rollout('gateway');
+    expect(gateway.spec.replicas).toBeUndefined();
+    expect(rollout('execution-gateway').spec.replicas).toBe(3);
+    for (const name of BLUE_GREEN.filter((n) => isAutoscaled(config().services[n]))) {
+      const hpas = (ofKind(manifests(), 'HorizontalPodAutoscaler') as Obj[]).filter((h) => h.spec.scaleTargetRef.name === name);
+      expect(hpas.map((h) => h.spec.scaleTargetRef)).toEqual([{ apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', name }]);
+    }
+    for (const hpa of ofKind(manifests(), 'HorizontalPodAutoscaler') as Obj[]) {
+      if (!BLUE_GREEN.includes(hpa.spec.scaleTargetRef.name)) expect(hpa.spec.scaleTargetRef.kind).not.toBe('Rollout');
+    }
+    for (const vpa of ofKind(manifests(), 'VerticalPodAutoscaler') as Obj[]) {
+      if (!BLUE_GREEN.includes(vpa.spec.targetRef.name)) continue;
+      expect(vpa.spec.targetRef).toMatchObject({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout' });
+    }
+  });
+
+  it('exposes the Rollout through WorkloadRef, which the autoscaling constructs target', () => {
+    const chart = new PlatformChart(new App({ outdir: 'unused' }), config());
+    const refs = Object.fromEntries(chart.services.map((s) => [s.service.name, s.workload]));
+    for (const name of BLUE_GREEN) {
+      expect(refs[name]).toMatchObject({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', name, selector: rollout(name).spec.selector.matchLabels });
+    }
+    expect(refs['data-service']).toMatchObject({ apiVersion: 'apps/v1', kind: 'Deployment' });
+  });
+
+  it('gives the Rollout exactly the pod template a Deployment of the service would get', () => {
+    const rolling = asRolling(config());
+    for (const name of BLUE_GREEN) {
+      const deployment = find(synthTarget(rolling), 'Deployment', name) as Obj;
+      expect(rollout(name).spec.template).toEqual(deployment.spec.template);
+      expect(rollout(name).spec.selector).toEqual(deployment.spec.selector);
+    }
+  });
+
+  it('passes Pod Security "restricted" in the Rollout pod template', () => {
+    for (const name of BLUE_GREEN) {
+      const template = podTemplateOf(rollout(name));
+      expect(template?.path).toBe('spec.template.spec');
+      expect(checkRestricted(template!.spec, template!.annotations)).toEqual([]);
+    }
+  });
+});
+
+describe('the pre-promotion analysis', () => {
+  const templates = () => ofKind(manifestsOf('production-us-east-1'), 'AnalysisTemplate') as Obj[];
+  const metricsOf = (name: string) => (find(manifestsOf('production-us-east-1'), 'AnalysisTemplate', `${name}-pre-promotion`) as Obj).spec.metrics as Obj[];
+
+  it('queries the configured Prometheus with valid PromQL over the new ReplicaSet\'s pods only', () => {
+    for (const template of templates()) {
+      for (const metric of template.spec.metrics) {
+        const { address, query } = metric.provider.prometheus;
+        expect(address).toBe(configOf('production-us-east-1').monitoring.prometheusUrl ?? DEFAULT_PROMETHEUS_URL);
+        expect(query).toContain('pod=~"{{args.service-name}}-{{args.pod-template-hash}}-.*"');
+        const filled = query.replace(/\{\{args\.([a-z-]+)\}\}/g, 'x');
+        expect([metric.name, promqlError(filled)]).toEqual([metric.name, undefined]);
+      }
+    }
+  });
+
+  it('requires gateway\'s success rate and p99 latency from its configuration', () => {
+    const metrics = metricsOf('gateway');
+    expect(metrics.map((m) => m.name)).toEqual(['success-rate', 'latency-p99']);
+    expect(metrics[0].successCondition).toBe('len(result) > 0 && !isNaN(result[0]) && result[0] >= 0.999');
+    expect(metrics[0].provider.prometheus.query).toContain('http_requests_total');
+    expect(metrics[1].successCondition).toBe('len(result) > 0 && !isNaN(result[0]) && result[0] <= 0.5');
+    expect(metrics[1].provider.prometheus.query).toContain('histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket');
+  });
+
+  it('measures execution-gateway (no HTTP) by its orders, with no latency gate when none is configured', () => {
+    const metrics = metricsOf('execution-gateway');
+    expect(metrics.map((m) => m.name)).toEqual(['success-rate']);
+    expect(metrics[0].provider.prometheus.query).toContain('trading_orders_total');
+    expect(metrics[0].successCondition).toContain('result[0] >= 0.9999');
+  });
+});
+
+describe('blue/green refusals', () => {
+  it('fails when a blue/green service exposes no metrics the analysis can query', () => {
+    const dir = copyEnvironments();
+    // ml-service released blue/green, without its metrics port
+    edit(dir, 'production.yaml', '  ml-service:\n    priority: high\n', '  ml-service:\n    priority: high\n    release: { strategy: blueGreen }\n    ports: [{ name: http, port: 8080 }]\n');
+    let error: unknown;
+    try {
+      loadPlatform(dir);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const issue = (error as ConfigError).issues.find((i) => i.path === 'services.ml-service.release.strategy');
+    expect(issue?.file).toMatch(/production\.yaml$/);
+    expect(issue?.message).toMatch(/^blueGreen for "ml-service" is promoted after a Prometheus analysis, but the service exposes nothing it can measure: it needs a port named "metrics"/);
+  });
+
+  it('fails when scaleDownDelaySeconds is below 30, naming the value and the floor', () => {
+    const dir = copyEnvironments();
+    edit(dir, 'production.yaml', 'scaleDownDelaySeconds: 300', 'scaleDownDelaySeconds: 10');
+    let error: unknown;
+    try {
+      loadPlatform(dir);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const messages = (error as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
+    expect(messages).toEqual([expect.stringMatching(/^services\.gateway\.release\.blueGreen\.scaleDownDelaySeconds: is 10 for "gateway";.* at least 30; raise it to 30 or more/)]);
+  });
+});
+
+/** The configuration with every blue/green service rolled instead. */
+function asRolling(config: TargetConfig): TargetConfig {
+  const services = Object.fromEntries(Object.entries(config.services).map(([name, s]) => [name, { ...s, release: undefined }]));
+  return { ...config, services };
+}
+
+export type { Manifest };

@@ -1,0 +1,196 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { effectiveVpa } from '../../config/autoscaling-rules';
+import { replicaRange } from '../../config/rules';
+import { TargetConfig } from '../../config/types';
+import { effectiveResources } from '../../constructs/resources';
+import { AMOUNT_KEYS, AmountKey, capacityOf, drainBlockers, drainProblems, format } from '../../lib/capacity';
+import { Manifest, ofKind } from '../../lib/manifest';
+import { cpuMillis, memoryBytes } from '../../lib/quantity';
+import { configOf, copyEnvironments, edit, manifestsOf, referencePlatform, runSynth, TARGETS } from '../helpers';
+
+type Obj = Record<string, any>;
+type Totals = Record<AmountKey | 'pods', number>;
+
+/**
+ * The capacity of a target worked out from its configuration alone, independently of
+ * lib/capacity.ts (which reads the manifests): replicas from `replicas`, surge from the release
+ * strategy and availability.maxSurge, requests after requestScale, a VPA that acts at maxAllowed.
+ */
+function expectedCapacity(config: TargetConfig): { atMin: Totals; atMax: Totals } {
+  const atMin: Totals = { requestsCpu: 0, requestsMemory: 0, limitsCpu: 0, limitsMemory: 0, pods: 0 };
+  const atMax: Totals = { ...atMin };
+  for (const service of Object.values(config.services)) {
+    const { min, max } = replicaRange(service);
+    const maxSurge = config.availability.maxSurge;
+    const surge = service.release?.strategy === 'blueGreen' ? max
+      : service.workload === 'statefulset' ? 0
+        : typeof maxSurge === 'number' ? maxSurge : Math.ceil((max * parseInt(maxSurge, 10)) / 100);
+    const { requests, limits } = effectiveResources(config, service);
+    const pod = { requestsCpu: cpuMillis(requests.cpu), requestsMemory: memoryBytes(requests.memory), limitsCpu: cpuMillis(limits.cpu), limitsMemory: memoryBytes(limits.memory) };
+    const podAtMax = { ...pod };
+    const vpa = effectiveVpa(service);
+    if (vpa && vpa.updateMode !== 'Off') {
+      const maxAllowed = service.vpa?.maxAllowed ?? {};
+      if (vpa.controlledResources.includes('cpu') && maxAllowed.cpu) {
+        podAtMax.requestsCpu = Math.max(pod.requestsCpu, cpuMillis(maxAllowed.cpu));
+        podAtMax.limitsCpu = (pod.limitsCpu * podAtMax.requestsCpu) / pod.requestsCpu;
+      }
+      if (vpa.controlledResources.includes('memory') && maxAllowed.memory) {
+        podAtMax.requestsMemory = Math.max(pod.requestsMemory, memoryBytes(maxAllowed.memory));
+        podAtMax.limitsMemory = (pod.limitsMemory * podAtMax.requestsMemory) / pod.requestsMemory;
+      }
+    }
+    for (const k of AMOUNT_KEYS) {
+      atMin[k] += pod[k] * min;
+      atMax[k] += podAtMax[k] * (max + surge);
+    }
+    atMin.pods += min;
+    atMax.pods += max + surge;
+  }
+  return { atMin, atMax };
+}
+
+const readmeOf = (target: string) => referencePlatform().outputs.find((o) => o.folder === target)!.files.get('README.md')!;
+
+describe.each(TARGETS)('capacity of %s', (target) => {
+  it('equals, at minimum and at maximum scale plus surge, what the configuration adds up to', () => {
+    const capacity = capacityOf(manifestsOf(target));
+    const expected = expectedCapacity(configOf(target));
+    expect({ ...capacity.atMin }).toEqual(expected.atMin);
+    expect({ ...capacity.atMax }).toEqual(expected.atMax);
+  });
+
+  it('fits the namespace quota, which is the configured one', () => {
+    const capacity = capacityOf(manifestsOf(target));
+    const quota = configOf(target).quota;
+    expect(capacity.quota).toEqual({
+      requestsCpu: cpuMillis(quota.requests.cpu), requestsMemory: memoryBytes(quota.requests.memory),
+      limitsCpu: cpuMillis(quota.limits.cpu), limitsMemory: memoryBytes(quota.limits.memory), pods: quota.pods,
+    });
+    for (const k of [...AMOUNT_KEYS, 'pods'] as const) expect(capacity.atMax[k]).toBeLessThanOrEqual(capacity.quota[k]!);
+  });
+
+  it('prints the figures in dist/<target>/README.md: every workload, the totals, the quota and the headroom', () => {
+    const readme = readmeOf(target);
+    const { atMin, atMax } = expectedCapacity(configOf(target));
+    expect(readme).toContain('## Capacity');
+    const total = readme.split('\n').find((l) => l.startsWith('| **total** |'))!;
+    expect(total).toBeDefined();
+    for (const k of ['requestsCpu', 'limitsCpu', 'requestsMemory', 'limitsMemory'] as const) {
+      expect(total).toContain(`**${format(k, atMin[k])} / ${format(k, atMax[k])}**`);
+    }
+    expect(total).toContain(`**${atMin.pods} / ${atMax.pods}**`);
+    for (const name of Object.keys(configOf(target).services)) expect(readme).toMatch(new RegExp(`^\\| ${name}( \\(VPA maxAllowed at max\\))? \\|`, 'm'));
+    const quota = configOf(target).quota;
+    expect(readme).toContain(`| quota | | | | ${quota.requests.cpu} | ${quota.limits.cpu} | ${quota.requests.memory} | ${quota.limits.memory} | ${quota.pods} |`);
+    const headroom = Math.floor(((quota.pods - atMax.pods) / quota.pods) * 100);
+    expect(readme).toMatch(new RegExp(`^\\| headroom at max \\|.*\\| ${headroom}% \\|$`, 'm'));
+  });
+});
+
+describe('the reference figures', () => {
+  it.each(['production-us-east-1', 'production-eu-west-1'])('of %s: 54.5 CPU limits and 66 pods at maximum scale plus surge', (target) => {
+    // gateway 30 pods × 500m (15 max + a full blue/green second set), data-service 11 × 500m,
+    // signal-service 9 × 500m, ml-service 6 × 2, orchestrator 3 × 1, execution-gateway 6 × 2,
+    // redis 1 × 2.5 (VPA Initial up to maxAllowed 500m, limit grown 5×)
+    const capacity = capacityOf(manifestsOf(target));
+    expect(capacity.atMax.limitsCpu).toBe(15000 + 5500 + 4500 + 12000 + 3000 + 12000 + 2500);
+    expect(capacity.atMax.pods).toBe(66);
+    const gateway = capacity.workloads.find((w) => w.name === 'gateway')!;
+    expect(gateway).toMatchObject({ kind: 'Rollout', minReplicas: 2, maxReplicas: 15, surge: 15, podsAtMax: 30 });
+    expect(capacity.workloads.find((w) => w.name === 'redis')).toMatchObject({ kind: 'StatefulSet', surge: 0, vpaRaised: true });
+  });
+
+  it('prints one capacity line per target in the synth summary', () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'dist-'));
+    const result = runSynth(['--target', 'staging', '--out', out]);
+    expect(result.status).toBe(0);
+    const { atMax } = expectedCapacity(configOf('staging'));
+    expect(result.stdout).toContain(`capacity at max + surge / quota: requests.cpu ${format('requestsCpu', atMax.requestsCpu)}/20, `);
+    expect(result.stdout).toContain(`pods ${atMax.pods}/60`);
+  });
+});
+
+describe('a quota that maximum scale plus surge exceeds', () => {
+  function refuse(search: string | RegExp, replacement: string): string {
+    const dir = copyEnvironments();
+    edit(dir, 'production.yaml', search, replacement);
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'dist-'));
+    const result = runSynth(['--config', dir, '--out', out]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('nothing was written');
+    expect(result.stderr).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/);
+    expect(fs.readdirSync(out)).toEqual([]);
+    return result.stderr;
+  }
+
+  it('refuses the synth, naming the target, the resource, the total, the quota and the biggest services', () => {
+    const message = refuse('limits: { cpu: "64", memory: 128Gi }', 'limits: { cpu: "50", memory: 128Gi }');
+    for (const target of ['production-us-east-1', 'production-eu-west-1']) {
+      expect(message).toContain(`${target}: limits.cpu at maximum scale plus release surge is 54.5, over the namespace ResourceQuota of 50 by 4.5; `
+        + 'biggest: gateway 15 (15 max + 15 surge (blue/green: second ReplicaSet) × 500m), execution-gateway 12 (3 max + 3 surge (blue/green: second ReplicaSet) × 2), '
+        + 'ml-service 12 (5 max + 1 surge (maxSurge 1) × 2). Raise quota.limits.cpu in ');
+    }
+    expect(message).toMatch(/Raise quota\.limits\.cpu in \S*production\.yaml or lower replicas\.max of these services/);
+    expect(message).not.toContain('staging:');
+  });
+
+  it('refuses more pods than quota.pods', () => {
+    const message = refuse('pods: 100', 'pods: 60');
+    expect(message).toContain('production-us-east-1: pods at maximum scale plus release surge is 66, over the namespace ResourceQuota of 60 by 6; biggest: gateway 30 (15 max + 15 surge (blue/green: second ReplicaSet)), data-service 11');
+  });
+
+  it('counts raising replicas.max against the quota', () => {
+    const message = refuse('replicas: { min: 3, max: 10 }', 'replicas: { min: 3, max: 40 }');
+    // data-service: +30 pods × 250m requests, × 500m limits, × 1Gi memory limits
+    expect(message).toContain('production-us-east-1: limits.cpu at maximum scale plus release surge is 69.5, over the namespace ResourceQuota of 64 by 5.5; biggest: data-service 20.5 (40 max + 1 surge (maxSurge 1) × 500m)');
+  });
+});
+
+describe('PodDisruptionBudgets never block a node drain', () => {
+  const selects = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+  it.each(TARGETS)('in %s: each budget lets a pod go at the minimum replicas of what it selects', (target) => {
+    const manifests = manifestsOf(target);
+    const pdbs = ofKind(manifests, 'PodDisruptionBudget') as Obj[];
+    expect(pdbs.length).toBe(Object.keys(configOf(target).services).length);
+    for (const pdb of pdbs) {
+      const workloads = manifests.filter((m) => ['Deployment', 'StatefulSet', 'Rollout'].includes(m.kind)
+        && selects(pdb.spec.selector.matchLabels, (m as Obj).spec.template.metadata.labels)) as Obj[];
+      expect(workloads).toHaveLength(1);
+      const [workload] = workloads;
+      const hpa = ofKind(manifests, 'HorizontalPodAutoscaler').find((h) => (h as Obj).spec.scaleTargetRef.name === workload.metadata.name) as Obj | undefined;
+      const min: number = hpa ? hpa.spec.minReplicas : workload.spec.replicas;
+      const { maxUnavailable, minAvailable } = pdb.spec;
+      const allowsOne = (typeof maxUnavailable === 'number' && maxUnavailable >= 1) || (typeof minAvailable === 'number' && minAvailable < min);
+      expect({ pdb: pdb.metadata.name, min, allowsOne }).toEqual({ pdb: pdb.metadata.name, min, allowsOne: true });
+      expect(pdb.spec.unhealthyPodEvictionPolicy).toBe('AlwaysAllow');
+    }
+    expect(drainBlockers(manifests)).toEqual([]);
+  });
+
+  it('gives single-replica services maxUnavailable 1', () => {
+    for (const target of TARGETS) {
+      for (const service of Object.values(configOf(target).services).filter((s) => replicaRange(s).min === 1)) {
+        const pdb = ofKind(manifestsOf(target), 'PodDisruptionBudget').find((m) => m.metadata.name === service.name) as Obj;
+        expect(pdb.spec.maxUnavailable).toBe(1);
+      }
+    }
+  });
+
+  it('refuses a budget that allows no eviction at the minimum replicas', () => {
+    const withPdb = (name: string, spec: Obj): Manifest[] => manifestsOf('production-us-east-1').map((m) => (m.kind === 'PodDisruptionBudget' && m.metadata.name === name
+      ? { ...m, spec: { selector: (m as Obj).spec.selector, ...spec } } : m));
+    expect(drainProblems('production-us-east-1', withPdb('orchestrator', { minAvailable: 2 }))).toEqual([
+      'production-us-east-1: PodDisruptionBudget/orchestrator allows 0 eviction(s) at the minimum of 2 replica(s) of Deployment/orchestrator, '
+      + 'so a node drain would wait on it forever; use maxUnavailable: 1, or a minAvailable below the minimum replicas',
+    ]);
+    // ml-service may run 1 replica (HPA minimum): minAvailable 1 or maxUnavailable 0 would block
+    expect(drainBlockers(withPdb('ml-service', { minAvailable: 1 }))).toEqual([{ pdb: 'ml-service', workload: 'Deployment/ml-service', minReplicas: 1, allowed: 0 }]);
+    expect(drainBlockers(withPdb('ml-service', { maxUnavailable: 0 }))).toHaveLength(1);
+    expect(drainBlockers(withPdb('gateway', { minAvailable: '50%' }))).toEqual([]);
+    expect(drainBlockers(withPdb('gateway', { minAvailable: '100%' }))).toEqual([{ pdb: 'gateway', workload: 'Rollout/gateway', minReplicas: 2, allowed: 0 }]);
+  });
+});

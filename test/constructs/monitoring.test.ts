@@ -1,0 +1,271 @@
+import { parser } from '@prometheus-io/lezer-promql';
+import { isAutoscaled } from '../../config/rules';
+import { TargetConfig } from '../../config/types';
+import { find, Manifest, ofKind } from '../../lib/manifest';
+import { SynthError, synthTarget } from '../../lib/synth';
+import { configOf, manifestsOf, TARGETS } from '../helpers';
+
+type Obj = Record<string, any>;
+
+interface Rule { alert?: string; record?: string; expr: string; for?: string; labels?: Record<string, string>; annotations?: Record<string, string> }
+
+function rulesOf(manifest: Manifest): Array<Rule & { group: string }> {
+  return ((manifest as Obj).spec.groups as Obj[]).flatMap((g) => (g.rules as Rule[]).map((r) => ({ ...r, group: g.name as string })));
+}
+
+function alertsOf(target: string, service: string): Array<Rule & { group: string }> {
+  return rulesOf(find(manifestsOf(target), 'PrometheusRule', service)).filter((r) => r.alert);
+}
+
+/** Every vector selector of an expression with its equality matchers. */
+function selectors(expr: string): Array<{ metric: string; matchers: Record<string, string> }> {
+  const out: Array<{ metric: string; matchers: Record<string, string> }> = [];
+  parser.parse(expr).iterate({
+    enter(node) {
+      if (node.name !== 'VectorSelector') return;
+      const id = node.node.getChild('Identifier');
+      const matchers: Record<string, string> = {};
+      const list = node.node.getChild('LabelMatchers');
+      for (let m = list?.firstChild; m; m = m.nextSibling) {
+        const name = m.getChild('LabelName');
+        const op = m.getChild('MatchOp');
+        const value = m.getChild('StringLiteral');
+        if (name && op && value && expr.slice(op.from, op.to) === '=') matchers[expr.slice(name.from, name.to)] = JSON.parse(expr.slice(value.from, value.to));
+      }
+      out.push({ metric: id ? expr.slice(id.from, id.to) : '', matchers });
+    },
+  });
+  return out;
+}
+
+const metricsServices = (config: TargetConfig) => Object.values(config.services).filter((s) => s.ports.some((p) => p.name === 'metrics'));
+
+describe('ServiceMonitor', () => {
+  it.each(TARGETS)('scrapes the metrics port of every service at its configured interval in %s', (target) => {
+    const config = configOf(target);
+    const manifests = manifestsOf(target);
+    expect(metricsServices(config).length).toBe(7);
+    for (const service of metricsServices(config)) {
+      const monitor = find(manifests, 'ServiceMonitor', service.name) as Obj;
+      const expected = service.name === 'execution-gateway' ? '5s' : '15s'; // PLATFORM.md, Monitoring
+      expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'metrics', interval: expected })]);
+      // the scrape timeout never exceeds the interval (Prometheus refuses that)
+      expect(monitor.spec.endpoints[0].scrapeTimeout).toBe(expected === '5s' ? '5s' : '10s');
+      // Prometheus selects it by the configured labels
+      expect(monitor.metadata.labels).toMatchObject(config.monitoring.selectorLabels);
+      // it selects exactly the Service of the same name, which has a metrics port
+      const services = ofKind(manifests, 'Service').filter((s) => Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => s.metadata.labels?.[k] === v));
+      expect(services.map((s) => s.metadata.name)).toEqual([service.name]);
+      expect((services[0] as Obj).spec.ports.map((p: Obj) => p.name)).toContain('metrics');
+      expect(monitor.spec.namespaceSelector).toEqual({ matchNames: [config.namespace] });
+    }
+  });
+});
+
+describe('PrometheusRule', () => {
+  it.each(TARGETS)('gives every alert in %s severity, summary, description, runbook_url and threshold_reason', (target) => {
+    const config = configOf(target);
+    for (const rule of ofKind(manifestsOf(target), 'PrometheusRule')) {
+      expect(rule.metadata.labels).toMatchObject(config.monitoring.selectorLabels);
+      for (const alert of rulesOf(rule).filter((r) => r.alert)) {
+        expect(['critical', 'warning', 'info']).toContain(alert.labels?.severity);
+        for (const key of ['summary', 'description', 'runbook_url', 'threshold_reason']) {
+          expect(alert.annotations?.[key]?.length ?? 0).toBeGreaterThan(10);
+        }
+        const slug = alert.alert!.replace(/([a-z0-9])([A-Z])/g, '$1-$2').replace(/([A-Z]+)([A-Z][a-z])/g, '$1-$2').toLowerCase();
+        expect(alert.annotations?.runbook_url).toBe(config.monitoring.runbookUrlPattern.replace('{alert}', slug));
+        // the namespace's AlertmanagerConfig receives only alerts labelled with the namespace
+        expect(alert.labels).toMatchObject({ namespace: config.namespace, service: rule.metadata.name });
+      }
+    }
+  });
+
+  it.each(TARGETS)('selects the service\'s own series only in %s (namespace plus job, container or HPA)', (target) => {
+    const config = configOf(target);
+    for (const rule of ofKind(manifestsOf(target), 'PrometheusRule')) {
+      const service = rule.metadata.name;
+      for (const r of rulesOf(rule)) {
+        const found = selectors(r.expr);
+        expect(found.length).toBeGreaterThan(0);
+        for (const s of found) {
+          expect({ rule: r.alert ?? r.record, metric: s.metric, namespace: s.matchers.namespace }).toEqual({ rule: r.alert ?? r.record, metric: s.metric, namespace: config.namespace });
+          const own = s.matchers.job === service || s.matchers.container === service || s.matchers.horizontalpodautoscaler === service;
+          expect({ rule: r.alert ?? r.record, metric: s.metric, own }).toEqual({ rule: r.alert ?? r.record, metric: s.metric, own: true });
+        }
+      }
+    }
+  });
+
+  it('alerts on target down after 2m, critical in production and warning elsewhere', () => {
+    const prod = alertsOf('production-us-east-1', 'gateway').find((a) => a.alert === 'TargetDown')!;
+    expect(prod).toMatchObject({ for: '2m', labels: { severity: 'critical' } });
+    expect(alertsOf('staging', 'gateway').find((a) => a.alert === 'TargetDown')).toMatchObject({ for: '2m', labels: { severity: 'warning' } });
+  });
+
+  it('alerts on 5xx above 1% (warning) and 5% (critical) for 5m only for HTTP services', () => {
+    const errors = alertsOf('production-us-east-1', 'gateway').filter((a) => a.alert === 'HTTPErrorRateHigh');
+    expect(errors.map((a) => [a.labels?.severity, a.for, a.expr.trim().split(/\s+/).slice(-1)[0]])).toEqual([['warning', '5m', '0.01'], ['critical', '5m', '0.05']]);
+    for (const service of ['execution-gateway', 'redis']) { // http: false
+      expect(alertsOf('production-us-east-1', service).map((a) => a.alert)).not.toContain('HTTPErrorRateHigh');
+    }
+  });
+
+  it('alerts on p95 latency over the configured threshold for 10m', () => {
+    const latency = alertsOf('production-us-east-1', 'gateway').find((a) => a.alert === 'HTTPLatencyHigh')!;
+    expect(latency.for).toBe('10m');
+    expect(latency.expr).toMatch(/^histogram_quantile\(0\.95, .*http_request_duration_seconds_bucket.*\) > 0\.25$/);
+  });
+
+  it('alerts on crash looping, memory, CPU throttling everywhere and on the HPA ceiling only where an HPA scales', () => {
+    for (const target of TARGETS) {
+      const config = configOf(target);
+      for (const service of Object.values(config.services)) {
+        const names = alertsOf(target, service.name).map((a) => a.alert);
+        expect(names).toEqual(expect.arrayContaining(['PodCrashLooping', 'ContainerMemoryNearLimit', 'ContainerCPUThrottled']));
+        expect(names.includes('HPAAtMaxReplicas')).toBe(isAutoscaled(service));
+      }
+    }
+    const prod = alertsOf('production-us-east-1', 'gateway');
+    expect(prod.find((a) => a.alert === 'PodCrashLooping')!.expr).toMatch(/increase\(kube_pod_container_status_restarts_total\{.*\}\[15m\]\) > 3$/);
+    expect(prod.find((a) => a.alert === 'ContainerMemoryNearLimit')).toMatchObject({ for: '10m' });
+    expect(prod.find((a) => a.alert === 'HPAAtMaxReplicas')).toMatchObject({ for: '15m' });
+    expect(alertsOf('development', 'gateway').map((a) => a.alert)).not.toContain('HPAAtMaxReplicas');
+  });
+
+  it('has the trading alerts where configured: order latency, rejections, market data, drawdown', () => {
+    const execution = alertsOf('production-us-east-1', 'execution-gateway');
+    expect(execution.find((a) => a.alert === 'OrderLatencyHigh')).toMatchObject({ for: '30s', labels: { severity: 'critical' } });
+    expect(execution.find((a) => a.alert === 'OrderLatencyHigh')!.expr).toMatch(/^histogram_quantile\(0\.99, .*trading_order_latency_seconds_bucket.*\) > 0\.0001$/);
+    expect(execution.find((a) => a.alert === 'OrderRejectionRatioHigh')).toMatchObject({ for: '5m' });
+    expect(execution.find((a) => a.alert === 'OrderRejectionRatioHigh')!.expr).toMatch(/status="rejected".*\) > 0\.02$/s);
+    expect(alertsOf('production-us-east-1', 'data-service').find((a) => a.alert === 'MarketDataStale')).toMatchObject({ labels: { severity: 'critical' } });
+    expect(alertsOf('production-us-east-1', 'orchestrator').find((a) => a.alert === 'DrawdownHigh')!.expr).toMatch(/trading_pnl_drawdown_ratio.* > 0\.05$/);
+    expect(alertsOf('production-us-east-1', 'gateway').map((a) => a.alert)).not.toEqual(expect.arrayContaining(['OrderLatencyHigh']));
+  });
+
+  it('evaluates the service\'s own alerts as often as it is scraped', () => {
+    const groups = ((find(manifestsOf('production-us-east-1'), 'PrometheusRule', 'execution-gateway') as Obj).spec.groups as Obj[]);
+    expect(groups.find((g) => g.name === 'execution-gateway.trading')!.interval).toBe('5s');
+  });
+
+  it('records the error ratio over every window and pages/tickets on multi-window burn rates (gateway 99.9%, execution-gateway 99.99% in production)', () => {
+    const gateway = rulesOf(find(manifestsOf('production-us-east-1'), 'PrometheusRule', 'gateway'));
+    expect(gateway.filter((r) => r.record).map((r) => r.record)).toEqual(['5m', '30m', '1h', '2h', '6h', '1d', '3d'].map((w) => `slo:sli_error:ratio_rate${w}`));
+    expect(gateway.find((r) => r.record === 'slo:sli_error:ratio_rate5m')!.expr).toContain('http_requests_total{namespace="trading-prod",job="gateway",code=~"5.."}');
+    const burns = gateway.filter((r) => r.alert === 'ErrorBudgetBurn');
+    expect(burns.map((b) => [b.labels?.severity, b.labels?.burn_rate, b.labels?.long_window, b.labels?.short_window])).toEqual([
+      ['critical', '14.4', '1h', '5m'], ['critical', '6', '6h', '30m'], ['warning', '3', '1d', '2h'], ['warning', '1', '3d', '6h'],
+    ]);
+    expect(burns[0].expr).toContain('slo:sli_error:ratio_rate1h{namespace="trading-prod",job="gateway"} > (14.4 * 0.001)');
+    expect(burns[0].expr).toContain('slo:sli_error:ratio_rate5m{namespace="trading-prod",job="gateway"} > (14.4 * 0.001)');
+
+    const execution = rulesOf(find(manifestsOf('production-us-east-1'), 'PrometheusRule', 'execution-gateway'));
+    expect(execution.find((r) => r.record === 'slo:sli_error:ratio_rate1h')!.expr).toContain('trading_orders_total{namespace="trading-prod",job="execution-gateway",status="error"}');
+    expect(execution.find((r) => r.alert === 'ErrorBudgetBurn')!.expr).toContain('> (14.4 * 0.0001)');
+    expect(rulesOf(find(manifestsOf('staging'), 'PrometheusRule', 'execution-gateway')).find((r) => r.alert === 'ErrorBudgetBurn')!.expr).toContain('> (14.4 * 0.001)');
+    // no SLO, no burn-rate rules
+    expect(rulesOf(find(manifestsOf('production-us-east-1'), 'PrometheusRule', 'redis')).some((r) => r.record || r.alert === 'ErrorBudgetBurn')).toBe(false);
+  });
+});
+
+describe('custom alerts', () => {
+  const withCustom = (expr: string): TargetConfig => {
+    const config = configOf('staging');
+    const redis = config.services.redis;
+    return {
+      ...config,
+      services: {
+        ...config.services,
+        redis: { ...redis, monitoring: { ...redis.monitoring, alerts: { custom: [{ alert: 'RedisRejectedConnections', expr, for: '5m', severity: 'warning', summary: 'Redis rejects connections', description: 'maxclients reached', reason: 'any rejected client is a failed request' }] } } },
+      },
+    };
+  };
+
+  it('are scoped to the service and carry the reason as threshold_reason', () => {
+    const manifests = synthTarget(withCustom('increase(redis_rejected_connections_total[5m]) > 0'));
+    const alert = rulesOf(find(manifests, 'PrometheusRule', 'redis')).find((r) => r.alert === 'RedisRejectedConnections')!;
+    expect(alert.expr).toBe('increase(redis_rejected_connections_total{namespace="trading-staging",job="redis"}[5m]) > 0');
+    expect(alert).toMatchObject({ for: '5m', labels: { severity: 'warning' }, annotations: { threshold_reason: 'any rejected client is a failed request' } });
+  });
+
+  it('fails the synth with the target, service and alert named when an expression does not parse', () => {
+    expect(() => synthTarget(withCustom('increase(redis_rejected_connections_total[5m] > 0'))).toThrow(SynthError);
+    try {
+      synthTarget(withCustom('increase(redis_rejected_connections_total[5m] > 0'));
+    } catch (error) {
+      expect((error as SynthError).problems).toEqual([
+        expect.stringMatching(/^staging: service "redis": alert "RedisRejectedConnections" in rule group "redis\.custom": PromQL syntax error: the expression ends too early/),
+      ]);
+    }
+  });
+});
+
+describe('Grafana dashboards', () => {
+  it.each(TARGETS)('exist for every service in %s as a ConfigMap labelled for the sidecar', (target) => {
+    const config = configOf(target);
+    for (const service of Object.values(config.services)) {
+      const map = find(manifestsOf(target), 'ConfigMap', `${service.name}-dashboard`) as Obj;
+      expect(map.metadata.labels).toMatchObject({ [config.monitoring.grafana.dashboardLabel]: config.monitoring.grafana.dashboardLabelValue });
+      expect(map.metadata.annotations).toMatchObject({ grafana_folder: config.monitoring.grafana.folder });
+      const model = JSON.parse(map.data[`${service.name}.json`]);
+      expect(model.uid).toBe(`${service.name}-${target}`.slice(0, 40));
+      const titles: string[] = model.panels.map((p: Obj) => p.title);
+      expect(titles.some((t) => t.startsWith('Saturation'))).toBe(true);
+    }
+  });
+
+  it('shows rate, errors and duration of HTTP requests for HTTP services and of orders for execution-gateway', () => {
+    const titles = (service: string) => JSON.parse((find(manifestsOf('production-us-east-1'), 'ConfigMap', `${service}-dashboard`) as Obj).data[`${service}.json`]).panels.map((p: Obj) => p.title);
+    expect(titles('gateway')).toEqual(expect.arrayContaining(['Rate: requests per second by status', 'Errors: 5xx ratio', 'Duration: request latency', 'Saturation: CPU', 'Saturation: memory']));
+    expect(titles('execution-gateway')).toEqual(expect.arrayContaining(['Rate: orders per second by status', 'Errors: rejected and failed orders', 'Duration: order latency']));
+    expect(titles('execution-gateway')).not.toContain('Errors: 5xx ratio');
+  });
+
+  it('is the same JSON on every synth (no random ids)', () => {
+    const again = synthTarget(configOf('production-us-east-1'));
+    for (const map of ofKind(manifestsOf('production-us-east-1'), 'ConfigMap').filter((m) => m.metadata.name.endsWith('-dashboard'))) {
+      expect((find(again, 'ConfigMap', map.metadata.name) as Obj).data).toEqual((map as Obj).data);
+    }
+  });
+});
+
+describe('AlertmanagerConfig', () => {
+  const routing = (target: string) => manifestsOf(target).find((m) => m.kind === 'AlertmanagerConfig') as Obj | undefined;
+  const routes = (target: string) => Object.fromEntries(routing(target)!.spec.route.routes.map((r: Obj) => [r.receiver, r.matchers[0].value]));
+
+  it('sends critical to PagerDuty and warning to Slack in production', () => {
+    for (const target of ['production-us-east-1', 'production-eu-west-1']) expect(routes(target)).toEqual({ pagerduty: 'critical', slack: 'warning' });
+  });
+
+  it('sends warning and critical to Slack in staging', () => {
+    expect(routes('staging')).toEqual({ slack: 'critical|warning' });
+  });
+
+  it('routes nothing in development', () => {
+    expect(routing('development')).toBeUndefined();
+    expect(manifestsOf('development').find((m) => m.metadata.name === 'alertmanager-receivers')).toBeUndefined();
+  });
+
+  it('reads the receivers\' keys from a Secret an ExternalSecret syncs, never a literal', () => {
+    for (const target of ['staging', 'production-us-east-1']) {
+      const config = configOf(target);
+      const config_ = routing(target)!;
+      const external = find(manifestsOf(target), 'ExternalSecret', 'alertmanager-receivers') as Obj;
+      expect(external.spec.secretStoreRef).toEqual({ kind: 'ClusterSecretStore', name: config.secretStore.name });
+      const synced = new Set(external.spec.data.map((d: Obj) => d.secretKey));
+      const refs = config_.spec.receivers.flatMap((r: Obj) => [
+        ...(r.pagerdutyConfigs ?? []).map((p: Obj) => p.routingKey),
+        ...(r.slackConfigs ?? []).map((s: Obj) => s.apiURL),
+      ]);
+      expect(refs.length).toBe(Object.keys(config.monitoring.alerting ?? {}).length);
+      for (const ref of refs) {
+        expect(ref.name).toBe(external.spec.target.name);
+        expect(synced.has(ref.key)).toBe(true);
+      }
+      expect(external.spec.data.map((d: Obj) => d.remoteRef.key).sort()).toEqual(Object.values(config.monitoring.alerting ?? {}).map((a) => a!.remoteKey).sort());
+      // no URL, key or token literal anywhere in the routing
+      expect(JSON.stringify(config_)).not.toMatch(/hooks\.slack\.com|"serviceKey"|"url"|"apiURL":"/);
+      expect(manifestsOf(target).filter((m) => m.kind === 'Secret')).toEqual([]);
+    }
+  });
+});

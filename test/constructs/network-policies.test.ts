@@ -1,0 +1,288 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { loadPlatform } from '../../config/load';
+import { TargetConfig } from '../../config/types';
+import { addressIn } from '../../lib/cidr';
+import { find, Manifest, ofKind } from '../../lib/manifest';
+import { checkPolicies } from '../../lib/policy';
+import { synthTarget } from '../../lib/synth';
+import { configOf, copyEnvironments, edit, manifestsOf, runSynth, TARGETS, treeDigest } from '../helpers';
+import { Endpoint, NetworkEvaluator, PodEndpoint, podOf, Protocol } from '../network-evaluator';
+
+/**
+ * "Who talks to whom" of PLATFORM.md, written out here by hand (not derived from the
+ * configuration), and checked against the synthesized NetworkPolicies of every target with the
+ * evaluator: each flow is allowed, and every other service-to-service port is denied.
+ */
+const SERVICES = ['gateway', 'data-service', 'signal-service', 'ml-service', 'orchestrator', 'execution-gateway', 'redis'];
+const SERVICE_FLOWS: Array<[string, string, number]> = [
+  ['gateway', 'data-service', 8080],
+  ['gateway', 'signal-service', 8080],
+  ['gateway', 'orchestrator', 8080],
+  ['orchestrator', 'signal-service', 8080],
+  ['orchestrator', 'ml-service', 8080],
+  ['orchestrator', 'execution-gateway', 9000],
+  ['orchestrator', 'redis', 6379],
+  ['signal-service', 'data-service', 8080],
+  ['signal-service', 'ml-service', 8080],
+  ['signal-service', 'redis', 6379],
+  ['data-service', 'redis', 6379],
+  ['ml-service', 'redis', 6379],
+  ['execution-gateway', 'redis', 6379],
+];
+const EXTERNAL_FLOWS: Array<[string, string, number]> = [
+  ['orchestrator', 'postgres', 5432],
+  ['orchestrator', 'kubernetes-api', 443],
+  ['data-service', 'postgres', 5432],
+  ['data-service', 'market-data', 443],
+  ['execution-gateway', 'exchanges', 443],
+  ['execution-gateway', 'exchanges', 9878],
+  ['execution-gateway', 'postgres', 5432],
+];
+const METRICS = 9090;
+const INTERNET = ['8.8.8.8', '1.1.1.1', '100.64.0.1'];
+
+/** The first and last address of every CIDR of an external peer of the target. */
+function addressesOf(config: TargetConfig, external: string): string[] {
+  const peer = config.externals[external];
+  if (!peer) throw new Error(`${config.target} has no external ${external}`);
+  return peer.cidrs.flatMap((cidr) => [addressIn(cidr, 0), addressIn(cidr, -1)]);
+}
+
+const portsOf = (pod: PodEndpoint) => (pod.ports ?? []).map((p) => p.containerPort);
+
+describe.each(TARGETS)('NetworkPolicies of %s', (target) => {
+  const manifests = manifestsOf(target);
+  const config = configOf(target);
+  const net = new NetworkEvaluator(manifests);
+  const pod = (name: string) => podOf(manifests, name);
+  const ingressController: PodEndpoint = { namespace: config.ingress.controllerNamespace, labels: { 'app.kubernetes.io/name': 'ingress-nginx' } };
+  const prometheus: PodEndpoint = { namespace: config.monitoring.namespace, labels: { 'app.kubernetes.io/name': 'prometheus' } };
+  const kubeDns: PodEndpoint = { namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } };
+  /** A verdict that carries its reasons, so a failure says which side refused. */
+  const reach = (from: Endpoint, to: Endpoint, port: number, protocol: Protocol = 'TCP') => net.check(from, to, port, protocol);
+
+  it('isolates every pod of the namespace for ingress and egress by default', () => {
+    const deny = find(manifests, 'NetworkPolicy', 'default-deny') as Manifest & { spec: Record<string, unknown> };
+    expect(deny.metadata.namespace).toBe(config.namespace);
+    expect(deny.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+    // a pod nothing else mentions is cut off both ways
+    const stranger: PodEndpoint = { namespace: config.namespace, labels: { 'app.kubernetes.io/name': 'debug' } };
+    expect(net.mayReach(stranger, pod('redis'), 6379)).toBe(false);
+    expect(net.mayReach(pod('gateway'), stranger, 8080)).toBe(false);
+    expect(net.mayReach(stranger, { ip: INTERNET[0] }, 443)).toBe(false);
+  });
+
+  it('gives every service one policy, named after it, selecting its pods by the selector labels', () => {
+    for (const name of SERVICES) {
+      const policy = find(manifests, 'NetworkPolicy', name) as Manifest & { spec: { podSelector: { matchLabels: Record<string, string> } } };
+      const labels = pod(name).labels;
+      for (const [key, value] of Object.entries(policy.spec.podSelector.matchLabels)) expect(labels[key]).toBe(value);
+      expect(policy.spec.podSelector.matchLabels).not.toHaveProperty('app.kubernetes.io/version');
+    }
+    expect(ofKind(manifests, 'NetworkPolicy')).toHaveLength(SERVICES.length + 2);
+  });
+
+  it.each(SERVICE_FLOWS)('allows %s → %s:%d', (from, to, port) => {
+    expect(reach(pod(from), pod(to), port)).toMatchObject({ allowed: true });
+  });
+
+  it.each(EXTERNAL_FLOWS)('allows %s → %s (every configured CIDR) :%d', (from, external, port) => {
+    for (const ip of addressesOf(config, external)) expect(reach(pod(from), { ip }, port)).toMatchObject({ allowed: true });
+  });
+
+  it('allows the ingress controller to the gateway on 8080 only', () => {
+    expect(reach(ingressController, pod('gateway'), 8080)).toMatchObject({ allowed: true });
+    expect(net.mayReach(ingressController, pod('gateway'), METRICS)).toBe(false);
+    for (const name of SERVICES.filter((s) => s !== 'gateway')) {
+      for (const port of portsOf(pod(name))) expect(net.mayReach(ingressController, pod(name), port)).toBe(false);
+    }
+  });
+
+  it('allows Prometheus to every metrics port and to nothing else', () => {
+    for (const name of SERVICES) {
+      expect(reach(prometheus, pod(name), METRICS)).toMatchObject({ allowed: true });
+      for (const port of portsOf(pod(name)).filter((p) => p !== METRICS)) expect(net.mayReach(prometheus, pod(name), port)).toBe(false);
+    }
+  });
+
+  it('allows every pod to cluster DNS on 53 over UDP and TCP, and to nothing else in kube-system', () => {
+    for (const name of SERVICES) {
+      expect(reach(pod(name), kubeDns, 53, 'UDP')).toMatchObject({ allowed: true });
+      expect(reach(pod(name), kubeDns, 53, 'TCP')).toMatchObject({ allowed: true });
+      expect(net.mayReach(pod(name), kubeDns, 9153)).toBe(false);
+      expect(net.mayReach(pod(name), { namespace: 'kube-system', labels: { component: 'etcd' } }, 53, 'UDP')).toBe(false);
+    }
+  });
+
+  it('denies every service-to-service port that is not a flow of PLATFORM.md', () => {
+    const allowed = new Set(SERVICE_FLOWS.map(([from, to, port]) => `${from}>${to}:${port}`));
+    const unexpected: string[] = [];
+    for (const from of SERVICES) {
+      for (const to of SERVICES.filter((s) => s !== from)) {
+        for (const port of portsOf(pod(to))) {
+          const key = `${from}>${to}:${port}`;
+          if (net.mayReach(pod(from), pod(to), port) !== allowed.has(key)) unexpected.push(`${key} ${allowed.has(key) ? 'denied' : 'allowed'}`);
+        }
+      }
+    }
+    expect(unexpected).toEqual([]);
+  });
+
+  it('denies gateway → execution-gateway, gateway → redis and ml-service → postgres', () => {
+    expect(net.mayReach(pod('gateway'), pod('execution-gateway'), 9000)).toBe(false);
+    expect(net.mayReach(pod('gateway'), pod('redis'), 6379)).toBe(false);
+    for (const ip of addressesOf(config, 'postgres')) expect(net.mayReach(pod('ml-service'), { ip }, 5432)).toBe(false);
+  });
+
+  it('denies data-service → exchanges on every exchange port', () => {
+    for (const ip of addressesOf(config, 'exchanges')) {
+      expect(net.mayReach(pod('data-service'), { ip }, 443)).toBe(false);
+      expect(net.mayReach(pod('data-service'), { ip }, 9878)).toBe(false);
+    }
+  });
+
+  it('denies anything from another namespace to redis, even with a client\'s labels', () => {
+    const impostor: PodEndpoint = { namespace: 'intruder', labels: pod('signal-service').labels };
+    for (const from of [impostor, ingressController, kubeDns]) expect(net.mayReach(from, pod('redis'), 6379)).toBe(false);
+    expect(net.mayReach(prometheus, pod('redis'), 6379)).toBe(false);
+    expect(net.mayReach({ ip: '10.0.0.99' }, pod('redis'), 6379)).toBe(false);
+  });
+
+  it('denies external peers on ports they were not declared with', () => {
+    for (const ip of addressesOf(config, 'postgres')) expect(net.mayReach(pod('orchestrator'), { ip }, 443)).toBe(false);
+    for (const ip of addressesOf(config, 'kubernetes-api')) {
+      expect(net.mayReach(pod('orchestrator'), { ip }, 6443)).toBe(false);
+      expect(net.mayReach(pod('gateway'), { ip }, 443)).toBe(false);
+    }
+  });
+
+  it('denies the internet, both ways, for every service', () => {
+    for (const name of SERVICES) {
+      for (const ip of INTERNET) {
+        for (const port of [80, 443, 9878]) expect(net.mayReach(pod(name), { ip }, port)).toBe(false);
+        for (const port of portsOf(pod(name))) expect(net.mayReach({ ip }, pod(name), port)).toBe(false);
+      }
+    }
+  });
+
+  it('opens no ipBlock to the whole internet and names every port by number', () => {
+    for (const policy of ofKind(manifests, 'NetworkPolicy') as Array<Manifest & { spec: Record<string, any> }>) {
+      // the API server drops empty lists, which Argo CD would show as a permanent diff
+      expect([policy.metadata.name, policy.spec.ingress, policy.spec.egress]).not.toContainEqual([]);
+      const rules = [...(policy.spec.ingress ?? []).map((r: any) => ({ peers: r.from, ports: r.ports })), ...(policy.spec.egress ?? []).map((r: any) => ({ peers: r.to, ports: r.ports }))];
+      for (const rule of rules) {
+        expect(rule.peers?.length).toBeGreaterThan(0);
+        expect(rule.ports?.length).toBeGreaterThan(0);
+        for (const p of rule.ports) expect(typeof p.port).toBe('number');
+        for (const peer of rule.peers) expect(peer.ipBlock?.cidr ?? '').not.toMatch(/\/0$/);
+      }
+    }
+  });
+});
+
+describe.each([
+  ['production-us-east-1', 'production-eu-west-1'],
+  ['production-eu-west-1', 'production-us-east-1'],
+])('production region %s', (target, other) => {
+  const manifests = manifestsOf(target);
+  const net = new NetworkEvaluator(manifests);
+
+  it(`reaches its own exchanges and database but not those of ${other}`, () => {
+    const gateway = podOf(manifests, 'execution-gateway');
+    for (const ip of addressesOf(configOf(target), 'exchanges')) expect(net.mayReach(gateway, { ip }, 9878)).toBe(true);
+    for (const ip of addressesOf(configOf(other), 'exchanges')) {
+      expect(net.mayReach(gateway, { ip }, 443)).toBe(false);
+      expect(net.mayReach(gateway, { ip }, 9878)).toBe(false);
+    }
+    for (const ip of addressesOf(configOf(other), 'postgres')) expect(net.mayReach(gateway, { ip }, 5432)).toBe(false);
+    for (const ip of addressesOf(configOf(other), 'kubernetes-api')) expect(net.mayReach(podOf(manifests, 'orchestrator'), { ip }, 443)).toBe(false);
+  });
+});
+
+describe('0.0.0.0/0', () => {
+  it('is written only for the peer that declares it with a reason, and only for its callers', () => {
+    const dir = copyEnvironments();
+    edit(dir, 'defaults.yaml', /cidrs: \[203\.0\.113\.0\/24\]/, 'cidrs: [0.0.0.0/0]\n    reason: venues rotate their order-entry addresses without notice');
+    const config = loadPlatform(dir).find((c) => c.target === 'development')!;
+    const manifests = synthTarget(config);
+    const net = new NetworkEvaluator(manifests);
+    expect(net.mayReach(podOf(manifests, 'execution-gateway'), { ip: '8.8.8.8' }, 9878)).toBe(true);
+    expect(net.mayReach(podOf(manifests, 'execution-gateway'), { ip: '8.8.8.8' }, 80)).toBe(false);
+    for (const name of SERVICES.filter((s) => s !== 'execution-gateway')) expect(net.mayReach(podOf(manifests, name), { ip: '8.8.8.8' }, 443)).toBe(false);
+  });
+});
+
+describe('the network policy check', () => {
+  const config = configOf('staging');
+  const manifests = manifestsOf('staging');
+  const networkViolations = (ms: Manifest[]) => checkPolicies(config, ms).filter((v) => v.rule.startsWith('network-'));
+
+  it('passes the synthesized policies', () => {
+    expect(networkViolations(manifests)).toEqual([]);
+  });
+
+  it('reports a namespace without a default deny', () => {
+    const violations = networkViolations(manifests.filter((m) => m.metadata.name !== 'default-deny'));
+    expect(violations.map((v) => `${v.rule}: ${v.message}`)).toEqual(['network-default-deny: namespace "trading-staging" has no default-deny NetworkPolicy (podSelector {}, policyTypes Ingress and Egress, no rules)']);
+  });
+
+  it('reports a rule that allows every peer or every port, and an unjustified 0.0.0.0/0', () => {
+    const loosened = manifests.map((m) => {
+      if (m.kind !== 'NetworkPolicy' || m.metadata.name !== 'execution-gateway') return m;
+      const spec = (m as Manifest & { spec: Record<string, any> }).spec;
+      return { ...m, spec: { ...spec, ingress: [{}], egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: 443, protocol: 'TCP' }] }] } } as Manifest;
+    });
+    expect(networkViolations(loosened).map((v) => `${v.kind}/${v.name}: ${v.field}: ${v.message}`)).toEqual([
+      'NetworkPolicy/execution-gateway: spec.ingress[0].from: is empty, which allows every source',
+      'NetworkPolicy/execution-gateway: spec.ingress[0].ports: is empty, which allows every port',
+      'NetworkPolicy/execution-gateway: spec.egress[0].to[0].ipBlock.cidr: 0.0.0.0/0 opens the whole internet and no external peer declares it with a reason',
+    ]);
+  });
+});
+
+/**
+ * Bad graphs must make `synth` exit non-zero with a message naming the file, the path and the
+ * value, and leave the output untouched.
+ */
+describe('synth refuses a bad service graph', () => {
+  let out: string;
+  let before: string;
+
+  beforeAll(() => {
+    out = fs.mkdtempSync(path.join(os.tmpdir(), 'dist-'));
+    expect(runSynth(['--config', copyEnvironments(), '--out', out, '--quiet']).status).toBe(0);
+    before = treeDigest(out);
+  });
+
+  function refuse(file: string, search: string | RegExp, replacement: string): string {
+    const dir = copyEnvironments();
+    edit(dir, file, search, replacement);
+    const result = runSynth(['--config', dir, '--out', out]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/);
+    expect(treeDigest(out)).toBe(before);
+    return result.stderr;
+  }
+
+  it('fails on a dependency on an undeclared external peer', () => {
+    const message = refuse('defaults.yaml', '- { external: market-data }', '- { external: market-feed }');
+    expect(message).toMatch(/defaults\.yaml:\d+: services\.data-service\.dependsOn\[2\]\.external: "data-service" depends on the external peer "market-feed", which is not declared; declared externals: .*market-data/);
+  });
+
+  it('fails on a dependency on an undeclared service', () => {
+    const message = refuse('defaults.yaml', '- { service: ml-service, port: http }\n      - { service: redis, port: redis }', '- { service: risk-engine, port: http }\n      - { service: redis, port: redis }');
+    expect(message).toMatch(/defaults\.yaml:\d+: services\.signal-service\.dependsOn\[1\]\.service: "signal-service" depends on "risk-engine", which is not a declared service/);
+  });
+
+  it('fails on 0.0.0.0/0 without a reason', () => {
+    const message = refuse('production.yaml', 'cidrs: [203.0.113.0/26, 198.51.100.128/26]', 'cidrs: [0.0.0.0/0]');
+    expect(message).toMatch(/production\.yaml:\d+: regions\.us-east-1\.externals\.exchanges\.cidrs\[0\]: 0\.0\.0\.0\/0 opens egress to the whole internet; narrow it .* or add a "reason"/);
+  });
+
+  it('fails on a CIDR with host bits set and names its network address', () => {
+    const message = refuse('staging.yaml', 'cidrs: [10.20.0.0/24]', 'cidrs: [10.20.0.5/24]');
+    expect(message).toMatch(/staging\.yaml:\d+: externals\.postgres\.cidrs\[0\]: "10\.20\.0\.5\/24" has host bits set.*"10\.20\.0\.0\/24"/);
+  });
+});

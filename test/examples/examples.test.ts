@@ -1,0 +1,362 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { stringify } from 'yaml';
+import { exampleArgs, EXAMPLES_DIR, listExamples } from '../../bin/synth-examples';
+import { loadPlatform } from '../../config/load';
+import { TargetConfig } from '../../config/types';
+import { find, Manifest, ofKind } from '../../lib/manifest';
+import { checkRestricted, podTemplateOf } from '../../lib/pod-security';
+import { checkPolicies } from '../../lib/policy';
+import { synthesizeAll, TargetOutput } from '../../lib/synth';
+import { crdErrors } from '../crd-schema';
+import { ROOT, runSynth } from '../helpers';
+
+/**
+ * The five seed systems of ../shared/seeds, each an environments/ configuration under examples/
+ * that the same constructs synthesize into examples/<system>/dist. Every example must pass every
+ * check the reference platform passes, and carry what its seed document asks for.
+ */
+jest.setTimeout(120_000);
+
+type Obj = Record<string, any>;
+
+/** Example folder → the seed document it is written from. */
+const SEEDS: Record<string, string> = {
+  'flashmm': '000',
+  'autonomous-trading-system': '001',
+  'hive-mind': '002',
+  'signal-trading-system': '003',
+  'alphintra': '004',
+};
+const EXAMPLES = Object.keys(SEEDS).sort();
+const TARGETS = ['development', 'production', 'staging'];
+/** Kinds whose CRDs test/crd-schema.ts validates against. */
+const CRD_KINDS = ['Application', 'AppProject', 'Rollout', 'AnalysisTemplate', 'Schedule'];
+
+const cache = new Map<string, { configs: TargetConfig[]; outputs: TargetOutput[] }>();
+
+/** One example, loaded and synthesized in memory once per test file. */
+function example(name: string): { configs: TargetConfig[]; outputs: TargetOutput[] } {
+  let loaded = cache.get(name);
+  if (!loaded) {
+    const configs = loadPlatform(path.join(ROOT, EXAMPLES_DIR, name, 'environments'));
+    loaded = { configs, outputs: synthesizeAll(configs) };
+    cache.set(name, loaded);
+  }
+  return loaded;
+}
+
+function manifests(name: string, target: string): Manifest[] {
+  const output = example(name).outputs.find((o) => o.folder === target);
+  if (!output) throw new Error(`example ${name} has no target ${target}`);
+  return output.manifests;
+}
+
+function config(name: string, target: string): TargetConfig {
+  const found = example(name).configs.find((c) => c.target === target);
+  if (!found) throw new Error(`example ${name} has no target ${target}`);
+  return found;
+}
+
+/** Every alerting rule of a target, with the PrometheusRule it is in. */
+function alerts(name: string, target: string): Array<Obj & { owner: string }> {
+  return ofKind(manifests(name, target), 'PrometheusRule').flatMap((rule) => ((rule as Obj).spec.groups as Obj[])
+    .flatMap((g) => (g.rules as Obj[]).filter((r) => r.alert).map((r) => ({ ...r, owner: rule.metadata.name }))));
+}
+
+const hpa = (name: string, target: string, workload: string) =>
+  ofKind(manifests(name, target), 'HorizontalPodAutoscaler').find((h) => (h as Obj).spec.scaleTargetRef.name === workload) as Obj | undefined;
+
+describe('examples/', () => {
+  it('holds the five seed systems, each with a README entry naming its seed', () => {
+    expect(listExamples(ROOT)).toEqual(EXAMPLES);
+    const readme = fs.readFileSync(path.join(ROOT, EXAMPLES_DIR, 'README.md'), 'utf8');
+    for (const [name, seed] of Object.entries(SEEDS)) {
+      const row = readme.split('\n').find((line) => line.includes(`[${name}]`));
+      expect([name, row]).toEqual([name, expect.stringContaining(`seeds/${seed}`)]);
+    }
+  });
+
+  it('names its seed in the header comment of every environment file, with the published schema', () => {
+    for (const name of EXAMPLES) {
+      const dir = path.join(ROOT, EXAMPLES_DIR, name, 'environments');
+      for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
+        const text = fs.readFileSync(path.join(dir, file), 'utf8');
+        expect([name, file, text.split('\n')[0]]).toEqual([name, file, '# yaml-language-server: $schema=../../../environments/schema.json']);
+        expect([name, file, text.slice(0, 400)]).toEqual([name, file, expect.stringContaining(`seeds/${SEEDS[name]}`)]);
+      }
+    }
+  });
+
+  it('are not known to any construct, chart or library by name', () => {
+    const SYSTEM_NAME = /flashmm|\bhive(?:[-_ ]?mind)?\b|alphintra|autonomous|signal[-_ ]trading/i;
+    const hits: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(full);
+        else if (entry.name.endsWith('.ts')) {
+          fs.readFileSync(full, 'utf8').split('\n').forEach((line, i) => {
+            if (SYSTEM_NAME.test(line)) hits.push(`${path.relative(ROOT, full)}:${i + 1}: ${line.trim()}`);
+          });
+        }
+      }
+    };
+    for (const dir of ['constructs', 'charts', 'lib', 'config']) walk(path.join(ROOT, dir));
+    expect(hits).toEqual([]);
+  });
+});
+
+describe.each(EXAMPLES)('example %s', (name) => {
+  it('synthesizes development, staging and production, and its Argo CD folder', () => {
+    expect(example(name).configs.map((c) => c.target)).toEqual(TARGETS);
+    expect(example(name).outputs.map((o) => o.folder).sort()).toEqual(['argocd', ...TARGETS]);
+    for (const target of TARGETS) expect(manifests(name, target).length).toBeGreaterThan(10);
+  });
+
+  it.each(TARGETS)('passes the platform policy in %s', (target) => {
+    expect(checkPolicies(config(name, target), manifests(name, target))).toEqual([]);
+  });
+
+  it.each(TARGETS)('runs every pod template in %s under Pod Security "restricted"', (target) => {
+    const templates = manifests(name, target).map((m) => ({ m, t: podTemplateOf(m) })).filter((x) => x.t);
+    expect(templates.length).toBeGreaterThan(0);
+    for (const { m, t } of templates) expect([m.kind, m.metadata.name, checkRestricted(t!.spec, t!.annotations)]).toEqual([m.kind, m.metadata.name, []]);
+  });
+
+  it('writes custom resources that their CRDs accept', () => {
+    for (const output of example(name).outputs) {
+      for (const m of output.manifests.filter((x) => CRD_KINDS.includes(x.kind))) {
+        expect([output.folder, m.kind, m.metadata.name, crdErrors(m)]).toEqual([output.folder, m.kind, m.metadata.name, []]);
+      }
+    }
+  });
+
+  it.each(TARGETS)('writes alerting rules for %s that promtool check rules accepts', (target) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `rules-${name}-${target}-`));
+    const files = ofKind(manifests(name, target), 'PrometheusRule').map((rule) => {
+      const file = path.join(dir, `${rule.metadata.name}.yaml`);
+      fs.writeFileSync(file, stringify({ groups: (rule as Obj).spec.groups }));
+      return file;
+    });
+    expect(files.length).toBeGreaterThan(0);
+    // promtool comes from the Debian package "prometheus" (see test/monitoring/promtool.test.ts)
+    const run = spawnSync('promtool', ['check', 'rules', ...files], { encoding: 'utf8' });
+    expect(run.error).toBeUndefined();
+    expect([run.status, `${run.stdout}${run.stderr}`]).toEqual([0, expect.not.stringMatching(/FAILED/)]);
+  });
+
+  it('writes no Secret values: every secret comes from the secret manager by reference', () => {
+    for (const target of TARGETS) {
+      expect(ofKind(manifests(name, target), 'Secret')).toEqual([]);
+      for (const es of ofKind(manifests(name, target), 'ExternalSecret')) {
+        for (const item of (es as Obj).spec.data ?? []) expect(item.remoteRef.key).toEqual(expect.any(String));
+      }
+    }
+  });
+
+  it('points its Argo CD Applications at examples/<system>/dist in the repository', () => {
+    const argocd = example(name).outputs.find((o) => o.folder === 'argocd')!.manifests;
+    const applications = ofKind(argocd, 'Application') as Obj[];
+    const paths = applications.map((a) => a.spec.source.path).sort();
+    expect(paths).toEqual([...TARGETS.map((t) => `${EXAMPLES_DIR}/${name}/dist/${t}`), `${EXAMPLES_DIR}/${name}/dist/argocd`].sort());
+  });
+
+  it('has a committed dist/ laid out like the reference dist/ and up to date', () => {
+    const dist = path.join(ROOT, EXAMPLES_DIR, name, 'dist');
+    expect(fs.readdirSync(dist).sort()).toEqual(['argocd', ...TARGETS].sort());
+    for (const output of example(name).outputs) {
+      expect(fs.readdirSync(path.join(dist, output.folder)).sort()).toEqual([...output.files.keys()].sort());
+    }
+    const run = runSynth([...exampleArgs(name), '--check']);
+    expect([run.status, run.stderr]).toEqual([0, '']);
+    expect(run.stdout).toContain('is up to date');
+  });
+});
+
+describe('FlashMM (seeds/000)', () => {
+  const prod = () => manifests('flashmm', 'production');
+
+  it('auto-scales the market maker from 3 to 10 replicas in production on CPU and memory', () => {
+    const scaler = hpa('flashmm', 'production', 'flashmm')!;
+    expect(scaler.spec).toMatchObject({ minReplicas: 3, maxReplicas: 10, scaleTargetRef: { kind: 'Rollout' } });
+    expect((scaler.spec.metrics as Obj[]).map((m) => m.resource.name).sort()).toEqual(['cpu', 'memory']);
+    // the VPA only recommends where the HPA scales on both resources
+    const vpa = find(prod(), 'VerticalPodAutoscaler', 'flashmm') as Obj;
+    expect(vpa.spec.updatePolicy.updateMode).toBe('Off');
+  });
+
+  it('releases blue/green in production and rolls in staging', () => {
+    expect((find(prod(), 'Rollout', 'flashmm') as Obj).spec.strategy.blueGreen).toMatchObject({ autoPromotionEnabled: false, activeService: 'flashmm' });
+    expect(find(manifests('flashmm', 'staging'), 'Deployment', 'flashmm')).toBeDefined();
+  });
+
+  it('keeps Redis state on a volume and backs it up every 15 minutes (RPO < 15m) and daily', () => {
+    expect((find(prod(), 'StatefulSet', 'redis') as Obj).spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('10Gi');
+    expect(ofKind(prod(), 'Schedule').map((s) => (s as Obj).spec.schedule).sort()).toEqual(['*/15 * * * *', '0 2 * * *']);
+  });
+
+  it('alerts on P95 order latency over 50ms and serves its API over TLS', () => {
+    const latency = alerts('flashmm', 'production').find((a) => a.alert === 'OrderLatencyHigh' || /trading_order_latency_seconds/.test(a.expr))!;
+    expect(latency.expr).toMatch(/histogram_quantile\(0\.95,/);
+    expect(latency.expr).toMatch(/> 0\.05$/);
+    const ingress = find(prod(), 'Ingress', 'flashmm') as Obj;
+    expect(ingress.spec.tls[0].hosts).toEqual([config('flashmm', 'production').ingress.host]);
+  });
+});
+
+describe('Autonomous Trading System (seeds/001)', () => {
+  const prod = () => manifests('autonomous-trading-system', 'production');
+
+  it('releases the execution gateway blue/green in production, promoted by hand after analysis', () => {
+    const rollout = find(prod(), 'Rollout', 'execution-gateway') as Obj;
+    expect(rollout.spec.strategy.blueGreen).toMatchObject({ activeService: 'execution-gateway', previewService: 'execution-gateway-preview', autoPromotionEnabled: false, scaleDownDelaySeconds: 600 });
+    expect(rollout.spec.strategy.blueGreen.prePromotionAnalysis.templates.length).toBeGreaterThan(0);
+    expect(hpa('autonomous-trading-system', 'production', 'execution-gateway')!.spec).toMatchObject({ minReplicas: 3, maxReplicas: 6 });
+    for (const target of ['development', 'staging']) expect(ofKind(manifests('autonomous-trading-system', target), 'Rollout')).toEqual([]);
+  });
+
+  it('hot-reloads feature flags from a mounted ConfigMap, rolled out by percentage per environment', () => {
+    const flags = (target: string) => find(manifests('autonomous-trading-system', target), 'ConfigMap', 'feature-flags') as Obj;
+    expect(flags('production').data['flags.yaml']).toMatch(/name: risk-limits-v2\n\s+enabled: true\n\s+rolloutPercent: 10\n/);
+    expect(flags('staging').data['flags.yaml']).toMatch(/name: autonomous-recovery\n\s+enabled: true\n\s+rolloutPercent: 50\n/);
+    for (const workload of ['orchestrator', 'monitoring-service']) {
+      const volumes = (find(prod(), 'Deployment', workload) as Obj).spec.template.spec.volumes as Obj[];
+      expect(volumes).toContainEqual({ name: 'feature-flags', configMap: { name: 'feature-flags' } });
+    }
+  });
+
+  it('reaches the managed PostgreSQL and Redis through ExternalName Services', () => {
+    for (const peer of ['postgres', 'redis']) expect((find(prod(), 'Service', peer) as Obj).spec.type).toBe('ExternalName');
+  });
+
+  it('alerts on drawdown for the high-drawdown runbook', () => {
+    const drawdown = alerts('autonomous-trading-system', 'production').find((a) => /trading_pnl_drawdown_ratio/.test(a.expr))!;
+    expect(drawdown.labels.severity).toBe('critical');
+    expect(drawdown.expr).toMatch(/> 0\.05/);
+  });
+});
+
+describe('Hive Mind (seeds/002)', () => {
+  const prod = () => manifests('hive-mind', 'production');
+
+  it('runs the consensus replicas as a StatefulSet with an encrypted volume each, scaled 3-10', () => {
+    const set = find(prod(), 'StatefulSet', 'hive-mind') as Obj;
+    expect(set.spec.volumeClaimTemplates).toHaveLength(1);
+    expect(set.spec.volumeClaimTemplates[0].spec).toMatchObject({ storageClassName: 'gp3-encrypted', resources: { requests: { storage: '50Gi' } } });
+    expect(hpa('hive-mind', 'production', 'hive-mind')!.spec).toMatchObject({ minReplicas: 3, maxReplicas: 10, scaleTargetRef: { kind: 'StatefulSet' } });
+  });
+
+  it('starts the replicas together and lets them find each other before they are ready (a quorum)', () => {
+    expect((find(prod(), 'StatefulSet', 'hive-mind') as Obj).spec.podManagementPolicy).toBe('Parallel');
+    expect((find(prod(), 'Service', 'hive-mind') as Obj).spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
+    // the replicas reach each other on the consensus port only
+    const policy = (find(prod(), 'NetworkPolicy', 'hive-mind') as Obj).spec;
+    const self = [{ podSelector: { matchLabels: policy.podSelector.matchLabels } }];
+    expect(policy.ingress).toContainEqual({ from: self, ports: [{ port: 7000, protocol: 'TCP' }] });
+    expect(policy.egress).toContainEqual({ to: self, ports: [{ port: 7000, protocol: 'TCP' }] });
+    // a voter at a time: the disruption budget keeps the quorum of three through a drain
+    expect((find(prod(), 'PodDisruptionBudget', 'hive-mind') as Obj).spec.maxUnavailable).toBe(1);
+  });
+
+  it('bounds the VPA to the seed\'s 2-8GB and leaves CPU to the HPA', () => {
+    const policy = (find(prod(), 'VerticalPodAutoscaler', 'hive-mind') as Obj).spec.resourcePolicy.containerPolicies[0];
+    expect(policy).toMatchObject({ controlledResources: ['memory'], minAllowed: { memory: '2Gi' }, maxAllowed: { memory: '8Gi' } });
+  });
+
+  it('pages when P99 trading latency exceeds 100µs for 30 seconds', () => {
+    const latency = alerts('hive-mind', 'production').find((a) => /trading_order_latency_seconds/.test(a.expr))!;
+    expect(latency.expr).toMatch(/histogram_quantile\(0\.99,/);
+    expect(latency.expr).toMatch(/> 0\.0001$/);
+    expect(latency.for).toBe('30s');
+    expect(latency.labels.severity).toBe('critical');
+  });
+
+  it('pages on repeated consensus failures, with the threshold\'s reason and a runbook', () => {
+    const consensus = alerts('hive-mind', 'production').find((a) => a.alert === 'ConsensusFailures')!;
+    expect(consensus.labels.severity).toBe('critical');
+    expect(consensus.expr).toMatch(/increase\(hive_mind_consensus_failures_total\{[^}]*namespace="hive-mind-production"[^}]*\}\[5m\]\) > 1/);
+    expect(consensus.annotations.runbook_url).toMatch(/^https:\/\//);
+  });
+
+  it('alerts on the 99.99% availability target by burn rate', () => {
+    const burn = alerts('hive-mind', 'production').filter((a) => /burn/i.test(a.alert));
+    expect(burn.length).toBeGreaterThan(0);
+    // the page: 14.4 × the 0.01% error budget over 1h and 5m
+    expect(burn.some((a) => a.expr.includes('> (14.4 * 0.0001)'))).toBe(true);
+  });
+});
+
+describe('Signal Trading System (seeds/003)', () => {
+  const prod = () => manifests('signal-trading-system', 'production');
+
+  it.each([
+    ['gateway-service', 2, 15, 60],
+    ['data-service', 3, 10, 70],
+    ['signal-service', 1, 8, 75],
+    ['ml-service', 1, 5, 80],
+  ])('scales %s %i-%i at %i%% CPU with a VPA beside its HPA', (service, min, max, cpu) => {
+    expect(hpa('signal-trading-system', 'production', service)!.spec).toMatchObject({
+      minReplicas: min, maxReplicas: max, metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { averageUtilization: cpu } } }],
+    });
+    expect(find(prod(), 'VerticalPodAutoscaler', service)).toBeDefined();
+  });
+
+  it('runs Redis as one replica, scaled by hand', () => {
+    expect((find(prod(), 'StatefulSet', 'redis') as Obj).spec.replicas).toBe(1);
+    expect(hpa('signal-trading-system', 'production', 'redis')).toBeUndefined();
+  });
+
+  it('backs up daily at 02:00 UTC (30 days) and weekly (90 days) with Velero', () => {
+    const schedules = ofKind(prod(), 'Schedule').map((s) => [(s as Obj).spec.schedule, (s as Obj).spec.template.ttl]).sort();
+    expect(schedules).toEqual([['0 2 * * *', '720h'], ['0 3 * * 0', '2160h']]);
+  });
+
+  it('is monitored from its own monitoring namespace', () => {
+    expect(config('signal-trading-system', 'production').monitoring.namespace).toBe('signal-trading-monitoring');
+    const rollout = JSON.stringify(ofKind(prod(), 'NetworkPolicy'));
+    expect(rollout).toContain('signal-trading-monitoring');
+  });
+});
+
+describe('Alphintra (seeds/004)', () => {
+  const SERVICES = ['auth-service', 'broker-connector', 'broker-simulator', 'strategy-engine', 'trading-api'];
+
+  it('runs the five backend services, and no broker simulator in production', () => {
+    for (const target of ['development', 'staging']) {
+      expect(Object.keys(config('alphintra', target).services).sort()).toEqual(SERVICES);
+    }
+    expect(Object.keys(config('alphintra', 'production').services).sort()).toEqual(SERVICES.filter((s) => s !== 'broker-simulator'));
+  });
+
+  it('is delivered by an Argo CD app-of-apps over examples/alphintra/dist', () => {
+    const argocd = example('alphintra').outputs.find((o) => o.folder === 'argocd')!.manifests;
+    const root = find(argocd, 'Application', 'alphintra-root') as Obj;
+    expect(root.spec.source).toMatchObject({ path: 'examples/alphintra/dist/argocd', directory: { recurse: false } });
+    for (const target of TARGETS) {
+      const app = find(argocd, 'Application', `alphintra-${target}`) as Obj;
+      expect(app.spec.destination.namespace).toBe(config('alphintra', target).namespace);
+      expect(Boolean(app.spec.syncPolicy.automated)).toBe(target !== 'production');
+    }
+  });
+
+  it('reads secrets from Google Secret Manager', () => {
+    for (const target of TARGETS) {
+      const store = ofKind(manifests('alphintra', target), 'ClusterSecretStore')[0] as Obj;
+      expect(Object.keys(store.spec.provider)).toEqual(['gcpsm']);
+    }
+  });
+
+  it('serves auth-service on the seed\'s port 8001 and alerts on the seed\'s latency targets', () => {
+    const prod = manifests('alphintra', 'production');
+    expect((find(prod, 'Service', 'auth-service') as Obj).spec.ports).toContainEqual(expect.objectContaining({ name: 'http', port: 8001 }));
+    const rules = alerts('alphintra', 'production');
+    const api = rules.find((a) => a.owner === 'trading-api' && /http_request_duration_seconds/.test(a.expr) && !/burn/i.test(a.alert))!;
+    expect(api.expr).toMatch(/histogram_quantile\(0\.95,[\s\S]*> 0\.05$/);
+    const execution = rules.find((a) => a.owner === 'broker-connector' && /trading_order_latency_seconds/.test(a.expr))!;
+    expect(execution.expr).toMatch(/histogram_quantile\(0\.99,[\s\S]*> 0\.01$/);
+    expect(find(prod, 'Rollout', 'trading-api')).toBeDefined();
+  });
+});

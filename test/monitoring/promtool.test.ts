@@ -1,0 +1,133 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { parse, stringify } from 'yaml';
+import { Manifest, ofKind } from '../../lib/manifest';
+import { manifestsOf, ROOT, TARGETS } from '../helpers';
+
+/**
+ * Prometheus's own tools on the generated rules: `promtool check rules` on every rule group, and
+ * `promtool test rules` unit tests (test/monitoring/promtool/*.yaml) that replay series against
+ * the synthesized production rules and assert alerts at the edge of each `for:` window.
+ *
+ * promtool comes from the Debian package `prometheus`; CI installs it. Without it these tests
+ * fail (never skip), saying how to install it.
+ */
+jest.setTimeout(180_000);
+
+const FIXTURES = path.join(ROOT, 'test', 'monitoring', 'promtool');
+const INSTALL = 'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus';
+
+interface Run { status: number | null; output: string }
+
+function promtool(args: string[], cwd: string): Run {
+  const result = spawnSync('promtool', args, { cwd, encoding: 'utf8' });
+  if (result.error) {
+    throw new Error(`promtool could not be run (${result.error.message}). It comes from the Debian package "prometheus": ${INSTALL}`);
+  }
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+/** The rule file Prometheus Operator would write for a PrometheusRule: its spec.groups. */
+function ruleFile(rule: Manifest): string {
+  return stringify({ groups: (rule as unknown as { spec: { groups: unknown[] } }).spec.groups });
+}
+
+function writeRuleFiles(dir: string, rules: Manifest[], prefix = ''): string[] {
+  fs.mkdirSync(dir, { recursive: true });
+  return rules.map((rule) => {
+    const file = path.join(dir, `${prefix}${rule.metadata.name}.yaml`);
+    fs.writeFileSync(file, ruleFile(rule));
+    return file;
+  });
+}
+
+function findFiles(dir: string, pattern: RegExp): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const full = path.join(dir, e.name);
+    return e.isDirectory() ? findFiles(full, pattern) : pattern.test(e.name) ? [full] : [];
+  });
+}
+
+let work: string;
+
+beforeAll(() => {
+  // a scratch folder: rules/<service>.yaml from the synthesized production rules, fixtures beside
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'promtool-'));
+  writeRuleFiles(path.join(work, 'rules'), ofKind(manifestsOf('production-us-east-1'), 'PrometheusRule'));
+  for (const f of fs.readdirSync(FIXTURES).filter((n) => n.endsWith('.yaml'))) fs.copyFileSync(path.join(FIXTURES, f), path.join(work, f));
+  fs.mkdirSync(path.join(work, 'broken'));
+  for (const f of fs.readdirSync(path.join(FIXTURES, 'broken'))) fs.copyFileSync(path.join(FIXTURES, 'broken', f), path.join(work, 'broken', f));
+});
+
+describe('promtool', () => {
+  it('is installed (Debian package prometheus)', () => {
+    const run = promtool(['--version'], ROOT);
+    expect(run.status).toBe(0);
+    expect(run.output).toMatch(/promtool, version \d+\.\d+/);
+  });
+});
+
+describe('promtool check rules', () => {
+  it('accepts every rule group of every PrometheusRule in dist/', () => {
+    const files = findFiles(path.join(ROOT, 'dist'), /^prometheusrule-.*\.yaml$/);
+    expect(files.length).toBeGreaterThan(0);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dist-rules-'));
+    const ruleFiles = files.map((file) => {
+      const manifest = parse(fs.readFileSync(file, 'utf8')) as Manifest;
+      const out = path.join(dir, `${path.basename(path.dirname(file))}-${manifest.metadata.name}.yaml`);
+      fs.writeFileSync(out, ruleFile(manifest));
+      return out;
+    });
+    const run = promtool(['check', 'rules', ...ruleFiles], dir);
+    expect(run.output).not.toMatch(/FAILED/);
+    expect(run.status).toBe(0);
+    expect(run.output.match(/SUCCESS: \d+ rules found/g)).toHaveLength(ruleFiles.length);
+  });
+
+  it.each(TARGETS)('accepts every rule group synthesized for %s', (target) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `rules-${target}-`));
+    const files = writeRuleFiles(dir, ofKind(manifestsOf(target), 'PrometheusRule'));
+    expect(files.length).toBeGreaterThan(0);
+    const run = promtool(['check', 'rules', ...files], dir);
+    expect(run.output).not.toMatch(/FAILED/);
+    expect(run.status).toBe(0);
+  });
+
+  it('refuses a rule with a PromQL syntax error (the check bites)', () => {
+    const run = promtool(['check', 'rules', 'broken/broken-rule.yaml'], work);
+    expect(run.status).not.toBe(0);
+    expect(run.output).toMatch(/FAILED/);
+    expect(run.output).toMatch(/parse error|unclosed left parenthesis/i);
+  });
+});
+
+describe('promtool test rules on the production rules', () => {
+  const testRules = (fixture: string) => {
+    const run = promtool(['test', 'rules', fixture], work);
+    if (run.status !== 0) throw new Error(`promtool test rules ${fixture} failed:\n${run.output}`);
+    expect(run.output).toContain('SUCCESS');
+  };
+
+  it('execution-gateway p99 order latency over 100µs fires after 30s and not before', () => testRules('order-latency.yaml'));
+
+  it('target down fires after 2m and not before', () => testRules('target-down.yaml'));
+
+  it('market data staleness fires on the first scrape that sees data older than 10s', () => testRules('market-data.yaml'));
+
+  it('the 14.4x burn-rate page fires on a fast burn while the 1x ticket does not fire on a short burst; a slow burn opens only the 1x ticket', () => testRules('slo-burn-rate.yaml'));
+
+  it('runs every fixture of test/monitoring/promtool (none is left out)', () => {
+    expect(fs.readdirSync(FIXTURES).filter((n) => n.endsWith('.yaml')).sort())
+      .toEqual(['market-data.yaml', 'order-latency.yaml', 'slo-burn-rate.yaml', 'target-down.yaml']);
+  });
+
+  it('fails on an expectation one evaluation before the for: window ends (the tests bite)', () => {
+    const run = promtool(['test', 'rules', 'broken/order-latency-early.yaml'], work);
+    expect(run.status).not.toBe(0);
+    expect(run.output).toMatch(/FAILED/);
+    expect(run.output).toMatch(/alertname: OrderLatencyHigh, time: 2m30s/);
+  });
+});
