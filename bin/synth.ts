@@ -101,7 +101,7 @@ function main(): void {
   if (options.check) {
     const differences = diffTree(options.out, tree, only);
     if (differences.length) {
-      console.error(`${options.out}/ is stale: ${differences.length} file(s) differ from what synth produces; run npm run synth and commit ${options.out}/\n`);
+      console.error(`${options.out}/ is stale: ${differences.length} file(s) differ from what synth produces; run ${options.config === 'environments' ? 'npm run synth' : `npm run synth -- --config ${options.config} --out ${options.out} (or npm run synth:examples)`} and commit ${options.out}/\n`);
       for (const d of differences) console.error(`  ${d.change.padEnd(8)} ${d.file}`);
       process.exit(1);
     }

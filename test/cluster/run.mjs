@@ -384,16 +384,24 @@ async function main() {
 
   let targets = dirs.map((d) => path.resolve(d));
   if (!onlySelfTest && !dirs.length) {
-    const dist = path.join(REPO, 'dist');
-    targets = fs.existsSync(dist)
-      ? fs
-          .readdirSync(dist, { withFileTypes: true })
-          .filter((e) => e.isDirectory())
-          .map((e) => path.join(dist, e.name))
-          .sort()
-      : [];
+    // every target of the reference platform, and of each example under examples/<system>/dist
+    const roots = [path.join(REPO, 'dist')];
+    const examples = path.join(REPO, 'examples');
+    if (fs.existsSync(examples)) {
+      for (const e of fs.readdirSync(examples, { withFileTypes: true }).filter((e) => e.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
+        if (fs.existsSync(path.join(examples, e.name, 'dist'))) roots.push(path.join(examples, e.name, 'dist'));
+      }
+    }
+    for (const dist of roots) {
+      if (!fs.existsSync(dist)) continue;
+      targets.push(...fs
+        .readdirSync(dist, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => path.join(dist, e.name))
+        .sort());
+    }
     if (!targets.length) {
-      results.push({ name: 'dist targets', ok: false, problems: [`no target folders under ${rel(dist)} (run \`npm run synth\` first)`] });
+      results.push({ name: 'dist targets', ok: false, problems: ['no target folders under dist/ (run `npm run synth` first)'] });
     }
   }
   for (const dir of targets) {
