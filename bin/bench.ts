@@ -58,7 +58,7 @@ function stockOnce(config: string): Sample {
   try {
     fs.writeFileSync(path.join(dir, 'cdk8s.yaml'), [
       'language: typescript',
-      `app: ${path.join(ROOT, 'node_modules', '.bin', 'ts-node')} --project ${path.join(ROOT, 'tsconfig.json')} ${path.join(ROOT, 'bin', 'stock-app.ts')}`,
+      `app: ${path.join(ROOT, 'node_modules', '.bin', 'ts-node')} --files --project ${path.join(ROOT, 'tsconfig.json')} ${path.join(ROOT, 'bin', 'stock-app.ts')}`,
       `output: ${path.join(dir, 'out')}`,
       '',
     ].join('\n'));

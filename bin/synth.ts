@@ -8,7 +8,6 @@
 import { performance } from 'perf_hooks';
 import { ConfigError, formatIssue } from '../config/errors';
 import { loadPlatform } from '../config/load';
-import { capacityOf } from '../lib/capacity';
 import { capacityLine } from '../lib/capacity-readme';
 import { OutputTree, diffTree, writeTree } from '../lib/output';
 import { DELIVERY_FOLDER } from '../charts/delivery-chart';
@@ -59,8 +58,8 @@ function summary(outputs: TargetOutput[], ms: number, verb: string): string {
     for (const m of output.manifests) kinds.set(m.kind, (kinds.get(m.kind) ?? 0) + 1);
     const list = [...kinds.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k} ${n}`).join(', ');
     lines.push(`  ${output.folder.padEnd(22)} ${String(output.manifests.length).padStart(4)} objects: ${list}`);
-    const capacity = capacityOf(output.manifests);
-    if (capacity.workloads.length) lines.push(`  ${''.padEnd(22)}      capacity at max + surge / quota: ${capacityLine(capacity)}`);
+    const capacity = output.capacity;
+    if (capacity?.workloads.length) lines.push(`  ${''.padEnd(22)}      capacity at max + surge / quota: ${capacityLine(capacity)}`);
   }
   const total = outputs.reduce((n, o) => n + o.manifests.length, 0);
   const targets = outputs.filter((o) => o.folder !== DELIVERY_FOLDER).length;

@@ -1,6 +1,8 @@
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
+import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { closest } from 'fastest-levenshtein';
 import { Document, isMap, isPair, isScalar, LineCounter, Node, parseDocument } from 'yaml';
 import { ConfigError, ConfigIssue, formatPath, PathSegment, show } from './errors';
@@ -16,9 +18,25 @@ type Json = Record<string, unknown>;
 /** A parsed YAML file of environments/, with what is needed to point at a line. */
 interface SourceFile {
   readonly file: string;
+  /** The YAML document with positions, parsed only when an issue needs a line number. */
   readonly doc: Document;
   readonly lines: LineCounter;
   readonly data: Json;
+}
+
+/** A file whose data came from the fast parser; its positions are parsed on first use. */
+class LazySource implements SourceFile {
+  private parsed?: { doc: Document; lines: LineCounter };
+  constructor(readonly file: string, private readonly text: string, readonly data: Json) {}
+  get doc(): Document { return this.positions().doc; }
+  get lines(): LineCounter { return this.positions().lines; }
+  private positions(): { doc: Document; lines: LineCounter } {
+    if (!this.parsed) {
+      const lines = new LineCounter();
+      this.parsed = { doc: parseDocument(this.text, { lineCounter: lines, uniqueKeys: true, version: '1.2' }), lines };
+    }
+    return this.parsed;
+  }
 }
 
 /** Where a merged value came from: the file and the path prefix inside it (`regions.<r>`). */
@@ -27,11 +45,29 @@ interface Origin {
   readonly prefix: PathSegment[];
 }
 
+/** The options every validator of environments/ is compiled with. */
+export const AJV_OPTIONS = { allErrors: true, verbose: true, strict: true, allowUnionTypes: true } as const;
+/** Standalone validators written next to this file by the build (bin/compile-validators.ts). */
+export const GENERATED_VALIDATORS = 'validators.generated.js';
+
+/** Identifies the schemas a generated validator file was compiled from. */
+export function schemaHash(): string {
+  return createHash('sha256').update(JSON.stringify([layerSchema(), targetSchema])).digest('hex').slice(0, 16);
+}
+
 let compiled: { layer: ValidateFunction; target: ValidateFunction } | undefined;
 
 function validators(): { layer: ValidateFunction; target: ValidateFunction } {
   if (!compiled) {
-    const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
+    const generated = path.join(__dirname, GENERATED_VALIDATORS);
+    if (fs.existsSync(generated)) {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const module = require(generated);
+      if (module.schemaHash === schemaHash()) compiled = { layer: module.layer, target: module.target };
+    }
+  }
+  if (!compiled) {
+    const ajv = new Ajv(AJV_OPTIONS);
     compiled = { layer: ajv.compile(layerSchema()), target: ajv.compile(targetSchema) };
   }
   return compiled;
@@ -109,25 +145,34 @@ export function loadPlatform(dir: string): TargetConfig[] {
 
 function parseFile(absolute: string, file: string, isDefaults: boolean, issues: ConfigIssue[]): SourceFile | undefined {
   const text = fs.readFileSync(absolute, 'utf8');
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true, version: '1.2' });
-  if (doc.errors.length) {
-    for (const error of doc.errors) {
-      issues.push({
-        file,
-        line: error.linePos?.[0].line,
-        path: '',
-        message: `invalid YAML: ${error.message.split('\n')[0].replace(/:$/, '')}; fix the syntax at that line`,
-      });
-    }
-    return undefined;
-  }
+  // js-yaml reads a valid file several times faster than the position-keeping parser; the
+  // latter runs when the fast one refuses the file (to report the error well) or, lazily, when an
+  // issue needs a line number
   let data: unknown;
+  let source: SourceFile | undefined;
   try {
-    data = doc.toJS({ maxAliasCount: 1000 });
-  } catch (error) {
-    issues.push({ file, path: '', message: `cannot be read: ${(error as Error).message}; reduce the use of YAML aliases (*anchor)` });
-    return undefined;
+    data = loadYaml(text, { schema: CORE_SCHEMA, filename: file });
+  } catch {
+    const lines = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true, version: '1.2' });
+    if (doc.errors.length) {
+      for (const error of doc.errors) {
+        issues.push({
+          file,
+          line: error.linePos?.[0].line,
+          path: '',
+          message: `invalid YAML: ${error.message.split('\n')[0].replace(/:$/, '')}; fix the syntax at that line`,
+        });
+      }
+      return undefined;
+    }
+    try {
+      data = doc.toJS({ maxAliasCount: 1000 });
+    } catch (error) {
+      issues.push({ file, path: '', message: `cannot be read: ${(error as Error).message}; reduce the use of YAML aliases (*anchor)` });
+      return undefined;
+    }
+    source = { file, doc, lines, data: data as Json };
   }
   if (data === null || data === undefined) {
     issues.push({
@@ -142,7 +187,7 @@ function parseFile(absolute: string, file: string, isDefaults: boolean, issues: 
     issues.push({ file, line: 1, path: '', message: `must be a YAML mapping (key: value), got ${Array.isArray(data) ? 'a list' : show(data)}` });
     return undefined;
   }
-  const source: SourceFile = { file, doc, lines, data: data as Json };
+  source ??= new LazySource(file, text, data as Json);
   const validate = validators().layer;
   if (!validate(data)) {
     const locate = (p: PathSegment[], key = false) => ({ file, line: lineOf(source, p, key), prefix: [] as PathSegment[] });

@@ -101,16 +101,22 @@ export class ServiceAutoscaling extends Construct {
 
   /** The HPA owns `replicas`: a workload that also sets it is re-set by every Argo CD sync. */
   private replicasLeftToHpa(config: TargetConfig, service: ServiceConfig, workload: WorkloadRef): string[] {
+    if (workload.resource) {
+      // the workload construct says what it wrote; no need to render it again
+      return workload.replicas === undefined ? [] : [this.replicasMessage(config, service, workload, workload.replicas)];
+    }
     const object = Chart.of(this).node.findAll()
       .find((c): c is ApiObject => c instanceof ApiObject && c.kind === workload.kind && c.name === workload.name);
     if (!object) {
       return [`the HPA of "${service.name}" in ${config.target} targets ${workload.kind}/${workload.name}, which this chart does not define; point it at the service's workload`];
     }
     const replicas = (object.toJson() as { spec?: { replicas?: number } }).spec?.replicas;
-    return replicas === undefined ? [] : [
-      `${workload.kind}/${workload.name} in ${config.target} sets spec.replicas (${replicas}) although an HPA scales it between ${replicaRange(service).min} and ${replicaRange(service).max}; `
-      + 'leave replicas out of the workload so that the HPA and Argo CD do not fight over it',
-    ];
+    return replicas === undefined ? [] : [this.replicasMessage(config, service, workload, replicas)];
+  }
+
+  private replicasMessage(config: TargetConfig, service: ServiceConfig, workload: WorkloadRef, replicas: number): string {
+    return `${workload.kind}/${workload.name} in ${config.target} sets spec.replicas (${replicas}) although an HPA scales it between ${replicaRange(service).min} and ${replicaRange(service).max}; `
+      + 'leave replicas out of the workload so that the HPA and Argo CD do not fight over it';
   }
 }
 

@@ -45,6 +45,18 @@ const flowPort = (p: PortConfig): FlowPort => ({ name: p.name, port: p.port, pro
  * config/rules.ts; one that still does not resolve is skipped here, never guessed.
  */
 export function flowsOf(config: TargetConfig): Flow[] {
+  // every service's policy reads the whole graph: build it once per target
+  let flows = graphs.get(config);
+  if (!flows) {
+    flows = buildFlows(config);
+    graphs.set(config, flows);
+  }
+  return flows;
+}
+
+const graphs = new WeakMap<TargetConfig, Flow[]>();
+
+function buildFlows(config: TargetConfig): Flow[] {
   const flows: Flow[] = [];
   for (const from of Object.values(config.services)) {
     const byPeer = new Map<string, { to: Flow['to']; ports: FlowPort[] }>();

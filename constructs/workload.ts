@@ -1,4 +1,4 @@
-import { ApiObjectMetadata } from 'cdk8s';
+import { ApiObject, ApiObjectMetadata } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { isAutoscaled, replicaRange } from '../config/rules';
@@ -15,6 +15,10 @@ export interface WorkloadRef {
   readonly name: string;
   /** Labels that select the workload's pods. */
   readonly selector: Record<string, string>;
+  /** The workload object itself, when the reference comes from the construct that made it. */
+  readonly resource?: ApiObject;
+  /** `spec.replicas` as written (undefined when an HPA owns it), when known. */
+  readonly replicas?: number;
 }
 
 export interface WorkloadProps {
@@ -39,6 +43,8 @@ export class Workload extends Construct implements WorkloadRef {
   readonly kind: string;
   readonly name: string;
   readonly selector: Record<string, string>;
+  readonly resource: ApiObject;
+  readonly replicas?: number;
 
   constructor(scope: Construct, id: string, props: WorkloadProps) {
     super(scope, id);
@@ -47,6 +53,7 @@ export class Workload extends Construct implements WorkloadRef {
     this.selector = selectorLabels(config, service);
     const metadata: ApiObjectMetadata = { name: service.name, labels: serviceLabels(config, service) };
     const replicas = isAutoscaled(service) ? undefined : replicaRange(service).min;
+    this.replicas = replicas;
     const template = podTemplate(config, service, { mountServiceAccountToken: props.mountServiceAccountToken });
 
     if (service.workload === 'statefulset') {
@@ -74,6 +81,7 @@ export class Workload extends Construct implements WorkloadRef {
       });
       this.apiVersion = set.apiVersion;
       this.kind = set.kind;
+      this.resource = set;
     } else if (isBlueGreen(service)) {
       // same pod template and selector as a Deployment; Argo Rollouts switches the Services
       const release = new BlueGreenRelease(this, 'blue-green', { config, service, activeService: props.governingService, selector: this.selector });
@@ -89,6 +97,7 @@ export class Workload extends Construct implements WorkloadRef {
       });
       this.apiVersion = rollout.apiVersion;
       this.kind = rollout.kind;
+      this.resource = rollout;
     } else {
       const deployment = new k8s.KubeDeployment(this, 'resource', {
         metadata,
@@ -109,6 +118,7 @@ export class Workload extends Construct implements WorkloadRef {
       });
       this.apiVersion = deployment.apiVersion;
       this.kind = deployment.kind;
+      this.resource = deployment;
     }
   }
 }

@@ -161,14 +161,31 @@ export interface DrainBlocker {
  */
 export function drainBlockers(manifests: readonly Manifest[]): DrainBlocker[] {
   const capacity = capacityOf(manifests);
+  const minReplicas = new Map(capacity.workloads.map((w) => [`${w.kind}/${w.name}`, w.minReplicas]));
+  // workloads indexed by each label of their pods, so a PDB looks only at plausible candidates
+  const byLabel = new Map<string, Manifest[]>();
+  for (const m of manifests.filter((w) => WORKLOAD_KINDS.has(w.kind))) {
+    const podLabels: Record<string, string> = (m.spec as any)?.template?.metadata?.labels ?? {};
+    for (const [k, v] of Object.entries(podLabels)) {
+      const key = `${k}=${v}`;
+      const bucket = byLabel.get(key);
+      if (bucket) bucket.push(m);
+      else byLabel.set(key, [m]);
+    }
+  }
+  const allWorkloads = manifests.filter((w) => WORKLOAD_KINDS.has(w.kind));
   const out: DrainBlocker[] = [];
   for (const pdb of manifests.filter((m) => m.kind === 'PodDisruptionBudget')) {
     const spec = (pdb.spec ?? {}) as Record<string, any>;
     const selector: Record<string, string> = spec.selector?.matchLabels ?? {};
-    for (const m of manifests.filter((w) => WORKLOAD_KINDS.has(w.kind))) {
+    const pairs = Object.entries(selector);
+    const candidates = pairs.length
+      ? pairs.map(([k, v]) => byLabel.get(`${k}=${v}`) ?? []).reduce((a, b) => (b.length < a.length ? b : a))
+      : allWorkloads;
+    for (const m of candidates) {
       const podLabels: Record<string, string> = (m.spec as any)?.template?.metadata?.labels ?? {};
-      if (!Object.entries(selector).every(([k, v]) => podLabels[k] === v)) continue;
-      const min = capacity.workloads.find((w) => w.kind === m.kind && w.name === m.metadata.name)!.minReplicas;
+      if (!pairs.every(([k, v]) => podLabels[k] === v)) continue;
+      const min = minReplicas.get(`${m.kind}/${m.metadata.name}`)!;
       if (min === 0) continue;
       const allowed = spec.maxUnavailable !== undefined
         ? Math.min(min, resolve(spec.maxUnavailable, min))

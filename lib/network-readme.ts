@@ -43,6 +43,24 @@ export function allowedFlows(config: TargetConfig, manifests: readonly Manifest[
   const pods: Pods[] = manifests.filter((m) => WORKLOAD_KINDS.has(m.kind)).map((m) => ({
     name: m.metadata.name, namespace: m.metadata.namespace ?? config.namespace, labels: (m as Obj).spec?.template?.metadata?.labels ?? {},
   }));
+  // pods by namespace and by label, so that a selector looks only at the pods that can match
+  const byNamespace = new Map<string, { all: Pods[]; byLabel: Map<string, Pods[]> }>();
+  for (const p of pods) {
+    const entry = byNamespace.get(p.namespace) ?? { all: [], byLabel: new Map<string, Pods[]>() };
+    entry.all.push(p);
+    for (const [k, v] of Object.entries(p.labels)) { const bucket = entry.byLabel.get(`${k}=${v}`); if (bucket) bucket.push(p); else entry.byLabel.set(`${k}=${v}`, [p]); }
+    byNamespace.set(p.namespace, entry);
+  }
+  const empty = { all: [] as Pods[], byLabel: new Map<string, Pods[]>() };
+  const podsIn = (namespace: string) => byNamespace.get(namespace) ?? empty;
+  const select = (local: { all: Pods[]; byLabel: Map<string, Pods[]> }, selector: Obj | undefined): Pods[] => {
+    if (!selector) return [];
+    const pairs = Object.entries(selector.matchLabels ?? {});
+    const candidates = pairs.length
+      ? pairs.map(([k, v]) => local.byLabel.get(`${k}=${v}`) ?? []).reduce((a, b) => (b.length < a.length ? b : a))
+      : local.all;
+    return candidates.filter((p) => matches(selector, p.labels));
+  };
   const nodes = new Map<string, Node>();
   const node = (n: Node) => { if (!nodes.has(n.id)) nodes.set(n.id, n); return n.id; };
   const workload = (p: Pods) => node({ id: idOf('w', p.name), text: p.name, shape: 'workload' });
@@ -68,8 +86,8 @@ export function allowedFlows(config: TargetConfig, manifests: readonly Manifest[
 
   for (const policy of ofKind(manifests, 'NetworkPolicy') as Obj[]) {
     const namespace = policy.metadata.namespace ?? config.namespace;
-    const local = pods.filter((p) => p.namespace === namespace);
-    const selected = local.filter((p) => matches(policy.spec.podSelector, p.labels));
+    const local = podsIn(namespace);
+    const selected = select(local, policy.spec.podSelector);
     const everyPod = Object.keys(policy.spec.podSelector?.matchLabels ?? {}).length === 0 && !policy.spec.podSelector?.matchExpressions?.length;
     const sources = everyPod ? [node({ id: 'all_pods', text: EVERY_POD, shape: 'all' })] : selected.map(workload);
 
@@ -83,7 +101,7 @@ export function allowedFlows(config: TargetConfig, manifests: readonly Manifest[
           const to = outside(peer.namespaceSelector.matchLabels?.[NAMESPACE_NAME_LABEL] ?? 'any', peer.podSelector);
           for (const from of sources) for (const port of ports) addEdge(from, to, port);
         } else {
-          for (const target of local.filter((p) => matches(peer.podSelector, p.labels))) {
+          for (const target of select(local, peer.podSelector)) {
             for (const from of selected) for (const port of ports) egress.add(`${workload(from)}>${workload(target)}>${port}`);
           }
         }
@@ -96,7 +114,7 @@ export function allowedFlows(config: TargetConfig, manifests: readonly Manifest[
           const from = outside(peer.namespaceSelector.matchLabels?.[NAMESPACE_NAME_LABEL] ?? 'any', peer.podSelector);
           for (const to of selected) for (const port of ports) addEdge(from, workload(to), port);
         } else if (peer.podSelector) {
-          for (const source of local.filter((p) => matches(peer.podSelector, p.labels))) {
+          for (const source of select(local, peer.podSelector)) {
             for (const to of selected) for (const port of ports) ingress.add(`${workload(source)}>${workload(to)}>${port}`);
           }
         } else if (peer.ipBlock) {

@@ -60,11 +60,22 @@ export function writeTree(outdir: string, tree: OutputTree, only?: readonly stri
   for (const [folder, files] of tree) {
     const dir = path.join(outdir, folder);
     const stale = new Set(listFiles(dir));
+    const made = new Set<string>();
     for (const [file, content] of files) {
       stale.delete(file);
       const full = path.join(dir, file);
-      if (fs.existsSync(full) && fs.readFileSync(full, 'utf8') === content) continue;
-      fs.mkdirSync(path.dirname(full), { recursive: true });
+      const exists = fs.existsSync(full);
+      if (exists && fs.readFileSync(full, 'utf8') === content) continue;
+      if (!exists) {
+        // a new file replaces nothing: write it in place
+        const parent = path.dirname(full);
+        if (!made.has(parent)) {
+          fs.mkdirSync(parent, { recursive: true });
+          made.add(parent);
+        }
+        fs.writeFileSync(full, content);
+        continue;
+      }
       const tmp = path.join(path.dirname(full), `.${path.basename(full)}.${process.pid}.tmp`);
       fs.writeFileSync(tmp, content);
       fs.renameSync(tmp, full);

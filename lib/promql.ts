@@ -14,8 +14,21 @@ export interface PromqlSyntaxError {
   readonly message: string;
 }
 
+const checked = new Map<string, PromqlSyntaxError[]>();
+
 /** Every syntax error of `expr`; an empty list means the grammar accepts it. */
 export function promqlErrors(expr: string): PromqlSyntaxError[] {
+  // the same expression is checked by the config rules, the constructs and the dashboards of
+  // several targets: parse it once
+  let errors = checked.get(expr);
+  if (!errors) {
+    errors = parseErrors(expr);
+    checked.set(expr, errors);
+  }
+  return errors;
+}
+
+function parseErrors(expr: string): PromqlSyntaxError[] {
   if (expr.trim() === '') return [{ offset: 0, message: 'the expression is empty' }];
   const errors: PromqlSyntaxError[] = [];
   const seen = new Set<number>();

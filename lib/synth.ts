@@ -1,8 +1,9 @@
-import { App, Chart, Yaml } from 'cdk8s';
+import { App, Chart } from 'cdk8s';
+import { dump } from 'js-yaml';
 import { TargetConfig } from '../config/types';
 import { DELIVERY_FOLDER, DeliveryChart, DeliveryTarget } from '../charts/delivery-chart';
 import { PlatformChart } from '../charts/platform-chart';
-import { capacityOf, capacityProblems, drainProblems } from './capacity';
+import { Capacity, capacityOf, capacityProblems, drainProblems } from './capacity';
 import './capacity-readme';
 import { renderDeliveryReadme } from './delivery-readme';
 import { fileNameOf, Manifest } from './manifest';
@@ -19,6 +20,8 @@ export interface TargetOutput {
   readonly manifests: Manifest[];
   /** Relative file name → content; manifests first, then documentation Argo CD skips. */
   readonly files: Map<string, string>;
+  /** Requests, limits and pods at minimum and maximum scale (targets only, not argocd/). */
+  readonly capacity?: Capacity;
 }
 
 /** Problems found after the configuration was valid: construct validations and policy. */
@@ -70,35 +73,40 @@ export function renderFiles(folder: string, manifests: readonly Manifest[]): Map
   for (const manifest of sorted) {
     const name = fileNameOf(manifest);
     if (files.has(name)) throw new SynthError([`${folder}: two objects would be written to ${name}; give one of them another name`]);
-    files.set(name, Yaml.stringify(manifest));
+    files.set(name, toYaml(manifest));
   }
   return files;
 }
 
+/** What one target gave: its output, or the problems that refused it. */
+export interface TargetResult {
+  readonly output?: TargetOutput;
+  readonly problems: string[];
+}
+
+/** Builds, validates, checks policy and renders one target. */
+export function synthTargetResult(config: TargetConfig): TargetResult {
+  try {
+    const manifests = synthTarget(config);
+    const violations = checkPolicies(config, manifests);
+    if (violations.length) return { problems: violations.map(formatViolation) };
+    const files = renderFiles(config.target, manifests);
+    files.set('README.md', renderTargetReadme(config, manifests));
+    return { output: { folder: config.target, manifests, files, capacity: capacityOf(manifests) }, problems: [] };
+  } catch (error) {
+    if (error instanceof SynthError) return { problems: error.problems };
+    throw error;
+  }
+}
+
 /**
- * Synthesizes every target: builds, validates, checks policy, renders. Nothing is written here;
+ * Puts the targets' results together and adds dist/argocd, made from all targets at once;
  * throws SynthError listing every problem of every target.
  */
-export function synthesizeAll(configs: readonly TargetConfig[]): TargetOutput[] {
-  const outputs: TargetOutput[] = [];
-  const problems: string[] = [];
-  for (const config of configs) {
-    try {
-      const manifests = synthTarget(config);
-      const violations = checkPolicies(config, manifests);
-      if (violations.length) {
-        problems.push(...violations.map(formatViolation));
-        continue;
-      }
-      const files = renderFiles(config.target, manifests);
-      files.set('README.md', renderTargetReadme(config, manifests));
-      outputs.push({ folder: config.target, manifests, files });
-    } catch (error) {
-      if (error instanceof SynthError) problems.push(...error.problems);
-      else throw error;
-    }
-  }
+export function assembleOutputs(configs: readonly TargetConfig[], results: readonly TargetResult[]): TargetOutput[] {
+  const problems = results.flatMap((r) => r.problems);
   if (problems.length) throw new SynthError(problems);
+  const outputs = results.map((r) => r.output!);
   if (outputs.length) {
     const targets = outputs.map((output) => ({ config: configs.find((c) => c.target === output.folder)!, manifests: output.manifests }));
     outputs.push(synthDelivery(targets));
@@ -106,6 +114,22 @@ export function synthesizeAll(configs: readonly TargetConfig[]): TargetOutput[] 
   return outputs;
 }
 
+/**
+ * Synthesizes every target: builds, validates, checks policy, renders. Nothing is written here;
+ * throws SynthError listing every problem of every target.
+ */
+export function synthesizeAll(configs: readonly TargetConfig[]): TargetOutput[] {
+  return assembleOutputs(configs, configs.map(synthTargetResult));
+}
+
 export function formatViolation(v: PolicyViolation): string {
   return `${v.target}: ${v.kind}/${v.name}: ${v.field}: ${v.message}; fix: ${v.fix}`;
+}
+
+/**
+ * One manifest as YAML: keys in the order cdk8s sorted them, no line folding, no anchors, and
+ * strings a YAML 1.1 reader (kubectl, Argo CD) would take for booleans or numbers quoted.
+ */
+export function toYaml(manifest: Manifest): string {
+  return dump(manifest, { lineWidth: -1, noRefs: true, noCompatMode: false });
 }

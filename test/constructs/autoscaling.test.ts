@@ -212,6 +212,16 @@ describe('an HPA and fixed replicas on the same workload', () => {
       'Deployment/gateway in staging sets spec.replicas (3) although an HPA scales it between 2 and 4; leave replicas out of the workload so that the HPA and Argo CD do not fight over it',
     ]);
   });
+
+  it('is refused when the workload construct reports the replicas it wrote', () => {
+    const config = configOf('staging');
+    const chart = new Chart(new App({ outdir: 'unused' }), 'test', { disableResourceNameHashes: true });
+    const resource = new k8s.KubeDeployment(chart, 'gateway', { metadata: { name: 'gateway' }, spec: { replicas: 3, selector: {}, template: {} } });
+    const autoscaling = new ServiceAutoscaling(chart, 'autoscaling', {
+      config, service: config.services.gateway, workload: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'gateway', selector: {}, resource, replicas: 3 },
+    });
+    expect(autoscaling.node.validate()).toEqual([expect.stringContaining('Deployment/gateway in staging sets spec.replicas (3)')]);
+  });
 });
 
 describe('metrics and behaviour from configuration', () => {
