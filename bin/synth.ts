@@ -11,7 +11,8 @@ import { loadPlatform } from '../config/load';
 import { capacityLine } from '../lib/capacity-readme';
 import { OutputTree, diffTree, writeTree } from '../lib/output';
 import { DELIVERY_FOLDER } from '../charts/delivery-chart';
-import { synthesizeAll, SynthError, TargetOutput } from '../lib/synth';
+import { synthesizeInParallel } from '../lib/parallel-synth';
+import { SynthError, TargetOutput } from '../lib/synth';
 
 interface Options {
   check: boolean;
@@ -67,7 +68,7 @@ function summary(outputs: TargetOutput[], ms: number, verb: string): string {
   return lines.join('\n');
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const started = performance.now();
   const options = parseArgs(process.argv.slice(2));
   let outputs: TargetOutput[];
@@ -79,7 +80,7 @@ function main(): void {
       if (unknown.length) fail(`unknown target ${unknown.join(', ')}; targets: ${known.join(', ')}`);
       configs = configs.filter((c) => options.targets.includes(c.target));
     }
-    outputs = synthesizeAll(configs);
+    outputs = await synthesizeInParallel(configs);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`synth failed: ${error.issues.length} problem(s) in the configuration; nothing was written to ${options.out}/\n`);
@@ -111,12 +112,10 @@ function main(): void {
   if (!options.quiet) console.log(summary(outputs.filter((o) => tree.has(o.folder)), performance.now() - started, 'wrote'));
 }
 
-try {
-  main();
-} catch (error) {
+main().catch((error) => {
   // an internal error, not a configuration problem: say so plainly, stack only on request
   console.error(`synth: internal error: ${(error as Error).message}`);
   if (process.env.DEBUG) console.error((error as Error).stack);
   else console.error('(set DEBUG=1 for the stack trace)');
   process.exit(2);
-}
+});

@@ -14,18 +14,30 @@ export interface PromqlSyntaxError {
   readonly message: string;
 }
 
-const checked = new Map<string, PromqlSyntaxError[]>();
+/** Whether an expression of a given shape (see `shapeOf`) parses. */
+const shapes = new Map<string, boolean>();
+
+/**
+ * `expr` with the text of every simple string literal removed (`job="gateway"` → `job=""`). The
+ * grammar gives a string's content no meaning, so two expressions of one shape are both valid or
+ * both not: the rules of a thousand services are a handful of shapes that differ only in their
+ * matchers' values. Literals with escapes or the other quote inside are kept as written.
+ */
+export function shapeOf(expr: string): string {
+  return expr.replace(/"[^"\\\n]*"/g, '""').replace(/'[^'\\\n]*'/g, "''");
+}
 
 /** Every syntax error of `expr`; an empty list means the grammar accepts it. */
 export function promqlErrors(expr: string): PromqlSyntaxError[] {
-  // the same expression is checked by the config rules, the constructs and the dashboards of
-  // several targets: parse it once
-  let errors = checked.get(expr);
-  if (!errors) {
-    errors = parseErrors(expr);
-    checked.set(expr, errors);
+  // the same shape is checked by the config rules, the constructs and the dashboards of every
+  // service and target: parse it once, and the expression itself only to describe an error
+  const shape = shapeOf(expr);
+  let valid = shapes.get(shape);
+  if (valid === undefined) {
+    valid = parseErrors(shape).length === 0;
+    shapes.set(shape, valid);
   }
-  return errors;
+  return valid ? [] : parseErrors(expr);
 }
 
 function parseErrors(expr: string): PromqlSyntaxError[] {

@@ -1,4 +1,5 @@
-import { App, Chart } from 'cdk8s';
+import { ApiObject, App, Chart, DependencyGraph } from 'cdk8s';
+import { IConstruct } from 'constructs';
 import { dump } from 'js-yaml';
 import { TargetConfig } from '../config/types';
 import { DELIVERY_FOLDER, DeliveryChart, DeliveryTarget } from '../charts/delivery-chart';
@@ -41,14 +42,28 @@ export function synthTarget(config: TargetConfig): Manifest[] {
     for (const message of construct.node.validate()) errors.push(`${config.target}: ${message}`);
   }
   if (errors.length) throw new SynthError(errors);
-  const charts = chart.node.findAll().filter((c): c is Chart => c instanceof Chart);
+  const constructs = chart.node.findAll();
+  const charts = constructs.filter((c): c is Chart => c instanceof Chart);
   // Argo CD's sync wave (and server-side apply where needed) on every object, whoever made it
-  const manifests = charts.flatMap((c) => c.toJson() as Manifest[]).map((m) => withDeliveryAnnotations(config, m));
+  const manifests = chartsToJson(charts, constructs).map((m) => withDeliveryAnnotations(config, m));
   // rules over the whole namespace (lib/capacity.ts): the quota holds maximum scale plus surge, no PDB blocks a drain
   const quotaFile = config.sources[config.sources.length - 1];
   const refused = [...capacityProblems(config.target, quotaFile, capacityOf(manifests)), ...drainProblems(config.target, manifests)];
   if (refused.length) throw new SynthError(refused);
   return manifests;
+}
+
+/**
+ * The objects of every chart, as `Chart.toJson()` returns them. That method prepares and
+ * validates the whole app again on each call (cdk8s's `App._synthChart`); the tree is validated
+ * once above, so when no construct declares a dependency (none here does: order comes from
+ * creation) the objects are serialized directly, in the order cdk8s's dependency graph gives.
+ */
+export function chartsToJson(charts: readonly Chart[], constructs: readonly IConstruct[]): Manifest[] {
+  if (constructs.some((c) => c.node.dependencies.length > 0)) return charts.flatMap((c) => c.toJson() as Manifest[]);
+  return charts.flatMap((chart) => new DependencyGraph(chart.node).topology()
+    .filter((c): c is ApiObject => c instanceof ApiObject && Chart.of(c) === chart)
+    .map((o) => o.toJson() as Manifest));
 }
 
 /**

@@ -1,0 +1,21 @@
+/**
+ * The body of a synth worker thread (lib/parallel-synth.ts): synthesizes the targets it is
+ * given, one after the other, and posts each result as soon as it is ready.
+ */
+import { parentPort, workerData } from 'worker_threads';
+import { outline, WorkerReply, WorkerRequest } from './parallel-synth';
+import { synthTargetResult } from './synth';
+
+const request = workerData as WorkerRequest;
+for (const { index, config } of request.configs) {
+  let reply: WorkerReply;
+  try {
+    const result = synthTargetResult(config);
+    const output = result.output && { ...result.output, manifests: result.output.manifests.map(outline) };
+    reply = { index, result: { output, problems: result.problems } };
+  } catch (error) {
+    reply = { index, error: `${config.target}: ${(error as Error).message}` };
+  }
+  parentPort!.postMessage(reply);
+  if (reply.error !== undefined) break;
+}
