@@ -173,7 +173,7 @@ const definitions: Record<string, Schema> = {
         latencyP99Seconds: num(0, 3600, 'seconds'),
       }),
     }, ['strategy']),
-    spreadPolicy: oneOfStrings(['DoNotSchedule', 'ScheduleAnyway']),
+    spreadPolicy: oneOfStrings(['DoNotSchedule', 'ScheduleAnyway'], 'what production does when pods cannot spread evenly; staging and development always spread best-effort (ScheduleAnyway)'),
     featureFlags: bool('mount the feature-flags ConfigMap at /etc/feature-flags'),
     monitoring: obj({
       interval: duration,
@@ -225,7 +225,7 @@ const targetProperties: Record<string, Schema> = {
     host: pattern('^([a-z0-9]([-a-z0-9]*[a-z0-9])?\\.)+[a-z]{2,}$', 'a fully qualified host name'),
     controllerNamespace: dnsLabel,
     clusterIssuer: dnsLabel,
-    hstsMaxAgeSeconds: int(0, 63072000),
+    hstsMaxAgeSeconds: int(0, 63072000, 'seconds; the HSTS max-age the ingress-nginx controller must send (its ConfigMap hsts-max-age), HSTS is not set on the Ingress'),
     rateLimitRps: int(1, 100000),
   }, ['className', 'host', 'controllerNamespace', 'clusterIssuer', 'hstsMaxAgeSeconds', 'rateLimitRps']),
   secretStore: obj({

@@ -250,7 +250,10 @@ export interface ServiceConfig {
   /** How the replicas of a StatefulSet form a group (consensus, clustering). */
   readonly peers?: PeersConfig;
   readonly release?: ReleaseConfig;
-  /** How pods of this service spread when the environment spreads. @default 'ScheduleAnyway' */
+  /**
+   * How pods of this service spread when they cannot spread evenly, in production only: staging and
+   * development always spread best-effort (ScheduleAnyway). @default 'ScheduleAnyway'
+   */
   readonly spreadPolicy?: 'DoNotSchedule' | 'ScheduleAnyway';
   /** Mount the feature-flags ConfigMap at /etc/feature-flags. @default false */
   readonly featureFlags?: boolean;
@@ -339,7 +342,12 @@ export interface IngressConfig {
   readonly host: string;
   readonly controllerNamespace: string;
   readonly clusterIssuer: string;
+  /**
+   * HSTS max-age the ingress-nginx controller sends (its ConfigMap's `hsts-max-age`; HSTS is not set
+   * on the Ingress), listed in dist/<target>/README.md.
+   */
   readonly hstsMaxAgeSeconds: number;
+  /** Requests per second per client (`limit-rps`). */
   readonly rateLimitRps: number;
 }
 

@@ -49,8 +49,7 @@ export function podTemplate(config: TargetConfig, service: ServiceConfig, option
     ...(service.secrets ?? []).map((s) => ({ name: s.env, valueFrom: { secretKeyRef: { name: secretNameOf(service), key: s.env } } })),
   ];
 
-  const spreadKeys = config.availability.spread === 'zones' ? ['topology.kubernetes.io/zone']
-    : config.availability.spread === 'zones-and-nodes' ? ['topology.kubernetes.io/zone', 'kubernetes.io/hostname'] : [];
+  const spreadKeys = spreadKeysOf(config);
 
   const container: k8s.Container = {
     name: service.name,
@@ -104,13 +103,28 @@ export function podTemplate(config: TargetConfig, service: ServiceConfig, option
       topologySpreadConstraints: spreadKeys.length ? spreadKeys.map((topologyKey) => ({
         maxSkew: 1,
         topologyKey,
-        whenUnsatisfiable: service.spreadPolicy ?? 'ScheduleAnyway',
+        whenUnsatisfiable: spreadPolicyOf(config, service),
         labelSelector: { matchLabels: selectorLabels(config, service) },
       })) : undefined,
       containers: [container],
       volumes,
     },
   };
+}
+
+/** The topology keys pods spread over: none, zones, or zones then nodes. */
+export function spreadKeysOf(config: TargetConfig): string[] {
+  return config.availability.spread === 'zones' ? ['topology.kubernetes.io/zone']
+    : config.availability.spread === 'zones-and-nodes' ? ['topology.kubernetes.io/zone', 'kubernetes.io/hostname'] : [];
+}
+
+/**
+ * How a service's pods spread when they cannot spread evenly. A service's `spreadPolicy` applies in
+ * production only: staging and development clusters are smaller, and PLATFORM.md has them spread
+ * best-effort (ScheduleAnyway) so that a pod is never left pending for want of a zone.
+ */
+export function spreadPolicyOf(config: TargetConfig, service: ServiceConfig): 'DoNotSchedule' | 'ScheduleAnyway' {
+  return config.tier === 'production' ? service.spreadPolicy ?? 'ScheduleAnyway' : 'ScheduleAnyway';
 }
 
 function probe(config: ProbeConfig | undefined): k8s.Probe | undefined {

@@ -19,8 +19,29 @@ export function publicPortOf(service: ServiceConfig): PortConfig {
 }
 
 /**
+ * The ingress-nginx controller ConfigMap settings HSTS comes from. ingress-nginx sends
+ * `Strict-Transport-Security` on every TLS host by default (`hsts: "true"`,
+ * `hsts-include-subdomains: "true"`, `hsts-max-age: "31536000"`); nothing on the Ingress sets it.
+ * A per-Ingress header would need `configuration-snippet`, which a stock controller refuses
+ * (`allow-snippet-annotations` is false, and the admission webhook rejects it, since v1.9).
+ */
+export function hstsControllerSettings(config: TargetConfig): Record<string, string> {
+  return { 'hsts': 'true', 'hsts-max-age': String(config.ingress.hstsMaxAgeSeconds), 'hsts-include-subdomains': 'true' };
+}
+
+/** The annotations of a public Ingress that a policy check requires. */
+export const INGRESS_ANNOTATIONS = {
+  clusterIssuer: 'cert-manager.io/cluster-issuer',
+  forceSslRedirect: 'nginx.ingress.kubernetes.io/force-ssl-redirect',
+  limitRps: 'nginx.ingress.kubernetes.io/limit-rps',
+  limitConnections: 'nginx.ingress.kubernetes.io/limit-connections',
+} as const;
+
+/**
  * Exposes a public service on the environment's host through ingress-nginx: TLS with a
- * certificate issued by cert-manager, HTTPS redirect, HSTS and per-client rate limiting.
+ * certificate issued by cert-manager, HTTPS forced (plain HTTP is redirected), per-client rate
+ * limiting, and HSTS from the controller's own settings (see `hstsControllerSettings`). Uses only
+ * annotations a stock ingress-nginx accepts: no snippets.
  */
 export class PublicIngress extends Construct {
   constructor(scope: Construct, id: string, props: PublicIngressProps) {
@@ -33,14 +54,12 @@ export class PublicIngress extends Construct {
         name: service.name,
         labels: serviceLabels(config, service),
         annotations: {
-          'cert-manager.io/cluster-issuer': ingress.clusterIssuer,
-          'nginx.ingress.kubernetes.io/force-ssl-redirect': 'true',
-          // HSTS on this host only; needs allow-snippet-annotations on the controller
-          'nginx.ingress.kubernetes.io/configuration-snippet':
-            `more_set_headers "Strict-Transport-Security: max-age=${ingress.hstsMaxAgeSeconds}; includeSubDomains";`,
-          'nginx.ingress.kubernetes.io/limit-rps': String(ingress.rateLimitRps),
+          [INGRESS_ANNOTATIONS.clusterIssuer]: ingress.clusterIssuer,
+          // redirects HTTP to HTTPS, also where TLS terminates before the controller
+          [INGRESS_ANNOTATIONS.forceSslRedirect]: 'true',
+          [INGRESS_ANNOTATIONS.limitRps]: String(ingress.rateLimitRps),
           'nginx.ingress.kubernetes.io/limit-burst-multiplier': '3',
-          'nginx.ingress.kubernetes.io/limit-connections': String(Math.max(10, Math.ceil(ingress.rateLimitRps / 2))),
+          [INGRESS_ANNOTATIONS.limitConnections]: String(Math.max(10, Math.ceil(ingress.rateLimitRps / 2))),
         },
       },
       spec: {

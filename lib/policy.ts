@@ -1,5 +1,10 @@
-import { CREDENTIAL_NAME, IMMUTABLE_TAG, parseImage } from '../config/rules';
-import { TargetConfig } from '../config/types';
+import { allowsUnavailable } from '../config/availability-rules';
+import { IMMUTABLE_TAG, looksLikeCredential, parseImage } from '../config/rules';
+import { ServiceConfig, TargetConfig } from '../config/types';
+import { LABEL } from '../constructs/labels';
+import { spreadPolicyOf } from '../constructs/pod-template';
+import { INGRESS_ANNOTATIONS } from '../constructs/public-ingress';
+import { cpuMillis, memoryBytes } from './quantity';
 import { checkApiAccess } from './api-access-policy';
 import { CLUSTER_SCOPED_KINDS, Manifest } from './manifest';
 import { checkNetworkPolicies } from './network-policy-check';
@@ -24,6 +29,12 @@ type Obj = Record<string, any>;
 export const CDK8S_PLUS_DEFAULT_RESOURCES = { requests: { cpu: '1000m', memory: '512Mi' }, limits: { cpu: '1500m', memory: '2048Mi' } };
 
 const PSA_MODES = ['enforce', 'audit', 'warn'];
+/** Kinds that run a service's long-lived pods (and so need spread, a PDB, zero-downtime updates). */
+const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'Rollout']);
+/** What production pods spread over, in this order. */
+const PRODUCTION_TOPOLOGY_KEYS = ['topology.kubernetes.io/zone', 'kubernetes.io/hostname'];
+
+type Add = (rule: string, m: Manifest, field: string, message: string, fix: string) => void;
 
 /**
  * The platform's policy, checked at synth over the objects about to be written. Every rule
@@ -63,11 +74,22 @@ export function checkPolicies(config: TargetConfig, manifests: readonly Manifest
       }
     }
 
-    if (m.kind === 'Ingress') {
-      const spec = (m as Obj).spec ?? {};
-      const tlsHosts = new Set<string>((spec.tls ?? []).flatMap((t: Obj) => t.hosts ?? []));
-      for (const rule of spec.rules ?? []) {
-        if (rule.host && !tlsHosts.has(rule.host)) add('ingress-tls', m, 'spec.tls', `host ${rule.host} is served without TLS`, 'add the host to spec.tls with a cert-manager issued secret');
+    if (m.kind === 'Ingress') checkIngress(m, add);
+
+    if (m.kind === 'ConfigMap') {
+      for (const [key, value] of Object.entries(((m as Obj).data ?? {}) as Record<string, string>)) {
+        if (looksLikeCredential(key, value)) {
+          add('no-literal-credentials', m, `data.${key}`, 'a credential-like entry is written to dist/ in plain text', 'move it to the service\'s secrets (an ExternalSecret)');
+        }
+      }
+    }
+
+    if (m.kind === 'ExternalSecret') {
+      const ref = (m as Obj).spec?.secretStoreRef ?? {};
+      if (ref.kind !== 'ClusterSecretStore' || ref.name !== config.secretStore.name) {
+        add('external-secret-store', m, 'spec.secretStoreRef', `is ${JSON.stringify(ref)}, not the target's ClusterSecretStore "${config.secretStore.name}"`, `reference { kind: ClusterSecretStore, name: ${config.secretStore.name} } (secretStore.name of the environment)`);
+      } else if (!manifests.some((s) => s.kind === 'ClusterSecretStore' && s.metadata.name === ref.name)) {
+        add('external-secret-store', m, 'spec.secretStoreRef.name', `ClusterSecretStore "${ref.name}" is not part of the target`, 'keep the SecretStore construct in the chart');
       }
     }
 
@@ -76,16 +98,25 @@ export function checkPolicies(config: TargetConfig, manifests: readonly Manifest
     for (const finding of checkRestricted(template.spec, template.annotations)) {
       add('pod-security-restricted', m, `${template.path}.${finding.field}`, finding.message, 'set it in constructs/pod-template.ts; every field of the restricted profile is set explicitly there');
     }
+    const service = serviceOf(config, m);
+    checkSecurityContext(template.spec, template.path, m, add);
     (template.spec.containers ?? []).forEach((c: Obj, i: number) => {
       const at = `${template.path}.containers[${i}]`;
       checkContainerResources(c, at, m, add);
+      if (service?.qos === 'guaranteed') checkGuaranteed(c, at, service, m, add);
       if (config.tier !== 'development') {
         for (const probe of ['readinessProbe', 'livenessProbe']) {
           if (!c[probe]) add('probes', m, `${at}.${probe}`, `is missing; ${config.tier} requires readiness and liveness probes`, 'add probes.readiness and probes.liveness to the service');
         }
       }
+      for (const [kind, probe] of [['startup', 'startupProbe'], ['readiness', 'readinessProbe'], ['liveness', 'livenessProbe']] as const) {
+        if (service?.probes?.[kind] && !c[probe]) add('probes', m, `${at}.${probe}`, `is missing although the service configures probes.${kind}`, 'render every configured probe in constructs/pod-template.ts');
+      }
+      if (config.tier === 'production' && WORKLOAD_KINDS.has(m.kind) && !c.lifecycle?.preStop) {
+        add('graceful-shutdown', m, `${at}.lifecycle.preStop`, 'is missing; production pods must keep serving while endpoints drop them', 'set availability.preStopSeconds above 0');
+      }
       for (const env of c.env ?? []) {
-        if (env.value !== undefined && CREDENTIAL_NAME.test(env.name)) {
+        if (env.value !== undefined && looksLikeCredential(env.name, env.value)) {
           add('no-literal-credentials', m, `${at}.env.${env.name}`, 'a credential-like variable has a literal value', 'move it to the service\'s secrets (an ExternalSecret)');
         }
       }
@@ -97,15 +128,10 @@ export function checkPolicies(config: TargetConfig, manifests: readonly Manifest
       }
     });
 
-    if (config.tier === 'production' && config.availability.spread !== 'none' && m.kind !== 'Pod' && m.kind !== 'Job' && m.kind !== 'CronJob') {
-      if (!(template.spec.topologySpreadConstraints ?? []).length) {
-        add('spread', m, `${template.path}.topologySpreadConstraints`, 'production pods must spread over zones and nodes', 'leave availability.spread at zones-and-nodes');
-      }
-      const rolling = (m as Obj).spec?.strategy?.rollingUpdate;
-      if (m.kind === 'Deployment' && rolling && rolling.maxUnavailable !== 0) {
-        add('zero-downtime', m, 'spec.strategy.rollingUpdate.maxUnavailable', `is ${JSON.stringify(rolling.maxUnavailable)}`, 'set availability.maxUnavailable to 0');
-      }
-    }
+    if (!WORKLOAD_KINDS.has(m.kind)) continue;
+    checkDisruptionBudget(m, template, manifests, add);
+    if (m.kind === 'StatefulSet') checkStatefulStorage(config, m, add);
+    if (config.tier === 'production') checkProductionAvailability(config, service, m, template, manifests, add);
   }
 
   for (const kind of ['ResourceQuota', 'LimitRange']) {
@@ -123,7 +149,7 @@ export function checkPolicies(config: TargetConfig, manifests: readonly Manifest
   return violations;
 }
 
-function checkContainerResources(c: Obj, at: string, m: Manifest, add: (rule: string, m: Manifest, field: string, message: string, fix: string) => void): void {
+function checkContainerResources(c: Obj, at: string, m: Manifest, add: Add): void {
   const r = c.resources ?? {};
   for (const kind of ['requests', 'limits']) {
     for (const res of ['cpu', 'memory']) {
@@ -133,5 +159,156 @@ function checkContainerResources(c: Obj, at: string, m: Manifest, add: (rule: st
   const d = CDK8S_PLUS_DEFAULT_RESOURCES;
   if (r.requests?.cpu === d.requests.cpu && r.requests?.memory === d.requests.memory && r.limits?.cpu === d.limits.cpu && r.limits?.memory === d.limits.memory) {
     add('resources', m, `${at}.resources`, 'carries cdk8s-plus\'s built-in defaults (1000m/512Mi, 1500m/2048Mi), not the configuration', 'set resources from the environment configuration');
+  }
+}
+
+/** The service whose workload a manifest is (by its `app.kubernetes.io/name` label), if any. */
+function serviceOf(config: TargetConfig, m: Manifest): ServiceConfig | undefined {
+  return config.services[m.metadata.labels?.[LABEL.name] ?? m.metadata.name];
+}
+
+/**
+ * What the platform sets beyond the restricted profile: a read-only root filesystem with a
+ * writable emptyDir at /tmp, and explicit non-zero UID, GID and fsGroup.
+ */
+function checkSecurityContext(spec: Obj, path: string, m: Manifest, add: Add): void {
+  const pod = spec.securityContext ?? {};
+  const fix = 'set it in constructs/pod-template.ts; every field of the pod\'s security context is set explicitly there';
+  if (!(Number.isInteger(pod.fsGroup) && pod.fsGroup > 0)) {
+    add('non-root-ids', m, `${path}.securityContext.fsGroup`, `is ${JSON.stringify(pod.fsGroup)}; volumes must be owned by a non-zero group`, fix);
+  }
+  const volumes = new Map<string, Obj>((spec.volumes ?? []).map((v: Obj) => [v.name, v]));
+  const containers: Array<[string, Obj]> = [
+    ...(spec.initContainers ?? []).map((c: Obj, i: number) => [`initContainers[${i}]`, c] as [string, Obj]),
+    ...(spec.containers ?? []).map((c: Obj, i: number) => [`containers[${i}]`, c] as [string, Obj]),
+  ];
+  for (const [name, c] of containers) {
+    const at = `${path}.${name}`;
+    const sc = c.securityContext ?? {};
+    if (sc.readOnlyRootFilesystem !== true) {
+      add('read-only-root', m, `${at}.securityContext.readOnlyRootFilesystem`, `is ${JSON.stringify(sc.readOnlyRootFilesystem)}; the root filesystem must be read-only`, fix);
+    }
+    for (const id of ['runAsUser', 'runAsGroup'] as const) {
+      const value = sc[id] ?? pod[id];
+      if (!(Number.isInteger(value) && value > 0)) {
+        add('non-root-ids', m, `${at}.securityContext.${id}`, `is ${JSON.stringify(value)} (on the container, or the pod when the container sets none); it must be a non-zero ID`, fix);
+      }
+    }
+    const tmp = (c.volumeMounts ?? []).find((vm: Obj) => vm.mountPath === '/tmp');
+    if (!tmp || tmp.readOnly === true || !volumes.get(tmp.name)?.emptyDir) {
+      add('writable-tmp', m, `${at}.volumeMounts`, tmp ? `/tmp is mounted from "${tmp.name}", which is not a writable emptyDir` : 'mount nothing at /tmp; with a read-only root filesystem the process has nowhere to write', fix);
+    }
+  }
+}
+
+/** Guaranteed QoS, as the service's configuration asks: requests equal limits, whole CPUs. */
+function checkGuaranteed(c: Obj, at: string, service: ServiceConfig, m: Manifest, add: Add): void {
+  const r = c.resources ?? {};
+  const fix = `keep requests equal to limits and whole CPUs for "${service.name}" (qos: guaranteed); development's requestScale must not apply to it`;
+  if (cpuMillis(String(r.requests?.cpu)) !== cpuMillis(String(r.limits?.cpu)) || memoryBytes(String(r.requests?.memory)) !== memoryBytes(String(r.limits?.memory))) {
+    add('guaranteed-qos', m, `${at}.resources`, `requests ${JSON.stringify(r.requests)} differ from limits ${JSON.stringify(r.limits)}; the service is configured for Guaranteed QoS`, fix);
+  } else if (cpuMillis(String(r.limits?.cpu)) % 1000 !== 0) {
+    add('guaranteed-qos', m, `${at}.resources.limits.cpu`, `${JSON.stringify(r.limits?.cpu)} is not a whole number of CPUs; Guaranteed QoS with exclusive cores needs whole CPUs`, fix);
+  }
+}
+
+/** TLS with a cert-manager issued certificate, HTTPS forced, per-client rate limits, no snippets. */
+function checkIngress(m: Manifest, add: Add): void {
+  const spec = (m as Obj).spec ?? {};
+  const annotations = m.metadata.annotations ?? {};
+  const tls: Obj[] = spec.tls ?? [];
+  const tlsHosts = new Set<string>(tls.flatMap((t) => t.hosts ?? []));
+  for (const rule of spec.rules ?? []) {
+    if (rule.host && !tlsHosts.has(rule.host)) add('ingress-tls', m, 'spec.tls', `host ${rule.host} is served without TLS`, 'add the host to spec.tls with a cert-manager issued secret');
+  }
+  tls.forEach((t, i) => {
+    if (!t.secretName) add('ingress-tls', m, `spec.tls[${i}].secretName`, 'is not set; cert-manager has nowhere to store the certificate', 'name the TLS secret');
+  });
+  if (!annotations[INGRESS_ANNOTATIONS.clusterIssuer] && !annotations['cert-manager.io/issuer']) {
+    add('ingress-cert-manager', m, `metadata.annotations.${INGRESS_ANNOTATIONS.clusterIssuer}`, 'is not set; nothing issues or renews the TLS certificate', 'set ingress.clusterIssuer of the environment');
+  }
+  if (annotations[INGRESS_ANNOTATIONS.forceSslRedirect] !== 'true') {
+    add('ingress-https', m, `metadata.annotations.${INGRESS_ANNOTATIONS.forceSslRedirect}`, `is ${JSON.stringify(annotations[INGRESS_ANNOTATIONS.forceSslRedirect])}; plain HTTP must be redirected to HTTPS (HSTS comes from the controller's hsts settings)`, 'set it to "true" (constructs/public-ingress.ts)');
+  }
+  const limits = [INGRESS_ANNOTATIONS.limitRps, 'nginx.ingress.kubernetes.io/limit-rpm', INGRESS_ANNOTATIONS.limitConnections];
+  if (!limits.some((a) => /^[1-9][0-9]*$/.test(annotations[a] ?? ''))) {
+    add('ingress-rate-limit', m, `metadata.annotations.${INGRESS_ANNOTATIONS.limitRps}`, 'no per-client rate limit is set (limit-rps, limit-rpm or limit-connections)', 'set ingress.rateLimitRps of the environment');
+  }
+  for (const key of Object.keys(annotations)) {
+    if (key.startsWith('nginx.ingress.kubernetes.io/') && key.endsWith('-snippet')) {
+      add('ingress-no-snippets', m, `metadata.annotations.${key}`, 'snippet annotations are refused by a stock ingress-nginx (allow-snippet-annotations is false since v1.9)', 'use a dedicated annotation, or the controller\'s ConfigMap (HSTS: hsts, hsts-max-age, hsts-include-subdomains)');
+    }
+  }
+}
+
+/** A PodDisruptionBudget in the namespace whose selector picks the workload's pods. */
+function checkDisruptionBudget(m: Manifest, template: { path: string }, manifests: readonly Manifest[], add: Add): void {
+  const podLabels: Record<string, string> = (m as Obj).spec?.template?.metadata?.labels ?? {};
+  const selects = (pdb: Obj) => {
+    const match: Record<string, string> = pdb.spec?.selector?.matchLabels ?? {};
+    const keys = Object.keys(match);
+    return keys.length > 0 && !(pdb.spec?.selector?.matchExpressions ?? []).length && keys.every((k) => podLabels[k] === match[k]);
+  };
+  if (!manifests.some((p) => p.kind === 'PodDisruptionBudget' && p.metadata.namespace === m.metadata.namespace && selects(p))) {
+    add('disruption-budget', m, `${template.path.replace(/\.spec$/, '')}.metadata.labels`, 'no PodDisruptionBudget selects these pods; a node drain could take them all at once', 'keep the DisruptionBudget construct in TradingService');
+  }
+}
+
+/** A StatefulSet keeps its data on claims of the environment's (encrypted) storage class. */
+function checkStatefulStorage(config: TargetConfig, m: Manifest, add: Add): void {
+  const claims: Obj[] = (m as Obj).spec?.volumeClaimTemplates ?? [];
+  if (!claims.length) {
+    add('stateful-storage', m, 'spec.volumeClaimTemplates', 'is empty; a StatefulSet keeps its data on volume claims', 'add storage to the service, or make it a deployment');
+  }
+  claims.forEach((claim, i) => {
+    if (claim.spec?.storageClassName !== config.storageClass) {
+      add('stateful-storage', m, `spec.volumeClaimTemplates[${i}].spec.storageClassName`, `is ${JSON.stringify(claim.spec?.storageClassName)}, not the environment's storage class "${config.storageClass}"`, 'claim volumes on storageClass of the environment');
+    }
+  });
+}
+
+/** Spread, zero-downtime rollouts, graceful shutdown and priority, for production workloads. */
+function checkProductionAvailability(config: TargetConfig, service: ServiceConfig | undefined, m: Manifest, template: { spec: Obj; path: string }, manifests: readonly Manifest[], add: Add): void {
+  const spec = template.spec;
+  const podLabels: Record<string, string> = (m as Obj).spec?.template?.metadata?.labels ?? {};
+  const expected = service ? spreadPolicyOf(config, service) : undefined;
+  const constraints: Obj[] = spec.topologySpreadConstraints ?? [];
+  for (const key of PRODUCTION_TOPOLOGY_KEYS) {
+    const i = constraints.findIndex((c) => c.topologyKey === key);
+    const at = `${template.path}.topologySpreadConstraints`;
+    if (i < 0) {
+      add('spread', m, at, `production pods must spread over ${key}`, 'set availability.spread to zones-and-nodes');
+      continue;
+    }
+    const c = constraints[i];
+    if (expected && c.whenUnsatisfiable !== expected) {
+      add('spread', m, `${at}[${i}].whenUnsatisfiable`, `is ${JSON.stringify(c.whenUnsatisfiable)}; the service is configured for ${expected}`, `set services.${service!.name}.spreadPolicy, or leave it for ScheduleAnyway`);
+    }
+    const match: Record<string, string> = c.labelSelector?.matchLabels ?? {};
+    if (!Object.keys(match).length || !Object.entries(match).every(([k, v]) => podLabels[k] === v)) {
+      add('spread', m, `${at}[${i}].labelSelector`, 'does not select the workload\'s own pods, so it spreads nothing', 'select the pods by their selector labels');
+    }
+  }
+
+  const strategy = (m as Obj).spec?.strategy;
+  if (m.kind === 'Deployment') {
+    if (strategy?.type !== 'RollingUpdate') {
+      add('zero-downtime', m, 'spec.strategy.type', `is ${JSON.stringify(strategy?.type)}; production rolls pods, never recreates them all`, 'use a RollingUpdate strategy');
+    } else if (allowsUnavailable(strategy.rollingUpdate?.maxUnavailable ?? '25%')) {
+      add('zero-downtime', m, 'spec.strategy.rollingUpdate.maxUnavailable', `is ${JSON.stringify(strategy.rollingUpdate?.maxUnavailable)}`, 'set availability.maxUnavailable to 0');
+    }
+  }
+
+  const grace = spec.terminationGracePeriodSeconds;
+  const preStop = Math.max(0, ...(spec.containers ?? []).map((c: Obj) => Number(c.lifecycle?.preStop?.exec?.command?.[1]) || 0));
+  if (!(Number.isInteger(grace) && grace > preStop)) {
+    add('graceful-shutdown', m, `${template.path}.terminationGracePeriodSeconds`, `is ${JSON.stringify(grace)}; it must leave time to shut down after the preStop delay (${preStop}s)`, 'set availability.terminationGracePeriodSeconds above preStopSeconds');
+  }
+
+  const priority = spec.priorityClassName;
+  if (!priority) {
+    add('priority-class', m, `${template.path}.priorityClassName`, 'is not set; production pods must not be preempted by less important ones', `set services.${service?.name ?? m.metadata.name}.priority in the production environment`);
+  } else if (!manifests.some((p) => p.kind === 'PriorityClass' && p.metadata.name === priority)) {
+    add('priority-class', m, `${template.path}.priorityClassName`, `"${priority}" is not a PriorityClass of the target`, 'declare it under priorityClasses of the environment');
   }
 }

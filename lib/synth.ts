@@ -6,6 +6,7 @@ import { DELIVERY_FOLDER, DeliveryChart, DeliveryTarget } from '../charts/delive
 import { PlatformChart } from '../charts/platform-chart';
 import { Capacity, capacityOf, capacityProblems, drainProblems } from './capacity';
 import './capacity-readme';
+import './ingress-readme';
 import { renderDeliveryReadme } from './delivery-readme';
 import { fileNameOf, Manifest } from './manifest';
 import './monitoring-readme';

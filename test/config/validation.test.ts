@@ -133,6 +133,89 @@ describe('synth refuses invalid configuration', () => {
   });
 });
 
+/** The formatted issues loading a scratch copy of environments/ with one edit gives (file:line: path: message). */
+function loadIssues(edits: Array<[string, string | RegExp, string]>): string {
+  const dir = copyEnvironments();
+  for (const [file, search, replacement] of edits) edit(dir, file, search, replacement);
+  try {
+    loadPlatform(dir);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message;
+    throw error;
+  }
+  return '';
+}
+
+describe('credential-like literals', () => {
+  const lease = 'LEADER_ELECTION_LEASE: orchestrator-leader';
+
+  it.each([
+    ['JWT_SIGNING_KEY', 'hs256-abc'],
+    ['SIGNING_KEY', 'abc'],
+    ['PAGERDUTY_ROUTING_KEY', 'R0UT1NG'],
+    ['ENCRYPTION_KEY', 'base64:abc'],
+    ['HMAC_KEY', 'abc'],
+    ['REDIS_PASS', 'hunter2'],
+    ['DB_PASS', 'hunter2'],
+    ['PG_PWD', 'hunter2'],
+    ['POSTGRES_URL', 'postgres://trading:hunter2@db:5432/trading'],
+    ['AMQP_URL', 'amqp://guest:guest@broker:5672'],
+    ['REDIS_AUTH', 'hunter2'],
+  ])('fails on a literal %s in env, naming file, path and fix', (name, value) => {
+    const message = loadIssues([['defaults.yaml', lease, `${lease}\n      ${name}: "${value}"`]]);
+    expect(message).toMatch(new RegExp(`defaults\\.yaml:\\d+: services\\.orchestrator\\.env\\.${name}: looks like a credential; .*Move it to secrets: \\[\\{env: ${name}, remoteKey: \\.\\.\\.\\}\\]`));
+    expect(message).not.toContain(value);
+  });
+
+  it('fails on a credential-like key of a service\'s config map', () => {
+    const message = loadIssues([['defaults.yaml', 'featureFlags: true', 'featureFlags: true\n    config:\n      SIGNING_KEY: abc\n      log-format: json']]);
+    expect(message).toMatch(/defaults\.yaml:\d+: services\.orchestrator\.config\.SIGNING_KEY: looks like a credential; config entries are written to dist\/ in plain text \(the ConfigMap orchestrator-config\)\. Move it to secrets/);
+    expect(message).not.toContain('log-format');
+  });
+
+  it('passes harmless names, and connection URLs that carry no user or password', () => {
+    expect(loadIssues([['defaults.yaml', lease, [lease,
+      'CACHE_KEY_PREFIX: md', 'KEYSPACE: trading', 'TLS_KEY_FILE: /etc/tls/tls.key', 'AUTH_SERVICE_URL: http://auth:8080',
+      'BYPASS_CACHE: "false"', 'REDIS_URL: redis://redis:6379/0', 'POSTGRES_URL: postgres://db:5432/trading',
+    ].join('\n      ')]])).toBe('');
+  });
+
+  it('fails on a connection URL that is not a URL, since it may hold anything', () => {
+    expect(loadIssues([['defaults.yaml', lease, `${lease}\n      POSTGRES_URL: host=db password=x`]])).toMatch(/services\.orchestrator\.env\.POSTGRES_URL: looks like a credential/);
+  });
+});
+
+describe('production availability cannot be switched off', () => {
+  it('fails on spread none, with file, line, value and what is allowed', () => {
+    const message = loadIssues([['production.yaml', 'spread: zones-and-nodes', 'spread: none']]);
+    expect(message).toMatch(/production\.yaml:\d+: availability\.spread: "none" is not allowed in production: .*; allowed: "zones-and-nodes" \(in targets production-eu-west-1, production-us-east-1\)$/m);
+  });
+
+  it('fails on a preStop delay of 0', () => {
+    const message = loadIssues([['production.yaml', 'preStopSeconds: 15', 'preStopSeconds: 0']]);
+    expect(message).toMatch(/production\.yaml:\d+: availability\.preStopSeconds: 0 is not allowed in production: .*; allowed: 1 or more seconds/);
+  });
+
+  it('fails on maxUnavailable above 0, as a number or a percentage', () => {
+    expect(loadIssues([['production.yaml', 'maxUnavailable: 0', 'maxUnavailable: 1']])).toMatch(/production\.yaml:\d+: availability\.maxUnavailable: 1 is not allowed in production: .*; allowed: 0/);
+    expect(loadIssues([['production.yaml', 'maxUnavailable: 0', 'maxUnavailable: "25%"']])).toMatch(/availability\.maxUnavailable: "25%" is not allowed in production/);
+  });
+
+  it('fails on a grace period that ends before the preStop delay', () => {
+    expect(loadIssues([['production.yaml', 'terminationGracePeriodSeconds: 60', 'terminationGracePeriodSeconds: 15']])).toMatch(/production\.yaml:\d+: availability\.terminationGracePeriodSeconds: 15 leaves no time to shut down after the preStop delay of 15s; allowed: more than preStopSeconds/);
+  });
+
+  it('fails on a production service without a priority', () => {
+    const message = loadIssues([['production.yaml', '  ml-service:\n    priority: high\n', '  ml-service:\n']]);
+    expect(message).toMatch(/defaults\.yaml:\d+: services\.ml-service\.priority: is not set for service "ml-service": .*add "priority" under services\.ml-service in .*production\.yaml; allowed: "critical", "high"/);
+    expect(message.split('\n')).toHaveLength(1);
+  });
+
+  it('allows the same settings outside production', () => {
+    expect(loadIssues([['staging.yaml', 'spread: zones', 'spread: none\n  preStopSeconds: 0\n  maxUnavailable: 1']])).toBe('');
+  });
+});
+
 describe('the reference configuration', () => {
   it('loads into the four targets', () => {
     const targets = loadPlatform('environments').map((t) => t.target);

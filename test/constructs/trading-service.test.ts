@@ -1,8 +1,10 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { parse } from 'yaml';
 import { cpuMillis, memoryBytes } from '../../lib/quantity';
 import { find, Manifest, ofKind } from '../../lib/manifest';
 import { podTemplateOf } from '../../lib/pod-security';
-import { configOf, copyEnvironments, edit, manifestsOf, runSynth, TARGETS } from '../helpers';
+import { configOf, copyEnvironments, edit, manifestsOf, referencePlatform, runSynth, TARGETS } from '../helpers';
 
 const pod = (m: Manifest): any => podTemplateOf(m)!.spec;
 const workloads = (target: string) => manifestsOf(target).filter((m) => ['Deployment', 'StatefulSet', 'Rollout'].includes(m.kind));
@@ -101,8 +103,12 @@ describe.each(TARGETS)('workloads of %s', (target) => {
     expect(ingress.spec.ingressClassName).toBe('nginx');
     expect(ingress.spec.tls).toEqual([{ hosts: [host], secretName: 'gateway-tls' }]);
     expect(ingress.metadata.annotations['cert-manager.io/cluster-issuer']).toBe(configOf(target).ingress.clusterIssuer);
-    expect(ingress.metadata.annotations['nginx.ingress.kubernetes.io/configuration-snippet']).toContain('Strict-Transport-Security: max-age=31536000');
+    // HSTS comes from the controller's ConfigMap; a snippet annotation would be refused by a stock ingress-nginx
+    expect(ingress.metadata.annotations['nginx.ingress.kubernetes.io/force-ssl-redirect']).toBe('true');
+    expect(Object.keys(ingress.metadata.annotations).filter((a) => a.endsWith('-snippet'))).toEqual([]);
     expect(ingress.metadata.annotations['nginx.ingress.kubernetes.io/limit-rps']).toBe('100');
+    const readme = referencePlatform().outputs.find((o) => o.folder === target)!.files.get('README.md')!;
+    expect(readme).toContain('data:\n  hsts: "true"\n  hsts-max-age: "31536000"\n  hsts-include-subdomains: "true"\n');
     expect(ofKind(manifestsOf(target), 'Ingress')).toHaveLength(1);
   });
 
@@ -119,11 +125,13 @@ describe.each(TARGETS)('workloads of %s', (target) => {
 describe('production availability', () => {
   const target = 'production-us-east-1';
 
-  it('spreads over zones and nodes, strictly for execution-gateway only', () => {
+  it('spreads over zones and nodes, strictly where the configuration asks (execution-gateway)', () => {
+    const config = configOf(target);
+    expect(Object.values(config.services).filter((s) => s.spreadPolicy === 'DoNotSchedule').map((s) => s.name)).toEqual(['execution-gateway']);
     for (const w of workloads(target)) {
       const constraints = pod(w).topologySpreadConstraints;
       expect(constraints.map((c: any) => c.topologyKey)).toEqual(['topology.kubernetes.io/zone', 'kubernetes.io/hostname']);
-      const expected = w.metadata.name === 'execution-gateway' ? 'DoNotSchedule' : 'ScheduleAnyway';
+      const expected = config.services[w.metadata.name].spreadPolicy ?? 'ScheduleAnyway';
       for (const c of constraints) expect([w.metadata.name, c.whenUnsatisfiable]).toEqual([w.metadata.name, expected]);
     }
   });
@@ -153,6 +161,25 @@ describe('production availability', () => {
 
   it('pins every image to an immutable version', () => {
     for (const w of workloads(target)) expect(pod(w).containers[0].image).toMatch(/:v?\d+\.\d+\.\d+$|@sha256:[a-f0-9]{64}$/);
+  });
+});
+
+describe('staging availability', () => {
+  it('spreads every service over zones, best-effort (ScheduleAnyway), as PLATFORM.md says', () => {
+    for (const w of workloads('staging')) {
+      const constraints = pod(w).topologySpreadConstraints;
+      expect([w.metadata.name, constraints.map((c: any) => [c.topologyKey, c.whenUnsatisfiable])]).toEqual([w.metadata.name, [['topology.kubernetes.io/zone', 'ScheduleAnyway']]]);
+    }
+  });
+
+  it('keeps a spreadPolicy set for every tier strict in production only', () => {
+    const dir = copyEnvironments();
+    edit(dir, 'defaults.yaml', '    qos: guaranteed\n', '    qos: guaranteed\n    spreadPolicy: DoNotSchedule\n');
+    const out = dir + '-out';
+    expect(runSynth(['--config', dir, '--out', out, '--quiet', '--target', 'staging', '--target', 'production-us-east-1']).status).toBe(0);
+    const read = (t: string, f: string) => parse(fs.readFileSync(path.join(out, t, f), 'utf8'));
+    expect(read('staging', 'deployment-execution-gateway.yaml').spec.template.spec.topologySpreadConstraints[0].whenUnsatisfiable).toBe('ScheduleAnyway');
+    expect(read('production-us-east-1', 'rollout-execution-gateway.yaml').spec.template.spec.topologySpreadConstraints[0].whenUnsatisfiable).toBe('DoNotSchedule');
   });
 });
 

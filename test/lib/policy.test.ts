@@ -5,15 +5,25 @@ import { configOf, manifestsOf, TARGETS } from '../helpers';
 
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x));
 
-/** The reference production objects with one object replaced by a mutated copy. */
-function withMutation(kind: string, name: string, mutate: (m: any) => void, target = 'production-us-east-1'): PolicyViolation[] {
+/**
+ * The reference production objects with one object replaced by a mutated copy, checked against the
+ * target's configuration (or a mutated copy of it, for rules derived from the configuration).
+ */
+function withMutation(kind: string, name: string, mutate: (m: any) => void, target = 'production-us-east-1', mutateConfig?: (c: any) => void): PolicyViolation[] {
   const manifests = manifestsOf(target).map((m) => {
     if (m.kind !== kind || m.metadata.name !== name) return m;
     const copy = clone(m);
     mutate(copy);
     return copy;
   });
-  return checkPolicies(configOf(target), manifests);
+  const config = clone(configOf(target));
+  mutateConfig?.(config);
+  return checkPolicies(config, manifests);
+}
+
+/** The reference objects of a target without the ones `drop` picks. */
+function without(drop: (m: Manifest) => boolean, target = 'production-us-east-1'): PolicyViolation[] {
+  return checkPolicies(configOf(target), manifestsOf(target).filter((m) => !drop(m)));
 }
 
 const rules = (violations: PolicyViolation[]) => [...new Set(violations.map((v) => v.rule))];
@@ -67,7 +77,20 @@ describe('each rule fires on a bad object', () => {
   it('refuses a missing readiness or liveness probe from staging on, not in development', () => {
     expect(rules(withMutation('Deployment', 'ml-service', (m) => { delete container(m).readinessProbe; }))).toContain('probes');
     expect(rules(withMutation('Deployment', 'ml-service', (m) => { delete container(m).livenessProbe; }, 'staging'))).toContain('probes');
-    expect(withMutation('Deployment', 'ml-service', (m) => { delete container(m).livenessProbe; }, 'development')).toEqual([]);
+    // development requires none, but a probe the service configures must be rendered
+    const noLiveness = (c: any) => { delete c.services['ml-service'].probes.liveness; };
+    expect(withMutation('Deployment', 'ml-service', (m) => { delete container(m).livenessProbe; }, 'development', noLiveness)).toEqual([]);
+    expect(withMutation('Deployment', 'ml-service', (m) => { delete container(m).livenessProbe; }, 'development')).toEqual([expect.objectContaining({
+      rule: 'probes', field: 'spec.template.spec.containers[0].livenessProbe', message: 'is missing although the service configures probes.liveness',
+    })]);
+  });
+
+  it('refuses a configured startup probe that is missing, in every tier', () => {
+    for (const target of ['development', 'production-us-east-1']) {
+      expect(withMutation('Deployment', 'ml-service', (m) => { delete container(m).startupProbe; }, target)).toEqual([expect.objectContaining({
+        rule: 'probes', target, kind: 'Deployment', name: 'ml-service', field: 'spec.template.spec.containers[0].startupProbe',
+      })]);
+    }
   });
 
   it('refuses a Secret carrying data', () => {
@@ -108,14 +131,154 @@ describe('each rule fires on a bad object', () => {
     expect(rules(withMutation('Deployment', 'ml-service', (m) => { m.spec.strategy.rollingUpdate.maxUnavailable = 1; }))).toEqual(['zero-downtime']);
   });
 
-  it('refuses a namespace without its ResourceQuota', () => {
-    const manifests = manifestsOf('staging').filter((m) => m.kind !== 'ResourceQuota');
-    expect(checkPolicies(configOf('staging'), manifests)).toEqual([expect.objectContaining({ rule: 'namespace-guards', kind: 'ResourceQuota' })]);
+  it('refuses a namespace without its ResourceQuota or LimitRange', () => {
+    expect(without((m) => m.kind === 'ResourceQuota', 'staging')).toEqual([expect.objectContaining({ rule: 'namespace-guards', kind: 'ResourceQuota', name: '(missing)' })]);
+    expect(without((m) => m.kind === 'LimitRange', 'staging')).toEqual([expect.objectContaining({ rule: 'namespace-guards', kind: 'LimitRange', name: '(missing)', fix: 'keep TargetNamespace in the chart' })]);
+  });
+
+  it('refuses a namespace whose Pod Security version is not pinned', () => {
+    const v = withMutation('Namespace', 'trading-prod', (m) => { m.metadata.labels['pod-security.kubernetes.io/enforce-version'] = 'latest'; });
+    expect(v).toEqual([expect.objectContaining({
+      rule: 'namespace-pod-security', kind: 'Namespace', name: 'trading-prod', field: 'metadata.labels.pod-security.kubernetes.io/enforce-version', fix: 'set it to "v1.28"',
+    })]);
   });
 
   it('reports target, kind, name, field and fix', () => {
-    const [v] = withMutation('Deployment', 'ml-service', (m) => { container(m).securityContext.readOnlyRootFilesystem = true; container(m).securityContext.runAsUser = 0; });
-    expect(v).toEqual({ rule: 'pod-security-restricted', target: 'production-us-east-1', kind: 'Deployment', name: 'ml-service', field: expect.any(String), message: expect.any(String), fix: expect.any(String) });
+    const v = withMutation('Deployment', 'ml-service', (m) => { container(m).securityContext.readOnlyRootFilesystem = false; });
+    expect(v).toEqual([{
+      rule: 'read-only-root', target: 'production-us-east-1', kind: 'Deployment', name: 'ml-service',
+      field: 'spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem',
+      message: 'is false; the root filesystem must be read-only',
+      fix: 'set it in constructs/pod-template.ts; every field of the pod\'s security context is set explicitly there',
+    }]);
     expect(find(manifestsOf('production-us-east-1'), 'Deployment', 'ml-service')).toBeDefined();
+  });
+});
+
+describe('the platform\'s own rules fire on a bad object', () => {
+  const one = (v: PolicyViolation[]) => v.map((x) => [x.rule, x.kind, x.name, x.field]);
+  const pod = (m: any) => m.spec.template.spec;
+
+  it('read-only-root: a container with a writable root filesystem, in any tier', () => {
+    expect(one(withMutation('Deployment', 'signal-service', (m) => { delete container(m).securityContext.readOnlyRootFilesystem; }, 'development')))
+      .toEqual([['read-only-root', 'Deployment', 'signal-service', 'spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem']]);
+  });
+
+  it('writable-tmp: no /tmp mount, a read-only one, or one that is not an emptyDir', () => {
+    const field = 'spec.template.spec.containers[0].volumeMounts';
+    expect(one(withMutation('Deployment', 'ml-service', (m) => { container(m).volumeMounts = container(m).volumeMounts.filter((v: any) => v.mountPath !== '/tmp'); })))
+      .toEqual([['writable-tmp', 'Deployment', 'ml-service', field]]);
+    expect(one(withMutation('Deployment', 'ml-service', (m) => { container(m).volumeMounts.find((v: any) => v.mountPath === '/tmp').readOnly = true; })))
+      .toEqual([['writable-tmp', 'Deployment', 'ml-service', field]]);
+    expect(one(withMutation('Deployment', 'ml-service', (m) => { pod(m).volumes.find((v: any) => v.name === 'tmp').emptyDir = undefined; pod(m).volumes.find((v: any) => v.name === 'tmp').configMap = { name: 'x' }; })))
+      .toEqual([['writable-tmp', 'Deployment', 'ml-service', field]]);
+  });
+
+  it('non-root-ids: a zero or missing UID, GID or fsGroup, on the pod or the container', () => {
+    expect(one(withMutation('StatefulSet', 'redis', (m) => { container(m).securityContext.runAsGroup = 0; })))
+      .toEqual([['non-root-ids', 'StatefulSet', 'redis', 'spec.template.spec.containers[0].securityContext.runAsGroup']]);
+    expect(one(withMutation('StatefulSet', 'redis', (m) => { delete pod(m).securityContext.fsGroup; })))
+      .toEqual([['non-root-ids', 'StatefulSet', 'redis', 'spec.template.spec.securityContext.fsGroup']]);
+    expect(one(withMutation('StatefulSet', 'redis', (m) => { delete container(m).securityContext.runAsUser; delete pod(m).securityContext.runAsUser; })))
+      .toEqual([['non-root-ids', 'StatefulSet', 'redis', 'spec.template.spec.containers[0].securityContext.runAsUser']]);
+    // the container inherits the pod's IDs
+    expect(withMutation('StatefulSet', 'redis', (m) => { delete container(m).securityContext.runAsUser; delete container(m).securityContext.runAsGroup; })).toEqual([]);
+  });
+
+  it('guaranteed-qos: derived from the configuration, not from a service name', () => {
+    expect(one(withMutation('Rollout', 'execution-gateway', (m) => { container(m).resources.requests.cpu = '1'; })))
+      .toEqual([['guaranteed-qos', 'Rollout', 'execution-gateway', 'spec.template.spec.containers[0].resources']]);
+    expect(one(withMutation('Rollout', 'execution-gateway', (m) => { container(m).resources.requests.cpu = '1500m'; container(m).resources.limits.cpu = '1500m'; })))
+      .toEqual([['guaranteed-qos', 'Rollout', 'execution-gateway', 'spec.template.spec.containers[0].resources.limits.cpu']]);
+    // ml-service is Burstable (requests below limits) until its configuration asks for Guaranteed
+    expect(withMutation('Deployment', 'ml-service', () => undefined)).toEqual([]);
+    expect(one(withMutation('Deployment', 'ml-service', () => undefined, 'production-us-east-1', (c) => { c.services['ml-service'].qos = 'guaranteed'; })))
+      .toEqual([['guaranteed-qos', 'Deployment', 'ml-service', 'spec.template.spec.containers[0].resources']]);
+    // development scales requests, but never those of a Guaranteed service
+    expect(one(withMutation('Deployment', 'execution-gateway', (m) => { container(m).resources.requests.cpu = '500m'; }, 'development')))
+      .toEqual([['guaranteed-qos', 'Deployment', 'execution-gateway', 'spec.template.spec.containers[0].resources']]);
+  });
+
+  it('spread: production pods over zone and hostname, with the configured whenUnsatisfiable', () => {
+    const at = 'spec.template.spec.topologySpreadConstraints';
+    expect(one(withMutation('Deployment', 'data-service', (m) => { pod(m).topologySpreadConstraints.pop(); })))
+      .toEqual([['spread', 'Deployment', 'data-service', at]]);
+    expect(one(withMutation('Rollout', 'execution-gateway', (m) => { pod(m).topologySpreadConstraints[1].whenUnsatisfiable = 'ScheduleAnyway'; })))
+      .toEqual([['spread', 'Rollout', 'execution-gateway', `${at}[1].whenUnsatisfiable`]]);
+    expect(one(withMutation('Deployment', 'data-service', (m) => { pod(m).topologySpreadConstraints[0].whenUnsatisfiable = 'DoNotSchedule'; })))
+      .toEqual([['spread', 'Deployment', 'data-service', `${at}[0].whenUnsatisfiable`]]);
+    expect(one(withMutation('Deployment', 'data-service', (m) => { pod(m).topologySpreadConstraints[0].labelSelector.matchLabels['app.kubernetes.io/name'] = 'gateway'; })))
+      .toEqual([['spread', 'Deployment', 'data-service', `${at}[0].labelSelector`]]);
+  });
+
+  it('zero-downtime: maxUnavailable 0 and rolling updates, checked even when spread is none', () => {
+    const noSpread = (c: any) => { c.availability.spread = 'none'; };
+    const v = withMutation('Deployment', 'ml-service', (m) => { delete pod(m).topologySpreadConstraints; m.spec.strategy.rollingUpdate.maxUnavailable = '25%'; }, 'production-us-east-1', noSpread);
+    expect(v).toContainEqual(expect.objectContaining({ rule: 'zero-downtime', kind: 'Deployment', name: 'ml-service', field: 'spec.strategy.rollingUpdate.maxUnavailable', message: 'is "25%"' }));
+    expect(one(withMutation('Deployment', 'ml-service', (m) => { m.spec.strategy = { type: 'Recreate' }; })))
+      .toEqual([['zero-downtime', 'Deployment', 'ml-service', 'spec.strategy.type']]);
+    expect(withMutation('Deployment', 'ml-service', (m) => { m.spec.strategy.rollingUpdate.maxUnavailable = 1; }, 'staging')).toEqual([]);
+  });
+
+  it('graceful-shutdown: a preStop hook and a grace period longer than it, in production', () => {
+    expect(one(withMutation('Deployment', 'orchestrator', (m) => { delete container(m).lifecycle; })))
+      .toEqual([['graceful-shutdown', 'Deployment', 'orchestrator', 'spec.template.spec.containers[0].lifecycle.preStop']]);
+    expect(one(withMutation('Deployment', 'orchestrator', (m) => { pod(m).terminationGracePeriodSeconds = 10; })))
+      .toEqual([['graceful-shutdown', 'Deployment', 'orchestrator', 'spec.template.spec.terminationGracePeriodSeconds']]);
+    expect(withMutation('Deployment', 'orchestrator', (m) => { delete container(m).lifecycle; }, 'staging')).toEqual([]);
+  });
+
+  it('priority-class: set in production, to a PriorityClass of the target', () => {
+    const field = 'spec.template.spec.priorityClassName';
+    expect(one(withMutation('StatefulSet', 'redis', (m) => { delete pod(m).priorityClassName; }))).toEqual([['priority-class', 'StatefulSet', 'redis', field]]);
+    expect(one(withMutation('StatefulSet', 'redis', (m) => { pod(m).priorityClassName = 'system-cluster-critical-ish'; }))).toEqual([['priority-class', 'StatefulSet', 'redis', field]]);
+    expect(without((m) => m.kind === 'PriorityClass' && m.metadata.name === 'trading-critical').map((x) => [x.rule, x.name])).toEqual([['priority-class', 'execution-gateway']]);
+  });
+
+  it('ingress: a cert-manager issuer, forced HTTPS, a rate limit, no snippets', () => {
+    const drop = (key: string) => (m: any) => { delete m.metadata.annotations[key]; };
+    expect(one(withMutation('Ingress', 'gateway', drop('cert-manager.io/cluster-issuer'))))
+      .toEqual([['ingress-cert-manager', 'Ingress', 'gateway', 'metadata.annotations.cert-manager.io/cluster-issuer']]);
+    expect(one(withMutation('Ingress', 'gateway', drop('nginx.ingress.kubernetes.io/force-ssl-redirect'))))
+      .toEqual([['ingress-https', 'Ingress', 'gateway', 'metadata.annotations.nginx.ingress.kubernetes.io/force-ssl-redirect']]);
+    expect(one(withMutation('Ingress', 'gateway', (m) => { drop('nginx.ingress.kubernetes.io/limit-rps')(m); drop('nginx.ingress.kubernetes.io/limit-connections')(m); })))
+      .toEqual([['ingress-rate-limit', 'Ingress', 'gateway', 'metadata.annotations.nginx.ingress.kubernetes.io/limit-rps']]);
+    expect(one(withMutation('Ingress', 'gateway', (m) => { m.metadata.annotations['nginx.ingress.kubernetes.io/configuration-snippet'] = 'more_set_headers "Strict-Transport-Security: max-age=1";'; })))
+      .toEqual([['ingress-no-snippets', 'Ingress', 'gateway', 'metadata.annotations.nginx.ingress.kubernetes.io/configuration-snippet']]);
+    expect(one(withMutation('Ingress', 'gateway', (m) => { delete m.spec.tls[0].secretName; }))).toEqual([['ingress-tls', 'Ingress', 'gateway', 'spec.tls[0].secretName']]);
+  });
+
+  it('stateful-storage: volume claims on the environment\'s storage class', () => {
+    expect(one(withMutation('StatefulSet', 'redis', (m) => { m.spec.volumeClaimTemplates[0].spec.storageClassName = 'gp2'; }, 'staging')))
+      .toEqual([['stateful-storage', 'StatefulSet', 'redis', 'spec.volumeClaimTemplates[0].spec.storageClassName']]);
+    expect(one(withMutation('StatefulSet', 'redis', (m) => { delete m.spec.volumeClaimTemplates; }, 'staging')))
+      .toEqual([['stateful-storage', 'StatefulSet', 'redis', 'spec.volumeClaimTemplates']]);
+  });
+
+  it('disruption-budget: every workload has a PodDisruptionBudget selecting its pods', () => {
+    expect(one(without((m) => m.kind === 'PodDisruptionBudget' && m.metadata.name === 'ml-service', 'development')))
+      .toEqual([['disruption-budget', 'Deployment', 'ml-service', 'spec.template.metadata.labels']]);
+    expect(one(withMutation('PodDisruptionBudget', 'gateway', (m) => { m.spec.selector.matchLabels['app.kubernetes.io/name'] = 'gateway-v2'; })))
+      .toEqual([['disruption-budget', 'Rollout', 'gateway', 'spec.template.metadata.labels']]);
+  });
+
+  it('external-secret-store: every ExternalSecret uses the target\'s ClusterSecretStore, which exists', () => {
+    expect(one(withMutation('ExternalSecret', 'gateway-secrets', (m) => { m.spec.secretStoreRef.name = 'vault'; })))
+      .toEqual([['external-secret-store', 'ExternalSecret', 'gateway-secrets', 'spec.secretStoreRef']]);
+    expect(one(withMutation('ExternalSecret', 'gateway-secrets', (m) => { m.spec.secretStoreRef.kind = 'SecretStore'; })))
+      .toEqual([['external-secret-store', 'ExternalSecret', 'gateway-secrets', 'spec.secretStoreRef']]);
+    const missing = without((m) => m.kind === 'ClusterSecretStore');
+    expect(missing.length).toBe(manifestsOf('production-us-east-1').filter((m) => m.kind === 'ExternalSecret').length);
+    expect(new Set(missing.map((x) => `${x.rule} ${x.kind} ${x.field}`))).toEqual(new Set(['external-secret-store ExternalSecret spec.secretStoreRef.name']));
+  });
+
+  it('no-literal-credentials: broader names in env and in ConfigMap keys', () => {
+    for (const [name, value] of [['JWT_SIGNING_KEY', 'abc'], ['DB_PASS', 'x'], ['POSTGRES_URL', 'postgres://u:p@db/x']]) {
+      expect(one(withMutation('Deployment', 'ml-service', (m) => { container(m).env.push({ name, value }); })))
+        .toEqual([['no-literal-credentials', 'Deployment', 'ml-service', `spec.template.spec.containers[0].env.${name}`]]);
+    }
+    expect(withMutation('Deployment', 'ml-service', (m) => { container(m).env.push({ name: 'REDIS_URL', value: 'redis://redis:6379/0' }); })).toEqual([]);
+    expect(one(withMutation('ConfigMap', 'feature-flags', (m) => { m.data.HMAC_KEY = 'abc'; })))
+      .toEqual([['no-literal-credentials', 'ConfigMap', 'feature-flags', 'data.HMAC_KEY']]);
   });
 });

@@ -1,0 +1,40 @@
+import { PathSegment, show } from './errors';
+import { TargetConfig } from './types';
+
+/** What production must spread over: zones and nodes (PLATFORM.md, issue 3). */
+export const PRODUCTION_SPREAD = 'zones-and-nodes';
+
+/** Whether a maxUnavailable (a number or a percentage) lets a rolling update remove a pod early. */
+export function allowsUnavailable(value: string | number): boolean {
+  return typeof value === 'number' ? value > 0 : parseInt(value, 10) > 0;
+}
+
+/**
+ * Production settings that would switch availability off: no spread (or zones only), pods removed
+ * before their replacement is ready, no graceful shutdown, services without a priority class. The
+ * policy check (lib/policy.ts) enforces the same over the synthesized objects; refusing them here
+ * points at the line that switched them off.
+ */
+export function checkAvailabilityRules(config: TargetConfig, at: (p: PathSegment[], message: string) => void): void {
+  if (config.tier !== 'production') return;
+  const { availability } = config;
+  if (availability.spread !== PRODUCTION_SPREAD) {
+    at(['availability', 'spread'], `${show(availability.spread)} is not allowed in production: pods must spread over zones and nodes so that losing one takes out at most a share of each service; allowed: "${PRODUCTION_SPREAD}"`);
+  }
+  if (allowsUnavailable(availability.maxUnavailable)) {
+    at(['availability', 'maxUnavailable'], `${show(availability.maxUnavailable)} is not allowed in production: a rolling update would stop pods before their replacements are ready; allowed: 0 (raise maxSurge to roll faster)`);
+  }
+  if (availability.preStopSeconds <= 0) {
+    at(['availability', 'preStopSeconds'], `${show(availability.preStopSeconds)} is not allowed in production: without a preStop delay a pod stops accepting connections while endpoints and load balancers still send it traffic; allowed: 1 or more seconds (e.g. 15)`);
+  }
+  if (availability.terminationGracePeriodSeconds <= availability.preStopSeconds) {
+    at(['availability', 'terminationGracePeriodSeconds'], `${show(availability.terminationGracePeriodSeconds)} leaves no time to shut down after the preStop delay of ${availability.preStopSeconds}s; allowed: more than preStopSeconds (e.g. ${availability.preStopSeconds + 30})`);
+  }
+  const declared = Object.keys(config.priorityClasses);
+  for (const service of Object.values(config.services)) {
+    if (!service.priority) {
+      const file = config.sources[config.sources.length - 1];
+      at(['services', service.name, 'priority'], `is not set for service "${service.name}": production pods need a priority class so that they are not preempted by less important ones; add "priority" under services.${service.name} in ${file}; allowed: ${declared.length ? declared.map((d) => show(d)).join(', ') : 'a key of priorityClasses (declare them in the environment file)'}`);
+    }
+  }
+}
