@@ -1,4 +1,5 @@
 import { PathSegment } from './errors';
+import { latencyHistogramOf } from './monitoring-rules';
 import { ServiceConfig, TargetConfig } from './types';
 
 /** Argo Rollouts' own default and floor: endpoints need time to drop the old pods after the switch. */
@@ -22,7 +23,8 @@ export function analysisSignalOf(service: ServiceConfig): AnalysisSignal | undef
 
 /**
  * Delivery rules the schema cannot express: a blue/green release is only promoted after an
- * analysis that queries Prometheus, so the service must expose metrics that analysis can read.
+ * analysis that queries Prometheus, so the service must expose metrics that analysis can read,
+ * and a latency gate needs a latency histogram (`latencyHistogramOf`).
  */
 export function checkDeliveryRules(config: TargetConfig, at: (p: PathSegment[], message: string) => void): void {
   for (const service of Object.values(config.services)) {
@@ -32,6 +34,10 @@ export function checkDeliveryRules(config: TargetConfig, at: (p: PathSegment[], 
     if (delay !== undefined && delay < MIN_SCALE_DOWN_DELAY_SECONDS) {
       at([...base, 'blueGreen', 'scaleDownDelaySeconds'], `is ${delay} for "${service.name}"; the old pods must outlive the switch of the active Service's selector `
         + `(kube-proxy and ingress endpoints update asynchronously), so Argo Rollouts needs at least ${MIN_SCALE_DOWN_DELAY_SECONDS}; raise it to ${MIN_SCALE_DOWN_DELAY_SECONDS} or more`);
+    }
+    if (service.release.blueGreen?.latencyP99Seconds !== undefined && !latencyHistogramOf(service)) {
+      at([...base, 'blueGreen', 'latencyP99Seconds'], `"${service.name}" emits no latency histogram the analysis can gate on: it needs a port named "metrics" and either HTTP metrics (monitoring.http: true, http_request_duration_seconds) `
+        + 'or an order latency alert (monitoring.alerts.orderLatency, trading_order_latency_seconds); add them or remove latencyP99Seconds');
     }
     if (!analysisSignalOf(service)) {
       at([...base, 'strategy'], `blueGreen for "${service.name}" is promoted after a Prometheus analysis, but the service exposes nothing it can measure: `

@@ -5,6 +5,28 @@ import { TargetConfig } from './types';
 /** The port Prometheus scrapes (PLATFORM.md, "Services"). */
 export const METRICS_PORT = 'metrics';
 
+/** The request latency histogram of HTTP services (PLATFORM.md, "Monitoring"). */
+export const HTTP_LATENCY_HISTOGRAM = 'http_request_duration_seconds';
+/** The order latency histogram of services that route orders (`monitoring.alerts.orderLatency`). */
+export const ORDER_LATENCY_HISTOGRAM = 'trading_order_latency_seconds';
+
+/**
+ * The latency histogram a service is held to, from what its monitoring configuration says it
+ * emits: `trading_order_latency_seconds` when it declares an order latency alert (its latency
+ * budget is the order path's), else `http_request_duration_seconds` when it serves HTTP, none
+ * when it is not scraped or emits neither. The blue/green analysis gates on the same histogram
+ * the service's latency alert and dashboard read.
+ */
+export function latencyHistogramOf(service: {
+  readonly ports: ReadonlyArray<{ readonly name: string }>;
+  readonly monitoring?: { readonly http?: boolean; readonly alerts?: { readonly orderLatency?: unknown } };
+}): string | undefined {
+  if (!service.ports.some((p) => p.name === METRICS_PORT)) return undefined;
+  if (service.monitoring?.alerts?.orderLatency) return ORDER_LATENCY_HISTOGRAM;
+  if (servesHttp(service)) return HTTP_LATENCY_HISTOGRAM;
+  return undefined;
+}
+
 /** Whether a service serves HTTP metrics (`http_requests_total`, `http_request_duration_seconds`). */
 export function servesHttp(service: { readonly monitoring?: { readonly http?: boolean } }): boolean {
   return service.monitoring?.http ?? true;

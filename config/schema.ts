@@ -205,7 +205,12 @@ const definitions: Record<string, Schema> = {
     rolloutPercent: int(0, 100, 'a whole percentage, 0-100'),
   }, ['enabled', 'rolloutPercent']),
   priorityClass: obj({ name: dnsLabel, value: int(0, 1000000000), description: str() }, ['name', 'value', 'description']),
-  backup: obj({ name: dnsLabel, schedule: pattern(patterns.cron, 'a five-field cron expression, UTC'), ttl: duration }, ['name', 'schedule', 'ttl']),
+  backup: obj({
+    name: dnsLabel,
+    schedule: pattern(patterns.cron, 'a five-field cron expression, UTC'),
+    ttl: duration,
+    extraNamespaces: arr(dnsLabel, { uniqueItems: true, description: 'namespaces backed up together with the target namespace (e.g. kube-system for a full system backup)' }),
+  }, ['name', 'schedule', 'ttl']),
 };
 
 const targetProperties: Record<string, Schema> = {

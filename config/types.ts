@@ -295,6 +295,8 @@ export interface BackupSchedule {
   readonly schedule: string;
   /** Retention, e.g. `720h`. */
   readonly ttl: string;
+  /** Namespaces backed up together with the target namespace, e.g. `kube-system`. @default - the target namespace only */
+  readonly extraNamespaces?: string[];
 }
 
 export interface SecretStoreConfig {

@@ -45,7 +45,8 @@ export interface MonitoringScope {
   readonly service: ServiceConfig;
   /**
    * Matchers for the service's own metrics. The ServiceMonitor scrapes through the Service of
-   * the same name, so Prometheus sets `job` to the Service name and `namespace` to its namespace.
+   * the same name, so Prometheus sets `job` to the Service name and `namespace` to its namespace;
+   * a PodMonitor (Rollouts) sets `job` from the pods' `app.kubernetes.io/name`, the same name.
    */
   readonly app: string;
   /** Matchers for kube-state-metrics and cAdvisor series of the service's containers. */

@@ -13,9 +13,15 @@ export interface BackupSchedulesProps {
 /** The Schedule's name: prefixed with the target namespace, since Velero's namespace is shared. */
 export const scheduleNameOf = (config: TargetConfig, schedule: BackupSchedule) => `${config.namespace}-${schedule.name}`;
 
+/** The namespaces a schedule backs up: the target's first, then its extra ones in the order given. */
+export function includedNamespacesOf(config: TargetConfig, schedule: BackupSchedule): string[] {
+  return [...new Set([config.namespace, ...(schedule.extraNamespaces ?? [])])];
+}
+
 /**
  * Velero Schedules that back up the target's namespace (objects and volume snapshots) on a cron
- * in UTC, each backup kept for its `ttl`. The Schedules live in Velero's namespace. Backups are
+ * in UTC, plus the schedule's `extraNamespaces` (a full system backup adds kube-system), each
+ * backup kept for its `ttl`. The Schedules live in Velero's namespace. Backups are
  * not owned by their Schedule, so pruning or deleting a Schedule never deletes the backups.
  */
 export class BackupSchedules extends Construct {
@@ -31,7 +37,7 @@ export class BackupSchedules extends Construct {
           schedule: schedule.schedule,
           useOwnerReferencesInBackup: false,
           template: {
-            includedNamespaces: [config.namespace],
+            includedNamespaces: includedNamespacesOf(config, schedule),
             snapshotVolumes: true,
             ttl: schedule.ttl,
             metadata: { labels },

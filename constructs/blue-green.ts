@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { analysisSignalOf } from '../config/delivery-rules';
+import { latencyHistogramOf } from '../config/monitoring-rules';
 import { ServiceConfig, TargetConfig } from '../config/types';
 import {
   AnalysisTemplate,
@@ -8,6 +9,7 @@ import {
   AnalysisTemplateSpecMetricsFailureLimit,
 } from '../imports/analysistemplate-argoproj.io';
 import { RolloutSpecStrategyBlueGreen } from '../imports/rollout-argoproj.io';
+import { num, promqlError } from '../lib/promql';
 import { LABEL, serviceLabels } from './labels';
 import { ServiceEndpoints } from './service-endpoints';
 
@@ -49,8 +51,10 @@ export interface BlueGreenReleaseProps {
  * and, when configured, p99 latency before anyone may promote. Promotion is manual
  * (`autoPromotionEnabled: false`): a passed analysis makes promotion possible, a failed one aborts.
  *
- * The preview Service's `app.kubernetes.io/name` is `<service>-preview`, so ServiceMonitors that
- * select the service's Services by its name do not scrape the same pods a second time through it.
+ * The preview Service's `app.kubernetes.io/name` is `<service>-preview`, so no ServiceMonitor
+ * selecting Services by a service's name picks it up. Prometheus scrapes a Rollout's pods with a
+ * PodMonitor (constructs/pod-monitor.ts), stable and preview alike, so the analysis finds the
+ * new pods' series (`job` = the service, `pod` = `<service>-<hash>-…`).
  */
 export class BlueGreenRelease extends Construct {
   /** The `strategy.blueGreen` block of the Rollout. */
@@ -73,11 +77,12 @@ export class BlueGreenRelease extends Construct {
       labels: { ...serviceLabels(config, service), [LABEL.name]: this.previewService },
     });
 
+    const metrics = analysisMetrics(config, service);
     new AnalysisTemplate(this, 'analysis', {
       metadata: { name: this.analysisTemplate, labels: serviceLabels(config, service) },
       spec: {
         args: [{ name: 'service-name' }, { name: 'namespace' }, { name: 'pod-template-hash' }],
-        metrics: analysisMetrics(config, service),
+        metrics,
       },
     });
 
@@ -97,6 +102,7 @@ export class BlueGreenRelease extends Construct {
       },
     };
 
+    this.node.addValidation({ validate: () => analysisQueryErrors(config, service, metrics) });
     this.node.addValidation({
       validate: () => analysisSignalOf(service) ? [] : [
         `blue/green service "${service.name}" in ${config.target} has no metrics the analysis can query (no "metrics" port, or monitoring.http is false without order alerts); add them or release it with strategy: rolling`,
@@ -133,20 +139,32 @@ export function analysisMetrics(config: TargetConfig, service: ServiceConfig): A
     metrics.push(measured('success-rate',
       `sum(rate(http_requests_total{${pods}, code!~"5.."}[${w}])) / sum(rate(http_requests_total{${pods}}[${w}]))`,
       `result[0] >= ${successRate}`));
-    if (blueGreen.latencyP99Seconds !== undefined) {
-      metrics.push(measured('latency-p99',
-        `histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{${pods}}[${w}])))`,
-        `result[0] <= ${blueGreen.latencyP99Seconds}`));
-    }
   } else if (signal === 'orders') {
     metrics.push(measured('success-rate',
       `1 - ((sum(rate(trading_orders_total{${pods}, status="${ORDER_FAILURE_STATUS}"}[${w}])) or vector(0)) / sum(rate(trading_orders_total{${pods}}[${w}])))`,
       `result[0] >= ${successRate}`));
-    if (blueGreen.latencyP99Seconds !== undefined) {
-      metrics.push(measured('latency-p99',
-        `histogram_quantile(0.99, sum by (le) (rate(trading_order_latency_seconds_bucket{${pods}}[${w}])))`,
-        `result[0] <= ${blueGreen.latencyP99Seconds}`));
-    }
+  }
+  // the same histogram the service's latency alerts and dashboard read
+  const histogram = latencyHistogramOf(service);
+  if (signal && histogram && blueGreen.latencyP99Seconds !== undefined) {
+    metrics.push(measured('latency-p99',
+      `histogram_quantile(0.99, sum by (le) (rate(${histogram}_bucket{${pods}}[${w}])))`,
+      `result[0] <= ${num(blueGreen.latencyP99Seconds)}`));
   }
   return metrics;
+}
+
+/**
+ * Parses every Prometheus query of an analysis with the Prometheus grammar, its `{{args.*}}`
+ * placeholders filled in as Argo Rollouts would, so that a query Prometheus would refuse fails
+ * synthesis instead of every promotion. One message per broken query, naming target, service
+ * and metric.
+ */
+export function analysisQueryErrors(config: TargetConfig, service: ServiceConfig, metrics: readonly AnalysisTemplateSpecMetrics[]): string[] {
+  return metrics.flatMap((metric) => {
+    const query = metric.provider.prometheus?.query;
+    if (query === undefined) return [];
+    const error = promqlError(query.replace(/\{\{\s*args\.[A-Za-z0-9_-]+\s*\}\}/g, 'placeholder'));
+    return error ? [`AnalysisTemplate "${analysisTemplateNameOf(service)}" of service "${service.name}" in ${config.target}: metric "${metric.name}": invalid PromQL: ${error}; query: ${query}`] : [];
+  });
 }

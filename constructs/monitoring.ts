@@ -3,6 +3,7 @@ import { METRICS_PORT } from '../config/monitoring-rules';
 import { ServiceConfig, TargetConfig } from '../config/types';
 import { ServiceAlertRules } from './alert-rules';
 import { ServiceDashboard } from './dashboards';
+import { PodMonitor } from './pod-monitor';
 import { ServiceMonitor } from './service-monitor';
 import { WorkloadRef } from './workload';
 
@@ -14,9 +15,11 @@ export interface ServiceMonitoringProps {
 }
 
 /**
- * The monitoring bundle of one service, as kube-prometheus emits it with each component: a
- * ServiceMonitor when the service has a `metrics` port, a PrometheusRule (standard, trading,
- * custom and SLO burn-rate alerts) and a Grafana dashboard.
+ * The monitoring bundle of one service, as kube-prometheus emits it with each component: when the
+ * service has a `metrics` port, exactly one scrape config for it (a ServiceMonitor through its
+ * Service, or a PodMonitor on the pods when they sit behind an active and a preview Service, so
+ * that the new pods are scraped before promotion and no pod twice), a PrometheusRule (standard,
+ * trading, custom and SLO burn-rate alerts) and a Grafana dashboard.
  */
 export class ServiceMonitoring extends Construct {
   readonly rules: ServiceAlertRules;
@@ -25,7 +28,8 @@ export class ServiceMonitoring extends Construct {
     super(scope, id);
     const { config, service, workload } = props;
     if (service.ports.some((p) => p.name === METRICS_PORT)) {
-      new ServiceMonitor(this, 'service-monitor', { config, service });
+      if (workload.previewService) new PodMonitor(this, 'pod-monitor', { config, service, selector: workload.selector });
+      else new ServiceMonitor(this, 'service-monitor', { config, service });
     }
     this.rules = new ServiceAlertRules(this, 'rules', { config, service, workloadName: workload.name });
     new ServiceDashboard(this, 'dashboard', { config, service, workloadName: workload.name });

@@ -19,6 +19,12 @@ export interface WorkloadRef {
   readonly resource?: ApiObject;
   /** `spec.replicas` as written (undefined when an HPA owns it), when known. */
   readonly replicas?: number;
+  /**
+   * The second Service in front of the pods, when there is one: the preview Service of a
+   * blue/green Rollout, which reaches the new pods while the active one still reaches the old.
+   * @default - the pods sit behind one Service only
+   */
+  readonly previewService?: string;
 }
 
 export interface WorkloadProps {
@@ -45,6 +51,7 @@ export class Workload extends Construct implements WorkloadRef {
   readonly selector: Record<string, string>;
   readonly resource: ApiObject;
   readonly replicas?: number;
+  readonly previewService?: string;
 
   constructor(scope: Construct, id: string, props: WorkloadProps) {
     super(scope, id);
@@ -98,6 +105,7 @@ export class Workload extends Construct implements WorkloadRef {
       this.apiVersion = rollout.apiVersion;
       this.kind = rollout.kind;
       this.resource = rollout;
+      this.previewService = release.previewService;
     } else {
       const deployment = new k8s.KubeDeployment(this, 'resource', {
         metadata,

@@ -11,9 +11,14 @@ export function renderMonitoringSection(manifests: readonly Manifest[]): string 
   const rules = ofKind(manifests, 'PrometheusRule');
   if (!rules.length) return undefined;
   const lines = ['## Monitoring', ''];
-  const monitors = ofKind(manifests, 'ServiceMonitor') as Obj[];
-  if (monitors.length) {
-    lines.push(`Scraped by Prometheus (ServiceMonitor, port \`metrics\`): ${monitors.map((m) => `${m.metadata.name} every ${m.spec.endpoints[0].interval}`).join(', ')}.`, '');
+  const services = ofKind(manifests, 'ServiceMonitor') as Obj[];
+  const pods = ofKind(manifests, 'PodMonitor') as Obj[];
+  const every = (monitors: Obj[], endpoints: string) => monitors.map((m) => `${m.metadata.name} every ${m.spec[endpoints][0].interval}`).join(', ');
+  if (services.length) {
+    lines.push(`Scraped by Prometheus through their Service (ServiceMonitor, port \`metrics\`): ${every(services, 'endpoints')}.`, '');
+  }
+  if (pods.length) {
+    lines.push(`Scraped by Prometheus on every pod, stable and preview alike (PodMonitor, port \`metrics\`, \`job\` from \`app.kubernetes.io/name\`): ${every(pods, 'podMetricsEndpoints')}.`, '');
   }
   lines.push('| service | alert | severity | for | why this threshold |', '| --- | --- | --- | --- | --- |');
   for (const rule of rules as Obj[]) {

@@ -12,6 +12,8 @@ const CRD_FILES: Record<string, string> = {
   Rollout: 'argoproj.io_rollouts.yaml',
   AnalysisTemplate: 'argoproj.io_analysistemplates.yaml',
   Schedule: 'velero.io_schedules.yaml',
+  ServiceMonitor: 'monitoring.coreos.com_servicemonitors.yaml',
+  PodMonitor: 'monitoring.coreos.com_podmonitors.yaml',
 };
 
 const compiled = new Map<string, ValidateFunction>();

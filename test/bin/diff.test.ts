@@ -1,8 +1,10 @@
 import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as yaml from 'js-yaml';
 import * as path from 'path';
 import { diffManifests, FieldChange, formatDiff } from '../../lib/manifest-diff';
 import { Manifest } from '../../lib/manifest';
-import { BUILD, configOf, manifestsOf, ROOT } from '../helpers';
+import { BUILD, configOf, ENVIRONMENTS, manifestsOf, ROOT } from '../helpers';
 
 const runDiff = (args: string[]) => spawnSync(process.execPath, [path.join(BUILD, 'bin', 'diff.js'), ...args], { cwd: ROOT, encoding: 'utf8' });
 
@@ -37,30 +39,53 @@ describe('diffManifests', () => {
 describe('the two production regions', () => {
   const diff = () => diffManifests(manifestsOf('production-us-east-1'), manifestsOf('production-eu-west-1'));
   const us = () => configOf('production-us-east-1');
-  const eu = () => configOf('production-eu-west-1');
-  const regionCidrs = () => new Set([us(), eu()].flatMap((c) => Object.values(c.externals).flatMap((e) => e.cidrs)));
 
-  /** The fields the region overrides may change, by kind: everything else must be identical. */
-  const ALLOWED: Array<[RegExp, RegExp, (c: FieldChange) => boolean]> = [
-    [/^Ingress\//, /^spec\.(rules\[\d+\]\.host|tls\[\d+\]\.hosts\[\d+\])$/, (c) => c.from === us().ingress.host && c.to === eu().ingress.host],
-    [/^Ingress\//, /^metadata\.annotations\[".*"\]$/, (c) => String(c.from).includes(us().ingress.host)],
-    [/^StatefulSet\//, /^spec\.volumeClaimTemplates\[(\d+|name=[a-z-]+)\]\.spec\.storageClassName$/, (c) => c.from === us().storageClass && c.to === eu().storageClass],
-    [/^ClusterSecretStore\//, /^(metadata\.name|spec\.provider\.aws\.region)$/, () => true],
-    [/^(ExternalSecret|SecretStore)\//, /^spec\.secretStoreRef\.name$/, (c) => c.from === us().secretStore.name && c.to === eu().secretStore.name],
-    [/^Service\//, /^spec\.externalName$/, (c) => c.from === us().externals.postgres.externalName && c.to === eu().externals.postgres.externalName],
+  /** Every leaf of a region block of environments/production.yaml, by its path (`externals.postgres.cidrs[0]`). */
+  const leaves = (value: unknown, at = ''): Map<string, unknown> => {
+    const out = new Map<string, unknown>();
+    if (Array.isArray(value)) value.forEach((v, i) => leaves(v, `${at}[${i}]`).forEach((x, k) => out.set(k, x)));
+    else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) leaves(v, at ? `${at}.${k}` : k).forEach((x, p) => out.set(p, x));
+    else out.set(at, value);
+    return out;
+  };
+  const regions = () => {
+    const file = yaml.load(fs.readFileSync(path.join(ENVIRONMENTS, 'production.yaml'), 'utf8')) as { regions: Record<string, unknown> };
+    return { from: leaves(file.regions['us-east-1']), to: leaves(file.regions['eu-west-1']) };
+  };
+  /** The region-block paths whose us-east-1 and eu-west-1 values are `from` and `to`. */
+  const regionPathsOf = (from: unknown, to: unknown): string[] => {
+    const { from: a, to: b } = regions();
+    const scalar = (v: unknown) => (v && typeof v === 'object' ? (v as any).ipBlock?.cidr ?? (v as any).cidr : v);
+    return [...a.keys()].filter((p) => a.get(p) === scalar(from) && b.get(p) === scalar(to));
+  };
+
+  /**
+   * The fields a region block may change, each with the region-block path its values must come
+   * from (the same path in both regions): everything else must be identical.
+   */
+  const ALLOWED: Array<[RegExp, RegExp, RegExp]> = [
+    [/^Ingress\//, /^spec\.(rules\[\d+\]\.host|tls\[\d+\]\.hosts\[\d+\])$/, /^ingress\.host$/],
+    [/^StatefulSet\//, /^spec\.volumeClaimTemplates\[(\d+|name=[a-z-]+)\]\.spec\.storageClassName$/, /^storageClass$/],
+    [/^ClusterSecretStore\//, /^metadata\.name$/, /^secretStore\.name$/],
+    [/^ClusterSecretStore\//, /^spec\.provider\./, /^secretStore\.provider\./],
+    [/^(ExternalSecret|SecretStore)\//, /^spec\.secretStoreRef\.name$/, /^secretStore\.name$/],
+    [/^Service\//, /^spec\.externalName$/, /^externals\.[a-z0-9-]+\.externalName$/],
     // external CIDRs (exchanges, market data, postgres, the API server) in the NetworkPolicies
-    [/^NetworkPolicy\//, /^spec\.egress\[\d+\]\.to\[\d+\](\.ipBlock(\.cidr)?)?$/, (c) => [c.from, c.to].every((v) => v === undefined || regionCidrs().has(typeof v === 'string' ? v : (v as any).ipBlock?.cidr ?? (v as any).cidr))],
-    // dashboards are titled with their target
-    [/^ConfigMap\/.*-dashboard$/, /^data\[".*\.json"\]\(json\)\.(title|uid)$/, (c) => String(c.from).includes('us-east-1') && String(c.to).includes('eu-west-1')],
+    [/^NetworkPolicy\//, /^spec\.egress\[\d+\]\.to\[\d+\](\.ipBlock(\.cidr)?)?$/, /^externals\.[a-z0-9-]+\.cidrs\[\d+\]$/],
   ];
 
-  it('differ in no object, only in fields of the region overrides', () => {
+  it('differ in no object, only in fields that come from the region blocks of production.yaml', () => {
     const d = diff();
     expect(d.added).toEqual([]);
     expect(d.removed).toEqual([]);
-    const unexpected = d.changed.flatMap((o) => o.changes.filter((c) => !ALLOWED.some(([object, field, values]) => object.test(o.object) && field.test(c.path) && values(c)))
+    const allowed = (object: string, c: FieldChange) => ALLOWED.some(([o, field, from]) => o.test(object) && field.test(c.path) && regionPathsOf(c.from, c.to).some((p) => from.test(p)));
+    const unexpected = d.changed.flatMap((o) => o.changes.filter((c) => !allowed(o.object, c))
       .map((c) => `${o.object} ${c.path}: ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`));
     expect(unexpected).toEqual([]);
+  });
+
+  it('give every service the same Grafana dashboard in both regions (title and uid from namespace and service)', () => {
+    expect(diff().changed.filter((o) => o.object.endsWith('-dashboard'))).toEqual([]);
   });
 
   it('differ in each region override: ingress host, storage class, secret store, database endpoint', () => {

@@ -1,7 +1,11 @@
+import { ConfigError } from '../../config/errors';
+import { loadPlatform } from '../../config/load';
+import { BackupSchedules } from '../../constructs/backups';
 import { find, Manifest, ofKind } from '../../lib/manifest';
+import { Chart, Testing } from 'cdk8s';
 import { checkPolicies } from '../../lib/policy';
 import { crdErrors } from '../crd-schema';
-import { configOf, manifestsOf, TARGETS } from '../helpers';
+import { configOf, copyEnvironments, edit, manifestsOf, TARGETS } from '../helpers';
 
 type Obj = Record<string, any>;
 
@@ -54,5 +58,36 @@ describe('the namespace policy with backups', () => {
     expect(checkPolicies(configOf('development'), [...manifestsOf('development'), schedule])).toEqual([expect.objectContaining({
       rule: 'namespace-scope', kind: 'Schedule', message: 'is "velero", expected "trading-dev"',
     })]);
+  });
+});
+
+describe('extra namespaces of a backup schedule', () => {
+  const synth = (extraNamespaces?: string[]) => {
+    const config = configOf('staging');
+    const chart = new Chart(Testing.app(), 'test', { namespace: config.namespace });
+    new BackupSchedules(chart, 'backups', { config, schedules: [{ name: 'full', schedule: '0 3 * * 0', ttl: '2160h', extraNamespaces }] });
+    return Testing.synth(chart) as Obj[];
+  };
+
+  it('backs up the target namespace first, then the extra ones, each once', () => {
+    expect(synth(['kube-system'])[0].spec.template.includedNamespaces).toEqual(['trading-staging', 'kube-system']);
+    expect(synth(['trading-staging', 'kube-system'])[0].spec.template.includedNamespaces).toEqual(['trading-staging', 'kube-system']);
+    expect(synth()[0].spec.template.includedNamespaces).toEqual(['trading-staging']);
+    expect(crdErrors(synth(['kube-system'])[0] as Manifest)).toEqual([]);
+  });
+
+  it('fails when an extra namespace is not a DNS-1123 label, naming file, path and value', () => {
+    const dir = copyEnvironments();
+    edit(dir, 'production.yaml', '{ name: weekly, schedule: "0 3 * * 0", ttl: 2160h }', '{ name: weekly, schedule: "0 3 * * 0", ttl: 2160h, extraNamespaces: [Kube_System] }');
+    let error: unknown;
+    try {
+      loadPlatform(dir);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const issue = (error as ConfigError).issues.find((i) => i.path === 'backups[1].extraNamespaces[0]');
+    expect(issue?.file).toMatch(/production\.yaml$/);
+    expect(issue?.message).toMatch(/^"Kube_System" is not valid; expected a DNS-1123 label/);
   });
 });

@@ -4,7 +4,8 @@ import { ConfigError } from '../../config/errors';
 import { loadPlatform } from '../../config/load';
 import { isAutoscaled } from '../../config/rules';
 import { TargetConfig } from '../../config/types';
-import { analysisTemplateNameOf, DEFAULT_PROMETHEUS_URL, previewServiceNameOf } from '../../constructs/blue-green';
+import { analysisMetrics, analysisQueryErrors, analysisTemplateNameOf, DEFAULT_PROMETHEUS_URL, previewServiceNameOf } from '../../constructs/blue-green';
+import { latencyHistogramOf } from '../../config/monitoring-rules';
 import { LABEL } from '../../constructs/labels';
 import { find, Manifest, ofKind } from '../../lib/manifest';
 import { checkRestricted, podTemplateOf } from '../../lib/pod-security';
@@ -96,14 +97,47 @@ describe.each(PRODUCTION)('blue/green in %s', (target) => {
     for (const [what, selector] of aimed) expect([what, selects(selector, podLabels)]).toEqual([what, true]);
   });
 
-  it.each(BLUE_GREEN)('keeps the preview Service of %s out of ServiceMonitors (no double scrape)', (name) => {
-    const preview = find(manifests(), 'Service', `${name}-preview`) as Obj;
+  it.each(BLUE_GREEN)('scrapes the stable and the preview pods of %s exactly once each, with job = the service', (name) => {
+    const r = rollout(name);
     const active = find(manifests(), 'Service', name) as Obj;
-    expect(preview.metadata.labels[LABEL.name]).toBe(`${name}-preview`);
-    for (const monitor of ofKind(manifests(), 'ServiceMonitor') as Obj[]) {
-      const selector = monitor.spec.selector?.matchLabels ?? {};
-      expect([monitor.metadata.name, selects(selector, preview.metadata.labels)]).toEqual([monitor.metadata.name, false]);
-      if (monitor.metadata.name === name) expect(selects(selector, active.metadata.labels)).toBe(true);
+    const preview = find(manifests(), 'Service', previewServiceNameOf(config().services[name])) as Obj;
+    // Argo Rollouts adds rollouts-pod-template-hash to the pods and to each Service's selector:
+    // the active Service selects the stable ReplicaSet's pods, the preview Service the new one's
+    const podsOf = (hash: string) => ({ ...r.spec.template.metadata.labels, 'rollouts-pod-template-hash': hash });
+    const stable = podsOf('stable0hash');
+    const green = podsOf('green00hash');
+    expect(selects({ ...active.spec.selector, 'rollouts-pod-template-hash': 'stable0hash' }, stable)).toBe(true);
+    expect(selects({ ...preview.spec.selector, 'rollouts-pod-template-hash': 'green00hash' }, green)).toBe(true);
+    expect(selects({ ...active.spec.selector, 'rollouts-pod-template-hash': 'stable0hash' }, green)).toBe(false);
+
+    /** Which scrape configs would scrape a pod with these labels: PodMonitors directly, ServiceMonitors through each Service selecting it. */
+    const scrapersOf = (pod: Record<string, string>, hashOfService: (s: Obj) => string | undefined) => {
+      const out: string[] = [];
+      for (const m of manifests() as Obj[]) {
+        if (m.kind === 'PodMonitor' && selects(m.spec.selector.matchLabels, pod)) out.push(`PodMonitor/${m.metadata.name}`);
+        if (m.kind !== 'ServiceMonitor') continue;
+        for (const s of (manifests() as Obj[]).filter((x) => x.kind === 'Service' && x.spec.selector && selects(m.spec.selector.matchLabels, x.metadata.labels))) {
+          const hash = hashOfService(s);
+          const selector = hash ? { ...s.spec.selector, 'rollouts-pod-template-hash': hash } : s.spec.selector;
+          if (selects(selector, pod)) out.push(`ServiceMonitor/${m.metadata.name} via Service/${s.metadata.name}`);
+        }
+      }
+      return out;
+    };
+    const hashOfService = (s: Obj) => (s.metadata.name === active.metadata.name ? 'stable0hash' : s.metadata.name === preview.metadata.name ? 'green00hash' : undefined);
+    expect(scrapersOf(stable, hashOfService)).toEqual([`PodMonitor/${name}`]);
+    expect(scrapersOf(green, hashOfService)).toEqual([`PodMonitor/${name}`]);
+
+    const monitor = find(manifests(), 'PodMonitor', name) as Obj;
+    // job comes from the pod label app.kubernetes.io/name: the service's name, as the rules and the analysis expect
+    expect(monitor.spec.jobLabel).toBe(LABEL.name);
+    expect(green[monitor.spec.jobLabel]).toBe(name);
+    expect(monitor.spec.podMetricsEndpoints).toEqual([expect.objectContaining({ port: 'metrics' })]);
+    expect(r.spec.template.spec.containers[0].ports).toContainEqual(expect.objectContaining({ name: 'metrics' }));
+    expect(crdErrors(monitor as Manifest)).toEqual([]);
+    // the preview Service stays out of every ServiceMonitor, and no ServiceMonitor covers the service
+    for (const m of ofKind(manifests(), 'ServiceMonitor') as Obj[]) {
+      expect([m.metadata.name, selects(m.spec.selector.matchLabels, preview.metadata.labels), selects(m.spec.selector.matchLabels, active.metadata.labels)]).toEqual([m.metadata.name, false, false]);
     }
   });
 
@@ -176,11 +210,44 @@ describe('the pre-promotion analysis', () => {
     expect(metrics[1].provider.prometheus.query).toContain('histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket');
   });
 
-  it('measures execution-gateway (no HTTP) by its orders, with no latency gate when none is configured', () => {
+  it('measures execution-gateway (no HTTP) by its orders: success rate and p99 order latency from its configuration', () => {
     const metrics = metricsOf('execution-gateway');
-    expect(metrics.map((m) => m.name)).toEqual(['success-rate']);
+    expect(metrics.map((m) => m.name)).toEqual(['success-rate', 'latency-p99']);
     expect(metrics[0].provider.prometheus.query).toContain('trading_orders_total');
     expect(metrics[0].successCondition).toContain('result[0] >= 0.9999');
+    // the histogram of its order latency alert, at the alert's 100µs (PLATFORM.md)
+    expect(metrics[1].provider.prometheus.query).toContain('histogram_quantile(0.99, sum by (le) (rate(trading_order_latency_seconds_bucket{');
+    expect(metrics[1].successCondition).toBe('len(result) > 0 && !isNaN(result[0]) && result[0] <= 0.0001');
+    expect(metrics[1].provider.prometheus.query).not.toContain('http_');
+  });
+
+  it('takes the latency histogram from the monitoring configuration, never from the service name', () => {
+    const config = configOf('production-us-east-1');
+    const gateway = config.services.gateway;
+    // an HTTP service that declares an order latency alert is held to the order path's latency
+    const orders = { ...gateway, monitoring: { ...gateway.monitoring, alerts: { orderLatency: { quantile: 0.99, thresholdSeconds: 0.01, for: '1m' } } } };
+    expect(latencyHistogramOf(gateway)).toBe('http_request_duration_seconds');
+    expect(latencyHistogramOf(orders)).toBe('trading_order_latency_seconds');
+    expect(analysisMetrics(config, orders).find((m) => m.name === 'latency-p99')?.provider.prometheus?.query).toContain('trading_order_latency_seconds_bucket');
+    expect(latencyHistogramOf({ ...gateway, ports: gateway.ports.filter((p) => p.name !== 'metrics') })).toBeUndefined();
+  });
+
+  it('fails synthesis naming target, service and metric when an analysis query is not valid PromQL', () => {
+    const config = configOf('production-us-east-1');
+    const service = config.services['execution-gateway'];
+    const metrics = analysisMetrics(config, service);
+    expect(analysisQueryErrors(config, service, metrics)).toEqual([]);
+    const broken = metrics.map((m) => (m.name === 'latency-p99' ? { ...m, provider: { prometheus: { ...m.provider.prometheus!, query: m.provider.prometheus!.query!.replace(/\)\)\)$/, '))') } } } : m));
+    expect(analysisQueryErrors(config, service, broken)).toEqual([
+      expect.stringMatching(/^AnalysisTemplate "execution-gateway-pre-promotion" of service "execution-gateway" in production-us-east-1: metric "latency-p99": invalid PromQL: .+; query: histogram_quantile/),
+    ]);
+  });
+
+  it('runs the PromQL check of the analysis as a validation of the synthesized tree', () => {
+    const chart = new PlatformChart(new App({ outdir: 'unused' }), configOf('production-us-east-1'));
+    const releases = chart.node.findAll().filter((c) => c.constructor.name === 'BlueGreenRelease');
+    expect(releases.length).toBe(BLUE_GREEN.length);
+    for (const release of releases) expect(release.node.validate()).toEqual([]);
   });
 });
 
@@ -199,6 +266,21 @@ describe('blue/green refusals', () => {
     const issue = (error as ConfigError).issues.find((i) => i.path === 'services.ml-service.release.strategy');
     expect(issue?.file).toMatch(/production\.yaml$/);
     expect(issue?.message).toMatch(/^blueGreen for "ml-service" is promoted after a Prometheus analysis, but the service exposes nothing it can measure: it needs a port named "metrics"/);
+  });
+
+  it('fails when a latency gate is set for a service that emits no latency histogram', () => {
+    const dir = copyEnvironments();
+    // order metrics without an order latency alert: a success rate to measure, no latency histogram
+    edit(dir, 'production.yaml', '  ml-service:\n    priority: high\n', '  ml-service:\n    priority: high\n    release: { strategy: blueGreen, blueGreen: { latencyP99Seconds: 0.1 } }\n    monitoring: { http: false, alerts: { orderRejectionRatio: 0.02 } }\n');
+    let error: unknown;
+    try {
+      loadPlatform(dir);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const issues = (error as ConfigError).issues.filter((i) => i.path.startsWith('services.ml-service.release')).map((i) => `${i.path}: ${i.message}`);
+    expect(issues).toEqual([expect.stringMatching(/^services\.ml-service\.release\.blueGreen\.latencyP99Seconds: "ml-service" emits no latency histogram the analysis can gate on/)]);
   });
 
   it('fails when scaleDownDelaySeconds is below 30, naming the value and the floor', () => {

@@ -3,6 +3,8 @@ import { isAutoscaled } from '../../config/rules';
 import { TargetConfig } from '../../config/types';
 import { find, Manifest, ofKind } from '../../lib/manifest';
 import { SynthError, synthTarget } from '../../lib/synth';
+import { dashboardUid, MAX_DASHBOARD_UID } from '../../constructs/dashboards';
+import { crdErrors } from '../crd-schema';
 import { configOf, manifestsOf, TARGETS } from '../helpers';
 
 type Obj = Record<string, any>;
@@ -40,24 +42,65 @@ function selectors(expr: string): Array<{ metric: string; matchers: Record<strin
 
 const metricsServices = (config: TargetConfig) => Object.values(config.services).filter((s) => s.ports.some((p) => p.name === 'metrics'));
 
-describe('ServiceMonitor', () => {
+describe('ServiceMonitor and PodMonitor', () => {
+  /** The scrape configs (ServiceMonitors and PodMonitors) of a target, with the pods each one scrapes. */
+  const scrapes = (target: string) => {
+    const manifests = manifestsOf(target) as Obj[];
+    const selects = (selector: Record<string, string>, labels: Record<string, string> = {}) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+    const workloads = manifests.filter((m) => ['Deployment', 'StatefulSet', 'Rollout'].includes(m.kind));
+    const podsOf = (monitor: Obj): string[] => {
+      if (monitor.kind === 'PodMonitor') return workloads.filter((w) => selects(monitor.spec.selector.matchLabels, w.spec.template.metadata.labels)).map((w) => w.metadata.name);
+      // a ServiceMonitor scrapes the pods behind every Service it selects
+      const services = manifests.filter((s) => s.kind === 'Service' && s.spec.selector && selects(monitor.spec.selector.matchLabels, s.metadata.labels));
+      return services.flatMap((s) => workloads.filter((w) => selects(s.spec.selector, w.spec.template.metadata.labels)).map((w) => w.metadata.name));
+    };
+    return manifests.filter((m) => m.kind === 'ServiceMonitor' || m.kind === 'PodMonitor').map((monitor) => ({ monitor, pods: podsOf(monitor) }));
+  };
+
+  it.each(TARGETS)('gives every scraped service in %s exactly one ServiceMonitor or PodMonitor, which scrapes its pods once', (target) => {
+    const config = configOf(target);
+    expect(metricsServices(config).length).toBe(7);
+    const all = scrapes(target);
+    expect(all.map((s) => s.monitor.metadata.name).sort()).toEqual(metricsServices(config).map((s) => s.name).sort());
+    for (const service of metricsServices(config)) {
+      // every workload's pods are scraped by exactly one monitor, once (not once per Service)
+      const scraping = all.flatMap((s) => s.pods.filter((p) => p === service.name).map(() => `${s.monitor.kind}/${s.monitor.metadata.name}`));
+      expect([service.name, scraping]).toEqual([service.name, [expect.stringMatching(new RegExp(`/${service.name}$`))]]);
+    }
+  });
+
   it.each(TARGETS)('scrapes the metrics port of every service at its configured interval in %s', (target) => {
     const config = configOf(target);
     const manifests = manifestsOf(target);
-    expect(metricsServices(config).length).toBe(7);
     for (const service of metricsServices(config)) {
-      const monitor = find(manifests, 'ServiceMonitor', service.name) as Obj;
+      const monitor = (manifests.find((m) => (m.kind === 'ServiceMonitor' || m.kind === 'PodMonitor') && m.metadata.name === service.name)) as Obj;
+      const endpoints = monitor.kind === 'PodMonitor' ? monitor.spec.podMetricsEndpoints : monitor.spec.endpoints;
       const expected = service.name === 'execution-gateway' ? '5s' : '15s'; // PLATFORM.md, Monitoring
-      expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'metrics', interval: expected })]);
+      expect(endpoints).toEqual([expect.objectContaining({ port: 'metrics', interval: expected })]);
       // the scrape timeout never exceeds the interval (Prometheus refuses that)
-      expect(monitor.spec.endpoints[0].scrapeTimeout).toBe(expected === '5s' ? '5s' : '10s');
+      expect(endpoints[0].scrapeTimeout).toBe(expected === '5s' ? '5s' : '10s');
       // Prometheus selects it by the configured labels
       expect(monitor.metadata.labels).toMatchObject(config.monitoring.selectorLabels);
-      // it selects exactly the Service of the same name, which has a metrics port
-      const services = ofKind(manifests, 'Service').filter((s) => Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => s.metadata.labels?.[k] === v));
-      expect(services.map((s) => s.metadata.name)).toEqual([service.name]);
-      expect((services[0] as Obj).spec.ports.map((p: Obj) => p.name)).toContain('metrics');
       expect(monitor.spec.namespaceSelector).toEqual({ matchNames: [config.namespace] });
+      expect(crdErrors(monitor as Manifest)).toEqual([]);
+      if (monitor.kind === 'ServiceMonitor') {
+        // it selects exactly the Service of the same name, which has a metrics port; job = that Service's name
+        const services = ofKind(manifests, 'Service').filter((s) => Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => s.metadata.labels?.[k] === v));
+        expect(services.map((s) => s.metadata.name)).toEqual([service.name]);
+        expect((services[0] as Obj).spec.ports.map((p: Obj) => p.name)).toContain('metrics');
+      } else {
+        // job from the pods' app.kubernetes.io/name, which is the service's name: the rules' job="<service>"
+        expect(monitor.spec.jobLabel).toBe('app.kubernetes.io/name');
+        expect(monitor.spec.selector.matchLabels['app.kubernetes.io/name']).toBe(service.name);
+      }
+    }
+  });
+
+  it('scrapes the pods of Rollouts (behind an active and a preview Service) with a PodMonitor, everything else through its Service', () => {
+    for (const target of TARGETS) {
+      const manifests = manifestsOf(target);
+      const rollouts = ofKind(manifests, 'Rollout').map((m) => m.metadata.name).sort();
+      expect([target, ofKind(manifests, 'PodMonitor').map((m) => m.metadata.name).sort()]).toEqual([target, rollouts]);
     }
   });
 });
@@ -208,9 +251,28 @@ describe('Grafana dashboards', () => {
       expect(map.metadata.labels).toMatchObject({ [config.monitoring.grafana.dashboardLabel]: config.monitoring.grafana.dashboardLabelValue });
       expect(map.metadata.annotations).toMatchObject({ grafana_folder: config.monitoring.grafana.folder });
       const model = JSON.parse(map.data[`${service.name}.json`]);
-      expect(model.uid).toBe(`${service.name}-${target}`.slice(0, 40));
+      // named by service and namespace, never by target: each cluster has its own Grafana
+      expect(model.uid).toBe(`${service.name}-${config.namespace}`);
+      expect(model.title).toBe(`${service.name} (${config.namespace})`);
+      if (config.region) expect(JSON.stringify([model.uid, model.title])).not.toContain(config.region);
       const titles: string[] = model.panels.map((p: Obj) => p.title);
       expect(titles.some((t) => t.startsWith('Saturation'))).toBe(true);
+    }
+  });
+
+  it('keeps dashboard uids within Grafana\'s 40 characters and unique per namespace, even for long names', () => {
+    const config = configOf('production-us-east-1');
+    const long = (name: string) => ({ ...config.services.gateway, name });
+    const a = dashboardUid({ ...config, namespace: 'a-very-long-namespace-name-for-trading' }, long('order-routing-gateway-primary'));
+    const b = dashboardUid({ ...config, namespace: 'a-very-long-namespace-name-for-trading' }, long('order-routing-gateway-secondary'));
+    for (const uid of [a, b]) expect(uid.length).toBeLessThanOrEqual(MAX_DASHBOARD_UID);
+    expect(a).not.toBe(b);
+    expect(a).toMatch(/^order-routing-gateway-primary-a-[0-9a-f]{8}$/);
+    for (const target of TARGETS) {
+      const uids = ofKind(manifestsOf(target), 'ConfigMap').filter((m) => m.metadata.name.endsWith('-dashboard'))
+        .map((m) => JSON.parse(Object.values((m as Obj).data)[0] as string).uid as string);
+      expect(new Set(uids).size).toBe(uids.length);
+      for (const uid of uids) expect(uid.length).toBeLessThanOrEqual(MAX_DASHBOARD_UID);
     }
   });
 

@@ -33,7 +33,7 @@ const SEEDS: Record<string, string> = {
 const EXAMPLES = Object.keys(SEEDS).sort();
 const TARGETS = ['development', 'production', 'staging'];
 /** Kinds whose CRDs test/crd-schema.ts validates against. */
-const CRD_KINDS = ['Application', 'AppProject', 'Rollout', 'AnalysisTemplate', 'Schedule'];
+const CRD_KINDS = ['Application', 'AppProject', 'Rollout', 'AnalysisTemplate', 'Schedule', 'ServiceMonitor', 'PodMonitor'];
 
 const cache = new Map<string, { configs: TargetConfig[]; outputs: TargetOutput[] }>();
 
@@ -312,6 +312,14 @@ describe('Signal Trading System (seeds/003)', () => {
   it('backs up daily at 02:00 UTC (30 days) and weekly (90 days) with Velero', () => {
     const schedules = ofKind(prod(), 'Schedule').map((s) => [(s as Obj).spec.schedule, (s as Obj).spec.template.ttl]).sort();
     expect(schedules).toEqual([['0 2 * * *', '720h'], ['0 3 * * 0', '2160h']]);
+  });
+
+  it('backs up its namespace daily and, weekly, the full system including kube-system', () => {
+    const ns = config('signal-trading-system', 'production').namespace;
+    const included = Object.fromEntries(ofKind(prod(), 'Schedule').map((s) => [(s as Obj).spec.schedule, (s as Obj).spec.template.includedNamespaces]));
+    expect(included).toEqual({ '0 2 * * *': [ns], '0 3 * * 0': [ns, 'kube-system'] });
+    // the Schedules stay in Velero's namespace: the namespace policy accepts them
+    expect(checkPolicies(config('signal-trading-system', 'production'), prod())).toEqual([]);
   });
 
   it('is monitored from its own monitoring namespace', () => {

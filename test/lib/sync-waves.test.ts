@@ -23,7 +23,7 @@ describe.each(TARGETS)('sync waves of %s', (target) => {
     before(['Namespace', 'ResourceQuota', 'LimitRange', 'PriorityClass', 'ServiceAccount', 'Role', 'RoleBinding', 'ClusterSecretStore', 'ExternalSecret', 'NetworkPolicy', 'Service', 'AnalysisTemplate', 'PodDisruptionBudget'], first);
     before(['ResourceQuota', 'LimitRange'], WAVES.identity);
     before(['ClusterSecretStore'], WAVES.config);
-    for (const m of manifests().filter((x) => ['ServiceMonitor', 'PrometheusRule', 'AlertmanagerConfig', 'Schedule'].includes(x.kind))) expect(waveOf(m)).toBeGreaterThan(last);
+    for (const m of manifests().filter((x) => ['ServiceMonitor', 'PodMonitor', 'PrometheusRule', 'AlertmanagerConfig', 'Schedule'].includes(x.kind))) expect(waveOf(m)).toBeGreaterThan(last);
     for (const m of manifests().filter((x) => x.kind === 'ConfigMap')) {
       const dashboard = m.metadata.labels?.[configOf(target).monitoring.grafana.dashboardLabel] !== undefined;
       expect([m.metadata.name, waveOf(m)]).toEqual([m.metadata.name, dashboard ? WAVES.monitoring : WAVES.config]);

@@ -131,3 +131,51 @@ describe('promtool test rules on the production rules', () => {
     expect(run.output).toMatch(/alertname: OrderLatencyHigh, time: 2m30s/);
   });
 });
+
+/**
+ * `promtool test rules` on the examples' distinctive alerts: the fixtures of
+ * test/monitoring/promtool/examples/<example>/ run against the rule files Prometheus Operator
+ * would write for the committed examples/<example>/dist/production/prometheusrule-*.yaml.
+ */
+describe('promtool test rules on the examples\' production rules', () => {
+  const EXAMPLE_FIXTURES = path.join(FIXTURES, 'examples');
+  const examples = fs.readdirSync(EXAMPLE_FIXTURES).sort();
+  const dirOf = (example: string) => path.join(work, 'examples', example);
+
+  beforeAll(() => {
+    for (const example of examples) {
+      const dist = path.join(ROOT, 'examples', example, 'dist', 'production');
+      const rules = findFiles(dist, /^prometheusrule-.*\.yaml$/).map((f) => parse(fs.readFileSync(f, 'utf8')) as Manifest);
+      writeRuleFiles(path.join(dirOf(example), 'rules'), rules);
+      for (const f of fs.readdirSync(path.join(EXAMPLE_FIXTURES, example)).filter((n) => n.endsWith('.yaml'))) {
+        fs.copyFileSync(path.join(EXAMPLE_FIXTURES, example, f), path.join(dirOf(example), f));
+      }
+    }
+  });
+
+  const testRules = (example: string, fixture: string) => {
+    const run = promtool(['test', 'rules', fixture], dirOf(example));
+    if (run.status !== 0) throw new Error(`promtool test rules ${example}/${fixture} failed:\n${run.output}`);
+    expect(run.output).toContain('SUCCESS');
+  };
+
+  it('has fixtures for the examples whose seeds name distinctive alerts, each with its production rules', () => {
+    expect(examples).toEqual(['hive-mind']);
+    for (const example of examples) expect(fs.readdirSync(path.join(dirOf(example), 'rules')).length).toBeGreaterThan(0);
+    expect(fs.readdirSync(path.join(EXAMPLE_FIXTURES, 'hive-mind')).sort()).toEqual(['consensus.yaml', 'order-latency.yaml']);
+  });
+
+  it('Hive Mind: p99 latency over 100µs fires after 30s and not before, and never for a p99 just under 100µs', () => testRules('hive-mind', 'order-latency.yaml'));
+
+  it('Hive Mind: a second consensus failure within 5m fires at once, a single one never; no leader for 30s fires', () => testRules('hive-mind', 'consensus.yaml'));
+
+  it('fails when the latency alert is expected one evaluation before the 30s window ends (the tests bite)', () => {
+    const text = fs.readFileSync(path.join(dirOf('hive-mind'), 'order-latency.yaml'), 'utf8');
+    const early = text.replace('      - eval_time: 155s\n        alertname: OrderLatencyHigh\n        exp_alerts:\n', '      - eval_time: 150s\n        alertname: OrderLatencyHigh\n        exp_alerts:\n');
+    expect(early).not.toBe(text);
+    fs.writeFileSync(path.join(dirOf('hive-mind'), 'order-latency-early.yaml'), early);
+    const run = promtool(['test', 'rules', 'order-latency-early.yaml'], dirOf('hive-mind'));
+    expect(run.status).not.toBe(0);
+    expect(run.output).toMatch(/alertname: OrderLatencyHigh, time: 2m30s/);
+  });
+});
