@@ -159,8 +159,7 @@ export interface DrainBlocker {
  * it must allow at least one eviction (maxUnavailable >= 1, or minAvailable below the minimum).
  * Percentages are rounded up, as the disruption controller does.
  */
-export function drainBlockers(manifests: readonly Manifest[]): DrainBlocker[] {
-  const capacity = capacityOf(manifests);
+export function drainBlockers(manifests: readonly Manifest[], capacity = capacityOf(manifests)): DrainBlocker[] {
   const minReplicas = new Map(capacity.workloads.map((w) => [`${w.kind}/${w.name}`, w.minReplicas]));
   // workloads indexed by each label of their pods, so a PDB looks only at plausible candidates
   const byLabel = new Map<string, Manifest[]>();
@@ -196,8 +195,9 @@ export function drainBlockers(manifests: readonly Manifest[]): DrainBlocker[] {
   return out;
 }
 
-export function drainProblems(target: string, manifests: readonly Manifest[]): string[] {
-  return drainBlockers(manifests).map((b) => `${target}: PodDisruptionBudget/${b.pdb} allows ${b.allowed} eviction(s) at the minimum of ${b.minReplicas} replica(s) of ${b.workload}, `
+/** `capacity` is the manifests' own (`capacityOf(manifests)`), when the caller has it already. */
+export function drainProblems(target: string, manifests: readonly Manifest[], capacity = capacityOf(manifests)): string[] {
+  return drainBlockers(manifests, capacity).map((b) => `${target}: PodDisruptionBudget/${b.pdb} allows ${b.allowed} eviction(s) at the minimum of ${b.minReplicas} replica(s) of ${b.workload}, `
     + 'so a node drain would wait on it forever; use maxUnavailable: 1, or a minAvailable below the minimum replicas');
 }
 

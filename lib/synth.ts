@@ -1,6 +1,5 @@
 import { ApiObject, App, Chart, DependencyGraph } from 'cdk8s';
 import { IConstruct } from 'constructs';
-import { dump } from 'js-yaml';
 import { TargetConfig } from '../config/types';
 import { DELIVERY_FOLDER, DeliveryChart, DeliveryTarget } from '../charts/delivery-chart';
 import { PlatformChart } from '../charts/platform-chart';
@@ -13,6 +12,7 @@ import './monitoring-readme';
 import './network-readme';
 import { checkPolicies, PolicyViolation } from './policy';
 import { withDeliveryAnnotations } from './sync-waves';
+import { toYamlDocument } from './yaml';
 import { renderTargetReadme } from './target-readme';
 
 /** Everything synthesized for one folder of dist/. */
@@ -36,6 +36,11 @@ export class SynthError extends Error {
 
 /** Builds the construct tree of one target and returns its manifests, validated. */
 export function synthTarget(config: TargetConfig): Manifest[] {
+  return synthTargetWithCapacity(config).manifests;
+}
+
+/** `synthTarget`, with the capacity its quota and drain checks computed. */
+function synthTargetWithCapacity(config: TargetConfig): { manifests: Manifest[]; capacity: Capacity } {
   const app = new App({ outdir: 'unused' });
   const chart = new PlatformChart(app, config);
   const errors: string[] = [];
@@ -49,9 +54,10 @@ export function synthTarget(config: TargetConfig): Manifest[] {
   const manifests = chartsToJson(charts, constructs).map((m) => withDeliveryAnnotations(config, m));
   // rules over the whole namespace (lib/capacity.ts): the quota holds maximum scale plus surge, no PDB blocks a drain
   const quotaFile = config.sources[config.sources.length - 1];
-  const refused = [...capacityProblems(config.target, quotaFile, capacityOf(manifests)), ...drainProblems(config.target, manifests)];
+  const capacity = capacityOf(manifests);
+  const refused = [...capacityProblems(config.target, quotaFile, capacity), ...drainProblems(config.target, manifests, capacity)];
   if (refused.length) throw new SynthError(refused);
-  return manifests;
+  return { manifests, capacity };
 }
 
 /**
@@ -85,9 +91,10 @@ export function synthDelivery(targets: readonly DeliveryTarget[]): TargetOutput 
 /** Renders manifests into files, refusing two objects that would share a file. */
 export function renderFiles(folder: string, manifests: readonly Manifest[]): Map<string, string> {
   const files = new Map<string, string>();
-  const sorted = [...manifests].sort((a, b) => fileNameOf(a).localeCompare(fileNameOf(b)));
-  for (const manifest of sorted) {
-    const name = fileNameOf(manifest);
+  // the order of localeCompare, with one collator instead of one per comparison
+  const collator = new Intl.Collator();
+  const named = manifests.map((manifest) => ({ manifest, name: fileNameOf(manifest) })).sort((a, b) => collator.compare(a.name, b.name));
+  for (const { manifest, name } of named) {
     if (files.has(name)) throw new SynthError([`${folder}: two objects would be written to ${name}; give one of them another name`]);
     files.set(name, toYaml(manifest));
   }
@@ -103,12 +110,12 @@ export interface TargetResult {
 /** Builds, validates, checks policy and renders one target. */
 export function synthTargetResult(config: TargetConfig): TargetResult {
   try {
-    const manifests = synthTarget(config);
+    const { manifests, capacity } = synthTargetWithCapacity(config);
     const violations = checkPolicies(config, manifests);
     if (violations.length) return { problems: violations.map(formatViolation) };
     const files = renderFiles(config.target, manifests);
     files.set('README.md', renderTargetReadme(config, manifests));
-    return { output: { folder: config.target, manifests, files, capacity: capacityOf(manifests) }, problems: [] };
+    return { output: { folder: config.target, manifests, files, capacity }, problems: [] };
   } catch (error) {
     if (error instanceof SynthError) return { problems: error.problems };
     throw error;
@@ -144,8 +151,9 @@ export function formatViolation(v: PolicyViolation): string {
 
 /**
  * One manifest as YAML: keys in the order cdk8s sorted them, no line folding, no anchors, and
- * strings a YAML 1.1 reader (kubectl, Argo CD) would take for booleans or numbers quoted.
+ * strings a YAML 1.1 reader (kubectl, Argo CD) would take for booleans or numbers quoted
+ * (lib/yaml.ts: what js-yaml writes, faster).
  */
 export function toYaml(manifest: Manifest): string {
-  return dump(manifest, { lineWidth: -1, noRefs: true, noCompatMode: false });
+  return toYamlDocument(manifest);
 }
