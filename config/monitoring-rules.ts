@@ -1,6 +1,6 @@
 import { promqlError } from '../lib/promql';
 import { PathSegment } from './errors';
-import { TargetConfig } from './types';
+import { StandardThresholds, TargetConfig, ThresholdOverrides } from './types';
 
 /** The port Prometheus scrapes (PLATFORM.md, "Services"). */
 export const METRICS_PORT = 'metrics';
@@ -38,6 +38,7 @@ export function servesHttp(service: { readonly monitoring?: { readonly http?: bo
  * unique per service, and alerts on application metrics need a `metrics` port to scrape.
  */
 export function checkMonitoringRules(config: TargetConfig, at: (p: PathSegment[], message: string) => void): void {
+  checkThresholds(config.monitoring.thresholds, ['monitoring', 'thresholds'], at);
   for (const service of Object.values(config.services)) {
     const base = ['services', service.name, 'monitoring'];
     const monitoring = service.monitoring;
@@ -58,11 +59,23 @@ export function checkMonitoringRules(config: TargetConfig, at: (p: PathSegment[]
       names.set(alert.alert, i);
     });
 
-    if (alerts.latencyP95Seconds !== undefined && !servesHttp(service)) {
-      at([...base, 'alerts', 'latencyP95Seconds'], `service "${service.name}" sets http: false, so there is no http_request_duration_seconds to alert on; remove latencyP95Seconds or set monitoring.http: true`);
+    const duration = monitoring.metrics?.duration;
+    if (alerts.latencyP95Seconds !== undefined && !servesHttp(service) && !(duration && 'histogram' in duration)) {
+      at([...base, 'alerts', 'latencyP95Seconds'], `service "${service.name}" sets http: false, so there is no http_request_duration_seconds to alert on; name its latency histogram in monitoring.metrics.duration.histogram, remove latencyP95Seconds or set monitoring.http: true`);
     }
+    if (alerts.latencyMeanSeconds !== undefined) {
+      if (servesHttp(service)) {
+        at([...base, 'alerts', 'latencyMeanSeconds'], `service "${service.name}" serves HTTP, whose latency is alerted on its p95 (latencyP95Seconds); latencyMeanSeconds is for services with http: false and a monitoring.metrics.duration.sum`);
+      } else if (!(duration && 'sum' in duration && (duration.count ?? monitoring.metrics?.requests))) {
+        at([...base, 'alerts', 'latencyMeanSeconds'], `service "${service.name}" has no monitoring.metrics.duration {sum, count} (or sum and metrics.requests) to compute a mean latency from; add them or remove latencyMeanSeconds`);
+      }
+    }
+    if (monitoring.metrics && servesHttp(service)) {
+      at([...base, 'metrics'], `service "${service.name}" serves HTTP, whose rate, errors and duration come from http_requests_total and http_request_duration_seconds; monitoring.metrics is for services with http: false`);
+    }
+    if (monitoring.thresholds) checkThresholds(monitoring.thresholds, [...base, 'thresholds'], at);
     if (!scraped) {
-      const appMetrics = ['latencyP95Seconds', 'orderLatency', 'orderRejectionRatio', 'marketDataStaleSeconds', 'drawdownRatio', 'custom'] as const;
+      const appMetrics = ['latencyP95Seconds', 'latencyMeanSeconds', 'orderLatency', 'orderRejectionRatio', 'marketDataStaleSeconds', 'drawdownRatio', 'custom'] as const;
       for (const key of appMetrics) {
         if (alerts[key] !== undefined) {
           at([...base, 'alerts', key], `service "${service.name}" has no port named "${METRICS_PORT}", so Prometheus scrapes nothing to alert on; add ports: [{name: ${METRICS_PORT}, port: 9090}] or remove the alert`);
@@ -71,5 +84,36 @@ export function checkMonitoringRules(config: TargetConfig, at: (p: PathSegment[]
       if (monitoring.slo) at([...base, 'slo'], `service "${service.name}" has no port named "${METRICS_PORT}", so there is no error ratio to measure the SLO with; add a metrics port or remove the SLO`);
       if (monitoring.interval) at([...base, 'interval'], `service "${service.name}" has no port named "${METRICS_PORT}" to scrape; add a metrics port or remove interval`);
     }
+  }
+}
+
+const UNIT_ORDER = ['y', 'w', 'd', 'h', 'm', 's', 'ms'];
+
+/**
+ * Why a string is not a Prometheus duration, or undefined when it is one: units from the largest
+ * to the smallest, each at most once ("1h30m", not "30m1h"), and not zero.
+ */
+export function prometheusDurationError(text: string): string | undefined {
+  const parts = [...text.matchAll(/([0-9]+)(ms|s|m|h|d|w|y)/g)];
+  if (!parts.length || parts.map((p) => p[0]).join('') !== text) return `"${text}" is not a Prometheus duration; write a number and a unit (ms, s, m, h, d, w, y) such as "30s", "5m" or "1h30m"`;
+  const order = parts.map((p) => UNIT_ORDER.indexOf(p[2]));
+  if (order.some((o, i) => i > 0 && o <= order[i - 1])) return `"${text}" is not a Prometheus duration: units must go from the largest to the smallest, each once (e.g. "1h30m", not "30m1h")`;
+  if (parts.every((p) => Number(p[1]) === 0)) return `"${text}" is zero; a window or a for: duration must be positive`;
+  return undefined;
+}
+
+/** The standard thresholds (the environment's or a service's overrides): valid durations, warning below critical. */
+function checkThresholds(thresholds: StandardThresholds | ThresholdOverrides, p: PathSegment[], at: (p: PathSegment[], message: string) => void): void {
+  for (const [block, values] of Object.entries(thresholds ?? {})) {
+    for (const key of ['for', 'window'] as const) {
+      const value = (values as Record<string, unknown>)?.[key];
+      if (typeof value !== 'string') continue;
+      const error = prometheusDurationError(value);
+      if (error) at([...p, block, key], error);
+    }
+  }
+  const errors = (thresholds as ThresholdOverrides).httpErrors;
+  if (errors?.warning !== undefined && errors.critical !== undefined && errors.warning >= errors.critical) {
+    at([...p, 'httpErrors', 'warning'], `the warning ratio (${errors.warning}) must be below the critical ratio (${errors.critical}): the warning comes first. Ratios are between 0 and 1 (0.01 is 1%)`);
   }
 }

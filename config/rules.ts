@@ -1,4 +1,4 @@
-import { isWholeInternet } from '../lib/cidr';
+import { WIDEST_PREFIX, wideCidrs } from '../lib/cidr';
 import { cpuMillis, memoryBytes } from '../lib/quantity';
 import { ConfigIssue, formatPath, PathSegment, show } from './errors';
 import { checkAutoscalingRules } from './autoscaling-rules';
@@ -126,6 +126,7 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
     if (memoryBytes(requests.memory) > memoryBytes(limits.memory)) {
       at([...base, 'resources', 'requests', 'memory'], `request ${show(requests.memory)} exceeds the limit ${show(limits.memory)}; a request must be <= its limit`);
     }
+    checkLimitRange(config, `service "${service.name}"`, service.resources, [...base, 'resources'], at);
     if (service.qos === 'guaranteed') {
       if (cpuMillis(requests.cpu) !== cpuMillis(limits.cpu) || memoryBytes(requests.memory) !== memoryBytes(limits.memory)) {
         at([...base, 'resources'], `Guaranteed QoS needs requests equal to limits (got requests ${show(requests)}, limits ${show(limits)})`);
@@ -134,6 +135,8 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
         at([...base, 'resources', 'limits', 'cpu'], `Guaranteed QoS with exclusive cores needs whole CPUs; ${show(limits.cpu)} is fractional`);
       }
     }
+
+    checkSidecars(config, service, base, at);
 
     if (service.priority && !config.priorityClasses[service.priority]) {
       at([...base, 'priority'], `${show(service.priority)} is not a declared priority class; declared: ${Object.keys(config.priorityClasses).join(', ') || 'none (add priorityClasses to the environment)'}`);
@@ -199,14 +202,93 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
   checkNetworkRules(config, at);
   checkApiRules(config, at);
 
+  // no peer opens (nearly) the whole internet unless it says why (lib/cidr.ts, WIDEST_PREFIX)
   for (const peer of Object.values(config.externals)) {
-    peer.cidrs.forEach((cidr, i) => {
-      if (isWholeInternet(cidr) && !peer.reason) {
-        at(['externals', peer.name, 'cidrs', i], `${cidr} opens egress to the whole internet; narrow it to the peer's ranges or add a "reason" saying why it is needed`);
-      }
-    });
+    if (peer.reason) continue;
+    for (const wide of wideCidrs(peer.cidrs)) {
+      at(['externals', peer.name, 'cidrs', ...(wide.index === undefined ? [] : [wide.index])],
+        `${wide.message}; narrow it to the peer's own ranges (each block /${WIDEST_PREFIX[4]} or narrower for IPv4, /${WIDEST_PREFIX[6]} or narrower for IPv6, at most one such block of public addresses in all) or add a "reason" to externals.${peer.name} saying why it is needed`);
+    }
   }
   return issues;
+}
+
+type At = (p: PathSegment[], message: string, key?: boolean) => void;
+
+/** Every container must fit the namespace's LimitRange `max`, or the API server rejects the pod. */
+function checkLimitRange(config: TargetConfig, what: string, resources: ServiceConfig['resources'], p: PathSegment[], at: At): void {
+  const max = config.limitRange.max;
+  if (cpuMillis(resources.limits.cpu) > cpuMillis(max.cpu)) {
+    at([...p, 'limits', 'cpu'], `${what}: limit ${show(resources.limits.cpu)} exceeds the LimitRange maximum per container ${show(max.cpu)} (limitRange.max.cpu); lower the limit or raise limitRange.max.cpu`);
+  }
+  if (memoryBytes(resources.limits.memory) > memoryBytes(max.memory)) {
+    at([...p, 'limits', 'memory'], `${what}: limit ${show(resources.limits.memory)} exceeds the LimitRange maximum per container ${show(max.memory)} (limitRange.max.memory); lower the limit or raise limitRange.max.memory`);
+  }
+}
+
+/**
+ * Sidecars: unique container names, pinned images, requests <= limits (equal for a
+ * Guaranteed-QoS service: the pod is Guaranteed only if every container is), no credential
+ * literals, probes from staging on, and ports that are the service's and served by one container.
+ */
+function checkSidecars(config: TargetConfig, service: ServiceConfig, base: PathSegment[], at: At): void {
+  const names = new Map<string, number>();
+  const served = new Map<string, string>();
+  (service.sidecars ?? []).forEach((sc, i) => {
+    const p = [...base, 'sidecars', i];
+    const what = `sidecar "${sc.name}" of service "${service.name}"`;
+    if (sc.name === service.name) at([...p, 'name'], `${show(sc.name)} is the name of the service's own container; give the sidecar another name`);
+    if (names.has(sc.name)) at([...p, 'name'], `${show(sc.name)} is already used by sidecars[${names.get(sc.name)}]; container names must be unique in the pod`);
+    names.set(sc.name, i);
+
+    const image = parseImage(sc.image);
+    if (!image.tag && !image.digest) {
+      at([...p, 'image'], `${show(sc.image)} is not pinned; add a version tag (":1.4.2") or a digest ("@sha256:...")`);
+    } else if (image.tag && FLOATING_TAGS.has(image.tag.toLowerCase()) && !image.digest) {
+      at([...p, 'image'], `${show(sc.image)} uses the moving tag "${image.tag}"; pin a version tag (":1.4.2") or a digest ("@sha256:...")`);
+    } else if (config.tier === 'production' && !image.digest && !IMMUTABLE_TAG.test(image.tag ?? '')) {
+      at([...p, 'image'], `${show(sc.image)} is not immutable; production images need a digest ("@sha256:...") or a full version tag such as ":1.4.2"`);
+    }
+
+    const { requests, limits } = sc.resources;
+    if (cpuMillis(requests.cpu) > cpuMillis(limits.cpu)) at([...p, 'resources', 'requests', 'cpu'], `${what}: request ${show(requests.cpu)} exceeds the limit ${show(limits.cpu)}; a request must be <= its limit`);
+    if (memoryBytes(requests.memory) > memoryBytes(limits.memory)) at([...p, 'resources', 'requests', 'memory'], `${what}: request ${show(requests.memory)} exceeds the limit ${show(limits.memory)}; a request must be <= its limit`);
+    if (service.qos === 'guaranteed' && (cpuMillis(requests.cpu) !== cpuMillis(limits.cpu) || memoryBytes(requests.memory) !== memoryBytes(limits.memory))) {
+      at([...p, 'resources'], `${what}: Guaranteed QoS needs requests equal to limits in every container of the pod (got requests ${show(requests)}, limits ${show(limits)})`);
+    }
+    checkLimitRange(config, what, sc.resources, [...p, 'resources'], at);
+
+    for (const name of Object.keys(sc.env ?? {})) {
+      if (CREDENTIAL_NAME.test(name)) at([...p, 'env', name], `looks like a credential; literal values are written to dist/ in plain text. Move it to the service's secrets so an ExternalSecret provides it`, true);
+    }
+    if (config.tier !== 'development') {
+      for (const probe of ['readiness', 'liveness'] as const) {
+        if (!sc.probes?.[probe]) at([...p, 'probes'], `${what} has no ${probe} probe; ${config.tier} requires readiness and liveness probes in every container`);
+      }
+    }
+    (sc.ports ?? []).forEach((ref, j) => {
+      const port = service.ports.find((sp) => sp.name === ref || sp.port === ref);
+      if (!port) {
+        at([...p, 'ports', j], `${show(ref)} is not a port of "${service.name}"; a sidecar serves ports declared in the service's ports: ${service.ports.map((sp) => `${sp.name} (${sp.port})`).join(', ')}`);
+      } else if (served.has(port.name)) {
+        at([...p, 'ports', j], `port "${port.name}" is already served by sidecar "${served.get(port.name)}"; each port is served by one container`);
+      } else {
+        served.set(port.name, sc.name);
+      }
+    });
+    for (const [kind, probe] of Object.entries(service.probes ?? {})) {
+      const ref = probe?.http?.port ?? probe?.tcp?.port;
+      const port = service.ports.find((sp) => sp.name === ref || sp.port === ref);
+      if (port && (sc.ports ?? []).some((r) => r === port.name || r === port.port)) {
+        at([...base, 'probes', kind], `probes port "${port.name}", which ${what} serves, not the service's container; probe a port of the service's own container`);
+      }
+    }
+    for (const [kind, probe] of Object.entries(sc.probes ?? {})) {
+      if (!probe) continue;
+      const handlers = ['http', 'tcp', 'grpc', 'exec'].filter((h) => (probe as Record<string, unknown>)[h]);
+      if (handlers.length !== 1) at([...p, 'probes', kind], `must have exactly one of http, tcp, grpc or exec (got ${handlers.length ? handlers.join(', ') : 'none'})`);
+    }
+  });
 }
 
 function checkDependency(config: TargetConfig, service: ServiceConfig, dep: Dependency, p: PathSegment[], at: (p: PathSegment[], m: string) => void): void {

@@ -18,6 +18,7 @@ export const patterns = {
   duration: '^([0-9]+(ms|s|m|h|d|w|y))+$',
   cidr: '^(([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}|[0-9a-fA-F:]+/[0-9]{1,3})$',
   envName: '^[A-Za-z_][A-Za-z0-9_]*$',
+  metricName: '^[a-zA-Z_:][a-zA-Z0-9_:]*$',
   cron: '^(\\S+\\s+){4}\\S+$',
 };
 
@@ -48,6 +49,25 @@ const cidr = pattern(patterns.cidr, 'a CIDR such as "203.0.113.0/24"');
 const portNumber = int(1, 65535, 'a port number, 1-65535');
 const portRef: Schema = { oneOf: [portNumber, { ...dnsLabel, maxLength: 15, description: 'a port name declared in ports' }] };
 const severity = oneOfStrings(['critical', 'warning', 'info']);
+
+/**
+ * The thresholds of the standard alerts: complete in the merged target (`required`), any subset
+ * in a service's overrides. Ratios are 0-1, durations Prometheus durations.
+ */
+function thresholdsSchema(required: boolean): Schema {
+  const base = (extra: Record<string, Schema>, keys: string[]) => obj({ ...extra, reason: str('why the numbers are what they are; written to the alert\'s threshold_reason annotation') }, required ? [...keys, 'reason'] : []);
+  const ratio = (what: string) => num(0, 1, `a ratio between 0 and 1 (${what})`);
+  const blocks: Record<string, Schema> = {
+    targetDown: base({ for: duration }, ['for']),
+    httpErrors: base({ warning: ratio('0.01 is 1%'), critical: ratio('0.05 is 5%'), window: duration, for: duration }, ['warning', 'critical', 'window', 'for']),
+    latency: base({ window: duration, for: duration }, ['window', 'for']),
+    crashLooping: base({ restarts: int(0, 1000, 'restarts within the window'), window: duration }, ['restarts', 'window']),
+    memory: base({ ratio: ratio('of the memory limit, 0.8 is 80%'), for: duration }, ['ratio', 'for']),
+    cpuThrottling: base({ ratio: ratio('of CFS periods throttled, 0.25 is 25%'), window: duration, for: duration }, ['ratio', 'window', 'for']),
+    hpaAtMax: base({ for: duration }, ['for']),
+  };
+  return obj(blocks, required ? Object.keys(blocks) : []);
+}
 
 const definitions: Record<string, Schema> = {
   resourceAmounts: obj({ cpu, memory }, ['cpu', 'memory']),
@@ -127,6 +147,19 @@ const definitions: Record<string, Schema> = {
     description: str(),
     reason: str('why this threshold'),
   }, ['alert', 'expr', 'for', 'severity', 'summary', 'description', 'reason']),
+  sidecar: obj({
+    name: { ...dnsLabel, description: 'the container name, unique in the pod' },
+    image: pattern('^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$',
+      'an image reference "registry/repo:tag", "registry/repo@sha256:<64 hex>" or both'),
+    command: arr(str()),
+    args: arr(str()),
+    ports: { ...arr(portRef, { uniqueItems: true }), description: 'names (or numbers) of the service\'s ports this container serves' },
+    resources: ref('resources'),
+    env: { type: 'object', propertyNames: { pattern: patterns.envName }, additionalProperties: { type: 'string' } },
+    probes: obj({ readiness: ref('probe'), liveness: ref('probe'), startup: ref('probe') }),
+  }, ['name', 'image', 'resources']),
+  standardThresholds: thresholdsSchema(true),
+  thresholdOverrides: thresholdsSchema(false),
   service: obj({
     description: str(),
     component: dnsLabel,
@@ -179,8 +212,21 @@ const definitions: Record<string, Schema> = {
       interval: duration,
       http: bool('the service serves http_requests_total and http_request_duration_seconds'),
       slo: obj({ availability: num(50, 99.9999, 'availability target in percent, e.g. 99.9') }, ['availability']),
+      thresholds: ref('thresholdOverrides'),
+      metrics: obj({
+        requests: pattern(patterns.metricName, 'a counter of requests handled, e.g. redis_commands_processed_total'),
+        errors: pattern(patterns.metricName, 'a counter of failed or rejected requests'),
+        duration: {
+          oneOf: [
+            obj({ histogram: pattern(patterns.metricName, 'a histogram\'s base name, without _bucket') }, ['histogram']),
+            obj({ sum: pattern(patterns.metricName, 'a counter of seconds spent'), count: pattern(patterns.metricName, 'a counter of requests; default: requests') }, ['sum']),
+          ],
+          description: '{histogram} for quantiles, or {sum, count?} for the mean',
+        },
+      }),
       alerts: obj({
         latencyP95Seconds: num(0, 3600, 'seconds'),
+        latencyMeanSeconds: num(0, 3600, 'seconds'),
         orderLatency: obj({ quantile: num(0, 1, 'a quantile such as 0.99'), thresholdSeconds: num(0, 3600, 'seconds'), for: duration }, ['quantile', 'thresholdSeconds', 'for']),
         orderRejectionRatio: num(0, 1, 'a ratio between 0 and 1'),
         marketDataStaleSeconds: num(0, 86400, 'seconds'),
@@ -191,6 +237,7 @@ const definitions: Record<string, Schema> = {
     command: arr(str()),
     args: arr(str()),
     runAsUser: int(1, 2147483647, 'a non-zero UID'),
+    sidecars: arr(ref('sidecar')),
   }, ['description', 'component', 'image', 'ports', 'replicas', 'resources', 'probes']),
   externalPeer: obj({
     description: str(),
@@ -265,8 +312,9 @@ const targetProperties: Record<string, Schema> = {
       slack: obj({ remoteKey: str(), channel: str(), severities: arr(severity, { minItems: 1 }) }, ['remoteKey', 'channel', 'severities']),
     }),
     targetDownSeverity: oneOfStrings(['critical', 'warning']),
+    thresholds: ref('standardThresholds'),
     prometheusUrl: pattern('^https?://[^\\s/]+(:[0-9]+)?(/\\S*)?$', 'the Prometheus HTTP API the blue/green analysis queries, e.g. http://prometheus-operated.monitoring.svc:9090'),
-  }, ['namespace', 'selectorLabels', 'scrapeInterval', 'runbookUrlPattern', 'grafana', 'targetDownSeverity']),
+  }, ['namespace', 'selectorLabels', 'scrapeInterval', 'runbookUrlPattern', 'grafana', 'targetDownSeverity', 'thresholds']),
   featureFlags: mapOf(ref('featureFlag'), 'feature flags by name'),
   externals: mapOf(ref('externalPeer'), 'peers outside the cluster, by name'),
   services: mapOf(ref('service'), 'the services of the platform, by name'),

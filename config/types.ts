@@ -180,8 +180,13 @@ export interface ReleaseConfig {
 
 /** The alerts a service opts into; thresholds are data, the rules are built by constructs. */
 export interface ServiceAlerts {
-  /** p95 request latency over this many seconds for 10m. */
+  /**
+   * p95 latency over this many seconds for `thresholds.latency.for`: of
+   * `http_request_duration_seconds`, or of `metrics.duration.histogram` for a non-HTTP service.
+   */
   readonly latencyP95Seconds?: number;
+  /** Mean latency (`metrics.duration.sum` / `count`) over this many seconds, for a non-HTTP service without a histogram. */
+  readonly latencyMeanSeconds?: number;
   /** Order latency quantile alert (histogram `trading_order_latency_seconds`). */
   readonly orderLatency?: { readonly quantile: number; readonly thresholdSeconds: number; readonly for: string };
   /** Order rejection ratio over this for 5m (`trading_orders_total{status}`). */
@@ -213,6 +218,48 @@ export interface ServiceMonitoringConfig {
   readonly alerts?: ServiceAlerts;
   /** Availability SLO in percent (e.g. 99.9), alerted by multi-window multi-burn-rate rules. */
   readonly slo?: { readonly availability: number };
+  /** This service's overrides of `monitoring.thresholds`, key by key. @default none */
+  readonly thresholds?: ThresholdOverrides;
+  /**
+   * Rate, errors and duration of a service that does not serve HTTP, from metrics it (or its
+   * exporter sidecar) exposes; they give its dashboard the RED panels and its latency alert.
+   * @default none: the dashboard shows saturation only
+   */
+  readonly metrics?: ServiceMetrics;
+}
+
+/** Metric names of a non-HTTP service's rate, errors and duration. */
+export interface ServiceMetrics {
+  /** A counter of requests (commands, messages) handled. */
+  readonly requests?: string;
+  /** A counter of failed or rejected requests. */
+  readonly errors?: string;
+  /**
+   * Duration: a histogram (`histogram`: the base name, without `_bucket`) for quantiles, or a
+   * counter of seconds spent (`sum`) divided by a counter of requests (`count`, default `requests`).
+   */
+  readonly duration?: { readonly histogram: string } | { readonly sum: string; readonly count?: string };
+}
+
+/**
+ * A helper container in every pod of a service (an exporter, a proxy). It gets the same restricted
+ * security context and read-only root filesystem (with its own /tmp) as the service's container,
+ * its own resources, and serves some of the service's ports.
+ */
+export interface SidecarConfig {
+  /** The container name; unique in the pod and different from the service's name. */
+  readonly name: string;
+  /** Pinned image reference, as for the service. */
+  readonly image: string;
+  readonly command?: string[];
+  readonly args?: string[];
+  /** Names (or numbers) of the service's `ports` this container serves; they leave the main container. @default none */
+  readonly ports?: Array<string | number>;
+  readonly resources: Resources;
+  /** Plain, non-secret environment variables. */
+  readonly env?: Record<string, string>;
+  /** @default none (required from staging on, as for the service) */
+  readonly probes?: ProbesConfig;
 }
 
 export interface ServiceConfig {
@@ -263,6 +310,8 @@ export interface ServiceConfig {
   readonly args?: string[];
   /** Non-root UID/GID. @default 10001 */
   readonly runAsUser?: number;
+  /** Helper containers in every pod of the service. @default none */
+  readonly sidecars?: SidecarConfig[];
 }
 
 export interface ExternalPeer {
@@ -312,6 +361,38 @@ export interface AlertRoutingConfig {
   readonly slack?: { readonly remoteKey: string; readonly channel: string; readonly severities: string[] };
 }
 
+/** A threshold of a standard alert: how long it must hold, and why it is what it is. */
+export interface ThresholdBase {
+  /** How long the condition must hold before the alert fires (a Prometheus duration). */
+  readonly for: string;
+  /** Why the numbers are what they are; written to the alert's `threshold_reason` annotation. */
+  readonly reason: string;
+}
+
+/**
+ * The thresholds of the standard alerts every service gets (PLATFORM.md, "Monitoring"); set in
+ * `monitoring.thresholds`, overridable per environment and, key by key, per service under
+ * `services.<name>.monitoring.thresholds`. Ratios are between 0 and 1.
+ */
+export interface StandardThresholds {
+  readonly targetDown: ThresholdBase;
+  /** 5xx share of HTTP requests over `window`: warning and critical ratios. */
+  readonly httpErrors: ThresholdBase & { readonly warning: number; readonly critical: number; readonly window: string };
+  /** p95 (or mean) latency over the service's own threshold, measured over `window`. */
+  readonly latency: ThresholdBase & { readonly window: string };
+  /** More than `restarts` container restarts within `window` (the window is the persistence: no `for`). */
+  readonly crashLooping: { readonly restarts: number; readonly window: string; readonly reason: string };
+  /** Working set above `ratio` of the memory limit. */
+  readonly memory: ThresholdBase & { readonly ratio: number };
+  /** Share of CFS periods throttled over `window` above `ratio`. */
+  readonly cpuThrottling: ThresholdBase & { readonly ratio: number; readonly window: string };
+  /** The HPA at its maximum replicas. */
+  readonly hpaAtMax: ThresholdBase;
+}
+
+/** Per-service overrides of the standard thresholds, key by key. */
+export type ThresholdOverrides = { readonly [K in keyof StandardThresholds]?: Partial<StandardThresholds[K]> };
+
 export interface MonitoringConfig {
   readonly namespace: string;
   /** Labels the Prometheus instance selects ServiceMonitors and rules by. */
@@ -324,6 +405,8 @@ export interface MonitoringConfig {
   readonly alerting?: AlertRoutingConfig;
   /** Severity of "target down". */
   readonly targetDownSeverity: 'critical' | 'warning';
+  /** Thresholds of the standard alerts. */
+  readonly thresholds: StandardThresholds;
   /** Prometheus HTTP API the blue/green analysis queries. @default 'http://prometheus-operated.monitoring.svc:9090' */
   readonly prometheusUrl?: string;
 }

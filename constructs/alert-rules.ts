@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { METRICS_PORT, servesHttp } from '../config/monitoring-rules';
 import { isAutoscaled } from '../config/rules';
-import { ServiceConfig, TargetConfig } from '../config/types';
+import { ServiceConfig, StandardThresholds, TargetConfig } from '../config/types';
 import { PrometheusRule, PrometheusRuleSpecGroupsRulesExpr } from '../imports/prometheusrule-monitoring.coreos.com';
 import { durationSeconds, formatDuration, matchers, num, promqlError, scopeSelectors } from '../lib/promql';
 import { serviceLabels } from './labels';
@@ -101,96 +101,163 @@ export function percent(ratio: number): string {
   return `${num(ratio * 100)}%`;
 }
 
+/** The standard thresholds of a service: the environment's, with the service's overrides key by key. */
+export function thresholdsOf(config: TargetConfig, service: ServiceConfig): StandardThresholds {
+  const own = service.monitoring?.thresholds ?? {};
+  const base = config.monitoring.thresholds;
+  return Object.fromEntries(Object.entries(base).map(([k, v]) => [k, { ...v, ...(own as Record<string, object>)[k] }])) as unknown as StandardThresholds;
+}
+
+/** Where a standard threshold is set, for the reason annotation. */
+function thresholdSource(service: ServiceConfig, key: keyof StandardThresholds): string {
+  return service.monitoring?.thresholds?.[key]
+    ? `services.${service.name}.monitoring.thresholds.${key}`
+    : `monitoring.thresholds.${key}`;
+}
+
+/** `reason` of a standard threshold with where it is set, as written to `threshold_reason`. */
+function standardReason(service: ServiceConfig, t: StandardThresholds, key: keyof StandardThresholds): string {
+  return `${t[key].reason} (${thresholdSource(service, key)} in environments/)`;
+}
+
+/** The latency a non-HTTP service is alerted on, from its configured metrics. */
+export function nonHttpLatency(scope: MonitoringScope, window: string): { expr: string; what: string } | undefined {
+  const { service, app } = scope;
+  const metrics = service.monitoring?.metrics;
+  const alerts = service.monitoring?.alerts ?? {};
+  const duration = metrics?.duration;
+  if (!duration) return undefined;
+  if ('histogram' in duration && alerts.latencyP95Seconds !== undefined) {
+    return {
+      expr: `histogram_quantile(0.95, sum by (namespace, job, le) (rate(${duration.histogram}_bucket{${app}}[${window}]))) > ${num(alerts.latencyP95Seconds)}`,
+      what: `p95 latency (${duration.histogram})`,
+    };
+  }
+  if ('sum' in duration && alerts.latencyMeanSeconds !== undefined) {
+    const count = duration.count ?? metrics?.requests;
+    if (!count) return undefined;
+    return {
+      expr: `(\nsum by (namespace, job) (rate(${duration.sum}{${app}}[${window}]))\n  /\nsum by (namespace, job) (rate(${count}{${app}}[${window}]))\n) > ${num(alerts.latencyMeanSeconds)}`,
+      what: `mean latency (${duration.sum} / ${count})`,
+    };
+  }
+  return undefined;
+}
+
 /**
  * The alerts every service gets (PLATFORM.md, "Monitoring"): availability of the scrape target,
- * HTTP errors and latency where the service serves HTTP, and the Kubernetes view (restarts,
- * memory, CPU throttling, HPA ceiling) from kube-state-metrics and cAdvisor.
+ * HTTP errors and latency where the service serves HTTP (else latency from its configured
+ * metrics), and the Kubernetes view (restarts, memory, CPU throttling, HPA ceiling) from
+ * kube-state-metrics and cAdvisor. Every number comes from `monitoring.thresholds` (per
+ * environment, overridable per service) and the service's own alerts.
  */
 export function standardAlerts(scope: MonitoringScope): { service: AlertSpec[]; kubernetes: AlertSpec[] } {
   const { config, service, app, pods } = scope;
   const name = service.name;
+  const t = thresholdsOf(config, service);
   const out: AlertSpec[] = [];
   if (scope.scraped) {
     out.push({
       alert: 'TargetDown',
       expr: `up{${app}} == 0`,
-      for: '2m',
+      for: t.targetDown.for,
       severity: config.monitoring.targetDownSeverity,
       summary: `${name} metrics target {{ $labels.instance }} is down`,
-      description: `Prometheus has not scraped ${name} pod {{ $labels.pod }} in namespace ${config.namespace} for 2 minutes; the pod is gone, hung or not ready to serve /metrics.`,
-      reason: '2m rides out a pod restart or a slow scrape; a target still down after 2m is an outage of that replica',
+      description: `Prometheus has not scraped ${name} pod {{ $labels.pod }} in namespace ${config.namespace} for ${spelled(t.targetDown.for)}; the pod is gone, hung or not ready to serve /metrics.`,
+      reason: standardReason(service, t, 'targetDown'),
     });
   }
+  const latencyPath = `services.${name}.monitoring.alerts`;
   if (scope.scraped && servesHttp(service)) {
-    const ratio = `sum by (namespace, job) (rate(http_requests_total{${app},code=~"5.."}[5m]))\n  /\nsum by (namespace, job) (rate(http_requests_total{${app}}[5m]))`;
-    out.push({
-      alert: 'HTTPErrorRateHigh',
-      expr: `(\n${ratio}\n) > 0.01`,
-      for: '5m',
-      severity: 'warning',
-      summary: `${name} answers more than 1% of requests with 5xx`,
-      description: `{{ $value | humanizePercentage }} of ${name} requests failed with a 5xx status over the last 5 minutes (threshold 1%).`,
-      reason: '1% for 5m is a sustained failure rate clients notice, yet far below an outage; it warns before the 5% page',
-    }, {
-      alert: 'HTTPErrorRateHigh',
-      expr: `(\n${ratio}\n) > 0.05`,
-      for: '5m',
-      severity: 'critical',
-      summary: `${name} answers more than 5% of requests with 5xx`,
-      description: `{{ $value | humanizePercentage }} of ${name} requests failed with a 5xx status over the last 5 minutes (threshold 5%).`,
-      reason: '5% for 5m means one request in twenty fails: an outage for part of the clients that needs a human now',
-    });
+    const e = t.httpErrors;
+    const ratio = `sum by (namespace, job) (rate(http_requests_total{${app},code=~"5.."}[${e.window}]))\n  /\nsum by (namespace, job) (rate(http_requests_total{${app}}[${e.window}]))`;
+    for (const [severity, threshold] of [['warning', e.warning], ['critical', e.critical]] as const) {
+      out.push({
+        alert: 'HTTPErrorRateHigh',
+        expr: `(\n${ratio}\n) > ${num(threshold)}`,
+        for: e.for,
+        severity,
+        summary: `${name} answers more than ${percent(threshold)} of requests with 5xx`,
+        description: `{{ $value | humanizePercentage }} of ${name} requests failed with a 5xx status over the last ${spelled(e.window)} (threshold ${percent(threshold)}).`,
+        reason: standardReason(service, t, 'httpErrors'),
+      });
+    }
     const p95 = service.monitoring?.alerts?.latencyP95Seconds;
     if (p95 !== undefined) {
       out.push({
         alert: 'HTTPLatencyHigh',
-        expr: `histogram_quantile(0.95, sum by (namespace, job, le) (rate(http_request_duration_seconds_bucket{${app}}[5m]))) > ${num(p95)}`,
-        for: '10m',
+        expr: `histogram_quantile(0.95, sum by (namespace, job, le) (rate(http_request_duration_seconds_bucket{${app}}[${t.latency.window}]))) > ${num(p95)}`,
+        for: t.latency.for,
         severity: 'warning',
         summary: `${name} p95 latency is above ${humanSeconds(p95)}`,
-        description: `The 95th percentile of ${name} request latency has been {{ $value | humanizeDuration }} for 10 minutes (threshold ${humanSeconds(p95)}).`,
-        reason: `${humanSeconds(p95)} is the service's latency objective (services.${name}.monitoring.alerts.latencyP95Seconds in environments/, whose comment says why); 10m ignores short bursts such as a deploy or a GC pause`,
+        description: `The 95th percentile of ${name} request latency has been {{ $value | humanizeDuration }} for ${spelled(t.latency.for)} (threshold ${humanSeconds(p95)}).`,
+        reason: `${humanSeconds(p95)} is the service's latency objective, set at ${latencyPath}.latencyP95Seconds in environments/ (the comment there says why); ${standardReason(service, t, 'latency')}`,
+      });
+    }
+  } else if (scope.scraped) {
+    const latency = nonHttpLatency(scope, t.latency.window);
+    const alerts = service.monitoring?.alerts ?? {};
+    const threshold = alerts.latencyP95Seconds ?? alerts.latencyMeanSeconds;
+    if (latency && threshold !== undefined) {
+      const key = alerts.latencyP95Seconds !== undefined ? 'latencyP95Seconds' : 'latencyMeanSeconds';
+      out.push({
+        alert: 'LatencyHigh',
+        expr: latency.expr,
+        for: t.latency.for,
+        severity: 'warning',
+        summary: `${name} ${key === 'latencyP95Seconds' ? 'p95' : 'mean'} latency is above ${humanSeconds(threshold)}`,
+        description: `The ${latency.what} of ${name} has been {{ $value | humanizeDuration }} for ${spelled(t.latency.for)} (threshold ${humanSeconds(threshold)}).`,
+        reason: `${humanSeconds(threshold)} is the service's latency objective, set at ${latencyPath}.${key} in environments/ (the comment there says why); ${standardReason(service, t, 'latency')}`,
       });
     }
   }
 
+  const c = t.crashLooping;
   const kubernetes: AlertSpec[] = [{
     alert: 'PodCrashLooping',
-    expr: `increase(kube_pod_container_status_restarts_total{${pods}}[15m]) > 3`,
+    expr: `increase(kube_pod_container_status_restarts_total{${pods}}[${c.window}]) > ${num(c.restarts)}`,
     severity: 'warning',
     summary: `${name} pod {{ $labels.pod }} is crash looping`,
-    description: `Container ${name} of pod {{ $labels.pod }} restarted {{ $value | humanize }} times in the last 15 minutes.`,
-    reason: 'more than 3 restarts in 15m cannot be one eviction or one bad node: the container keeps dying; the 15m window is the persistence, so no `for`',
+    description: `Container ${name} of pod {{ $labels.pod }} restarted {{ $value | humanize }} times in the last ${spelled(c.window)}.`,
+    reason: standardReason(service, t, 'crashLooping'),
   }, {
     alert: 'ContainerMemoryNearLimit',
-    expr: `(\nmax by (namespace, pod, container) (container_memory_working_set_bytes{${pods}})\n  /\nmax by (namespace, pod, container) (kube_pod_container_resource_limits{${pods},resource="memory"})\n) > 0.8`,
-    for: '10m',
+    expr: `(\nmax by (namespace, pod, container) (container_memory_working_set_bytes{${pods}})\n  /\nmax by (namespace, pod, container) (kube_pod_container_resource_limits{${pods},resource="memory"})\n) > ${num(t.memory.ratio)}`,
+    for: t.memory.for,
     severity: 'warning',
-    summary: `${name} pod {{ $labels.pod }} uses more than 80% of its memory limit`,
-    description: `Container ${name} of pod {{ $labels.pod }} has used {{ $value | humanizePercentage }} of its memory limit for 10 minutes; at 100% it is OOM-killed.`,
-    reason: '80% leaves room for a burst before the OOM killer acts; 10m ignores short allocation peaks',
+    summary: `${name} pod {{ $labels.pod }} uses more than ${percent(t.memory.ratio)} of its memory limit`,
+    description: `Container ${name} of pod {{ $labels.pod }} has used {{ $value | humanizePercentage }} of its memory limit for ${spelled(t.memory.for)}; at 100% it is OOM-killed.`,
+    reason: standardReason(service, t, 'memory'),
   }, {
     alert: 'ContainerCPUThrottled',
-    expr: `(\nsum by (namespace, pod, container) (increase(container_cpu_cfs_throttled_periods_total{${pods}}[5m]))\n  /\nsum by (namespace, pod, container) (increase(container_cpu_cfs_periods_total{${pods}}[5m]))\n) > 0.25`,
-    for: '15m',
+    expr: `(\nsum by (namespace, pod, container) (increase(container_cpu_cfs_throttled_periods_total{${pods}}[${t.cpuThrottling.window}]))\n  /\nsum by (namespace, pod, container) (increase(container_cpu_cfs_periods_total{${pods}}[${t.cpuThrottling.window}]))\n) > ${num(t.cpuThrottling.ratio)}`,
+    for: t.cpuThrottling.for,
     severity: 'warning',
     summary: `${name} pod {{ $labels.pod }} is CPU throttled`,
-    description: `Container ${name} of pod {{ $labels.pod }} was throttled in {{ $value | humanizePercentage }} of its CFS periods over 5 minutes, for 15 minutes; its CPU limit is too low for its load.`,
-    reason: 'throttling in more than 25% of CFS periods for 15m adds latency to every request (kube-prometheus CPUThrottlingHigh uses the same figures)',
+    description: `Container ${name} of pod {{ $labels.pod }} was throttled in {{ $value | humanizePercentage }} of its CFS periods over ${spelled(t.cpuThrottling.window)}, for ${spelled(t.cpuThrottling.for)}; its CPU limit is too low for its load.`,
+    reason: standardReason(service, t, 'cpuThrottling'),
   }];
   if (isAutoscaled(service)) {
     const hpa = matchers({ namespace: config.namespace, horizontalpodautoscaler: scope.hpaName });
     kubernetes.push({
       alert: 'HPAAtMaxReplicas',
       expr: `max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_status_current_replicas{${hpa}})\n  >=\nmax by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_max_replicas{${hpa}})`,
-      for: '15m',
+      for: t.hpaAtMax.for,
       severity: 'warning',
-      summary: `${name} has run at its maximum replicas for 15 minutes`,
-      description: `The HorizontalPodAutoscaler ${scope.hpaName} has been at its maximum of {{ $value }} replicas for 15 minutes; more load cannot be absorbed. Raise replicas.max or find the cause of the load.`,
-      reason: '15m at the ceiling is sustained load, not a burst the HPA is still catching up with',
+      summary: `${name} has run at its maximum replicas for ${spelled(t.hpaAtMax.for)}`,
+      description: `The HorizontalPodAutoscaler ${scope.hpaName} has been at its maximum of {{ $value }} replicas for ${spelled(t.hpaAtMax.for)}; more load cannot be absorbed. Raise replicas.max or find the cause of the load.`,
+      reason: standardReason(service, t, 'hpaAtMax'),
     });
   }
   return { service: out, kubernetes };
+}
+
+/** `2m` → `2 minutes`, `30s` → `30 seconds`, `1h30m` → `1h30m` (as written when compound). */
+export function spelled(duration: string): string {
+  const one = /^([0-9]+)(s|m|h|d)$/.exec(duration);
+  if (!one) return duration;
+  const unit = { s: 'second', m: 'minute', h: 'hour', d: 'day' }[one[2] as 's' | 'm' | 'h' | 'd'];
+  return `${one[1]} ${unit}${one[1] === '1' ? '' : 's'}`;
 }
 
 /** Trading alerts, each only where the service's configuration asks for it. */
@@ -210,7 +277,7 @@ export function tradingAlerts(scope: MonitoringScope): AlertSpec[] {
       severity: 'critical',
       summary: `${name} ${q} order latency is above ${humanSeconds(thresholdSeconds)}`,
       description: `The ${q} of ${name} order latency has been {{ $value | humanizeDuration }} for ${forDuration} (threshold ${humanSeconds(thresholdSeconds)}).`,
-      reason: `${humanSeconds(thresholdSeconds)} is the order path's latency budget (${path}.orderLatency in environments/, whose comment says why); the rate window is ${rateWindow(scope)} (four scrapes, at least 1m) so that ${forDuration} of slow orders is seen within one window`,
+      reason: `${humanSeconds(thresholdSeconds)} is the order path's latency budget (set at ${path}.orderLatency in environments/, the comment there says why); the rate window is ${rateWindow(scope)} (four scrapes, at least 1m) so that ${forDuration} of slow orders is seen within one window`,
     });
   }
   if (alerts.orderRejectionRatio !== undefined) {
@@ -235,7 +302,7 @@ export function tradingAlerts(scope: MonitoringScope): AlertSpec[] {
       severity: 'critical',
       summary: `${name} market data is older than ${num(stale)}s`,
       description: `Pod {{ $labels.pod }} of ${name} served market data {{ $value | humanizeDuration }} old when last scraped (threshold ${num(stale)}s); strategies trade on stale prices.`,
-      reason: `${num(stale)}s is set at ${path}.marketDataStaleSeconds in environments/; prices older than that are not tradable, so it fires on the first evaluation. Measured at scrape time (timestamp() - value) so that the scrape interval never adds to the age`,
+      reason: `${num(stale)}s is set at ${path}.marketDataStaleSeconds in environments/ (the comment there says why); prices older than that are not tradable, so it fires on the first evaluation. Measured at scrape time (timestamp() - value) so that the scrape interval never adds to the age`,
     });
   }
   if (alerts.drawdownRatio !== undefined) {

@@ -8,6 +8,7 @@ import { isAutoscaled, replicaRange } from '../config/rules';
 import { HpaMetric, ResourceAmounts, ScalingRule, ServiceConfig, TargetConfig } from '../config/types';
 import {
   VerticalPodAutoscaler,
+  VerticalPodAutoscalerSpecResourcePolicyContainerPoliciesMode as ContainerPolicyMode,
   VerticalPodAutoscalerSpecResourcePolicyContainerPoliciesMaxAllowed as MaxAllowed,
   VerticalPodAutoscalerSpecResourcePolicyContainerPoliciesMinAllowed as MinAllowed,
   VerticalPodAutoscalerSpecUpdatePolicyUpdateMode as UpdateMode,
@@ -80,12 +81,14 @@ export class ServiceAutoscaling extends Construct {
           updatePolicy: { updateMode: vpa.updateMode as UpdateMode },
           resourcePolicy: {
             containerPolicies: [{
-              // the pod's one container is named after the service (constructs/pod-template.ts)
+              // the service's container is named after the service (constructs/pod-template.ts)
               containerName: service.name,
               controlledResources: vpa.controlledResources,
               minAllowed: quantities(minAllowed, MinAllowed.fromString),
               maxAllowed: quantities(maxAllowed, MaxAllowed.fromString),
-            }],
+            },
+            // sidecars keep their configured resources: the VPA's bounds are the service's
+            ...(service.sidecars ?? []).map((sc) => ({ containerName: sc.name, mode: ContainerPolicyMode.OFF }))],
           },
         },
       });

@@ -9,7 +9,7 @@ import { servesHttp } from '../config/monitoring-rules';
 import { isAutoscaled } from '../config/rules';
 import { ServiceConfig, TargetConfig } from '../config/types';
 import { num, promqlError } from '../lib/promql';
-import { MonitoringScope, monitoringScope } from './alert-rules';
+import { MonitoringScope, monitoringScope, thresholdsOf } from './alert-rules';
 import { serviceLabels } from './labels';
 import { BURN_RATE_WINDOWS, errorRatioRecord, sliOf } from './slo-burn-rate';
 
@@ -37,6 +37,7 @@ interface RowSpec {
 export function dashboardRows(scope: MonitoringScope): RowSpec[] {
   const { service, app, pods } = scope;
   const alerts = service.monitoring?.alerts ?? {};
+  const t = thresholdsOf(scope.config, service);
   const rows: RowSpec[] = [];
   if (scope.scraped && servesHttp(service)) {
     const total = `sum(rate(http_requests_total{${app}}[${RATE}]))`;
@@ -50,10 +51,10 @@ export function dashboardRows(scope: MonitoringScope): RowSpec[] {
         min: 0,
       }, {
         title: 'Errors: 5xx ratio',
-        description: 'Share of requests answered with a 5xx status; the alerts warn at 1% and page at 5% (5m)',
+        description: `Share of requests answered with a 5xx status; the alerts warn at ${num(t.httpErrors.warning * 100)}% and page at ${num(t.httpErrors.critical * 100)}% (${t.httpErrors.for})`,
         unit: 'percentunit',
         queries: [{ expr: `sum(rate(http_requests_total{${app},code=~"5.."}[${RATE}])) / ${total}`, legend: '5xx ratio' }],
-        thresholds: [0.01, 0.05],
+        thresholds: [t.httpErrors.warning, t.httpErrors.critical],
         min: 0,
       }, {
         title: 'Duration: request latency',
@@ -69,6 +70,10 @@ export function dashboardRows(scope: MonitoringScope): RowSpec[] {
     });
   }
   const orders = scope.scraped && (alerts.orderLatency || alerts.orderRejectionRatio !== undefined || (service.monitoring?.slo && !servesHttp(service)));
+  // a service without HTTP gets its rate, errors and duration from the metrics it names, unless
+  // the orders row below already shows them
+  const red = scope.scraped && !servesHttp(service) && !orders ? redRow(scope) : undefined;
+  if (red) rows.push(red);
   if (orders) {
     const total = `sum(rate(trading_orders_total{${app}}[${RATE}]))`;
     rows.push({
@@ -148,7 +153,7 @@ export function dashboardRows(scope: MonitoringScope): RowSpec[] {
     min: 0,
   }, {
     title: 'Saturation: memory',
-    description: 'Working set per pod against the container limit; the alert fires at 80% for 10m',
+    description: `Working set per pod against the container limit; the alert fires at ${num(t.memory.ratio * 100)}% for ${t.memory.for}`,
     unit: 'bytes',
     queries: [
       { expr: `max by (pod) (container_memory_working_set_bytes{${pods}})`, legend: '{{pod}}' },
@@ -157,26 +162,26 @@ export function dashboardRows(scope: MonitoringScope): RowSpec[] {
     min: 0,
   }, {
     title: 'Saturation: CPU throttling',
-    description: 'Share of CFS periods in which the container was throttled; the alert fires at 25% for 15m',
+    description: `Share of CFS periods in which the container was throttled; the alert fires at ${num(t.cpuThrottling.ratio * 100)}% for ${t.cpuThrottling.for}`,
     unit: 'percentunit',
     queries: [{
       expr: `sum by (pod) (rate(container_cpu_cfs_throttled_periods_total{${pods}}[${RATE}])) / sum by (pod) (rate(container_cpu_cfs_periods_total{${pods}}[${RATE}]))`,
       legend: '{{pod}}',
     }],
-    thresholds: [0.25],
+    thresholds: [t.cpuThrottling.ratio],
     min: 0,
   }, {
-    title: 'Restarts (15m)',
-    description: 'Container restarts over 15 minutes; more than 3 is crash looping',
+    title: `Restarts (${t.crashLooping.window})`,
+    description: `Container restarts over ${t.crashLooping.window}; more than ${t.crashLooping.restarts} is crash looping`,
     unit: 'short',
-    queries: [{ expr: `increase(kube_pod_container_status_restarts_total{${pods}}[15m])`, legend: '{{pod}}' }],
-    thresholds: [3],
+    queries: [{ expr: `increase(kube_pod_container_status_restarts_total{${pods}}[${t.crashLooping.window}])`, legend: '{{pod}}' }],
+    thresholds: [t.crashLooping.restarts],
     min: 0,
   }];
   if (isAutoscaled(service)) {
     saturation.push({
       title: 'Replicas against the HPA maximum',
-      description: 'Current replicas and the HorizontalPodAutoscaler maximum; 15m at the maximum alerts',
+      description: `Current replicas and the HorizontalPodAutoscaler maximum; ${t.hpaAtMax.for} at the maximum alerts`,
       unit: 'short',
       queries: [
         { expr: `max(kube_horizontalpodautoscaler_status_current_replicas{namespace="${scope.config.namespace}",horizontalpodautoscaler="${scope.hpaName}"})`, legend: 'current' },
@@ -196,6 +201,65 @@ export function dashboardRows(scope: MonitoringScope): RowSpec[] {
   }
   rows.push({ title: 'Saturation', panels: saturation });
   return rows;
+}
+
+/**
+ * Rate, errors and duration of a service that does not serve HTTP, from the metrics its
+ * configuration names (`monitoring.metrics`, e.g. redis_exporter's command counters); undefined
+ * when it names none.
+ */
+function redRow(scope: MonitoringScope): RowSpec | undefined {
+  const { service, app } = scope;
+  const metrics = service.monitoring?.metrics;
+  const alerts = service.monitoring?.alerts ?? {};
+  if (!metrics) return undefined;
+  const panels: PanelSpec[] = [];
+  if (metrics.requests) {
+    panels.push({
+      title: 'Rate: requests per second',
+      description: `${metrics.requests}, summed over all pods`,
+      unit: 'ops',
+      queries: [{ expr: `sum(rate(${metrics.requests}{${app}}[${RATE}]))`, legend: 'requests' }],
+      min: 0,
+    });
+  }
+  if (metrics.errors) {
+    panels.push({
+      title: 'Errors: failures per second',
+      description: `${metrics.errors}, summed over all pods${metrics.requests ? `, and as a share of ${metrics.requests}` : ''}`,
+      unit: 'ops',
+      queries: [
+        { expr: `sum(rate(${metrics.errors}{${app}}[${RATE}]))`, legend: 'errors/s' },
+        ...(metrics.requests ? [{ expr: `sum(rate(${metrics.errors}{${app}}[${RATE}])) / sum(rate(${metrics.requests}{${app}}[${RATE}]))`, legend: 'error ratio' }] : []),
+      ],
+      min: 0,
+    });
+  }
+  const duration = metrics.duration;
+  if (duration && 'histogram' in duration) {
+    panels.push({
+      title: 'Duration: latency',
+      description: `Quantiles of ${duration.histogram} over all pods`,
+      unit: 's',
+      queries: [0.5, 0.95, 0.99].map((q) => ({
+        expr: `histogram_quantile(${q}, sum by (le) (rate(${duration.histogram}_bucket{${app}}[${RATE}])))`,
+        legend: `p${num(q * 100)}`,
+      })),
+      thresholds: alerts.latencyP95Seconds !== undefined ? [alerts.latencyP95Seconds] : undefined,
+      min: 0,
+    });
+  } else if (duration && (duration.count ?? metrics.requests)) {
+    const count = duration.count ?? metrics.requests;
+    panels.push({
+      title: 'Duration: mean latency',
+      description: `Time spent (${duration.sum}) per request (${count}), over all pods`,
+      unit: 's',
+      queries: [{ expr: `sum(rate(${duration.sum}{${app}}[${RATE}])) / sum(rate(${count}{${app}}[${RATE}]))`, legend: 'mean' }],
+      thresholds: alerts.latencyMeanSeconds !== undefined ? [alerts.latencyMeanSeconds] : undefined,
+      min: 0,
+    });
+  }
+  return panels.length ? { title: 'Rate, errors, duration', panels } : undefined;
 }
 
 function panel(spec: PanelSpec): timeseries.PanelBuilder {

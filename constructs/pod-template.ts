@@ -1,5 +1,5 @@
 import { k8s } from 'cdk8s-plus-28';
-import { ProbeConfig, ServiceConfig, TargetConfig } from '../config/types';
+import { ProbeConfig, ProbesConfig, Resources, ServiceConfig, SidecarConfig, TargetConfig } from '../config/types';
 import { serviceLabels, selectorLabels } from './labels';
 import { effectiveResources } from './resources';
 
@@ -28,7 +28,6 @@ export interface PodTemplateOptions {
  */
 export function podTemplate(config: TargetConfig, service: ServiceConfig, options: PodTemplateOptions): k8s.PodTemplateSpec {
   const uid = service.runAsUser ?? DEFAULT_UID;
-  const resources = effectiveResources(config, service);
   const volumes: k8s.Volume[] = [{ name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } }];
   const mounts: k8s.VolumeMount[] = [{ name: 'tmp', mountPath: '/tmp' }];
   if (service.config && Object.keys(service.config).length) {
@@ -45,44 +44,43 @@ export function podTemplate(config: TargetConfig, service: ServiceConfig, option
   }
 
   const env: k8s.EnvVar[] = [
-    ...Object.entries(service.env ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([name, value]) => ({ name, value })),
+    ...literalEnv(service.env),
     ...(service.secrets ?? []).map((s) => ({ name: s.env, valueFrom: { secretKeyRef: { name: secretNameOf(service), key: s.env } } })),
   ];
 
   const spreadKeys = spreadKeysOf(config);
 
-  const container: k8s.Container = {
+  // ports served by a sidecar leave the main container
+  const sidecarPorts = new Set((service.sidecars ?? []).flatMap((sc) => sidecarPortsOf(service, sc).map((p) => p.name)));
+  const container = containerOf(config, uid, {
     name: service.name,
     image: service.image,
-    imagePullPolicy: 'IfNotPresent',
     command: service.command,
     args: service.args,
-    ports: service.ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: p.protocol ?? 'TCP' })),
-    env: env.length ? env : undefined,
-    resources: {
-      requests: { cpu: k8s.Quantity.fromString(resources.requests.cpu), memory: k8s.Quantity.fromString(resources.requests.memory) },
-      limits: { cpu: k8s.Quantity.fromString(resources.limits.cpu), memory: k8s.Quantity.fromString(resources.limits.memory) },
-    },
-    startupProbe: probe(service.probes.startup),
-    readinessProbe: probe(service.probes.readiness),
-    livenessProbe: probe(service.probes.liveness),
-    lifecycle: config.availability.preStopSeconds > 0
-      // let endpoints and load balancers drop the pod before it stops accepting connections
-      ? { preStop: { exec: { command: ['sleep', String(config.availability.preStopSeconds)] } } }
-      : undefined,
-    securityContext: {
-      allowPrivilegeEscalation: false,
-      privileged: false,
-      readOnlyRootFilesystem: true,
-      runAsNonRoot: true,
-      runAsUser: uid,
-      runAsGroup: uid,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
-    terminationMessagePolicy: 'FallbackToLogsOnError',
-    volumeMounts: mounts,
-  };
+    ports: service.ports.filter((p) => !sidecarPorts.has(p.name)),
+    env,
+    resources: effectiveResources(config, service),
+    probes: service.probes,
+    mounts,
+    preStop: true,
+  });
+  const sidecars = (service.sidecars ?? []).map((sc) => {
+    // each sidecar gets its own writable /tmp; its root filesystem stays read-only
+    const tmp = `${sc.name}-tmp`;
+    volumes.push({ name: tmp, emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } });
+    return containerOf(config, uid, {
+      name: sc.name,
+      image: sc.image,
+      command: sc.command,
+      args: sc.args,
+      ports: sidecarPortsOf(service, sc),
+      env: literalEnv(sc.env),
+      resources: effectiveResources(config, service, sc.resources),
+      probes: sc.probes ?? {},
+      mounts: [{ name: tmp, mountPath: '/tmp' }],
+      preStop: false,
+    });
+  });
 
   const priority = service.priority ? config.priorityClasses[service.priority]?.name : undefined;
   return {
@@ -106,7 +104,7 @@ export function podTemplate(config: TargetConfig, service: ServiceConfig, option
         whenUnsatisfiable: spreadPolicyOf(config, service),
         labelSelector: { matchLabels: selectorLabels(config, service) },
       })) : undefined,
-      containers: [container],
+      containers: [container, ...sidecars],
       volumes,
     },
   };
@@ -125,6 +123,70 @@ export function spreadKeysOf(config: TargetConfig): string[] {
  */
 export function spreadPolicyOf(config: TargetConfig, service: ServiceConfig): 'DoNotSchedule' | 'ScheduleAnyway' {
   return config.tier === 'production' ? service.spreadPolicy ?? 'ScheduleAnyway' : 'ScheduleAnyway';
+}
+
+/** The service's ports a sidecar serves, by name or number (config/rules.ts checks they exist). */
+export function sidecarPortsOf(service: ServiceConfig, sidecar: SidecarConfig): ServiceConfig['ports'] {
+  return (sidecar.ports ?? []).flatMap((ref) => service.ports.filter((p) => p.name === ref || p.port === ref));
+}
+
+function literalEnv(env: Record<string, string> | undefined): k8s.EnvVar[] {
+  return Object.entries(env ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([name, value]) => ({ name, value }));
+}
+
+interface ContainerSpec {
+  readonly name: string;
+  readonly image: string;
+  readonly command?: string[];
+  readonly args?: string[];
+  readonly ports: ServiceConfig['ports'];
+  readonly env: k8s.EnvVar[];
+  readonly resources: Resources;
+  readonly probes: ProbesConfig;
+  readonly mounts: k8s.VolumeMount[];
+  /** Whether the container waits `availability.preStopSeconds` before it is stopped. */
+  readonly preStop: boolean;
+}
+
+/**
+ * One container of a service's pod, the service's own or a sidecar: the same restricted security
+ * context for both (non-root, no privilege escalation, all capabilities dropped, RuntimeDefault
+ * seccomp, read-only root filesystem), resources from the configuration, probes when configured.
+ */
+function containerOf(config: TargetConfig, uid: number, spec: ContainerSpec): k8s.Container {
+  const { resources } = spec;
+  return {
+    name: spec.name,
+    image: spec.image,
+    imagePullPolicy: 'IfNotPresent',
+    command: spec.command,
+    args: spec.args,
+    ports: spec.ports.length ? spec.ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: p.protocol ?? 'TCP' })) : undefined,
+    env: spec.env.length ? spec.env : undefined,
+    resources: {
+      requests: { cpu: k8s.Quantity.fromString(resources.requests.cpu), memory: k8s.Quantity.fromString(resources.requests.memory) },
+      limits: { cpu: k8s.Quantity.fromString(resources.limits.cpu), memory: k8s.Quantity.fromString(resources.limits.memory) },
+    },
+    startupProbe: probe(spec.probes.startup),
+    readinessProbe: probe(spec.probes.readiness),
+    livenessProbe: probe(spec.probes.liveness),
+    lifecycle: spec.preStop && config.availability.preStopSeconds > 0
+      // let endpoints and load balancers drop the pod before it stops accepting connections
+      ? { preStop: { exec: { command: ['sleep', String(config.availability.preStopSeconds)] } } }
+      : undefined,
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      privileged: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      runAsUser: uid,
+      runAsGroup: uid,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+    volumeMounts: spec.mounts,
+  };
 }
 
 function probe(config: ProbeConfig | undefined): k8s.Probe | undefined {

@@ -4,14 +4,14 @@ import { cpuMillis, formatCpu, formatMemory, memoryBytes } from '../lib/quantity
 /**
  * The resources a service's container gets in a target: its configured requests scaled by the
  * environment's `requestScale` (limits unchanged). Guaranteed-QoS services are never scaled,
- * because requests must stay equal to limits.
+ * because requests must stay equal to limits. `resources` is a sidecar's, scaled the same way.
  */
-export function effectiveResources(config: TargetConfig, service: ServiceConfig): Resources {
+export function effectiveResources(config: TargetConfig, service: ServiceConfig, resources: Resources = service.resources): Resources {
   const scale = service.qos === 'guaranteed' ? 1 : config.requestScale;
-  if (scale === 1) return service.resources;
+  if (scale === 1) return resources;
   const requests: ResourceAmounts = {
-    cpu: formatCpu(Math.max(1, Math.round(cpuMillis(service.resources.requests.cpu) * scale))),
-    memory: formatMemory(Math.max(1024 * 1024, Math.round(memoryBytes(service.resources.requests.memory) * scale))),
+    cpu: formatCpu(Math.max(1, Math.round(cpuMillis(resources.requests.cpu) * scale))),
+    memory: formatMemory(Math.max(1024 * 1024, Math.round(memoryBytes(resources.requests.memory) * scale))),
   };
-  return { requests, limits: service.resources.limits };
+  return { requests, limits: resources.limits };
 }

@@ -71,7 +71,7 @@ export function sloRuleGroup(scope: MonitoringScope): RuleGroupSpec | undefined 
       labels: { burn_rate: num(w.burnRate), long_window: w.long, short_window: w.short },
       summary: `${name} is burning its ${num(slo.availability)}% availability budget ${num(w.burnRate)}x too fast`,
       description: `{{ $value | humanizePercentage }} of ${name} ${sli.description} over the last ${w.long} (and still over ${w.short}); burning at ${num(w.burnRate)}x the sustainable rate or faster, the ${SLO_PERIOD_DAYS}-day error budget of ${num(budget * 100)}% lasts ${exhausted} at most.`,
-      reason: `SRE workbook multi-window multi-burn-rate: ${num(w.burnRate)}x over ${w.long} spends ${num(w.budgetSpent * 100)}% of the ${SLO_PERIOD_DAYS}-day budget, ${w.severity === 'critical' ? 'which needs a page' : 'which needs a ticket, not a page'}; the ${w.short} window stops the alert soon after recovery. The SLO (${num(slo.availability)}%) is set at services.${name}.monitoring.slo.availability in environments/`,
+      reason: `SRE workbook multi-window multi-burn-rate: ${num(w.burnRate)}x over ${w.long} spends ${num(w.budgetSpent * 100)}% of the ${SLO_PERIOD_DAYS}-day budget, ${w.severity === 'critical' ? 'which needs a page' : 'which needs a ticket, not a page'}; the ${w.short} window stops the alert soon after recovery. The SLO (${num(slo.availability)}%) is set at services.${name}.monitoring.slo.availability in environments/ (the comment there says why)`,
     };
   });
   return { name: `${name}.slo`, rules: [...records, ...alerts] };

@@ -84,6 +84,96 @@ export function isWholeInternet(cidr: string): boolean {
   return parseCidr(cidr)?.prefix === 0;
 }
 
+/**
+ * How wide a block may be before it needs a declared reason: no single block shorter than a /8
+ * (IPv4, 16.7 million addresses, the largest block a regional registry ever handed out to one
+ * organisation) or a /32 (IPv6, a whole ISP's allocation), and no peer whose blocks together
+ * cover more public addresses than one such block. Private and special-purpose ranges
+ * (RFC 1918, CGNAT, loopback, link-local, IPv6 ULA) do not count towards the total, so a
+ * cluster-internal 10.0.0.0/8 next to a few public /24s stays allowed.
+ */
+export const WIDEST_PREFIX = { 4: 8, 6: 32 } as const;
+
+/** Address space that is not the public internet: it does not count towards the public total. */
+const NON_PUBLIC = ['0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.168.0.0/16',
+  '::/128', '::1/128', 'fc00::/7', 'fe80::/10'];
+
+type Range = [bigint, bigint];
+
+function rangeOf(cidr: Cidr): Range {
+  const start = networkOf(cidr);
+  return [start, start + (1n << BigInt(BITS[cidr.family] - cidr.prefix))];
+}
+
+/** Sorted, disjoint half-open ranges covering the same addresses. */
+function merge(ranges: Range[]): Range[] {
+  const out: Range[] = [];
+  for (const [s, e] of [...ranges].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
+    const last = out[out.length - 1];
+    if (last && s <= last[1]) last[1] = e > last[1] ? e : last[1];
+    else out.push([s, e]);
+  }
+  return out;
+}
+
+function sizeOf(ranges: Range[]): bigint {
+  return ranges.reduce((n, [s, e]) => n + (e - s), 0n);
+}
+
+function subtract(ranges: Range[], holes: Range[]): Range[] {
+  let out = ranges;
+  for (const [hs, he] of holes) {
+    out = out.flatMap(([s, e]): Range[] => {
+      if (he <= s || hs >= e) return [[s, e]];
+      return [...(s < hs ? [[s, hs] as Range] : []), ...(he < e ? [[he, e] as Range] : [])];
+    });
+  }
+  return out;
+}
+
+/** Why a set of blocks (one peer's) is too wide to allow without a reason; one entry per problem. */
+export interface WideCidr {
+  /** Index of the single block that is too wide; undefined when the blocks together are. */
+  readonly index?: number;
+  readonly message: string;
+}
+
+/**
+ * The blocks of one peer that open too much: a single block wider than WIDEST_PREFIX, blocks
+ * that together cover a whole address family (0.0.0.0/1 + 128.0.0.0/1), or together more public
+ * addresses than one block of WIDEST_PREFIX. Unparsable blocks are ignored (reported elsewhere).
+ */
+export function wideCidrs(cidrs: readonly string[]): WideCidr[] {
+  const out: WideCidr[] = [];
+  const parsed = cidrs.map(parseCidr);
+  parsed.forEach((c, index) => {
+    if (!c) return;
+    if (c.prefix === 0) {
+      out.push({ index, message: `${cidrs[index]} opens the whole internet` });
+    } else if (c.prefix < WIDEST_PREFIX[c.family]) {
+      out.push({ index, message: `${cidrs[index]} is wider than a /${WIDEST_PREFIX[c.family]} (the widest ${c.family === 4 ? 'IPv4' : 'IPv6'} block allowed without a reason)` });
+    }
+  });
+  if (out.length) return out;
+  for (const family of [4, 6] as const) {
+    const blocks = parsed.filter((c): c is Cidr => c !== undefined && c.family === family);
+    if (blocks.length < 2) continue;
+    const covered = merge(blocks.map(rangeOf));
+    const all = 1n << BigInt(BITS[family]);
+    const list = cidrs.filter((_, i) => parsed[i]?.family === family).join(', ');
+    if (sizeOf(covered) === all) {
+      out.push({ message: `${list} together cover the whole ${family === 4 ? 'IPv4' : 'IPv6'} internet` });
+      continue;
+    }
+    const holes = merge(NON_PUBLIC.map((t) => parseCidr(t)!).filter((c) => c.family === family).map(rangeOf));
+    const bound = 1n << BigInt(BITS[family] - WIDEST_PREFIX[family]);
+    if (sizeOf(subtract(covered, holes)) > bound) {
+      out.push({ message: `${list} together cover more public addresses than one /${WIDEST_PREFIX[family]} (the widest ${family === 4 ? 'IPv4' : 'IPv6'} range allowed without a reason)` });
+    }
+  }
+  return out;
+}
+
 /** An address inside a CIDR: `offset` from the network address (negative counts from the end). */
 export function addressIn(cidr: string, offset: number): string {
   const block = parseCidr(cidr);

@@ -1,5 +1,6 @@
 import { TargetConfig } from '../config/types';
-import { isWholeInternet } from './cidr';
+import { selectorLabels } from '../constructs/labels';
+import { parseCidr, cidrContains, wideCidrs, WIDEST_PREFIX } from './cidr';
 import { Manifest } from './manifest';
 
 /** A broken network rule, in the shape lib/policy.ts reports. */
@@ -16,8 +17,10 @@ type Obj = Record<string, any>;
 
 /**
  * Zero trust over the synthesized NetworkPolicies, whoever made them: the namespace has a default
- * deny of ingress and egress; no rule allows every peer or every port; no ipBlock opens the whole
- * internet unless an external peer declares that block with a reason.
+ * deny of ingress and egress; no rule allows every peer or every port; no rule's ipBlocks open
+ * (nearly) the whole internet (lib/cidr.ts, wideCidrs) unless they lie inside one external peer
+ * that declares a reason and that the policy's own service depends on: a justified 0.0.0.0/0 of
+ * one peer never excuses the same block in another service's policy.
  */
 export function checkNetworkPolicies(config: TargetConfig, manifests: readonly Manifest[]): NetworkFinding[] {
   const findings: NetworkFinding[] = [];
@@ -29,8 +32,22 @@ export function checkNetworkPolicies(config: TargetConfig, manifests: readonly M
   if (!denies) {
     findings.push({ rule: 'network-default-deny', field: '', message: `namespace "${config.namespace}" has no default-deny NetworkPolicy (podSelector {}, policyTypes Ingress and Egress, no rules)`, fix: 'keep NamespaceNetworkPolicies in the chart' });
   }
-  const justified = new Set(Object.values(config.externals).filter((e) => e.reason).flatMap((e) => e.cidrs));
+  // the justified peers of each policy: those with a reason that the selected service depends on
+  const justifiedFor = (policy: Obj): ReadonlyArray<{ name: string; cidrs: string[] }> => {
+    const selector: Record<string, string> = policy.spec?.podSelector?.matchLabels ?? {};
+    const service = Object.values(config.services).find((svc) => {
+      const labels = selectorLabels(config, svc);
+      return Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
+    });
+    return (service?.dependsOn ?? []).flatMap((d) => ('external' in d && config.externals[d.external]?.reason ? [config.externals[d.external]] : []));
+  };
+  const inside = (cidr: string, block: string) => {
+    const c = parseCidr(cidr);
+    const b = parseCidr(block);
+    return !!c && !!b && c.family === b.family && c.prefix >= b.prefix && cidrContains(block, cidr.split('/')[0]);
+  };
   for (const policy of policies) {
+    const justified = justifiedFor(policy);
     const sides: Array<[string, string]> = [['ingress', 'from'], ['egress', 'to']];
     for (const [side, peersKey] of sides) {
       (policy.spec?.[side] ?? []).forEach((rule: Obj, i: number) => {
@@ -41,12 +58,16 @@ export function checkNetworkPolicies(config: TargetConfig, manifests: readonly M
         if (!(rule.ports ?? []).length) {
           findings.push({ rule: 'network-least-privilege', manifest: policy as Manifest, field: `${at}.ports`, message: 'is empty, which allows every port', fix: 'name the ports of the flow' });
         }
-        (rule[peersKey] ?? []).forEach((peer: Obj, j: number) => {
-          const cidr = peer.ipBlock?.cidr;
-          if (cidr && isWholeInternet(cidr) && !justified.has(cidr)) {
-            findings.push({ rule: 'network-least-privilege', manifest: policy as Manifest, field: `${at}.${peersKey}[${j}].ipBlock.cidr`, message: `${cidr} opens the whole internet and no external peer declares it with a reason`, fix: 'narrow the block, or declare it under externals with a "reason"' });
-          }
-        });
+        const blocks: Array<{ cidr: string; j: number }> = (rule[peersKey] ?? []).flatMap((peer: Obj, j: number) => (peer.ipBlock?.cidr ? [{ cidr: String(peer.ipBlock.cidr), j }] : []));
+        const wide = wideCidrs(blocks.map((b) => b.cidr));
+        if (!wide.length) return;
+        const excuse = justified.find((peer) => blocks.every((b) => peer.cidrs.some((c) => inside(b.cidr, c))));
+        if (excuse) return;
+        const dependsOn = justified.length ? `; the peers with a reason this service depends on are ${justified.map((p) => p.name).join(', ')}, and they do not declare these blocks` : '';
+        for (const w of wide) {
+          const field = w.index === undefined ? `${at}.${peersKey}` : `${at}.${peersKey}[${blocks[w.index].j}].ipBlock.cidr`;
+          findings.push({ rule: 'network-least-privilege', manifest: policy as Manifest, field, message: `${w.message} and no external peer this service depends on declares it with a reason${dependsOn}`, fix: `narrow the blocks (/${WIDEST_PREFIX[4]} or narrower for IPv4, /${WIDEST_PREFIX[6]} for IPv6), or declare them under externals with a "reason" and depend on that peer` });
+        }
       });
     }
   }

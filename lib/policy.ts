@@ -109,10 +109,14 @@ export function checkPolicies(config: TargetConfig, manifests: readonly Manifest
           if (!c[probe]) add('probes', m, `${at}.${probe}`, `is missing; ${config.tier} requires readiness and liveness probes`, 'add probes.readiness and probes.liveness to the service');
         }
       }
+      // the service's own container carries the service's probes and preStop delay; a sidecar its own probes
+      const sidecar = service?.sidecars?.find((sc) => sc.name === c.name);
+      const probes = sidecar ? sidecar.probes : service?.probes;
+      const where = sidecar ? `sidecars.${sidecar.name}.probes` : 'probes';
       for (const [kind, probe] of [['startup', 'startupProbe'], ['readiness', 'readinessProbe'], ['liveness', 'livenessProbe']] as const) {
-        if (service?.probes?.[kind] && !c[probe]) add('probes', m, `${at}.${probe}`, `is missing although the service configures probes.${kind}`, 'render every configured probe in constructs/pod-template.ts');
+        if (probes?.[kind] && !c[probe]) add('probes', m, `${at}.${probe}`, `is missing although the service configures ${where}.${kind}`, 'render every configured probe in constructs/pod-template.ts');
       }
-      if (config.tier === 'production' && WORKLOAD_KINDS.has(m.kind) && !c.lifecycle?.preStop) {
+      if (config.tier === 'production' && WORKLOAD_KINDS.has(m.kind) && !sidecar && !c.lifecycle?.preStop) {
         add('graceful-shutdown', m, `${at}.lifecycle.preStop`, 'is missing; production pods must keep serving while endpoints drop them', 'set availability.preStopSeconds above 0');
       }
       for (const env of c.env ?? []) {

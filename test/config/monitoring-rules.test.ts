@@ -5,7 +5,8 @@ import { ConfigError, formatIssue } from '../../config/errors';
 import { loadPlatform } from '../../config/load';
 import { copyEnvironments, edit, runSynth, treeDigest } from '../helpers';
 
-const REDIS_MONITORING = /    monitoring:\n      http: false\n(?!.*interval)/;
+/** redis's monitoring block, the last of defaults.yaml, to its end. */
+const REDIS_MONITORING = /    monitoring:\n      http: false\n(?!.*interval)[\s\S]*$/;
 
 function customAlert(expr: string): string {
   return [
@@ -83,6 +84,93 @@ describe('monitoring configuration rules', () => {
     edit(dir, 'defaults.yaml', REDIS_MONITORING, '    monitoring:\n      http: false\n      slo:\n        availability: 99.9\n');
     expect(issuesOf(dir)).toEqual(expect.arrayContaining([
       expect.stringMatching(/services\.redis\.monitoring\.slo: service "redis" has no port named "metrics"/),
+    ]));
+  });
+
+  it('fails on a mean latency alert without the metrics to compute it', () => {
+    const dir = copyEnvironments();
+    edit(dir, 'defaults.yaml', REDIS_MONITORING, '    monitoring:\n      http: false\n      alerts:\n        latencyMeanSeconds: 0.001\n');
+    expect(issuesOf(dir)).toEqual(expect.arrayContaining([
+      expect.stringMatching(/defaults\.yaml:\d+: services\.redis\.monitoring\.alerts\.latencyMeanSeconds: service "redis" has no monitoring\.metrics\.duration \{sum, count\}/),
+    ]));
+  });
+});
+
+describe('standard alert thresholds (monitoring.thresholds)', () => {
+  it('fails on a ratio above 1, naming file, path, value and what is allowed', () => {
+    const dir = copyEnvironments();
+    edit(dir, 'defaults.yaml', /    memory:\n      ratio: 0\.8\n/, '    memory:\n      ratio: 80\n');
+    expect(issuesOf(dir)).toEqual(expect.arrayContaining([
+      expect.stringMatching(/defaults\.yaml:\d+: monitoring\.thresholds\.memory\.ratio: .*80.*(<= 1|at most 1|maximum 1).*/),
+    ]));
+  });
+
+  it('fails on a duration Prometheus does not accept', () => {
+    const dir = copyEnvironments();
+    edit(dir, 'defaults.yaml', /    hpaAtMax:\n      for: 15m\n/, '    hpaAtMax:\n      for: 15m1h\n');
+    expect(issuesOf(dir)).toEqual(expect.arrayContaining([
+      expect.stringMatching(/defaults\.yaml:\d+: monitoring\.thresholds\.hpaAtMax\.for: "15m1h" is not a Prometheus duration: units must go from the largest to the smallest, each once \(e\.g\. "1h30m", not "30m1h"\)/),
+    ]));
+    edit(dir, 'defaults.yaml', 'for: 15m1h', 'for: 15 minutes');
+    expect(issuesOf(dir)).toEqual(expect.arrayContaining([
+      expect.stringMatching(/defaults\.yaml:\d+: monitoring\.thresholds\.hpaAtMax\.for: .*"15 minutes".*duration such as "30s", "5m", "1h" or "1h30m"/),
+    ]));
+  });
+
+  it('fails on a warning ratio at or above the critical one', () => {
+    const dir = copyEnvironments();
+    edit(dir, 'production.yaml', 'monitoring:\n  targetDownSeverity: critical\n', 'monitoring:\n  targetDownSeverity: critical\n  thresholds:\n    httpErrors: { warning: 0.05 }\n');
+    expect(issuesOf(dir)).toEqual(expect.arrayContaining([
+      expect.stringMatching(/production\.yaml:\d+: monitoring\.thresholds\.httpErrors\.warning: the warning ratio \(0\.05\) must be below the critical ratio \(0\.05\)/),
+    ]));
+  });
+
+  it('is overridable per environment and per service', () => {
+    const dir = copyEnvironments();
+    edit(dir, 'production.yaml', 'monitoring:\n  targetDownSeverity: critical\n', 'monitoring:\n  targetDownSeverity: critical\n  thresholds:\n    memory: { ratio: 0.9 }\n');
+    edit(dir, 'defaults.yaml', '    monitoring:\n      alerts:\n        # inference', '    monitoring:\n      thresholds:\n        memory: { for: 30m, reason: models load in bursts }\n      alerts:\n        # inference');
+    const [east] = loadPlatform(dir).filter((t) => t.target === 'production-us-east-1');
+    expect(east.monitoring.thresholds.memory).toMatchObject({ ratio: 0.9, for: '10m' });
+    expect(east.services['ml-service'].monitoring?.thresholds?.memory).toEqual({ for: '30m', reason: 'models load in bursts' });
+  });
+});
+
+describe('sidecars', () => {
+  const sidecar = /      - name: redis-exporter\n        image: docker\.io\/oliver006\/redis_exporter:v1\.62\.0\n/;
+
+  it('fail when they serve a port the service does not declare', () => {
+    const dir = copyEnvironments();
+    edit(dir, 'defaults.yaml', 'ports: [metrics]', 'ports: [metrix]');
+    expect(issuesOf(dir)).toEqual(expect.arrayContaining([
+      expect.stringMatching(/defaults\.yaml:\d+: services\.redis\.sidecars\[0\]\.ports\[0\]: "metrix" is not a port of "redis"; a sidecar serves ports declared in the service's ports: redis \(6379\), metrics \(9090\)/),
+    ]));
+  });
+
+  it('fail when the image is not pinned', () => {
+    const dir = copyEnvironments();
+    edit(dir, 'defaults.yaml', sidecar, '      - name: redis-exporter\n        image: docker.io/oliver006/redis_exporter:latest\n');
+    expect(issuesOf(dir)).toEqual(expect.arrayContaining([
+      expect.stringMatching(/defaults\.yaml:\d+: services\.redis\.sidecars\[0\]\.image: "docker\.io\/oliver006\/redis_exporter:latest" uses the moving tag "latest"/),
+    ]));
+  });
+
+  it('fail without probes from staging on, and with a limit above the LimitRange maximum', () => {
+    const dir = copyEnvironments();
+    edit(dir, 'defaults.yaml', /        probes:\n          readiness: \{ tcp: \{ port: metrics \}, periodSeconds: 10 \}\n          liveness: \{ tcp: \{ port: metrics \}, periodSeconds: 20 \}\n/, '');
+    edit(dir, 'defaults.yaml', 'limits: { cpu: 100m, memory: 64Mi }', 'limits: { cpu: "5", memory: 64Mi }');
+    const issues = issuesOf(dir);
+    expect(issues).toEqual(expect.arrayContaining([
+      expect.stringMatching(/defaults\.yaml:\d+: services\.redis\.sidecars\[0\]\.probes: sidecar "redis-exporter" of service "redis" has no readiness probe; staging requires readiness and liveness probes in every container \(in target staging\)/),
+      expect.stringMatching(/defaults\.yaml:\d+: services\.redis\.sidecars\[0\]\.resources\.limits\.cpu: sidecar "redis-exporter" of service "redis": limit "5" exceeds the LimitRange maximum per container "4" \(limitRange\.max\.cpu\)/),
+    ]));
+    expect(issues.some((i) => /in target development/.test(i) && /probe/.test(i))).toBe(false);
+  });
+
+  it('of a Guaranteed-QoS service need requests equal to limits', () => {
+    const dir = copyEnvironments();
+    edit(dir, 'defaults.yaml', '    qos: guaranteed\n', '    qos: guaranteed\n    sidecars:\n      - name: proxy\n        image: ghcr.io/trading-platform/proxy:1.0.0\n        resources:\n          requests: { cpu: 50m, memory: 32Mi }\n          limits: { cpu: 100m, memory: 32Mi }\n        probes:\n          readiness: { tcp: { port: 15000 } }\n          liveness: { tcp: { port: 15000 } }\n');
+    expect(issuesOf(dir)).toEqual(expect.arrayContaining([
+      expect.stringMatching(/defaults\.yaml:\d+: services\.execution-gateway\.sidecars\[0\]\.resources: sidecar "proxy" of service "execution-gateway": Guaranteed QoS needs requests equal to limits in every container of the pod/),
     ]));
   });
 });

@@ -42,6 +42,15 @@ function expectedCapacity(config: TargetConfig): { atMin: Totals; atMax: Totals 
         podAtMax.limitsMemory = (pod.limitsMemory * podAtMax.requestsMemory) / pod.requestsMemory;
       }
     }
+    // sidecars count in every pod; the VPA leaves them alone (containerPolicies mode Off)
+    for (const sidecar of service.sidecars ?? []) {
+      const r = effectiveResources(config, service, sidecar.resources);
+      const extra = { requestsCpu: cpuMillis(r.requests.cpu), requestsMemory: memoryBytes(r.requests.memory), limitsCpu: cpuMillis(r.limits.cpu), limitsMemory: memoryBytes(r.limits.memory) };
+      for (const k of AMOUNT_KEYS) {
+        pod[k] += extra[k];
+        podAtMax[k] += extra[k];
+      }
+    }
     for (const k of AMOUNT_KEYS) {
       atMin[k] += pod[k] * min;
       atMax[k] += podAtMax[k] * (max + surge);
@@ -91,12 +100,13 @@ describe.each(TARGETS)('capacity of %s', (target) => {
 });
 
 describe('the reference figures', () => {
-  it.each(['production-us-east-1', 'production-eu-west-1'])('of %s: 54.5 CPU limits and 66 pods at maximum scale plus surge', (target) => {
+  it.each(['production-us-east-1', 'production-eu-west-1'])('of %s: 54.6 CPU limits (redis\'s exporter sidecar included) and 66 pods at maximum scale plus surge', (target) => {
     // gateway 30 pods × 500m (15 max + a full blue/green second set), data-service 11 × 500m,
     // signal-service 9 × 500m, ml-service 6 × 2, orchestrator 3 × 1, execution-gateway 6 × 2,
-    // redis 1 × 2.5 (VPA Initial up to maxAllowed 500m, limit grown 5×)
+    // redis 1 × 2.5 (VPA Initial up to maxAllowed 500m, limit grown 5×) plus its exporter
+    // sidecar's 100m, which the VPA leaves alone
     const capacity = capacityOf(manifestsOf(target));
-    expect(capacity.atMax.limitsCpu).toBe(15000 + 5500 + 4500 + 12000 + 3000 + 12000 + 2500);
+    expect(capacity.atMax.limitsCpu).toBe(15000 + 5500 + 4500 + 12000 + 3000 + 12000 + 2500 + 100);
     expect(capacity.atMax.pods).toBe(66);
     const gateway = capacity.workloads.find((w) => w.name === 'gateway')!;
     expect(gateway).toMatchObject({ kind: 'Rollout', minReplicas: 2, maxReplicas: 15, surge: 15, podsAtMax: 30 });
@@ -129,7 +139,7 @@ describe('a quota that maximum scale plus surge exceeds', () => {
   it('refuses the synth, naming the target, the resource, the total, the quota and the biggest services', () => {
     const message = refuse('limits: { cpu: "64", memory: 128Gi }', 'limits: { cpu: "50", memory: 128Gi }');
     for (const target of ['production-us-east-1', 'production-eu-west-1']) {
-      expect(message).toContain(`${target}: limits.cpu at maximum scale plus release surge is 54.5, over the namespace ResourceQuota of 50 by 4.5; `
+      expect(message).toContain(`${target}: limits.cpu at maximum scale plus release surge is 54.6, over the namespace ResourceQuota of 50 by 4.6; `
         + 'biggest: gateway 15 (15 max + 15 surge (blue/green: second ReplicaSet) × 500m), execution-gateway 12 (3 max + 3 surge (blue/green: second ReplicaSet) × 2), '
         + 'ml-service 12 (5 max + 1 surge (maxSurge 1) × 2). Raise quota.limits.cpu in ');
     }
@@ -145,7 +155,7 @@ describe('a quota that maximum scale plus surge exceeds', () => {
   it('counts raising replicas.max against the quota', () => {
     const message = refuse('replicas: { min: 3, max: 10 }', 'replicas: { min: 3, max: 40 }');
     // data-service: +30 pods × 250m requests, × 500m limits, × 1Gi memory limits
-    expect(message).toContain('production-us-east-1: limits.cpu at maximum scale plus release surge is 69.5, over the namespace ResourceQuota of 64 by 5.5; biggest: data-service 20.5 (40 max + 1 surge (maxSurge 1) × 500m)');
+    expect(message).toContain('production-us-east-1: limits.cpu at maximum scale plus release surge is 69.6, over the namespace ResourceQuota of 64 by 5.6; biggest: data-service 20.5 (40 max + 1 surge (maxSurge 1) × 500m)');
   });
 });
 

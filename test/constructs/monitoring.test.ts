@@ -159,6 +159,29 @@ describe('PrometheusRule', () => {
     expect(latency.expr).toMatch(/^histogram_quantile\(0\.95, .*http_request_duration_seconds_bucket.*\) > 0\.25$/);
   });
 
+  it('alerts on latency for 10m of services without HTTP where a latency metric is configured', () => {
+    const gateway = alertsOf('production-us-east-1', 'execution-gateway').find((a) => a.alert === 'LatencyHigh')!;
+    expect(gateway).toMatchObject({ for: '10m', labels: { severity: 'warning' } });
+    expect(gateway.expr).toBe('histogram_quantile(0.95, sum by (namespace, job, le) (rate(trading_order_latency_seconds_bucket{namespace="trading-prod",job="execution-gateway"}[5m]))) > 0.0001');
+    const redis = alertsOf('production-us-east-1', 'redis').find((a) => a.alert === 'LatencyHigh')!;
+    expect(redis).toMatchObject({ for: '10m', annotations: { summary: 'redis mean latency is above 1ms' } });
+    expect(redis.expr).toMatch(/sum by \(namespace, job\) \(rate\(redis_commands_duration_seconds_total\{namespace="trading-prod",job="redis"\}\[5m\]\)\)\n  \/\nsum by \(namespace, job\) \(rate\(redis_commands_total\{namespace="trading-prod",job="redis"\}\[5m\]\)\)\n\) > 0\.001$/);
+    expect(redis.annotations!.threshold_reason).toMatch(/set at services\.redis\.monitoring\.alerts\.latencyMeanSeconds in environments\/ \(the comment there says why\)/);
+  });
+
+  it('takes every standard threshold from monitoring.thresholds, with per-service overrides', () => {
+    const config = configOf('production-us-east-1');
+    const t = config.monitoring.thresholds;
+    expect(t).toMatchObject({ targetDown: { for: '2m' }, httpErrors: { warning: 0.01, critical: 0.05, for: '5m' }, memory: { ratio: 0.8, for: '10m' }, cpuThrottling: { ratio: 0.25, for: '15m' }, crashLooping: { restarts: 3, window: '15m' }, hpaAtMax: { for: '15m' } });
+    const services = { ...config.services, gateway: { ...config.services.gateway, monitoring: { ...config.services.gateway.monitoring, thresholds: { memory: { ratio: 0.9, for: '20m', reason: 'a cache that fills its heap on purpose' }, httpErrors: { critical: 0.1 } } } } };
+    const rules = rulesOf(find(synthTarget({ ...config, services }), 'PrometheusRule', 'gateway'));
+    const memory = rules.find((r) => r.alert === 'ContainerMemoryNearLimit')!;
+    expect(memory).toMatchObject({ for: '20m', annotations: { threshold_reason: 'a cache that fills its heap on purpose (services.gateway.monitoring.thresholds.memory in environments/)' } });
+    expect(memory.expr).toMatch(/\) > 0\.9$/);
+    expect(rules.filter((r) => r.alert === 'HTTPErrorRateHigh').map((r) => r.expr.split(' > ')[1])).toEqual(['0.01', '0.1']);
+    expect(alertsOf('production-us-east-1', 'gateway').find((a) => a.alert === 'ContainerMemoryNearLimit')!.annotations!.threshold_reason).toMatch(/\(monitoring\.thresholds\.memory in environments\/\)$/);
+  });
+
   it('alerts on crash looping, memory, CPU throttling everywhere and on the HPA ceiling only where an HPA scales', () => {
     for (const target of TARGETS) {
       const config = configOf(target);
@@ -281,6 +304,18 @@ describe('Grafana dashboards', () => {
     expect(titles('gateway')).toEqual(expect.arrayContaining(['Rate: requests per second by status', 'Errors: 5xx ratio', 'Duration: request latency', 'Saturation: CPU', 'Saturation: memory']));
     expect(titles('execution-gateway')).toEqual(expect.arrayContaining(['Rate: orders per second by status', 'Errors: rejected and failed orders', 'Duration: order latency']));
     expect(titles('execution-gateway')).not.toContain('Errors: 5xx ratio');
+  });
+
+  it('shows rate, errors and duration of a service without HTTP from the metrics it names (redis, via redis_exporter)', () => {
+    const model = JSON.parse((find(manifestsOf('production-us-east-1'), 'ConfigMap', 'redis-dashboard') as Obj).data['redis.json']);
+    const panels = Object.fromEntries(model.panels.filter((p: Obj) => p.targets).map((p: Obj) => [p.title, p.targets.map((t: Obj) => t.expr)]));
+    expect(panels['Rate: requests per second']).toEqual(['sum(rate(redis_commands_processed_total{namespace="trading-prod",job="redis"}[$__rate_interval]))']);
+    expect(panels['Errors: failures per second']).toEqual([
+      'sum(rate(redis_rejected_connections_total{namespace="trading-prod",job="redis"}[$__rate_interval]))',
+      'sum(rate(redis_rejected_connections_total{namespace="trading-prod",job="redis"}[$__rate_interval])) / sum(rate(redis_commands_processed_total{namespace="trading-prod",job="redis"}[$__rate_interval]))',
+    ]);
+    expect(panels['Duration: mean latency']).toEqual(['sum(rate(redis_commands_duration_seconds_total{namespace="trading-prod",job="redis"}[$__rate_interval])) / sum(rate(redis_commands_total{namespace="trading-prod",job="redis"}[$__rate_interval]))']);
+    expect(Object.keys(panels)).toEqual(expect.arrayContaining(['Saturation: CPU', 'Saturation: memory']));
   });
 
   it('is the same JSON on every synth (no random ids)', () => {

@@ -237,7 +237,90 @@ describe('the network policy check', () => {
     expect(networkViolations(loosened).map((v) => `${v.kind}/${v.name}: ${v.field}: ${v.message}`)).toEqual([
       'NetworkPolicy/execution-gateway: spec.ingress[0].from: is empty, which allows every source',
       'NetworkPolicy/execution-gateway: spec.ingress[0].ports: is empty, which allows every port',
-      'NetworkPolicy/execution-gateway: spec.egress[0].to[0].ipBlock.cidr: 0.0.0.0/0 opens the whole internet and no external peer declares it with a reason',
+      'NetworkPolicy/execution-gateway: spec.egress[0].to[0].ipBlock.cidr: 0.0.0.0/0 opens the whole internet and no external peer this service depends on declares it with a reason',
+    ]);
+  });
+});
+
+describe('wide CIDRs need a reason', () => {
+  /** The configuration error of loading the reference environments with one edit, or ''. */
+  function loadError(file: string, search: string | RegExp, replacement: string): string {
+    const dir = copyEnvironments();
+    edit(dir, file, search, replacement);
+    try {
+      loadPlatform(dir);
+      return '';
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+  const exchanges = /cidrs: \[203\.0\.113\.0\/24\]/;
+  const allowed = /narrow it to the peer's own ranges \(each block \/8 or narrower for IPv4, \/32 or narrower for IPv6, at most one such block of public addresses in all\) or add a "reason" to externals\.exchanges/;
+
+  it('fails on two halves that together cover the whole IPv4 internet', () => {
+    const message = loadError('defaults.yaml', exchanges, 'cidrs: [0.0.0.0/1, 128.0.0.0/1]');
+    expect(message).toMatch(/defaults\.yaml:\d+: externals\.exchanges\.cidrs\[0\]: 0\.0\.0\.0\/1 is wider than a \/8/);
+    expect(message).toMatch(/defaults\.yaml:\d+: externals\.exchanges\.cidrs\[1\]: 128\.0\.0\.0\/1 is wider than a \/8 \(the widest IPv4 block allowed without a reason\)/);
+    expect(message).toMatch(allowed);
+  });
+
+  it('fails on /8 blocks that together cover the whole IPv4 internet', () => {
+    const all = Array.from({ length: 256 }, (_, i) => `${i}.0.0.0/8`).join(', ');
+    const message = loadError('defaults.yaml', exchanges, `cidrs: [${all}]`);
+    expect(message).toMatch(/defaults\.yaml:\d+: externals\.exchanges\.cidrs: 0\.0\.0\.0\/8, 1\.0\.0\.0\/8, .* together cover the whole IPv4 internet; narrow it/);
+  });
+
+  it('fails on a single IPv4 block wider than /8', () => {
+    const message = loadError('defaults.yaml', exchanges, 'cidrs: [64.0.0.0/4]');
+    expect(message).toMatch(/defaults\.yaml:\d+: externals\.exchanges\.cidrs\[0\]: 64\.0\.0\.0\/4 is wider than a \/8/);
+    expect(message).toMatch(allowed);
+  });
+
+  it('fails on blocks that together hold more public addresses than one /8', () => {
+    const message = loadError('defaults.yaml', exchanges, 'cidrs: [3.0.0.0/8, 4.0.0.0/9]');
+    expect(message).toMatch(/defaults\.yaml:\d+: externals\.exchanges\.cidrs: 3\.0\.0\.0\/8, 4\.0\.0\.0\/9 together cover more public addresses than one \/8/);
+  });
+
+  it('does not count private ranges towards the public total', () => {
+    expect(loadError('defaults.yaml', exchanges, 'cidrs: [10.0.0.0/8, 172.16.0.0/12, 3.0.0.0/8]')).toBe('');
+  });
+
+  it('fails on ::/0 and on an IPv6 block wider than /32', () => {
+    expect(loadError('defaults.yaml', exchanges, 'cidrs: ["::/0"]')).toMatch(/defaults\.yaml:\d+: externals\.exchanges\.cidrs\[0\]: ::\/0 opens the whole internet; narrow it/);
+    expect(loadError('defaults.yaml', exchanges, 'cidrs: ["2000::/3"]')).toMatch(/defaults\.yaml:\d+: externals\.exchanges\.cidrs\[0\]: 2000::\/3 is wider than a \/32 \(the widest IPv6 block allowed without a reason\)/);
+    expect(loadError('defaults.yaml', exchanges, 'cidrs: ["::/1", "8000::/1"]')).toMatch(/externals\.exchanges\.cidrs\[0\]: ::\/1 is wider than a \/32/);
+  });
+
+  it('allows wide blocks when the peer declares a reason', () => {
+    expect(loadError('defaults.yaml', exchanges, 'cidrs: [0.0.0.0/1, 128.0.0.0/1]\n    reason: venues rotate their order-entry addresses without notice')).toBe('');
+  });
+
+  it('a 0.0.0.0/0 justified for one peer does not pass in the policy of a service that does not depend on it', () => {
+    const dir = copyEnvironments();
+    edit(dir, 'defaults.yaml', exchanges, 'cidrs: [0.0.0.0/0]\n    reason: venues rotate their order-entry addresses without notice');
+    const config = loadPlatform(dir).find((c) => c.target === 'development')!;
+    const manifests = synthTarget(config);
+    const at = (name: string) => manifests.find((m) => m.kind === 'NetworkPolicy' && m.metadata.name === name)!;
+    expect(checkPolicies(config, manifests).filter((v) => v.rule.startsWith('network-'))).toEqual([]);
+    // copy the justified rule into data-service's policy, which does not depend on exchanges
+    const rule = ((at('execution-gateway') as any).spec.egress as any[]).find((r) => r.to.some((t: any) => t.ipBlock?.cidr === '0.0.0.0/0'));
+    const widened = manifests.map((m) => (m === at('data-service') ? { ...m, spec: { ...(m as any).spec, egress: [...(m as any).spec.egress, rule] } } as Manifest : m));
+    const violations = checkPolicies(config, widened).filter((v) => v.rule.startsWith('network-'));
+    expect(violations.map((v) => `${v.kind}/${v.name}: ${v.field}: ${v.message}`)).toEqual([
+      expect.stringMatching(/^NetworkPolicy\/data-service: spec\.egress\[\d+\]\.to\[0\]\.ipBlock\.cidr: 0\.0\.0\.0\/0 opens the whole internet and no external peer this service depends on declares it with a reason$/),
+    ]);
+    expect(violations[0].fix).toMatch(/narrow the blocks \(\/8 or narrower for IPv4, \/32 for IPv6\), or declare them under externals with a "reason" and depend on that peer/);
+  });
+
+  it('reports blocks that together cover the whole internet in a policy', () => {
+    const config = configOf('staging');
+    const loosened = manifestsOf('staging').map((m) => (m.kind === 'NetworkPolicy' && m.metadata.name === 'gateway'
+      ? { ...m, spec: { ...(m as any).spec, egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/1' } }, { ipBlock: { cidr: '128.0.0.0/1' } }], ports: [{ port: 443, protocol: 'TCP' }] }] } } as Manifest
+      : m));
+    const messages = checkPolicies(config, loosened).filter((v) => v.rule.startsWith('network-')).map((v) => `${v.field}: ${v.message}`);
+    expect(messages).toEqual([
+      'spec.egress[0].to[0].ipBlock.cidr: 0.0.0.0/1 is wider than a /8 (the widest IPv4 block allowed without a reason) and no external peer this service depends on declares it with a reason',
+      'spec.egress[0].to[1].ipBlock.cidr: 128.0.0.0/1 is wider than a /8 (the widest IPv4 block allowed without a reason) and no external peer this service depends on declares it with a reason',
     ]);
   });
 });
@@ -278,7 +361,7 @@ describe('synth refuses a bad service graph', () => {
 
   it('fails on 0.0.0.0/0 without a reason', () => {
     const message = refuse('production.yaml', 'cidrs: [203.0.113.0/26, 198.51.100.128/26]', 'cidrs: [0.0.0.0/0]');
-    expect(message).toMatch(/production\.yaml:\d+: regions\.us-east-1\.externals\.exchanges\.cidrs\[0\]: 0\.0\.0\.0\/0 opens egress to the whole internet; narrow it .* or add a "reason"/);
+    expect(message).toMatch(/production\.yaml:\d+: regions\.us-east-1\.externals\.exchanges\.cidrs\[0\]: 0\.0\.0\.0\/0 opens the whole internet; narrow it .* or add a "reason"/);
   });
 
   it('fails on a CIDR with host bits set and names its network address', () => {

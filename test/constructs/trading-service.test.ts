@@ -22,7 +22,9 @@ describe.each(TARGETS)('workloads of %s', (target) => {
           allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, privileged: false,
           capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
         }));
-        expect(c.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+        // a writable /tmp from an emptyDir, the container's own for a sidecar
+        const tmp = c.volumeMounts.find((m: any) => m.mountPath === '/tmp');
+        expect(spec.volumes.find((v: any) => v.name === tmp.name).emptyDir).toBeDefined();
       }
       expect(spec.volumes).toContainEqual(expect.objectContaining({ name: 'tmp', emptyDir: expect.any(Object) }));
     }
@@ -233,5 +235,35 @@ describe('refusals', () => {
   it('refuses an undeclared priority class', () => {
     const message = refuse('production.yaml', 'priority: critical', 'priority: urgent');
     expect(message).toContain('services.execution-gateway.priority: "urgent" is not a declared priority class; declared: critical, high');
+  });
+});
+
+describe('sidecars', () => {
+  it.each(TARGETS)('redis in %s runs a pinned redis_exporter that serves the metrics port, with the same restricted context', (target) => {
+    const spec = pod(workload(target, 'redis'));
+    expect(spec.containers.map((c: any) => c.name)).toEqual(['redis', 'redis-exporter']);
+    const [redis, exporter] = spec.containers;
+    expect(exporter.image).toBe('docker.io/oliver006/redis_exporter:v1.62.0');
+    expect(exporter.args).toEqual(['--web.listen-address=:9090']);
+    expect(exporter.env).toEqual([{ name: 'REDIS_ADDR', value: 'redis://localhost:6379' }]);
+    // the metrics port is served by the exporter, and only by it
+    expect(exporter.ports).toEqual([{ name: 'metrics', containerPort: 9090, protocol: 'TCP' }]);
+    expect(redis.ports.map((p: any) => p.name)).toEqual(['redis']);
+    expect(exporter.securityContext).toEqual(redis.securityContext);
+    // requests scaled by requestScale like the service's (development: a quarter), limits as configured
+    expect(exporter.resources).toEqual(target === 'development' ? { requests: { cpu: '6m', memory: '8Mi' }, limits: { cpu: '100m', memory: '64Mi' } } : { requests: { cpu: '25m', memory: '32Mi' }, limits: { cpu: '100m', memory: '64Mi' } });
+    expect(exporter.readinessProbe.tcpSocket).toEqual({ port: 'metrics' });
+    expect(exporter.lifecycle).toBeUndefined();
+    expect(exporter.volumeMounts).toEqual([{ name: 'redis-exporter-tmp', mountPath: '/tmp' }]);
+    // the Service still publishes metrics, so the ServiceMonitor scrapes the exporter
+    expect((find(manifestsOf(target), 'Service', 'redis') as any).spec.ports.map((p: any) => p.name)).toContain('metrics');
+  });
+
+  it('are left alone by the VPA, which sizes only the service\'s container', () => {
+    const vpa = find(manifestsOf('production-us-east-1'), 'VerticalPodAutoscaler', 'redis') as any;
+    expect(vpa.spec.resourcePolicy.containerPolicies).toEqual([
+      expect.objectContaining({ containerName: 'redis' }),
+      { containerName: 'redis-exporter', mode: 'Off' },
+    ]);
   });
 });
