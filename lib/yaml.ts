@@ -94,6 +94,8 @@ function stringKey(key: string): string {
 }
 
 function numberValue(value: number): string {
+  // a Map holds -0 and 0 as one key, and js-yaml writes them differently
+  if (Object.is(value, -0)) return dump(value, YAML_OPTIONS).slice(0, -1);
   let text = numbers.get(value);
   if (text === undefined) {
     text = dump(value, YAML_OPTIONS).slice(0, -1);

@@ -1,0 +1,48 @@
+import { loadPlatform } from '../../config/load';
+import { generatePlatform } from '../../bin/bench-generate';
+import { PARALLEL_MIN_SERVICES, synthesizeInParallel, workerCount } from '../../lib/parallel-synth';
+import { synthesizeAll, SynthError } from '../../lib/synth';
+import { copyEnvironments, edit, ENVIRONMENTS, referencePlatform } from '../helpers';
+
+describe('synthesis on worker threads', () => {
+  it('gives the same files, object counts and capacity as synthesis on one thread', async () => {
+    const { configs, outputs } = referencePlatform();
+    const parallel = await synthesizeInParallel(configs, 2);
+    expect(parallel.map((o) => o.folder)).toEqual(outputs.map((o) => o.folder));
+    parallel.forEach((output, i) => {
+      expect([...output.files.keys()]).toEqual([...outputs[i].files.keys()]);
+      for (const [file, content] of output.files) expect(content).toBe(outputs[i].files.get(file));
+      expect(output.manifests.map((m) => `${m.kind}/${m.metadata.name}`)).toEqual(outputs[i].manifests.map((m) => `${m.kind}/${m.metadata.name}`));
+      expect(output.capacity).toEqual(outputs[i].capacity);
+    });
+  });
+
+  it('reports every target\'s problems, as on one thread', async () => {
+    const dir = copyEnvironments();
+    // the quota of staging is too small for its services at maximum scale
+    edit(dir, 'staging.yaml', 'requests: { cpu: "20", memory: 40Gi }', 'requests: { cpu: "1", memory: 40Gi }');
+    const configs = loadPlatform(dir);
+    const serial = (() => {
+      try {
+        synthesizeAll(configs);
+        return [];
+      } catch (error) {
+        return (error as SynthError).problems;
+      }
+    })();
+    expect(serial.length).toBeGreaterThan(0);
+    await expect(synthesizeInParallel(configs, 2)).rejects.toMatchObject({ name: 'SynthError', problems: serial });
+  });
+
+  it('starts workers only for enough work on more than one core', () => {
+    const small = referencePlatform().configs;
+    expect(workerCount(small, 2)).toBe(0);
+    const dir = copyEnvironments();
+    generatePlatform(dir, Math.ceil(PARALLEL_MIN_SERVICES / 3) + 1, ENVIRONMENTS);
+    const large = loadPlatform(dir);
+    expect(workerCount(large, 2)).toBe(2);
+    expect(workerCount(large, 1)).toBe(0);
+    expect(workerCount(large, 16)).toBe(large.length);
+    expect(workerCount(large.slice(0, 1), 2)).toBe(0);
+  });
+});
