@@ -32,13 +32,25 @@ export function checkNetworkPolicies(config: TargetConfig, manifests: readonly M
   if (!denies) {
     findings.push({ rule: 'network-default-deny', field: '', message: `namespace "${config.namespace}" has no default-deny NetworkPolicy (podSelector {}, policyTypes Ingress and Egress, no rules)`, fix: 'keep NamespaceNetworkPolicies in the chart' });
   }
+  // services by each `key=value` of their selector labels, so a policy looks only at plausible ones
+  const byLabel = new Map<string, Array<{ service: (typeof config.services)[string]; labels: Record<string, string> }>>();
+  for (const svc of Object.values(config.services)) {
+    const labels = selectorLabels(config, svc);
+    for (const [k, v] of Object.entries(labels)) {
+      const bucket = byLabel.get(`${k}=${v}`);
+      if (bucket) bucket.push({ service: svc, labels });
+      else byLabel.set(`${k}=${v}`, [{ service: svc, labels }]);
+    }
+  }
   // the justified peers of each policy: those with a reason that the selected service depends on
   const justifiedFor = (policy: Obj): ReadonlyArray<{ name: string; cidrs: string[] }> => {
     const selector: Record<string, string> = policy.spec?.podSelector?.matchLabels ?? {};
-    const service = Object.values(config.services).find((svc) => {
-      const labels = selectorLabels(config, svc);
-      return Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
-    });
+    const pairs = Object.entries(selector);
+    // the first service, in declaration order, whose selector labels the policy's selector matches:
+    // it is in the bucket of every pair of the selector, so the smallest bucket will do
+    const buckets = pairs.map(([k, v]) => byLabel.get(`${k}=${v}`) ?? []);
+    const smallest = buckets.length ? buckets.reduce((a, b) => (b.length < a.length ? b : a)) : [];
+    const service = smallest.find(({ labels }) => pairs.every(([k, v]) => labels[k] === v))?.service;
     return (service?.dependsOn ?? []).flatMap((d) => ('external' in d && config.externals[d.external]?.reason ? [config.externals[d.external]] : []));
   };
   const inside = (cidr: string, block: string) => {

@@ -46,6 +46,11 @@ export function checkPolicies(config: TargetConfig, manifests: readonly Manifest
     violations.push({ rule, target: config.target, kind: m.kind, name: m.metadata.name, field, message, fix });
 
   const foreign = foreignNamespaces(config);
+  // built on first use, once per target: the workload rules look up PDBs and PriorityClasses
+  let pdbIndex: BudgetIndex | undefined;
+  const budgets = () => (pdbIndex ??= indexBudgets(manifests));
+  let priorityNames: Set<string> | undefined;
+  const priorityClasses = () => (priorityNames ??= new Set(manifests.filter((p) => p.kind === 'PriorityClass').map((p) => p.metadata.name)));
   for (const m of manifests) {
     const namespaced = !CLUSTER_SCOPED_KINDS.has(m.kind);
     const elsewhere = foreign.find((f) => f.namespace === m.metadata.namespace);
@@ -133,9 +138,9 @@ export function checkPolicies(config: TargetConfig, manifests: readonly Manifest
     });
 
     if (!WORKLOAD_KINDS.has(m.kind)) continue;
-    checkDisruptionBudget(m, template, manifests, add);
+    checkDisruptionBudget(m, template, budgets(), add);
     if (m.kind === 'StatefulSet') checkStatefulStorage(config, m, add);
-    if (config.tier === 'production') checkProductionAvailability(config, service, m, template, manifests, add);
+    if (config.tier === 'production') checkProductionAvailability(config, service, m, template, priorityClasses(), add);
   }
 
   for (const kind of ['ResourceQuota', 'LimitRange']) {
@@ -245,15 +250,40 @@ function checkIngress(m: Manifest, add: Add): void {
   }
 }
 
+/**
+ * PodDisruptionBudgets filed under one `namespace/key=value` of their selector's matchLabels, the
+ * pair fewest PDBs share: a PDB that selects a pod has all its pairs among the pod's labels, so
+ * looking up each of the pod's labels finds it, and among few others.
+ */
+type BudgetIndex = Map<string, Obj[]>;
+
+function indexBudgets(manifests: readonly Manifest[]): BudgetIndex {
+  const pdbs = (manifests as readonly Obj[]).filter((m) => m.kind === 'PodDisruptionBudget');
+  const keysOf = (pdb: Obj) => Object.entries(pdb.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${pdb.metadata.namespace}/${k}=${v}`);
+  const shared = new Map<string, number>();
+  for (const pdb of pdbs) for (const key of keysOf(pdb)) shared.set(key, (shared.get(key) ?? 0) + 1);
+  const index: BudgetIndex = new Map();
+  for (const pdb of pdbs) {
+    const keys = keysOf(pdb);
+    if (!keys.length) continue;
+    const rarest = keys.reduce((a, b) => (shared.get(b)! < shared.get(a)! ? b : a));
+    const bucket = index.get(rarest);
+    if (bucket) bucket.push(pdb);
+    else index.set(rarest, [pdb]);
+  }
+  return index;
+}
+
 /** A PodDisruptionBudget in the namespace whose selector picks the workload's pods. */
-function checkDisruptionBudget(m: Manifest, template: { path: string }, manifests: readonly Manifest[], add: Add): void {
+function checkDisruptionBudget(m: Manifest, template: { path: string }, budgets: BudgetIndex, add: Add): void {
   const podLabels: Record<string, string> = (m as Obj).spec?.template?.metadata?.labels ?? {};
   const selects = (pdb: Obj) => {
     const match: Record<string, string> = pdb.spec?.selector?.matchLabels ?? {};
     const keys = Object.keys(match);
     return keys.length > 0 && !(pdb.spec?.selector?.matchExpressions ?? []).length && keys.every((k) => podLabels[k] === match[k]);
   };
-  if (!manifests.some((p) => p.kind === 'PodDisruptionBudget' && p.metadata.namespace === m.metadata.namespace && selects(p))) {
+  const candidates = Object.entries(podLabels).flatMap(([k, v]) => budgets.get(`${m.metadata.namespace}/${k}=${v}`) ?? []);
+  if (!candidates.some(selects)) {
     add('disruption-budget', m, `${template.path.replace(/\.spec$/, '')}.metadata.labels`, 'no PodDisruptionBudget selects these pods; a node drain could take them all at once', 'keep the DisruptionBudget construct in TradingService');
   }
 }
@@ -272,7 +302,7 @@ function checkStatefulStorage(config: TargetConfig, m: Manifest, add: Add): void
 }
 
 /** Spread, zero-downtime rollouts, graceful shutdown and priority, for production workloads. */
-function checkProductionAvailability(config: TargetConfig, service: ServiceConfig | undefined, m: Manifest, template: { spec: Obj; path: string }, manifests: readonly Manifest[], add: Add): void {
+function checkProductionAvailability(config: TargetConfig, service: ServiceConfig | undefined, m: Manifest, template: { spec: Obj; path: string }, priorityClasses: ReadonlySet<string>, add: Add): void {
   const spec = template.spec;
   const podLabels: Record<string, string> = (m as Obj).spec?.template?.metadata?.labels ?? {};
   const expected = service ? spreadPolicyOf(config, service) : undefined;
@@ -312,7 +342,7 @@ function checkProductionAvailability(config: TargetConfig, service: ServiceConfi
   const priority = spec.priorityClassName;
   if (!priority) {
     add('priority-class', m, `${template.path}.priorityClassName`, 'is not set; production pods must not be preempted by less important ones', `set services.${service?.name ?? m.metadata.name}.priority in the production environment`);
-  } else if (!manifests.some((p) => p.kind === 'PriorityClass' && p.metadata.name === priority)) {
+  } else if (!priorityClasses.has(priority)) {
     add('priority-class', m, `${template.path}.priorityClassName`, `"${priority}" is not a PriorityClass of the target`, 'declare it under priorityClasses of the environment');
   }
 }
