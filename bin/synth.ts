@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     if (!options.quiet) console.log(summary(outputs.filter((o) => tree.has(o.folder)), performance.now() - started, `${options.out}/ is up to date:`));
     return;
   }
-  writeTree(options.out, tree, only);
+  await writeTree(options.out, tree, only);
   if (!options.quiet) console.log(summary(outputs.filter((o) => tree.has(o.folder)), performance.now() - started, 'wrote'));
 }
 

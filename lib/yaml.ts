@@ -69,6 +69,9 @@ function newline(level: number): string {
 
 /** A string mapping value or sequence item at `level`, as js-yaml writes it. */
 function stringValue(value: string, level: number): string {
+  // long text of several lines (a dashboard's JSON, a description) in printable ASCII: js-yaml
+  // writes it as a literal block, and scanning it to find that out is what costs
+  if (value.length > REMEMBER_UP_TO && value.includes('\n') && PRINTABLE_ASCII.test(value)) return literal(value, level);
   let text = value.length <= REMEMBER_UP_TO ? values.get(value) : undefined;
   if (text === undefined) {
     // js-yaml writes `a: <value>` for a value one level deep
@@ -102,6 +105,18 @@ function numberValue(value: number): string {
     numbers.set(value, text);
   }
   return text;
+}
+
+/** Line feeds and the printable ASCII characters; js-yaml writes text of these in a block when it has a line feed. */
+const PRINTABLE_ASCII = /^[\x20-\x7e\n]*$/;
+
+/** A literal block scalar (`|`), with js-yaml's indentation indicator and chomping. */
+function literal(value: string, level: number): string {
+  const indicator = /^\n* /.test(value) ? String(INDENT) : '';
+  const clip = value.endsWith('\n');
+  const keep = clip && (value[value.length - 2] === '\n' || value === '\n');
+  const chomp = keep ? '+' : clip ? '' : '-';
+  return `|${indicator}${chomp}\n${dropEndingNewline(indent(value, INDENT * Math.max(1, level)))}`;
 }
 
 /** js-yaml's `indentString`: every line that is not empty gets the indentation. */

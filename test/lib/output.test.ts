@@ -9,46 +9,46 @@ const tree = (folders: Record<string, Record<string, string>>): OutputTree =>
   new Map(Object.entries(folders).map(([f, files]) => [f, new Map(Object.entries(files))]));
 
 describe('writeTree', () => {
-  it('removes the files of objects that no longer exist', () => {
+  it('removes the files of objects that no longer exist', async () => {
     const out = tmp();
-    writeTree(out, tree({ a: { 'x.yaml': '1', 'y.yaml': '2' } }));
-    writeTree(out, tree({ a: { 'x.yaml': '3' } }));
+    await writeTree(out, tree({ a: { 'x.yaml': '1', 'y.yaml': '2' } }));
+    await writeTree(out, tree({ a: { 'x.yaml': '3' } }));
     expect(fs.readdirSync(path.join(out, 'a'))).toEqual(['x.yaml']);
     expect(fs.readFileSync(path.join(out, 'a', 'x.yaml'), 'utf8')).toBe('3');
   });
 
-  it('removes folders of targets that no longer exist, unless writing selected targets', () => {
+  it('removes folders of targets that no longer exist, unless writing selected targets', async () => {
     const out = tmp();
-    writeTree(out, tree({ a: { 'x.yaml': '1' }, b: { 'y.yaml': '2' } }));
-    writeTree(out, tree({ a: { 'x.yaml': '1' } }), ['a']);
+    await writeTree(out, tree({ a: { 'x.yaml': '1' }, b: { 'y.yaml': '2' } }));
+    await writeTree(out, tree({ a: { 'x.yaml': '1' } }), ['a']);
     expect(fs.readdirSync(out).sort()).toEqual(['a', 'b']);
-    writeTree(out, tree({ a: { 'x.yaml': '1' } }));
+    await writeTree(out, tree({ a: { 'x.yaml': '1' } }));
     expect(fs.readdirSync(out)).toEqual(['a']);
   });
 
-  it('leaves unchanged files untouched', () => {
+  it('leaves unchanged files untouched', async () => {
     const out = tmp();
-    writeTree(out, tree({ a: { 'x.yaml': '1', 'y.yaml': '2' } }));
+    await writeTree(out, tree({ a: { 'x.yaml': '1', 'y.yaml': '2' } }));
     const past = new Date('2020-01-01T00:00:00Z');
     fs.utimesSync(path.join(out, 'a', 'x.yaml'), past, past);
-    writeTree(out, tree({ a: { 'x.yaml': '1', 'y.yaml': '3' } }));
+    await writeTree(out, tree({ a: { 'x.yaml': '1', 'y.yaml': '3' } }));
     expect(fs.statSync(path.join(out, 'a', 'x.yaml')).mtime.getTime()).toBe(past.getTime());
     expect(fs.readFileSync(path.join(out, 'a', 'y.yaml'), 'utf8')).toBe('3');
   });
 
-  it('leaves no temporary files behind', () => {
+  it('leaves no temporary files behind', async () => {
     const out = tmp();
-    writeTree(out, tree({ a: { 'x.yaml': '1' } }));
-    writeTree(out, tree({ a: { 'x.yaml': '2' } }));
+    await writeTree(out, tree({ a: { 'x.yaml': '1' } }));
+    await writeTree(out, tree({ a: { 'x.yaml': '2' } }));
     expect(fs.readdirSync(out)).toEqual(['a']);
     expect(fs.readdirSync(path.join(out, 'a'))).toEqual(['x.yaml']);
   });
 });
 
 describe('diffTree', () => {
-  it('lists added, changed and removed files', () => {
+  it('lists added, changed and removed files', async () => {
     const out = tmp();
-    writeTree(out, tree({ a: { 'keep.yaml': 'k', 'change.yaml': '1', 'gone.yaml': 'g' } }));
+    await writeTree(out, tree({ a: { 'keep.yaml': 'k', 'change.yaml': '1', 'gone.yaml': 'g' } }));
     const differences = diffTree(out, tree({ a: { 'keep.yaml': 'k', 'change.yaml': '2', 'new.yaml': 'n' } }));
     expect(differences.map((d) => [path.basename(d.file), d.change])).toEqual([
       ['change.yaml', 'changed'], ['new.yaml', 'added'], ['gone.yaml', 'removed'],
