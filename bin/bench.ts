@@ -44,13 +44,17 @@ function report(label: string, samples: Sample[]): Sample {
   return { wallMs: wall, rssKiB: rss };
 }
 
+/**
+ * Output folders of the runs, removed only when every figure is taken: deleting tens of
+ * thousands of files makes the next run's writes wait on the file system's discards (ext4
+ * mounted with `discard` here), which would be measured as synth time.
+ */
+const outputs: string[] = [];
+
 function synthOnce(config: string): Sample {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-out-'));
-  try {
-    return measure(process.execPath, [path.join(BIN, 'synth.js'), '--config', config, '--out', out, '--quiet']);
-  } finally {
-    fs.rmSync(out, { recursive: true, force: true });
-  }
+  outputs.push(out);
+  return measure(process.execPath, [path.join(BIN, 'synth.js'), '--config', config, '--out', out, '--quiet']);
 }
 
 function stockOnce(config: string): Sample {
@@ -88,8 +92,9 @@ function main(): void {
     generatePlatform(dir, services, path.join(ROOT, 'environments'));
     const sample = report(`generated: ${services} services x 3 targets`, Array.from({ length: Math.min(runs, 3) }, () => synthOnce(dir)));
     perService.push([services, sample.wallMs]);
-    fs.rmSync(dir, { recursive: true, force: true });
+    outputs.push(dir);
   }
+  for (const dir of outputs) fs.rmSync(dir, { recursive: true, force: true });
   if (perService.length > 1) {
     console.log('time per service (linear growth keeps this flat):');
     for (const [n, ms] of perService) console.log(`  ${String(n).padStart(5)} services: ${(ms / n).toFixed(2)} ms/service`);

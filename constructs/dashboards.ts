@@ -325,40 +325,14 @@ export function dashboardUid(config: TargetConfig, service: ServiceConfig): stri
   return `${full.slice(0, MAX_DASHBOARD_UID - hash.length - 1).replace(/-+$/, '')}-${hash}`;
 }
 
-/**
- * JSON with keys sorted at every level, so the output never depends on insertion order: what
- * `JSON.stringify` writes with an indentation of 2 for a copy of `value` with sorted keys,
- * written in one pass without making the copy (a dashboard has hundreds of objects).
- */
+/** JSON with keys sorted at every level, so the output never depends on insertion order. */
 export function stableJson(value: unknown): string {
-  return `${sortedJson(value, '') ?? 'undefined'}\n`;
-}
-
-/** `value` as indented JSON at `indent`, or undefined where JSON.stringify leaves a value out. */
-function sortedJson(value: unknown, indent: string): string | undefined {
-  switch (typeof value) {
-    case 'string': return JSON.stringify(value);
-    case 'number': return Number.isFinite(value) ? String(value) : 'null';
-    case 'boolean': return value ? 'true' : 'false';
-    case 'object': break;
-    default: return undefined;
-  }
-  if (value === null) return 'null';
-  const inner = `${indent}  `;
-  if (Array.isArray(value)) {
-    if (!value.length) return '[]';
-    return `[\n${value.map((v) => `${inner}${sortedJson(v, inner) ?? 'null'}`).join(',\n')}\n${indent}]`;
-  }
-  const entries: string[] = [];
-  // in the order an object built with sorted keys lists them: integer-like keys first, by value
-  const keys = Object.keys(value).sort();
-  const integers = keys.filter((k) => /^(0|[1-9][0-9]*)$/.test(k) && Number(k) < 2 ** 32 - 1);
-  const ordered = integers.length ? [...integers.sort((a, b) => Number(a) - Number(b)), ...keys.filter((k) => !integers.includes(k))] : keys;
-  for (const key of ordered) {
-    const text = sortedJson((value as Record<string, unknown>)[key], inner);
-    if (text !== undefined) entries.push(`${inner}${JSON.stringify(key)}: ${text}`);
-  }
-  return entries.length ? `{\n${entries.join(',\n')}\n${indent}}` : '{}';
+  const sort = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sort);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]));
+    return v;
+  };
+  return `${JSON.stringify(sort(value), null, 2)}\n`;
 }
 
 export interface ServiceDashboardProps {

@@ -56,6 +56,33 @@ export function flowsOf(config: TargetConfig): Flow[] {
 
 const graphs = new WeakMap<TargetConfig, Flow[]>();
 
+/** The flows of a target by the service they come from and the service they go to. */
+interface FlowIndex {
+  readonly from: Map<string, Flow[]>;
+  readonly to: Map<string, Flow[]>;
+}
+
+const indexes = new WeakMap<TargetConfig, FlowIndex>();
+
+/** The flows out of and into one service, in the graph's order (each service's policy asks). */
+export function flowsAround(config: TargetConfig, service: string): { readonly out: readonly Flow[]; readonly in: readonly Flow[] } {
+  let index = indexes.get(config);
+  if (!index) {
+    index = { from: new Map(), to: new Map() };
+    const push = (map: Map<string, Flow[]>, key: string, flow: Flow) => {
+      const list = map.get(key);
+      if (list) list.push(flow);
+      else map.set(key, [flow]);
+    };
+    for (const flow of flowsOf(config)) {
+      push(index.from, flow.from.name, flow);
+      if ('service' in flow.to) push(index.to, flow.to.service.name, flow);
+    }
+    indexes.set(config, index);
+  }
+  return { out: index.from.get(service) ?? [], in: index.to.get(service) ?? [] };
+}
+
 function buildFlows(config: TargetConfig): Flow[] {
   const flows: Flow[] = [];
   for (const from of Object.values(config.services)) {
@@ -139,13 +166,11 @@ export class ServiceNetworkPolicy extends Construct {
     super(scope, id);
     const { config, service } = props;
     this.name = service.name;
-    const flows = flowsOf(config);
+    const flows = flowsAround(config, service.name);
 
     const ingress: k8s.NetworkPolicyIngressRule[] = [];
-    for (const flow of flows) {
-      if ('service' in flow.to && flow.to.service.name === service.name) {
-        ingress.push({ from: [{ podSelector: { matchLabels: selectorLabels(config, flow.from) } }], ports: policyPorts(flow.ports) });
-      }
+    for (const flow of flows.in) {
+      ingress.push({ from: [{ podSelector: { matchLabels: selectorLabels(config, flow.from) } }], ports: policyPorts(flow.ports) });
     }
     // the members of a group (a StatefulSet's peers) talk to each other on one port, both ways
     const peerPort = service.peers?.port === undefined ? undefined : service.ports.find((p) => p.name === service.peers!.port || p.port === service.peers!.port);
@@ -164,7 +189,7 @@ export class ServiceNetworkPolicy extends Construct {
     if (peerPort) {
       egress.push({ to: [{ podSelector: { matchLabels: selectorLabels(config, service) } }], ports: policyPorts([flowPort(peerPort)]) });
     }
-    for (const flow of flows.filter((f) => f.from.name === service.name)) {
+    for (const flow of flows.out) {
       if ('service' in flow.to) {
         egress.push({ to: [{ podSelector: { matchLabels: selectorLabels(config, flow.to.service) } }], ports: policyPorts(flow.ports) });
       } else {
