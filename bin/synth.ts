@@ -11,7 +11,7 @@ import { loadPlatform } from '../config/load';
 import { capacityLine } from '../lib/capacity-readme';
 import { OutputTree, diffTree, writeTree } from '../lib/output';
 import { DELIVERY_FOLDER } from '../charts/delivery-chart';
-import { synthesizeInParallel } from '../lib/parallel-synth';
+import { poolFor, synthesizeInParallel } from '../lib/parallel-synth';
 import { SynthError, TargetOutput } from '../lib/synth';
 
 interface Options {
@@ -73,6 +73,8 @@ async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   let outputs: TargetOutput[];
   try {
+    // a large platform's workers load the constructs while this thread reads the configuration
+    const pool = poolFor(options.config);
     let configs = loadPlatform(options.config);
     if (options.targets.length) {
       const known = configs.map((c) => c.target);
@@ -80,7 +82,7 @@ async function main(): Promise<void> {
       if (unknown.length) fail(`unknown target ${unknown.join(', ')}; targets: ${known.join(', ')}`);
       configs = configs.filter((c) => options.targets.includes(c.target));
     }
-    outputs = await synthesizeInParallel(configs);
+    outputs = await synthesizeInParallel(configs, pool ? Math.min(pool.size, configs.length) : undefined, pool);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`synth failed: ${error.issues.length} problem(s) in the configuration; nothing was written to ${options.out}/\n`);

@@ -4,6 +4,7 @@
  * 2-core machine builds two targets at a time. The result is the same as `synthesizeAll`
  * (test/lib/parallel-synth.test.ts compares them file by file).
  */
+import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
@@ -45,38 +46,86 @@ export function workerCount(configs: readonly TargetConfig[], cores = os.availab
 }
 
 /**
- * Synthesizes every target like `synthesizeAll`, on `workers` threads (the default from
- * `workerCount`); with 0 workers it runs on this thread. Throws SynthError listing every
- * problem of every target.
+ * Worker threads that synthesize targets. Starting one (loading the constructs into a new
+ * isolate) takes a few hundred milliseconds, so the command starts the pool before it reads the
+ * configuration when the environment files are large (`poolFor`), and the two overlap.
  */
-export async function synthesizeInParallel(configs: readonly TargetConfig[], workers = workerCount(configs)): Promise<TargetOutput[]> {
-  if (workers < 1) return synthesizeAll(configs);
-  // largest targets first, each to the worker with the least work so far
-  const order = configs.map((config, index) => ({ index, config, size: Object.keys(config.services).length }))
-    .sort((a, b) => b.size - a.size || a.index - b.index);
-  const batches: Array<{ load: number; items: Array<{ index: number; config: TargetConfig }> }> = Array.from({ length: workers }, () => ({ load: 0, items: [] }));
-  for (const item of order) {
-    const batch = batches.reduce((least, b) => (b.load < least.load ? b : least));
-    batch.items.push({ index: item.index, config: item.config });
-    batch.load += item.size;
+export class SynthPool {
+  private readonly workers: Worker[];
+
+  constructor(size: number) {
+    this.workers = Array.from({ length: size }, () => new Worker(path.join(__dirname, 'synth-worker.js')));
   }
-  const results: TargetResult[] = new Array(configs.length);
-  await Promise.all(batches.filter((b) => b.items.length).map((batch) => runWorker({ configs: batch.items }, (reply) => {
-    results[reply.index] = reply.result!;
-  })));
-  return assembleOutputs(configs, results);
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** Synthesizes every target on the pool's workers (each used once), like `synthesizeAll`. */
+  async synthesize(configs: readonly TargetConfig[]): Promise<TargetOutput[]> {
+    // largest targets first, each to the worker with the least work so far
+    const order = configs.map((config, index) => ({ index, config, size: Object.keys(config.services).length }))
+      .sort((a, b) => b.size - a.size || a.index - b.index);
+    const batches = this.workers.map((worker) => ({ worker, load: 0, items: [] as Array<{ index: number; config: TargetConfig }> }));
+    for (const item of order) {
+      const batch = batches.reduce((least, b) => (b.load < least.load ? b : least));
+      batch.items.push({ index: item.index, config: item.config });
+      batch.load += item.size;
+    }
+    const results: TargetResult[] = new Array(configs.length);
+    try {
+      await Promise.all(batches.filter((b) => b.items.length).map((b) => run(b.worker, { configs: b.items }, (reply) => {
+        results[reply.index] = reply.result!;
+      })));
+    } finally {
+      await this.close();
+    }
+    return assembleOutputs(configs, results);
+  }
+
+  /** Stops every worker (those that finished have stopped already). */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
 }
 
-function runWorker(request: WorkerRequest, onReply: (reply: WorkerReply) => void): Promise<void> {
+/** Environment files of at least this many bytes in all hint at enough services for workers. */
+export const POOL_MIN_CONFIG_BYTES = 128 * 1024;
+
+/**
+ * A pool started early for the configuration in `dir`, before it is read, when the machine has
+ * more than one core and the files are large; undefined otherwise.
+ */
+export function poolFor(dir: string, cores = os.availableParallelism?.() ?? os.cpus().length): SynthPool | undefined {
+  if (cores < 2) return undefined;
+  let bytes = 0;
+  try {
+    for (const f of fs.readdirSync(dir)) if (/\.ya?ml$/.test(f)) bytes += fs.statSync(path.join(dir, f)).size;
+  } catch {
+    return undefined; // the loader reports a missing or unreadable folder
+  }
+  return bytes >= POOL_MIN_CONFIG_BYTES ? new SynthPool(cores) : undefined;
+}
+
+/**
+ * Synthesizes every target like `synthesizeAll`, on `workers` threads (the default from
+ * `workerCount`), or on the given pool's; with 0 workers and no pool it runs on this thread.
+ * Throws SynthError listing every problem of every target.
+ */
+export async function synthesizeInParallel(configs: readonly TargetConfig[], workers = workerCount(configs), pool?: SynthPool): Promise<TargetOutput[]> {
+  if (pool && workers < 1) await pool.close();
+  if (workers < 1) return synthesizeAll(configs);
+  return (pool ?? new SynthPool(workers)).synthesize(configs);
+}
+
+function run(worker: Worker, request: WorkerRequest, onReply: (reply: WorkerReply) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(path.join(__dirname, 'synth-worker.js'), { workerData: request });
     let pending = request.configs.length;
     let failed = false;
     worker.on('message', (reply: WorkerReply) => {
       if (reply.error !== undefined) {
         failed = true;
         reject(new Error(reply.error));
-        void worker.terminate();
         return;
       }
       onReply(reply);
@@ -89,5 +138,6 @@ function runWorker(request: WorkerRequest, onReply: (reply: WorkerReply) => void
     worker.on('exit', (code) => {
       if (!failed && pending > 0) reject(new Error(`a synth worker exited with code ${code} before it finished`));
     });
+    worker.postMessage(request);
   });
 }
