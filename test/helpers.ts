@@ -3,6 +3,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { ConfigError, ConfigIssue } from '../config/errors';
 import { loadPlatform } from '../config/load';
 import { TargetConfig } from '../config/types';
 import { Manifest } from '../lib/manifest';
@@ -46,6 +47,17 @@ export function copyEnvironments(from = ENVIRONMENTS): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'envs-'));
   for (const f of fs.readdirSync(from)) fs.copyFileSync(path.join(from, f), path.join(dir, f));
   return dir;
+}
+
+/** The problems `loadPlatform` refuses `dir` with; fails the test when it loads. */
+export function configIssues(dir: string): ConfigIssue[] {
+  try {
+    loadPlatform(dir);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.issues;
+    throw error;
+  }
+  throw new Error(`${dir} loaded, but the test expects it to be refused`);
 }
 
 /** Replaces `search` (which must occur) in a file of a scratch environments dir. */
