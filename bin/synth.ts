@@ -9,7 +9,7 @@ import { performance } from 'perf_hooks';
 import { ConfigError, formatIssue } from '../config/errors';
 import { loadPlatform } from '../config/load';
 import { capacityLine } from '../lib/capacity-readme';
-import { OutputTree, diffTree, writeTree } from '../lib/output';
+import { OutputTree, Staging, diffTree, writeTree } from '../lib/output';
 import { DELIVERY_FOLDER } from '../charts/delivery-chart';
 import { poolFor, synthesizeInParallel } from '../lib/parallel-synth';
 import { SynthError, TargetOutput } from '../lib/synth';
@@ -68,10 +68,15 @@ function summary(outputs: TargetOutput[], ms: number, verb: string): string {
   return lines.join('\n');
 }
 
+/** New target folders written while the other targets are built; removed again on any failure. */
+let staging: Staging | undefined;
+
 async function main(): Promise<void> {
   const started = performance.now();
   const options = parseArgs(process.argv.slice(2));
   let outputs: TargetOutput[];
+  const only = options.targets.length ? options.targets : undefined;
+  if (!options.check) staging = new Staging(options.out);
   try {
     // a large platform's workers load the constructs while this thread reads the configuration
     const pool = poolFor(options.config);
@@ -82,8 +87,11 @@ async function main(): Promise<void> {
       if (unknown.length) fail(`unknown target ${unknown.join(', ')}; targets: ${known.join(', ')}`);
       configs = configs.filter((c) => options.targets.includes(c.target));
     }
-    outputs = await synthesizeInParallel(configs, pool ? Math.min(pool.size, configs.length) : undefined, pool);
+    // a large platform's targets arrive one by one: a folder new to the output is written aside
+    // meanwhile, and moved in only when every target is valid
+    outputs = await synthesizeInParallel(configs, pool ? Math.min(pool.size, configs.length) : undefined, pool, (output) => staging?.stage(output.folder, output.files));
   } catch (error) {
+    await staging?.discard();
     if (error instanceof ConfigError) {
       console.error(`synth failed: ${error.issues.length} problem(s) in the configuration; nothing was written to ${options.out}/\n`);
       for (const issue of error.issues) console.error(`  ${formatIssue(issue)}`);
@@ -97,7 +105,6 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  const only = options.targets.length ? options.targets : undefined;
   // dist/argocd is made from all targets at once: with --target it is neither written nor checked
   const tree: OutputTree = new Map(outputs.filter((o) => !only || only.includes(o.folder)).map((o) => [o.folder, o.files]));
   if (options.check) {
@@ -110,11 +117,12 @@ async function main(): Promise<void> {
     if (!options.quiet) console.log(summary(outputs.filter((o) => tree.has(o.folder)), performance.now() - started, `${options.out}/ is up to date:`));
     return;
   }
-  await writeTree(options.out, tree, only);
+  await writeTree(options.out, tree, only, await staging!.commit());
   if (!options.quiet) console.log(summary(outputs.filter((o) => tree.has(o.folder)), performance.now() - started, 'wrote'));
 }
 
-main().catch((error) => {
+main().catch(async (error) => {
+  await staging?.discard();
   // an internal error, not a configuration problem: say so plainly, stack only on request
   console.error(`synth: internal error: ${(error as Error).message}`);
   if (process.env.DEBUG) console.error((error as Error).stack);

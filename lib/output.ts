@@ -67,10 +67,12 @@ async function inParallel<T>(items: readonly T[], limit: number, work: (item: T)
  * target validated, so a configuration error never reaches this point and dist/ stays as it was.
  * With `only`, other folders are left alone; otherwise folders no longer produced are removed.
  * Files are compared and written several at a time: a target of a large platform has thousands.
+ * Folders in `placed` are in place already (Staging.commit) and left as they are.
  */
-export async function writeTree(outdir: string, tree: OutputTree, only?: readonly string[]): Promise<void> {
+export async function writeTree(outdir: string, tree: OutputTree, only?: readonly string[], placed: ReadonlySet<string> = new Set()): Promise<void> {
   fs.mkdirSync(outdir, { recursive: true });
   for (const [folder, files] of tree) {
+    if (placed.has(folder)) continue;
     const dir = path.join(outdir, folder);
     const onDisk = new Set(listFiles(dir));
     const stale = new Set(onDisk);
@@ -108,5 +110,53 @@ function removeEmptyFolders(dir: string): void {
     const sub = path.join(dir, entry.name);
     removeEmptyFolders(sub);
     if (fs.readdirSync(sub).length === 0) fs.rmdirSync(sub);
+  }
+}
+
+/**
+ * Target folders that do not exist in `outdir` yet, written while other targets are still being
+ * built: into a folder beside `outdir` (so on the same file system), moved into `outdir` with one
+ * rename each by `commit` once every target is valid, or removed by `discard` when one is not, so
+ * `outdir` never sees a failed synth. Folders that exist already go through writeTree, which
+ * leaves their unchanged files untouched.
+ */
+export class Staging {
+  readonly root: string;
+  private readonly pending = new Map<string, Promise<void>>();
+
+  constructor(readonly outdir: string) {
+    const out = path.resolve(outdir);
+    this.root = path.join(path.dirname(out), `.${path.basename(out)}.synth-${process.pid}`);
+  }
+
+  /** Starts writing a new folder's files; false (and nothing written) when the folder exists in `outdir`. */
+  stage(folder: string, files: ReadonlyMap<string, string>): boolean {
+    if (this.pending.has(folder) || fs.existsSync(path.join(this.outdir, folder))) return false;
+    const dir = path.join(this.root, folder);
+    const parents = new Set([...files.keys()].map((file) => path.dirname(path.join(dir, file))));
+    for (const parent of parents) fs.mkdirSync(parent, { recursive: true });
+    this.pending.set(folder, inParallel([...files], IO_CONCURRENCY, ([file, content]) => fs.promises.writeFile(path.join(dir, file), content)));
+    return true;
+  }
+
+  /** Moves every staged folder into `outdir` (still absent there) and returns their names. */
+  async commit(): Promise<Set<string>> {
+    await Promise.all(this.pending.values());
+    const placed = new Set<string>();
+    if (this.pending.size) fs.mkdirSync(this.outdir, { recursive: true });
+    for (const folder of this.pending.keys()) {
+      const target = path.join(this.outdir, folder);
+      if (fs.existsSync(target)) continue; // appeared meanwhile: writeTree brings it up to date
+      fs.renameSync(path.join(this.root, folder), target);
+      placed.add(folder);
+    }
+    fs.rmSync(this.root, { recursive: true, force: true });
+    return placed;
+  }
+
+  /** Removes everything staged, once the writes under way have ended. */
+  async discard(): Promise<void> {
+    await Promise.allSettled(this.pending.values());
+    fs.rmSync(this.root, { recursive: true, force: true });
   }
 }

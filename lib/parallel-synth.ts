@@ -61,8 +61,11 @@ export class SynthPool {
     return this.workers.length;
   }
 
-  /** Synthesizes every target on the pool's workers (each used once), like `synthesizeAll`. */
-  async synthesize(configs: readonly TargetConfig[]): Promise<TargetOutput[]> {
+  /**
+   * Synthesizes every target on the pool's workers (each used once), like `synthesizeAll`;
+   * `onOutput` sees each valid target's output as soon as its worker sends it.
+   */
+  async synthesize(configs: readonly TargetConfig[], onOutput?: (output: TargetOutput) => void): Promise<TargetOutput[]> {
     // largest targets first, each to the worker with the least work so far
     const order = configs.map((config, index) => ({ index, config, size: Object.keys(config.services).length }))
       .sort((a, b) => b.size - a.size || a.index - b.index);
@@ -76,6 +79,7 @@ export class SynthPool {
     try {
       await Promise.all(batches.filter((b) => b.items.length).map((b) => run(b.worker, { configs: b.items }, (reply) => {
         results[reply.index] = reply.result!;
+        if (reply.result!.output) onOutput?.(reply.result!.output);
       })));
     } finally {
       await this.close();
@@ -110,12 +114,14 @@ export function poolFor(dir: string, cores = os.availableParallelism?.() ?? os.c
 /**
  * Synthesizes every target like `synthesizeAll`, on `workers` threads (the default from
  * `workerCount`), or on the given pool's; with 0 workers and no pool it runs on this thread.
- * Throws SynthError listing every problem of every target.
+ * `onOutput` sees each valid target's output as it arrives (from workers only). Throws
+ * SynthError listing every problem of every target.
  */
-export async function synthesizeInParallel(configs: readonly TargetConfig[], workers = workerCount(configs), pool?: SynthPool): Promise<TargetOutput[]> {
+export async function synthesizeInParallel(configs: readonly TargetConfig[], workers = workerCount(configs), pool?: SynthPool,
+  onOutput?: (output: TargetOutput) => void): Promise<TargetOutput[]> {
   if (pool && workers < 1) await pool.close();
   if (workers < 1) return synthesizeAll(configs);
-  return (pool ?? new SynthPool(workers)).synthesize(configs);
+  return (pool ?? new SynthPool(workers)).synthesize(configs, onOutput);
 }
 
 function run(worker: Worker, request: WorkerRequest, onReply: (reply: WorkerReply) => void): Promise<void> {

@@ -1,8 +1,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { diffTree, OutputTree, writeTree } from '../../lib/output';
-import { copyEnvironments, edit, runSynth, treeDigest } from '../helpers';
+import { generatePlatform } from '../../bin/bench-generate';
+import { diffTree, OutputTree, Staging, writeTree } from '../../lib/output';
+import { copyEnvironments, edit, ENVIRONMENTS, runSynth, treeDigest } from '../helpers';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'out-'));
 const tree = (folders: Record<string, Record<string, string>>): OutputTree =>
@@ -42,6 +43,58 @@ describe('writeTree', () => {
     await writeTree(out, tree({ a: { 'x.yaml': '2' } }));
     expect(fs.readdirSync(out)).toEqual(['a']);
     expect(fs.readdirSync(path.join(out, 'a'))).toEqual(['x.yaml']);
+  });
+});
+
+describe('Staging', () => {
+  const siblings = (out: string) => fs.readdirSync(path.dirname(out)).filter((f) => f.startsWith(`.${path.basename(out)}.synth-`));
+
+  it('writes new folders beside the output and moves them in on commit', async () => {
+    const out = path.join(tmp(), 'dist');
+    const staging = new Staging(out);
+    expect(staging.stage('a', new Map([['x.yaml', '1'], ['sub/y.yaml', '2']]))).toBe(true);
+    expect(fs.existsSync(out)).toBe(false);
+    expect(siblings(out)).toHaveLength(1);
+    const placed = await staging.commit();
+    expect([...placed]).toEqual(['a']);
+    expect(fs.readFileSync(path.join(out, 'a', 'sub', 'y.yaml'), 'utf8')).toBe('2');
+    expect(siblings(out)).toEqual([]);
+    // writeTree leaves the placed folder as it is, and does not take it for a stale one
+    await writeTree(out, tree({ a: { 'x.yaml': 'other' }, b: { 'z.yaml': '3' } }), undefined, placed);
+    expect(fs.readFileSync(path.join(out, 'a', 'x.yaml'), 'utf8')).toBe('1');
+    expect(fs.readdirSync(out).sort()).toEqual(['a', 'b']);
+  });
+
+  it('leaves the output exactly as it was on discard', async () => {
+    const out = tmp();
+    await writeTree(out, tree({ old: { 'x.yaml': '1' } }));
+    const before = treeDigest(out);
+    const staging = new Staging(out);
+    expect(staging.stage('old', new Map([['x.yaml', '2']]))).toBe(false); // exists: left to writeTree
+    expect(staging.stage('new', new Map([['y.yaml', '3']]))).toBe(true);
+    await staging.discard();
+    expect(treeDigest(out)).toBe(before);
+    expect(siblings(out)).toEqual([]);
+  });
+
+  it('in a synth of a large platform that fails, writes nothing and leaves nothing beside the output', () => {
+    // enough services for worker threads, so valid targets arrive (and are staged) before the failure
+    const envs = copyEnvironments();
+    generatePlatform(envs, 60, ENVIRONMENTS);
+    edit(envs, 'staging.yaml', /^(quota:\n {2}requests:\n {4}cpu: )"[0-9]+"/m, '$1"1"');
+    const parent = tmp();
+    const out = path.join(parent, 'dist');
+    const result = runSynth(['--config', envs, '--out', out]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('nothing was written');
+    expect(result.stderr).toMatch(/staging: .*requests\.cpu/);
+    expect(fs.readdirSync(parent)).toEqual([]);
+    // the same platform, valid, lands whole
+    edit(envs, 'staging.yaml', /^(quota:\n {2}requests:\n {4}cpu: )"1"/m, '$1"600"');
+    expect(runSynth(['--config', envs, '--out', out, '--quiet']).status).toBe(0);
+    expect(fs.readdirSync(parent)).toEqual(['dist']);
+    expect(fs.readdirSync(out).sort()).toEqual(['argocd', 'development', 'production', 'staging']);
+    expect(runSynth(['--config', envs, '--out', out, '--check', '--quiet']).status).toBe(0);
   });
 });
 
