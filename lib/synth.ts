@@ -7,6 +7,7 @@ import { Capacity, capacityOf, capacityProblems, drainProblems } from './capacit
 import './capacity-readme';
 import './ingress-readme';
 import { renderDeliveryReadme } from './delivery-readme';
+import { withFastToJson } from './fast-json';
 import { fileNameOf, Manifest } from './manifest';
 import './monitoring-readme';
 import './network-readme';
@@ -68,9 +69,10 @@ function synthTargetWithCapacity(config: TargetConfig): { manifests: Manifest[];
  */
 export function chartsToJson(charts: readonly Chart[], constructs: readonly IConstruct[]): Manifest[] {
   if (constructs.some((c) => c.node.dependencies.length > 0)) return charts.flatMap((c) => c.toJson() as Manifest[]);
-  return charts.flatMap((chart) => new DependencyGraph(chart.node).topology()
+  // each object resolved and sanitized in one pass (lib/fast-json.ts)
+  return withFastToJson(() => charts.flatMap((chart) => new DependencyGraph(chart.node).topology()
     .filter((c): c is ApiObject => c instanceof ApiObject && Chart.of(c) === chart)
-    .map((o) => o.toJson() as Manifest));
+    .map((o) => o.toJson() as Manifest)));
 }
 
 /**
