@@ -7,12 +7,16 @@
  */
 import { performance } from 'perf_hooks';
 import { ConfigError, formatIssue } from '../config/errors';
-import { loadPlatform } from '../config/load';
 import { capacityLine } from '../lib/capacity-readme';
 import { OutputTree, Staging, diffTree, writeTree } from '../lib/output';
-import { DELIVERY_FOLDER } from '../charts/delivery-chart';
 import { poolFor, synthesizeInParallel } from '../lib/parallel-synth';
-import { SynthError, TargetOutput } from '../lib/synth';
+import type { TargetOutput } from '../lib/synth';
+
+// Loaded when needed, not at start: the worker pool of a large platform starts first, so the
+// workers load the constructs while this thread reads the configuration.
+const load = (): typeof import('../config/load') => require('../config/load');
+const synth = (): typeof import('../lib/synth') => require('../lib/synth');
+const delivery = (): typeof import('../charts/delivery-chart') => require('../charts/delivery-chart');
 
 interface Options {
   check: boolean;
@@ -63,6 +67,7 @@ function summary(outputs: TargetOutput[], ms: number, verb: string): string {
     if (capacity?.workloads.length) lines.push(`  ${''.padEnd(22)}      capacity at max + surge / quota: ${capacityLine(capacity)}`);
   }
   const total = outputs.reduce((n, o) => n + o.manifests.length, 0);
+  const { DELIVERY_FOLDER } = delivery();
   const targets = outputs.filter((o) => o.folder !== DELIVERY_FOLDER).length;
   lines.push(`${verb} ${total} objects in ${targets} targets${outputs.length > targets ? ` and ${DELIVERY_FOLDER}/` : ''} in ${Math.round(ms)} ms`);
   return lines.join('\n');
@@ -80,7 +85,7 @@ async function main(): Promise<void> {
   try {
     // a large platform's workers load the constructs while this thread reads the configuration
     const pool = poolFor(options.config);
-    let configs = loadPlatform(options.config);
+    let configs = load().loadPlatform(options.config);
     if (options.targets.length) {
       const known = configs.map((c) => c.target);
       const unknown = options.targets.filter((t) => !known.includes(t));
@@ -97,7 +102,7 @@ async function main(): Promise<void> {
       for (const issue of error.issues) console.error(`  ${formatIssue(issue)}`);
       process.exit(1);
     }
-    if (error instanceof SynthError) {
+    if (error instanceof synth().SynthError) {
       console.error(`synth failed: ${error.problems.length} problem(s); nothing was written to ${options.out}/\n`);
       for (const problem of error.problems) console.error(`  ${problem}`);
       process.exit(1);

@@ -10,7 +10,13 @@ import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { TargetConfig } from '../config/types';
 import { Manifest } from './manifest';
-import { assembleOutputs, synthesizeAll, TargetOutput, TargetResult } from './synth';
+import type { TargetOutput, TargetResult } from './synth';
+
+/**
+ * lib/synth, loaded on first use: it brings cdk8s and every construct, and the command starts
+ * its worker pool (this module) before this thread loads any of them.
+ */
+const synth = (): typeof import('./synth') => require('./synth');
 
 /** Below this many services in all targets together, starting workers costs more than it saves. */
 export const PARALLEL_MIN_SERVICES = 150;
@@ -84,7 +90,7 @@ export class SynthPool {
     } finally {
       await this.close();
     }
-    return assembleOutputs(configs, results);
+    return synth().assembleOutputs(configs, results);
   }
 
   /** Stops every worker (those that finished have stopped already). */
@@ -120,7 +126,7 @@ export function poolFor(dir: string, cores = os.availableParallelism?.() ?? os.c
 export async function synthesizeInParallel(configs: readonly TargetConfig[], workers = workerCount(configs), pool?: SynthPool,
   onOutput?: (output: TargetOutput) => void): Promise<TargetOutput[]> {
   if (pool && workers < 1) await pool.close();
-  if (workers < 1) return synthesizeAll(configs);
+  if (workers < 1) return synth().synthesizeAll(configs);
   return (pool ?? new SynthPool(workers)).synthesize(configs, onOutput);
 }
 
