@@ -6,7 +6,7 @@ import { checkAvailabilityRules } from './availability-rules';
 import { checkDeliveryRules } from './delivery-rules';
 import { checkMonitoringRules } from './monitoring-rules';
 import { checkApiRules, checkNetworkRules } from './network-rules';
-import { Dependency, ServiceConfig, TargetConfig } from './types';
+import { Dependency, Resources, ServiceConfig, TargetConfig } from './types';
 
 type Locator = (p: PathSegment[], key?: boolean) => { file: string; line?: number; prefix: PathSegment[] };
 
@@ -108,24 +108,11 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
       seenNumbers.set(port.port, i);
     });
 
-    // image pinning
-    const image = parseImage(service.image);
-    if (!image.tag && !image.digest) {
-      at([...base, 'image'], `${show(service.image)} is not pinned; add a version tag (":1.4.2") or a digest ("@sha256:...")`);
-    } else if (image.tag && FLOATING_TAGS.has(image.tag.toLowerCase()) && !image.digest) {
-      at([...base, 'image'], `${show(service.image)} uses the moving tag "${image.tag}"; pin a version tag (":1.4.2") or a digest ("@sha256:...")`);
-    } else if (config.tier === 'production' && !image.digest && !IMMUTABLE_TAG.test(image.tag ?? '')) {
-      at([...base, 'image'], `${show(service.image)} is not immutable; production images need a digest ("@sha256:...") or a full version tag such as ":1.4.2"`);
-    }
+    checkImagePinned(config, service.image, [...base, 'image'], at);
 
     // resources: requests <= limits, Guaranteed QoS
     const { requests, limits } = service.resources;
-    if (cpuMillis(requests.cpu) > cpuMillis(limits.cpu)) {
-      at([...base, 'resources', 'requests', 'cpu'], `request ${show(requests.cpu)} exceeds the limit ${show(limits.cpu)}; a request must be <= its limit`);
-    }
-    if (memoryBytes(requests.memory) > memoryBytes(limits.memory)) {
-      at([...base, 'resources', 'requests', 'memory'], `request ${show(requests.memory)} exceeds the limit ${show(limits.memory)}; a request must be <= its limit`);
-    }
+    checkRequestsWithinLimits(service.resources, [...base, 'resources'], '', at);
     checkLimitRange(config, `service "${service.name}"`, service.resources, [...base, 'resources'], at);
     if (service.qos === 'guaranteed') {
       if (cpuMillis(requests.cpu) !== cpuMillis(limits.cpu) || memoryBytes(requests.memory) !== memoryBytes(limits.memory)) {
@@ -226,6 +213,29 @@ function checkLimitRange(config: TargetConfig, what: string, resources: ServiceC
   }
 }
 
+/** An image is pinned: a tag that does not move, and in production a digest or a full version. */
+function checkImagePinned(config: TargetConfig, reference: string, path: PathSegment[], at: At): void {
+  const image = parseImage(reference);
+  if (!image.tag && !image.digest) {
+    at(path, `${show(reference)} is not pinned; add a version tag (":1.4.2") or a digest ("@sha256:...")`);
+  } else if (image.tag && FLOATING_TAGS.has(image.tag.toLowerCase()) && !image.digest) {
+    at(path, `${show(reference)} uses the moving tag "${image.tag}"; pin a version tag (":1.4.2") or a digest ("@sha256:...")`);
+  } else if (config.tier === 'production' && !image.digest && !IMMUTABLE_TAG.test(image.tag ?? '')) {
+    at(path, `${show(reference)} is not immutable; production images need a digest ("@sha256:...") or a full version tag such as ":1.4.2"`);
+  }
+}
+
+/** Each request is at most its limit; `what` prefixes the message (a sidecar names itself). */
+function checkRequestsWithinLimits(resources: Resources, path: PathSegment[], what: string, at: At): void {
+  const { requests, limits } = resources;
+  if (cpuMillis(requests.cpu) > cpuMillis(limits.cpu)) {
+    at([...path, 'requests', 'cpu'], `${what}request ${show(requests.cpu)} exceeds the limit ${show(limits.cpu)}; a request must be <= its limit`);
+  }
+  if (memoryBytes(requests.memory) > memoryBytes(limits.memory)) {
+    at([...path, 'requests', 'memory'], `${what}request ${show(requests.memory)} exceeds the limit ${show(limits.memory)}; a request must be <= its limit`);
+  }
+}
+
 /**
  * Sidecars: unique container names, pinned images, requests <= limits (equal for a
  * Guaranteed-QoS service: the pod is Guaranteed only if every container is), no credential
@@ -241,25 +251,17 @@ function checkSidecars(config: TargetConfig, service: ServiceConfig, base: PathS
     if (names.has(sc.name)) at([...p, 'name'], `${show(sc.name)} is already used by sidecars[${names.get(sc.name)}]; container names must be unique in the pod`);
     names.set(sc.name, i);
 
-    const image = parseImage(sc.image);
-    if (!image.tag && !image.digest) {
-      at([...p, 'image'], `${show(sc.image)} is not pinned; add a version tag (":1.4.2") or a digest ("@sha256:...")`);
-    } else if (image.tag && FLOATING_TAGS.has(image.tag.toLowerCase()) && !image.digest) {
-      at([...p, 'image'], `${show(sc.image)} uses the moving tag "${image.tag}"; pin a version tag (":1.4.2") or a digest ("@sha256:...")`);
-    } else if (config.tier === 'production' && !image.digest && !IMMUTABLE_TAG.test(image.tag ?? '')) {
-      at([...p, 'image'], `${show(sc.image)} is not immutable; production images need a digest ("@sha256:...") or a full version tag such as ":1.4.2"`);
-    }
+    checkImagePinned(config, sc.image, [...p, 'image'], at);
 
     const { requests, limits } = sc.resources;
-    if (cpuMillis(requests.cpu) > cpuMillis(limits.cpu)) at([...p, 'resources', 'requests', 'cpu'], `${what}: request ${show(requests.cpu)} exceeds the limit ${show(limits.cpu)}; a request must be <= its limit`);
-    if (memoryBytes(requests.memory) > memoryBytes(limits.memory)) at([...p, 'resources', 'requests', 'memory'], `${what}: request ${show(requests.memory)} exceeds the limit ${show(limits.memory)}; a request must be <= its limit`);
+    checkRequestsWithinLimits(sc.resources, [...p, 'resources'], `${what}: `, at);
     if (service.qos === 'guaranteed' && (cpuMillis(requests.cpu) !== cpuMillis(limits.cpu) || memoryBytes(requests.memory) !== memoryBytes(limits.memory))) {
       at([...p, 'resources'], `${what}: Guaranteed QoS needs requests equal to limits in every container of the pod (got requests ${show(requests)}, limits ${show(limits)})`);
     }
     checkLimitRange(config, what, sc.resources, [...p, 'resources'], at);
 
-    for (const name of Object.keys(sc.env ?? {})) {
-      if (CREDENTIAL_NAME.test(name)) at([...p, 'env', name], `looks like a credential; literal values are written to dist/ in plain text. Move it to the service's secrets so an ExternalSecret provides it`, true);
+    for (const [name, value] of Object.entries(sc.env ?? {})) {
+      if (looksLikeCredential(name, value)) at([...p, 'env', name], `looks like a credential; literal values are written to dist/ in plain text. Move it to the service's secrets so an ExternalSecret provides it`, true);
     }
     if (config.tier !== 'development') {
       for (const probe of ['readiness', 'liveness'] as const) {
