@@ -17,6 +17,17 @@ describe('synthesis on worker threads', () => {
     });
   });
 
+  it('hands each valid target to the caller as soon as its worker sends it, before argocd/ is made', async () => {
+    const { configs, outputs } = referencePlatform();
+    const seen: string[] = [];
+    await synthesizeInParallel(configs, 2, undefined, (output) => {
+      seen.push(output.folder);
+      // compared entry by entry: the worker's Map comes from another realm than jest's
+      expect([...output.files]).toEqual([...outputs.find((o) => o.folder === output.folder)!.files]);
+    });
+    expect(seen.sort()).toEqual(configs.map((c) => c.target).sort());
+  });
+
   it('reports every target\'s problems, as on one thread', async () => {
     const dir = copyEnvironments();
     // the quota of staging is too small for its services at maximum scale
