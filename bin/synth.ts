@@ -96,7 +96,7 @@ async function main(): Promise<void> {
     // meanwhile, and moved in only when every target is valid
     outputs = await synthesizeInParallel(configs, pool ? Math.min(pool.size, configs.length) : undefined, pool, (output) => staging?.stage(output.folder, output.files));
   } catch (error) {
-    await staging?.discard();
+    staging?.discard();
     if (error instanceof ConfigError) {
       console.error(`synth failed: ${error.issues.length} problem(s) in the configuration; nothing was written to ${options.out}/\n`);
       for (const issue of error.issues) console.error(`  ${formatIssue(issue)}`);
@@ -122,12 +122,12 @@ async function main(): Promise<void> {
     if (!options.quiet) console.log(summary(outputs.filter((o) => tree.has(o.folder)), performance.now() - started, `${options.out}/ is up to date:`));
     return;
   }
-  await writeTree(options.out, tree, only, await staging!.commit());
+  writeTree(options.out, tree, only, staging!.commit());
   if (!options.quiet) console.log(summary(outputs.filter((o) => tree.has(o.folder)), performance.now() - started, 'wrote'));
 }
 
 main().catch(async (error) => {
-  await staging?.discard();
+  staging?.discard();
   // an internal error, not a configuration problem: say so plainly, stack only on request
   console.error(`synth: internal error: ${(error as Error).message}`);
   if (process.env.DEBUG) console.error((error as Error).stack);

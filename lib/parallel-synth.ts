@@ -140,7 +140,13 @@ function run(worker: Worker, request: WorkerRequest, onReply: (reply: WorkerRepl
         reject(new Error(reply.error));
         return;
       }
-      onReply(reply);
+      try {
+        onReply(reply); // may write files (Staging.stage): a failure ends the synth like a worker's
+      } catch (error) {
+        failed = true;
+        reject(error);
+        return;
+      }
       if (--pending === 0) resolve();
     });
     worker.on('error', (error) => {

@@ -81,7 +81,25 @@ export function syncWaveOf(config: TargetConfig, manifest: Manifest): number {
 /** Whether an object must be applied server-side. */
 export function needsServerSideApply(config: TargetConfig, manifest: Manifest): boolean {
   const dashboard = manifest.kind === 'ConfigMap' && manifest.metadata.labels?.[config.monitoring.grafana.dashboardLabel] !== undefined;
-  return dashboard || Buffer.byteLength(JSON.stringify(manifest)) > SERVER_SIDE_APPLY_BYTES;
+  return dashboard || (jsonBytesAtMost(manifest) > SERVER_SIDE_APPLY_BYTES && Buffer.byteLength(JSON.stringify(manifest)) > SERVER_SIDE_APPLY_BYTES);
+}
+
+/**
+ * An upper bound of the size of `value` as UTF-8 JSON, several times cheaper than writing it:
+ * a UTF-16 unit of a string takes at most 6 bytes (`\u001f`), a number at most 24 characters.
+ * Nearly every object is far below the server-side apply limit, so only the few near it are
+ * written out to be measured exactly.
+ */
+export function jsonBytesAtMost(value: unknown): number {
+  if (typeof value === 'string') return 6 * value.length + 2;
+  if (typeof value !== 'object' || value === null) return 24;
+  let bytes = 2;
+  if (Array.isArray(value)) {
+    for (const item of value) bytes += jsonBytesAtMost(item) + 1;
+    return bytes;
+  }
+  for (const key of Object.keys(value)) bytes += 6 * key.length + 4 + jsonBytesAtMost((value as Record<string, unknown>)[key]);
+  return bytes;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ApiObject, App, Chart, DependencyGraph } from 'cdk8s';
+import { ApiObject, App, Chart } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { TargetConfig } from '../config/types';
 import { DELIVERY_FOLDER, DeliveryChart, DeliveryTarget } from '../charts/delivery-chart';
@@ -65,12 +65,14 @@ function synthTargetWithCapacity(config: TargetConfig): { manifests: Manifest[];
  * The objects of every chart, as `Chart.toJson()` returns them. That method prepares and
  * validates the whole app again on each call (cdk8s's `App._synthChart`); the tree is validated
  * once above, so when no construct declares a dependency (none here does: order comes from
- * creation) the objects are serialized directly, in the order cdk8s's dependency graph gives.
+ * creation) the objects are serialized directly, in the order cdk8s's dependency graph gives
+ * (test/lib/fast-json.test.ts compares the two).
  */
 export function chartsToJson(charts: readonly Chart[], constructs: readonly IConstruct[]): Manifest[] {
   if (constructs.some((c) => c.node.dependencies.length > 0)) return charts.flatMap((c) => c.toJson() as Manifest[]);
   // each object resolved and sanitized in one pass (lib/fast-json.ts)
-  return withFastToJson(() => charts.flatMap((chart) => new DependencyGraph(chart.node).topology()
+  // with no dependencies, cdk8s's DependencyGraph(chart.node).topology() is the tree in pre-order
+  return withFastToJson(() => charts.flatMap((chart) => chart.node.findAll()
     .filter((c): c is ApiObject => c instanceof ApiObject && Chart.of(c) === chart)
     .map((o) => o.toJson() as Manifest)));
 }

@@ -5,6 +5,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { PlatformChart } from '../../charts/platform-chart';
 import { loadPlatform } from '../../config/load';
 import { withFastToJson } from '../../lib/fast-json';
+import { chartsToJson } from '../../lib/synth';
 import { ENVIRONMENTS, ROOT } from '../helpers';
 
 /** Every object of every target in `dir`, serialized by the stock and by the one-pass method. */
@@ -61,5 +62,33 @@ describe('the one-pass ApiObject.toJson', () => {
       throw new Error('boom');
     })).toThrow('boom');
     expect(ApiObject.prototype.toJson).toBe(stock);
+  });
+});
+
+describe('chartsToJson', () => {
+  it('gives the objects of the stock Chart.toJson, in its order, for every target, also for a chart nested in another', () => {
+    for (const config of loadPlatform(ENVIRONMENTS)) {
+      const chart = new PlatformChart(new App({ outdir: 'unused' }), config);
+      const stock = JSON.stringify(chart.toJson());
+      expect(JSON.stringify(chartsToJson([chart], chart.node.findAll()))).toBe(stock);
+    }
+    const app = new App({ outdir: 'unused' });
+    const outer = new Chart(app, 'outer');
+    new k8s.KubeConfigMap(outer, 'a', { metadata: { name: 'a' } });
+    const inner = new Chart(outer, 'inner');
+    new k8s.KubeConfigMap(inner, 'b', { metadata: { name: 'b' } });
+    new k8s.KubeConfigMap(outer, 'c', { metadata: { name: 'c' } });
+    const charts = [outer, inner];
+    expect(chartsToJson(charts, outer.node.findAll())).toEqual(charts.flatMap((c) => c.toJson()));
+    expect(chartsToJson(charts, outer.node.findAll()).map((m) => m.metadata.name)).toEqual(['a', 'c', 'b']);
+  });
+
+  it('follows declared dependencies as cdk8s does', () => {
+    const app = new App({ outdir: 'unused' });
+    const chart = new Chart(app, 'chart');
+    const first = new k8s.KubeConfigMap(chart, 'first', { metadata: { name: 'first' } });
+    const second = new k8s.KubeConfigMap(chart, 'second', { metadata: { name: 'second' } });
+    first.node.addDependency(second);
+    expect(chartsToJson([chart], chart.node.findAll()).map((m) => m.metadata.name)).toEqual(['second', 'first']);
   });
 });

@@ -28,6 +28,13 @@ describe('synthesis on worker threads', () => {
     expect(seen.sort()).toEqual(configs.map((c) => c.target).sort());
   });
 
+  it('fails, with the caller\'s error, when handling a target fails (a write of staged files, say)', async () => {
+    const { configs } = referencePlatform();
+    await expect(synthesizeInParallel(configs, 2, undefined, () => {
+      throw new Error('ENOSPC: no space left on device');
+    })).rejects.toThrow('ENOSPC: no space left on device');
+  });
+
   it('reports every target\'s problems, as on one thread', async () => {
     const dir = copyEnvironments();
     // the quota of staging is too small for its services at maximum scale

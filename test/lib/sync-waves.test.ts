@@ -1,5 +1,5 @@
 import { CLUSTER_SCOPED_KINDS, find, Manifest } from '../../lib/manifest';
-import { SYNC_OPTIONS, SYNC_WAVE, WAVES, withDeliveryAnnotations } from '../../lib/sync-waves';
+import { jsonBytesAtMost, SERVER_SIDE_APPLY_BYTES, SYNC_OPTIONS, SYNC_WAVE, WAVES, withDeliveryAnnotations } from '../../lib/sync-waves';
 import { configOf, manifestsOf, TARGETS } from '../helpers';
 
 const waveOf = (m: Manifest) => Number(m.metadata.annotations?.[SYNC_WAVE]);
@@ -51,6 +51,24 @@ describe('delivery annotations', () => {
   it('apply objects too large for a client-side apply server-side', () => {
     const big = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'big', namespace: 'trading-staging' }, data: { blob: 'x'.repeat(200 * 1024) } } as Manifest;
     expect(withDeliveryAnnotations(config(), big).metadata.annotations).toEqual({ [SYNC_OPTIONS]: 'ServerSideApply=true', [SYNC_WAVE]: String(WAVES.config) });
+  });
+
+  it('decide server-side apply by the exact JSON size, also for escapes and characters of several bytes', () => {
+    const sized = (blob: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'sized', namespace: 'trading-staging' }, data: { blob } }) as Manifest;
+    const overhead = Buffer.byteLength(JSON.stringify(sized('')));
+    const ssa = (m: Manifest) => withDeliveryAnnotations(config(), m).metadata.annotations?.[SYNC_OPTIONS];
+    expect(ssa(sized('x'.repeat(SERVER_SIDE_APPLY_BYTES - overhead)))).toBeUndefined();
+    expect(ssa(sized('x'.repeat(SERVER_SIDE_APPLY_BYTES - overhead + 1)))).toBe('ServerSideApply=true');
+    // "é" is 2 bytes of UTF-8, "\n" 2 characters of JSON: half as many of them make the same size
+    expect(ssa(sized('é'.repeat((SERVER_SIDE_APPLY_BYTES - overhead) / 2)))).toBeUndefined();
+    expect(ssa(sized('\n'.repeat((SERVER_SIDE_APPLY_BYTES - overhead) / 2 + 1)))).toBe('ServerSideApply=true');
+  });
+
+  it('bound the JSON size from above for every object of every target', () => {
+    const odd = { s: '\u0000\u001f"\\é€😀\ud800', n: [-1.2345678901234567e-308, 0, true, false, null], o: {}, a: [] };
+    for (const m of [...TARGETS.flatMap((t) => manifestsOf(t)), odd as unknown as Manifest]) {
+      expect(jsonBytesAtMost(m)).toBeGreaterThanOrEqual(Buffer.byteLength(JSON.stringify(m)));
+    }
   });
 
   it('put unknown kinds in the workload wave and leave names alone', () => {
