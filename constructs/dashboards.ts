@@ -327,12 +327,21 @@ export function dashboardUid(config: TargetConfig, service: ServiceConfig): stri
 
 /** JSON with keys sorted at every level, so the output never depends on insertion order. */
 export function stableJson(value: unknown): string {
-  const sort = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(sort);
-    if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]));
-    return v;
-  };
-  return `${JSON.stringify(sort(value), null, 2)}\n`;
+  return `${JSON.stringify(sorted(value), null, 2)}\n`;
+}
+
+/** A copy of `value` with the keys of every object in sorted order (one object per level, no entry arrays). */
+function sorted(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sorted);
+  if (!value || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) {
+    const v = sorted((value as Record<string, unknown>)[key]);
+    // an assignment to `__proto__` would set the prototype instead of adding the key
+    if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+    else out[key] = v;
+  }
+  return out;
 }
 
 export interface ServiceDashboardProps {

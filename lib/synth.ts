@@ -1,3 +1,5 @@
+// first: the generated converters load through it (lib/fast-imports.ts)
+import './fast-imports';
 import { ApiObject, App, Chart } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { TargetConfig } from '../config/types';

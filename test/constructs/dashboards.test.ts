@@ -18,6 +18,7 @@ describe('stableJson', () => {
       { 'b-key': 1, B: 2, a: 3, 10: 4, 2: 5 },
       { nested: { deeper: { deepest: { list: [1, [2, [3, { k: 'v' }]]] } } } },
       'just a string', 42, null,
+      JSON.parse('{"z": 1, "__proto__": {"b": 1, "a": 2}, "a": 3}'),
     ];
     for (const v of values) expect(stableJson(v)).toBe(expected(v));
   });
