@@ -121,10 +121,10 @@ export function loadPlatform(dir: string): TargetConfig[] {
     for (const [region, overrides] of regionEntries) {
       const origins = new Map<string, Origin>();
       let merged: Json = {};
-      merged = mergeLayer(merged, defaults.data, { source: defaults, prefix: [] }, [], origins);
-      merged = mergeLayer(merged, envData, { source: env, prefix: [] }, [], origins);
+      merged = mergeLayer(merged, defaults.data, { source: defaults, prefix: [] }, undefined, origins);
+      merged = mergeLayer(merged, envData, { source: env, prefix: [] }, undefined, origins);
       if (region !== undefined) {
-        merged = mergeLayer(merged, overrides ?? {}, { source: env, prefix: ['regions', region] }, [], origins);
+        merged = mergeLayer(merged, overrides ?? {}, { source: env, prefix: ['regions', region] }, undefined, origins);
       }
       const target = region ? `${environment}-${region}` : environment;
       const locate = (p: PathSegment[]) => locateMerged(p, origins, env);
@@ -200,23 +200,28 @@ function parseFile(absolute: string, file: string, isDefaults: boolean, issues: 
   return source;
 }
 
-/** Deep-merges `overlay` onto `base`: mappings merge key by key, everything else replaces. */
-function mergeLayer(base: Json, overlay: Json, origin: Origin, at: PathSegment[], origins: Map<string, Origin>): Json {
+/**
+ * Deep-merges `overlay` onto `base`: mappings merge key by key, everything else replaces.
+ * `origins` records which file set each path, keyed by the path's segments joined with NUL
+ * (`at` is the key of the mapping being merged, undefined at the top).
+ */
+function mergeLayer(base: Json, overlay: Json, origin: Origin, at: string | undefined, origins: Map<string, Origin>): Json {
   const out: Json = { ...base };
-  for (const [key, value] of Object.entries(overlay)) {
-    const p = [...at, key];
+  for (const key of Object.keys(overlay)) {
+    const value = overlay[key];
+    const id = at === undefined ? key : `${at}\u0000${key}`;
     const existing = out[key];
     if (isPlainObject(value) && (isPlainObject(existing) || existing === undefined)) {
       // the first file to introduce a mapping owns it; every key below records its own file
-      if (!origins.has(p.join('\u0000'))) origins.set(p.join('\u0000'), origin);
-      out[key] = mergeLayer(existing ?? {}, value, origin, p, origins);
+      if (!origins.has(id)) origins.set(id, origin);
+      out[key] = mergeLayer(existing ?? {}, value, origin, id, origins);
     } else {
       // a replaced subtree belongs to the new file, including everything below it
       if (isPlainObject(existing)) {
-        const prefix = p.join('\u0000') + '\u0000';
+        const prefix = `${id}\u0000`;
         for (const k of [...origins.keys()]) if (k.startsWith(prefix)) origins.delete(k);
       }
-      origins.set(p.join('\u0000'), origin);
+      origins.set(id, origin);
       out[key] = value;
     }
   }
