@@ -93,8 +93,9 @@ async function main(): Promise<void> {
       configs = configs.filter((c) => options.targets.includes(c.target));
     }
     // a large platform's targets arrive one by one: a folder new to the output is written aside
-    // meanwhile, and moved in only when every target is valid
-    outputs = await synthesizeInParallel(configs, pool ? Math.min(pool.size, configs.length) : undefined, pool, (output) => staging?.stage(output.folder, output.files));
+    // meanwhile (by the worker that built it), and moved in only when every target is valid
+    outputs = await synthesizeInParallel(configs, pool ? Math.min(pool.size, configs.length) : undefined, pool,
+      (output) => output.staged || staging?.stage(output.folder, output.files), staging && ((folder) => staging!.dirFor(folder)));
   } catch (error) {
     staging?.discard();
     if (error instanceof ConfigError) {

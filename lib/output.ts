@@ -123,25 +123,38 @@ export class Staging {
     this.root = path.join(path.dirname(out), `.${path.basename(out)}.synth-${process.pid}`);
   }
 
-  /** Writes a new folder's files; false (and nothing written) when the folder exists in `outdir`. */
-  stage(folder: string, files: ReadonlyMap<string, string>): boolean {
-    if (this.staged.has(folder) || fs.existsSync(path.join(this.outdir, folder))) return false;
+  /**
+   * Where a new folder's files are to be written (by a synth worker, say), so that `commit`
+   * moves them in; undefined when the folder exists in `outdir` (writeTree updates it) or is
+   * staged already.
+   */
+  dirFor(folder: string): string | undefined {
+    if (this.staged.has(folder) || fs.existsSync(path.join(this.outdir, folder))) return undefined;
     this.staged.add(folder);
-    const dir = path.join(this.root, folder);
-    const parents = new Set([...files.keys()].map((file) => path.dirname(path.join(dir, file))));
-    for (const parent of parents) fs.mkdirSync(parent, { recursive: true });
-    for (const [file, content] of files) fs.writeFileSync(path.join(dir, file), content);
+    return path.join(this.root, folder);
+  }
+
+  /** Writes a new folder's files; false (and nothing written) when the folder exists in `outdir` or is staged already. */
+  stage(folder: string, files: ReadonlyMap<string, string>): boolean {
+    const dir = this.dirFor(folder);
+    if (dir === undefined) return false;
+    writeFolder(dir, files);
     return true;
   }
 
-  /** Moves every staged folder into `outdir` (still absent there) and returns their names. */
+  /**
+   * Moves every staged folder into `outdir` and returns their names. A folder that appeared in
+   * `outdir` meanwhile (another synth) is replaced: the staged one holds this synth's every file.
+   */
   commit(): Set<string> {
     const placed = new Set<string>();
     if (this.staged.size) fs.mkdirSync(this.outdir, { recursive: true });
     for (const folder of this.staged) {
+      const source = path.join(this.root, folder);
+      if (!fs.existsSync(source)) continue; // handed out but never written (its target failed)
       const target = path.join(this.outdir, folder);
-      if (fs.existsSync(target)) continue; // appeared meanwhile: writeTree brings it up to date
-      fs.renameSync(path.join(this.root, folder), target);
+      fs.rmSync(target, { recursive: true, force: true });
+      fs.renameSync(source, target);
       placed.add(folder);
     }
     fs.rmSync(this.root, { recursive: true, force: true });
@@ -152,4 +165,11 @@ export class Staging {
   discard(): void {
     fs.rmSync(this.root, { recursive: true, force: true });
   }
+}
+
+/** Writes `files` (relative name → content) into `dir`, which need not exist. */
+export function writeFolder(dir: string, files: ReadonlyMap<string, string>): void {
+  const parents = new Set([...files.keys()].map((file) => path.dirname(path.join(dir, file))));
+  for (const parent of parents) fs.mkdirSync(parent, { recursive: true });
+  for (const [file, content] of files) fs.writeFileSync(path.join(dir, file), content);
 }

@@ -23,8 +23,22 @@ export const PARALLEL_MIN_SERVICES = 150;
 
 /** What a worker is asked: targets by their index in the list. */
 export interface WorkerRequest {
-  readonly configs: ReadonlyArray<{ readonly index: number; readonly config: TargetConfig }>;
+  readonly configs: ReadonlyArray<WorkerTarget>;
 }
+
+/** One target of a request; with `stageDir`, the worker writes the target's files there itself. */
+export interface WorkerTarget {
+  readonly index: number;
+  readonly config: TargetConfig;
+  readonly stageDir?: string;
+}
+
+/**
+ * Where the files of a new output folder are to be written (Staging.dirFor), or undefined to
+ * have them sent to the caller. A worker that writes them itself spares the copy of every file
+ * between threads (a large target has tens of megabytes of YAML).
+ */
+export type StageDirOf = (folder: string) => string | undefined;
 
 /** What a worker answers, once per target. */
 export interface WorkerReply {
@@ -71,22 +85,25 @@ export class SynthPool {
    * Synthesizes every target on the pool's workers (each used once), like `synthesizeAll`;
    * `onOutput` sees each valid target's output as soon as its worker sends it.
    */
-  async synthesize(configs: readonly TargetConfig[], onOutput?: (output: TargetOutput) => void): Promise<TargetOutput[]> {
+  async synthesize(configs: readonly TargetConfig[], onOutput?: (output: TargetOutput) => void, stageDirOf?: StageDirOf): Promise<TargetOutput[]> {
     // largest targets first, each to the worker with the least work so far
     const order = configs.map((config, index) => ({ index, config, size: Object.keys(config.services).length }))
       .sort((a, b) => b.size - a.size || a.index - b.index);
-    const batches = this.workers.map((worker) => ({ worker, load: 0, items: [] as Array<{ index: number; config: TargetConfig }> }));
+    const batches = this.workers.map((worker) => ({ worker, load: 0, items: [] as WorkerTarget[] }));
     for (const item of order) {
       const batch = batches.reduce((least, b) => (b.load < least.load ? b : least));
-      batch.items.push({ index: item.index, config: item.config });
+      batch.items.push({ index: item.index, config: item.config, stageDir: stageDirOf?.(item.config.target) });
       batch.load += item.size;
     }
     const results: TargetResult[] = new Array(configs.length);
     try {
-      await Promise.all(batches.filter((b) => b.items.length).map((b) => run(b.worker, { configs: b.items }, (reply) => {
+      const replies = Promise.all(batches.filter((b) => b.items.length).map((b) => run(b.worker, { configs: b.items }, (reply) => {
         results[reply.index] = reply.result!;
         if (reply.result!.output) onOutput?.(reply.result!.output);
       })));
+      // while the workers build, this thread loads what makes argocd/ from their results
+      synth();
+      await replies;
     } finally {
       await this.close();
     }
@@ -120,14 +137,15 @@ export function poolFor(dir: string, cores = os.availableParallelism?.() ?? os.c
 /**
  * Synthesizes every target like `synthesizeAll`, on `workers` threads (the default from
  * `workerCount`), or on the given pool's; with 0 workers and no pool it runs on this thread.
- * `onOutput` sees each valid target's output as it arrives (from workers only). Throws
+ * `onOutput` sees each valid target's output as it arrives (from workers only); with
+ * `stageDirOf`, workers write the files of the folders it names there themselves. Throws
  * SynthError listing every problem of every target.
  */
 export async function synthesizeInParallel(configs: readonly TargetConfig[], workers = workerCount(configs), pool?: SynthPool,
-  onOutput?: (output: TargetOutput) => void): Promise<TargetOutput[]> {
+  onOutput?: (output: TargetOutput) => void, stageDirOf?: StageDirOf): Promise<TargetOutput[]> {
   if (pool && workers < 1) await pool.close();
   if (workers < 1) return synth().synthesizeAll(configs);
-  return (pool ?? new SynthPool(workers)).synthesize(configs, onOutput);
+  return (pool ?? new SynthPool(workers)).synthesize(configs, onOutput, stageDirOf);
 }
 
 function run(worker: Worker, request: WorkerRequest, onReply: (reply: WorkerReply) => void): Promise<void> {

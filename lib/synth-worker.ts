@@ -1,19 +1,28 @@
 /**
  * The body of a synth worker thread (lib/parallel-synth.ts): synthesizes the targets it is
  * given (one request, after the worker has loaded the constructs), one after the other, and
- * posts each result as soon as it is ready.
+ * posts each result as soon as it is ready; a target given a staging folder has its files
+ * written there instead of sent.
  */
 import { parentPort } from 'worker_threads';
+import { writeFolder } from './output';
 import { outline, WorkerReply, WorkerRequest } from './parallel-synth';
-import { synthTargetResult } from './synth';
+import { synthTargetResult, TargetOutput } from './synth';
 
 // one request per worker: its targets, sent once the configuration is read
 parentPort!.once('message', (request: WorkerRequest) => {
-  for (const { index, config } of request.configs) {
+  for (const { index, config, stageDir } of request.configs) {
     let reply: WorkerReply;
     try {
       const result = synthTargetResult(config);
-      const output = result.output && { ...result.output, manifests: result.output.manifests.map(outline) };
+      let output: TargetOutput | undefined;
+      if (result.output) {
+        output = { ...result.output, manifests: result.output.manifests.map(outline) };
+        if (stageDir !== undefined) {
+          writeFolder(stageDir, output.files);
+          output = { ...output, files: new Map(), staged: true };
+        }
+      }
       reply = { index, result: { output, problems: result.problems } };
     } catch (error) {
       reply = { index, error: `${config.target}: ${(error as Error).message}` };

@@ -23,8 +23,12 @@ export interface TargetOutput {
   /** The folder under dist/, e.g. `staging`. */
   readonly folder: string;
   readonly manifests: Manifest[];
-  /** Relative file name → content; manifests first, then documentation Argo CD skips. */
+  /**
+   * Relative file name → content; manifests first, then documentation Argo CD skips. Empty when
+   * `staged`: a synth worker wrote the files to the folder it was given (lib/parallel-synth.ts).
+   */
   readonly files: Map<string, string>;
+  readonly staged?: boolean;
   /** Requests, limits and pods at minimum and maximum scale (targets only, not argocd/). */
   readonly capacity?: Capacity;
 }

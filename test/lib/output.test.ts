@@ -65,6 +65,33 @@ describe('Staging', () => {
     expect(fs.readdirSync(out).sort()).toEqual(['a', 'b']);
   });
 
+  it('hands out a folder for a worker to write only for a folder new to the output, and moves it in on commit', () => {
+    const out = tmp();
+    writeTree(out, tree({ old: { 'x.yaml': '1' } }));
+    const staging = new Staging(out);
+    expect(staging.dirFor('old')).toBeUndefined(); // exists: left to writeTree
+    const dir = staging.dirFor('new')!;
+    expect(path.dirname(dir)).toBe(staging.root);
+    expect(staging.dirFor('new')).toBeUndefined(); // once
+    expect(staging.dirFor('never-written')).toBeDefined(); // its target failed, say
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'y.yaml'), '2');
+    expect([...staging.commit()]).toEqual(['new']);
+    expect(fs.readFileSync(path.join(out, 'new', 'y.yaml'), 'utf8')).toBe('2');
+    expect(fs.readdirSync(out).sort()).toEqual(['new', 'old']);
+    expect(siblings(out)).toEqual([]);
+  });
+
+  it('replaces a folder that appeared in the output while it was staged', () => {
+    const out = tmp();
+    const staging = new Staging(out);
+    expect(staging.stage('a', new Map([['x.yaml', 'ours']]))).toBe(true);
+    writeTree(out, tree({ a: { 'x.yaml': 'theirs', 'other.yaml': 'theirs' } }));
+    expect([...staging.commit()]).toEqual(['a']);
+    expect(fs.readdirSync(path.join(out, 'a'))).toEqual(['x.yaml']);
+    expect(fs.readFileSync(path.join(out, 'a', 'x.yaml'), 'utf8')).toBe('ours');
+  });
+
   it('leaves the output exactly as it was on discard', async () => {
     const out = tmp();
     await writeTree(out, tree({ old: { 'x.yaml': '1' } }));

@@ -1,3 +1,6 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { loadPlatform } from '../../config/load';
 import { generatePlatform } from '../../bin/bench-generate';
 import { PARALLEL_MIN_SERVICES, synthesizeInParallel, workerCount } from '../../lib/parallel-synth';
@@ -26,6 +29,28 @@ describe('synthesis on worker threads', () => {
       expect([...output.files]).toEqual([...outputs.find((o) => o.folder === output.folder)!.files]);
     });
     expect(seen.sort()).toEqual(configs.map((c) => c.target).sort());
+  });
+
+  it('has the workers write the folders the caller names, and send only the rest', async () => {
+    const { configs, outputs } = referencePlatform();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'staged-'));
+    const staged = configs[1].target;
+    const parallel = await synthesizeInParallel(configs, 2, undefined, undefined, (folder) => (folder === staged ? path.join(dir, folder) : undefined));
+    for (const output of parallel) {
+      const expected = outputs.find((o) => o.folder === output.folder)!;
+      if (output.folder === staged) {
+        expect(output.staged).toBe(true);
+        expect(output.files.size).toBe(0);
+        const written = fs.readdirSync(path.join(dir, staged)).sort();
+        expect(written).toEqual([...expected.files.keys()].sort());
+        for (const file of written) expect(fs.readFileSync(path.join(dir, staged, file), 'utf8')).toBe(expected.files.get(file));
+      } else {
+        expect(output.staged).toBeUndefined();
+        expect([...output.files]).toEqual([...expected.files]);
+      }
+      expect(output.manifests.map((m) => `${m.kind}/${m.metadata.name}`)).toEqual(expected.manifests.map((m) => `${m.kind}/${m.metadata.name}`));
+    }
+    expect(fs.readdirSync(dir)).toEqual([staged]);
   });
 
   it('fails, with the caller\'s error, when handling a target fails (a write of staged files, say)', async () => {
