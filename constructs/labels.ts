@@ -43,13 +43,20 @@ export function versionOf(service: ServiceConfig): string {
   return version.slice(0, 63);
 }
 
-/** All labels of a service's objects and pods. */
+/** versionOf by image: every object of a service asks for it. */
+const versions = new Map<string, string>();
+
+/** All labels of a service's objects and pods: the selector labels, version and component, the platform's. */
 export function serviceLabels(config: TargetConfig, service: ServiceConfig): Record<string, string> {
+  let version = versions.get(service.image);
+  if (version === undefined) versions.set(service.image, version = versionOf(service));
   return {
-    ...selectorLabels(config, service),
-    [LABEL.version]: versionOf(service),
+    [LABEL.name]: service.name,
+    [LABEL.instance]: instanceOf(config),
+    [LABEL.version]: version,
     [LABEL.component]: service.component,
-    ...platformLabels(config),
+    [LABEL.partOf]: config.platform.name,
+    [LABEL.managedBy]: 'cdk8s',
   };
 }
 
