@@ -119,19 +119,14 @@ function literal(value: string, level: number): string {
   return `|${indicator}${chomp}\n${dropEndingNewline(indent(value, INDENT * Math.max(1, level)))}`;
 }
 
-/** js-yaml's `indentString`: every line that is not empty gets the indentation. */
+/**
+ * js-yaml's `indentString`: every line that is not empty gets the indentation. Split and joined
+ * rather than concatenated line by line: a dashboard has hundreds of lines, and the joined
+ * string is one flat string, not a rope of hundreds of pieces to flatten when it is written.
+ */
 function indent(text: string, spaces: number): string {
   const pad = ' '.repeat(spaces);
-  let out = '';
-  let position = 0;
-  while (position < text.length) {
-    const next = text.indexOf('\n', position);
-    const line = next === -1 ? text.slice(position) : text.slice(position, next + 1);
-    position = next === -1 ? text.length : next + 1;
-    if (line.length && line !== '\n') out += pad;
-    out += line;
-  }
-  return out;
+  return text.split('\n').map((line) => (line === '' ? line : pad + line)).join('\n');
 }
 
 function dropEndingNewline(text: string): string {
