@@ -73,7 +73,10 @@ export function checkMonitoringRules(config: TargetConfig, at: (p: PathSegment[]
     if (monitoring.metrics && servesHttp(service)) {
       at([...base, 'metrics'], `service "${service.name}" serves HTTP, whose rate, errors and duration come from http_requests_total and http_request_duration_seconds; monitoring.metrics is for services with http: false`);
     }
-    if (monitoring.thresholds) checkThresholds(monitoring.thresholds, [...base, 'thresholds'], at);
+    if (monitoring.thresholds) {
+      checkThresholds(monitoring.thresholds, [...base, 'thresholds'], at);
+      checkOverriddenRatios(config, service.name, monitoring.thresholds, [...base, 'thresholds'], at);
+    }
     if (!scraped) {
       const appMetrics = ['latencyP95Seconds', 'latencyMeanSeconds', 'orderLatency', 'orderRejectionRatio', 'marketDataStaleSeconds', 'drawdownRatio', 'custom'] as const;
       for (const key of appMetrics) {
@@ -85,6 +88,24 @@ export function checkMonitoringRules(config: TargetConfig, at: (p: PathSegment[]
       if (monitoring.interval) at([...base, 'interval'], `service "${service.name}" has no port named "${METRICS_PORT}" to scrape; add a metrics port or remove interval`);
     }
   }
+}
+
+/**
+ * A service that overrides only one of the HTTP error ratios is held to the other one of the
+ * environment: the warning must still come before the critical alert once the two are merged
+ * (checkThresholds sees an override only on its own).
+ */
+function checkOverriddenRatios(config: TargetConfig, name: string, own: ThresholdOverrides, p: PathSegment[], at: (p: PathSegment[], message: string) => void): void {
+  const errors = own.httpErrors;
+  if (!errors || (errors.warning === undefined) === (errors.critical === undefined)) return;
+  const inherited = config.monitoring.thresholds.httpErrors;
+  const warning = errors.warning ?? inherited.warning;
+  const critical = errors.critical ?? inherited.critical;
+  if (warning < critical) return;
+  const from = 'monitoring.thresholds.httpErrors';
+  at([...p, 'httpErrors', errors.warning !== undefined ? 'warning' : 'critical'], errors.warning !== undefined
+    ? `the warning ratio (${warning}) of service "${name}" must be below the critical ratio it inherits (${critical}, ${from}.critical): the warning comes first; lower it, or set critical here too`
+    : `the critical ratio (${critical}) of service "${name}" must be above the warning ratio it inherits (${warning}, ${from}.warning): the warning comes first; raise it, or set warning here too`);
 }
 
 const UNIT_ORDER = ['y', 'w', 'd', 'h', 'm', 's', 'ms'];

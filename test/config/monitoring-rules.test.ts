@@ -125,6 +125,22 @@ describe('standard alert thresholds (monitoring.thresholds)', () => {
     ]));
   });
 
+  it('fails on a service\'s warning or critical ratio that crosses the one it inherits', () => {
+    const dir = copyEnvironments();
+    const critical = loadPlatform(dir).find((t) => t.target === 'staging')!.monitoring.thresholds.httpErrors.critical;
+    edit(dir, 'defaults.yaml', '    monitoring:\n      alerts:\n        # inference', `    monitoring:\n      thresholds:\n        httpErrors: { warning: ${critical} }\n      alerts:\n        # inference`);
+    expect(issuesOf(dir)).toEqual(expect.arrayContaining([
+      expect.stringMatching(new RegExp(`defaults\\.yaml:\\d+: services\\.ml-service\\.monitoring\\.thresholds\\.httpErrors\\.warning: the warning ratio \\(${critical}\\) of service "ml-service" must be below the critical ratio it inherits \\(${critical}, monitoring\\.thresholds\\.httpErrors\\.critical\\)`)),
+    ]));
+    edit(dir, 'defaults.yaml', `httpErrors: { warning: ${critical} }`, 'httpErrors: { critical: 0.0001 }');
+    expect(issuesOf(dir)).toEqual(expect.arrayContaining([
+      expect.stringMatching(/defaults\.yaml:\d+: services\.ml-service\.monitoring\.thresholds\.httpErrors\.critical: the critical ratio \(0\.0001\) of service "ml-service" must be above the warning ratio it inherits/),
+    ]));
+    // both set by the service, in order: valid whatever the environment's
+    edit(dir, 'defaults.yaml', 'httpErrors: { critical: 0.0001 }', 'httpErrors: { warning: 0.00005, critical: 0.0001 }');
+    expect(issuesOf(dir).filter((i) => i.includes('httpErrors'))).toEqual([]);
+  });
+
   it('is overridable per environment and per service', () => {
     const dir = copyEnvironments();
     edit(dir, 'production.yaml', 'monitoring:\n  targetDownSeverity: critical\n', 'monitoring:\n  targetDownSeverity: critical\n  thresholds:\n    memory: { ratio: 0.9 }\n');
