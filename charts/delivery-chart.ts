@@ -56,11 +56,13 @@ export const targetPathOf = (config: TargetConfig) => `${config.delivery.path ??
 /**
  * The delivery layer of every target at once, written to `dist/argocd/`: an app-of-apps.
  *
- * - AppProject `<platform>`: the target Applications may read only the configured repositories,
- *   deploy only to each target's cluster and namespaces (its own, plus Velero's for Schedules),
- *   create only the cluster-scoped objects the targets emit, by kind and name, and only the
- *   namespaced kinds they emit.
- * - One Application per target, reading `dist/<target>` as a directory (`*.yaml` only, so the
+ * - One AppProject per target, named like its Application: the Application may read only the
+ *   target's repository, deploy only to the target's cluster and namespaces (its own, plus
+ *   Velero's for Schedules), create only the cluster-scoped objects the target emits, by kind and
+ *   name, and only the namespaced kinds it emits. One project per target, not one for all: a
+ *   development Application (automated, often on a moving revision) can then never be pointed
+ *   at a production cluster, and each project allows no more than its target needs.
+ * - One Application per target, in its own project, reading `dist/<target>` as a directory (`*.yaml` only, so the
  *   README is skipped). Automated sync with prune and self-heal where configured; production is
  *   synced by hand. Non-production Applications carry the resources finalizer (deleting the
  *   Application deletes the environment); production's do not, so removing an Application never
@@ -75,7 +77,8 @@ export const targetPathOf = (config: TargetConfig) => `${config.delivery.path ??
  * generator to be trusted with cluster credentials.
  */
 export class DeliveryChart extends Chart {
-  readonly project: string;
+  /** Target → the name of its AppProject (the same as its Application's). */
+  readonly projects: ReadonlyMap<string, string>;
   readonly rootProject: string;
   readonly applications: ReadonlyMap<string, string>;
 
@@ -89,28 +92,27 @@ export class DeliveryChart extends Chart {
       disableResourceNameHashes: true,
     });
     const platform = first.platform.name;
-    this.project = platform;
     this.rootProject = `${platform}-delivery`;
-    const repos = unique(targets.map((t) => t.config.delivery.repoURL));
     const distPath = first.delivery.path ?? 'dist';
 
-    new AppProject(this, 'project', {
-      metadata: { name: this.project, annotations: { [SYNC_WAVE]: '-1' } },
-      spec: {
-        description: `The ${platform} targets: ${targets.map((t) => t.config.target).join(', ')}`,
-        sourceRepos: repos,
-        destinations: uniqueBy(targets.flatMap((t) => targetNamespaces(t.config).map((namespace) => ({ server: t.config.delivery.server, namespace }))),
-          (d) => `${d.server} ${d.namespace}`),
-        clusterResourceWhitelist: restrictions(targets, true),
-        namespaceResourceWhitelist: restrictions(targets, false),
-        orphanedResources: { warn: true },
-      },
-    });
-
     const applications = new Map<string, string>();
-    for (const { config } of targets) {
+    const projects = new Map<string, string>();
+    for (const target of targets) {
+      const { config } = target;
       const name = applicationNameOf(config);
       applications.set(config.target, name);
+      projects.set(config.target, name);
+      new AppProject(this, `project-${config.target}`, {
+        metadata: { name, annotations: { [SYNC_WAVE]: '-1' } },
+        spec: {
+          description: `${platform} in ${config.target}: what dist/${config.target} holds, on ${config.cluster.name}`,
+          sourceRepos: [config.delivery.repoURL],
+          destinations: targetNamespaces(config).map((namespace) => ({ server: config.delivery.server, namespace })),
+          clusterResourceWhitelist: restrictions([target], true),
+          namespaceResourceWhitelist: restrictions([target], false),
+          orphanedResources: { warn: true },
+        },
+      });
       const automated = config.delivery.sync === 'automated';
       const syncPolicy: ApplicationSpecSyncPolicy = {
         automated: automated ? { prune: true, selfHeal: true } : undefined,
@@ -126,7 +128,7 @@ export class DeliveryChart extends Chart {
           finalizers: config.tier === 'production' ? undefined : [RESOURCES_FINALIZER],
         },
         spec: {
-          project: this.project,
+          project: name,
           source: {
             repoUrl: config.delivery.repoURL,
             targetRevision: config.delivery.revision,
@@ -144,6 +146,7 @@ export class DeliveryChart extends Chart {
       });
     }
     this.applications = applications;
+    this.projects = projects;
 
     new AppProject(this, 'root-project', {
       metadata: { name: this.rootProject, annotations: { [SYNC_WAVE]: '-1' } },
@@ -218,10 +221,6 @@ function restrictions(targets: readonly DeliveryTarget[], clusterScoped: boolean
     .map((m): Restriction => ({ group: groupOf(m.apiVersion), kind: m.kind, name: clusterScoped ? m.metadata.name : undefined }));
   return uniqueBy(all, (r) => `${r.group} ${r.kind} ${r.name ?? ''}`)
     .sort((a, b) => a.group.localeCompare(b.group) || a.kind.localeCompare(b.kind) || (a.name ?? '').localeCompare(b.name ?? ''));
-}
-
-function unique(values: string[]): string[] {
-  return [...new Set(values)].sort();
 }
 
 function uniqueBy<T>(values: T[], key: (value: T) => string): T[] {

@@ -19,11 +19,11 @@ const delivery = () => {
 };
 const applications = () => ofKind(delivery().manifests, 'Application') as Obj[];
 const applicationOf = (target: string) => find(delivery().manifests, 'Application', applicationNameOf(configOf(target))) as Obj;
-const project = () => find(delivery().manifests, 'AppProject', 'trading-platform') as Obj;
+const projectOf = (target: string) => find(delivery().manifests, 'AppProject', applicationNameOf(configOf(target))) as Obj;
 
 describe('dist/argocd', () => {
-  it('holds the two AppProjects, one Application per target and the root Application', () => {
-    expect(ofKind(delivery().manifests, 'AppProject').map((m) => m.metadata.name).sort()).toEqual(['trading-platform', 'trading-platform-delivery']);
+  it('holds one AppProject and one Application per target, and the root Application with its AppProject', () => {
+    expect(ofKind(delivery().manifests, 'AppProject').map((m) => m.metadata.name).sort()).toEqual([...TARGETS.map((t) => `trading-platform-${t}`), 'trading-platform-delivery'].sort());
     expect(applications().map((m) => m.metadata.name).sort()).toEqual([...TARGETS.map((t) => `trading-platform-${t}`), 'trading-platform-root'].sort());
     for (const m of delivery().manifests) expect([m.kind, m.metadata.namespace]).toEqual([m.kind, 'argocd']);
   });
@@ -57,32 +57,42 @@ describe('dist/argocd', () => {
   });
 });
 
-describe('the AppProject of the targets', () => {
-  it('restricts the source repositories to the configured ones', () => {
-    expect(project().spec.sourceRepos).toEqual([...new Set(TARGETS.map((t) => configOf(t).delivery.repoURL))]);
+describe.each(TARGETS)('the AppProject of %s', (target) => {
+  const config = () => configOf(target);
+  const emitted = () => manifestsOf(target);
+
+  it('restricts the source repository to the target\'s', () => {
+    expect(projectOf(target).spec.sourceRepos).toEqual([config().delivery.repoURL]);
   });
 
-  it('allows each target its own cluster and namespaces, Velero\'s only where it has backups', () => {
-    const expected = TARGETS.flatMap((t) => targetNamespaces(configOf(t)).map((namespace) => ({ server: configOf(t).delivery.server, namespace })));
-    expect(project().spec.destinations).toHaveLength(expected.length);
-    expect(project().spec.destinations).toEqual(expect.arrayContaining(expected));
-    expect(project().spec.destinations).toContainEqual({ server: configOf('staging').delivery.server, namespace: 'velero' });
-    expect(project().spec.destinations).not.toContainEqual({ server: configOf('development').delivery.server, namespace: 'velero' });
+  it('allows the target\'s own cluster and namespaces only, Velero\'s where it has backups', () => {
+    const expected = targetNamespaces(config()).map((namespace) => ({ server: config().delivery.server, namespace }));
+    expect(projectOf(target).spec.destinations).toEqual(expected);
+    expect(projectOf(target).spec.destinations.some((d: Obj) => d.namespace === 'velero')).toBe(config().backups.length > 0);
+    // no other target's destination: an Application of this project cannot deploy there
+    for (const other of TARGETS.filter((t) => t !== target)) {
+      for (const namespace of targetNamespaces(configOf(other))) {
+        const destination = { server: configOf(other).delivery.server, namespace };
+        if (destination.server !== config().delivery.server || !targetNamespaces(config()).includes(namespace)) {
+          expect(projectOf(target).spec.destinations).not.toContainEqual(destination);
+        }
+      }
+    }
   });
 
-  it('whitelists exactly the cluster-scoped objects the targets emit, by kind and name', () => {
-    const emitted = TARGETS.flatMap((t) => manifestsOf(t)).filter((m) => CLUSTER_SCOPED_KINDS.has(m.kind))
-      .map((m) => ({ group: groupOf(m.apiVersion), kind: m.kind, name: m.metadata.name }));
-    const whitelist: Obj[] = project().spec.clusterResourceWhitelist;
-    expect(whitelist).toEqual(expect.arrayContaining(emitted));
-    expect(whitelist).toHaveLength(new Set(emitted.map((e) => JSON.stringify(e))).size);
-    expect(whitelist.map((w) => w.kind).sort()).toEqual(expect.arrayContaining(['ClusterSecretStore', 'Namespace', 'PriorityClass']));
+  it('whitelists exactly the cluster-scoped objects the target emits, by kind and name', () => {
+    const own = emitted().filter((m) => CLUSTER_SCOPED_KINDS.has(m.kind)).map((m) => ({ group: groupOf(m.apiVersion), kind: m.kind, name: m.metadata.name }));
+    const whitelist: Obj[] = projectOf(target).spec.clusterResourceWhitelist;
+    expect(whitelist).toEqual(expect.arrayContaining(own));
+    expect(whitelist).toHaveLength(new Set(own.map((e) => JSON.stringify(e))).size);
+    expect(whitelist.map((w) => w.kind)).toEqual(expect.arrayContaining(['ClusterSecretStore', 'Namespace']));
     expect(whitelist.every((w) => w.name)).toBe(true);
+    expect(whitelist.filter((w) => w.kind === 'Namespace').map((w) => w.name)).toEqual([config().namespace]);
   });
 
-  it('whitelists every namespaced kind the targets emit and nothing else', () => {
-    const emitted = new Set(TARGETS.flatMap((t) => manifestsOf(t)).filter((m) => !CLUSTER_SCOPED_KINDS.has(m.kind)).map((m) => `${groupOf(m.apiVersion)}/${m.kind}`));
-    expect(new Set((project().spec.namespaceResourceWhitelist as Obj[]).map((w) => `${w.group}/${w.kind}`))).toEqual(emitted);
+  it('whitelists every namespaced kind the target emits and nothing else', () => {
+    const own = new Set(emitted().filter((m) => !CLUSTER_SCOPED_KINDS.has(m.kind)).map((m) => `${groupOf(m.apiVersion)}/${m.kind}`));
+    expect(new Set((projectOf(target).spec.namespaceResourceWhitelist as Obj[]).map((w) => `${w.group}/${w.kind}`))).toEqual(own);
   });
 });
 
@@ -103,15 +113,15 @@ describe.each(TARGETS)('the Application of %s', (target) => {
 
   it('deploys to the target\'s cluster and namespace', () => {
     expect(applicationOf(target).spec.destination).toEqual({ server: config().delivery.server, namespace: config().namespace });
-    expect(applicationOf(target).spec.project).toBe('trading-platform');
+    expect(applicationOf(target).spec.project).toBe(applicationNameOf(config()));
   });
 
   it('points at a folder of dist/ that holds only this target\'s objects', () => {
     const folder = path.join(ROOT, applicationOf(target).spec.source.path);
     expect(fs.existsSync(folder)).toBe(true);
     const app = applicationOf(target);
-    const allowed = (project().spec.destinations as Obj[]).filter((d) => d.server === app.spec.destination.server).map((d) => d.namespace);
-    const clusterWide = (project().spec.clusterResourceWhitelist as Obj[]).map((w) => `${w.kind}/${w.name}`);
+    const allowed = (projectOf(target).spec.destinations as Obj[]).filter((d) => d.server === app.spec.destination.server).map((d) => d.namespace);
+    const clusterWide = (projectOf(target).spec.clusterResourceWhitelist as Obj[]).map((w) => `${w.kind}/${w.name}`);
     for (const file of fs.readdirSync(folder).filter((f) => f.endsWith('.yaml'))) {
       const m = YAML.parse(fs.readFileSync(path.join(folder, file), 'utf8')) as Manifest;
       if (CLUSTER_SCOPED_KINDS.has(m.kind)) expect(clusterWide).toContain(`${m.kind}/${m.metadata.name}`);
