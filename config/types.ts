@@ -216,7 +216,11 @@ export interface ServiceMonitoringConfig {
   /** Whether the service serves HTTP (`http_requests_total`, `http_request_duration_seconds`). @default true */
   readonly http?: boolean;
   readonly alerts?: ServiceAlerts;
-  /** Availability SLO in percent (e.g. 99.9), alerted by multi-window multi-burn-rate rules. */
+  /**
+   * Availability SLO in percent (e.g. 99.9), alerted by multi-window multi-burn-rate rules. Its
+   * errors: 5xx responses of an HTTP service; else `metrics.errors` out of `metrics.requests`
+   * when both are set; else orders with `status="error"` out of `trading_orders_total`.
+   */
   readonly slo?: { readonly availability: number };
   /** This service's overrides of `monitoring.thresholds`, key by key. @default none */
   readonly thresholds?: ThresholdOverrides;

@@ -28,23 +28,33 @@ export function errorRatioRecord(window: string): string {
 
 /**
  * The events an SLO counts as failed. HTTP services: responses with a 5xx status out of all
- * responses (a 4xx is the client's fault). Other services measure orders: `trading_orders_total`
- * with `status="error"` out of all orders. A rejection (`status="rejected"`) is the exchange's
- * decision about a valid order and has its own alert (OrderRejectionRatioHigh); it does not
- * spend the availability budget.
+ * responses (a 4xx is the client's fault). A service without HTTP that declares its own counters
+ * (`monitoring.metrics.errors` and `.requests`, as for its dashboard): those. Other services
+ * measure orders: `trading_orders_total` with `status="error"` out of all orders. A rejection
+ * (`status="rejected"`) is the exchange's decision about a valid order and has its own alert
+ * (OrderRejectionRatioHigh); it does not spend the availability budget.
  */
 export function sliOf(scope: MonitoringScope): { errors: string; total: string; description: string } {
-  return servesHttp(scope.service)
-    ? {
+  if (servesHttp(scope.service)) {
+    return {
       errors: `http_requests_total{${scope.app},code=~"5.."}`,
       total: `http_requests_total{${scope.app}}`,
       description: 'requests answered with a 5xx status',
-    }
-    : {
-      errors: `trading_orders_total{${scope.app},status="error"}`,
-      total: `trading_orders_total{${scope.app}}`,
-      description: 'orders failed with status "error"',
     };
+  }
+  const metrics = scope.service.monitoring?.metrics;
+  if (metrics?.errors && metrics.requests) {
+    return {
+      errors: `${metrics.errors}{${scope.app}}`,
+      total: `${metrics.requests}{${scope.app}}`,
+      description: `${metrics.errors} out of ${metrics.requests}`,
+    };
+  }
+  return {
+    errors: `trading_orders_total{${scope.app},status="error"}`,
+    total: `trading_orders_total{${scope.app}}`,
+    description: 'orders failed with status "error"',
+  };
 }
 
 /**

@@ -232,6 +232,19 @@ describe('PrometheusRule', () => {
     // no SLO, no burn-rate rules
     expect(rulesOf(find(manifestsOf('production-us-east-1'), 'PrometheusRule', 'redis')).some((r) => r.record || r.alert === 'ErrorBudgetBurn')).toBe(false);
   });
+
+  it('measures the SLO of a service without HTTP on the counters it declares, when it declares them', () => {
+    const config = configOf('production-us-east-1');
+    const redis = config.services.redis;
+    expect(redis.monitoring?.metrics).toMatchObject({ requests: 'redis_commands_processed_total', errors: 'redis_rejected_connections_total' });
+    const withSlo: TargetConfig = { ...config, services: { ...config.services, redis: { ...redis, monitoring: { ...redis.monitoring, slo: { availability: 99.9 } } } } };
+    const rules = rulesOf(find(synthTarget(withSlo), 'PrometheusRule', 'redis'));
+    const record = rules.find((r) => r.record === 'slo:sli_error:ratio_rate1h')!.expr;
+    expect(selectors(record).map((s) => s.metric)).toEqual(['redis_rejected_connections_total', 'redis_commands_processed_total']);
+    expect(selectors(record).every((s) => s.matchers.job === 'redis' && s.matchers.namespace === 'trading-prod')).toBe(true);
+    expect(record).not.toContain('trading_orders_total');
+    expect(rules.filter((r) => r.alert === 'ErrorBudgetBurn')).toHaveLength(4);
+  });
 });
 
 describe('custom alerts', () => {
