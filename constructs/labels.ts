@@ -46,17 +46,15 @@ export function versionOf(service: ServiceConfig): string {
 /** versionOf by image: every object of a service asks for it. */
 const versions = new Map<string, string>();
 
-/** All labels of a service's objects and pods: the selector labels, version and component, the platform's. */
+/** All labels of a service's objects and pods. */
 export function serviceLabels(config: TargetConfig, service: ServiceConfig): Record<string, string> {
   let version = versions.get(service.image);
   if (version === undefined) versions.set(service.image, version = versionOf(service));
   return {
-    [LABEL.name]: service.name,
-    [LABEL.instance]: instanceOf(config),
+    ...selectorLabels(config, service),
     [LABEL.version]: version,
     [LABEL.component]: service.component,
-    [LABEL.partOf]: config.platform.name,
-    [LABEL.managedBy]: 'cdk8s',
+    ...platformLabels(config),
   };
 }
 
