@@ -8,7 +8,9 @@
 import { performance } from 'perf_hooks';
 import { ConfigError, formatIssue } from '../config/errors';
 import { capacityLine } from '../lib/capacity-readme';
-import { OutputTree, Staging, diffTree, writeTree } from '../lib/output';
+import * as fs from 'fs';
+import * as path from 'path';
+import { OutputError, OutputTree, OutputWriter, diffTree } from '../lib/output';
 import { poolFor, synthesizeInParallel } from '../lib/parallel-synth';
 import type { TargetOutput } from '../lib/synth';
 
@@ -39,7 +41,10 @@ function parseArgs(argv: string[]): Options {
       case '--check': options.check = true; break;
       case '--target': case '-t': options.targets.push(value()); break;
       case '--config': options.config = value(); break;
-      case '--out': options.out = value(); break;
+      case '--out':
+        options.out = value();
+        if (options.out.trim() === '') fail('--out needs a folder name (the folder synth writes, dist/ by default)');
+        break;
       case '--quiet': case '-q': options.quiet = true; break;
       case '--help': case '-h':
         console.log('usage: npm run synth -- [--target <name>]... [--check] [--config <dir>] [--out <dir>] [--quiet]');
@@ -73,31 +78,44 @@ function summary(outputs: TargetOutput[], ms: number, verb: string): string {
   return lines.join('\n');
 }
 
-/** New target folders written while the other targets are built; removed again on any failure. */
-let staging: Staging | undefined;
+/** The output folder being written (not with --check); left as it was on any failure. */
+let writer: OutputWriter | undefined;
+
+function refuse(error: OutputError): never {
+  writer?.discard();
+  console.error(`synth: ${error.message}`);
+  process.exit(2);
+}
 
 async function main(): Promise<void> {
   const started = performance.now();
   const options = parseArgs(process.argv.slice(2));
   let outputs: TargetOutput[];
   const only = options.targets.length ? options.targets : undefined;
-  if (!options.check) staging = new Staging(options.out);
   try {
+    // checked, locked and cleaned up after a killed run before anything is synthesized
+    if (!options.check) writer = OutputWriter.open(options.out);
+    for (const line of writer?.recovered ?? []) console.error(`synth: ${line}`);
     // a large platform's workers load the constructs while this thread reads the configuration
     const pool = poolFor(options.config);
     let configs = load().loadPlatform(options.config);
     if (options.targets.length) {
       const known = configs.map((c) => c.target);
       const unknown = options.targets.filter((t) => !known.includes(t));
-      if (unknown.length) fail(`unknown target ${unknown.join(', ')}; targets: ${known.join(', ')}`);
+      if (unknown.length) {
+        writer?.discard();
+        fail(`unknown target ${unknown.join(', ')}; targets: ${known.join(', ')}`);
+      }
       configs = configs.filter((c) => options.targets.includes(c.target));
     }
-    // a large platform's targets arrive one by one: a folder new to the output is written aside
-    // meanwhile (by the worker that built it), and moved in only when every target is valid
+    // a large platform's targets arrive one by one: each is staged meanwhile (a folder new to the
+    // output by the worker that built it), and all are swapped in only when every target is valid
     outputs = await synthesizeInParallel(configs, pool ? Math.min(pool.size, configs.length) : undefined, pool,
-      (output) => output.staged || staging?.stage(output.folder, output.files), staging && ((folder) => staging!.dirFor(folder)));
+      writer && ((output) => (output.staged ? writer!.placed(output.folder) : writer!.stage(output.folder, output.files))),
+      writer && ((folder) => writer!.dirFor(folder)));
   } catch (error) {
-    staging?.discard();
+    writer?.discard();
+    if (error instanceof OutputError) refuse(error);
     if (error instanceof ConfigError) {
       console.error(`synth failed: ${error.issues.length} problem(s) in the configuration; nothing was written to ${options.out}/\n`);
       for (const issue of error.issues) console.error(`  ${formatIssue(issue)}`);
@@ -117,18 +135,45 @@ async function main(): Promise<void> {
     const differences = diffTree(options.out, tree, only);
     if (differences.length) {
       console.error(`${options.out}/ is stale: ${differences.length} file(s) differ from what synth produces; run ${options.config === 'environments' ? 'npm run synth' : `npm run synth -- --config ${options.config} --out ${options.out} (or npm run synth:examples)`} and commit ${options.out}/\n`);
-      for (const d of differences) console.error(`  ${d.change.padEnd(8)} ${d.file}`);
+      for (const d of differences) console.error(`  ${d.change.padEnd(8)} ${d.file}${d.note ? ` (${d.note})` : ''}`);
       process.exit(1);
     }
     if (!options.quiet) console.log(summary(outputs.filter((o) => tree.has(o.folder)), performance.now() - started, `${options.out}/ is up to date:`));
     return;
   }
-  writeTree(options.out, tree, only, staging!.commit());
-  if (!options.quiet) console.log(summary(outputs.filter((o) => tree.has(o.folder)), performance.now() - started, 'wrote'));
+  try {
+    for (const output of outputs) if (tree.has(output.folder) && !output.staged) writer!.stage(output.folder, output.files);
+    const result = writer!.commit([...tree.keys()], only);
+    for (const warning of result.warnings) console.error(`synth: warning: ${warning}`);
+  } catch (error) {
+    if (error instanceof OutputError) refuse(error);
+    throw error;
+  }
+  if (process.env.CDK8S_OUTDIR) mirrorForCdk8s(process.env.CDK8S_OUTDIR, options.out, outputs.filter((o) => tree.has(o.folder)));
+  const log = process.env.CDK8S_OUTDIR ? console.error : console.log; // the cdk8s CLI swallows the app's stdout
+  if (!options.quiet) log(summary(outputs.filter((o) => tree.has(o.folder)), performance.now() - started, 'wrote'));
+}
+
+/**
+ * Run by the cdk8s CLI (`npx cdk8s synth`, cdk8s.yaml's `app`), which sets CDK8S_OUTDIR to a
+ * scratch folder it empties first (build/cdk8s.out): after dist/ is written as `npm run synth`
+ * writes it, the manifests are copied there too, one multi-document file per target, for the CLI
+ * to list (or print, with --stdout). Never into the output folder itself.
+ */
+function mirrorForCdk8s(dir: string, out: string, outputs: TargetOutput[]): void {
+  const scratch = path.resolve(dir);
+  const real = path.resolve(out);
+  if (scratch === real || scratch.startsWith(real + path.sep) || real.startsWith(scratch + path.sep)) return;
+  fs.mkdirSync(scratch, { recursive: true });
+  for (const output of outputs) {
+    const files = output.files.size ? output.files : new Map(fs.readdirSync(path.join(out, output.folder)).map((f) => [f, fs.readFileSync(path.join(out, output.folder, f), 'utf8')]));
+    const docs = [...files].filter(([file]) => file.endsWith('.yaml')).map(([, content]) => content.replace(/^---\n/, ''));
+    fs.writeFileSync(path.join(scratch, `${output.folder}.k8s.yaml`), docs.map((d) => `---\n${d}`).join(''));
+  }
 }
 
 main().catch(async (error) => {
-  staging?.discard();
+  writer?.discard();
   // an internal error, not a configuration problem: say so plainly, stack only on request
   console.error(`synth: internal error: ${(error as Error).message}`);
   if (process.env.DEBUG) console.error((error as Error).stack);
