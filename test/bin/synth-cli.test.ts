@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { parseAllDocuments } from 'yaml';
 import { LOCK, MARKER, WORK } from '../../lib/output';
 import { BUILD, copyEnvironments, edit, ROOT, runSynth, treeDigest } from '../helpers';
 
@@ -34,11 +35,77 @@ describe('synth CLI', () => {
     expect(fs.readdirSync(out).sort()).toEqual([MARKER, 'argocd', 'development', 'production-eu-west-1', 'production-us-east-1', 'staging']);
   });
 
-  it('prints objects per target and kind and the time taken', () => {
-    const result = runSynth(['--config', copyEnvironments(), '--out', tmp()]);
+  it('prints objects per target and kind, what was added, changed and removed per folder, and the time taken', () => {
+    const envs = copyEnvironments();
+    const out = tmp();
+    const first = runSynth(['--config', envs, '--out', out]);
+    expect(first.status).toBe(0);
+    expect(first.stdout).toMatch(/^  staging\s+\d+ objects: .*Deployment \d+/m);
+    expect(first.stdout).toMatch(/^  staging\s+\d+ objects: .*\n.*capacity.*\n {30}new folder, \d+ file\(s\)$/m);
+    expect(first.stdout).toMatch(new RegExp(`^${out}/: 5 folder\\(s\\) changed, 0 unchanged; \\d+ objects in 4 targets and argocd/ in \\d+ ms$`, 'm'));
+    // one host changed: one file in staging, and nothing else
+    edit(envs, 'staging.yaml', 'api.staging.trading.example.com', 'api.staging2.trading.example.com');
+    fs.writeFileSync(path.join(out, 'development', 'stray.yaml'), 'x');
+    const second = runSynth(['--config', envs, '--out', out]);
+    expect(second.status).toBe(0);
+    expect(second.stdout).toMatch(/^  staging\s+\d+ objects: .*\n.*capacity.*\n {30}changed \d+: .*ingress-gateway\.yaml/m);
+    // a count past a few names
+    expect(second.stdout).toMatch(/^ {30}changed \d+: ([a-zA-Z.-]+, ){3}[a-zA-Z.-]+ and \d+ more$|^ {30}changed [1-4]: /m);
+    expect(second.stdout).toMatch(/^  development\s+\d+ objects: .*\n.*capacity.*\n {30}removed 1: stray\.yaml$/m);
+    expect(second.stdout).toMatch(/^  production-eu-west-1\s+\d+ objects: .*\n.*capacity.*\n {30}unchanged$/m);
+    expect(second.stdout).toContain(`${out}/: 2 folder(s) changed, 3 unchanged;`);
+    const third = runSynth(['--config', envs, '--out', out]);
+    expect(third.stdout).toMatch(new RegExp(`^${out}/ unchanged: \\d+ objects in 4 targets and argocd/ in \\d+ ms$`, 'm'));
+    expect(third.stdout).not.toMatch(/changed \d+|added \d+|removed \d+/);
+  });
+
+  it('--check after a hand edit says what differs with a short diff, and that the output is generated', () => {
+    const { envs, out } = written();
+    const file = path.join(out, 'staging', 'ingress-gateway.yaml');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('api.staging.trading.example.com', 'api.hand-edited.example.com'));
+    fs.rmSync(path.join(out, 'staging', 'README.md'));
+    const result = runSynth(['--config', envs, '--out', out, '--check']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`differs  ${file}`);
+    expect(result.stderr).toMatch(/^ {6}-.*api\.hand-edited\.example\.com/m);
+    expect(result.stderr).toMatch(/^ {6}\+.*api\.staging\.trading\.example\.com/m);
+    expect(result.stderr).toContain(`missing  ${path.join(out, 'staging', 'README.md')}`);
+    expect(result.stderr).toContain(`${out}/ is generated: do not edit it by hand (synth replaces hand edits). Change the configuration in ${envs}/`);
+    // bounded: a file rewritten from top to bottom shows at most 20 lines of diff
+    fs.writeFileSync(file, Array.from({ length: 200 }, (_, i) => `line${i}`).join('\n'));
+    const long = runSynth(['--config', envs, '--out', out, '--check']);
+    expect(long.stderr.split('\n').filter((l) => /^ {6}[-+ @]/.test(l)).length).toBeLessThanOrEqual(20);
+    expect(long.stderr).toMatch(/^ {6}\.\.\. \d+ more line\(s\)$/m);
+  });
+
+  it('explains every flag with --help, takes --flag=value, lists the targets, prints one target to stdout', () => {
+    const help = runSynth(['--help']);
+    expect(help.status).toBe(0);
+    for (const flag of ['--target', '--check', '--config', '--out', '--list', '--stdout', '--quiet', '--help', '--flag=value']) expect(help.stdout).toContain(flag);
+    const envs = copyEnvironments();
+    const list = runSynth([`--config=${envs}`, '--list']);
+    expect(list.status).toBe(0);
+    expect(list.stdout).toMatch(/^staging\s+staging\s+trading-staging\s+https:\/\/staging\.k8s\.trading\.example\.com$/m);
+    expect(list.stdout.trim().split('\n')).toHaveLength(5);
+    const out = path.join(tmp(), 'dist');
+    const printed = runSynth([`--config=${envs}`, `--out=${out}`, '--target=staging', '--stdout']);
+    expect(printed.status).toBe(0);
+    const docs = parseAllDocuments(printed.stdout).map((d) => d.toJS());
+    expect(docs.length).toBeGreaterThan(50);
+    expect(docs.every((d) => typeof d.kind === 'string' && d.metadata?.name)).toBe(true);
+    expect(docs.filter((d) => d.kind === 'Namespace').map((d) => d.metadata.name)).toEqual(['trading-staging']);
+    expect(fs.existsSync(out)).toBe(false); // wrote nothing
+    expect(runSynth(['--config', envs, '--stdout']).stderr).toBe('synth: --stdout prints one target: add --target <name>\n');
+  });
+
+  it('warns when a target\'s maximum scale leaves less than 10 % of its quota', () => {
+    const envs = copyEnvironments();
+    // staging needs 11.375 CPU at maximum scale plus surge: a quota of 12 leaves 5 %
+    edit(envs, 'staging.yaml', 'requests: { cpu: "20", memory: 40Gi }', 'requests: { cpu: "12", memory: 40Gi }');
+    const result = runSynth(['--config', envs, '--out', tmp(), '--quiet']);
     expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/^  staging\s+\d+ objects: .*Deployment \d+/m);
-    expect(result.stdout).toMatch(/^wrote \d+ objects in 4 targets and argocd\/ in \d+ ms$/m);
+    expect(result.stderr).toMatch(/^synth: warning: staging: requests\.cpu at maximum scale plus surge is 11\.375 of a quota of 12: 5 % headroom \(below 10 %\)/m);
+    expect(result.stderr).not.toMatch(/warning: (development|production)/);
   });
 
   it('synthesizes one target alone without touching the others', () => {
