@@ -31,7 +31,7 @@ interface Options {
   stdout: boolean;
 }
 
-export const HELP = `usage: npm run synth -- [options]      (or node build/bin/synth.js [options])
+const HELP = `usage: npm run synth -- [options]      (or node build/bin/synth.js [options])
 
 Synthesizes the configuration (environments/) into dist/: one folder per target and argocd/.
 Writes only changed folders, all together or none; prints what was added, changed and removed.

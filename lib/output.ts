@@ -247,7 +247,7 @@ export class OutputWriter {
         fs.writeSync(fd, `${process.pid}\n`);
         fs.closeSync(fd);
         this.locked = true;
-        process.once('exit', () => this.unlock());
+        holding(this);
         return;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new OutputError(`cannot lock the output folder: ${describeFsError(error)}`);
@@ -271,9 +271,11 @@ export class OutputWriter {
     throw new OutputError(`cannot take the lock ${this.lockFile}; another synth is starting`);
   }
 
-  private unlock(): void {
+  /** Lets go of the lock (also on process.exit, see `holding`). */
+  unlock(): void {
     if (!this.locked) return;
     this.locked = false;
+    held.delete(this);
     try {
       if (fs.readFileSync(this.lockFile, 'utf8').trim() === String(process.pid)) fs.rmSync(this.lockFile, { force: true });
     } catch {
@@ -538,6 +540,19 @@ export class OutputWriter {
       }
     }
   }
+}
+
+/** Writers holding a lock; released when the process exits (process.exit on an error included). */
+const held = new Set<OutputWriter>();
+let exitHook = false;
+
+function holding(writer: OutputWriter): void {
+  held.add(writer);
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const w of [...held]) w.unlock();
+  });
 }
 
 /** The pid in a lock file: a number when that process lives, 'stale' when it is gone, 'live' when unknown but recent. */
