@@ -250,7 +250,7 @@ describe('synth CLI and the output folder', () => {
     expect(result.status).not.toBe(0);
     expect(result.stderr).not.toContain('internal error');
     // refused by the configuration rules, or by the write: either way named, and nothing changed
-    expect(result.stderr).toMatch(/e{235}/);
+    expect(result.stderr).toMatch(/e{20,}/); // the file or target named (perhaps shortened)
     if (result.status === 2) expect(result.stderr).toMatch(/^synth: cannot write .*argocd\/application-trading-platform-e+\.yaml: file name too long \(ENAMETOOLONG\); nothing was changed in/);
     expect(treeDigest(out)).toBe(before);
     expect(fs.readdirSync(out).sort()).toEqual([MARKER, 'argocd', 'development', 'production-eu-west-1', 'production-us-east-1', 'staging']);
