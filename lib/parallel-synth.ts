@@ -10,6 +10,7 @@ import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { TargetConfig } from '../config/types';
 import { Manifest } from './manifest';
+import { OutputError } from './output';
 import type { TargetOutput, TargetResult } from './synth';
 
 /**
@@ -34,7 +35,7 @@ export interface WorkerTarget {
 }
 
 /**
- * Where the files of a new output folder are to be written (Staging.dirFor), or undefined to
+ * Where the files of a new output folder are to be written (OutputWriter.dirFor), or undefined to
  * have them sent to the caller. A worker that writes them itself spares the copy of every file
  * between threads (a large target has tens of megabytes of YAML).
  */
@@ -46,6 +47,8 @@ export interface WorkerReply {
   readonly result?: TargetResult;
   /** An internal error (not a configuration problem) of the worker. */
   readonly error?: string;
+  /** `error` is a failed write of the staged folder (reported as an OutputError). */
+  readonly writeError?: boolean;
 }
 
 /**
@@ -155,11 +158,11 @@ function run(worker: Worker, request: WorkerRequest, onReply: (reply: WorkerRepl
     worker.on('message', (reply: WorkerReply) => {
       if (reply.error !== undefined) {
         failed = true;
-        reject(new Error(reply.error));
+        reject(reply.writeError ? new OutputError(`${reply.error}; nothing was changed in the output folder`) : new Error(reply.error));
         return;
       }
       try {
-        onReply(reply); // may write files (Staging.stage): a failure ends the synth like a worker's
+        onReply(reply); // may write files (OutputWriter.stage): a failure ends the synth like a worker's
       } catch (error) {
         failed = true;
         reject(error);

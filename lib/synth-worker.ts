@@ -5,7 +5,7 @@
  * written there instead of sent.
  */
 import { parentPort } from 'worker_threads';
-import { writeFolder } from './output';
+import { describeFsError, writeFolder } from './output';
 import { outline, WorkerReply, WorkerRequest } from './parallel-synth';
 import { synthTargetResult, TargetOutput } from './synth';
 
@@ -25,7 +25,10 @@ parentPort!.once('message', (request: WorkerRequest) => {
       }
       reply = { index, result: { output, problems: result.problems } };
     } catch (error) {
-      reply = { index, error: `${config.target}: ${(error as Error).message}` };
+      // a failed write of the staged folder (a name too long, a full disk) is reported as such, not as an internal error
+      reply = (error as NodeJS.ErrnoException).code && stageDir !== undefined
+        ? { index, error: `cannot write ${describeFsError(error)}`, writeError: true }
+        : { index, error: `${config.target}: ${(error as Error).message}` };
     }
     parentPort!.postMessage(reply);
     if (reply.error !== undefined) break;

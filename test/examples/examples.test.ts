@@ -8,6 +8,7 @@ import { loadPlatform } from '../../config/load';
 import { TargetConfig } from '../../config/types';
 import { find, Manifest, ofKind } from '../../lib/manifest';
 import { checkRestricted, podTemplateOf } from '../../lib/pod-security';
+import { MARKER } from '../../lib/output';
 import { checkPolicies } from '../../lib/policy';
 import { synthesizeAll, TargetOutput } from '../../lib/synth';
 import { crdErrors } from '../crd-schema';
@@ -166,7 +167,7 @@ describe.each(EXAMPLES)('example %s', (name) => {
 
   it('has a committed dist/ laid out like the reference dist/ and up to date', () => {
     const dist = path.join(ROOT, EXAMPLES_DIR, name, 'dist');
-    expect(fs.readdirSync(dist).sort()).toEqual(['argocd', ...TARGETS].sort());
+    expect(fs.readdirSync(dist).sort()).toEqual([MARKER, 'argocd', ...TARGETS].sort());
     for (const output of example(name).outputs) {
       expect(fs.readdirSync(path.join(dist, output.folder)).sort()).toEqual([...output.files.keys()].sort());
     }

@@ -1,0 +1,266 @@
+import { spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { parseAllDocuments } from 'yaml';
+import { LOCK, MARKER, WORK } from '../../lib/output';
+import { BUILD, copyEnvironments, edit, ROOT, runSynth, treeDigest } from '../helpers';
+
+/** The synth command end to end (node build/bin/synth.js): exit codes, messages and files on disk. */
+jest.setTimeout(180_000);
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'cli-'));
+const deadPid = () => spawnSync(process.execPath, ['-e', '0']).pid!;
+
+/** A scratch output written once from a scratch copy of environments/ (shared by the tests that only read it first). */
+function written(): { envs: string; out: string } {
+  const envs = copyEnvironments();
+  const out = path.join(tmp(), 'dist');
+  const result = runSynth(['--config', envs, '--out', out, '--quiet']);
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+  return { envs, out };
+}
+
+describe('synth CLI', () => {
+  it('is byte-for-byte stable: a second synth changes nothing and touches no file', () => {
+    const { envs, out } = written();
+    const first = treeDigest(out);
+    const past = new Date('2020-01-01T00:00:00Z');
+    const file = path.join(out, 'staging', 'ingress-gateway.yaml');
+    fs.utimesSync(file, past, past);
+    expect(runSynth(['--config', envs, '--out', out, '--quiet']).status).toBe(0);
+    expect(treeDigest(out)).toBe(first);
+    expect(fs.statSync(file).mtime.getTime()).toBe(past.getTime());
+    expect(fs.readdirSync(out).sort()).toEqual([MARKER, 'argocd', 'development', 'production-eu-west-1', 'production-us-east-1', 'staging']);
+  });
+
+  it('prints objects per target and kind, what was added, changed and removed per folder, and the time taken', () => {
+    const envs = copyEnvironments();
+    const out = tmp();
+    const first = runSynth(['--config', envs, '--out', out]);
+    expect(first.status).toBe(0);
+    expect(first.stdout).toMatch(/^  staging\s+\d+ objects: .*Deployment \d+/m);
+    expect(first.stdout).toMatch(/^  staging\s+\d+ objects: .*\n.*capacity.*\n {30}new folder, \d+ file\(s\)$/m);
+    expect(first.stdout).toMatch(new RegExp(`^${out}/: 5 folder\\(s\\) changed, 0 unchanged; \\d+ objects in 4 targets and argocd/ in \\d+ ms$`, 'm'));
+    // one host changed: one file in staging, and nothing else
+    edit(envs, 'staging.yaml', 'api.staging.trading.example.com', 'api.staging2.trading.example.com');
+    fs.writeFileSync(path.join(out, 'development', 'stray.yaml'), 'x');
+    const second = runSynth(['--config', envs, '--out', out]);
+    expect(second.status).toBe(0);
+    expect(second.stdout).toMatch(/^  staging\s+\d+ objects: .*\n.*capacity.*\n {30}changed \d+: .*ingress-gateway\.yaml/m);
+    // a count past a few names
+    expect(second.stdout).toMatch(/^ {30}changed \d+: ([a-zA-Z.-]+, ){3}[a-zA-Z.-]+ and \d+ more$|^ {30}changed [1-4]: /m);
+    expect(second.stdout).toMatch(/^  development\s+\d+ objects: .*\n.*capacity.*\n {30}removed 1: stray\.yaml$/m);
+    expect(second.stdout).toMatch(/^  production-eu-west-1\s+\d+ objects: .*\n.*capacity.*\n {30}unchanged$/m);
+    expect(second.stdout).toContain(`${out}/: 2 folder(s) changed, 3 unchanged;`);
+    const third = runSynth(['--config', envs, '--out', out]);
+    expect(third.stdout).toMatch(new RegExp(`^${out}/ unchanged: \\d+ objects in 4 targets and argocd/ in \\d+ ms$`, 'm'));
+    expect(third.stdout).not.toMatch(/changed \d+|added \d+|removed \d+/);
+  });
+
+  it('--check after a hand edit says what differs with a short diff, and that the output is generated', () => {
+    const { envs, out } = written();
+    const file = path.join(out, 'staging', 'ingress-gateway.yaml');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('api.staging.trading.example.com', 'api.hand-edited.example.com'));
+    fs.rmSync(path.join(out, 'staging', 'README.md'));
+    const result = runSynth(['--config', envs, '--out', out, '--check']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`differs  ${file}`);
+    expect(result.stderr).toMatch(/^ {6}-.*api\.hand-edited\.example\.com/m);
+    expect(result.stderr).toMatch(/^ {6}\+.*api\.staging\.trading\.example\.com/m);
+    expect(result.stderr).toContain(`missing  ${path.join(out, 'staging', 'README.md')}`);
+    expect(result.stderr).toContain(`${out}/ is generated: do not edit it by hand (synth replaces hand edits). Change the configuration in ${envs}/`);
+    // bounded: a file rewritten from top to bottom shows at most 20 lines of diff
+    fs.writeFileSync(file, Array.from({ length: 200 }, (_, i) => `line${i}`).join('\n'));
+    const long = runSynth(['--config', envs, '--out', out, '--check']);
+    expect(long.stderr.split('\n').filter((l) => /^ {6}[-+ @]/.test(l)).length).toBeLessThanOrEqual(20);
+    expect(long.stderr).toMatch(/^ {6}\.\.\. \d+ more line\(s\)$/m);
+  });
+
+  it('explains every flag with --help, takes --flag=value, lists the targets, prints one target to stdout', () => {
+    const help = runSynth(['--help']);
+    expect(help.status).toBe(0);
+    for (const flag of ['--target', '--check', '--config', '--out', '--list', '--stdout', '--quiet', '--help', '--flag=value']) expect(help.stdout).toContain(flag);
+    const envs = copyEnvironments();
+    const list = runSynth([`--config=${envs}`, '--list']);
+    expect(list.status).toBe(0);
+    expect(list.stdout).toMatch(/^staging\s+staging\s+trading-staging\s+https:\/\/staging\.k8s\.trading\.example\.com$/m);
+    expect(list.stdout.trim().split('\n')).toHaveLength(5);
+    const out = path.join(tmp(), 'dist');
+    const printed = runSynth([`--config=${envs}`, `--out=${out}`, '--target=staging', '--stdout']);
+    expect(printed.status).toBe(0);
+    const docs = parseAllDocuments(printed.stdout).map((d) => d.toJS());
+    expect(docs.length).toBeGreaterThan(50);
+    expect(docs.every((d) => typeof d.kind === 'string' && d.metadata?.name)).toBe(true);
+    expect(docs.filter((d) => d.kind === 'Namespace').map((d) => d.metadata.name)).toEqual(['trading-staging']);
+    expect(fs.existsSync(out)).toBe(false); // wrote nothing
+    expect(runSynth(['--config', envs, '--stdout']).stderr).toBe('synth: --stdout prints one target: add --target <name>\n');
+  });
+
+  it('warns when a target\'s maximum scale leaves less than 10 % of its quota', () => {
+    const envs = copyEnvironments();
+    // staging needs 11.375 CPU at maximum scale plus surge: a quota of 12 leaves 5 %
+    edit(envs, 'staging.yaml', 'requests: { cpu: "20", memory: 40Gi }', 'requests: { cpu: "12", memory: 40Gi }');
+    const result = runSynth(['--config', envs, '--out', tmp(), '--quiet']);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toMatch(/^synth: warning: staging: requests\.cpu at maximum scale plus surge is 11\.375 of a quota of 12: 5 % headroom \(below 10 %\)/m);
+    expect(result.stderr).not.toMatch(/warning: (development|production)/);
+  });
+
+  it('synthesizes one target alone without touching the others', () => {
+    const { envs, out } = written();
+    const staging = treeDigest(path.join(out, 'staging'));
+    edit(envs, 'development.yaml', 'api.dev.trading.example.com', 'api.dev2.trading.example.com');
+    edit(envs, 'staging.yaml', 'api.staging.trading.example.com', 'api.staging2.trading.example.com');
+    const result = runSynth(['--config', envs, '--out', out, '--target', 'development', '--quiet']);
+    expect(result.status).toBe(0);
+    expect(fs.readFileSync(path.join(out, 'development', 'ingress-gateway.yaml'), 'utf8')).toContain('api.dev2.trading.example.com');
+    expect(treeDigest(path.join(out, 'staging'))).toBe(staging);
+  });
+
+  it('--check passes on a fresh output and lists the files that differ after a change', () => {
+    const { envs, out } = written();
+    expect(runSynth(['--config', envs, '--out', out, '--check', '--quiet']).status).toBe(0);
+    edit(envs, 'staging.yaml', 'api.staging.trading.example.com', 'api.staging2.trading.example.com');
+    const before = treeDigest(out);
+    const result = runSynth(['--config', envs, '--out', out, '--check']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`differs  ${path.join(out, 'staging', 'ingress-gateway.yaml')}`);
+    expect(treeDigest(out)).toBe(before);
+  });
+
+  it('refuses an unknown target by name', () => {
+    const result = runSynth(['--config', copyEnvironments(), '--out', tmp(), '--target', 'prod']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('unknown target prod; targets: development, production-eu-west-1, production-us-east-1, staging');
+  });
+});
+
+describe('synth CLI and the output folder', () => {
+  it('refuses --out \'\' and --out <a file> as usage errors, without a stack', () => {
+    const empty = runSynth(['--config', copyEnvironments(), '--out', '']);
+    expect(empty.status).toBe(2);
+    expect(empty.stderr).toBe('synth: --out needs a folder name (the folder synth writes, dist/ by default)\n');
+    const file = path.join(tmp(), 'notes.txt');
+    fs.writeFileSync(file, 'mine');
+    const onFile = runSynth(['--config', copyEnvironments(), '--out', file]);
+    expect(onFile.status).toBe(2);
+    expect(onFile.stderr).toBe(`synth: the output folder ${file} is a file, not a folder; --out names the folder synth writes (dist/ by default)\n`);
+    expect(fs.readFileSync(file, 'utf8')).toBe('mine');
+  });
+
+  it('refuses a folder that holds other folders (--out . in a repository) and deletes nothing', () => {
+    const repo = tmp();
+    for (const dir of ['src', 'docs']) {
+      fs.mkdirSync(path.join(repo, dir));
+      fs.writeFileSync(path.join(repo, dir, 'keep.md'), dir);
+    }
+    const before = treeDigest(repo);
+    const result = runSynth(['--config', copyEnvironments(), '--out', '.'], repo);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(`synth: . is not a synth output folder: it holds docs, src and no ${MARKER} marker`);
+    expect(result.stderr).not.toContain('internal error');
+    expect(treeDigest(repo)).toBe(before);
+  });
+
+  it('refuses a target folder replaced by a symbolic link, never writing through it; --check reports it', () => {
+    const { envs, out } = written();
+    const elsewhere = tmp();
+    fs.writeFileSync(path.join(elsewhere, 'precious.yaml'), 'mine');
+    fs.rmSync(path.join(out, 'staging'), { recursive: true });
+    fs.symlinkSync(elsewhere, path.join(out, 'staging'));
+    const result = runSynth(['--config', envs, '--out', out]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(`holds symbolic links (${path.join(out, 'staging')})`);
+    expect(fs.readdirSync(elsewhere)).toEqual(['precious.yaml']);
+    const check = runSynth(['--config', envs, '--out', out, '--check']);
+    expect(check.status).toBe(1);
+    expect(check.stderr).toContain(`extra    ${path.join(out, 'staging')} (a symbolic link)`);
+    expect(fs.readdirSync(elsewhere)).toEqual(['precious.yaml']);
+  });
+
+  it('--check reports a dot-file in a target and a loose file at the top (Argo CD would read them)', () => {
+    const { envs, out } = written();
+    fs.writeFileSync(path.join(out, 'staging', '.hidden.yaml'), 'kind: Namespace\n');
+    fs.writeFileSync(path.join(out, 'stray.yaml'), 'kind: Namespace\n');
+    const check = runSynth(['--config', envs, '--out', out, '--check']);
+    expect(check.status).toBe(1);
+    expect(check.stderr).toContain(`extra    ${path.join(out, 'staging', '.hidden.yaml')}`);
+    expect(check.stderr).toContain(`extra    ${path.join(out, 'stray.yaml')}`);
+    // and synth removes them: they are in its own folder
+    expect(runSynth(['--config', envs, '--out', out, '--quiet']).status).toBe(0);
+    expect(runSynth(['--config', envs, '--out', out, '--check', '--quiet']).status).toBe(0);
+  });
+
+  it('runs one synth at a time per output folder: a second one is refused while the first holds the lock', async () => {
+    const { envs, out } = written();
+    edit(envs, 'staging.yaml', 'api.staging.trading.example.com', 'api.staging2.trading.example.com');
+    const start = () => new Promise<{ status: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [path.join(BUILD, 'bin', 'synth.js'), '--config', envs, '--out', out, '--quiet'], { cwd: ROOT });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (status) => resolve({ status, stderr }));
+    });
+    const results = await Promise.all([start(), start()]);
+    expect(results.map((r) => r.status).sort()).toEqual([0, 2]);
+    expect(results.find((r) => r.status === 2)!.stderr).toMatch(/^synth: another synth \(pid \d+\) is writing .* now; run one synth at a time/);
+    expect(fs.existsSync(path.join(out, LOCK))).toBe(false);
+    // a lock left by a killed synth is taken over
+    fs.writeFileSync(path.join(out, LOCK), `${deadPid()}\n`);
+    expect(runSynth(['--config', envs, '--out', out, '--check', '--quiet']).status).toBe(1); // reported by --check
+    expect(runSynth(['--config', envs, '--out', out, '--quiet']).status).toBe(0);
+    expect(runSynth(['--config', envs, '--out', out, '--check', '--quiet']).status).toBe(0);
+  });
+
+  it('killed (kill -9) in the middle of a swap: the folder is restored whole by the next run, which then writes', () => {
+    const { envs, out } = written();
+    const before = treeDigest(path.join(out, 'staging'));
+    edit(envs, 'staging.yaml', 'api.staging.trading.example.com', 'api.staging2.trading.example.com');
+    const killed = spawnSync(process.execPath, [path.join(BUILD, 'bin', 'synth.js'), '--config', envs, '--out', out], {
+      cwd: ROOT, encoding: 'utf8', env: { ...process.env, SYNTH_TEST_CRASH_AT: 'aside' },
+    });
+    expect(killed.signal).toBe('SIGKILL');
+    expect(fs.existsSync(path.join(out, WORK))).toBe(true);
+    expect(fs.existsSync(path.join(out, LOCK))).toBe(true);
+    // a staged folder planted meanwhile is never moved in
+    fs.mkdirSync(path.join(out, WORK, 'new', 'planted'), { recursive: true });
+    fs.writeFileSync(path.join(out, WORK, 'new', 'planted', 'clusterrolebinding.yaml'), 'kind: ClusterRoleBinding\n');
+    const next = runSynth(['--config', envs, '--out', out, '--target', 'development', '--quiet']);
+    expect(next.status).toBe(0);
+    expect(next.stderr).toContain('synth: rolled back');
+    expect(treeDigest(path.join(out, 'staging'))).toBe(before); // the old version, whole
+    expect(fs.readdirSync(out).filter((f) => f.startsWith('.'))).toEqual([MARKER]);
+    expect(fs.existsSync(path.join(out, 'planted'))).toBe(false);
+    expect(runSynth(['--config', envs, '--out', out, '--quiet']).status).toBe(0);
+    expect(fs.readFileSync(path.join(out, 'staging', 'ingress-gateway.yaml'), 'utf8')).toContain('api.staging2.trading.example.com');
+    expect(runSynth(['--config', envs, '--out', out, '--check', '--quiet']).status).toBe(0);
+  });
+
+  it('a write that fails (an environment file name of 240 characters) is reported clearly and leaves the output as it was', () => {
+    const { envs, out } = written();
+    const before = treeDigest(out);
+    const name = `${'e'.repeat(235)}.yaml`;
+    const text = fs.readFileSync(path.join(envs, 'development.yaml'), 'utf8')
+      .replace(/^namespace: trading-dev/m, 'namespace: trading-long')
+      .replace('server: https://kubernetes.default.svc', 'server: https://long.k8s.example.com')
+      .replace('api.dev.trading', 'api.long.trading');
+    fs.writeFileSync(path.join(envs, name), text);
+    const result = runSynth(['--config', envs, '--out', out]);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).not.toContain('internal error');
+    // refused by the configuration rules, or by the write: either way named, and nothing changed
+    expect(result.stderr).toMatch(/e{20,}/); // the file or target named (perhaps shortened)
+    if (result.status === 2) expect(result.stderr).toMatch(/^synth: cannot write .*argocd\/application-trading-platform-e+\.yaml: file name too long \(ENAMETOOLONG\); nothing was changed in/);
+    expect(treeDigest(out)).toBe(before);
+    expect(fs.readdirSync(out).sort()).toEqual([MARKER, 'argocd', 'development', 'production-eu-west-1', 'production-us-east-1', 'staging']);
+  });
+});
+
+describe('the committed dist/', () => {
+  it('is what synth produces from environments/ (run npm run synth and commit dist/)', () => {
+    const result = runSynth(['--check']);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+});
