@@ -116,6 +116,12 @@ function merge(ranges: Range[]): Range[] {
   return out;
 }
 
+/** NON_PUBLIC as merged ranges, per family (parsed once). */
+const NON_PUBLIC_RANGES = {
+  4: merge(NON_PUBLIC.map((t) => parseCidr(t)!).filter((c) => c.family === 4).map(rangeOf)),
+  6: merge(NON_PUBLIC.map((t) => parseCidr(t)!).filter((c) => c.family === 6).map(rangeOf)),
+} as const;
+
 function sizeOf(ranges: Range[]): bigint {
   return ranges.reduce((n, [s, e]) => n + (e - s), 0n);
 }
@@ -138,7 +144,7 @@ function subtract(ranges: Range[], holes: Range[]): Range[] {
  * lowest bit. The local-use NAT64 prefix (RFC 8215) may hold network-specific prefixes of any
  * RFC 6052 length; it is read as /96 ones, the reading under which its blocks embed the most.
  */
-const IPV4_EMBEDDING: ReadonlyArray<{ readonly prefix: string; readonly name: string; readonly shift: bigint; readonly inverted?: boolean }> = [
+const IPV4_EMBEDDING = ([
   { prefix: '::ffff:0:0/96', name: 'IPv4-mapped', shift: 0n },
   { prefix: '::/96', name: 'IPv4-compatible', shift: 0n },
   { prefix: '64:ff9b::/96', name: 'NAT64', shift: 0n },
@@ -146,7 +152,7 @@ const IPV4_EMBEDDING: ReadonlyArray<{ readonly prefix: string; readonly name: st
   { prefix: '2002::/16', name: '6to4', shift: 80n },
   // the client's address, bit-inverted, in the last 32 bits (RFC 4380)
   { prefix: '2001::/32', name: 'Teredo', shift: 0n, inverted: true },
-];
+] as Array<{ prefix: string; name: string; shift: bigint; inverted?: boolean }>).map((e) => ({ ...e, range: parseCidr(e.prefix)! }));
 
 const IPV4_ALL = (1n << 32n) - 1n;
 
@@ -159,7 +165,7 @@ export function embeddedIpv4(cidr: Cidr): Array<{ readonly cidr: Cidr; readonly 
   if (cidr.family !== 6) return [];
   const out: Array<{ cidr: Cidr; via: string }> = [];
   for (const e of IPV4_EMBEDDING) {
-    const range = parseCidr(e.prefix)!;
+    const range = e.range;
     if (contains(cidr, range)) {
       out.push({ cidr: { family: 4, address: 0n, prefix: 0 }, via: e.name });
     } else if (contains(range, cidr)) {
@@ -229,7 +235,7 @@ export function wideCidrs(cidrs: readonly string[]): WideCidr[] {
       out.push({ message: `${list} together cover the whole ${family === 4 ? 'IPv4' : 'IPv6'} internet` });
       continue;
     }
-    const holes = merge(NON_PUBLIC.map((t) => parseCidr(t)!).filter((c) => c.family === family).map(rangeOf));
+    const holes = NON_PUBLIC_RANGES[family];
     const bound = 1n << BigInt(BITS[family] - WIDEST_PREFIX[family]);
     if (sizeOf(subtract(covered, holes)) > bound) {
       out.push({ message: `${list} together cover more public addresses than one /${WIDEST_PREFIX[family]} (the widest ${family === 4 ? 'IPv4' : 'IPv6'} range allowed without a reason)` });
