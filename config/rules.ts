@@ -5,7 +5,8 @@ import { checkAutoscalingRules } from './autoscaling-rules';
 import { checkAvailabilityRules } from './availability-rules';
 import { checkDeliveryRules } from './delivery-rules';
 import { checkMonitoringRules } from './monitoring-rules';
-import { checkApiRules, checkNetworkRules } from './network-rules';
+import { isReason } from '../lib/reason';
+import { checkApiRules, checkEgressUnion, checkNetworkRules } from './network-rules';
 import { Dependency, Resources, ServiceConfig, TargetConfig } from './types';
 
 type Locator = (p: PathSegment[], key?: boolean) => { file: string; line?: number; prefix: PathSegment[] };
@@ -188,10 +189,12 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
   checkAutoscalingRules(config, at);
   checkNetworkRules(config, at);
   checkApiRules(config, at);
+  checkEgressUnion(config, at);
 
-  // no peer opens (nearly) the whole internet unless it says why (lib/cidr.ts, WIDEST_PREFIX)
+  // no peer opens (nearly) the whole internet unless it says why (lib/cidr.ts, WIDEST_PREFIX);
+  // the peers of one service together are judged by checkEgressUnion
   for (const peer of Object.values(config.externals)) {
-    if (peer.reason) continue;
+    if (isReason(peer.reason)) continue;
     for (const wide of wideCidrs(peer.cidrs)) {
       at(['externals', peer.name, 'cidrs', ...(wide.index === undefined ? [] : [wide.index])],
         `${wide.message}; narrow it to the peer's own ranges (each block /${WIDEST_PREFIX[4]} or narrower for IPv4, /${WIDEST_PREFIX[6]} or narrower for IPv6, at most one such block of public addresses in all) or add a "reason" to externals.${peer.name} saying why it is needed`);

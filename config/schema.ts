@@ -7,6 +7,8 @@
  * `environments/schema.json` for editors (`# yaml-language-server: $schema=./schema.json`).
  */
 
+import { REASON_ALLOWED, REASON_PATTERN } from '../lib/reason';
+
 type Schema = Record<string, unknown>;
 
 const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
@@ -49,13 +51,15 @@ const cidr = pattern(patterns.cidr, 'a CIDR such as "203.0.113.0/24"');
 const portNumber = int(1, 65535, 'a port number, 1-65535');
 const portRef: Schema = { oneOf: [portNumber, { ...dnsLabel, maxLength: 15, description: 'a port name declared in ports' }] };
 const severity = oneOfStrings(['critical', 'warning', 'info']);
+/** Why an exception or a number is what it is: words, never blank (lib/reason.ts). */
+const reason = (what: string): Schema => pattern(REASON_PATTERN, `${REASON_ALLOWED} (${what})`);
 
 /**
  * The thresholds of the standard alerts: complete in the merged target (`required`), any subset
  * in a service's overrides. Ratios are 0-1, durations Prometheus durations.
  */
 function thresholdsSchema(required: boolean): Schema {
-  const base = (extra: Record<string, Schema>, keys: string[]) => obj({ ...extra, reason: str('why the numbers are what they are; written to the alert\'s threshold_reason annotation') }, required ? [...keys, 'reason'] : []);
+  const base = (extra: Record<string, Schema>, keys: string[]) => obj({ ...extra, reason: reason('why the numbers are what they are; written to the alert\'s threshold_reason annotation') }, required ? [...keys, 'reason'] : []);
   const ratio = (what: string) => num(0, 1, `a ratio between 0 and 1 (${what})`);
   const blocks: Record<string, Schema> = {
     targetDown: base({ for: duration }, ['for']),
@@ -129,9 +133,10 @@ const definitions: Record<string, Schema> = {
   apiAccess: obj({
     apiGroup: str('API group, "" for the core group'),
     resources: arr(str(), { minItems: 1 }),
-    verbs: arr(oneOfStrings(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection']), { minItems: 1 }),
+    verbs: arr(oneOfStrings(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection', 'escalate', 'bind', 'impersonate', 'approve', 'sign']), { minItems: 1 }),
     resourceNames: arr(str(), { minItems: 1 }),
     scope: oneOfStrings(['namespace', 'cluster']),
+    reason: reason('why the service needs a grant that can take over the cluster (lib/rbac-risks.ts); such grants are refused in production'),
   }, ['apiGroup', 'resources', 'verbs']),
   secretRef: obj({
     env: pattern(patterns.envName, 'an environment variable name'),
@@ -145,7 +150,7 @@ const definitions: Record<string, Schema> = {
     severity,
     summary: str(),
     description: str(),
-    reason: str('why this threshold'),
+    reason: reason('why this threshold'),
   }, ['alert', 'expr', 'for', 'severity', 'summary', 'description', 'reason']),
   sidecar: obj({
     name: { ...dnsLabel, description: 'the container name, unique in the pod' },
@@ -243,7 +248,7 @@ const definitions: Record<string, Schema> = {
     description: str(),
     cidrs: arr(cidr, { minItems: 1 }),
     ports: arr(ref('port'), { minItems: 1 }),
-    reason: str('why an open CIDR (0.0.0.0/0) is needed'),
+    reason: reason('why the peer needs blocks that open (nearly) the whole internet'),
     externalName: str('DNS name published as an ExternalName Service'),
   }, ['cidrs', 'ports']),
   featureFlag: obj({

@@ -116,7 +116,7 @@ export type Dependency =
   | { readonly service: string; readonly port: string | number }
   | { readonly external: string; readonly ports?: number[] };
 
-/** One rule of access to the Kubernetes API. No wildcards. */
+/** One rule of access to the Kubernetes API. No wildcards, no Secrets. */
 export interface ApiAccess {
   /** '' for the core group. */
   readonly apiGroup: string;
@@ -126,6 +126,11 @@ export interface ApiAccess {
   readonly resourceNames?: string[];
   /** @default 'namespace' (a Role); 'cluster' makes a ClusterRole and must be declared. */
   readonly scope?: 'namespace' | 'cluster';
+  /**
+   * Why the rule needs a grant that can take over the cluster (lib/rbac-risks.ts: exec, bind,
+   * impersonate, ...). Required for such grants, which are refused in production even with it.
+   */
+  readonly reason?: string;
 }
 
 /** A secret the service reads, synced from the cloud secret manager by an ExternalSecret. */
@@ -323,7 +328,10 @@ export interface ExternalPeer {
   readonly description?: string;
   readonly cidrs: string[];
   readonly ports: PortConfig[];
-  /** Required when a CIDR is 0.0.0.0/0 or ::/0. */
+  /**
+   * Why the peer needs blocks that open (nearly) the whole internet (lib/cidr.ts, wideCidrs):
+   * required when its blocks, or the blocks of every peer a service depends on, are that wide.
+   */
   readonly reason?: string;
   /** Publish an ExternalName Service for this peer (e.g. a managed database). */
   readonly externalName?: string;

@@ -116,6 +116,12 @@ function merge(ranges: Range[]): Range[] {
   return out;
 }
 
+/** NON_PUBLIC as merged ranges, per family (parsed once). */
+const NON_PUBLIC_RANGES = {
+  4: merge(NON_PUBLIC.map((t) => parseCidr(t)!).filter((c) => c.family === 4).map(rangeOf)),
+  6: merge(NON_PUBLIC.map((t) => parseCidr(t)!).filter((c) => c.family === 6).map(rangeOf)),
+} as const;
+
 function sizeOf(ranges: Range[]): bigint {
   return ranges.reduce((n, [s, e]) => n + (e - s), 0n);
 }
@@ -131,7 +137,50 @@ function subtract(ranges: Range[], holes: Range[]): Range[] {
   return out;
 }
 
-/** Why a set of blocks (one peer's) is too wide to allow without a reason; one entry per problem. */
+/**
+ * IPv6 prefixes whose addresses carry an IPv4 address, and where: a NetworkPolicy block inside
+ * one of them reaches, through a translator or relay, the IPv4 addresses it embeds, so it is
+ * judged by them (`::ffff:0:0/96` is all of IPv4). `shift` is the position of the IPv4 field's
+ * lowest bit. The local-use NAT64 prefix (RFC 8215) may hold network-specific prefixes of any
+ * RFC 6052 length; it is read as /96 ones, the reading under which its blocks embed the most.
+ */
+const IPV4_EMBEDDING = ([
+  { prefix: '::ffff:0:0/96', name: 'IPv4-mapped', shift: 0n },
+  { prefix: '::/96', name: 'IPv4-compatible', shift: 0n },
+  { prefix: '64:ff9b::/96', name: 'NAT64', shift: 0n },
+  { prefix: '64:ff9b:1::/48', name: 'local-use NAT64', shift: 0n },
+  { prefix: '2002::/16', name: '6to4', shift: 80n },
+  // the client's address, bit-inverted, in the last 32 bits (RFC 4380)
+  { prefix: '2001::/32', name: 'Teredo', shift: 0n, inverted: true },
+] as Array<{ prefix: string; name: string; shift: bigint; inverted?: boolean }>).map((e) => ({ ...e, range: parseCidr(e.prefix)! }));
+
+const IPV4_ALL = (1n << 32n) - 1n;
+
+function contains(outer: Cidr, inner: Cidr): boolean {
+  return outer.family === inner.family && outer.prefix <= inner.prefix && (networkOf(inner) & mask(outer)) === networkOf(outer);
+}
+
+/** The IPv4 blocks an IPv6 block embeds (none for IPv4 blocks and for IPv6 space that embeds nothing). */
+export function embeddedIpv4(cidr: Cidr): Array<{ readonly cidr: Cidr; readonly via: string }> {
+  if (cidr.family !== 6) return [];
+  const out: Array<{ cidr: Cidr; via: string }> = [];
+  for (const e of IPV4_EMBEDDING) {
+    const range = e.range;
+    if (contains(cidr, range)) {
+      out.push({ cidr: { family: 4, address: 0n, prefix: 0 }, via: e.name });
+    } else if (contains(range, cidr)) {
+      // the IPv4 field occupies bits [shift, shift + 32) counted from the lowest
+      const fieldTop = 128 - Number(e.shift) - 32;
+      const prefix = Math.min(32, Math.max(0, cidr.prefix - fieldTop));
+      const field = (networkOf(cidr) >> e.shift) & IPV4_ALL;
+      const block: Cidr = { family: 4, address: e.inverted ? ~field & IPV4_ALL : field, prefix };
+      out.push({ cidr: { ...block, address: networkOf(block) }, via: e.name });
+    }
+  }
+  return out;
+}
+
+/** Why a set of blocks is too wide to allow without a reason; one entry per problem. */
 export interface WideCidr {
   /** Index of the single block that is too wide; undefined when the blocks together are. */
   readonly index?: number;
@@ -139,39 +188,67 @@ export interface WideCidr {
 }
 
 /**
- * The blocks of one peer that open too much: a single block wider than WIDEST_PREFIX, blocks
- * that together cover a whole address family (0.0.0.0/1 + 128.0.0.0/1), or together more public
- * addresses than one block of WIDEST_PREFIX. Unparsable blocks are ignored (reported elsewhere).
+ * The blocks that open too much (one peer's, or everything a service may reach): a single
+ * block wider than WIDEST_PREFIX, blocks that together cover a whole address family
+ * (0.0.0.0/1 + 128.0.0.0/1), or together more public addresses than one block of
+ * WIDEST_PREFIX. An IPv6 block that embeds IPv4 addresses (IPv4-mapped, NAT64, 6to4, ...) is
+ * judged as the IPv4 blocks it embeds too. Unparsable blocks are ignored (reported elsewhere).
  */
 export function wideCidrs(cidrs: readonly string[]): WideCidr[] {
   const out: WideCidr[] = [];
   const parsed = cidrs.map(parseCidr);
+  const embedded = parsed.map((c) => (c ? embeddedIpv4(c) : []));
+  const tooWide = (c: Cidr) => (c.prefix === 0 ? 'opens the whole internet' : `is wider than a /${WIDEST_PREFIX[c.family]} (the widest ${c.family === 4 ? 'IPv4' : 'IPv6'} block allowed without a reason)`);
   parsed.forEach((c, index) => {
     if (!c) return;
-    if (c.prefix === 0) {
-      out.push({ index, message: `${cidrs[index]} opens the whole internet` });
-    } else if (c.prefix < WIDEST_PREFIX[c.family]) {
-      out.push({ index, message: `${cidrs[index]} is wider than a /${WIDEST_PREFIX[c.family]} (the widest ${c.family === 4 ? 'IPv4' : 'IPv6'} block allowed without a reason)` });
+    if (c.prefix < WIDEST_PREFIX[c.family]) {
+      out.push({ index, message: `${cidrs[index]} ${tooWide(c)}` });
+      return;
+    }
+    const wide = embedded[index].find((e) => e.cidr.prefix < WIDEST_PREFIX[4]);
+    if (wide) {
+      const what = wide.cidr.prefix === 0 ? 'opens the whole IPv4 internet' : tooWide(wide.cidr);
+      out.push({ index, message: `${cidrs[index]} embeds ${canonicalCidr(wide.cidr)} (${wide.via} addresses), which ${what}` });
     }
   });
   if (out.length) return out;
   for (const family of [4, 6] as const) {
-    const blocks = parsed.filter((c): c is Cidr => c !== undefined && c.family === family);
+    const blocks: Cidr[] = [];
+    const names: string[] = [];
+    parsed.forEach((c, i) => {
+      if (c?.family === family) {
+        blocks.push(c);
+        names.push(cidrs[i]);
+      }
+      if (family === 4) {
+        for (const e of embedded[i]) {
+          blocks.push(e.cidr);
+          names.push(`${cidrs[i]} (embeds ${canonicalCidr(e.cidr)})`);
+        }
+      }
+    });
     if (blocks.length < 2) continue;
     const covered = merge(blocks.map(rangeOf));
     const all = 1n << BigInt(BITS[family]);
-    const list = cidrs.filter((_, i) => parsed[i]?.family === family).join(', ');
+    const list = names.join(', ');
     if (sizeOf(covered) === all) {
       out.push({ message: `${list} together cover the whole ${family === 4 ? 'IPv4' : 'IPv6'} internet` });
       continue;
     }
-    const holes = merge(NON_PUBLIC.map((t) => parseCidr(t)!).filter((c) => c.family === family).map(rangeOf));
+    const holes = NON_PUBLIC_RANGES[family];
     const bound = 1n << BigInt(BITS[family] - WIDEST_PREFIX[family]);
     if (sizeOf(subtract(covered, holes)) > bound) {
       out.push({ message: `${list} together cover more public addresses than one /${WIDEST_PREFIX[family]} (the widest ${family === 4 ? 'IPv4' : 'IPv6'} range allowed without a reason)` });
     }
   }
   return out;
+}
+
+/** Whether every address of `cidr` lies inside `block` (false across families or for unparsable input). */
+export function cidrInside(cidr: string, block: string): boolean {
+  const c = parseCidr(cidr);
+  const b = parseCidr(block);
+  return !!c && !!b && contains(b, c);
 }
 
 /** An address inside a CIDR: `offset` from the network address (negative counts from the end). */

@@ -282,3 +282,113 @@ describe('the platform\'s own rules fire on a bad object', () => {
       .toEqual([['no-literal-credentials', 'ConfigMap', 'feature-flags', 'data.HMAC_KEY']]);
   });
 });
+
+/**
+ * The backstop over synthesized objects, whoever built them: Roles and ClusterRoles that take
+ * over the cluster without a wildcard, and NetworkPolicies whose blocks open (nearly) the whole
+ * internet only when added up over every policy of a workload.
+ */
+describe('policy bypasses are caught on the synthesized objects', () => {
+  const one = (v: PolicyViolation[]) => v.map((x) => [x.rule, x.kind, x.name, x.field]);
+  const grant = (rule: any) => (m: any) => { m.rules.push(rule); };
+
+  it.each([
+    ['nodes/proxy', { apiGroups: [''], resources: ['nodes/proxy'], verbs: ['get'] }],
+    ['pods/exec', { apiGroups: [''], resources: ['pods/exec'], verbs: ['create'] }],
+    ['pods/ephemeralcontainers', { apiGroups: [''], resources: ['pods/ephemeralcontainers'], verbs: ['patch'] }],
+    ['serviceaccounts/token', { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] }],
+    ['clusterrolebindings create', { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterrolebindings'], verbs: ['create'] }],
+    ['namespaces patch', { apiGroups: [''], resources: ['namespaces'], verbs: ['patch'] }],
+    ['webhook configurations delete', { apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingwebhookconfigurations'], verbs: ['delete'] }],
+    ['escalate', { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs: ['escalate'] }],
+    ['bind', { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles'], verbs: ['bind'] }],
+    ['impersonate', { apiGroups: [''], resources: ['users'], verbs: ['impersonate'] }],
+    ['pods create', { apiGroups: [''], resources: ['pods'], verbs: ['create'] }],
+    ['CSR approve', { apiGroups: ['certificates.k8s.io'], resources: ['signers'], verbs: ['approve'] }],
+  ])('rbac-escalation: a Role granting %s', (_, rule) => {
+    const v = withMutation('Role', 'orchestrator', grant(rule), 'staging');
+    expect(one(v)).toEqual([['rbac-escalation', 'Role', 'orchestrator', 'rules[3].resources[0]']]);
+    expect(v[0].message).toMatch(/^grants .* \(.*\), which /);
+    expect(v[0].fix).toMatch(/declare exactly it in services\.orchestrator\.api with scope namespace and a "reason"/);
+  });
+
+  it('rbac-escalation: a grant the configuration declares with a reason passes, outside production only', () => {
+    const declare = (c: any) => { c.services.orchestrator.api.push({ apiGroup: '', resources: ['pods/exec'], verbs: ['create'], reason: 'runs the nightly reconciliation inside the redis pod' }); };
+    const exec = grant({ apiGroups: [''], resources: ['pods/exec'], verbs: ['create'] });
+    expect(withMutation('Role', 'orchestrator', exec, 'staging', declare)).toEqual([]);
+    // a blank reason, another scope or another verb justifies nothing
+    const blank = (c: any) => { c.services.orchestrator.api.push({ apiGroup: '', resources: ['pods/exec'], verbs: ['create'], reason: '  ' }); };
+    expect(one(withMutation('Role', 'orchestrator', exec, 'staging', blank))).toEqual([['rbac-escalation', 'Role', 'orchestrator', 'rules[3].resources[0]']]);
+    const clusterScoped = (c: any) => { declare(c); c.services.orchestrator.api.at(-1).scope = 'cluster'; };
+    expect(one(withMutation('Role', 'orchestrator', exec, 'staging', clusterScoped))).toEqual([['rbac-escalation', 'Role', 'orchestrator', 'rules[3].resources[0]']]);
+    expect(one(withMutation('Role', 'orchestrator', grant({ apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] }), 'staging', declare)))
+      .toEqual([['rbac-escalation', 'Role', 'orchestrator', 'rules[3].resources[0]']]);
+    const v = withMutation('Role', 'orchestrator', exec, 'production-us-east-1', declare);
+    expect(one(v)).toEqual([['rbac-escalation', 'Role', 'orchestrator', 'rules[3].resources[0]']]);
+    expect(v[0].message).toContain('refused in production, even with a reason');
+  });
+
+  it('rbac-escalation: a ClusterRole a construct builds on its own', () => {
+    const manifests: Manifest[] = [...manifestsOf('staging'), {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'helper', labels: {} },
+      rules: [{ apiGroups: [''], resources: ['serviceaccounts', 'users'], verbs: ['impersonate'] }],
+    } as Manifest];
+    expect(one(checkPolicies(configOf('staging'), manifests))).toEqual([
+      ['rbac-escalation', 'ClusterRole', 'helper', 'rules[0].resources[0]'],
+      ['rbac-escalation', 'ClusterRole', 'helper', 'rules[0].resources[1]'],
+    ]);
+  });
+
+  it('rbac-least-privilege: a binding to a role that is not part of the target (cluster-admin)', () => {
+    expect(one(withMutation('RoleBinding', 'orchestrator', (m) => { m.roleRef = { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' }; }, 'staging')))
+      .toEqual([['rbac-least-privilege', 'RoleBinding', 'orchestrator', 'roleRef']]);
+  });
+
+  const egressOf = (name: string, cidrs: string[][], target = 'staging') => manifestsOf(target).map((m) => (m.kind === 'NetworkPolicy' && m.metadata.name === name
+    ? { ...m, spec: { ...(m as any).spec, egress: [...((m as any).spec.egress ?? []), ...cidrs.map((to) => ({ to: to.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ port: 443, protocol: 'TCP' }] }))] } } as Manifest
+    : m));
+  const network = (manifests: Manifest[], target = 'staging') => checkPolicies(configOf(target), manifests).filter((v) => v.rule.startsWith('network-'));
+
+  it('network-least-privilege: 256 rules of one /8 each in one policy add up to the whole internet', () => {
+    const v = network(egressOf('gateway', Array.from({ length: 256 }, (_, i) => [`${i}.0.0.0/8`])));
+    expect(v.map((x) => [x.kind, x.name, x.field])).toEqual([['NetworkPolicy', 'gateway', 'spec.egress']]);
+    expect(v[0].message).toMatch(/^0\.0\.0\.0\/8, 1\.0\.0\.0\/8, .* together cover the whole IPv4 internet: what the pods of service "gateway" may reach, and no external peer this service depends on declares them with a reason$/);
+  });
+
+  it('network-least-privilege: two rules of one /8 each, in one policy or in two that select the same pods', () => {
+    const v = network(egressOf('gateway', [['3.0.0.0/8'], ['4.0.0.0/8']]));
+    expect(v.map((x) => [x.name, x.field])).toEqual([['gateway', 'spec.egress']]);
+    expect(v[0].message).toContain('3.0.0.0/8, 4.0.0.0/8 together cover more public addresses than one /8');
+    // a second policy that selects gateway's pods adds its blocks to gateway's
+    const extra = { ...clone(find(manifestsOf('staging'), 'NetworkPolicy', 'gateway')), metadata: { name: 'gateway-extra', namespace: 'trading-staging', labels: {} } } as any;
+    extra.spec = { podSelector: { matchExpressions: [{ key: 'app.kubernetes.io/name', operator: 'In', values: ['gateway'] }] }, policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '4.0.0.0/8' } }], ports: [{ port: 443, protocol: 'TCP' }] }] };
+    const split = network([...egressOf('gateway', [['3.0.0.0/8']]), extra]);
+    expect(split.map((x) => [x.name, x.field])).toEqual([['gateway', 'spec.egress']]);
+    expect(split[0].message).toContain('over the NetworkPolicies gateway, gateway-extra, which all select these pods');
+    // two /9s and a /24: refused for one service, allowed when split over two
+    expect(network(egressOf('gateway', [['3.0.0.0/9'], ['4.0.0.0/9'], ['5.0.0.0/24']])).map((x) => x.name)).toEqual(['gateway']);
+    expect(network([...egressOf('gateway', [['3.0.0.0/9']]).filter((m) => !(m.kind === 'NetworkPolicy' && m.metadata.name === 'data-service')),
+      ...egressOf('data-service', [['4.0.0.0/9'], ['5.0.0.0/24']]).filter((m) => m.kind === 'NetworkPolicy' && m.metadata.name === 'data-service')])).toEqual([]);
+  });
+
+  it('network-least-privilege: an IPv6 block that embeds all of IPv4', () => {
+    for (const cidr of ['::ffff:0:0/96', '64:ff9b::/96']) {
+      const v = network(egressOf('gateway', [[cidr]]));
+      expect(v.map((x) => [x.name, x.field])).toEqual([['gateway', `spec.egress[${(find(manifestsOf('staging'), 'NetworkPolicy', 'gateway') as any).spec.egress.length}].to[0].ipBlock.cidr`]]);
+      expect(v[0].message).toContain(`${cidr} embeds 0.0.0.0/0`);
+    }
+  });
+
+  it('network-least-privilege: a blank reason on the peer excuses nothing', () => {
+    const target = 'production-us-east-1';
+    const open = egressOf('execution-gateway', [['0.0.0.0/0']], target);
+    const justify = (reason: string) => (c: any) => { c.externals.exchanges.cidrs = ['0.0.0.0/0']; c.externals.exchanges.reason = reason; };
+    const check = (reason: string) => {
+      const config = clone(configOf(target));
+      justify(reason)(config);
+      return checkPolicies(config, open).filter((v) => v.rule.startsWith('network-'));
+    };
+    expect(check('venues rotate their order-entry addresses without notice')).toEqual([]);
+    expect(check(' ').map((x) => [x.name, x.message])).toEqual([['execution-gateway', expect.stringMatching(/^0\.0\.0\.0\/0 opens the whole internet and no external peer this service depends on declares it with a reason/)]]);
+  });
+});
