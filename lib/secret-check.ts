@@ -5,49 +5,13 @@
  * refuse the same secrets earlier, at the line of the environment file that holds them; this
  * check sees what the constructs made of the configuration, whatever field it came through.
  */
-import { excerpt, scanStrings, StringFinding } from './secret-scan';
+import { excerpt, scanStrings, stringPath, stringsOf, StringFinding } from './secret-scan';
 import { fileNameOf, Manifest } from './manifest';
 
 type Segment = string | number;
 
 /** Secrets reported per target; the rest are counted (each report walks the target's strings once). */
 const MAX_REPORTED = 20;
-
-/** Every string of `value` in a fixed order: each key, then its value; array items in order. */
-function collect(value: unknown, out: string[]): void {
-  if (typeof value === 'string') {
-    out.push(value);
-  } else if (Array.isArray(value)) {
-    for (const item of value) collect(item, out);
-  } else if (value !== null && typeof value === 'object') {
-    for (const key of Object.keys(value)) {
-      out.push(key);
-      collect((value as Record<string, unknown>)[key], out);
-    }
-  }
-}
-
-/** Where the `n`th string of `value` (in `collect` order) is: its path, and whether it is a key. */
-function locate(value: unknown, n: number): { path: Segment[]; key: boolean } | undefined {
-  let count = 0;
-  const walk = (v: unknown, path: Segment[]): { path: Segment[]; key: boolean } | undefined => {
-    if (typeof v === 'string') return count++ === n ? { path, key: false } : undefined;
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) {
-        const found = walk(v[i], [...path, i]);
-        if (found) return found;
-      }
-    } else if (v !== null && typeof v === 'object') {
-      for (const k of Object.keys(v)) {
-        if (count++ === n) return { path: [...path, k], key: true };
-        const found = walk((v as Record<string, unknown>)[k], [...path, k]);
-        if (found) return found;
-      }
-    }
-    return undefined;
-  };
-  return walk(value, []);
-}
 
 /** `['spec', 'containers', 0, 'env', 3, 'value']` → `spec.containers[0].env[3].value`; odd keys in brackets. */
 export function formatObjectPath(path: readonly Segment[]): string {
@@ -97,7 +61,7 @@ export function secretProblems(folder: string, manifests: readonly Manifest[], r
   if (readme !== undefined) strings.push(readme);
   for (const manifest of manifests) {
     firstString.push(strings.length);
-    collect(manifest, strings);
+    stringsOf(manifest, strings);
   }
   const problems: string[] = [];
   const findings = scanStrings(strings);
@@ -118,7 +82,7 @@ export function secretProblems(folder: string, manifests: readonly Manifest[], r
       if (firstString[mid] <= finding.index) m = mid; else hi = mid - 1;
     }
     const manifest = manifests[m];
-    const where = locate(manifest, finding.index - firstString[m]);
+    const where = stringPath(manifest, finding.index - firstString[m]);
     const path = where ? `${formatObjectPath(where.path)}${where.key ? ' (a key)' : ''}` : '(unknown field)';
     problems.push(`${folder}: ${fileNameOf(manifest)}: ${manifest.kind}/${manifest.metadata.name}: ${path}: ${finding.what} would be written to dist/ in plain text (${quoted})${also}; fix: ${where ? fixFor(manifest, where.path, finding) : 'remove it'}`);
   }

@@ -311,6 +311,43 @@ export function scanStrings(strings: readonly string[]): StringFinding[] {
   return out;
 }
 
+/** Every string of `value` (plain data) in a fixed order: each key, then its value; array items in order. */
+export function stringsOf(value: unknown, out: string[]): string[] {
+  if (typeof value === 'string') {
+    out.push(value);
+  } else if (Array.isArray(value)) {
+    for (const item of value) stringsOf(item, out);
+  } else if (value !== null && typeof value === 'object') {
+    for (const key of Object.keys(value)) {
+      out.push(key);
+      stringsOf((value as Record<string, unknown>)[key], out);
+    }
+  }
+  return out;
+}
+
+/** Where the `n`th string of `value` (in `stringsOf` order) is: its path, and whether it is a key. */
+export function stringPath(value: unknown, n: number): { path: Array<string | number>; key: boolean } | undefined {
+  let count = 0;
+  const walk = (v: unknown, path: Array<string | number>): { path: Array<string | number>; key: boolean } | undefined => {
+    if (typeof v === 'string') return count++ === n ? { path, key: false } : undefined;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const found = walk(v[i], [...path, i]);
+        if (found) return found;
+      }
+    } else if (v !== null && typeof v === 'object') {
+      for (const k of Object.keys(v)) {
+        if (count++ === n) return { path: [...path, k], key: true };
+        const found = walk((v as Record<string, unknown>)[k], [...path, k]);
+        if (found) return found;
+      }
+    }
+    return undefined;
+  };
+  return walk(value, []);
+}
+
 // ---------------------------------------------------------------------------------------------
 // redaction
 
