@@ -27,13 +27,17 @@ export function secretLiteralIssues(file: string, data: unknown, lineOf: LineOf)
       file,
       line: lineOf(where.path, where.key),
       path: formatPath(where.path) + (where.key ? ' (a key)' : ''),
-      message: `${finding.what} would be written to dist/ in plain text (${quoted}); ${fixFor(where.path, finding)}`,
+      message: `looks like a credential; ${finding.what} would be written to dist/ in plain text (${quoted}). ${capitalized(fixFor(where.path, finding))}`,
     });
   }
   if (findings.length > MAX_REPORTED) {
     issues.push({ file, path: '', message: `${findings.length - MAX_REPORTED} more secret(s) not listed; fix the ones above and run synth again` });
   }
   return issues;
+}
+
+function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /** What to use instead of a literal secret at `path` of an environment file. */
@@ -44,7 +48,7 @@ export function fixFor(path: readonly PathSegment[], finding: Pick<StringFinding
     const env = p.lastIndexOf('env');
     if (env >= 0 && typeof p[env + 1] === 'string') {
       const name = p[env + 1];
-      return `move it to the service's secrets: [{env: ${name}, remoteKey: ...}] so an ExternalSecret provides it${finding.inUrl ? ` (keep the URL without the credential in env and give the credential its own variable, then compose the URL as $(${name}))` : ''}`;
+      return `move it to secrets: [{env: ${name}, remoteKey: ...}] so an ExternalSecret provides it${finding.inUrl ? ` (keep the URL without the credential in env and give the credential its own variable, then compose the URL as $(${name}))` : ''}`;
     }
     if (p[2] === 'config') return 'config: entries are written to dist/ (a ConfigMap) in plain text; move the value to the service\'s secrets: [{env: ..., remoteKey: ...}] so an ExternalSecret provides it';
     if (p.includes('args') || p.includes('command')) return 'pass it in an environment variable from the service\'s secrets: [{env: NAME, remoteKey: ...}] and write $(NAME) in the argument';

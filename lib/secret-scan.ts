@@ -222,7 +222,10 @@ function ownFindings(text: string, out: SecretFinding[]): void {
       if (!/^(pwd|pass)$/i.test(word) && !tokenLike(value)) continue;
     }
     const end = m.index! + m[0].length;
-    add(end - value.length, end, `a credential given as "${word.toLowerCase()}="`, 'credential-parameter', true, true);
+    // the whole name, for the message: access_token, db-password, PGPASSWORD
+    const nameStart = keyStart(text, m.index! - word.length);
+    const name = nameStart < 0 ? word : text.slice(nameStart, m.index!).replace(/^[-.]+/, '');
+    add(end - value.length, end, `a credential given as "${name}="`, 'credential-parameter', true, true);
   }
   for (const m of text.matchAll(CREDENTIAL_FIELD)) {
     const [, word, value] = m;
