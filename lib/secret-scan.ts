@@ -285,7 +285,7 @@ export function scanStrings(strings: readonly string[]): StringFinding[] {
   const unique: string[] = [];
   const uniqueIndex: number[] = [];
   strings.forEach((s, i) => {
-    if (s.length < 8 || firstIndex.has(s)) return; // shorter than any rule's smallest match
+    if (s.length < 5 || firstIndex.has(s)) return; // shorter than any rule's smallest match (`pwd=x`)
     firstIndex.set(s, i);
     unique.push(s);
     uniqueIndex.push(i);

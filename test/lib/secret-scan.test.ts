@@ -80,9 +80,9 @@ describe('secret scan', () => {
   });
 
   it('scans many strings as one text and points each finding at its own string', () => {
-    const strings = ['plain value', 'another plain one', 'x postgres://a:pw@db/x', 'plain value', 'AKIAIOSFODNN7EXAMPLE'];
+    const strings = ['plain value', 'another plain one', 'x postgres://a:pw@db/x', 'plain value', 'AKIAIOSFODNN7EXAMPLE', 'pwd=abc'];
     const findings = scanStrings(strings);
-    expect(findings.map((f) => [f.index, strings[f.index].slice(f.start, f.end)])).toEqual([[2, 'pw'], [4, 'AKIAIOSFODNN7EXAMPLE']]);
+    expect(findings.map((f) => [f.index, strings[f.index].slice(f.start, f.end)])).toEqual([[2, 'pw'], [4, 'AKIAIOSFODNN7EXAMPLE'], [5, 'abc']]);
   });
 
   it('does not join two strings into one secret', () => {
