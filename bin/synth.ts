@@ -7,6 +7,7 @@
  */
 import { performance } from 'perf_hooks';
 import { ConfigError, formatIssue } from '../config/errors';
+import { maskSecrets } from '../lib/secret-scan';
 import { capacityLine } from '../lib/capacity-readme';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -211,7 +212,7 @@ async function main(): Promise<void> {
     }
     if (error instanceof synth().SynthError) {
       console.error(`synth failed: ${error.problems.length} problem(s); nothing was written to ${options.out}/\n`);
-      for (const problem of error.problems) console.error(`  ${problem}`);
+      for (const problem of error.problems) console.error(`  ${maskSecrets(problem)}`);
       process.exit(1);
     }
     throw error;
@@ -291,7 +292,8 @@ function mirrorForCdk8s(dir: string, out: string, outputs: TargetOutput[]): void
 main().catch(async (error) => {
   writer?.discard();
   // an internal error, not a configuration problem: say so plainly, stack only on request
-  console.error(`synth: internal error: ${(error as Error).message}`);
+  // its message may quote a value or a file: any secret in it is masked
+  console.error(`synth: internal error: ${maskSecrets(String((error as Error)?.message ?? error))}`);
   if (process.env.DEBUG) console.error((error as Error).stack);
   else console.error('(set DEBUG=1 for the stack trace)');
   process.exit(2);

@@ -7,6 +7,7 @@ import { closest } from 'fastest-levenshtein';
 import { Document, isMap, isPair, isScalar, LineCounter, Node, parseDocument } from 'yaml';
 import { ConfigError, ConfigIssue, formatPath, PathSegment, show } from './errors';
 import { checkRules } from './rules';
+import { secretLiteralIssues } from './secret-rules';
 import { layerSchema, targetSchema } from './schema';
 import { TargetConfig } from './types';
 
@@ -192,6 +193,12 @@ function parseFile(absolute: string, file: string, isDefaults: boolean, issues: 
   if (!validate(data)) {
     const locate = (p: PathSegment[], key = false) => ({ file, line: lineOf(source, p, key), prefix: [] as PathSegment[] });
     for (const error of relevantErrors(validate.errors ?? [])) issues.push(describeAjvError(error, data as Json, locate));
+    return undefined;
+  }
+  // no secret in any field of the file (config/secret-rules.ts), each at its line
+  const secrets = secretLiteralIssues(file, data, (p, key) => lineOf(source!, p, key));
+  if (secrets.length) {
+    issues.push(...secrets);
     return undefined;
   }
   if (!isDefaults && data && (data as Json).tier === undefined) {

@@ -1,3 +1,4 @@
+import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { SecretStoreConfig, ServiceConfig, TargetConfig } from '../config/types';
 import { ClusterSecretStore } from '../imports/clustersecretstore-external-secrets.io';
@@ -17,11 +18,14 @@ export interface SecretStoreProps {
 export class SecretStore extends Construct {
   constructor(scope: Construct, id: string, props: SecretStoreProps) {
     super(scope, id);
-    new ClusterSecretStore(this, 'resource', {
+    // a plain ApiObject, not the generated class: its converter knows the provider fields only in
+    // camelCase (`externalId`) and drops the CRD's own spelling (`externalID`). The block is written
+    // as configured, which config/provider-rules.ts checked against the CRD's schema.
+    new ApiObject(this, 'resource', {
+      ...ClusterSecretStore.GVK,
       metadata: { name: props.store.name, labels: sharedLabels(props.config, 'secrets') },
       spec: {
-        // the provider block is passed through as configured: its shape depends on the provider
-        provider: props.store.provider as never,
+        provider: props.store.provider,
         conditions: [{ namespaces: [props.config.namespace] }],
       },
     });

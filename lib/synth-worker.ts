@@ -7,7 +7,11 @@
 import { parentPort } from 'worker_threads';
 import { describeFsError, writeFolder } from './output';
 import { outline, WorkerReply, WorkerRequest } from './parallel-synth';
+import { preloadSecretRules } from './secret-scan';
 import { synthTargetResult, TargetOutput } from './synth';
+
+// while the main thread reads the configuration: the secret scan's rules (lib/secret-check.ts)
+preloadSecretRules();
 
 // one request per worker: its targets, sent once the configuration is read
 parentPort!.once('message', (request: WorkerRequest) => {

@@ -14,6 +14,7 @@ import { fileNameOf, Manifest } from './manifest';
 import './monitoring-readme';
 import './network-readme';
 import { checkPolicies, PolicyViolation } from './policy';
+import { secretProblems } from './secret-check';
 import { withDeliveryAnnotations } from './sync-waves';
 import { toYamlDocument } from './yaml';
 import { renderTargetReadme } from './target-readme';
@@ -93,8 +94,12 @@ export function synthDelivery(targets: readonly DeliveryTarget[]): TargetOutput 
   const errors = chart.node.findAll().flatMap((c) => c.node.validate()).map((message) => `${DELIVERY_FOLDER}: ${message}`);
   if (errors.length) throw new SynthError(errors);
   const manifests = chart.toJson() as Manifest[];
+  const readme = renderDeliveryReadme(targets, manifests);
+  // no secret reaches dist/, whatever field it came through (lib/secret-check.ts)
+  const leaks = secretProblems(DELIVERY_FOLDER, manifests, readme);
+  if (leaks.length) throw new SynthError(leaks);
   const files = renderFiles(DELIVERY_FOLDER, manifests);
-  files.set('README.md', renderDeliveryReadme(targets, manifests));
+  files.set('README.md', readme);
   return { folder: DELIVERY_FOLDER, manifests, files };
 }
 
@@ -117,14 +122,17 @@ export interface TargetResult {
   readonly problems: string[];
 }
 
-/** Builds, validates, checks policy and renders one target. */
+/** Builds, validates, checks policy, scans for secrets and renders one target. */
 export function synthTargetResult(config: TargetConfig): TargetResult {
   try {
     const { manifests, capacity } = synthTargetWithCapacity(config);
-    const violations = checkPolicies(config, manifests);
-    if (violations.length) return { problems: violations.map(formatViolation) };
+    const problems = checkPolicies(config, manifests).map(formatViolation);
+    const readme = problems.length ? undefined : renderTargetReadme(config, manifests);
+    // no secret reaches dist/, whatever field it came through (lib/secret-check.ts)
+    problems.push(...secretProblems(config.target, manifests, readme));
+    if (problems.length) return { problems };
     const files = renderFiles(config.target, manifests);
-    files.set('README.md', renderTargetReadme(config, manifests));
+    files.set('README.md', readme!);
     return { output: { folder: config.target, manifests, files, capacity }, problems: [] };
   } catch (error) {
     if (error instanceof SynthError) return { problems: error.problems };

@@ -1,0 +1,409 @@
+/**
+ * Secrets in text, found the way a secret scanner finds them, and short redacted excerpts for
+ * messages. A leaf helper: it imports nothing of the project.
+ *
+ * Two sets of rules run over each text:
+ * - secretlint's recommended rules (`@secretlint/secretlint-rule-preset-recommend`, maintained by
+ *   the secretlint project: cloud keys, Git hosting, chat, payment and AI tokens, private keys,
+ *   basic-auth URLs, database connection strings). They are called directly through secretlint's
+ *   rule interface (`rule.create(context).file(source)`), which is synchronous: the scan runs
+ *   inside the synth of each target, on its worker thread, before a file is written. secretlint's
+ *   own runner (`@secretlint/core`) is asynchronous only and adds nothing here. Disable comments
+ *   (`secretlint-disable`) in a scanned text have no effect: `ignore` reports are dropped.
+ * - rules of our own for what those rules leave out on purpose to avoid noise in source code:
+ *   AWS access key ids (also AWS's documented examples, which secretlint lets pass), any PEM
+ *   private key header, JSON Web Tokens, user information in URLs (`user:password@`, or a long
+ *   token as the user) and credentials given as parameters or assignments (`?password=`,
+ *   `&access_token=`, `--db-password=`, `PGPASSWORD=`, `password: ...` in an embedded file).
+ *   A value that only refers to a variable (`$(DB_PASSWORD)`, `${DB_PASSWORD}`) is not a secret.
+ *
+ * Many short texts are scanned as one (`scanStrings`): the rules cost little per character but
+ * a fixed amount per call.
+ */
+
+/** One secret inside a text: where it is and what it is. */
+export interface SecretFinding {
+  /** Offsets of the secret itself (what must never be shown), end exclusive. */
+  readonly start: number;
+  readonly end: number;
+  /** What was found, for a message: "a GitHub token", "a password in a URL (user:password@)". */
+  readonly what: string;
+  /** The rule that found it (`secretlint/github`, `url-userinfo`, ...). */
+  readonly rule: string;
+  /** Found in a URL or a parameter list: the fix is to take the credential out of it. */
+  readonly inUrl: boolean;
+  /** A password (shown as `****`) rather than a token whose first characters name its kind. */
+  readonly password: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// secretlint's recommended rules, called synchronously
+
+/** The part of secretlint's rule interface (@secretlint/types) used here. */
+interface SecretlintRule {
+  readonly meta: { readonly id: string };
+  create(context: SecretlintContext, options: Record<string, unknown>): { file?(source: SecretlintSource): void } | void;
+}
+interface SecretlintContext {
+  report(descriptor: { message: string; range: readonly [number, number] | number[] }): void;
+  ignore(descriptor: unknown): void;
+  createTranslator(messages: unknown): (id: string, props?: unknown) => string;
+  readonly sharedOptions: Record<string, unknown>;
+}
+interface SecretlintSource {
+  readonly filePath: string;
+  readonly ext: string;
+  readonly content: string;
+  readonly contentType: 'text';
+}
+
+/** What each secretlint rule finds, for messages (the rule id's last part → a phrase). */
+const SECRETLINT_WHAT: Record<string, string> = {
+  aws: 'an AWS secret access key', gcp: 'a GCP service account key', privatekey: 'a private key',
+  github: 'a GitHub token', gitlab: 'a GitLab token', slack: 'a Slack token or webhook URL', npm: 'an npm token',
+  basicauth: 'a password in a URL (user:password@)', 'database-connection-string': 'a database connection string with a password',
+  openai: 'an OpenAI API key', anthropic: 'an Anthropic API key', sendgrid: 'a SendGrid API key', shopify: 'a Shopify token',
+  stripe: 'a Stripe key', linear: 'a Linear API key', '1password': 'a 1Password token', docker: 'a Docker registry credential',
+  grafana: 'a Grafana token', 'hashicorp-vault': 'a HashiCorp Vault token', azure: 'an Azure credential',
+};
+
+interface LoadedRule {
+  readonly id: string;
+  readonly what: string;
+  readonly inUrl: boolean;
+  readonly file: (source: SecretlintSource) => void;
+}
+
+interface Loaded {
+  readonly rules: LoadedRule[];
+  /** Where the rules report, emptied around each scan. */
+  readonly sink: { found: Array<{ rule: LoadedRule; range: readonly number[] }> };
+}
+
+let loaded: Loaded | undefined;
+
+/**
+ * secretlint's recommended rules, created once per thread. The package is an ES module; Node
+ * (20.19 and later) loads it with `require`, synchronously.
+ */
+function secretlintRules(): Loaded {
+  if (loaded) return loaded;
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const preset = require('@secretlint/secretlint-rule-preset-recommend') as { rules: SecretlintRule[] };
+  const sink: Loaded['sink'] = { found: [] };
+  const rules: LoadedRule[] = [];
+  for (const rule of preset.rules) {
+    const short = rule.meta.id.replace(/^@secretlint\/secretlint-rule-/, '');
+    const entry: { id: string; what: string; inUrl: boolean; file: (source: SecretlintSource) => void } = {
+      id: `secretlint/${short}`,
+      what: SECRETLINT_WHAT[short] ?? `a credential (secretlint rule ${short})`,
+      inUrl: short === 'basicauth' || short === 'database-connection-string',
+      file: () => undefined,
+    };
+    const context: SecretlintContext = {
+      report: (descriptor) => { sink.found.push({ rule: entry, range: descriptor.range }); },
+      // a `secretlint-disable` comment inside a scanned value must not hide anything
+      ignore: () => undefined,
+      // messages are not used: they would repeat the secret
+      createTranslator: () => (id: string) => id,
+      sharedOptions: {},
+    };
+    const handlers = rule.create(context, {});
+    if (handlers && handlers.file) {
+      entry.file = handlers.file.bind(handlers);
+      rules.push(entry);
+    }
+  }
+  loaded = { rules, sink };
+  return loaded;
+}
+
+/** Loads secretlint's rules now (a worker does it while it waits for work). */
+export function preloadSecretRules(): void {
+  secretlintRules();
+}
+
+// ---------------------------------------------------------------------------------------------
+// our own rules
+
+/** A value that only refers to a variable: Kubernetes' `$(VAR)` expansion, or `${VAR}`. */
+const VARIABLE_REFERENCE = /^(\$\([A-Za-z_][A-Za-z0-9_]*\)|\$\{[A-Za-z_][A-Za-z0-9_]*\})$/;
+
+const AWS_ACCESS_KEY_ID = /\b(?:A3T[A-Z0-9]|AKIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ASIA)[A-Z0-9]{16}\b/g;
+const PRIVATE_KEY_HEADER = /-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/g;
+/** header.payload.signature, the first two base64url JSON objects (`{"` is `eyJ`); the signature may be empty (alg none). */
+const JWT = /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g;
+/**
+ * `scheme://userinfo@`: everything between `://` and the first `@` that is not a path, query or
+ * fragment (the scheme is not looked at: starting at `://` keeps the pattern fast).
+ */
+const URL_USERINFO = /:\/\/([^\s/?#@"'<>\\]{1,512})@/g;
+/** Credential words that name a credential whatever stands before them (`PGPASSWORD`, `db-password`, `client_secret`). */
+const STRONG_WORDS = 'password|passwd|passphrase|secret|token|api[-_]?key|apikey|access[-_]?key|private[-_]?key|credentials?';
+/** Short or ambiguous words: only as a whole name (`MYSQL_PWD`, `?key=`, `&sig=`), not inside one (`bypass`, `monkey`). */
+const WEAK_WORDS = 'pwd|pass|auth|key|sig|signature';
+const STRONG = new RegExp(`^(${STRONG_WORDS})$`, 'i');
+/**
+ * `name=value`: a URL query parameter, a libpq keyword, a command-line flag (`--db-password=`)
+ * or a shell assignment (`PGPASSWORD=`). Group 1: the credential word, group 2: the value. The
+ * match starts at `=` (fast to find) and looks behind for the word; what stands before the word
+ * is checked in code (a pattern for it would backtrack on long words).
+ */
+const CREDENTIAL_ASSIGNMENT = new RegExp(`=(?<=(${STRONG_WORDS}|${WEAK_WORDS})=)([^\\s&#;'",)]+)`, 'gi');
+/** `password: value` / `"password": "value"` in a file embedded in a value (a config file in a ConfigMap); starts at `:`. */
+const CREDENTIAL_FIELD = new RegExp(`:(?<=(${STRONG_WORDS})"?[ \\t]*:)[ \\t]*"?([^\\s"',}]+)`, 'gi');
+/** Values that say something is off, absent or a number, not a credential (`--use-token=false`). */
+const NOT_A_CREDENTIAL = /^(true|false|yes|no|on|off|none|null|nil|empty|required|optional|[0-9]{1,6})$/i;
+const NAME_CHAR = /[A-Za-z0-9_.-]/;
+
+/** Whether a value given to an ambiguous name (`key=`, `auth=`, `sig=`) looks like a token rather than a word. */
+function tokenLike(value: string): boolean {
+  return value.length >= 20 || (value.length >= 12 && /[0-9]/.test(value) && /[A-Za-z]/.test(value));
+}
+
+/** Whether `value` is a literal credential rather than a reference, a placeholder or a switch. */
+function literalCredential(value: string): boolean {
+  return !/^(\$\(|\$\{|\{\{)/.test(value) && !NOT_A_CREDENTIAL.test(value);
+}
+
+/**
+ * The start of the key that ends with the credential word at `word` (the word itself or a
+ * prefix of name characters before it, at most 64), or -1 when the word is glued to more
+ * than a key.
+ */
+function keyStart(text: string, word: number): number {
+  let i = word;
+  while (i > 0 && word - i < 64 && NAME_CHAR.test(text[i - 1])) i--;
+  return i > 0 && NAME_CHAR.test(text[i - 1]) ? -1 : i;
+}
+
+/** Whether only blanks (and a list item's `- `) stand between the start of the line and `at`. */
+function atLineStart(text: string, at: number): boolean {
+  let i = at;
+  while (i > 0 && (text[i - 1] === ' ' || text[i - 1] === '\t')) i--;
+  if (i > 0 && text[i - 1] === '-') {
+    i--;
+    while (i > 0 && (text[i - 1] === ' ' || text[i - 1] === '\t')) i--;
+  }
+  return i === 0 || text[i - 1] === '\n';
+}
+
+function ownFindings(text: string, out: SecretFinding[]): void {
+  const add = (start: number, end: number, what: string, rule: string, inUrl: boolean, password: boolean) =>
+    out.push({ start, end, what, rule, inUrl, password });
+  for (const m of text.matchAll(AWS_ACCESS_KEY_ID)) add(m.index!, m.index! + m[0].length, 'an AWS access key id', 'aws-access-key-id', false, false);
+  // a private key runs from its header to its END line, or to the end of the text when it has none
+  let endLine = -2;
+  for (const m of text.matchAll(PRIVATE_KEY_HEADER)) {
+    const from = m.index! + m[0].length;
+    if (endLine !== -1 && endLine < from) endLine = text.indexOf('-----END', from);
+    const close = endLine < 0 ? -1 : text.slice(endLine + 8, endLine + 72).indexOf('-----');
+    add(m.index!, endLine < 0 ? text.length : endLine + 8 + (close < 0 ? 0 : close + 5), 'a private key', 'private-key', false, false);
+  }
+  for (const m of text.matchAll(JWT)) add(m.index!, m.index! + m[0].length, 'a JSON Web Token', 'jwt', false, false);
+  for (const m of text.matchAll(URL_USERINFO)) {
+    const userinfo = m[1];
+    const at = m.index! + m[0].length - 1 - userinfo.length;
+    const colon = userinfo.indexOf(':');
+    if (colon >= 0) {
+      const password = userinfo.slice(colon + 1);
+      if (password && !VARIABLE_REFERENCE.test(password)) add(at + colon + 1, at + userinfo.length, 'a password in a URL (user:password@)', 'url-userinfo', true, true);
+    } else if (!VARIABLE_REFERENCE.test(userinfo) && tokenLike(userinfo)) {
+      add(at, at + userinfo.length, 'a token as the user of a URL (token@host)', 'url-userinfo', true, false);
+    }
+  }
+  for (const m of text.matchAll(CREDENTIAL_ASSIGNMENT)) {
+    const [, word, value] = m;
+    if (!literalCredential(value)) continue;
+    if (!STRONG.test(word)) {
+      // a short word counts only as a whole name or its last part (MYSQL_PWD, api.key), and `key=`, `auth=`, `sig=` only with a token-like value
+      const start = m.index! - word.length;
+      if (start > 0 && /[A-Za-z0-9]/.test(text[start - 1])) continue;
+      if (!/^(pwd|pass)$/i.test(word) && !tokenLike(value)) continue;
+    }
+    const end = m.index! + m[0].length;
+    // the whole name, for the message: access_token, db-password, PGPASSWORD
+    const nameStart = keyStart(text, m.index! - word.length);
+    const name = nameStart < 0 ? word : text.slice(nameStart, m.index!).replace(/^[-.]+/, '');
+    add(end - value.length, end, `a credential given as "${name}="`, 'credential-parameter', true, true);
+  }
+  for (const m of text.matchAll(CREDENTIAL_FIELD)) {
+    const [, word, value] = m;
+    if (!literalCredential(value)) continue;
+    // the word ends before the colon, after blanks and a JSON key's closing quote
+    let wordEnd = m.index!;
+    while (wordEnd > 0 && (text[wordEnd - 1] === ' ' || text[wordEnd - 1] === '\t')) wordEnd--;
+    const closingQuote = text[wordEnd - 1] === '"';
+    if (closingQuote) wordEnd--;
+    // a key of its own: at the start of a line (YAML) or right after a quote (JSON)
+    const key = keyStart(text, wordEnd - word.length);
+    if (key < 0) continue;
+    const quoted = key > 0 && text[key - 1] === '"';
+    if (!quoted && !atLineStart(text, key)) continue;
+    if (quoted !== closingQuote) continue;
+    const end = m.index! + m[0].length;
+    add(end - value.length, end, `a credential given as "${word.toLowerCase()}:"`, 'credential-field', false, true);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// scanning
+
+/** Every secret in `text`, by position; overlapping findings are merged into the narrowest. */
+export function findSecrets(text: string): SecretFinding[] {
+  const findings: SecretFinding[] = [];
+  ownFindings(text, findings);
+  const { rules, sink } = secretlintRules();
+  const source: SecretlintSource = { filePath: 'dist.yaml', ext: '.yaml', content: text, contentType: 'text' };
+  sink.found = [];
+  for (const rule of rules) rule.file(source);
+  for (const { rule, range } of sink.found) {
+    const [start, end] = range;
+    // our URL and parameter rules point at the password itself; a secretlint match around one adds nothing
+    if (findings.some((f) => f.start >= start && f.end <= end)) continue;
+    findings.push({ start, end, what: rule.what, rule: rule.id, inUrl: rule.inUrl, password: false });
+  }
+  sink.found = [];
+  return findings.sort((a, b) => a.start - b.start || b.end - a.end);
+}
+
+/** Keeps entries apart in a batch: no rule matches across an empty line's worth of whitespace-free text. */
+const SEPARATOR = '\n\n';
+
+/** A finding in one of several scanned strings; offsets are relative to that string. */
+export interface StringFinding extends SecretFinding {
+  /** The index in the scanned list of the string's first occurrence. */
+  readonly index: number;
+}
+
+/**
+ * The secrets in many strings, scanned as one text (each distinct string once). A finding is
+ * reported at the first string that holds it.
+ */
+export function scanStrings(strings: readonly string[]): StringFinding[] {
+  const firstIndex = new Map<string, number>();
+  const unique: string[] = [];
+  const uniqueIndex: number[] = [];
+  strings.forEach((s, i) => {
+    if (s.length < 5 || firstIndex.has(s)) return; // shorter than any rule's smallest match (`pwd=x`)
+    firstIndex.set(s, i);
+    unique.push(s);
+    uniqueIndex.push(i);
+  });
+  if (unique.length === 0) return [];
+  const starts = new Array<number>(unique.length);
+  let offset = 0;
+  unique.forEach((s, i) => {
+    starts[i] = offset;
+    offset += s.length + SEPARATOR.length;
+  });
+  const out: StringFinding[] = [];
+  for (const f of findSecrets(unique.join(SEPARATOR))) {
+    // the entry the finding starts in: the last start at or before it
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= f.start) lo = mid; else hi = mid - 1;
+    }
+    const base = starts[lo];
+    const length = unique[lo].length;
+    if (f.start - base >= length) continue; // inside a separator
+    out.push({ ...f, start: f.start - base, end: Math.min(f.end - base, length), index: uniqueIndex[lo] });
+  }
+  return out;
+}
+
+/** Every string of `value` (plain data) in a fixed order: each key, then its value; array items in order. */
+export function stringsOf(value: unknown, out: string[]): string[] {
+  if (typeof value === 'string') {
+    out.push(value);
+  } else if (Array.isArray(value)) {
+    for (const item of value) stringsOf(item, out);
+  } else if (value !== null && typeof value === 'object') {
+    for (const key of Object.keys(value)) {
+      out.push(key);
+      stringsOf((value as Record<string, unknown>)[key], out);
+    }
+  }
+  return out;
+}
+
+/** Where the `n`th string of `value` (in `stringsOf` order) is: its path, and whether it is a key. */
+export function stringPath(value: unknown, n: number): { path: Array<string | number>; key: boolean } | undefined {
+  let count = 0;
+  const walk = (v: unknown, path: Array<string | number>): { path: Array<string | number>; key: boolean } | undefined => {
+    if (typeof v === 'string') return count++ === n ? { path, key: false } : undefined;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const found = walk(v[i], [...path, i]);
+        if (found) return found;
+      }
+    } else if (v !== null && typeof v === 'object') {
+      for (const k of Object.keys(v)) {
+        if (count++ === n) return { path: [...path, k], key: true };
+        const found = walk((v as Record<string, unknown>)[k], [...path, k]);
+        if (found) return found;
+      }
+    }
+    return undefined;
+  };
+  return walk(value, []);
+}
+
+// ---------------------------------------------------------------------------------------------
+// redaction
+
+/** What stands in a message for a secret: a password never shows; a token its first 4 characters (its kind: ghp_, AKIA, eyJh). */
+function mask(secret: string, finding: Pick<SecretFinding, 'password'>): string {
+  return finding.password || secret.length < 16 ? '****' : `${secret.slice(0, 4)}…`;
+}
+
+/** `text` with every secret replaced by its mask; for messages that may quote a value or a file. */
+export function maskSecrets(text: string, findings: readonly SecretFinding[] = findSecrets(text)): string {
+  if (findings.length === 0) return text;
+  let out = '';
+  let at = 0;
+  for (const f of findings) {
+    if (f.start < at) continue; // inside one already masked
+    out += text.slice(at, f.start) + mask(text.slice(f.start, f.end), f);
+    at = f.end;
+  }
+  return out + text.slice(at);
+}
+
+/** The longest excerpt `excerpt` returns by default, in characters. */
+export const EXCERPT_LENGTH = 48;
+
+/**
+ * A short excerpt of `value` for a message, with every secret masked: around the first secret
+ * when there is one (a little context before it, never the secret), else the beginning; `…`
+ * marks what was left out.
+ */
+export function excerpt(value: string, findings: readonly SecretFinding[] = findSecrets(value), max = EXCERPT_LENGTH): string {
+  const first = findings[0];
+  const from = first ? Math.max(0, first.start - 16) : 0;
+  let out = '';
+  let at = from;
+  for (const f of findings) {
+    if (f.end <= at) continue;
+    if (out.length + (f.start - at) >= max) break;
+    out += value.slice(at, Math.max(at, f.start)) + mask(value.slice(f.start, f.end), f);
+    at = f.end;
+  }
+  let cut = false;
+  if (out.length < max && at < value.length) {
+    const rest = value.slice(at, at + (max - out.length));
+    // the rest holds no secret, but it may hold the start of one cut off: stop before any finding
+    const next = findings.find((f) => f.start >= at);
+    out += next ? rest.slice(0, Math.max(0, next.start - at)) : rest;
+    cut = at + rest.length < value.length || next !== undefined;
+  } else {
+    cut = at < value.length;
+  }
+  if (out.length > max) {
+    out = out.slice(0, max);
+    cut = true;
+  }
+  return `${from > 0 ? '…' : ''}${out}${cut ? '…' : ''}`;
+}
