@@ -44,6 +44,14 @@ export function looksLikeCredential(name: string, value?: string): boolean {
   return !/^[a-z][a-z0-9+.-]*:\/\/[^/@\s]+(\/[^@\s]*)?$/i.test(value ?? '');
 }
 
+/**
+ * The value a configuration map (services, externals, priorityClasses, ...) holds under `key`,
+ * never a member every object inherits (`constructor`, `toString`): map keys are user input.
+ */
+export function ownValue<T>(map: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(map, key) ? map[key] : undefined;
+}
+
 /** Tags that are moved on purpose and so never pin anything. */
 const FLOATING_TAGS = new Set(['latest', 'stable', 'main', 'master', 'edge', 'nightly', 'dev']);
 
@@ -125,7 +133,7 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
 
     checkSidecars(config, service, base, at);
 
-    if (service.priority && !config.priorityClasses[service.priority]) {
+    if (service.priority && !ownValue(config.priorityClasses, service.priority)) {
       at([...base, 'priority'], `${show(service.priority)} is not a declared priority class; declared: ${Object.keys(config.priorityClasses).join(', ') || 'none (add priorityClasses to the environment)'}`);
     }
 
@@ -295,7 +303,7 @@ function checkSidecars(config: TargetConfig, service: ServiceConfig, base: PathS
 
 function checkDependency(config: TargetConfig, service: ServiceConfig, dep: Dependency, p: PathSegment[], at: (p: PathSegment[], m: string) => void): void {
   if ('service' in dep) {
-    const callee = config.services[dep.service];
+    const callee = ownValue(config.services, dep.service);
     if (!callee) {
       const known = [...Object.keys(config.services), ...Object.keys(config.externals).map((e) => `${e} (as external)`)];
       at([...p, 'service'], `"${service.name}" depends on "${dep.service}", which is not a declared service; declared: ${known.join(', ')}. Declare it under services (or externals) or remove the dependency`);
@@ -310,7 +318,7 @@ function checkDependency(config: TargetConfig, service: ServiceConfig, dep: Depe
       at([...p, 'port'], `${show(dep.port)} is not a port of "${callee.name}"; its ports: ${callee.ports.map((cp) => `${cp.name} (${cp.port})`).join(', ')}`);
     }
   } else {
-    const peer = config.externals[dep.external];
+    const peer = ownValue(config.externals, dep.external);
     if (!peer) {
       at([...p, 'external'], `"${service.name}" depends on the external peer "${dep.external}", which is not declared; declared externals: ${Object.keys(config.externals).join(', ') || 'none'}. Add it under externals with its CIDRs and ports`);
       return;
