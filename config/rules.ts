@@ -1,4 +1,5 @@
 import { WIDEST_PREFIX, wideCidrs } from '../lib/cidr';
+import { followsNameRule, isLabelValue, MAX_LABEL, NAME_RULES } from '../lib/k8s-names';
 import { cpuMillis, memoryBytes } from '../lib/quantity';
 import { ConfigIssue, formatPath, PathSegment, show } from './errors';
 import { checkAutoscalingRules } from './autoscaling-rules';
@@ -52,6 +53,19 @@ export function ownValue<T>(map: Readonly<Record<string, T>>, key: string): T | 
   return Object.hasOwn(map, key) ? map[key] : undefined;
 }
 
+/** The instance label: the platform in one environment (the same in every region). */
+export function instanceOf(config: TargetConfig): string {
+  return `${config.platform.name}-${config.environment}`;
+}
+
+/** Whether a service is released blue/green (an Argo Rollouts Rollout) rather than rolled. */
+export function isBlueGreen(service: ServiceConfig): boolean {
+  return service.release?.strategy === 'blueGreen';
+}
+
+/** The Service that reaches only the new (green) pods before promotion. */
+export const previewServiceNameOf = (service: ServiceConfig) => `${service.name}-preview`;
+
 /** Tags that are moved on purpose and so never pin anything. */
 const FLOATING_TAGS = new Set(['latest', 'stable', 'main', 'master', 'edge', 'nightly', 'dev']);
 
@@ -95,9 +109,21 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
     issues.push({ file: where.file, line: where.line, path: formatPath([...where.prefix, ...p]), message: `${message} (in target ${config.target})` });
   };
 
+  // names the API server limits, derived from configured names (lib/api-server-check.ts checks
+  // every rendered object again)
+  const instance = instanceOf(config);
+  if (!isLabelValue(instance)) {
+    issues.push({
+      file: config.sources[config.sources.length - 1], path: '',
+      message: `the instance label "${instance.length > 80 ? `${instance.slice(0, 77)}...` : instance}" (platform.name "${config.platform.name}", "-", the environment "${config.environment}") is ${instance.length} characters; a label value may have at most ${MAX_LABEL}: shorten the environment file name or platform.name (in target ${config.target})`,
+    });
+  }
   for (const service of Object.values(config.services)) {
     const base = ['services', service.name];
     const range = replicaRange(service);
+    if (isBlueGreen(service) && !followsNameRule(previewServiceNameOf(service), 'dns1035-label')) {
+      at([...base, 'release', 'strategy'], `the blue/green preview Service "${previewServiceNameOf(service)}" would be ${previewServiceNameOf(service).length} characters; a Service name is ${NAME_RULES['dns1035-label']}: shorten the service name to at most ${MAX_LABEL - '-preview'.length} characters`);
+    }
 
     if (typeof service.replicas !== 'number' && service.replicas.min > service.replicas.max) {
       at([...base, 'replicas', 'min'], `minReplicas (${service.replicas.min}) must be <= maxReplicas (${service.replicas.max}) for service "${service.name}"; lower min or raise max`);

@@ -1,5 +1,5 @@
 import { ServiceConfig, TargetConfig } from '../config/types';
-import { parseImage } from '../config/rules';
+import { instanceOf, parseImage } from '../config/rules';
 
 /** The `app.kubernetes.io/*` label keys. */
 export const LABEL = {
@@ -19,10 +19,7 @@ export function platformLabels(config: TargetConfig): Record<string, string> {
   };
 }
 
-/** The instance label: the platform in one environment (the same in every region). */
-export function instanceOf(config: TargetConfig): string {
-  return `${config.platform.name}-${config.environment}`;
-}
+export { instanceOf };
 
 /**
  * Labels that select a service's pods. Stable by construction: derived from the service name

@@ -5,6 +5,7 @@ import { IConstruct } from 'constructs';
 import { TargetConfig } from '../config/types';
 import { DELIVERY_FOLDER, DeliveryChart, DeliveryTarget } from '../charts/delivery-chart';
 import { PlatformChart } from '../charts/platform-chart';
+import { checkApiServerRules } from './api-server-check';
 import { Capacity, capacityOf, capacityProblems, drainProblems } from './capacity';
 import './capacity-readme';
 import './ingress-readme';
@@ -93,6 +94,8 @@ export function synthDelivery(targets: readonly DeliveryTarget[]): TargetOutput 
   const errors = chart.node.findAll().flatMap((c) => c.node.validate()).map((message) => `${DELIVERY_FOLDER}: ${message}`);
   if (errors.length) throw new SynthError(errors);
   const manifests = chart.toJson() as Manifest[];
+  const refused = checkApiServerRules(DELIVERY_FOLDER, manifests);
+  if (refused.length) throw new SynthError(refused.map(formatViolation));
   const files = renderFiles(DELIVERY_FOLDER, manifests);
   files.set('README.md', renderDeliveryReadme(targets, manifests));
   return { folder: DELIVERY_FOLDER, manifests, files };
@@ -121,7 +124,7 @@ export interface TargetResult {
 export function synthTargetResult(config: TargetConfig): TargetResult {
   try {
     const { manifests, capacity } = synthTargetWithCapacity(config);
-    const violations = checkPolicies(config, manifests);
+    const violations = [...checkPolicies(config, manifests), ...checkApiServerRules(config.target, manifests)];
     if (violations.length) return { problems: violations.map(formatViolation) };
     const files = renderFiles(config.target, manifests);
     files.set('README.md', renderTargetReadme(config, manifests));
