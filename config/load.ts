@@ -458,6 +458,7 @@ function describeAjvError(error: ErrorObject, data: Json, locate: Locator, targe
       return { ...at(p), message: `${shown} is not valid; expected ${allowed ?? described ?? 'one of the documented forms'}${inTarget}` };
     }
     case 'maxLength':
+      return { ...at(p), message: `${shown} is too long: ${typeof value === 'string' ? value.length : '?'} characters, at most ${error.params.limit} allowed${allowed ? ` (${allowed})` : ''}${inTarget}` };
     case 'minLength':
       return { ...at(p), message: `${shown} has the wrong length: must have ${error.message?.replace(/^must /, '')}${allowed ? ` (${allowed})` : ''}${inTarget}` };
     case 'propertyNames': {

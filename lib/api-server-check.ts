@@ -64,7 +64,7 @@ function checkObject(m: Obj, add: Add): void {
   const name = metadata.name;
   const nameRule = NAME_RULE_OF_KIND[m.kind] ?? 'dns1123-subdomain';
   if (typeof name !== 'string' || !followsNameRule(name, nameRule)) {
-    add('metadata.name', `${excerpt(name)} is not ${NAME_RULES[nameRule]}${typeof name === 'string' ? ` (it has ${name.length} characters)` : ''}`,
+    add('metadata.name', `${excerpt(name)} is not ${NAME_RULES[nameRule]}`,
       'shorten or rename what it is derived from (the service, environment or platform name in environments/)');
   }
   if (metadata.namespace !== undefined && !followsNameRule(String(metadata.namespace), 'dns1123-label')) {
@@ -96,7 +96,7 @@ function checkLabels(labels: unknown, at: string, add: Add): void {
       add(`${at}[${excerpt(key)}]`, `the key ${excerpt(key)} is not ${LABEL_KEY_RULE}`, 'rename the label (monitoring.selectorLabels, monitoring.grafana.dashboardLabel or the names it is made from, in environments/)');
     }
     if (typeof value !== 'string' || !isLabelValue(value)) {
-      add(`${at}[${excerpt(key)}]`, `the value ${excerpt(value)}${typeof value === 'string' ? ` (${value.length} characters)` : ''} is not ${LABEL_VALUE_RULE}`,
+      add(`${at}[${excerpt(key)}]`, `the value ${excerpt(value)} is not ${LABEL_VALUE_RULE}`,
         'shorten or change what it is made from (a service, environment or platform name, a label value in environments/)');
     }
   }
