@@ -211,15 +211,22 @@ function readRegularFile(absolute: string, file: string, issues: ConfigIssue[]):
       tooLarge(stat.size);
       return undefined;
     }
-    // read at most one byte more than allowed: a file that grows while read is refused as well
-    const buffer = Buffer.alloc(MAX_FILE_BYTES + 1);
+    // read to the end, but never more than one byte over the limit: a file that grows while it
+    // is read is refused as well
+    const chunks: Buffer[] = [];
     let length = 0;
-    for (let n; length < buffer.length && (n = fs.readSync(fd, buffer, length, buffer.length - length, null)) > 0;) length += n;
-    if (length > MAX_FILE_BYTES) {
-      tooLarge(length);
-      return undefined;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(Math.max(stat.size - length, 0) + 1, MAX_FILE_BYTES + 1 - length));
+      const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
+      length += n;
+      if (length > MAX_FILE_BYTES) {
+        tooLarge(length);
+        return undefined;
+      }
     }
-    return buffer.toString('utf8', 0, length);
+    return Buffer.concat(chunks, length).toString('utf8');
   } finally {
     fs.closeSync(fd);
   }
@@ -242,8 +249,9 @@ function excerpt(value: string): string {
  */
 function checkData(data: unknown, source: { file: string; lineOf: (p: PathSegment[], key?: boolean) => number | undefined }, issues: ConfigIssue[]): boolean {
   const sizes = new Map<object, number>();
+  const p: PathSegment[] = [];
   let reserved = 0;
-  const walk = (value: unknown, p: PathSegment[]): number => {
+  const walk = (value: unknown): number => {
     if (typeof value === 'string') return value.length + 1;
     if (value === null || typeof value !== 'object') return 1;
     const known = sizes.get(value);
@@ -251,16 +259,22 @@ function checkData(data: unknown, source: { file: string; lineOf: (p: PathSegmen
     sizes.set(value, 1); // a cycle (an alias inside its own anchor) counts once
     let size = 1;
     if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) size += walk(value[i], [...p, i]);
+      for (let i = 0; i < value.length && size <= MAX_EXPANDED_SIZE; i++) {
+        p.push(i);
+        size += walk(value[i]);
+        p.pop();
+      }
     } else {
       for (const key of Object.keys(value)) {
+        p.push(key);
         if ((key === '__proto__' || key === 'constructor') && reserved++ < 10) {
           issues.push({
-            file: source.file, line: source.lineOf([...p, key], true), path: formatPath([...p, key]),
-            message: `"${key}" is a reserved name in JavaScript and cannot be used as a key here: cdk8s would not write it as an ordinary key; rename it`,
+            file: source.file, line: source.lineOf([...p], true), path: formatPath(p),
+            message: `"${key}" is a reserved name in JavaScript: objects (and cdk8s, which writes the manifests) do not treat it as an ordinary key; rename it`,
           });
         }
-        size += key.length + walk((value as Json)[key], [...p, key]);
+        size += key.length + walk((value as Json)[key]);
+        p.pop();
         if (size > MAX_EXPANDED_SIZE) break;
       }
     }
@@ -268,8 +282,7 @@ function checkData(data: unknown, source: { file: string; lineOf: (p: PathSegmen
     return size;
   };
   const before = issues.length;
-  const size = walk(data, []);
-  if (size > MAX_EXPANDED_SIZE) {
+  if (walk(data) > MAX_EXPANDED_SIZE) {
     issues.push({
       file: source.file, path: '',
       message: `expands to more than ${mebibytes(MAX_EXPANDED_SIZE)} MiB of data through YAML aliases (*anchor); an anchor may be reused, but not to multiply the file: write the values out or reduce the use of aliases`,
