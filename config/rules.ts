@@ -1,5 +1,5 @@
 import { WIDEST_PREFIX, wideCidrs } from '../lib/cidr';
-import { followsNameRule, isLabelValue, MAX_LABEL, NAME_RULES } from '../lib/k8s-names';
+import { followsNameRule, isLabelValue, LABEL_VALUE_RULE, MAX_LABEL, NAME_RULES } from '../lib/k8s-names';
 import { cpuMillis, memoryBytes } from '../lib/quantity';
 import { ConfigIssue, formatPath, PathSegment, show } from './errors';
 import { checkAutoscalingRules } from './autoscaling-rules';
@@ -87,6 +87,13 @@ export function parseImage(image: string): ImageRef {
   return { repository, tag, digest };
 }
 
+/** The version label: the image tag, or the digest's first 12 hex digits when only a digest is given. */
+export function versionOf(service: ServiceConfig): string {
+  const image = parseImage(service.image);
+  const version = image.tag ?? (image.digest ? image.digest.replace('sha256:', '').slice(0, 12) : 'unknown');
+  return version.slice(0, 63);
+}
+
 /** The replica range of a service: fixed replicas give min = max. */
 export function replicaRange(service: ServiceConfig): { min: number; max: number } {
   return typeof service.replicas === 'number' ? { min: service.replicas, max: service.replicas } : service.replicas;
@@ -143,6 +150,9 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
     });
 
     checkImagePinned(config, service.image, [...base, 'image'], at);
+    if (!isLabelValue(versionOf(service))) {
+      at([...base, 'image'], `the tag of ${show(service.image)} becomes the label app.kubernetes.io/version ${show(versionOf(service))}, which is not ${LABEL_VALUE_RULE}; use a tag that starts and ends with a letter or digit`);
+    }
 
     // resources: requests <= limits, Guaranteed QoS
     const { requests, limits } = service.resources;

@@ -1,5 +1,5 @@
 import { ServiceConfig, TargetConfig } from '../config/types';
-import { instanceOf, parseImage } from '../config/rules';
+import { instanceOf, versionOf } from '../config/rules';
 
 /** The `app.kubernetes.io/*` label keys. */
 export const LABEL = {
@@ -33,12 +33,7 @@ export function selectorLabels(config: TargetConfig, service: ServiceConfig): Re
   };
 }
 
-/** The version label: the image tag, or the digest's first 12 hex digits when only a digest is given. */
-export function versionOf(service: ServiceConfig): string {
-  const image = parseImage(service.image);
-  const version = image.tag ?? (image.digest ? image.digest.replace('sha256:', '').slice(0, 12) : 'unknown');
-  return version.slice(0, 63);
-}
+export { versionOf };
 
 /** versionOf by image: every object of a service asks for it. */
 const versions = new Map<string, string>();

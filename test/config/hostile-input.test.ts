@@ -141,6 +141,11 @@ describe('synth refuses hostile input', () => {
       expect(refused(dir)).toMatch(/s{60}\.yaml: \(top level\): the instance label "trading-platform-s{60}" \(platform\.name "trading-platform", "-", the environment "s{60}"\) is 77 characters; a label value may have at most 63/);
     });
 
+    it('refuses an image tag that cannot be the version label', () => {
+      const message = refuse('defaults.yaml', 'image: ghcr.io/trading-platform/ml-service:0.9.4', 'image: ghcr.io/trading-platform/ml-service:0.9.4-');
+      expect(message).toMatch(/defaults\.yaml:\d+: services\.ml-service\.image: the tag of "ghcr\.io\/trading-platform\/ml-service:0\.9\.4-" becomes the label app\.kubernetes\.io\/version "0\.9\.4-", which is not a label value/);
+    });
+
     it('refuses a service name that is not a DNS-1035 label', () => {
       const message = refuse('defaults.yaml', /^  data-service:$/m, '  1abc:');
       expect(message).toMatch(/defaults\.yaml:\d+: services\.1abc: contains the invalid name "1abc"; names must be DNS-1035 labels/);
