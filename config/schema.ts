@@ -7,7 +7,7 @@
  * `environments/schema.json` for editors (`# yaml-language-server: $schema=./schema.json`).
  */
 
-import { DNS1035_LABEL, LABEL_KEY, LABEL_KEY_RULE, LABEL_VALUE, LABEL_VALUE_RULE } from '../lib/k8s-names';
+import { CONFIG_MAP_KEY, DNS1035_LABEL, LABEL_KEY, LABEL_KEY_RULE, LABEL_VALUE, LABEL_VALUE_RULE } from '../lib/k8s-names';
 
 type Schema = Record<string, unknown>;
 
@@ -201,7 +201,11 @@ const definitions: Record<string, Schema> = {
     probes: obj({ readiness: ref('probe'), liveness: ref('probe'), startup: ref('probe') }),
     env: { type: 'object', propertyNames: { pattern: patterns.envName }, additionalProperties: { type: 'string' } },
     secrets: arr(ref('secretRef')),
-    config: { type: 'object', propertyNames: { pattern: '^[-._a-zA-Z0-9]+$' }, additionalProperties: { type: 'string' } },
+    config: {
+      type: 'object',
+      propertyNames: { pattern: CONFIG_MAP_KEY, maxLength: 253, description: 'ConfigMap keys: at most 253 letters, digits, "-", "_" and "."' },
+      additionalProperties: { type: 'string' },
+    },
     dependsOn: arr(ref('dependency')),
     api: arr(ref('apiAccess')),
     storage: obj({ size: memory, mountPath: pattern('^/', 'an absolute path') }, ['size', 'mountPath']),

@@ -9,7 +9,7 @@
  * cheaply first (lib/sync-waves.ts, `jsonBytesBound`, computed as the object was made) and measured exactly only near a limit.
  */
 import {
-  followsNameRule, isLabelKey, isLabelValue, LABEL_KEY_RULE, LABEL_VALUE_RULE, MAX_ANNOTATIONS_BYTES, MAX_DATA_BYTES,
+  followsNameRule, isConfigMapKey, isLabelKey, isLabelValue, LABEL_KEY_RULE, LABEL_VALUE_RULE, MAX_ANNOTATIONS_BYTES, MAX_DATA_BYTES,
   MAX_OBJECT_BYTES, NAME_RULES, NameRule,
 } from './k8s-names';
 import { Manifest } from './manifest';
@@ -118,11 +118,14 @@ function checkAnnotations(annotations: unknown, at: string, add: Add): void {
   }
 }
 
-/** ConfigMap and Secret data: at most 1 MiB of keys and values together. */
+/** ConfigMap and Secret data: keys as the API server accepts them, at most 1 MiB of keys and values together. */
 function checkData(m: Obj, add: Add): void {
   let upper = 0;
   for (const field of ['data', 'binaryData', 'stringData']) {
-    for (const [key, value] of Object.entries((m[field] ?? {}) as Record<string, unknown>)) upper += 3 * key.length + 3 * String(value).length;
+    for (const [key, value] of Object.entries((m[field] ?? {}) as Record<string, unknown>)) {
+      if (!isConfigMapKey(key)) add(`${field}[${excerpt(key)}]`, `the key ${excerpt(key)} is not a valid ${m.kind} key: at most 253 letters, digits, "-", "_" and "."`, 'rename the key (the service\'s `config` in environments/)');
+      upper += 3 * key.length + 3 * String(value).length;
+    }
   }
   if (upper <= MAX_DATA_BYTES) return;
   let total = 0;

@@ -21,6 +21,9 @@ export const LABEL_KEY = `^(?=.{1,317}$)((?=[^/]{1,253}/)[a-z0-9]([-a-z0-9]*[a-z
 /** A label value: empty, or at most 63 characters of [A-Za-z0-9-_.] starting and ending alphanumeric. */
 export const LABEL_VALUE = `^(?=.{0,63}$)(${QUALIFIED_NAME_PART})?$`;
 
+/** A key of a ConfigMap's or Secret's data: at most 253 characters. */
+export const CONFIG_MAP_KEY = '^[-._a-zA-Z0-9]+$';
+
 export const MAX_LABEL = 63;
 export const MAX_SUBDOMAIN = 253;
 /** The API server's limit on all annotations of an object together (keys and values, in bytes). */
@@ -61,6 +64,12 @@ export const LABEL_VALUE_RULE = 'a label value: empty, or at most 63 characters 
 
 export function isLabelKey(key: string): boolean {
   return labelKey.test(key);
+}
+
+const configMapKey = new RegExp(CONFIG_MAP_KEY);
+
+export function isConfigMapKey(key: string): boolean {
+  return key.length <= MAX_SUBDOMAIN && configMapKey.test(key);
 }
 
 export function isLabelValue(value: string): boolean {

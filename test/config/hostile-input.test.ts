@@ -146,6 +146,12 @@ describe('synth refuses hostile input', () => {
       expect(message).toMatch(/defaults\.yaml:\d+: services\.ml-service\.image: the tag of "ghcr\.io\/trading-platform\/ml-service:0\.9\.4-" becomes the label app\.kubernetes\.io\/version "0\.9\.4-", which is not a label value/);
     });
 
+    it('refuses a config key longer than a ConfigMap key may be', () => {
+      const key = 'k'.repeat(300);
+      const message = refuse('defaults.yaml', /^    env:\n      LOG_LEVEL: info\n/m, `    config:\n      ${key}: x\n    env:\n      LOG_LEVEL: info\n`);
+      expect(message).toMatch(/defaults\.yaml:\d+: services\.gateway\.config\.k{300}: contains the invalid name "k{300}"; names must be ConfigMap keys: at most 253/);
+    });
+
     it('refuses a service name that is not a DNS-1035 label', () => {
       const message = refuse('defaults.yaml', /^  data-service:$/m, '  1abc:');
       expect(message).toMatch(/defaults\.yaml:\d+: services\.1abc: contains the invalid name "1abc"; names must be DNS-1035 labels/);

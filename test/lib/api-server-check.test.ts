@@ -56,6 +56,14 @@ describe('checkApiServerRules', () => {
     expect(found).toEqual([expect.stringMatching(/ConfigMap\/gateway-dashboard: data\["extra"\]: the ConfigMap's data is 1\.\d+ MiB \(this key 1 MiB\), over the API server's limit of 1 MiB/)]);
   });
 
+  it('refuses a ConfigMap key the API server would not accept', () => {
+    const found = problems(changed('ConfigMap', 'gateway-dashboard', (m) => { m.data['k'.repeat(254)] = 'v'; m.data['a b'] = 'v'; }));
+    expect(found).toEqual([
+      expect.stringMatching(/ConfigMap\/gateway-dashboard: data\["k{40}"\.\.\. \(254 characters\)\]: the key "k{40}"\.\.\. \(254 characters\) is not a valid ConfigMap key/),
+      expect.stringMatching(/data\["a b"\]: the key "a b" is not a valid ConfigMap key/),
+    ]);
+  });
+
   it('refuses annotations over 256 KiB together', () => {
     const found = problems(changed('Deployment', 'gateway', (m) => { m.metadata.annotations = { ...m.metadata.annotations, note: 'n'.repeat(300 * 1024) }; }));
     expect(found).toEqual([expect.stringMatching(/Deployment\/gateway: metadata\.annotations: total 300 KiB, over the API server's limit of 256 KiB/)]);
