@@ -13,6 +13,12 @@ import { TargetConfig } from './types';
 
 /** The file every environment builds on. */
 export const DEFAULTS_FILE = 'defaults.yaml';
+/** The largest environment file read: far above any real one (the reference's are < 20 KiB). */
+export const MAX_FILE_BYTES = 4 * 1024 * 1024;
+/** The alias budget: the most characters a file's data may hold once its YAML aliases are expanded. */
+export const MAX_EXPANDED_SIZE = 8 * 1024 * 1024;
+/** A target (environment, or environment-region) names a dist/ folder and labels: a DNS-1123 label. */
+const MAX_TARGET_NAME = 63;
 
 type Json = Record<string, unknown>;
 
@@ -88,6 +94,16 @@ export function loadPlatform(dir: string): TargetConfig[] {
     throw new ConfigError([{ file: display(dir), path: '', message: 'is not a directory; pass the folder that holds defaults.yaml and the environment files' }]);
   }
   const names = fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+  // only regular files are read: no link (it may point anywhere, e.g. at /proc/self/environ), no
+  // pipe (opening one waits forever), no device or socket, no directory that merely ends in .yaml
+  const unreadable = new Set<string>();
+  for (const name of names) {
+    const problem = notARegularFile(path.join(dir, name));
+    if (problem) {
+      issues.push({ file: display(path.join(dir, name)), path: '', message: problem });
+      unreadable.add(name);
+    }
+  }
   if (!names.includes(DEFAULTS_FILE)) {
     issues.push({ file: display(path.join(dir, DEFAULTS_FILE)), path: '', message: 'is missing; every environment builds on defaults.yaml' });
   }
@@ -98,6 +114,7 @@ export function loadPlatform(dir: string): TargetConfig[] {
 
   const sources = new Map<string, SourceFile>();
   for (const name of names) {
+    if (unreadable.has(name)) continue;
     const source = parseFile(path.join(dir, name), display(path.join(dir, name)), name === DEFAULTS_FILE, issues);
     if (source) sources.set(name, source);
   }
@@ -108,8 +125,8 @@ export function loadPlatform(dir: string): TargetConfig[] {
   for (const name of environmentNames) {
     const env = sources.get(name)!;
     const environment = name.replace(/\.ya?ml$/, '');
-    if (!new RegExp('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$').test(environment)) {
-      issues.push({ file: env.file, path: '', message: `the file name "${environment}" must be a DNS-1123 label (it names the environment and its dist/ folder)` });
+    if (!new RegExp('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$').test(environment) || environment.length > MAX_TARGET_NAME) {
+      issues.push({ file: env.file, path: '', message: `the file name ${excerpt(environment)} must be a DNS-1123 label of at most ${MAX_TARGET_NAME} characters: lower-case letters, digits and "-" (it names the environment, its dist/ folder and the objects' labels); rename the file` });
       continue;
     }
     if (defaults.data.regions !== undefined) {
@@ -128,6 +145,10 @@ export function loadPlatform(dir: string): TargetConfig[] {
         merged = mergeLayer(merged, overrides ?? {}, { source: env, prefix: ['regions', region] }, undefined, origins);
       }
       const target = region ? `${environment}-${region}` : environment;
+      if (target.length > MAX_TARGET_NAME) {
+        issues.push({ file: env.file, line: lineOf(env, ['regions', region!], true), path: formatPath(['regions', region!]), message: `makes the target name "${target}" ${target.length} characters long; a target names a dist/ folder and Argo CD objects and may have at most ${MAX_TARGET_NAME}: shorten the environment file name or the region` });
+        continue;
+      }
       const locate = (p: PathSegment[]) => locateMerged(p, origins, env);
       const before = issues.length;
       const validate = validators().target;
@@ -144,8 +165,136 @@ export function loadPlatform(dir: string): TargetConfig[] {
   return targets.sort((a, b) => a.target.localeCompare(b.target));
 }
 
+/** Why `file` is not a regular file synth may read, or undefined when it is one (lstat: links are not followed). */
+function notARegularFile(file: string): string | undefined {
+  let stat: fs.Stats;
+  try {
+    stat = fs.lstatSync(file);
+  } catch (error) {
+    return `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}); environment files must be regular files`;
+  }
+  if (stat.isFile()) return undefined;
+  const what = stat.isSymbolicLink() ? 'a symbolic link'
+    : stat.isDirectory() ? 'a directory'
+      : stat.isFIFO() ? 'a named pipe (FIFO)'
+        : stat.isSocket() ? 'a socket'
+          : 'a device';
+  const fix = stat.isSymbolicLink()
+    ? 'synth follows no link, which could point at any file outside the folder; put the file itself here'
+    : `rename or remove it`;
+  return `is ${what}, not a regular file; only regular files named *.yaml are read from the configuration folder: ${fix}`;
+}
+
+/**
+ * The text of a regular file of at most MAX_FILE_BYTES, or undefined after recording why not.
+ * Opened without following a link and without waiting on a pipe, then checked again (fstat), so
+ * a file swapped after the directory was listed is refused too.
+ */
+function readRegularFile(absolute: string, file: string, issues: ConfigIssue[]): string | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(absolute, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    issues.push({ file, path: '', message: code === 'ELOOP' ? notARegularFile(absolute) ?? 'is a symbolic link; put the file itself here' : `cannot be read (${code ?? 'error'})` });
+    return undefined;
+  }
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) {
+      issues.push({ file, path: '', message: 'is not a regular file; only regular files named *.yaml are read from the configuration folder: rename or remove it' });
+      return undefined;
+    }
+    const tooLarge = (bytes: number) => issues.push({
+      file, path: '', message: `is ${mebibytes(bytes)} MiB; an environment file may be at most ${mebibytes(MAX_FILE_BYTES)} MiB: keep long text (descriptions, dashboards) out of the configuration`,
+    });
+    if (stat.size > MAX_FILE_BYTES) {
+      tooLarge(stat.size);
+      return undefined;
+    }
+    // read to the end, but never more than one byte over the limit: a file that grows while it
+    // is read is refused as well
+    const chunks: Buffer[] = [];
+    let length = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(Math.max(stat.size - length, 0) + 1, MAX_FILE_BYTES + 1 - length));
+      const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
+      length += n;
+      if (length > MAX_FILE_BYTES) {
+        tooLarge(length);
+        return undefined;
+      }
+    }
+    return Buffer.concat(chunks, length).toString('utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+const mebibytes = (bytes: number) => String(Math.round(bytes / 1024 / 1024 * 10) / 10);
+
+/** A short, quoted excerpt of a name or value for a message. */
+function excerpt(value: string): string {
+  return value.length > 40 ? `${JSON.stringify(value.slice(0, 40))}... (${value.length} characters)` : JSON.stringify(value);
+}
+
+/**
+ * Checks the data of one file before anything else walks it: its size once every YAML alias
+ * (`*anchor`) is expanded stays within MAX_EXPANDED_SIZE (the alias budget that stops a
+ * "billion laughs" file, which both parsers return as a small graph of shared objects that every
+ * later step would expand), and no key is `__proto__` or `constructor`, which JavaScript objects
+ * (and so the cdk8s serializer) do not treat as ordinary keys. Linear in the file: a shared
+ * object is measured once.
+ */
+function checkData(data: unknown, source: { file: string; lineOf: (p: PathSegment[], key?: boolean) => number | undefined }, issues: ConfigIssue[]): boolean {
+  const sizes = new Map<object, number>();
+  const p: PathSegment[] = [];
+  let reserved = 0;
+  const walk = (value: unknown): number => {
+    if (typeof value === 'string') return value.length + 1;
+    if (value === null || typeof value !== 'object') return 1;
+    const known = sizes.get(value);
+    if (known !== undefined) return known;
+    sizes.set(value, 1); // a cycle (an alias inside its own anchor) counts once
+    let size = 1;
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length && size <= MAX_EXPANDED_SIZE; i++) {
+        p.push(i);
+        size += walk(value[i]);
+        p.pop();
+      }
+    } else {
+      for (const key of Object.keys(value)) {
+        p.push(key);
+        if ((key === '__proto__' || key === 'constructor') && reserved++ < 10) {
+          issues.push({
+            file: source.file, line: source.lineOf([...p], true), path: formatPath(p),
+            message: `"${key}" is a reserved name in JavaScript: objects (and cdk8s, which writes the manifests) do not treat it as an ordinary key; rename it`,
+          });
+        }
+        size += key.length + walk((value as Json)[key]);
+        p.pop();
+        if (size > MAX_EXPANDED_SIZE) break;
+      }
+    }
+    sizes.set(value, size);
+    return size;
+  };
+  const before = issues.length;
+  if (walk(data) > MAX_EXPANDED_SIZE) {
+    issues.push({
+      file: source.file, path: '',
+      message: `expands to more than ${mebibytes(MAX_EXPANDED_SIZE)} MiB of data through YAML aliases (*anchor); an anchor may be reused, but not to multiply the file: write the values out or reduce the use of aliases`,
+    });
+  }
+  return issues.length === before;
+}
+
 function parseFile(absolute: string, file: string, isDefaults: boolean, issues: ConfigIssue[]): SourceFile | undefined {
-  const text = fs.readFileSync(absolute, 'utf8');
+  const text = readRegularFile(absolute, file, issues);
+  if (text === undefined) return undefined;
   // js-yaml reads a valid file several times faster than the position-keeping parser; the
   // latter runs when the fast one refuses the file (to report the error well) or, lazily, when an
   // issue needs a line number
@@ -189,6 +338,8 @@ function parseFile(absolute: string, file: string, isDefaults: boolean, issues: 
     return undefined;
   }
   source ??= new LazySource(file, text, data as Json);
+  const located = source;
+  if (!checkData(data, { file, lineOf: (p, key) => lineOf(located, p, key) }, issues)) return undefined;
   const validate = validators().layer;
   if (!validate(data)) {
     const locate = (p: PathSegment[], key = false) => ({ file, line: lineOf(source, p, key), prefix: [] as PathSegment[] });
@@ -290,6 +441,8 @@ type Locator = (p: PathSegment[], key?: boolean) => { file: string; line?: numbe
 function describeAjvError(error: ErrorObject, data: Json, locate: Locator, target?: string): ConfigIssue {
   const p = parsePointer(error.instancePath);
   const value = valueAt(data, p);
+  // a long string is quoted in part: a message is read on a terminal
+  const shown = typeof value === 'string' ? excerpt(value) : show(value);
   const schema = (error.parentSchema ?? {}) as Record<string, unknown>;
   const allowed = typeof schema.description === 'string' ? schema.description : undefined;
   const inTarget = target ? ` (in target ${target})` : '';
@@ -310,27 +463,30 @@ function describeAjvError(error: ErrorObject, data: Json, locate: Locator, targe
       return { ...at(p), path: formatPath([...locate(p).prefix, ...p, missing]), message: `is required but no file sets it${inTarget}; add "${missing}" here or in defaults.yaml` };
     }
     case 'enum':
-      return { ...at(p), message: `${show(value)} is not allowed; allowed: ${(error.params.allowedValues as unknown[]).map((v) => show(v)).join(', ')}${inTarget}` };
+      return { ...at(p), message: `${shown} is not allowed; allowed: ${(error.params.allowedValues as unknown[]).map((v) => show(v)).join(', ')}${inTarget}` };
     case 'pattern':
-      return { ...at(p), message: `${show(value)} is not valid; expected ${allowed ?? `a value matching ${error.params.pattern}`}${inTarget}` };
+      return { ...at(p), message: `${shown} is not valid; expected ${allowed ?? `a value matching ${error.params.pattern}`}${inTarget}` };
     case 'minimum':
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum':
-      return { ...at(p), message: `${show(value)} is out of range: must be ${error.params.comparison} ${error.params.limit}${allowed ? ` (${allowed})` : ''}${inTarget}` };
+      return { ...at(p), message: `${shown} is out of range: must be ${error.params.comparison} ${error.params.limit}${allowed ? ` (${allowed})` : ''}${inTarget}` };
     case 'type':
-      return { ...at(p), message: `${show(value)} has the wrong type: expected ${error.params.type}${allowed ? ` (${allowed})` : ''}${inTarget}` };
+      return { ...at(p), message: `${shown} has the wrong type: expected ${error.params.type}${allowed ? ` (${allowed})` : ''}${inTarget}` };
     case 'oneOf': {
       const described = typeof (error.schema as unknown) === 'object' ? undefined : undefined;
-      return { ...at(p), message: `${show(value)} is not valid; expected ${allowed ?? described ?? 'one of the documented forms'}${inTarget}` };
+      return { ...at(p), message: `${shown} is not valid; expected ${allowed ?? described ?? 'one of the documented forms'}${inTarget}` };
     }
     case 'maxLength':
+      return { ...at(p), message: `${shown} is too long: ${typeof value === 'string' ? value.length : '?'} characters, at most ${error.params.limit} allowed${allowed ? ` (${allowed})` : ''}${inTarget}` };
     case 'minLength':
-      return { ...at(p), message: `${show(value)} has the wrong length: must have ${error.message?.replace(/^must /, '')}${allowed ? ` (${allowed})` : ''}${inTarget}` };
-    case 'propertyNames':
-      return { ...at(p), message: `contains the invalid name ${show(error.params.propertyName)}; names must be DNS-1123 labels (lower-case letters, digits and "-", at most 63 characters)${inTarget}` };
+      return { ...at(p), message: `${shown} has the wrong length: must have ${error.message?.replace(/^must /, '')}${allowed ? ` (${allowed})` : ''}${inTarget}` };
+    case 'propertyNames': {
+      const names = ((schema.propertyNames ?? {}) as Record<string, unknown>).description ?? 'DNS-1123 labels (lower-case letters, digits and "-", at most 63 characters)';
+      return { ...at([...p, String(error.params.propertyName)], true), message: `contains the invalid name ${show(error.params.propertyName)}; names must be ${names}${inTarget}` };
+    }
     default:
-      return { ...at(p), message: `${show(value)} is not valid: ${error.message ?? error.keyword}${allowed ? ` (${allowed})` : ''}${inTarget}` };
+      return { ...at(p), message: `${shown} is not valid: ${error.message ?? error.keyword}${allowed ? ` (${allowed})` : ''}${inTarget}` };
   }
 }
 
@@ -340,7 +496,10 @@ function describeAjvError(error: ErrorObject, data: Json, locate: Locator, targe
  */
 function relevantErrors(errors: ErrorObject[]): ErrorObject[] {
   const combinators = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
-  return errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'if' ? e.keyword === 'oneOf' : !combinators.has(e.instancePath) || e.keyword === 'additionalProperties');
+  return errors
+    // a bad map key is reported once, by its propertyNames error, not again by the rule it broke
+    .filter((e) => e.propertyName === undefined || e.keyword === 'propertyNames')
+    .filter((e) => e.keyword === 'oneOf' || e.keyword === 'if' ? e.keyword === 'oneOf' : !combinators.has(e.instancePath) || e.keyword === 'additionalProperties');
 }
 
 /** One issue per file, line, path and message; the targets it was found in are listed together. */

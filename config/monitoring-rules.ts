@@ -1,3 +1,4 @@
+import { templateError } from '../lib/go-template';
 import { promqlError } from '../lib/promql';
 import { PathSegment } from './errors';
 import { StandardThresholds, TargetConfig, ThresholdOverrides } from './types';
@@ -52,6 +53,12 @@ export function checkMonitoringRules(config: TargetConfig, at: (p: PathSegment[]
       const error = promqlError(alert.expr);
       if (error) {
         at([...base, 'alerts', 'custom', i, 'expr'], `custom alert "${alert.alert}" of service "${service.name}": ${error}; fix the expression (it is checked with the Prometheus grammar)`);
+      }
+      // Prometheus reads summary and description as Go templates ({{ $value }}); one that does not
+      // parse makes it refuse the whole rule file. The reason is plain text, escaped when rendered.
+      for (const field of ['summary', 'description'] as const) {
+        const problem = templateError(alert[field]);
+        if (problem) at([...base, 'alerts', 'custom', i, field], `custom alert "${alert.alert}" of service "${service.name}": Prometheus reads ${field} as a Go template and would refuse it: ${problem}; use {{ $value }} or {{ $labels.<name> }}, and write {{ "{{" }} for a literal "{{"`);
       }
       if (names.has(alert.alert)) {
         at([...base, 'alerts', 'custom', i, 'alert'], `custom alert name "${alert.alert}" is already used by custom[${names.get(alert.alert)}] of service "${service.name}"; alert names must be unique per service`);

@@ -1,4 +1,5 @@
 import { WIDEST_PREFIX, wideCidrs } from '../lib/cidr';
+import { followsNameRule, isLabelValue, LABEL_VALUE_RULE, MAX_LABEL, NAME_RULES } from '../lib/k8s-names';
 import { cpuMillis, memoryBytes } from '../lib/quantity';
 import { ConfigIssue, formatPath, PathSegment, show } from './errors';
 import { checkAutoscalingRules } from './autoscaling-rules';
@@ -15,6 +16,27 @@ type Locator = (p: PathSegment[], key?: boolean) => { file: string; line?: numbe
 
 // the name-based first line against literal credentials (config/credential-names.ts)
 export { CONNECTION_URL_NAME, CREDENTIAL_NAME, looksLikeCredential } from './credential-names';
+
+/**
+ * The value a configuration map (services, externals, priorityClasses, ...) holds under `key`,
+ * never a member every object inherits (`constructor`, `toString`): map keys are user input.
+ */
+export function ownValue<T>(map: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(map, key) ? map[key] : undefined;
+}
+
+/** The instance label: the platform in one environment (the same in every region). */
+export function instanceOf(config: TargetConfig): string {
+  return `${config.platform.name}-${config.environment}`;
+}
+
+/** Whether a service is released blue/green (an Argo Rollouts Rollout) rather than rolled. */
+export function isBlueGreen(service: ServiceConfig): boolean {
+  return service.release?.strategy === 'blueGreen';
+}
+
+/** The Service that reaches only the new (green) pods before promotion. */
+export const previewServiceNameOf = (service: ServiceConfig) => `${service.name}-preview`;
 
 /** Tags that are moved on purpose and so never pin anything. */
 const FLOATING_TAGS = new Set(['latest', 'stable', 'main', 'master', 'edge', 'nightly', 'dev']);
@@ -35,6 +57,13 @@ export function parseImage(image: string): ImageRef {
   const tag = colon > slash ? named.slice(colon + 1) : undefined;
   const repository = colon > slash ? named.slice(0, colon) : named;
   return { repository, tag, digest };
+}
+
+/** The version label: the image tag, or the digest's first 12 hex digits when only a digest is given. */
+export function versionOf(service: ServiceConfig): string {
+  const image = parseImage(service.image);
+  const version = image.tag ?? (image.digest ? image.digest.replace('sha256:', '').slice(0, 12) : 'unknown');
+  return version.slice(0, 63);
 }
 
 /** The replica range of a service: fixed replicas give min = max. */
@@ -59,9 +88,21 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
     issues.push({ file: where.file, line: where.line, path: formatPath([...where.prefix, ...p]), message: `${message} (in target ${config.target})` });
   };
 
+  // names the API server limits, derived from configured names (lib/api-server-check.ts checks
+  // every rendered object again)
+  const instance = instanceOf(config);
+  if (!isLabelValue(instance)) {
+    issues.push({
+      file: config.sources[config.sources.length - 1], path: '',
+      message: `the instance label "${instance.length > 80 ? `${instance.slice(0, 77)}...` : instance}" (platform.name "${config.platform.name}", "-", the environment "${config.environment}") is ${instance.length} characters; a label value may have at most ${MAX_LABEL}: shorten the environment file name or platform.name (in target ${config.target})`,
+    });
+  }
   for (const service of Object.values(config.services)) {
     const base = ['services', service.name];
     const range = replicaRange(service);
+    if (isBlueGreen(service) && !followsNameRule(previewServiceNameOf(service), 'dns1035-label')) {
+      at([...base, 'release', 'strategy'], `the blue/green preview Service "${previewServiceNameOf(service)}" would be ${previewServiceNameOf(service).length} characters; a Service name is ${NAME_RULES['dns1035-label']}: shorten the service name to at most ${MAX_LABEL - '-preview'.length} characters`);
+    }
 
     if (typeof service.replicas !== 'number' && service.replicas.min > service.replicas.max) {
       at([...base, 'replicas', 'min'], `minReplicas (${service.replicas.min}) must be <= maxReplicas (${service.replicas.max}) for service "${service.name}"; lower min or raise max`);
@@ -81,6 +122,9 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
     });
 
     checkImagePinned(config, service.image, [...base, 'image'], at);
+    if (!isLabelValue(versionOf(service))) {
+      at([...base, 'image'], `the tag of ${show(service.image)} becomes the label app.kubernetes.io/version ${show(versionOf(service))}, which is not ${LABEL_VALUE_RULE}; use a tag that starts and ends with a letter or digit`);
+    }
 
     // resources: requests <= limits, Guaranteed QoS
     const { requests, limits } = service.resources;
@@ -97,7 +141,7 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
 
     checkSidecars(config, service, base, at);
 
-    if (service.priority && !config.priorityClasses[service.priority]) {
+    if (service.priority && !ownValue(config.priorityClasses, service.priority)) {
       at([...base, 'priority'], `${show(service.priority)} is not a declared priority class; declared: ${Object.keys(config.priorityClasses).join(', ') || 'none (add priorityClasses to the environment)'}`);
     }
 
@@ -272,7 +316,7 @@ function checkSidecars(config: TargetConfig, service: ServiceConfig, base: PathS
 
 function checkDependency(config: TargetConfig, service: ServiceConfig, dep: Dependency, p: PathSegment[], at: (p: PathSegment[], m: string) => void): void {
   if ('service' in dep) {
-    const callee = config.services[dep.service];
+    const callee = ownValue(config.services, dep.service);
     if (!callee) {
       const known = [...Object.keys(config.services), ...Object.keys(config.externals).map((e) => `${e} (as external)`)];
       at([...p, 'service'], `"${service.name}" depends on "${dep.service}", which is not a declared service; declared: ${known.join(', ')}. Declare it under services (or externals) or remove the dependency`);
@@ -287,7 +331,7 @@ function checkDependency(config: TargetConfig, service: ServiceConfig, dep: Depe
       at([...p, 'port'], `${show(dep.port)} is not a port of "${callee.name}"; its ports: ${callee.ports.map((cp) => `${cp.name} (${cp.port})`).join(', ')}`);
     }
   } else {
-    const peer = config.externals[dep.external];
+    const peer = ownValue(config.externals, dep.external);
     if (!peer) {
       at([...p, 'external'], `"${service.name}" depends on the external peer "${dep.external}", which is not declared; declared externals: ${Object.keys(config.externals).join(', ') || 'none'}. Add it under externals with its CIDRs and ports`);
       return;

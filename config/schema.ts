@@ -8,6 +8,7 @@
  */
 
 import { REASON_ALLOWED, REASON_PATTERN } from '../lib/reason';
+import { CONFIG_MAP_KEY, DNS1035_LABEL, LABEL_KEY, LABEL_KEY_RULE, LABEL_VALUE, LABEL_VALUE_RULE } from '../lib/k8s-names';
 
 type Schema = Record<string, unknown>;
 
@@ -35,9 +36,19 @@ const arr = (items: Schema, extra: Schema = {}): Schema => ({ type: 'array', ite
 const obj = (properties: Record<string, Schema>, required: string[] = [], extra: Schema = {}): Schema => ({
   type: 'object', additionalProperties: false, properties, ...(required.length ? { required } : {}), ...extra,
 });
-const mapOf = (value: Schema, description: string): Schema => ({
-  type: 'object', description, propertyNames: { pattern: DNS_LABEL, maxLength: 63 }, additionalProperties: value,
+const mapOf = (value: Schema, description: string, names: Schema = { pattern: DNS_LABEL, maxLength: 63 }): Schema => ({
+  type: 'object', description, propertyNames: names, additionalProperties: value,
 });
+/** Prose at most `max` characters long: it is written into objects the API server limits in size. */
+const text = (max: number, description?: string): Schema => ({ ...str(description), maxLength: max });
+/** The longest description of a service, peer, flag or priority class (written into dashboards and ConfigMaps). */
+const DESCRIPTION_MAX = 1024;
+/** The longest alert text (summary, description, reason): annotations of an object are limited to 256 KiB together. */
+const ALERT_TEXT_MAX = 4096;
+const labelKey = { type: 'string', pattern: LABEL_KEY, description: LABEL_KEY_RULE };
+const labelValue = { type: 'string', pattern: LABEL_VALUE, description: LABEL_VALUE_RULE };
+/** Labels written onto objects as they are (keys and values as the API server accepts them). */
+const labels = (description: string): Schema => ({ type: 'object', description, propertyNames: labelKey, additionalProperties: labelValue });
 const ref = (name: string): Schema => ({ $ref: `#/definitions/${name}` });
 const oneOfStrings = (values: string[], description?: string): Schema => ({
   type: 'string', enum: values, ...(description ? { description } : {}),
@@ -148,9 +159,9 @@ const definitions: Record<string, Schema> = {
     expr: str('a PromQL expression'),
     for: duration,
     severity,
-    summary: str(),
-    description: str(),
-    reason: reason('why this threshold'),
+    summary: text(ALERT_TEXT_MAX, 'a Prometheus template: {{ $value }}, {{ $labels.<name> }}; {{ "{{" }} for literal braces'),
+    description: text(ALERT_TEXT_MAX, 'a Prometheus template: {{ $value }}, {{ $labels.<name> }}; {{ "{{" }} for literal braces'),
+    reason: { ...reason('why this threshold'), maxLength: ALERT_TEXT_MAX },
   }, ['alert', 'expr', 'for', 'severity', 'summary', 'description', 'reason']),
   sidecar: obj({
     name: { ...dnsLabel, description: 'the container name, unique in the pod' },
@@ -166,7 +177,7 @@ const definitions: Record<string, Schema> = {
   standardThresholds: thresholdsSchema(true),
   thresholdOverrides: thresholdsSchema(false),
   service: obj({
-    description: str(),
+    description: text(DESCRIPTION_MAX, `one line on what the service does, at most ${DESCRIPTION_MAX} characters`),
     component: dnsLabel,
     image: pattern('^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$',
       'an image reference "registry/repo:tag", "registry/repo@sha256:<64 hex>" or both'),
@@ -194,7 +205,11 @@ const definitions: Record<string, Schema> = {
     probes: obj({ readiness: ref('probe'), liveness: ref('probe'), startup: ref('probe') }),
     env: { type: 'object', propertyNames: { pattern: patterns.envName }, additionalProperties: { type: 'string' } },
     secrets: arr(ref('secretRef')),
-    config: { type: 'object', propertyNames: { pattern: '^[-._a-zA-Z0-9]+$' }, additionalProperties: { type: 'string' } },
+    config: {
+      type: 'object',
+      propertyNames: { pattern: CONFIG_MAP_KEY, maxLength: 253, description: 'ConfigMap keys: at most 253 letters, digits, "-", "_" and "."' },
+      additionalProperties: { type: 'string' },
+    },
     dependsOn: arr(ref('dependency')),
     api: arr(ref('apiAccess')),
     storage: obj({ size: memory, mountPath: pattern('^/', 'an absolute path') }, ['size', 'mountPath']),
@@ -245,18 +260,18 @@ const definitions: Record<string, Schema> = {
     sidecars: arr(ref('sidecar')),
   }, ['description', 'component', 'image', 'ports', 'replicas', 'resources', 'probes']),
   externalPeer: obj({
-    description: str(),
+    description: text(DESCRIPTION_MAX),
     cidrs: arr(cidr, { minItems: 1 }),
     ports: arr(ref('port'), { minItems: 1 }),
     reason: reason('why the peer needs blocks that open (nearly) the whole internet'),
     externalName: str('DNS name published as an ExternalName Service'),
   }, ['cidrs', 'ports']),
   featureFlag: obj({
-    description: str(),
+    description: text(DESCRIPTION_MAX),
     enabled: bool('whether the flag is on'),
     rolloutPercent: int(0, 100, 'a whole percentage, 0-100'),
   }, ['enabled', 'rolloutPercent']),
-  priorityClass: obj({ name: dnsLabel, value: int(0, 1000000000), description: str() }, ['name', 'value', 'description']),
+  priorityClass: obj({ name: dnsLabel, value: int(0, 1000000000), description: text(DESCRIPTION_MAX) }, ['name', 'value', 'description']),
   backup: obj({
     name: dnsLabel,
     schedule: pattern(patterns.cron, 'a five-field cron expression, UTC'),
@@ -308,10 +323,10 @@ const targetProperties: Record<string, Schema> = {
   }, ['repoURL', 'revision', 'server', 'sync']),
   monitoring: obj({
     namespace: dnsLabel,
-    selectorLabels: { type: 'object', additionalProperties: { type: 'string' } },
+    selectorLabels: labels('labels the Prometheus instance selects ServiceMonitors and PrometheusRules by, written onto them as they are'),
     scrapeInterval: duration,
     runbookUrlPattern: pattern('^https://.*\\{alert\\}', 'an https URL containing {alert}'),
-    grafana: obj({ dashboardLabel: str(), dashboardLabelValue: str(), folder: str() }, ['dashboardLabel', 'dashboardLabelValue']),
+    grafana: obj({ dashboardLabel: labelKey, dashboardLabelValue: labelValue, folder: text(DESCRIPTION_MAX) }, ['dashboardLabel', 'dashboardLabelValue']),
     alerting: obj({
       pagerduty: obj({ remoteKey: str(), severities: arr(severity, { minItems: 1 }) }, ['remoteKey', 'severities']),
       slack: obj({ remoteKey: str(), channel: str(), severities: arr(severity, { minItems: 1 }) }, ['remoteKey', 'channel', 'severities']),
@@ -322,7 +337,10 @@ const targetProperties: Record<string, Schema> = {
   }, ['namespace', 'selectorLabels', 'scrapeInterval', 'runbookUrlPattern', 'grafana', 'targetDownSeverity', 'thresholds']),
   featureFlags: mapOf(ref('featureFlag'), 'feature flags by name'),
   externals: mapOf(ref('externalPeer'), 'peers outside the cluster, by name'),
-  services: mapOf(ref('service'), 'the services of the platform, by name'),
+  services: mapOf(ref('service'), 'the services of the platform, by name', {
+    pattern: DNS1035_LABEL, maxLength: 63,
+    description: 'DNS-1035 labels (each names a Kubernetes Service): lower-case letters, digits and "-", starting with a letter, at most 63 characters',
+  }),
 };
 
 const targetRequired = [

@@ -3,6 +3,7 @@ import { METRICS_PORT, servesHttp } from '../config/monitoring-rules';
 import { isAutoscaled } from '../config/rules';
 import { ServiceConfig, StandardThresholds, TargetConfig } from '../config/types';
 import { PrometheusRule, PrometheusRuleSpecGroupsRulesExpr } from '../imports/prometheusrule-monitoring.coreos.com';
+import { escapeTemplate } from '../lib/go-template';
 import { durationSeconds, formatDuration, matchers, num, promqlError, scopeSelectors } from '../lib/promql';
 import { serviceLabels } from './labels';
 import { sloRuleGroup } from './slo-burn-rate';
@@ -400,7 +401,8 @@ export class ServiceAlertRules extends Construct {
                 summary: rule.summary,
                 description: rule.description,
                 runbook_url: runbook(rule.alert),
-                threshold_reason: rule.reason,
+                // plain text: Prometheus would read a "{{" in it as a template
+                threshold_reason: escapeTemplate(rule.reason),
               },
             }
             : { record: rule.record, expr: PrometheusRuleSpecGroupsRulesExpr.fromString(rule.expr) }),

@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { analysisSignalOf } from '../config/delivery-rules';
 import { latencyHistogramOf } from '../config/monitoring-rules';
+import { isBlueGreen, previewServiceNameOf } from '../config/rules';
 import { ServiceConfig, TargetConfig } from '../config/types';
 import {
   AnalysisTemplate,
@@ -25,13 +26,7 @@ export const ORDER_FAILURE_STATUS = 'error';
 /** How the analysis samples: five one-minute measurements over a two-minute rate, one bad minute tolerated. */
 const MEASUREMENTS = { interval: '1m', count: 5, failureLimit: 1, rateWindow: '2m' };
 
-/** Whether a service is released blue/green (an Argo Rollouts Rollout) rather than rolled. */
-export function isBlueGreen(service: ServiceConfig): boolean {
-  return service.release?.strategy === 'blueGreen';
-}
-
-/** The Service that reaches only the new (green) pods before promotion. */
-export const previewServiceNameOf = (service: ServiceConfig) => `${service.name}-preview`;
+export { isBlueGreen, previewServiceNameOf };
 /** The AnalysisTemplate that gates promotion. */
 export const analysisTemplateNameOf = (service: ServiceConfig) => `${service.name}-pre-promotion`;
 

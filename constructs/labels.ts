@@ -1,5 +1,5 @@
 import { ServiceConfig, TargetConfig } from '../config/types';
-import { parseImage } from '../config/rules';
+import { instanceOf, versionOf } from '../config/rules';
 
 /** The `app.kubernetes.io/*` label keys. */
 export const LABEL = {
@@ -19,10 +19,7 @@ export function platformLabels(config: TargetConfig): Record<string, string> {
   };
 }
 
-/** The instance label: the platform in one environment (the same in every region). */
-export function instanceOf(config: TargetConfig): string {
-  return `${config.platform.name}-${config.environment}`;
-}
+export { instanceOf };
 
 /**
  * Labels that select a service's pods. Stable by construction: derived from the service name
@@ -36,12 +33,7 @@ export function selectorLabels(config: TargetConfig, service: ServiceConfig): Re
   };
 }
 
-/** The version label: the image tag, or the digest's first 12 hex digits when only a digest is given. */
-export function versionOf(service: ServiceConfig): string {
-  const image = parseImage(service.image);
-  const version = image.tag ?? (image.digest ? image.digest.replace('sha256:', '').slice(0, 12) : 'unknown');
-  return version.slice(0, 63);
-}
+export { versionOf };
 
 /** versionOf by image: every object of a service asks for it. */
 const versions = new Map<string, string>();

@@ -1,6 +1,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { METRICS_PORT } from '../config/monitoring-rules';
+import { ownValue } from '../config/rules';
 import { ExternalPeer, PortConfig, ServiceConfig, TargetConfig } from '../config/types';
 import { selectorLabels, serviceLabels, sharedLabels } from './labels';
 import { publicPortOf } from './public-ingress';
@@ -94,11 +95,11 @@ function buildFlows(config: TargetConfig): Flow[] {
     };
     for (const dep of from.dependsOn ?? []) {
       if ('service' in dep) {
-        const callee = config.services[dep.service];
+        const callee = ownValue(config.services, dep.service);
         const port = callee?.ports.find((p) => p.name === dep.port || p.port === dep.port);
         if (callee && port && callee.name !== from.name) add(`service:${callee.name}`, { service: callee }, [flowPort(port)]);
       } else {
-        const peer = config.externals[dep.external];
+        const peer = ownValue(config.externals, dep.external);
         if (!peer) continue;
         const ports = dep.ports ? peer.ports.filter((p) => dep.ports!.includes(p.port)) : peer.ports;
         add(`external:${peer.name}`, { external: peer }, ports.map(flowPort));

@@ -1,4 +1,5 @@
 import { k8s } from 'cdk8s-plus-28';
+import { ownValue } from '../config/rules';
 import { ProbeConfig, ProbesConfig, Resources, ServiceConfig, SidecarConfig, TargetConfig } from '../config/types';
 import { serviceLabels, selectorLabels } from './labels';
 import { effectiveResources } from './resources';
@@ -82,7 +83,7 @@ export function podTemplate(config: TargetConfig, service: ServiceConfig, option
     });
   });
 
-  const priority = service.priority ? config.priorityClasses[service.priority]?.name : undefined;
+  const priority = service.priority ? ownValue(config.priorityClasses, service.priority)?.name : undefined;
   return {
     metadata: { labels: serviceLabels(config, service) },
     spec: {

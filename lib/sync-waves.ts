@@ -79,9 +79,17 @@ export function syncWaveOf(config: TargetConfig, manifest: Manifest): number {
 }
 
 /** Whether an object must be applied server-side. */
-export function needsServerSideApply(config: TargetConfig, manifest: Manifest): boolean {
+export function needsServerSideApply(config: TargetConfig, manifest: Manifest, bound = jsonBytesAtMost(manifest)): boolean {
   const dashboard = manifest.kind === 'ConfigMap' && manifest.metadata.labels?.[config.monitoring.grafana.dashboardLabel] !== undefined;
-  return dashboard || (jsonBytesAtMost(manifest) > SERVER_SIDE_APPLY_BYTES && Buffer.byteLength(JSON.stringify(manifest)) > SERVER_SIDE_APPLY_BYTES);
+  return dashboard || (bound > SERVER_SIDE_APPLY_BYTES && Buffer.byteLength(JSON.stringify(manifest)) > SERVER_SIDE_APPLY_BYTES);
+}
+
+/** `jsonBytesAtMost` of the manifests `withDeliveryAnnotations` returned, computed as they were made. */
+const sizeBounds = new WeakMap<object, number>();
+
+/** `jsonBytesAtMost(manifest)`, without walking it again when `withDeliveryAnnotations` made it. */
+export function jsonBytesBound(manifest: Manifest): number {
+  return sizeBounds.get(manifest) ?? jsonBytesAtMost(manifest);
 }
 
 /**
@@ -110,9 +118,13 @@ export function jsonBytesAtMost(value: unknown): number {
 export function withDeliveryAnnotations(config: TargetConfig, manifest: Manifest): Manifest {
   const annotations: Record<string, string> = { ...(manifest.metadata.annotations ?? {}) };
   annotations[SYNC_WAVE] ??= String(syncWaveOf(config, manifest));
-  if (needsServerSideApply(config, manifest) && !annotations[SYNC_OPTIONS]) annotations[SYNC_OPTIONS] = 'ServerSideApply=true';
+  const bound = jsonBytesAtMost(manifest);
+  if (needsServerSideApply(config, manifest, bound) && !annotations[SYNC_OPTIONS]) annotations[SYNC_OPTIONS] = 'ServerSideApply=true';
   const metadata = sortKeys({ ...manifest.metadata, annotations: sortKeys(annotations) }) as Manifest['metadata'];
-  return { ...manifest, metadata };
+  const result = { ...manifest, metadata };
+  // the old annotations are counted twice: still a bound, and the walk is not repeated
+  sizeBounds.set(result, bound + jsonBytesAtMost(annotations) + 6 * 'annotations'.length + 4);
+  return result;
 }
 
 /** Keys in the order cdk8s writes them. */

@@ -5,6 +5,7 @@ import { IConstruct } from 'constructs';
 import { TargetConfig } from '../config/types';
 import { DELIVERY_FOLDER, DeliveryChart, DeliveryTarget } from '../charts/delivery-chart';
 import { PlatformChart } from '../charts/platform-chart';
+import { checkApiServerRules } from './api-server-check';
 import { Capacity, capacityOf, capacityProblems, drainProblems } from './capacity';
 import './capacity-readme';
 import './ingress-readme';
@@ -98,6 +99,8 @@ export function synthDelivery(targets: readonly DeliveryTarget[]): TargetOutput 
   // no secret reaches dist/, whatever field it came through (lib/secret-check.ts)
   const leaks = secretProblems(DELIVERY_FOLDER, manifests, readme);
   if (leaks.length) throw new SynthError(leaks);
+  const refused = checkApiServerRules(DELIVERY_FOLDER, manifests);
+  if (refused.length) throw new SynthError(refused.map(formatViolation));
   const files = renderFiles(DELIVERY_FOLDER, manifests);
   files.set('README.md', readme);
   return { folder: DELIVERY_FOLDER, manifests, files };
@@ -126,7 +129,7 @@ export interface TargetResult {
 export function synthTargetResult(config: TargetConfig): TargetResult {
   try {
     const { manifests, capacity } = synthTargetWithCapacity(config);
-    const problems = checkPolicies(config, manifests).map(formatViolation);
+    const problems = [...checkPolicies(config, manifests), ...checkApiServerRules(config.target, manifests)].map(formatViolation);
     const readme = problems.length ? undefined : renderTargetReadme(config, manifests);
     // no secret reaches dist/, whatever field it came through (lib/secret-check.ts)
     problems.push(...secretProblems(config.target, manifests, readme));
