@@ -5,6 +5,7 @@ import { checkAutoscalingRules } from './autoscaling-rules';
 import { checkAvailabilityRules } from './availability-rules';
 import { checkDeliveryRules } from './delivery-rules';
 import { checkMonitoringRules } from './monitoring-rules';
+import { checkNodeRules } from './node-rules';
 import { checkApiRules, checkNetworkRules } from './network-rules';
 import { Dependency, Resources, ServiceConfig, TargetConfig } from './types';
 
@@ -188,6 +189,7 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
   checkAutoscalingRules(config, at);
   checkNetworkRules(config, at);
   checkApiRules(config, at);
+  checkNodeRules(config, at);
 
   // no peer opens (nearly) the whole internet unless it says why (lib/cidr.ts, WIDEST_PREFIX)
   for (const peer of Object.values(config.externals)) {
