@@ -153,8 +153,8 @@ export class BlueGreenRelease extends Construct {
       activeService: props.activeService,
       previewService: this.previewService,
       autoPromotionEnabled: false,
-      // the previous ReplicaSet stays up this long after promotion (and the post-promotion analysis):
-      // an abort or undo in that time switches the active Service back without starting a pod
+      // the previous ReplicaSet stays up this long after the switch, and until the post-promotion
+      // analysis passed: an abort or undo in that time switches back without starting a pod
       scaleDownDelaySeconds: blueGreen.scaleDownDelaySeconds ?? DEFAULT_SCALE_DOWN_DELAY_SECONDS,
       prePromotionAnalysis: { templates: [{ templateName: this.analysisTemplate }], args: analysisArgs },
       postPromotionAnalysis: metrics.length ? { templates: [{ templateName: this.postPromotionTemplate }], args: analysisArgs } : undefined,
