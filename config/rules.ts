@@ -10,6 +10,7 @@ import { isReason } from '../lib/reason';
 import { looksLikeCredential } from './credential-names';
 import { checkApiRules, checkEgressUnion, checkNetworkRules } from './network-rules';
 import { providerProblems } from './provider-rules';
+import { checkNodeRules } from './node-rules';
 import { Dependency, Resources, ServiceConfig, TargetConfig } from './types';
 
 type Locator = (p: PathSegment[], key?: boolean) => { file: string; line?: number; prefix: PathSegment[] };
@@ -37,6 +38,8 @@ export function isBlueGreen(service: ServiceConfig): boolean {
 
 /** The Service that reaches only the new (green) pods before promotion. */
 export const previewServiceNameOf = (service: ServiceConfig) => `${service.name}-preview`;
+/** What a blue/green service's smoke-test Job, its pods' name label and NetworkPolicy add to the service name. */
+export const SMOKE_TEST_SUFFIX = '-smoke-test';
 
 /** Tags that are moved on purpose and so never pin anything. */
 const FLOATING_TAGS = new Set(['latest', 'stable', 'main', 'master', 'edge', 'nightly', 'dev']);
@@ -102,6 +105,8 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
     const range = replicaRange(service);
     if (isBlueGreen(service) && !followsNameRule(previewServiceNameOf(service), 'dns1035-label')) {
       at([...base, 'release', 'strategy'], `the blue/green preview Service "${previewServiceNameOf(service)}" would be ${previewServiceNameOf(service).length} characters; a Service name is ${NAME_RULES['dns1035-label']}: shorten the service name to at most ${MAX_LABEL - '-preview'.length} characters`);
+    } else if (isBlueGreen(service) && !isLabelValue(`${service.name}${SMOKE_TEST_SUFFIX}`)) {
+      at([...base, 'release', 'strategy'], `the blue/green smoke test's pods are labelled "${service.name}${SMOKE_TEST_SUFFIX}" (${service.name.length + SMOKE_TEST_SUFFIX.length} characters); a label value may have at most ${MAX_LABEL}: shorten the service name to at most ${MAX_LABEL - SMOKE_TEST_SUFFIX.length} characters`);
     }
 
     if (typeof service.replicas !== 'number' && service.replicas.min > service.replicas.max) {
@@ -208,6 +213,7 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
   checkNetworkRules(config, at);
   checkApiRules(config, at);
   checkEgressUnion(config, at);
+  checkNodeRules(config, at);
 
   // no peer opens (nearly) the whole internet unless it says why (lib/cidr.ts, WIDEST_PREFIX);
   // the peers of one service together are judged by checkEgressUnion

@@ -285,7 +285,17 @@ const targetProperties: Record<string, Schema> = {
   tier: oneOfStrings(['development', 'staging', 'production'], 'which policies apply: probes are required from staging, digests in production'),
   platform: obj({ name: dnsLabel, owner: str('the owning team, shown in annotations') }, ['name', 'owner']),
   namespace: dnsLabel,
-  cluster: obj({ name: dnsLabel }, ['name']),
+  cluster: obj({
+    name: dnsLabel,
+    // the node pool the target runs on: synth checks pods fit it, the live twin (test/live) builds it
+    nodes: obj({
+      zones: arr(dnsLabel, { minItems: 1, uniqueItems: true, description: 'the zones of the pool (topology.kubernetes.io/zone), e.g. [us-east-1a, us-east-1b, us-east-1c]' }),
+      perZone: int(1, 1000, 'nodes in each zone'),
+      cpu: { ...cpu, description: 'allocatable CPU of one node, e.g. "8"' },
+      memory: { ...memory, description: 'allocatable memory of one node, e.g. "30Gi"' },
+      pods: int(1, 1000, 'allocatable pods of one node (the kubelet\'s maxPods, 110 by default)'),
+    }, ['zones', 'perZone', 'cpu', 'memory', 'pods']),
+  }, ['name']),
   podSecurity: obj({ level: oneOfStrings(['restricted']), version: pattern('^v1\\.[0-9]+$', 'a Kubernetes minor version such as v1.28') }, ['level', 'version']),
   requestScale: num(0.01, 1, 'a factor between 0.01 and 1 applied to every request (limits unchanged)'),
   quota: obj({ requests: ref('resourceAmounts'), limits: ref('resourceAmounts'), pods: int(1, 100000) }, ['requests', 'limits', 'pods']),

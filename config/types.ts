@@ -457,6 +457,22 @@ export interface AvailabilityConfig {
   readonly preStopSeconds: number;
 }
 
+/**
+ * The node pool of a target's cluster (`cluster.nodes`): synth checks that every pod fits a node and
+ * that the pool can spread and hold the quota; the live twin (test/live) creates these nodes.
+ */
+export interface NodePoolConfig {
+  /** Zones of the pool (`topology.kubernetes.io/zone`). */
+  readonly zones: string[];
+  /** Nodes in each zone. */
+  readonly perZone: number;
+  /** Allocatable CPU and memory of one node. */
+  readonly cpu: string;
+  readonly memory: string;
+  /** Allocatable pods of one node. */
+  readonly pods: number;
+}
+
 export interface QuotaConfig {
   readonly requests: ResourceAmounts;
   readonly limits: ResourceAmounts;
@@ -480,7 +496,7 @@ export interface TargetConfig {
   readonly sources: string[];
   readonly platform: { readonly name: string; readonly owner: string };
   readonly namespace: string;
-  readonly cluster: { readonly name: string };
+  readonly cluster: { readonly name: string; readonly nodes?: NodePoolConfig };
   readonly podSecurity: { readonly level: 'restricted'; readonly version: string };
   /** Development scales every request by this factor (limits unchanged). @default 1 */
   readonly requestScale: number;

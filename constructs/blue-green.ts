@@ -1,17 +1,19 @@
+import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { analysisSignalOf } from '../config/delivery-rules';
 import { latencyHistogramOf } from '../config/monitoring-rules';
-import { isBlueGreen, previewServiceNameOf } from '../config/rules';
-import { ServiceConfig, TargetConfig } from '../config/types';
+import { isBlueGreen, previewServiceNameOf, SMOKE_TEST_SUFFIX } from '../config/rules';
+import { PortConfig, ServiceConfig, TargetConfig } from '../config/types';
 import {
   AnalysisTemplate,
   AnalysisTemplateSpecMetrics,
   AnalysisTemplateSpecMetricsCount,
   AnalysisTemplateSpecMetricsFailureLimit,
+  AnalysisTemplateSpecMetricsInconclusiveLimit,
 } from '../imports/analysistemplate-argoproj.io';
 import { RolloutSpecStrategyBlueGreen } from '../imports/rollout-argoproj.io';
 import { num, promqlError } from '../lib/promql';
-import { LABEL, serviceLabels } from './labels';
+import { LABEL, selectorLabels, serviceLabels } from './labels';
 import { ServiceEndpoints } from './service-endpoints';
 
 /** Where the analysis finds Prometheus unless `monitoring.prometheusUrl` says otherwise. */
@@ -23,12 +25,49 @@ export const DEFAULT_SCALE_DOWN_DELAY_SECONDS = 30;
 /** Status of `trading_orders_total` that counts as the service failing an order (exchange rejections are a business outcome, alerted separately). */
 export const ORDER_FAILURE_STATUS = 'error';
 
-/** How the analysis samples: five one-minute measurements over a two-minute rate, one bad minute tolerated. */
-const MEASUREMENTS = { interval: '1m', count: 5, failureLimit: 1, rateWindow: '2m' };
+/**
+ * How the analysis samples: five one-minute measurements over a two-minute rate, one bad minute
+ * tolerated, one minute without data tolerated; the first measurement after one minute, when the
+ * smoke test's requests (pre-promotion) or the switched traffic (post-promotion) have been scraped.
+ */
+const MEASUREMENTS = { interval: '1m', count: 5, failureLimit: 1, inconclusiveLimit: 1, rateWindow: '2m', initialDelay: '1m' };
+
+/**
+ * The smoke test of the preview: a Job (an Argo Rollouts `job` metric) that sends one request every
+ * two seconds for a minute through the preview Service, every one of which must succeed.
+ */
+export const SMOKE_TEST = { requests: 30, intervalSeconds: 2, timeoutSeconds: 2, deadlineSeconds: 180 };
+/** The smoke test's image: BusyBox's wget (HTTP) and nc (TCP), nothing else; pinned. */
+export const SMOKE_TEST_IMAGE = 'busybox:1.37.0';
+/** The unprivileged user the smoke test runs as (BusyBox's `nobody`). */
+const SMOKE_TEST_UID = 65534;
 
 export { isBlueGreen, previewServiceNameOf };
 /** The AnalysisTemplate that gates promotion. */
 export const analysisTemplateNameOf = (service: ServiceConfig) => `${service.name}-pre-promotion`;
+/** The AnalysisTemplate that runs on the live traffic after promotion; a failure switches back. */
+export const postPromotionTemplateNameOf = (service: ServiceConfig) => `${service.name}-post-promotion`;
+/** The name (label and NetworkPolicy) of the smoke test's pods. */
+export const smokeTestNameOf = (service: ServiceConfig) => `${service.name}${SMOKE_TEST_SUFFIX}`;
+
+/** Labels of the smoke test's pods: never the service's own `app.kubernetes.io/name`, so no Service, PDB or monitor selects them. */
+export function smokeTestLabels(config: TargetConfig, service: ServiceConfig): Record<string, string> {
+  return { ...serviceLabels(config, service), [LABEL.name]: smokeTestNameOf(service), [LABEL.component]: 'smoke-test' };
+}
+
+/**
+ * What the smoke test asks of the preview: the readiness probe's HTTP path and port when the
+ * readiness probe is HTTP (a GET must answer 2xx), else a TCP connection to the startup or
+ * readiness probe's TCP port, else to the service's first port.
+ */
+export function smokeTestTargetOf(service: ServiceConfig): { readonly port: PortConfig; readonly path?: string } {
+  const portOf = (ref: string | number | undefined) => service.ports.find((p) => p.name === ref || p.port === ref);
+  const readiness = service.probes?.readiness;
+  const httpPort = readiness?.http ? portOf(readiness.http.port) : undefined;
+  if (readiness?.http && httpPort) return { port: httpPort, path: readiness.http.path };
+  const tcp = service.probes?.startup?.tcp ?? readiness?.tcp;
+  return { port: (tcp && portOf(tcp.port)) || service.ports[0] };
+}
 
 export interface BlueGreenReleaseProps {
   readonly config: TargetConfig;
@@ -42,9 +81,18 @@ export interface BlueGreenReleaseProps {
 /**
  * The companions of a blue/green Rollout: a preview Service with the same ports and selector as
  * the active one (Argo Rollouts adds the `rollouts-pod-template-hash` of the new ReplicaSet to
- * both selectors), and an AnalysisTemplate that queries Prometheus for the new pods' success rate
- * and, when configured, p99 latency before anyone may promote. Promotion is manual
- * (`autoPromotionEnabled: false`): a passed analysis makes promotion possible, a failed one aborts.
+ * both selectors), a pre-promotion AnalysisTemplate, a post-promotion AnalysisTemplate and the
+ * smoke test's NetworkPolicy.
+ *
+ * Before promotion nothing but the smoke test reaches the preview (no preview Ingress; the
+ * service's pods accept traffic from ingress-nginx only). So the pre-promotion analysis runs the
+ * smoke test, a Job that must get an answer to every request it sends through the preview Service
+ * (its failure aborts the release), and the service's Prometheus metrics over the new pods, which
+ * fail on bad data and are inconclusive without data (the release then pauses for a human).
+ * Promotion is manual (`autoPromotionEnabled: false`). After promotion the same Prometheus metrics
+ * run on the live traffic (post-promotion analysis); their failure aborts the release, which
+ * switches the active Service back to the previous ReplicaSet, still running for
+ * `scaleDownDelaySeconds`.
  *
  * The preview Service's `app.kubernetes.io/name` is `<service>-preview`, so no ServiceMonitor
  * selecting Services by a service's name picks it up. Prometheus scrapes a Rollout's pods with a
@@ -56,6 +104,7 @@ export class BlueGreenRelease extends Construct {
   readonly strategy: RolloutSpecStrategyBlueGreen;
   readonly previewService: string;
   readonly analysisTemplate: string;
+  readonly postPromotionTemplate: string;
 
   constructor(scope: Construct, id: string, props: BlueGreenReleaseProps) {
     super(scope, id);
@@ -77,24 +126,33 @@ export class BlueGreenRelease extends Construct {
       metadata: { name: this.analysisTemplate, labels: serviceLabels(config, service) },
       spec: {
         args: [{ name: 'service-name' }, { name: 'namespace' }, { name: 'pod-template-hash' }],
-        metrics,
+        metrics: [smokeTestMetric(config, service, this.previewService), ...metrics],
       },
     });
+    this.postPromotionTemplate = postPromotionTemplateNameOf(service);
+    if (metrics.length) {
+      new AnalysisTemplate(this, 'post-promotion', {
+        metadata: { name: this.postPromotionTemplate, labels: serviceLabels(config, service) },
+        spec: { args: [{ name: 'service-name' }, { name: 'namespace' }, { name: 'pod-template-hash' }], metrics },
+      });
+    }
+    new SmokeTestNetworkPolicy(this, 'smoke-test-network', { config, service });
 
+    const analysisArgs = [
+      { name: 'service-name', value: service.name },
+      { name: 'namespace', value: config.namespace },
+      // the hash of the ReplicaSet being released: the green pods behind the preview Service
+      { name: 'pod-template-hash', valueFrom: { podTemplateHashValue: 'Latest' } },
+    ];
     this.strategy = {
       activeService: props.activeService,
       previewService: this.previewService,
       autoPromotionEnabled: false,
+      // the previous ReplicaSet stays up this long after the switch, and until the post-promotion
+      // analysis passed: an abort or undo in that time switches back without starting a pod
       scaleDownDelaySeconds: blueGreen.scaleDownDelaySeconds ?? DEFAULT_SCALE_DOWN_DELAY_SECONDS,
-      prePromotionAnalysis: {
-        templates: [{ templateName: this.analysisTemplate }],
-        args: [
-          { name: 'service-name', value: service.name },
-          { name: 'namespace', value: config.namespace },
-          // the hash of the ReplicaSet being released: the green pods behind the preview Service
-          { name: 'pod-template-hash', valueFrom: { podTemplateHashValue: 'Latest' } },
-        ],
-      },
+      prePromotionAnalysis: { templates: [{ templateName: this.analysisTemplate }], args: analysisArgs },
+      postPromotionAnalysis: metrics.length ? { templates: [{ templateName: this.postPromotionTemplate }], args: analysisArgs } : undefined,
     };
 
     this.node.addValidation({ validate: () => analysisQueryErrors(config, service, metrics) });
@@ -107,11 +165,17 @@ export class BlueGreenRelease extends Construct {
 }
 
 /**
- * The analysis metrics of a service, as Prometheus queries over the new ReplicaSet's pods only:
- * a Rollout's pods are named `<rollout>-<pod-template-hash>-<suffix>`, which every scrape config
- * of the Prometheus Operator records in the `pod` label. No data counts as a failure: the
- * preview must receive traffic (smoke tests) before it can be promoted.
+ * The Prometheus metrics of a service's analysis, over the new ReplicaSet's pods only: a Rollout's
+ * pods are named `<rollout>-<pod-template-hash>-<suffix>`, which every scrape config of the
+ * Prometheus Operator records in the `pod` label. A measurement passes when there is data and it
+ * meets the floor or ceiling, fails when there is data and it does not, and is inconclusive when
+ * there is no data (no requests in the window: an empty result or NaN). Before promotion the
+ * preview's only traffic is the smoke test's; an inconclusive analysis pauses the release for a
+ * human (PauseReasonInconclusiveAnalysis) instead of aborting it, a failed one aborts it.
  */
+/** An analysis result with a number in it (Argo Rollouts' expr language over the Prometheus vector). */
+export const HAS_DATA = 'len(result) > 0 && !isNaN(result[0])';
+
 export function analysisMetrics(config: TargetConfig, service: ServiceConfig): AnalysisTemplateSpecMetrics[] {
   const address = config.monitoring.prometheusUrl ?? DEFAULT_PROMETHEUS_URL;
   const blueGreen = service.release?.blueGreen ?? {};
@@ -121,11 +185,15 @@ export function analysisMetrics(config: TargetConfig, service: ServiceConfig): A
   const signal = analysisSignalOf(service);
   const measured = (name: string, query: string, condition: string): AnalysisTemplateSpecMetrics => ({
     name,
+    initialDelay: MEASUREMENTS.initialDelay,
     interval: MEASUREMENTS.interval,
     count: AnalysisTemplateSpecMetricsCount.fromNumber(MEASUREMENTS.count),
     failureLimit: AnalysisTemplateSpecMetricsFailureLimit.fromNumber(MEASUREMENTS.failureLimit),
-    // an empty result (no traffic on the preview) or NaN fails: no evidence is not a pass
-    successCondition: `len(result) > 0 && !isNaN(result[0]) && ${condition}`,
+    inconclusiveLimit: AnalysisTemplateSpecMetricsInconclusiveLimit.fromNumber(MEASUREMENTS.inconclusiveLimit),
+    // data that meets the condition passes, data that misses it fails; no data (an empty result or
+    // NaN) matches neither and is inconclusive: no evidence is neither a pass nor a failure
+    successCondition: `${HAS_DATA} && ${condition}`,
+    failureCondition: `${HAS_DATA} && !(${condition})`,
     provider: { prometheus: { address, query } },
   });
 
@@ -162,4 +230,91 @@ export function analysisQueryErrors(config: TargetConfig, service: ServiceConfig
     const error = promqlError(query.replace(/\{\{\s*args\.[A-Za-z0-9_-]+\s*\}\}/g, 'placeholder'));
     return error ? [`AnalysisTemplate "${analysisTemplateNameOf(service)}" of service "${service.name}" in ${config.target}: metric "${metric.name}": invalid PromQL: ${error}; query: ${query}`] : [];
   });
+}
+
+/**
+ * The smoke test, as an Argo Rollouts `job` metric: Argo Rollouts creates the Job in the Rollout's
+ * namespace, the metric passes when the Job completes and fails (aborting the release) when it
+ * fails. Its pod passes Pod Security "restricted" (non-root, no privilege escalation, no
+ * capabilities, RuntimeDefault seccomp, read-only root), mounts no token, declares its resources
+ * (the namespace's quota counts it), and reaches the preview pods through SmokeTestNetworkPolicy.
+ */
+export function smokeTestMetric(config: TargetConfig, service: ServiceConfig, previewService: string): AnalysisTemplateSpecMetrics {
+  const target = smokeTestTargetOf(service);
+  const host = `${previewService}.${config.namespace}.svc`;
+  const { requests, intervalSeconds, timeoutSeconds } = SMOKE_TEST;
+  const probe = target.path !== undefined
+    ? `wget -q -O /dev/null -T ${timeoutSeconds} "http://${host}:${target.port.port}${target.path}"`
+    : `nc -z -w ${timeoutSeconds} ${host} ${target.port.port}`;
+  const what = target.path !== undefined ? `GET http://${host}:${target.port.port}${target.path}` : `TCP ${host}:${target.port.port}`;
+  const script = [
+    'set -u',
+    `i=0; while [ $i -lt ${requests} ]; do`,
+    `  i=$((i+1)); if ! ${probe}; then echo "smoke test: request $i of ${requests} failed: ${what}"; exit 1; fi; sleep ${intervalSeconds}`,
+    'done',
+    `echo "smoke test: ${requests} of ${requests} requests succeeded: ${what}"`,
+  ].join('\n');
+  const labels = smokeTestLabels(config, service);
+  return {
+    name: 'smoke-test',
+    provider: {
+      job: {
+        metadata: { labels },
+        spec: {
+          backoffLimit: 0,
+          activeDeadlineSeconds: SMOKE_TEST.deadlineSeconds,
+          template: {
+            metadata: { labels },
+            spec: {
+              restartPolicy: 'Never',
+              automountServiceAccountToken: false,
+              enableServiceLinks: false,
+              securityContext: {
+                runAsNonRoot: true,
+                runAsUser: SMOKE_TEST_UID,
+                runAsGroup: SMOKE_TEST_UID,
+                seccompProfile: { type: 'RuntimeDefault' },
+              },
+              containers: [{
+                name: 'smoke-test',
+                image: SMOKE_TEST_IMAGE,
+                command: ['sh', '-c', script],
+                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+                resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '32Mi' } },
+              }],
+            },
+          },
+        },
+      },
+    },
+  };
+}
+
+/**
+ * The smoke test's pods may reach the service's pods on the smoke-tested port (and DNS, through the
+ * namespace's allow-dns policy), nothing else, and accept nothing; the service's own policy
+ * (constructs/network-policies.ts) admits them on that port.
+ */
+export class SmokeTestNetworkPolicy extends Construct {
+  constructor(scope: Construct, id: string, props: { readonly config: TargetConfig; readonly service: ServiceConfig }) {
+    super(scope, id);
+    const { config, service } = props;
+    const port = smokeTestTargetOf(service).port;
+    new k8s.KubeNetworkPolicy(this, 'resource', {
+      metadata: { name: smokeTestNameOf(service), labels: serviceLabels(config, service) },
+      spec: {
+        podSelector: { matchLabels: smokeTestSelector(config, service) },
+        policyTypes: ['Ingress', 'Egress'],
+        egress: [{
+          to: [{ podSelector: { matchLabels: selectorLabels(config, service) } }],
+          ports: [{ port: k8s.IntOrString.fromNumber(port.port), protocol: port.protocol ?? 'TCP' }],
+        }],
+      },
+    });
+  }
+}
+
+/** The labels that select a service's smoke-test pods. */
+export function smokeTestSelector(config: TargetConfig, service: ServiceConfig): Record<string, string> {
+  return { ...selectorLabels(config, service), [LABEL.name]: smokeTestNameOf(service) };
 }

@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { METRICS_PORT } from '../config/monitoring-rules';
 import { ownValue } from '../config/rules';
 import { ExternalPeer, PortConfig, ServiceConfig, TargetConfig } from '../config/types';
+import { isBlueGreen, smokeTestSelector, smokeTestTargetOf } from './blue-green';
 import { selectorLabels, serviceLabels, sharedLabels } from './labels';
 import { publicPortOf } from './public-ingress';
 
@@ -180,6 +181,10 @@ export class ServiceNetworkPolicy extends Construct {
     }
     if (service.expose === 'public') {
       ingress.push({ from: [namespacePeer(config.ingress.controllerNamespace)], ports: policyPorts([flowPort(publicPortOf(service))]) });
+    }
+    if (isBlueGreen(service)) {
+      // the release's smoke test (constructs/blue-green.ts) reaches the preview pods through the preview Service
+      ingress.push({ from: [{ podSelector: { matchLabels: smokeTestSelector(config, service) } }], ports: policyPorts([flowPort(smokeTestTargetOf(service).port)]) });
     }
     const metrics = service.ports.find((p) => p.name === METRICS_PORT);
     if (metrics) {

@@ -18,7 +18,7 @@ export function renderDeliverySection(config: TargetConfig, manifests: readonly 
     .map((m) => {
       const bg = m.kind === 'Rollout' ? m.spec.strategy.blueGreen : undefined;
       const how = bg
-        ? `blue/green (Argo Rollouts): preview \`${bg.previewService}\`, analysis \`${bg.prePromotionAnalysis?.templates?.[0]?.templateName}\`, manual promotion, old pods kept ${bg.scaleDownDelaySeconds}s`
+        ? `blue/green (Argo Rollouts): preview \`${bg.previewService}\`, analysis \`${bg.prePromotionAnalysis?.templates?.[0]?.templateName}\`, manual promotion${bg.postPromotionAnalysis ? `, then \`${bg.postPromotionAnalysis.templates?.[0]?.templateName}\`` : ''}, old pods kept ${bg.scaleDownDelaySeconds}s`
         : m.kind === 'StatefulSet' ? 'rolling, one pod at a time (StatefulSet)' : 'rolling update';
       return `| ${m.metadata.name} | ${m.kind} | ${how} |`;
     });
@@ -42,10 +42,42 @@ export function renderDeliverySection(config: TargetConfig, manifests: readonly 
     '| --- | --- | --- |',
     ...releases,
     '',
+    ...blueGreenRunbook(config, manifests as unknown as Obj[]),
     ...(schedules.length
       ? ['Velero backups of the namespace (objects and volume snapshots):', '', '| Schedule (namespace velero) | cron | kept |', '| --- | --- | --- |', ...schedules]
       : ['No Velero backups in this environment.']),
   ].join('\n');
+}
+
+/** How to release, how the analysis decides and how to roll back, for a target with blue/green Rollouts. */
+function blueGreenRunbook(config: TargetConfig, manifests: readonly Obj[]): string[] {
+  const rollouts = manifests.filter((m) => m.kind === 'Rollout' && m.spec?.strategy?.blueGreen).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  if (!rollouts.length) return [];
+  const ns = config.namespace;
+  const smoke = (r: Obj) => {
+    const template = manifests.find((m) => m.kind === 'AnalysisTemplate' && m.metadata.name === r.spec.strategy.blueGreen.prePromotionAnalysis?.templates?.[0]?.templateName);
+    const metrics: Obj[] = template?.spec?.metrics ?? [];
+    const job = metrics.find((m) => m.provider?.job);
+    const command: string = job?.provider.job.spec.template.spec.containers[0].command.at(-1) ?? '';
+    const target = /succeeded: (.+)"$/m.exec(command)?.[1] ?? 'the preview Service';
+    const gates = metrics.filter((m) => m.provider?.prometheus).map((m) => `${m.name} (\`${m.successCondition.replace(/^len\(result\) > 0 && !isNaN\(result\[0\]\) && /, '')}\`)`);
+    return `| ${r.metadata.name} | ${target} | ${gates.join(', ') || 'none'} | ${r.spec.strategy.blueGreen.scaleDownDelaySeconds}s |`;
+  };
+  return [
+    '### Releasing a blue/green service',
+    '',
+    `1. Change the image in the environment file, synthesize, merge; sync the Application. The Rollout starts a preview ReplicaSet at full size behind \`<service>-preview\`; the active Service keeps the old pods.`,
+    '2. Pre-promotion analysis (`<service>-pre-promotion`): a smoke-test Job sends one request every 2 s for a minute through the preview Service and must get an answer to every one (a failure aborts the release); the Prometheus gates measure the new pods from the first minute on: data that meets the gate passes, data that misses it fails (more than one failed minute aborts the release), no data (the smoke test\'s requests are all the traffic a preview gets) is inconclusive and pauses the release for a human to decide.',
+    `3. Promote by hand once the analysis passed (or after reviewing an inconclusive one): \`kubectl argo rollouts promote <service> -n ${ns}\`. The active Service switches to the new pods.`,
+    '4. Post-promotion analysis (`<service>-post-promotion`): the same Prometheus gates on the live traffic; a failure aborts the release and switches the active Service back to the old pods (still the stable ReplicaSet until the analysis passed). The old pods are scaled down once the analysis passed and at least `scaleDownDelaySeconds` after the switch.',
+    '',
+    `Roll back: before promotion \`kubectl argo rollouts abort <service> -n ${ns}\` (the active Service never moved); after promotion, while the old pods still run, \`kubectl argo rollouts undo <service> -n ${ns}\` switches back at once; later, revert the image in Git and release again.`,
+    '',
+    '| Rollout | smoke test | Prometheus gates | old pods kept after promotion |',
+    '| --- | --- | --- | --- |',
+    ...rollouts.map(smoke),
+    '',
+  ];
 }
 
 registerReadmeSection(DELIVERY_SECTION_ORDER, renderDeliverySection);

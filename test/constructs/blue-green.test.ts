@@ -2,7 +2,7 @@ import { App } from 'cdk8s';
 import { PlatformChart } from '../../charts/platform-chart';
 import { isAutoscaled } from '../../config/rules';
 import { TargetConfig } from '../../config/types';
-import { analysisMetrics, analysisQueryErrors, analysisTemplateNameOf, DEFAULT_PROMETHEUS_URL, previewServiceNameOf } from '../../constructs/blue-green';
+import { analysisMetrics, analysisQueryErrors, analysisTemplateNameOf, DEFAULT_PROMETHEUS_URL, HAS_DATA, postPromotionTemplateNameOf, previewServiceNameOf, SMOKE_TEST, smokeTestNameOf } from '../../constructs/blue-green';
 import { latencyHistogramOf } from '../../config/monitoring-rules';
 import { LABEL } from '../../constructs/labels';
 import { find, Manifest, ofKind } from '../../lib/manifest';
@@ -185,11 +185,11 @@ describe.each(PRODUCTION)('blue/green in %s', (target) => {
 
 describe('the pre-promotion analysis', () => {
   const templates = () => ofKind(manifestsOf('production-us-east-1'), 'AnalysisTemplate') as Obj[];
-  const metricsOf = (name: string) => (find(manifestsOf('production-us-east-1'), 'AnalysisTemplate', `${name}-pre-promotion`) as Obj).spec.metrics as Obj[];
+  const metricsOf = (name: string) => ((find(manifestsOf('production-us-east-1'), 'AnalysisTemplate', `${name}-pre-promotion`) as Obj).spec.metrics as Obj[]).filter((m) => m.provider.prometheus);
 
   it('queries the configured Prometheus with valid PromQL over the new ReplicaSet\'s pods only', () => {
     for (const template of templates()) {
-      for (const metric of template.spec.metrics) {
+      for (const metric of template.spec.metrics.filter((m: Obj) => m.provider.prometheus)) {
         const { address, query } = metric.provider.prometheus;
         expect(address).toBe(configOf('production-us-east-1').monitoring.prometheusUrl ?? DEFAULT_PROMETHEUS_URL);
         expect(query).toContain('pod=~"{{args.service-name}}-{{args.pod-template-hash}}-.*"');
@@ -203,6 +203,7 @@ describe('the pre-promotion analysis', () => {
     const metrics = metricsOf('gateway');
     expect(metrics.map((m) => m.name)).toEqual(['success-rate', 'latency-p99']);
     expect(metrics[0].successCondition).toBe('len(result) > 0 && !isNaN(result[0]) && result[0] >= 0.999');
+    expect(metrics[0].failureCondition).toBe('len(result) > 0 && !isNaN(result[0]) && !(result[0] >= 0.999)');
     expect(metrics[0].provider.prometheus.query).toContain('http_requests_total');
     expect(metrics[1].successCondition).toBe('len(result) > 0 && !isNaN(result[0]) && result[0] <= 0.5');
     expect(metrics[1].provider.prometheus.query).toContain('histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket');
@@ -246,6 +247,75 @@ describe('the pre-promotion analysis', () => {
     const releases = chart.node.findAll().filter((c) => c.constructor.name === 'BlueGreenRelease');
     expect(releases.length).toBe(BLUE_GREEN.length);
     for (const release of releases) expect(release.node.validate()).toEqual([]);
+  });
+});
+
+describe('the release design: smoke test, inconclusive without data, post-promotion analysis', () => {
+  const manifests = () => manifestsOf('production-us-east-1');
+  const template = (name: string) => find(manifests(), 'AnalysisTemplate', name) as Obj;
+  const rollout = (name: string) => find(manifests(), 'Rollout', name) as Obj;
+  // Argo Rollouts' EvaluateResult (utils/evaluate): without a failureCondition a measurement that misses
+  // successCondition fails; with both, failure wins, and one that matches neither is Inconclusive
+  const outcome = (metric: Obj, result: number[]) => {
+    const evaluate = (expr: string) => Boolean(new Function('result', 'len', 'isNaN', `return ${expr};`)(result, (a: unknown[]) => a.length, Number.isNaN));
+    const success = metric.successCondition ? evaluate(metric.successCondition) : false;
+    const failure = metric.failureCondition ? evaluate(metric.failureCondition) : !success;
+    return failure ? 'Failed' : success ? 'Successful' : 'Inconclusive';
+  };
+
+  it.each(BLUE_GREEN)('treats no data from Prometheus as inconclusive, never as a failure or a pass (%s)', (name) => {
+    for (const metric of template(`${name}-pre-promotion`).spec.metrics.filter((m: Obj) => m.provider.prometheus)) {
+      expect([metric.name, outcome(metric, [])]).toEqual([metric.name, 'Inconclusive']);
+      expect([metric.name, outcome(metric, [NaN])]).toEqual([metric.name, 'Inconclusive']);
+      expect(metric.successCondition.startsWith(HAS_DATA)).toBe(true);
+    }
+    const [rate, latency] = template(`${name}-pre-promotion`).spec.metrics.filter((m: Obj) => m.provider.prometheus);
+    expect([outcome(rate, [1]), outcome(rate, [0.5])]).toEqual(['Successful', 'Failed']);
+    expect([outcome(latency, [0]), outcome(latency, [100])]).toEqual(['Successful', 'Failed']);
+  });
+
+  it.each(BLUE_GREEN)('smoke-tests the preview Service with a Job that passes Pod Security "restricted" (%s)', (name) => {
+    const job = template(`${name}-pre-promotion`).spec.metrics.find((m: Obj) => m.name === 'smoke-test').provider.job;
+    const pod = job.spec.template;
+    expect(checkRestricted(pod.spec, {})).toEqual([]);
+    expect(pod.spec.restartPolicy).toBe('Never');
+    expect(job.spec.backoffLimit).toBe(0);
+    const script: string = pod.spec.containers[0].command.join(' ');
+    expect(script).toContain(`${previewServiceNameOf(configOf('production-us-east-1').services[name])}.trading-prod.svc:`);
+    expect(script).toContain(`-lt ${SMOKE_TEST.requests}`);
+    // every container declares requests and limits: the quota of the namespace counts the Job too
+    for (const c of pod.spec.containers) expect(Object.keys(c.resources).sort()).toEqual(['limits', 'requests']);
+    // not selected by the service's own Service, PDB or monitors
+    expect(pod.metadata.labels[LABEL.name]).toBe(smokeTestNameOf(configOf('production-us-east-1').services[name]));
+  });
+
+  it.each(BLUE_GREEN)('lets the smoke test reach the preview pods on the tested port, and nothing else (%s)', (name) => {
+    const job = template(`${name}-pre-promotion`).spec.metrics.find((m: Obj) => m.name === 'smoke-test').provider.job;
+    const podLabels = job.spec.template.metadata.labels;
+    const port = Number(/svc:(\d+)/.exec(job.spec.template.spec.containers[0].command.join(' '))![1]);
+    const servicePods = rollout(name).spec.template.metadata.labels;
+    const policies = ofKind(manifests(), 'NetworkPolicy') as Obj[];
+    const egress = policies.filter((p) => selects(p.spec.podSelector.matchLabels ?? {}, podLabels)).flatMap((p) => p.spec.egress ?? []);
+    expect(egress.some((r: Obj) => r.to.some((t: Obj) => t.podSelector && selects(t.podSelector.matchLabels, servicePods)) && r.ports.some((p: Obj) => p.port === port))).toBe(true);
+    const ingress = policies.filter((p) => selects(p.spec.podSelector.matchLabels ?? {}, servicePods)).flatMap((p) => p.spec.ingress ?? []);
+    expect(ingress.some((r: Obj) => r.from.some((f: Obj) => f.podSelector && selects(f.podSelector.matchLabels, podLabels)) && r.ports.some((p: Obj) => p.port === port))).toBe(true);
+    // the smoke-test pods' own policy opens egress to the service's pods only
+    const own = policies.find((p) => p.metadata.name === `${name}-smoke-test`)!;
+    expect(own.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(own.spec.ingress).toBeUndefined();
+    expect(own.spec.egress.flatMap((r: Obj) => r.to)).toEqual([{ podSelector: { matchLabels: rollout(name).spec.selector.matchLabels } }]);
+  });
+
+  it.each(BLUE_GREEN)('runs the Prometheus gates again after promotion, with the old pods kept for a rollback (%s)', (name) => {
+    const blueGreen = rollout(name).spec.strategy.blueGreen;
+    const service = configOf('production-us-east-1').services[name];
+    expect(blueGreen.postPromotionAnalysis.templates).toEqual([{ templateName: postPromotionTemplateNameOf(service) }]);
+    expect(blueGreen.postPromotionAnalysis.args).toEqual(blueGreen.prePromotionAnalysis.args);
+    const post = template(postPromotionTemplateNameOf(service));
+    const pre = template(analysisTemplateNameOf(service));
+    expect(post.spec.metrics).toEqual(pre.spec.metrics.filter((m: Obj) => m.provider.prometheus));
+    expect(blueGreen.scaleDownDelaySeconds).toBe(service.release!.blueGreen!.scaleDownDelaySeconds);
+    expect(crdErrors(post as Manifest)).toEqual([]);
   });
 });
 

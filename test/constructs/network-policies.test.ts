@@ -81,7 +81,9 @@ describe.each(TARGETS)('NetworkPolicies of %s', (target) => {
       for (const [key, value] of Object.entries(policy.spec.podSelector.matchLabels)) expect(labels[key]).toBe(value);
       expect(policy.spec.podSelector.matchLabels).not.toHaveProperty('app.kubernetes.io/version');
     }
-    expect(ofKind(manifests, 'NetworkPolicy')).toHaveLength(SERVICES.length + 2);
+    // one per service, the namespace's two, and one per blue/green release's smoke test
+    const smokeTests = ofKind(manifests, 'Rollout').length;
+    expect(ofKind(manifests, 'NetworkPolicy')).toHaveLength(SERVICES.length + 2 + smokeTests);
   });
 
   it.each(SERVICE_FLOWS)('allows %s → %s:%d', (from, to, port) => {

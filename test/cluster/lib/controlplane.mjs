@@ -12,7 +12,7 @@ import path from 'node:path';
 /** Every process we start, so the exit handler in run.mjs can kill them. */
 export const liveProcesses = new Set();
 
-async function freePort() {
+export async function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
@@ -24,7 +24,7 @@ async function freePort() {
   });
 }
 
-function startProcess(name, bin, args, logFile) {
+export function startProcess(name, bin, args, logFile) {
   const out = fs.openSync(logFile, 'a');
   const child = spawn(bin, args, { stdio: ['ignore', out, out] });
   fs.closeSync(out);
@@ -43,7 +43,7 @@ function startProcess(name, bin, args, logFile) {
   return proc;
 }
 
-async function stopProcess(proc, graceMs = 5000) {
+export async function stopProcess(proc, graceMs = 5000) {
   if (proc.exited) return;
   const done = new Promise((r) => proc.child.once('exit', r));
   proc.child.kill('SIGTERM');
@@ -94,7 +94,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * Starts etcd + kube-apiserver in `dir` (a fresh temp dir) and waits for
  * /readyz. Returns { kubeconfig, stop() }.
  */
-export async function startControlPlane({ assets, dir, log = () => {}, readyTimeoutMs = 120000 }) {
+export async function startControlPlane({ assets, dir, log = () => {}, readyTimeoutMs = 120000, serviceAccountAdmission = false }) {
   fs.mkdirSync(dir, { recursive: true });
   const etcdClient = await freePort();
   const etcdPeer = await freePort();
@@ -152,7 +152,8 @@ export async function startControlPlane({ assets, dir, log = () => {}, readyTime
       // ResourceQuota, Priority, ...). ServiceAccount admission is disabled
       // as envtest does: without a controller-manager no "default"
       // ServiceAccount is ever created, so it would reject bare Pods.
-      '--disable-admission-plugins=ServiceAccount',
+      // (the live twin runs a controller-manager, which creates them: it keeps the plugin on)
+      ...(serviceAccountAdmission ? [] : ['--disable-admission-plugins=ServiceAccount']),
       '--allow-privileged=true',
       '--profiling=false',
       '--v=1',
@@ -214,5 +215,12 @@ export async function startControlPlane({ assets, dir, log = () => {}, readyTime
     ].join('\n'),
     { mode: 0o600 },
   );
-  return { kubeconfig, stop, apiserverLog: apiserver.logFile };
+  return {
+    kubeconfig,
+    stop,
+    apiserverLog: apiserver.logFile,
+    server: `https://127.0.0.1:${apiPort}`,
+    caFile,
+    saKeyFile: path.join(dir, 'sa.key'),
+  };
 }

@@ -1,0 +1,815 @@
+#!/usr/bin/env node
+// The live twin: every target on the real Kubernetes 1.28 control plane, scheduler and
+// controllers, kwok's fake Nodes, the real Argo Rollouts controller and a loopback Prometheus.
+//
+//   node test/live/run.mjs                      # self-test fixtures + every target of dist/ and examples/*/dist/
+//   node test/live/run.mjs dist/staging ...     # only these targets
+//   node test/live/run.mjs --self-test          # only the fixtures
+//
+// Per target, each a line of output: Apply, Spread, Maximum, Drain, Release (targets with
+// Rollouts), Re-apply. See test/live/README.md.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { killAllSync, startControlPlane, tail } from '../cluster/lib/controlplane.mjs';
+import { loadObjects, prepareCrds } from '../cluster/lib/manifests.mjs';
+import { conditionsOf, Kube, ref, sleep, waitFor } from './lib/kube.mjs';
+import { FixtureExporter, startControllers, startPrometheus, startRollouts, stopProcess } from './lib/twin.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(HERE, '../..');
+const CRD_DIR = process.env.CLUSTER_TEST_CRDS ?? path.resolve(REPO, '../shared/k8s/crds');
+const TIMEOUT_S = Number(process.env.LIVE_TEST_TIMEOUT ?? 5400);
+const SYSTEM_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
+const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'Rollout'];
+/** Time compression of the twin (README: "What the twin changes"). */
+const TWIN = { analysisInterval: '2s', analysisInitialDelay: '3s', rateWindow: '10s', scaleDownDelaySeconds: 10 };
+/** Bounds (seconds) of each wait; a fixture's twin.conf may set its own. */
+const DEFAULT_BOUND = { availableS: 240, drainS: Number(process.env.LIVE_TEST_DRAIN_TIMEOUT ?? 180), releaseS: 240 };
+let BOUND = DEFAULT_BOUND;
+
+// ---------------------------------------------------------------------------
+// Self-test fixtures: each must FAIL the named scenario with a report mentioning the strings.
+const SELF_TESTS = [
+  { dir: 'fixtures/bad-unschedulable', scenario: 'Apply', mustMention: ['Deployment live-bad-unschedulable/too-big', 'FailedScheduling', 'Insufficient cpu'] },
+  { dir: 'fixtures/bad-spread', scenario: 'Spread', mustMention: ['Deployment live-bad-spread/pinned', 'topology.kubernetes.io/zone', 'zone-a=3'] },
+  { dir: 'fixtures/bad-quota', scenario: 'Maximum', mustMention: ['Deployment live-bad-quota/tight', 'exceeded quota'] },
+  { dir: 'fixtures/bad-pdb', scenario: 'Drain', mustMention: ['PodDisruptionBudget live-bad-pdb/blocker', 'disruption budget'] },
+  { dir: 'fixtures/bad-analysis', scenario: 'Release', mustMention: ['Rollout live-bad-analysis/api', 'AnalysisRun', 'Failed', 'always-fails'] },
+];
+
+// ---------------------------------------------------------------------------
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'live-test-'));
+let cleaned = false;
+const closers = new Set();
+function cleanup() {
+  if (cleaned) return;
+  cleaned = true;
+  killAllSync();
+  for (const c of closers) {
+    try {
+      c();
+    } catch {
+      /* gone */
+    }
+  }
+  if (!process.env.LIVE_TEST_KEEP_TMP) fs.rmSync(TMP, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    console.error(`\nlive-test: got ${sig}, cleaning up`);
+    cleanup();
+    process.exit(130);
+  });
+}
+process.on('uncaughtException', (err) => {
+  console.error('live-test: internal error:', err?.stack ?? err);
+  cleanup();
+  process.exit(2);
+});
+process.on('unhandledRejection', (err) => {
+  console.error('live-test: internal error:', err?.stack ?? err);
+  cleanup();
+  process.exit(2);
+});
+
+const log = (msg) => console.log(`live-test: ${msg}`);
+const rel = (p) => {
+  const r = path.relative(process.cwd(), p);
+  return r.startsWith('..') ? path.resolve(p) : r || '.';
+};
+
+function resolveAssets() {
+  // rollouts-controller is looked for when a target has Rollouts (startRollouts)
+  const need = ['etcd', 'kube-apiserver', 'kubectl', 'kube-scheduler', 'kube-controller-manager', 'kwok', 'kwok-stages.yaml'];
+  let dir = process.env.LIVE_TEST_ASSETS;
+  if (dir) log(`using LIVE_TEST_ASSETS=${dir}`);
+  else {
+    const t0 = Date.now();
+    const res = spawnSync('bash', [path.join(REPO, 'test/cluster/build-assets.sh'), '--live'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    if (res.status !== 0) throw new Error(`build-assets.sh --live failed (exit ${res.status})`);
+    dir = res.stdout.toString().trim().split('\n').pop();
+    log(`assets in ${dir} (${Math.round((Date.now() - t0) / 1000)}s)`);
+  }
+  const missing = need.filter((b) => !fs.existsSync(path.join(dir, b)));
+  if (missing.length) throw new Error(`missing in ${dir}: ${missing.join(', ')}`);
+  return dir;
+}
+
+// ---------------------------------------------------------------------------
+// The node pool and the expectations of a target.
+async function twinConfigOf(dir) {
+  const fixture = path.join(dir, 'twin.conf');
+  if (fs.existsSync(fixture)) return JSON.parse(fs.readFileSync(fixture, 'utf8'));
+  // dist/<target> -> environments/; examples/<x>/dist/<target> -> examples/<x>/environments/
+  const envDir = path.join(path.dirname(path.dirname(dir)), 'environments');
+  const load = path.join(REPO, 'build/config/load.js');
+  if (!fs.existsSync(load)) throw new Error('build/config/load.js missing: run `npm run build` (or npm test) first');
+  const { createRequire } = await import('node:module');
+  const require = createRequire(import.meta.url);
+  const cwd = process.cwd();
+  process.chdir(REPO); // the loader names files relative to the working directory
+  try {
+    const { loadPlatform } = require(load);
+    const config = loadPlatform(envDir).find((c) => c.target === path.basename(dir));
+    if (!config) throw new Error(`no target ${path.basename(dir)} in ${rel(envDir)}`);
+    return { namespace: config.namespace, nodes: config.cluster.nodes, source: rel(envDir) };
+  } finally {
+    process.chdir(cwd);
+  }
+}
+
+const DEFAULT_NODES = { zones: ['zone-a', 'zone-b', 'zone-c'], perZone: 2, cpu: '8', memory: '32Gi', pods: 110 };
+
+function nodeObjects(nodes) {
+  const out = [];
+  for (const zone of nodes.zones) {
+    for (let i = 1; i <= nodes.perZone; i++) {
+      const name = `twin-${zone}-${i}`;
+      out.push({
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: {
+          name,
+          annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+          labels: {
+            'kubernetes.io/hostname': name,
+            'kubernetes.io/os': 'linux',
+            'kubernetes.io/arch': 'amd64',
+            'topology.kubernetes.io/zone': zone,
+            type: 'kwok',
+          },
+        },
+        spec: {},
+        status: {
+          allocatable: { cpu: String(nodes.cpu), memory: nodes.memory, pods: String(nodes.pods) },
+          capacity: { cpu: String(nodes.cpu), memory: nodes.memory, pods: String(nodes.pods) },
+          nodeInfo: { kubeletVersion: 'v1.28.15', architecture: 'amd64', operatingSystem: 'linux' },
+        },
+      });
+    }
+  }
+  return out;
+}
+
+/** Static PVs (no provisioner) for every claim a StatefulSet can make up to its maximum scale. */
+function storageObjects(objects) {
+  const hpaMax = new Map(objects.filter((o) => o.kind === 'HorizontalPodAutoscaler').map((o) => [`${o.data.spec.scaleTargetRef.kind}/${o.data.spec.scaleTargetRef.name}`, o.data.spec.maxReplicas]));
+  const classes = new Set();
+  const pvs = [];
+  for (const o of objects.filter((x) => x.kind === 'StatefulSet')) {
+    const sts = o.data;
+    const replicas = hpaMax.get(`StatefulSet/${sts.metadata.name}`) ?? sts.spec.replicas ?? 1;
+    for (const t of sts.spec.volumeClaimTemplates ?? []) {
+      const cls = t.spec.storageClassName;
+      if (cls) classes.add(cls);
+      for (let i = 0; i < replicas; i++) {
+        const claim = `${t.metadata.name}-${sts.metadata.name}-${i}`;
+        pvs.push({
+          apiVersion: 'v1',
+          kind: 'PersistentVolume',
+          metadata: { name: `twin-${o.namespace}-${claim}`.slice(0, 253) },
+          spec: {
+            capacity: { storage: t.spec.resources.requests.storage },
+            accessModes: t.spec.accessModes ?? ['ReadWriteOnce'],
+            storageClassName: cls ?? '',
+            persistentVolumeReclaimPolicy: 'Retain',
+            claimRef: { namespace: o.namespace, name: claim },
+            hostPath: { path: `/tmp/live-twin/${claim}` },
+          },
+        });
+      }
+    }
+  }
+  const defined = new Set(objects.filter((x) => x.kind === 'StorageClass').map((x) => x.name));
+  const scs = [...classes].filter((c) => !defined.has(c)).map((name) => ({
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: { name },
+    provisioner: 'kubernetes.io/no-provisioner',
+    volumeBindingMode: 'Immediate',
+  }));
+  return [...scs, ...pvs];
+}
+
+/**
+ * The twin's copy of a target: the objects as synthesized, except that analyses query the
+ * loopback Prometheus on a compressed clock and the blue/green scale-down delay is short.
+ */
+function twinCopy(objects, promUrl) {
+  return objects.map((o) => {
+    const data = structuredClone(o.data);
+    if (o.kind === 'AnalysisTemplate' || o.kind === 'ClusterAnalysisTemplate') {
+      for (const m of data.spec.metrics ?? []) {
+        if (m.provider?.prometheus) {
+          m.provider.prometheus.address = promUrl ?? 'http://127.0.0.1:9';
+          m.provider.prometheus.query = m.provider.prometheus.query.replace(/\[\d+[smh]\]/g, `[${TWIN.rateWindow}]`);
+          if (m.interval) m.interval = TWIN.analysisInterval;
+          if (m.initialDelay) m.initialDelay = TWIN.analysisInitialDelay;
+        }
+      }
+    }
+    if (o.kind === 'Rollout' && data.spec.strategy?.blueGreen?.scaleDownDelaySeconds !== undefined) {
+      data.spec.strategy.blueGreen.scaleDownDelaySeconds = TWIN.scaleDownDelaySeconds;
+    }
+    return { ...o, data };
+  });
+}
+
+const toDocs = (list) => list.map((d) => `---\n${JSON.stringify(d.data ?? d)}\n`).join('');
+
+// ---------------------------------------------------------------------------
+// Reading the cluster.
+/** The workload kinds of the current target (Rollouts only where their CRD is installed). */
+let WORKLOAD_RESOURCES = 'deployments.apps,statefulsets.apps';
+async function workloads(kube, ns) {
+  return kube.json(['get', WORKLOAD_RESOURCES, '-n', ns]);
+}
+
+function workloadReady(w) {
+  const s = w.status ?? {};
+  const want = w.spec.replicas ?? 1;
+  if (w.kind === 'Rollout') return s.phase === 'Healthy' && (s.availableReplicas ?? 0) >= want;
+  if (w.kind === 'StatefulSet') return (s.readyReplicas ?? 0) >= want && (s.updatedReplicas ?? 0) >= want && s.observedGeneration >= w.metadata.generation;
+  return (s.availableReplicas ?? 0) >= want && (s.updatedReplicas ?? 0) >= want && (s.replicas ?? 0) === want && s.observedGeneration >= w.metadata.generation;
+}
+
+async function warningEvents(kube, ns, since = 0) {
+  const events = await kube.json(['get', 'events', '-n', ns, '--field-selector=type=Warning']);
+  return events.filter((e) => new Date(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp).getTime() >= since);
+}
+
+/** Why the workloads that are not ready are not: their conditions, their pending pods, their events. */
+async function explainNotReady(kube, ns, notReady, since = 0) {
+  const pods = await kube.json(['get', 'pods', '-n', ns]);
+  const events = await warningEvents(kube, ns, since);
+  const lines = [];
+  for (const w of notReady) {
+    const s = w.status ?? {};
+    lines.push(`${ref(w)}: ${w.spec.replicas ?? 1} wanted, ${s.readyReplicas ?? s.availableReplicas ?? 0} ready${s.phase ? `, phase ${s.phase}${s.message ? ` (${s.message})` : ''}` : ''}; ${conditionsOf(w, ['Available', 'Progressing', 'ReplicaFailure']) || 'no conditions'}`);
+    const prefix = `${w.metadata.name}-`;
+    for (const p of pods.filter((x) => x.metadata.name.startsWith(prefix) && x.status?.phase !== 'Running' && x.status?.phase !== 'Succeeded').slice(0, 3)) {
+      lines.push(`  Pod ${ns}/${p.metadata.name}: ${p.status?.phase}; ${conditionsOf(p, ['PodScheduled']) || 'not scheduled'}`);
+    }
+    const mine = events.filter((e) => e.involvedObject.name === w.metadata.name || e.involvedObject.name.startsWith(prefix));
+    for (const e of dedupeEvents(mine).slice(0, 4)) lines.push(`  event ${e.involvedObject.kind}/${e.involvedObject.name}: ${e.reason}: ${e.message}`);
+  }
+  return lines;
+}
+
+function dedupeEvents(events) {
+  const seen = new Map();
+  for (const e of events) seen.set(`${e.involvedObject.kind}/${e.involvedObject.name}/${e.reason}`, e);
+  return [...seen.values()];
+}
+
+async function waitReady(kube, ns, timeoutS, since) {
+  const r = await waitFor(async () => {
+    const ws = await workloads(kube, ns);
+    const notReady = ws.filter((w) => !workloadReady(w));
+    return { done: notReady.length === 0, notReady, count: ws.length };
+  }, { timeoutMs: timeoutS * 1000, intervalMs: 2000 });
+  if (r.ok) return { ok: true, count: r.value.count };
+  return { ok: false, lines: r.last?.error ? [r.last.error] : await explainNotReady(kube, ns, r.last.notReady, since) };
+}
+
+// ---------------------------------------------------------------------------
+// Scenarios. Each returns { ok, detail } (detail: one line on success, lines on failure).
+
+async function scenarioApply(ctx) {
+  const { kube, ns, t0 } = ctx;
+  const ready = await waitReady(kube, ns, BOUND.availableS, t0);
+  if (!ready.ok) return { ok: false, detail: ready.lines };
+  const pods = (await kube.json(['get', 'pods', '-n', ns])).filter((p) => !p.metadata.ownerReferences?.some((o) => o.kind === 'Job'));
+  const bad = pods.filter((p) => p.status?.phase !== 'Running' || !p.spec.nodeName);
+  if (bad.length) return { ok: false, detail: bad.map((p) => `Pod ${ns}/${p.metadata.name}: ${p.status?.phase}, node ${p.spec.nodeName ?? '-'}; ${conditionsOf(p)}`) };
+  // Warning events of objects that are still unhappy: pods not running, claims not bound
+  const events = dedupeEvents(await warningEvents(kube, ns)).filter((e) => !['HorizontalPodAutoscaler'].includes(e.involvedObject.kind));
+  const claims = await kube.json(['get', 'pvc', '-n', ns]);
+  const unbound = claims.filter((c) => c.status?.phase !== 'Bound');
+  if (unbound.length) return { ok: false, detail: unbound.map((c) => `PersistentVolumeClaim ${ns}/${c.metadata.name}: ${c.status?.phase}`) };
+  const resolved = events.map((e) => e.reason);
+  const summary = [...new Set(resolved)].map((r) => `${r} x${resolved.filter((x) => x === r).length}`).join(', ');
+  return { ok: true, detail: `${ready.count} workloads available, ${pods.length} pods Running on ${new Set(pods.map((p) => p.spec.nodeName)).size} nodes, ${claims.length} claims bound${summary ? `; resolved warnings: ${summary}` : ''}` };
+}
+
+async function podsByOwner(kube, ns) {
+  const pods = await kube.json(['get', 'pods', '-n', ns]);
+  const nodes = new Map((await kube.json(['get', 'nodes'])).map((n) => [n.metadata.name, n]));
+  return { pods: pods.filter((p) => p.spec.nodeName && p.status?.phase === 'Running'), nodes };
+}
+
+async function scenarioSpread(ctx) {
+  const { kube, ns } = ctx;
+  const ws = await workloads(kube, ns);
+  const { pods, nodes } = await podsByOwner(kube, ns);
+  const problems = [];
+  const report = [];
+  for (const w of ws) {
+    const selector = w.spec.selector?.matchLabels ?? {};
+    const mine = pods.filter((p) => Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v));
+    if (mine.length < 2) continue;
+    const constraints = w.spec.template.spec.topologySpreadConstraints ?? [];
+    const parts = [];
+    for (const key of ['topology.kubernetes.io/zone', 'kubernetes.io/hostname']) {
+      const domains = new Map();
+      for (const n of nodes.values()) if (n.metadata.labels?.[key] && !n.spec.unschedulable) domains.set(n.metadata.labels[key], 0);
+      for (const p of mine) {
+        const d = nodes.get(p.spec.nodeName)?.metadata.labels?.[key];
+        domains.set(d, (domains.get(d) ?? 0) + 1);
+      }
+      const counts = [...domains.values()];
+      const skew = Math.max(...counts) - Math.min(...counts);
+      const c = constraints.find((x) => x.topologyKey === key);
+      if (key === 'topology.kubernetes.io/zone') parts.push([...domains.entries()].filter(([, v]) => v > 0).sort().map(([d, v]) => `${d}=${v}`).join(' '));
+      if (c && skew > c.maxSkew) {
+        problems.push(`${ref(w)}: ${mine.length} pods over ${key} skew ${skew} > maxSkew ${c.maxSkew} (${c.whenUnsatisfiable}); ${[...domains.entries()].sort().map(([d, v]) => `${d}=${v}`).join(' ')}`);
+      }
+    }
+    report.push(`${w.metadata.name} [${parts.join('')}]`);
+  }
+  return problems.length ? { ok: false, detail: problems } : { ok: true, detail: report.join(', ') || 'no multi-replica workload' };
+}
+
+async function quotaUsed(kube, ns) {
+  const quotas = await kube.json(['get', 'resourcequota', '-n', ns]);
+  return quotas.map((q) => ({ name: q.metadata.name, used: q.status?.used ?? {}, hard: q.status?.hard ?? {} }));
+}
+
+async function scenarioMaximum(ctx) {
+  const { kube, ns, objects } = ctx;
+  const since = Date.now() - 1000;
+  const hpas = await kube.json(['get', 'hpa', '-n', ns]);
+  const scaled = [];
+  for (const h of hpas) {
+    const t = h.spec.scaleTargetRef;
+    const kind = { Deployment: 'deployment.apps', StatefulSet: 'statefulset.apps', Rollout: 'rollout.argoproj.io' }[t.kind] ?? t.kind;
+    const r = await kube.run(['scale', '-n', ns, `${kind}/${t.name}`, `--replicas=${h.spec.maxReplicas}`]);
+    if (r.code !== 0) return { ok: false, detail: [`HorizontalPodAutoscaler ${ns}/${h.metadata.name}: ${r.cmd}: ${r.out.trim()}`] };
+    scaled.push(`${t.name}=${h.spec.maxReplicas}`);
+  }
+  // wait for maximum scale, then start a release of every workload at once
+  await waitReady(kube, ns, BOUND.availableS, since);
+  const ws = await workloads(kube, ns);
+  for (const w of ws) {
+    const kind = { Deployment: 'deployment.apps', StatefulSet: 'statefulset.apps', Rollout: 'rollout.argoproj.io' }[w.kind];
+    const r = await kube.run(['patch', '-n', ns, `${kind}/${w.metadata.name}`, '--type=merge', '-p', JSON.stringify({ spec: { template: { metadata: { annotations: { 'live-twin/release': 'maximum' } } } } })]);
+    if (r.code !== 0) return { ok: false, detail: [`${ref(w)}: ${r.cmd}: ${r.out.trim()}`] };
+  }
+  // done when every Deployment/StatefulSet rolled and every Rollout's preview is up at full size
+  let peakPods = 0;
+  let peakQuota = [];
+  const r = await waitFor(async () => {
+    const used = await quotaUsed(kube, ns);
+    const podsUsed = Math.max(0, ...used.map((q) => Number(q.used.pods ?? 0)));
+    if (podsUsed >= peakPods) {
+      peakPods = podsUsed;
+      peakQuota = used;
+    }
+    const all = await workloads(kube, ns);
+    const pending = [];
+    for (const w of all) {
+      if (w.kind === 'Rollout') {
+        const bg = w.status?.blueGreen ?? {};
+        const previewUp = bg.previewSelector && bg.previewSelector !== bg.activeSelector
+          && (w.status?.updatedReplicas ?? 0) >= (w.spec.replicas ?? 1) && (w.status?.readyReplicas ?? 0) >= 2 * (w.spec.replicas ?? 1);
+        if (!previewUp) pending.push(w);
+      } else if (!workloadReady(w)) pending.push(w);
+    }
+    return { done: pending.length === 0, pending };
+  }, { timeoutMs: BOUND.availableS * 1000, intervalMs: 2000 });
+  const events = dedupeEvents(await warningEvents(kube, ns, since)).filter((e) => /exceeded quota|Insufficient|FailedScheduling/.test(`${e.reason} ${e.message}`));
+  const synth = ctx.predicted;
+  const quotaLine = peakQuota.map((q) => `${q.name}: ${['pods', 'requests.cpu', 'requests.memory'].filter((k) => q.hard[k] !== undefined).map((k) => `${k} ${q.used[k] ?? 0}/${q.hard[k]}`).join(', ')}`).join('; ');
+  let result;
+  if (!r.ok) {
+    const lines = r.last?.error ? [r.last.error] : await explainNotReady(kube, ns, r.last.pending, since);
+    for (const e of events.slice(0, 6)) lines.push(`event ${e.involvedObject.kind}/${e.involvedObject.name}: ${e.reason}: ${e.message}`);
+    lines.push(`peak quota use: ${quotaLine || 'no ResourceQuota'}${synth ? `; synth predicted ${synth.pods} pods at max + surge` : ''}`);
+    result = { ok: false, detail: lines };
+  } else {
+    result = { ok: true, detail: `${scaled.length ? `scaled ${scaled.join(' ')}; ` : ''}release at maximum admitted and scheduled; peak ${quotaLine || 'no ResourceQuota'}${synth ? ` (synth: ${synth.pods} pods, requests.cpu ${synth.cpu} at max + surge)` : ''}` };
+  }
+  await restore(ctx, hpas);
+  return result;
+}
+
+/** Back to the synthesized state: releases aborted, autoscaled workloads at their minimum, objects re-applied. */
+async function restore(ctx, hpas = []) {
+  const { kube, ns } = ctx;
+  for (const w of (await workloads(kube, ns)).filter((x) => x.kind === 'Rollout')) {
+    await kube.run(['patch', '-n', ns, `rollout.argoproj.io/${w.metadata.name}`, '--subresource=status', '--type=merge', '-p', '{"status":{"abort":true}}']);
+  }
+  for (const h of hpas) {
+    const t = h.spec.scaleTargetRef;
+    const kind = { Deployment: 'deployment.apps', StatefulSet: 'statefulset.apps', Rollout: 'rollout.argoproj.io' }[t.kind] ?? t.kind;
+    await kube.run(['scale', '-n', ns, `${kind}/${t.name}`, `--replicas=${h.spec.minReplicas ?? 1}`]);
+  }
+  await kube.run(['apply', '--server-side', '--force-conflicts', '--field-manager=argocd-controller', '-f', path.join(ctx.dir, 'twin-copy.yaml')]);
+  await waitReady(kube, ns, BOUND.availableS, Date.now());
+}
+
+async function scenarioDrain(ctx) {
+  const { kube, ns, nodes } = ctx;
+  const lines = [];
+  const report = [];
+  const pdbs = await kube.json(['get', 'pdb', '-n', ns]);
+  for (const zone of nodes.zones) {
+    const names = (await kube.json(['get', 'nodes', '-l', `topology.kubernetes.io/zone=${zone}`])).map((n) => n.metadata.name);
+    const t0 = Date.now();
+    let worst = new Map();
+    let draining = true;
+    const watcher = (async () => {
+      while (draining) {
+        try {
+          for (const p of await kube.json(['get', 'pdb', '-n', ns])) {
+            const margin = (p.status?.currentHealthy ?? 0) - (p.status?.desiredHealthy ?? 0);
+            if (!worst.has(p.metadata.name) || margin < worst.get(p.metadata.name)) worst.set(p.metadata.name, margin);
+          }
+        } catch {
+          /* next round */
+        }
+        await sleep(1000);
+      }
+    })();
+    const r = await kube.run(['drain', ...names, '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${BOUND.drainS}s`], { timeoutMs: (BOUND.drainS + 30) * 1000 });
+    draining = false;
+    await watcher;
+    const took = (Date.now() - t0) / 1000;
+    if (r.code !== 0) {
+      const blocked = [...new Set([...r.out.matchAll(/disruption budget[^\n]*/gi)].map((m) => m[0]))];
+      const evictPods = [...new Set([...r.out.matchAll(/evicting pod ([\w-]+\/[\w.-]+)/g)].map((m) => m[1]))];
+      const budgets = pdbs.filter((p) => evictPods.some((ep) => ep.split('/')[1].startsWith(`${(p.spec.selector?.matchLabels ?? {})['app.kubernetes.io/name'] ?? p.metadata.name}-`)));
+      lines.push(`zone ${zone}: kubectl drain ${names.join(' ')} did not complete within ${BOUND.drainS}s (exit ${r.code})`);
+      for (const p of budgets.length ? budgets : pdbs.filter((x) => (x.status?.disruptionsAllowed ?? 1) === 0)) {
+        lines.push(`  PodDisruptionBudget ${ns}/${p.metadata.name}: disruptionsAllowed ${p.status?.disruptionsAllowed}, currentHealthy ${p.status?.currentHealthy}, desiredHealthy ${p.status?.desiredHealthy}; ${conditionsOf(p)}`);
+      }
+      for (const b of blocked.slice(0, 3)) lines.push(`  kubectl: ${b}`);
+      await kube.run(['uncordon', ...names]);
+      break;
+    }
+    const below = [...worst.entries()].filter(([, m]) => m < 0);
+    for (const [name, m] of below) lines.push(`zone ${zone}: PodDisruptionBudget ${ns}/${name} went ${-m} below desiredHealthy during the drain`);
+    const ready = await waitReady(kube, ns, BOUND.availableS, t0);
+    if (!ready.ok) {
+      lines.push(`zone ${zone} drained: not everything rescheduled on the other zones within ${BOUND.availableS}s:`, ...ready.lines.map((l) => `  ${l}`));
+      await kube.run(['uncordon', ...names]);
+      break;
+    }
+    const rescheduled = (Date.now() - t0) / 1000;
+    await kube.run(['uncordon', ...names]);
+    report.push(`${zone} ${took.toFixed(0)}s (all available after ${rescheduled.toFixed(0)}s)`);
+  }
+  return lines.length ? { ok: false, detail: lines } : { ok: true, detail: `drained each zone in turn, no PDB went below its minimum: ${report.join(', ')}` };
+}
+
+function newImage(image, suffix) {
+  const at = image.indexOf('@sha256:');
+  if (at >= 0) {
+    const digest = image.slice(at + 8);
+    const flipped = [...digest].map((c, i) => (i < 8 ? ((parseInt(c, 16) + suffix.length) % 16).toString(16) : c)).join('');
+    return `${image.slice(0, at)}@sha256:${flipped}`;
+  }
+  const colon = image.lastIndexOf(':');
+  return colon > image.lastIndexOf('/') ? `${image}-${suffix}` : `${image}:${suffix}`;
+}
+
+async function releaseOne(ctx, name) {
+  const { kube, ns, exporter } = ctx;
+  const get = () => kube.json(['get', 'rollout.argoproj.io', name, '-n', ns]);
+  const activeSelector = async (svc) => (await kube.json(['get', 'service', svc, '-n', ns])).spec.selector?.['rollouts-pod-template-hash'];
+  const ro = await get();
+  const bg = ro.spec.strategy.blueGreen;
+  const container = ro.spec.template.spec.containers[0];
+  const stableHash = ro.status?.blueGreen?.activeSelector;
+  const steps = [];
+  const runsOf = async (hash) => (await kube.json(['get', 'analysisrun.argoproj.io', '-n', ns])).filter((a) => a.metadata.ownerReferences?.some((o) => o.name === name) && (!hash || a.metadata.labels?.['rollouts-pod-template-hash'] === hash));
+  const runLine = (a) => `AnalysisRun ${ns}/${a.metadata.name}: ${a.status?.phase}${a.status?.message ? ` (${a.status.message})` : ''}; ${(a.status?.metricResults ?? []).map((m) => `${m.name}=${m.phase}${m.message ? ` (${m.message})` : ''}`).join(', ')}`;
+
+  // 1. a good release: preview up, pre-promotion analysis passes, promotion, switch, post-promotion, scale-down
+  const good = newImage(container.image, 'twin1');
+  let r = await kube.run(['patch', '-n', ns, `rollout.argoproj.io/${name}`, '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: good }])]);
+  if (r.code !== 0) return { ok: false, detail: [`Rollout ${ns}/${name}: ${r.cmd}: ${r.out.trim()}`] };
+  const paused = await waitFor(async () => {
+    const x = await get();
+    const runs = (await runsOf()).filter((a) => a.metadata.labels?.['rollouts-pod-template-hash'] === x.status?.blueGreen?.previewSelector);
+    const failed = runs.find((a) => ['Failed', 'Error', 'Inconclusive'].includes(a.status?.phase));
+    if (failed || x.status?.abort) return { done: true, fail: failed ? runLine(failed) : `aborted: ${x.status?.message}`, x };
+    const waiting = (x.status?.pauseConditions ?? []).some((c) => c.reason === 'BlueGreenPause');
+    return { done: waiting && runs.some((a) => a.status?.phase === 'Successful'), x, runs };
+  }, { timeoutMs: BOUND.releaseS * 1000, intervalMs: 1000 });
+  if (!paused.ok || paused.value.fail) {
+    const x = paused.last?.x ?? (await get());
+    return { ok: false, detail: [`Rollout ${ns}/${name} (image ${good}): pre-promotion did not pass: ${paused.value?.fail ?? `phase ${x.status?.phase}${x.status?.message ? ` (${x.status.message})` : ''}, pauseConditions ${JSON.stringify(x.status?.pauseConditions ?? [])}`}`, ...(await runsOf()).map((a) => `  ${runLine(a)}`)] };
+  }
+  const newHash = paused.value.x.status.blueGreen.previewSelector;
+  if ((await activeSelector(bg.activeService)) !== stableHash) return { ok: false, detail: [`Service ${ns}/${bg.activeService} moved before promotion`] };
+  steps.push(`preview ${newHash} up, pre-promotion passed`);
+  r = await kube.run(['patch', '-n', ns, `rollout.argoproj.io/${name}`, '--subresource=status', '--type=merge', '-p', '{"status":{"pauseConditions":null}}']);
+  if (r.code !== 0) return { ok: false, detail: [`Rollout ${ns}/${name}: promote: ${r.cmd}: ${r.out.trim()}`] };
+  const promoted = await waitFor(async () => {
+    const x = await get();
+    const active = await activeSelector(bg.activeService);
+    const rss = await kube.json(['get', 'replicasets.apps', '-n', ns, '-l', `rollouts-pod-template-hash=${stableHash}`]);
+    const oldReplicas = rss.reduce((n, rs) => n + (rs.spec.replicas ?? 0), 0);
+    const fail = (await runsOf(newHash)).find((a) => ['Failed', 'Error'].includes(a.status?.phase));
+    if (fail) return { done: true, fail: runLine(fail) };
+    return { done: active === newHash && x.status?.phase === 'Healthy' && oldReplicas === 0, active, oldReplicas, x };
+  }, { timeoutMs: BOUND.releaseS * 1000, intervalMs: 1000 });
+  if (!promoted.ok || promoted.value.fail) {
+    const l = promoted.last ?? {};
+    return { ok: false, detail: [`Rollout ${ns}/${name}: after promotion: ${promoted.value?.fail ?? `active Service selects ${l.active}, want ${newHash}; old ReplicaSet replicas ${l.oldReplicas}; phase ${l.x?.status?.phase} ${l.x?.status?.message ?? ''}`}`, ...(await runsOf(newHash)).map((a) => `  ${runLine(a)}`)] };
+  }
+  steps.push(`promoted, Service ${bg.activeService} switched, post-promotion passed, old ReplicaSet scaled down`);
+
+  // 2. a bad release: its analysis fails, the release is aborted, the active Service never moves
+  const bad = newImage(container.image, 'twin-bad');
+  exporter.badImages.add(bad);
+  r = await kube.run(['patch', '-n', ns, `rollout.argoproj.io/${name}`, '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: bad }])]);
+  let moved = false;
+  const aborted = await waitFor(async () => {
+    const x = await get();
+    if ((await activeSelector(bg.activeService)) !== newHash) moved = true;
+    const runs = (await runsOf()).filter((a) => a.metadata.labels?.['rollouts-pod-template-hash'] && a.metadata.labels['rollouts-pod-template-hash'] !== newHash);
+    return { done: Boolean(x.status?.abort) && runs.some((a) => a.status?.phase === 'Failed'), x, runs };
+  }, { timeoutMs: BOUND.releaseS * 1000, intervalMs: 1000 });
+  if (!aborted.ok || moved) {
+    const x = aborted.last?.x ?? (await get());
+    return { ok: false, detail: [`Rollout ${ns}/${name} (bad image ${bad}): ${moved ? 'the active Service moved to the failing release' : `not aborted: phase ${x.status?.phase} ${x.status?.message ?? ''}`}`, ...(aborted.last?.runs ?? []).map((a) => `  ${runLine(a)}`)] };
+  }
+  steps.push(`bad release aborted by its analysis (${aborted.value.runs.filter((a) => a.status?.phase === 'Failed').map((a) => (a.status.metricResults ?? []).filter((m) => m.phase === 'Failed').map((m) => m.name).join('+')).join(', ')} failed), Service never moved`);
+  return { ok: true, detail: `${name}: ${steps.join('; ')}` };
+}
+
+async function scenarioRelease(ctx) {
+  const rollouts = (await workloads(ctx.kube, ctx.ns)).filter((w) => w.kind === 'Rollout' && w.spec.strategy?.blueGreen);
+  if (!rollouts.length) return { ok: true, skip: true, detail: 'no blue/green Rollout' };
+  const results = await Promise.all(rollouts.map((w) => releaseOne(ctx, w.metadata.name)));
+  const failed = results.filter((x) => !x.ok);
+  // no restore: the Re-apply scenario puts the synthesized image back (a release of its own)
+  return failed.length ? { ok: false, detail: failed.flatMap((x) => x.detail) } : { ok: true, detail: results.map((x) => x.detail).join(' | ') };
+}
+
+async function scenarioReapply(ctx) {
+  const { kube } = ctx;
+  const file = path.join(ctx.dir, 'twin-copy.yaml');
+  const res = await kube.run(['apply', '--server-side', '--force-conflicts', '--field-manager=argocd-controller', '-f', file]);
+  const warnings = res.out.split('\n').filter((l) => /^Warning:/i.test(l));
+  if (res.code !== 0 || warnings.length) return { ok: false, detail: [`${res.cmd} (exit ${res.code}):`, ...res.out.trim().split('\n').filter((l) => !/serverside-applied$/.test(l)).slice(0, 20)] };
+  const diff = await kube.run(['diff', '--server-side', '--force-conflicts', '--field-manager=argocd-controller', '-f', file]);
+  if (diff.code === 0) return { ok: true, detail: `${ctx.twin.length} objects re-applied, kubectl diff: no difference` };
+  const lines = diff.out.split('\n');
+  const objs = [...new Set(lines.filter((l) => l.startsWith('diff -u')).map((l) => l.split(/\s+/).pop().split('/').pop()))];
+  return { ok: false, detail: [`kubectl diff found drift on ${objs.join(', ') || '(see diff)'}:`, ...lines.filter((l) => /^[-+] /.test(l)).slice(0, 40)] };
+}
+
+const SCENARIOS = [
+  ['Apply', scenarioApply],
+  ['Spread', scenarioSpread],
+  ['Maximum', scenarioMaximum],
+  ['Drain', scenarioDrain],
+  ['Release', scenarioRelease],
+  ['Re-apply', scenarioReapply],
+];
+
+// ---------------------------------------------------------------------------
+/**
+ * The CRDs a target needs: those of the kinds it uses, and with a Rollout all of Argo Rollouts'
+ * (its controller lists AnalysisRuns, Experiments and ClusterAnalysisTemplates at start).
+ */
+function crdsFor(crds, objects) {
+  const all = crds.yaml.split('---\n').map((d) => d.trim()).filter(Boolean).map((d) => JSON.parse(d));
+  const used = new Set(objects.map((o) => `${o.apiVersion.split('/')[0]}/${o.kind}`));
+  const rollouts = objects.some((o) => o.kind === 'Rollout');
+  const picked = all.filter((c) => used.has(`${c.spec.group}/${c.spec.names.kind}`) || (rollouts && c.spec.group === 'argoproj.io' && ['Rollout', 'AnalysisRun', 'AnalysisTemplate', 'ClusterAnalysisTemplate', 'Experiment'].includes(c.spec.names.kind)));
+  return { yaml: picked.map((c) => `---\n${JSON.stringify(c)}\n`).join(''), count: picked.length };
+}
+
+async function installCrds(kube, crds) {
+  if (!crds.count) return;
+  const res = await kube.apply(crds.yaml);
+  if (res.code !== 0) throw new Error(`installing CRDs failed:\n${res.out}`);
+  const r = await waitFor(async () => {
+    const items = await kube.json(['get', 'crd']);
+    const pending = items.filter((c) => !(c.status?.conditions ?? []).some((x) => x.type === 'Established' && x.status === 'True'));
+    return { done: items.length >= crds.count && !pending.length };
+  }, { timeoutMs: 90_000, intervalMs: 500 });
+  if (!r.ok) throw new Error('CRDs not Established after 90s');
+}
+
+function predictedCapacity(objects) {
+  try {
+    const { capacityOf, format } = requireCache(path.join(REPO, 'build/lib/capacity.js'));
+    const c = capacityOf(objects.map((o) => o.data));
+    return { pods: c.atMax.pods, cpu: format('requestsCpu', c.atMax.requestsCpu) };
+  } catch {
+    return undefined;
+  }
+}
+let requireCache;
+
+/** Runs every scenario on one target; returns [{ scenario, ok, detail }]. */
+async function runTarget(label, dir, assets, crds, only) {
+  const { objects, errors } = loadObjects(dir);
+  if (errors.length) return [{ scenario: 'Apply', ok: false, detail: errors }];
+  const twinConfig = await twinConfigOf(dir);
+  BOUND = { ...DEFAULT_BOUND, ...(twinConfig.bounds ?? {}) };
+  const nodes = twinConfig.nodes ?? DEFAULT_NODES;
+  const namespaces = objects.filter((o) => o.kind === 'Namespace').map((o) => o.name);
+  const ns = twinConfig.namespace ?? namespaces[0];
+  const workDir = fs.mkdtempSync(path.join(TMP, `${label.replace(/[^a-z0-9]+/gi, '-')}-`));
+  const results = [];
+  const t0 = Date.now();
+  const cp = await startControlPlane({ assets, dir: workDir, serviceAccountAdmission: true });
+  const procs = [];
+  let exporter;
+  try {
+    const kube = new Kube({ kubectl: path.join(assets, 'kubectl'), kubeconfig: cp.kubeconfig, tmp: workDir });
+    const phase = (what) => process.env.LIVE_TEST_DEBUG && log(`    ${label}: ${what} at ${((Date.now() - t0) / 1000).toFixed(0)}s`);
+    phase('control plane up');
+    procs.push(...(await startControllers({ assets, dir: workDir, cp })));
+    await installCrds(kube, crdsFor(crds, objects));
+    phase('CRDs established');
+    const hasRollouts = objects.some((o) => o.kind === 'Rollout');
+    WORKLOAD_RESOURCES = `deployments.apps,statefulsets.apps${hasRollouts ? ',rollouts.argoproj.io' : ''}`;
+    let promUrl;
+    if (hasRollouts) {
+      exporter = new FixtureExporter({ namespace: ns });
+      exporter.closer = () => exporter.server.close();
+      closers.add(exporter.closer);
+      exporter.learn(objects.filter((o) => o.kind === 'AnalysisTemplate').flatMap((o) => (o.data.spec.metrics ?? []).map((m) => m.provider?.prometheus?.query).filter(Boolean)));
+      const prom = await startPrometheus({ dir: workDir, exporterPort: await exporter.listen() });
+      procs.push(prom.proc);
+      promUrl = prom.url;
+      procs.push(await startRollouts({ assets, dir: workDir, cp }));
+    }
+    // nodes, namespaces owned elsewhere, storage
+    let r = await kube.apply(toDocs(nodeObjects(nodes)));
+    if (r.code !== 0) throw new Error(`creating nodes: ${r.out}`);
+    const external = [...new Set(objects.map((o) => o.namespace).filter(Boolean))].filter((n) => !namespaces.includes(n) && !SYSTEM_NAMESPACES.has(n));
+    for (const n of external) await kube.run(['create', 'namespace', n]);
+    const storage = storageObjects(objects);
+    if (storage.length) {
+      r = await kube.apply(toDocs(storage));
+      if (r.code !== 0) throw new Error(`creating storage: ${r.out}`);
+    }
+    phase('nodes and storage created');
+    const ready = await waitFor(async () => {
+      const ns2 = await kube.json(['get', 'nodes']);
+      return { done: ns2.length === nodes.zones.length * nodes.perZone && ns2.every((n) => (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')) };
+    }, { timeoutMs: 60_000 });
+    if (!ready.ok) throw new Error('kwok nodes not Ready after 60s');
+    log(`  ${label}: ${nodes.zones.length} zones x ${nodes.perZone} nodes (${nodes.cpu} CPU, ${nodes.memory}, ${nodes.pods} pods each)${twinConfig.source ? ` from ${twinConfig.source}` : ''}; up in ${((Date.now() - t0) / 1000).toFixed(0)}s`);
+
+    const twin = twinCopy(objects, promUrl);
+    fs.writeFileSync(path.join(workDir, 'twin-copy.yaml'), toDocs(twin));
+    const ctx = { kube, ns, objects, twin, nodes, exporter, dir: workDir, t0: Date.now(), predicted: predictedCapacity(objects) };
+    if (exporter) {
+      // the exporter follows the Rollouts' pods
+      const follow = async () => {
+        while (!cleaned && exporter.server.listening) {
+          try {
+            const pods = await kube.json(['get', 'pods', '-n', ns, '-l', 'rollouts-pod-template-hash']);
+            const known = new Map(exporter.pods.map((p) => [p.name, p]));
+            exporter.pods = pods.filter((p) => p.status?.phase === 'Running').map((p) => known.get(p.metadata.name) ?? { name: p.metadata.name, image: p.spec.containers[0].image, since: Date.now() });
+          } catch {
+            /* next round */
+          }
+          await sleep(1000);
+        }
+      };
+      follow();
+    }
+    // Argo CD applies Namespaces (and CRDs) first; server-side apply, like Argo CD's
+    r = await kube.run(['apply', '--server-side', '--force-conflicts', '--field-manager=argocd-controller', '-f', '-'], { input: toDocs(twin.filter((o) => o.kind === 'Namespace')) });
+    r = await kube.run(['apply', '--server-side', '--force-conflicts', '--field-manager=argocd-controller', '-f', path.join(workDir, 'twin-copy.yaml')]);
+    const warnings = r.out.split('\n').filter((l) => /^Warning:|^Error|^error/i.test(l));
+    if (r.code !== 0 || warnings.length) {
+      results.push({ scenario: 'Apply', ok: false, detail: [`kubectl apply (exit ${r.code}):`, ...warnings.slice(0, 20)] });
+      return results;
+    }
+    for (const [name, fn] of SCENARIOS) {
+      if (only && !only.includes(name)) continue;
+      const s0 = Date.now();
+      let out;
+      try {
+        out = await fn(ctx);
+      } catch (err) {
+        out = { ok: false, detail: [`harness error: ${err?.stack ?? err}`] };
+      }
+      const secs = ((Date.now() - s0) / 1000).toFixed(0);
+      results.push({ scenario: name, ok: out.ok, skip: out.skip, detail: out.detail, secs });
+      const first = Array.isArray(out.detail) ? out.detail[0] : out.detail;
+      log(`  ${out.ok ? (out.skip ? 'SKIP' : 'PASS') : 'FAIL'} ${label} ${name} (${secs}s): ${first}`);
+      if (!out.ok && Array.isArray(out.detail)) for (const l of out.detail.slice(1)) log(`       ${l}`);
+      if (!out.ok && name === 'Apply') break; // nothing else means anything
+    }
+    return results;
+  } catch (err) {
+    results.push({ scenario: 'harness', ok: false, detail: [String(err?.message ?? err), ...procs.filter((p) => p.exited).map((p) => `${p.name} exited (${p.exitCode}):\n${tail(p.logFile, 10)}`)] });
+    return results;
+  } finally {
+    if (exporter) {
+      closers.delete(exporter.closer);
+      await exporter.close();
+    }
+    for (const p of procs.reverse()) await stopProcess(p);
+    await cp.stop();
+    if (!process.env.LIVE_TEST_KEEP_TMP) fs.rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+function targetsOf(roots) {
+  const out = [];
+  for (const dist of roots) {
+    if (!fs.existsSync(dist)) continue;
+    for (const e of fs.readdirSync(dist, { withFileTypes: true }).filter((x) => x.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
+      const dir = path.join(dist, e.name);
+      // a deployment target has a Namespace; argocd/ (Applications only) is not one
+      if (loadObjects(dir).objects.some((o) => o.kind === 'Namespace')) out.push(dir);
+    }
+  }
+  return out;
+}
+
+async function main() {
+  const argv = process.argv.slice(2);
+  const onlySelfTest = argv.includes('--self-test');
+  const only = argv.find((a) => a.startsWith('--scenarios='))?.slice('--scenarios='.length).split(',');
+  const dirs = argv.filter((a) => !a.startsWith('--'));
+  const runSelfTest = onlySelfTest || dirs.length === 0;
+  const started = Date.now();
+  const { createRequire } = await import('node:module');
+  requireCache = createRequire(import.meta.url);
+
+  const assets = resolveAssets();
+  const timer = setTimeout(() => {
+    console.error(`live-test: FAILED: overall timeout of ${TIMEOUT_S}s exceeded (LIVE_TEST_TIMEOUT)`);
+    cleanup();
+    process.exit(3);
+  }, TIMEOUT_S * 1000);
+  timer.unref();
+  const crds = prepareCrds(CRD_DIR);
+
+  const lines = []; // { name, ok, detail }
+  if (runSelfTest) {
+    for (const t of SELF_TESTS) {
+      const dir = path.join(HERE, t.dir);
+      log(`self-test ${t.dir}: expecting ${t.scenario} to FAIL`);
+      const res = await runTarget(t.dir, dir, assets, crds, t.scenario === 'Apply' ? ['Apply'] : ['Apply', t.scenario]);
+      const hit = res.find((x) => x.scenario === t.scenario);
+      const report = hit ? (Array.isArray(hit.detail) ? hit.detail.join('\n') : hit.detail) : res.map((x) => `${x.scenario}: ${[].concat(x.detail).join('\n')}`).join('\n');
+      const missing = t.mustMention.filter((m) => !report.includes(m));
+      const ok = hit && !hit.ok && !missing.length;
+      const why = !hit ? `scenario ${t.scenario} did not run: ${report}` : hit.ok ? `${t.scenario} passed on a bad fixture` : missing.length ? `report does not mention: ${missing.join(' | ')}\n${report}` : '';
+      lines.push({ name: `self-test ${t.dir} ${t.scenario}`, ok, detail: why });
+      log(`${ok ? 'PASS' : 'FAIL'} self-test ${t.dir} (${t.scenario} failed as expected${ok ? '' : `: NO: ${why}`})`);
+    }
+  }
+  let targets = dirs.map((d) => path.resolve(d));
+  if (!onlySelfTest && !dirs.length) {
+    const roots = [path.join(REPO, 'dist')];
+    const examples = path.join(REPO, 'examples');
+    if (fs.existsSync(examples)) {
+      for (const e of fs.readdirSync(examples, { withFileTypes: true }).filter((x) => x.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) roots.push(path.join(examples, e.name, 'dist'));
+    }
+    targets = targetsOf(roots);
+    if (!targets.length) lines.push({ name: 'targets', ok: false, detail: 'no targets under dist/ (run `npm run synth` first)' });
+  }
+  for (const dir of targets) {
+    const label = rel(dir);
+    log(`target ${label}`);
+    const t0 = Date.now();
+    const res = await runTarget(label, dir, assets, crds, only);
+    for (const r of res) {
+      if (r.skip) continue;
+      lines.push({ name: `${label} ${r.scenario}`, ok: r.ok, detail: Array.isArray(r.detail) ? r.detail.join('\n') : r.detail });
+    }
+    log(`${res.every((r) => r.ok) ? 'PASS' : 'FAIL'} target ${label} (${((Date.now() - t0) / 1000).toFixed(0)}s)`);
+  }
+
+  const failed = lines.filter((l) => !l.ok);
+  if (failed.length) {
+    console.log('\n================ live-test failures ================');
+    for (const f of failed) console.log(`\nFAIL ${f.name}\n  ${String(f.detail).split('\n').join('\n  ')}`);
+    console.log('');
+  }
+  log(`run time ${((Date.now() - started) / 1000).toFixed(0)}s`);
+  console.log(`live-test: ${lines.length - failed.length} passed, ${failed.length} failed`);
+  return failed.length ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    cleanup();
+    process.exit(code);
+  },
+  (err) => {
+    console.error(`live-test: FAILED: ${err?.stack ?? err}`);
+    cleanup();
+    process.exit(2);
+  },
+);
