@@ -164,6 +164,23 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
     (service.secrets ?? []).forEach((secret, i) => {
       if (envNames.has(secret.env)) at([...base, 'secrets', i, 'env'], `"${secret.env}" is also set as a literal in env; keep one`);
     });
+    // the auth credentials a service receives (its own and its dependencies') share its env names
+    const secretByEnv = new Map<string, { remoteKey: string; from: string }>();
+    (service.secrets ?? []).forEach((s) => secretByEnv.set(s.env, { remoteKey: s.remoteKey, from: `its secrets` }));
+    const auths: Array<[string, ServiceConfig['auth'], PathSegment[]]> = [[service.name, service.auth, [...base, 'auth']]];
+    (service.dependsOn ?? []).forEach((dep, i) => {
+      if ('service' in dep) auths.push([dep.service, config.services[dep.service]?.auth, [...base, 'dependsOn', i]]);
+    });
+    for (const [owner, auth, p] of auths) {
+      if (!auth) continue;
+      if (envNames.has(auth.env)) at(p, `the auth credential of "${owner}" is given to "${service.name}" as ${auth.env}, which "${service.name}" also sets as a literal in env; remove the literal`);
+      const seen = secretByEnv.get(auth.env);
+      if (seen && seen.remoteKey !== auth.remoteKey) {
+        at(p, `the auth credential of "${owner}" (remoteKey ${show(auth.remoteKey)}) is given to "${service.name}" as ${auth.env}, which already carries ${show(seen.remoteKey)} from ${seen.from}; give one of them another env name`);
+      } else if (!seen) {
+        secretByEnv.set(auth.env, { remoteKey: auth.remoteKey, from: `the auth of "${owner}"` });
+      }
+    }
 
     if (service.release?.strategy === 'blueGreen' && service.workload !== 'deployment') {
       at([...base, 'release', 'strategy'], `blueGreen needs a deployment workload; "${service.name}" is a ${service.workload}`);

@@ -189,6 +189,8 @@ const definitions: Record<string, Schema> = {
     probes: obj({ readiness: ref('probe'), liveness: ref('probe'), startup: ref('probe') }),
     env: { type: 'object', propertyNames: { pattern: patterns.envName }, additionalProperties: { type: 'string' } },
     secrets: arr(ref('secretRef')),
+    // the credential the service demands of its clients (config/types.ts ServiceConfig.auth)
+    auth: ref('secretRef'),
     config: { type: 'object', propertyNames: { pattern: '^[-._a-zA-Z0-9]+$' }, additionalProperties: { type: 'string' } },
     dependsOn: arr(ref('dependency')),
     api: arr(ref('apiAccess')),

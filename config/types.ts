@@ -293,6 +293,12 @@ export interface ServiceConfig {
   /** Plain, non-secret environment variables. */
   readonly env?: Record<string, string>;
   readonly secrets?: SecretRef[];
+  /**
+   * The credential the service demands of its clients (a Redis password): an ExternalSecret gives it,
+   * as the env variable `auth.env`, to the service's own containers (sidecars included) and to every
+   * service that `dependsOn` it. The value never reaches dist/. @default none: clients need no credential
+   */
+  readonly auth?: SecretRef;
   /** Non-secret configuration, rendered as a ConfigMap mounted at /etc/<service>. */
   readonly config?: Record<string, string>;
   readonly dependsOn?: Dependency[];

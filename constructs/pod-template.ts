@@ -1,5 +1,5 @@
 import { k8s } from 'cdk8s-plus-28';
-import { ProbeConfig, ProbesConfig, Resources, ServiceConfig, SidecarConfig, TargetConfig } from '../config/types';
+import { ProbeConfig, ProbesConfig, Resources, SecretRef, ServiceConfig, SidecarConfig, TargetConfig } from '../config/types';
 import { serviceLabels, selectorLabels } from './labels';
 import { effectiveResources } from './resources';
 
@@ -14,6 +14,25 @@ export const configNameOf = (service: ServiceConfig) => `${service.name}-config`
 export const FEATURE_FLAGS_CONFIGMAP = 'feature-flags';
 /** Name of the persistent volume claim template of stateful services. */
 export const DATA_VOLUME = 'data';
+
+/**
+ * Every secret a service's pods receive: its own `secrets`, its own `auth` credential (the server
+ * side, e.g. redis's password) and the `auth` credential of each service it `dependsOn` (the
+ * client side). One entry per env name, in that order (config/rules.ts refuses two different
+ * secrets under one name).
+ */
+export function secretsOf(config: TargetConfig, service: ServiceConfig): SecretRef[] {
+  const out = new Map<string, SecretRef>();
+  const add = (s: SecretRef | undefined) => { if (s && !out.has(s.env)) out.set(s.env, s); };
+  (service.secrets ?? []).forEach(add);
+  add(service.auth);
+  for (const dep of service.dependsOn ?? []) {
+    if ('service' in dep) add(config.services[dep.service]?.auth);
+  }
+  return [...out.values()];
+}
+
+const secretEnv = (service: ServiceConfig, s: SecretRef): k8s.EnvVar => ({ name: s.env, valueFrom: { secretKeyRef: { name: secretNameOf(service), key: s.env } } });
 
 export interface PodTemplateOptions {
   /** Whether the service talks to the Kubernetes API (mounts a token). */
@@ -45,7 +64,7 @@ export function podTemplate(config: TargetConfig, service: ServiceConfig, option
 
   const env: k8s.EnvVar[] = [
     ...literalEnv(service.env),
-    ...(service.secrets ?? []).map((s) => ({ name: s.env, valueFrom: { secretKeyRef: { name: secretNameOf(service), key: s.env } } })),
+    ...secretsOf(config, service).map((s) => secretEnv(service, s)),
   ];
 
   const spreadKeys = spreadKeysOf(config);
@@ -74,7 +93,8 @@ export function podTemplate(config: TargetConfig, service: ServiceConfig, option
       command: sc.command,
       args: sc.args,
       ports: sidecarPortsOf(service, sc),
-      env: literalEnv(sc.env),
+      // a sidecar of a service that demands a credential (an exporter) presents it too
+      env: [...literalEnv(sc.env), ...(service.auth ? [secretEnv(service, service.auth)] : [])],
       resources: effectiveResources(config, service, sc.resources),
       probes: sc.probes ?? {},
       mounts: [{ name: tmp, mountPath: '/tmp' }],

@@ -1,0 +1,93 @@
+import * as path from 'path';
+import { listExamples, EXAMPLES_DIR } from '../../bin/synth-examples';
+import { loadPlatform } from '../../config/load';
+import { TargetConfig } from '../../config/types';
+import { Manifest, ofKind } from '../../lib/manifest';
+import { podTemplateOf } from '../../lib/pod-security';
+import { synthesizeAll } from '../../lib/synth';
+import { referencePlatform, ROOT } from '../helpers';
+
+/**
+ * Runtime hardening (issue 16), checked on every target of the reference platform and of every
+ * example: what a peer linter (kube-score) and a reviewer found in dist/.
+ */
+jest.setTimeout(180_000);
+
+type Obj = Record<string, any>;
+
+interface Target { readonly name: string; readonly config: TargetConfig; readonly manifests: Manifest[] }
+
+let all: Target[] | undefined;
+/** Every target of the reference platform and of each example, synthesized once. */
+function targets(): Target[] {
+  if (!all) {
+    all = [];
+    const add = (platform: string, configs: TargetConfig[]) => {
+      const outputs = synthesizeAll(configs);
+      for (const config of configs) {
+        const output = outputs.find((o) => o.folder === config.target)!;
+        all!.push({ name: `${platform}/${config.target}`, config, manifests: output.manifests });
+      }
+    };
+    add('reference', referencePlatform().configs);
+    for (const example of listExamples(ROOT)) add(example, loadPlatform(path.join(ROOT, EXAMPLES_DIR, example, 'environments')));
+  }
+  return all;
+}
+
+/** Every pod template of a target with the workload it belongs to. */
+function pods(t: Target): Array<{ workload: Obj; spec: Obj; annotations: Record<string, string> }> {
+  return t.manifests.flatMap((m) => {
+    const pod = podTemplateOf(m as Obj);
+    return pod ? [{ workload: m as Obj, spec: pod.spec, annotations: pod.annotations }] : [];
+  });
+}
+
+const containersOf = (spec: Obj): Obj[] => [...(spec.initContainers ?? []), ...spec.containers];
+
+describe('redis authentication', () => {
+  it('every service with auth demands it, and its sidecars and every dependant receive it from an ExternalSecret', () => {
+    let checked = 0;
+    for (const t of targets()) {
+      for (const server of Object.values(t.config.services).filter((s) => s.auth)) {
+        const auth = server.auth!;
+        const serverPod = pods(t).find((p) => p.workload.metadata.name === server.name)!;
+        for (const c of containersOf(serverPod.spec)) {
+          const env = (c.env ?? []).find((e: Obj) => e.name === auth.env);
+          expect({ target: t.name, container: c.name, env: env?.valueFrom?.secretKeyRef?.key }).toEqual({ target: t.name, container: c.name, env: auth.env });
+        }
+        const dependants = Object.values(t.config.services).filter((s) => (s.dependsOn ?? []).some((d) => 'service' in d && d.service === server.name));
+        expect(dependants.length).toBeGreaterThan(0);
+        for (const client of dependants) {
+          const pod = pods(t).find((p) => p.workload.metadata.name === client.name)!;
+          const env = (pod.spec.containers[0].env ?? []).find((e: Obj) => e.name === auth.env);
+          expect({ target: t.name, client: client.name, secret: env?.valueFrom?.secretKeyRef?.name }).toEqual({ target: t.name, client: client.name, secret: `${client.name}-secrets` });
+          const external = ofKind(t.manifests, 'ExternalSecret').find((e) => e.metadata.name === `${client.name}-secrets`) as Obj;
+          expect(external.spec.data).toContainEqual({ secretKey: auth.env, remoteRef: { key: auth.remoteKey } });
+        }
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(10);
+  });
+
+  it('every redis-server requires a password that is a reference, never a literal; its NetworkPolicy stays', () => {
+    let checked = 0;
+    for (const t of targets()) {
+      for (const { workload, spec } of pods(t)) {
+        const redis = spec.containers.find((c: Obj) => (c.command ?? [])[0] === 'redis-server');
+        if (!redis) continue;
+        const args: string[] = redis.args ?? [];
+        const at = args.indexOf('--requirepass');
+        expect({ target: t.name, requirepass: at >= 0 }).toEqual({ target: t.name, requirepass: true });
+        const ref = /^\$\(([A-Za-z_][A-Za-z0-9_]*)\)$/.exec(args[at + 1]);
+        expect(ref).not.toBeNull();
+        expect(redis.env.find((e: Obj) => e.name === ref![1]).valueFrom.secretKeyRef).toBeDefined();
+        const policy = ofKind(t.manifests, 'NetworkPolicy').find((n) => n.metadata.name === workload.metadata.name) as Obj;
+        expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(10);
+  });
+});
