@@ -306,6 +306,7 @@ const targetProperties: Record<string, Schema> = {
   monitoring: obj({
     namespace: dnsLabel,
     selectorLabels: { type: 'object', additionalProperties: { type: 'string' } },
+    prometheusPodSelector: { type: 'object', minProperties: 1, additionalProperties: { type: 'string' }, description: 'labels of the Prometheus pods (in monitoring.namespace) that may scrape the metrics ports' },
     scrapeInterval: duration,
     runbookUrlPattern: pattern('^https://.*\\{alert\\}', 'an https URL containing {alert}'),
     grafana: obj({ dashboardLabel: str(), dashboardLabelValue: str(), folder: str() }, ['dashboardLabel', 'dashboardLabelValue']),

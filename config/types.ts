@@ -407,6 +407,11 @@ export interface MonitoringConfig {
   readonly namespace: string;
   /** Labels the Prometheus instance selects ServiceMonitors and rules by. */
   readonly selectorLabels: Record<string, string>;
+  /**
+   * Labels of the Prometheus pods in `namespace`: only they may reach the `metrics` ports.
+   * @default { 'app.kubernetes.io/name': 'prometheus' } (the Prometheus Operator's pods)
+   */
+  readonly prometheusPodSelector?: Record<string, string>;
   /** @default '15s' */
   readonly scrapeInterval: string;
   /** `{alert}` is replaced with the alert name in lower-case kebab form. */

@@ -91,3 +91,23 @@ describe('redis authentication', () => {
     expect(checked).toBeGreaterThanOrEqual(10);
   });
 });
+describe('metrics ingress', () => {
+  it('admits Prometheus pods only (namespace and pod selector in one peer), the selector set per environment', () => {
+    for (const t of targets()) {
+      for (const policy of ofKind(t.manifests, 'NetworkPolicy') as Obj[]) {
+        for (const rule of policy.spec.ingress ?? []) {
+          const scrapes = (rule.from ?? []).filter((p: Obj) => p.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === t.config.monitoring.namespace);
+          for (const peer of scrapes) expect({ target: t.name, policy: policy.metadata.name, pods: peer.podSelector?.matchLabels }).toEqual({ target: t.name, policy: policy.metadata.name, pods: { 'app.kubernetes.io/name': 'prometheus' } });
+        }
+      }
+    }
+    const dir = copyEnvironments();
+    edit(dir, 'staging.yaml', /^monitoring:\n/m, 'monitoring:\n  prometheusPodSelector: { prometheus: staging-k8s }\n');
+    const staging = loadPlatform(dir).find((c) => c.target === 'staging')!;
+    const policy = synthesizeAll([staging])[0].manifests.find((m) => m.kind === 'NetworkPolicy' && m.metadata.name === 'gateway') as Obj;
+    const scrape = policy.spec.ingress.flatMap((r: Obj) => r.from).find((p: Obj) => p.namespaceSelector && p.podSelector);
+    // mappings merge key by key: the environment's label narrows the default selector (both must match)
+    expect(scrape.podSelector).toEqual({ matchLabels: { 'app.kubernetes.io/name': 'prometheus', prometheus: 'staging-k8s' } });
+  });
+});
+
