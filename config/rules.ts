@@ -1,5 +1,6 @@
 import { WIDEST_PREFIX, wideCidrs } from '../lib/cidr';
 import { cpuMillis, memoryBytes } from '../lib/quantity';
+import { DEFAULT_EPHEMERAL_STORAGE } from '../constructs/resources';
 import { ConfigIssue, formatPath, PathSegment, show } from './errors';
 import { checkAutoscalingRules } from './autoscaling-rules';
 import { checkAvailabilityRules } from './availability-rules';
@@ -224,6 +225,11 @@ function checkLimitRange(config: TargetConfig, what: string, resources: ServiceC
   const max = config.limitRange.max;
   if (cpuMillis(resources.limits.cpu) > cpuMillis(max.cpu)) {
     at([...p, 'limits', 'cpu'], `${what}: limit ${show(resources.limits.cpu)} exceeds the LimitRange maximum per container ${show(max.cpu)} (limitRange.max.cpu); lower the limit or raise limitRange.max.cpu`);
+  }
+  const ephemeral = resources.limits.ephemeralStorage ?? config.limitRange.default.ephemeralStorage;
+  const ephemeralMax = max.ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE.max;
+  if (ephemeral && memoryBytes(ephemeral) > memoryBytes(ephemeralMax)) {
+    at([...p, 'limits', 'ephemeralStorage'], `${what}: ephemeral-storage limit ${show(ephemeral)} exceeds the LimitRange maximum per container ${show(ephemeralMax)} (limitRange.max.ephemeralStorage); lower the limit or raise the maximum`);
   }
   if (memoryBytes(resources.limits.memory) > memoryBytes(max.memory)) {
     at([...p, 'limits', 'memory'], `${what}: limit ${show(resources.limits.memory)} exceeds the LimitRange maximum per container ${show(max.memory)} (limitRange.max.memory); lower the limit or raise limitRange.max.memory`);

@@ -70,7 +70,7 @@ function thresholdsSchema(required: boolean): Schema {
 }
 
 const definitions: Record<string, Schema> = {
-  resourceAmounts: obj({ cpu, memory }, ['cpu', 'memory']),
+  resourceAmounts: obj({ cpu, memory, ephemeralStorage: pattern(patterns.memory, 'local ephemeral storage (logs, /tmp), a quantity such as "256Mi" or "1Gi"') }, ['cpu', 'memory']),
   partialResourceAmounts: obj({ cpu, memory }),
   resources: obj({ requests: ref('resourceAmounts'), limits: ref('resourceAmounts') }, ['requests', 'limits']),
   port: obj({

@@ -14,6 +14,11 @@ export type Tier = 'development' | 'staging' | 'production';
 export interface ResourceAmounts {
   readonly cpu: string;
   readonly memory: string;
+  /**
+   * Local ephemeral storage (writable layers, logs, emptyDir such as /tmp), a memory-style quantity.
+   * @default limitRange.defaultRequest / limitRange.default, else 256Mi requested, 1Gi limit
+   */
+  readonly ephemeralStorage?: string;
 }
 
 export interface Resources {

@@ -1,7 +1,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { ProbeConfig, ProbesConfig, Resources, SecretRef, ServiceConfig, SidecarConfig, TargetConfig } from '../config/types';
 import { serviceLabels, selectorLabels } from './labels';
-import { effectiveResources } from './resources';
+import { effectiveResources, ephemeralStorageOf } from './resources';
 
 /** Default UID/GID of every container: non-root, outside the range of system users. */
 export const DEFAULT_UID = 10001;
@@ -175,6 +175,7 @@ interface ContainerSpec {
  */
 function containerOf(config: TargetConfig, uid: number, spec: ContainerSpec): k8s.Container {
   const { resources } = spec;
+  const ephemeral = ephemeralStorageOf(config, resources);
   return {
     name: spec.name,
     image: spec.image,
@@ -184,8 +185,16 @@ function containerOf(config: TargetConfig, uid: number, spec: ContainerSpec): k8
     ports: spec.ports.length ? spec.ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: p.protocol ?? 'TCP' })) : undefined,
     env: spec.env.length ? spec.env : undefined,
     resources: {
-      requests: { cpu: k8s.Quantity.fromString(resources.requests.cpu), memory: k8s.Quantity.fromString(resources.requests.memory) },
-      limits: { cpu: k8s.Quantity.fromString(resources.limits.cpu), memory: k8s.Quantity.fromString(resources.limits.memory) },
+      requests: {
+        'cpu': k8s.Quantity.fromString(resources.requests.cpu),
+        'memory': k8s.Quantity.fromString(resources.requests.memory),
+        'ephemeral-storage': k8s.Quantity.fromString(ephemeral.request),
+      },
+      limits: {
+        'cpu': k8s.Quantity.fromString(resources.limits.cpu),
+        'memory': k8s.Quantity.fromString(resources.limits.memory),
+        'ephemeral-storage': k8s.Quantity.fromString(ephemeral.limit),
+      },
     },
     startupProbe: probe(spec.probes.startup),
     readinessProbe: probe(spec.probes.readiness),

@@ -15,3 +15,17 @@ export function effectiveResources(config: TargetConfig, service: ServiceConfig,
   };
   return { requests, limits: resources.limits };
 }
+
+/**
+ * Ephemeral storage when neither the container nor the LimitRange says: room for /tmp (an emptyDir
+ * of at most 256Mi) and logs; a container over its limit is evicted alone, before it fills the node.
+ */
+export const DEFAULT_EPHEMERAL_STORAGE = { request: '256Mi', limit: '1Gi', max: '4Gi' } as const;
+
+/** The ephemeral-storage request and limit of a container with these resources. */
+export function ephemeralStorageOf(config: TargetConfig, resources: Resources): { request: string; limit: string } {
+  return {
+    request: resources.requests.ephemeralStorage ?? config.limitRange.defaultRequest.ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE.request,
+    limit: resources.limits.ephemeralStorage ?? config.limitRange.default.ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE.limit,
+  };
+}

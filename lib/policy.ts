@@ -161,8 +161,8 @@ export function checkPolicies(config: TargetConfig, manifests: readonly Manifest
 function checkContainerResources(c: Obj, at: string, m: Manifest, add: Add): void {
   const r = c.resources ?? {};
   for (const kind of ['requests', 'limits']) {
-    for (const res of ['cpu', 'memory']) {
-      if (r[kind]?.[res] === undefined) add('resources', m, `${at}.resources.${kind}.${res}`, 'is not set', 'configure resources.requests and resources.limits for the service');
+    for (const res of ['cpu', 'memory', 'ephemeral-storage']) {
+      if (r[kind]?.[res] === undefined) add('resources', m, `${at}.resources.${kind}.${res}`, 'is not set', 'configure resources.requests and resources.limits for the service (ephemeral-storage: set in constructs/pod-template.ts)');
     }
   }
   const d = CDK8S_PLUS_DEFAULT_RESOURCES;

@@ -111,3 +111,24 @@ describe('metrics ingress', () => {
   });
 });
 
+describe('ephemeral storage', () => {
+  it('every container (sidecars included) requests and limits it; the quota, the LimitRange and the capacity table count it', () => {
+    let checked = 0;
+    for (const t of targets()) {
+      for (const { spec } of pods(t)) {
+        for (const c of containersOf(spec)) {
+          expect({ target: t.name, container: c.name, request: !!c.resources?.requests?.['ephemeral-storage'], limit: !!c.resources?.limits?.['ephemeral-storage'] })
+            .toEqual({ target: t.name, container: c.name, request: true, limit: true });
+          checked++;
+        }
+      }
+      const quota = ofKind(t.manifests, 'ResourceQuota')[0] as Obj;
+      expect(Object.keys(quota.spec.hard)).toEqual(expect.arrayContaining(['requests.ephemeral-storage', 'limits.ephemeral-storage']));
+      const limits = (ofKind(t.manifests, 'LimitRange')[0] as Obj).spec.limits[0];
+      for (const key of ['defaultRequest', 'default', 'max']) expect(limits[key]['ephemeral-storage']).toBeDefined();
+      const readme = synthesizedReadme(t);
+      expect(readme).toMatch(/\| ephemeral-storage requests min \/ max \| ephemeral-storage limits min \/ max \|/);
+    }
+    expect(checked).toBeGreaterThan(60);
+  });
+});
