@@ -238,7 +238,7 @@ const definitions: Record<string, Schema> = {
     }),
     command: arr(str()),
     args: arr(str()),
-    runAsUser: int(1, 2147483647, 'a non-zero UID'),
+    runAsUser: int(10000, 2147483647, 'a UID (and GID, fsGroup) of 10000 or more, outside the system users of images and nodes'),
     sidecars: arr(ref('sidecar')),
   }, ['description', 'component', 'image', 'ports', 'replicas', 'resources', 'probes']),
   externalPeer: obj({

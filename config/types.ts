@@ -323,7 +323,7 @@ export interface ServiceConfig {
   /** Command and args override. */
   readonly command?: string[];
   readonly args?: string[];
-  /** Non-root UID/GID. @default 10001 */
+  /** UID, GID and fsGroup, 10000 or more. @default 10001 */
   readonly runAsUser?: number;
   /** Helper containers in every pod of the service. @default none */
   readonly sidecars?: SidecarConfig[];

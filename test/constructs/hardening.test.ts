@@ -3,6 +3,7 @@ import { listExamples, EXAMPLES_DIR } from '../../bin/synth-examples';
 import { loadPlatform } from '../../config/load';
 import { TargetConfig } from '../../config/types';
 import { Manifest, ofKind } from '../../lib/manifest';
+import { livenessProblem } from '../../lib/policy';
 import { podTemplateOf } from '../../lib/pod-security';
 import { synthesizeAll } from '../../lib/synth';
 import { referencePlatform, ROOT } from '../helpers';
@@ -108,6 +109,55 @@ describe('metrics ingress', () => {
     const scrape = policy.spec.ingress.flatMap((r: Obj) => r.from).find((p: Obj) => p.namespaceSelector && p.podSelector);
     // mappings merge key by key: the environment's label narrows the default selector (both must match)
     expect(scrape.podSelector).toEqual({ matchLabels: { 'app.kubernetes.io/name': 'prometheus', prometheus: 'staging-k8s' } });
+describe('user and group IDs', () => {
+  it('every container of every target runs as UID and GID 10000 or more, volumes owned by such a group', () => {
+    for (const t of targets()) {
+      for (const { workload, spec } of pods(t)) {
+        expect({ target: t.name, workload: workload.metadata.name, fsGroup: spec.securityContext.fsGroup >= 10000 }).toEqual({ target: t.name, workload: workload.metadata.name, fsGroup: true });
+        for (const c of containersOf(spec)) {
+          for (const id of ['runAsUser', 'runAsGroup']) {
+            const value = c.securityContext?.[id] ?? spec.securityContext[id];
+            expect({ target: t.name, container: c.name, [id]: value >= 10000 }).toEqual({ target: t.name, container: c.name, [id]: true });
+          }
+        }
+      }
+    }
+  });
+
+  it('refuses a service UID below 10000 with the file and the allowed range', () => {
+    const dir = copyEnvironments();
+    edit(dir, 'defaults.yaml', '    workload: statefulset\n', '    workload: statefulset\n    runAsUser: 999\n');
+    const issues = configIssues(dir);
+    expect(issues).toContainEqual(expect.objectContaining({ file: expect.stringContaining('defaults.yaml'), path: 'services.redis.runAsUser', message: expect.stringContaining('10000') }));
+  });
+});
+
+describe('liveness and readiness probes', () => {
+  const handler = (p: Obj) => JSON.stringify([p.httpGet, p.tcpSocket, p.grpc, p.exec]);
+  const tolerance = (p: Obj) => p.periodSeconds * p.failureThreshold + p.timeoutSeconds;
+
+  it('every container with both checks something else for liveness, and tolerates it at least as long', () => {
+    let checked = 0;
+    for (const t of targets()) {
+      for (const { spec } of pods(t)) {
+        for (const c of spec.containers.filter((x: Obj) => x.livenessProbe && x.readinessProbe)) {
+          expect({ target: t.name, container: c.name, same: handler(c.livenessProbe) === handler(c.readinessProbe) }).toEqual({ target: t.name, container: c.name, same: false });
+          expect(tolerance(c.livenessProbe)).toBeGreaterThanOrEqual(tolerance(c.readinessProbe));
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(60);
+  });
+
+  it('the policy check refuses a liveness probe that repeats the readiness probe', () => {
+    const c = { name: 'x', readinessProbe: { tcpSocket: { port: 'redis' }, periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 1 } };
+    expect(livenessProblem({ ...c, livenessProbe: { ...c.readinessProbe, periodSeconds: 10 } })).toMatch(/same as the readiness probe/);
+    expect(livenessProblem({ ...c, livenessProbe: { exec: { command: ['true'] }, periodSeconds: 1, failureThreshold: 1, timeoutSeconds: 1 } })).toMatch(/tolerates 2s/);
+    expect(livenessProblem({ ...c, livenessProbe: { exec: { command: ['true'] }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 1 } })).toBeUndefined();
+  });
+});
+
   });
 });
 
