@@ -293,6 +293,10 @@ const targetProperties: Record<string, Schema> = {
     maxUnavailable: { oneOf: [int(0), pattern('^[0-9]+%$', 'a percentage such as "25%"')] },
     terminationGracePeriodSeconds: int(0, 3600),
     preStopSeconds: int(0, 600),
+    zoneSpread: obj({
+      whenUnsatisfiable: oneOfStrings(['DoNotSchedule', 'ScheduleAnyway'], 'what the zone spread does when pods cannot spread evenly'),
+      reason: str('why this environment chose it'),
+    }, ['whenUnsatisfiable', 'reason']),
   }, ['spread', 'maxSurge', 'maxUnavailable', 'terminationGracePeriodSeconds', 'preStopSeconds']),
   priorityClasses: mapOf(ref('priorityClass'), 'PriorityClasses services may refer to with `priority`'),
   backups: arr(ref('backup')),

@@ -463,6 +463,12 @@ export interface AvailabilityConfig {
   readonly maxUnavailable: string | number;
   readonly terminationGracePeriodSeconds: number;
   readonly preStopSeconds: number;
+  /**
+   * What the zone spread does when pods cannot spread evenly, and why this environment chose it
+   * (required in production). A service's `spreadPolicy` overrides it in production.
+   * @default ScheduleAnyway
+   */
+  readonly zoneSpread?: { readonly whenUnsatisfiable: 'DoNotSchedule' | 'ScheduleAnyway'; readonly reason: string };
 }
 
 export interface QuotaConfig {

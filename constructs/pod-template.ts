@@ -37,6 +37,18 @@ const secretEnv = (service: ServiceConfig, s: SecretRef): k8s.EnvVar => ({ name:
 export interface PodTemplateOptions {
   /** Whether the service talks to the Kubernetes API (mounts a token). */
   readonly mountServiceAccountToken: boolean;
+  /** Whether an Argo Rollout (rather than a Deployment or StatefulSet) runs the pods. @default false */
+  readonly rollout?: boolean;
+}
+
+/**
+ * The label its controller gives each revision's pods, which topology spread's `matchLabelKeys`
+ * uses to spread each revision on its own: `pod-template-hash` (Deployment's ReplicaSets),
+ * `controller-revision-hash` (StatefulSet), `rollouts-pod-template-hash` (Argo Rollouts).
+ */
+export function revisionLabelOf(service: ServiceConfig, options: { readonly rollout?: boolean }): string {
+  if (service.workload === 'statefulset') return 'controller-revision-hash';
+  return options.rollout ? 'rollouts-pod-template-hash' : 'pod-template-hash';
 }
 
 /**
@@ -121,8 +133,11 @@ export function podTemplate(config: TargetConfig, service: ServiceConfig, option
       topologySpreadConstraints: spreadKeys.length ? spreadKeys.map((topologyKey) => ({
         maxSkew: 1,
         topologyKey,
-        whenUnsatisfiable: spreadPolicyOf(config, service),
+        whenUnsatisfiable: spreadPolicyOf(config, service, topologyKey),
         labelSelector: { matchLabels: selectorLabels(config, service) },
+        // count only the pods of the same revision: during a rolling update or beside a blue/green
+        // preview, the old revision's pods would otherwise skew where the new ones go
+        matchLabelKeys: [revisionLabelOf(service, options)],
       })) : undefined,
       containers: [container, ...sidecars],
       volumes,
@@ -132,17 +147,21 @@ export function podTemplate(config: TargetConfig, service: ServiceConfig, option
 
 /** The topology keys pods spread over: none, zones, or zones then nodes. */
 export function spreadKeysOf(config: TargetConfig): string[] {
-  return config.availability.spread === 'zones' ? ['topology.kubernetes.io/zone']
-    : config.availability.spread === 'zones-and-nodes' ? ['topology.kubernetes.io/zone', 'kubernetes.io/hostname'] : [];
+  return config.availability.spread === 'zones' ? [ZONE_KEY]
+    : config.availability.spread === 'zones-and-nodes' ? [ZONE_KEY, 'kubernetes.io/hostname'] : [];
 }
 
+export const ZONE_KEY = 'topology.kubernetes.io/zone';
+
 /**
- * How a service's pods spread when they cannot spread evenly. A service's `spreadPolicy` applies in
- * production only: staging and development clusters are smaller, and PLATFORM.md has them spread
- * best-effort (ScheduleAnyway) so that a pod is never left pending for want of a zone.
+ * How a service's pods spread over one topology key when they cannot spread evenly. A service's
+ * `spreadPolicy` applies in production only (staging and development clusters are smaller); else
+ * zones follow the environment's `availability.zoneSpread` (decided per environment, with its
+ * reason), nodes spread best-effort (ScheduleAnyway).
  */
-export function spreadPolicyOf(config: TargetConfig, service: ServiceConfig): 'DoNotSchedule' | 'ScheduleAnyway' {
-  return config.tier === 'production' ? service.spreadPolicy ?? 'ScheduleAnyway' : 'ScheduleAnyway';
+export function spreadPolicyOf(config: TargetConfig, service: ServiceConfig, topologyKey: string): 'DoNotSchedule' | 'ScheduleAnyway' {
+  if (config.tier === 'production' && service.spreadPolicy) return service.spreadPolicy;
+  return topologyKey === ZONE_KEY ? config.availability.zoneSpread?.whenUnsatisfiable ?? 'ScheduleAnyway' : 'ScheduleAnyway';
 }
 
 /** The service's ports a sidecar serves, by name or number (config/rules.ts checks they exist). */

@@ -61,7 +61,7 @@ export class Workload extends Construct implements WorkloadRef {
     const metadata: ApiObjectMetadata = { name: service.name, labels: serviceLabels(config, service) };
     const replicas = isAutoscaled(service) ? undefined : replicaRange(service).min;
     this.replicas = replicas;
-    const template = podTemplate(config, service, { mountServiceAccountToken: props.mountServiceAccountToken });
+    const template = podTemplate(config, service, { mountServiceAccountToken: props.mountServiceAccountToken, rollout: service.workload !== 'statefulset' && isBlueGreen(service) });
 
     if (service.workload === 'statefulset') {
       const set = new k8s.KubeStatefulSet(this, 'resource', {

@@ -326,9 +326,9 @@ function checkStatefulStorage(config: TargetConfig, m: Manifest, add: Add): void
 function checkProductionAvailability(config: TargetConfig, service: ServiceConfig | undefined, m: Manifest, template: { spec: Obj; path: string }, priorityClasses: ReadonlySet<string>, add: Add): void {
   const spec = template.spec;
   const podLabels: Record<string, string> = (m as Obj).spec?.template?.metadata?.labels ?? {};
-  const expected = service ? spreadPolicyOf(config, service) : undefined;
   const constraints: Obj[] = spec.topologySpreadConstraints ?? [];
   for (const key of PRODUCTION_TOPOLOGY_KEYS) {
+    const expected = service ? spreadPolicyOf(config, service, key) : undefined;
     const i = constraints.findIndex((c) => c.topologyKey === key);
     const at = `${template.path}.topologySpreadConstraints`;
     if (i < 0) {
@@ -337,7 +337,7 @@ function checkProductionAvailability(config: TargetConfig, service: ServiceConfi
     }
     const c = constraints[i];
     if (expected && c.whenUnsatisfiable !== expected) {
-      add('spread', m, `${at}[${i}].whenUnsatisfiable`, `is ${JSON.stringify(c.whenUnsatisfiable)}; the service is configured for ${expected}`, `set services.${service!.name}.spreadPolicy, or leave it for ScheduleAnyway`);
+      add('spread', m, `${at}[${i}].whenUnsatisfiable`, `is ${JSON.stringify(c.whenUnsatisfiable)}; the service is configured for ${expected}`, `set services.${service!.name}.spreadPolicy or availability.zoneSpread`);
     }
     const match: Record<string, string> = c.labelSelector?.matchLabels ?? {};
     if (!Object.keys(match).length || !Object.entries(match).every(([k, v]) => podLabels[k] === v)) {

@@ -158,6 +158,34 @@ describe('liveness and readiness probes', () => {
   });
 });
 
+describe('topology spread', () => {
+  const REVISION: Record<string, string> = { Deployment: 'pod-template-hash', StatefulSet: 'controller-revision-hash', Rollout: 'rollouts-pod-template-hash' };
+
+  it('spreads each revision on its own (matchLabelKeys), zones as the environment decided with its reason', () => {
+    let checked = 0;
+    for (const t of targets()) {
+      for (const { workload, spec } of pods(t)) {
+        for (const c of spec.topologySpreadConstraints ?? []) {
+          expect({ target: t.name, workload: workload.metadata.name, keys: c.matchLabelKeys }).toEqual({ target: t.name, workload: workload.metadata.name, keys: [REVISION[workload.kind]] });
+          const service = t.config.services[workload.metadata.name];
+          if (c.topologyKey === 'topology.kubernetes.io/zone' && !(t.config.tier === 'production' && service.spreadPolicy)) {
+            expect(c.whenUnsatisfiable).toBe(t.config.availability.zoneSpread!.whenUnsatisfiable);
+          }
+          checked++;
+        }
+      }
+      if (t.config.tier === 'production') expect(t.config.availability.zoneSpread?.reason).toMatch(/\w+ \w+ \w+/);
+    }
+    expect(checked).toBeGreaterThan(50);
+  });
+
+  it('production without a zone spread decision is refused, naming the key', () => {
+    const dir = copyEnvironments();
+    edit(dir, 'production.yaml', /^  zoneSpread:\n    whenUnsatisfiable: .*\n    reason: .*\n/m, '');
+    expect(configIssues(dir)).toContainEqual(expect.objectContaining({ path: 'availability', message: expect.stringContaining('zoneSpread') }));
+  });
+});
+
   });
 });
 
