@@ -167,6 +167,19 @@ export function standardAlerts(scope: MonitoringScope): { service: AlertSpec[]; 
       reason: standardReason(service, t, 'targetDown'),
     });
   }
+  if (scope.scraped) {
+    // TargetDown needs a target; when there is none at all (all pods gone, the ServiceMonitor or
+    // its selector lost) only absent() notices
+    out.push({
+      alert: 'MetricsAbsent',
+      expr: `absent(up{${app}})`,
+      for: t.targetDown.for,
+      severity: config.monitoring.targetDownSeverity,
+      summary: `${name} has no metrics target at all`,
+      description: `Prometheus has no scrape target for ${name} in namespace ${config.namespace} for ${spelled(t.targetDown.for)}: every pod is gone, or the ServiceMonitor (or its selector) no longer finds them. Every other alert of ${name} is blind meanwhile.`,
+      reason: standardReason(service, t, 'targetDown'),
+    });
+  }
   const latencyPath = `services.${name}.monitoring.alerts`;
   if (scope.scraped && servesHttp(service)) {
     const e = t.httpErrors;
@@ -403,7 +416,7 @@ export class ServiceAlertRules extends Construct {
                 threshold_reason: rule.reason,
               },
             }
-            : { record: rule.record, expr: PrometheusRuleSpecGroupsRulesExpr.fromString(rule.expr) }),
+            : { record: rule.record, expr: PrometheusRuleSpecGroupsRulesExpr.fromString(rule.expr), labels: rule.labels }),
         })),
       },
     });

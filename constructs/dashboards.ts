@@ -11,7 +11,7 @@ import { ServiceConfig, TargetConfig } from '../config/types';
 import { num, promqlError } from '../lib/promql';
 import { MonitoringScope, monitoringScope, thresholdsOf } from './alert-rules';
 import { serviceLabels } from './labels';
-import { BURN_RATE_WINDOWS, errorRatioRecord, sliOf } from './slo-burn-rate';
+import { BUDGET_REMAINING_RECORD, BURN_RATE_WINDOWS, burnRateRecord, OBJECTIVE_RECORD, SLO_PERIOD_DAYS, sliOf } from './slo-burn-rate';
 
 /** The datasource template variable every panel queries through. */
 const DATASOURCE: common.DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
@@ -135,9 +135,19 @@ export function dashboardRows(scope: MonitoringScope): RowSpec[] {
       title: `SLO ${num(slo.availability)}%: error budget burn rate`,
       description: `Error ratio (${sliOf(scope).description}) divided by the error budget (${num(budget * 100)}%); 1 spends the budget in exactly 30 days. The burn-rate alerts fire at 14.4, 6, 3 and 1`,
       unit: 'x',
-      queries: ['1h', '6h', '1d', '3d'].map((w) => ({ expr: `${errorRatioRecord(w)}{${app}} / ${num(budget)}`, legend: w })),
+      queries: ['1h', '6h', '1d', '3d'].map((w) => ({ expr: `${burnRateRecord(w)}{${app}}`, legend: w })),
       thresholds: BURN_RATE_WINDOWS.map((w) => w.burnRate),
       min: 0,
+    });
+    trading.push({
+      title: `SLO ${num(slo.availability)}%: error budget remaining`,
+      description: `Share of the ${SLO_PERIOD_DAYS}-day error budget (${num(budget * 100)}% of requests) not yet spent, and the objective; below 0 the SLO is missed`,
+      unit: 'percentunit',
+      queries: [
+        { expr: `${BUDGET_REMAINING_RECORD}{${app}}`, legend: 'budget remaining' },
+        { expr: `${OBJECTIVE_RECORD}{${app}}`, legend: 'objective' },
+      ],
+      thresholds: [0],
     });
   }
   if (trading.length) rows.push({ title: 'Trading and SLO', panels: trading });

@@ -186,6 +186,42 @@ describe('topology spread', () => {
   });
 });
 
+describe('absent metrics and error budgets', () => {
+  const rulesOf = (t: Target, service: string): Obj[] => ((ofKind(t.manifests, 'PrometheusRule').find((r) => r.metadata.name === service) as Obj | undefined)?.spec.groups ?? [])
+    .flatMap((g: Obj) => g.rules as Obj[]);
+
+  it('every scraped service has an absent() alert on its targets', () => {
+    let checked = 0;
+    for (const t of targets()) {
+      for (const service of Object.values(t.config.services).filter((s) => s.ports.some((p) => p.name === 'metrics'))) {
+        const absent = rulesOf(t, service.name).find((r) => r.alert === 'MetricsAbsent');
+        expect({ target: t.name, service: service.name, expr: absent?.expr }).toEqual({ target: t.name, service: service.name, expr: `absent(up{namespace="${t.config.namespace}",job="${service.name}"})` });
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(50);
+  });
+
+  it('every SLO records its objective, budget, burn rates and budget remaining, and its dashboard shows them', () => {
+    let checked = 0;
+    for (const t of targets()) {
+      for (const service of Object.values(t.config.services).filter((s) => s.monitoring?.slo && s.ports.some((p) => p.name === 'metrics'))) {
+        const records = new Map<string, Obj>(rulesOf(t, service.name).filter((r) => r.record).map((r) => [r.record as string, r]));
+        const objective = /^vector\(([0-9.]+)\)$/.exec(records.get('slo:objective:ratio')?.expr ?? '');
+        expect(Number(objective?.[1])).toBeCloseTo(service.monitoring!.slo!.availability / 100, 10);
+        expect(records.get('slo:objective:ratio')?.labels).toEqual({ namespace: t.config.namespace, job: service.name });
+        for (const w of ['5m', '1h', '6h', '1d', '3d']) expect(records.has(`slo:burn_rate:ratio_rate${w}`)).toBe(true);
+        expect(records.get('slo:error_budget_remaining:ratio')?.expr).toMatch(/^1 - slo:sli_error:ratio_rate30d\{/);
+        const map = ofKind(t.manifests, 'ConfigMap').find((m) => m.metadata.name === `${service.name}-dashboard`) as Obj;
+        const model = JSON.parse(map.data[`${service.name}.json`]);
+        const queries: string[] = model.panels.flatMap((p: Obj) => (p.targets ?? []).map((q: Obj) => q.expr));
+        expect(queries.some((q) => q.startsWith('slo:error_budget_remaining:ratio{'))).toBe(true);
+        expect(queries.some((q) => q.startsWith('slo:objective:ratio{'))).toBe(true);
+        expect(queries.some((q) => q.startsWith('slo:burn_rate:ratio_rate1h{'))).toBe(true);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
   });
 });
 
