@@ -200,6 +200,12 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
     (service.dependsOn ?? []).forEach((dep, i) => checkDependency(config, service, dep, [...base, 'dependsOn', i], at));
   }
 
+  for (const flag of Object.values(config.featureFlags)) {
+    if (!config.services[flag.owner]) {
+      at(['featureFlags', flag.name, 'owner'], `${show(flag.owner)} is not a declared service; a flag's owner is the service that reads it (its pods mount the feature-flags ConfigMap); declared: ${Object.keys(config.services).join(', ')}`);
+    }
+  }
+
   checkAvailabilityRules(config, at);
   checkMonitoringRules(config, at);
   checkDeliveryRules(config, at);

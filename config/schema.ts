@@ -250,9 +250,10 @@ const definitions: Record<string, Schema> = {
   }, ['cidrs', 'ports']),
   featureFlag: obj({
     description: str(),
+    owner: { ...dnsLabel, description: 'the service that reads the flag and answers for it; the feature-flags ConfigMap is mounted into its pods' },
     enabled: bool('whether the flag is on'),
     rolloutPercent: int(0, 100, 'a whole percentage, 0-100'),
-  }, ['enabled', 'rolloutPercent']),
+  }, ['owner', 'enabled', 'rolloutPercent']),
   priorityClass: obj({ name: dnsLabel, value: int(0, 1000000000), description: str() }, ['name', 'value', 'description']),
   backup: obj({
     name: dnsLabel,

@@ -317,7 +317,10 @@ export interface ServiceConfig {
    * development always spread best-effort (ScheduleAnyway). @default 'ScheduleAnyway'
    */
   readonly spreadPolicy?: 'DoNotSchedule' | 'ScheduleAnyway';
-  /** Mount the feature-flags ConfigMap at /etc/feature-flags. @default false */
+  /**
+   * Mount the feature-flags ConfigMap at /etc/feature-flags although the service owns no flag (it
+   * reads flags of other services). A flag's owner mounts it anyway. @default false
+   */
   readonly featureFlags?: boolean;
   readonly monitoring?: ServiceMonitoringConfig;
   /** Command and args override. */
@@ -343,6 +346,8 @@ export interface ExternalPeer {
 export interface FeatureFlag {
   readonly name: string;
   readonly description?: string;
+  /** The service that reads the flag: the feature-flags ConfigMap is mounted into its pods. */
+  readonly owner: string;
   readonly enabled: boolean;
   readonly rolloutPercent: number;
 }

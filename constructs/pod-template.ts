@@ -34,6 +34,11 @@ export function secretsOf(config: TargetConfig, service: ServiceConfig): SecretR
 
 const secretEnv = (service: ServiceConfig, s: SecretRef): k8s.EnvVar => ({ name: s.env, valueFrom: { secretKeyRef: { name: secretNameOf(service), key: s.env } } });
 
+/** Whether a service's pods mount the feature-flags ConfigMap: it owns a flag, or reads others'. */
+export function readsFeatureFlags(config: TargetConfig, service: ServiceConfig): boolean {
+  return service.featureFlags === true || Object.values(config.featureFlags).some((f) => f.owner === service.name);
+}
+
 export interface PodTemplateOptions {
   /** Whether the service talks to the Kubernetes API (mounts a token). */
   readonly mountServiceAccountToken: boolean;
@@ -65,7 +70,7 @@ export function podTemplate(config: TargetConfig, service: ServiceConfig, option
     volumes.push({ name: 'config', configMap: { name: configNameOf(service) } });
     mounts.push({ name: 'config', mountPath: `/etc/${service.name}`, readOnly: true });
   }
-  if (service.featureFlags) {
+  if (readsFeatureFlags(config, service)) {
     // mounted as a volume (not env) so that changes reach the pod without a restart
     volumes.push({ name: 'feature-flags', configMap: { name: FEATURE_FLAGS_CONFIGMAP } });
     mounts.push({ name: 'feature-flags', mountPath: '/etc/feature-flags', readOnly: true });

@@ -1,4 +1,5 @@
 import * as path from 'path';
+import { parse } from 'yaml';
 import { listExamples, EXAMPLES_DIR } from '../../bin/synth-examples';
 import { loadPlatform } from '../../config/load';
 import { TargetConfig } from '../../config/types';
@@ -183,6 +184,37 @@ describe('topology spread', () => {
     const dir = copyEnvironments();
     edit(dir, 'production.yaml', /^  zoneSpread:\n    whenUnsatisfiable: .*\n    reason: .*\n/m, '');
     expect(configIssues(dir)).toContainEqual(expect.objectContaining({ path: 'availability', message: expect.stringContaining('zoneSpread') }));
+  });
+});
+
+describe('feature flags', () => {
+  const mounts = (spec: Obj) => (spec.volumes ?? []).some((v: Obj) => v.configMap?.name === 'feature-flags');
+
+  it('each flag has an owner service, whose pods mount the ConfigMap; no other pod does unless it asks', () => {
+    let checked = 0;
+    for (const t of targets()) {
+      const flags = parse((ofKind(t.manifests, 'ConfigMap').find((m) => m.metadata.name === 'feature-flags') as Obj).data['flags.yaml']).flags as Obj[];
+      for (const flag of flags) {
+        expect(t.config.services[flag.owner]).toBeDefined();
+        const pod = pods(t).find((p) => p.workload.metadata.name === flag.owner)!;
+        expect({ target: t.name, flag: flag.name, mounted: mounts(pod.spec) }).toEqual({ target: t.name, flag: flag.name, mounted: true });
+        checked++;
+      }
+      for (const { workload } of pods(t).filter((p) => mounts(p.spec))) {
+        const service = t.config.services[workload.metadata.name];
+        expect(service.featureFlags === true || flags.some((f) => f.owner === service.name)).toBe(true);
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(4 * 3);
+    // ml-signal-v2 is signal-service's
+    const staging = targets().find((t) => t.name === 'reference/staging')!;
+    expect(mounts(pods(staging).find((p) => p.workload.metadata.name === 'signal-service')!.spec)).toBe(true);
+  });
+
+  it('refuses a flag whose owner is not a declared service', () => {
+    const dir = copyEnvironments();
+    edit(dir, 'defaults.yaml', 'owner: signal-service', 'owner: signals');
+    expect(configIssues(dir)).toContainEqual(expect.objectContaining({ path: 'featureFlags.ml-signal-v2.owner', message: expect.stringContaining('"signals" is not a declared service') }));
   });
 });
 
