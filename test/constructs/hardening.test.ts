@@ -218,6 +218,21 @@ describe('feature flags', () => {
   });
 });
 
+describe('secret rotation', () => {
+  it('every workload whose containers read a Secret is restarted by Reloader when exactly those Secrets change', () => {
+    let checked = 0;
+    for (const t of targets()) {
+      for (const { workload, spec } of pods(t)) {
+        const secrets = [...new Set(containersOf(spec).flatMap((c) => (c.env ?? []).map((e: Obj) => e.valueFrom?.secretKeyRef?.name).filter(Boolean)))].sort();
+        const annotation = workload.metadata.annotations?.['secret.reloader.stakater.com/reload'];
+        expect({ target: t.name, workload: workload.metadata.name, reload: annotation?.split(',').sort() }).toEqual({ target: t.name, workload: workload.metadata.name, reload: secrets.length ? secrets : undefined });
+        if (secrets.length) checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(30);
+  });
+});
+
 describe('absent metrics and error budgets', () => {
   const rulesOf = (t: Target, service: string): Obj[] => ((ofKind(t.manifests, 'PrometheusRule').find((r) => r.metadata.name === service) as Obj | undefined)?.spec.groups ?? [])
     .flatMap((g: Obj) => g.rules as Obj[]);
