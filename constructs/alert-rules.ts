@@ -408,7 +408,8 @@ export class ServiceAlertRules extends Construct {
               for: rule.for,
               // namespace and service on every alert: the AlertmanagerConfig of the namespace
               // only receives alerts labelled with it, whatever the expression aggregates away
-              labels: { severity: rule.severity, namespace: config.namespace, service: service.name, ...rule.labels },
+              // and region in a multi-region environment: a global Alertmanager tells the regions apart
+              labels: { severity: rule.severity, namespace: config.namespace, service: service.name, ...(config.region ? { region: config.region } : {}), ...rule.labels },
               annotations: {
                 summary: rule.summary,
                 description: rule.description,

@@ -233,6 +233,24 @@ describe('secret rotation', () => {
   });
 });
 
+describe('regions', () => {
+  it('the regions of an environment get distinct dashboard uids, and every alert carries its region', () => {
+    const regional = targets().filter((t) => t.config.region);
+    expect(regional.length).toBeGreaterThanOrEqual(2);
+    const uids = new Map<string, string>();
+    for (const t of regional) {
+      for (const map of ofKind(t.manifests, 'ConfigMap').filter((m) => m.metadata.name.endsWith('-dashboard')) as Obj[]) {
+        const uid = JSON.parse(Object.values(map.data)[0] as string).uid;
+        expect(uids.get(uid)).toBeUndefined();
+        uids.set(uid, t.name);
+      }
+      const alerts = (ofKind(t.manifests, 'PrometheusRule') as Obj[]).flatMap((r) => r.spec.groups.flatMap((g: Obj) => g.rules.filter((x: Obj) => x.alert)));
+      expect(alerts.length).toBeGreaterThan(20);
+      for (const alert of alerts) expect({ alert: alert.alert, region: alert.labels.region }).toEqual({ alert: alert.alert, region: t.config.region });
+    }
+  });
+});
+
 describe('absent metrics and error budgets', () => {
   const rulesOf = (t: Target, service: string): Obj[] => ((ofKind(t.manifests, 'PrometheusRule').find((r) => r.metadata.name === service) as Obj | undefined)?.spec.groups ?? [])
     .flatMap((g: Obj) => g.rules as Obj[]);

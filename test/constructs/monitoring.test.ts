@@ -287,10 +287,9 @@ describe('Grafana dashboards', () => {
       expect(map.metadata.labels).toMatchObject({ [config.monitoring.grafana.dashboardLabel]: config.monitoring.grafana.dashboardLabelValue });
       expect(map.metadata.annotations).toMatchObject({ grafana_folder: config.monitoring.grafana.folder });
       const model = JSON.parse(map.data[`${service.name}.json`]);
-      // named by service and namespace, never by target: each cluster has its own Grafana
-      expect(model.uid).toBe(`${service.name}-${config.namespace}`);
-      expect(model.title).toBe(`${service.name} (${config.namespace})`);
-      if (config.region) expect(JSON.stringify([model.uid, model.title])).not.toContain(config.region);
+      // named by service, namespace and region: a global Grafana tells the regions apart
+      expect(model.uid).toBe(config.region ? `${service.name}-${config.namespace}-${config.region}` : `${service.name}-${config.namespace}`);
+      expect(model.title).toBe(config.region ? `${service.name} (${config.namespace}, ${config.region})` : `${service.name} (${config.namespace})`);
       const titles: string[] = model.panels.map((p: Obj) => p.title);
       expect(titles.some((t) => t.startsWith('Saturation'))).toBe(true);
     }
