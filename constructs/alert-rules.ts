@@ -30,6 +30,8 @@ export interface AlertSpec {
 export interface RecordSpec {
   readonly record: string;
   readonly expr: string;
+  /** Labels set on the recorded series (e.g. namespace and job of a constant). @default none */
+  readonly labels?: Record<string, string>;
 }
 
 export interface RuleGroupSpec {

@@ -10,6 +10,7 @@ export function effectiveResources(config: TargetConfig, service: ServiceConfig,
   const scale = service.qos === 'guaranteed' ? 1 : config.requestScale;
   if (scale === 1) return resources;
   const requests: ResourceAmounts = {
+    ...resources.requests,
     cpu: formatCpu(Math.max(1, Math.round(cpuMillis(resources.requests.cpu) * scale))),
     memory: formatMemory(Math.max(1024 * 1024, Math.round(memoryBytes(resources.requests.memory) * scale))),
   };

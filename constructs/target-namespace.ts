@@ -63,3 +63,5 @@ export class TargetNamespace extends Construct {
     });
   }
 }
+
+const amounts = (a: ResourceAmounts) => ({ cpu: k8s.Quantity.fromString(a.cpu), memory: k8s.Quantity.fromString(a.memory) });

@@ -294,7 +294,7 @@ function containerAmounts(container: any, policy: any): Amounts {
   };
   const cpu = raise('cpu', amounts.requestsCpu, amounts.limitsCpu, cpuMillis);
   const memory = raise('memory', amounts.requestsMemory, amounts.limitsMemory, memoryBytes);
-  return { requestsCpu: cpu.request, requestsMemory: memory.request, limitsCpu: cpu.limit, limitsMemory: memory.limit };
+  return { ...amounts, requestsCpu: cpu.request, requestsMemory: memory.request, limitsCpu: cpu.limit, limitsMemory: memory.limit };
 }
 
 function quotaOf(manifests: readonly Manifest[]): Partial<Record<AmountKey | 'pods', number>> {

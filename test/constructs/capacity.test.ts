@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { effectiveVpa } from '../../config/autoscaling-rules';
 import { replicaRange } from '../../config/rules';
-import { TargetConfig } from '../../config/types';
+import { Resources, TargetConfig } from '../../config/types';
 import { effectiveResources } from '../../constructs/resources';
 import { AMOUNT_KEYS, AmountKey, capacityOf, drainBlockers, drainProblems, format } from '../../lib/capacity';
 import { Manifest, ofKind } from '../../lib/manifest';
@@ -143,7 +143,7 @@ describe('a quota that maximum scale plus surge exceeds', () => {
   }
 
   it('refuses the synth, naming the target, the resource, the total, the quota and the biggest services', () => {
-    const message = refuse('limits: { cpu: "64", memory: 128Gi }', 'limits: { cpu: "50", memory: 128Gi }');
+    const message = refuse('limits: { cpu: "64", memory: 128Gi,', 'limits: { cpu: "50", memory: 128Gi,');
     for (const target of ['production-us-east-1', 'production-eu-west-1']) {
       expect(message).toContain(`${target}: limits.cpu at maximum scale plus release surge is 54.6, over the namespace ResourceQuota of 50 by 4.6; `
         + 'biggest: gateway 15 (15 max + 15 surge (blue/green: second ReplicaSet) × 500m), execution-gateway 12 (3 max + 3 surge (blue/green: second ReplicaSet) × 2), '

@@ -7,7 +7,7 @@ import { Manifest, ofKind } from '../../lib/manifest';
 import { livenessProblem } from '../../lib/policy';
 import { podTemplateOf } from '../../lib/pod-security';
 import { synthesizeAll } from '../../lib/synth';
-import { referencePlatform, ROOT } from '../helpers';
+import { configIssues, copyEnvironments, edit, referencePlatform, ROOT } from '../helpers';
 
 /**
  * Runtime hardening (issue 16), checked on every target of the reference platform and of every
@@ -17,7 +17,9 @@ jest.setTimeout(180_000);
 
 type Obj = Record<string, any>;
 
-interface Target { readonly name: string; readonly config: TargetConfig; readonly manifests: Manifest[] }
+interface Target { readonly name: string; readonly config: TargetConfig; readonly manifests: Manifest[]; readonly files: Map<string, string> }
+
+const synthesizedReadme = (t: Target) => t.files.get('README.md') ?? '';
 
 let all: Target[] | undefined;
 /** Every target of the reference platform and of each example, synthesized once. */
@@ -28,7 +30,7 @@ function targets(): Target[] {
       const outputs = synthesizeAll(configs);
       for (const config of configs) {
         const output = outputs.find((o) => o.folder === config.target)!;
-        all!.push({ name: `${platform}/${config.target}`, config, manifests: output.manifests });
+        all!.push({ name: `${platform}/${config.target}`, config, manifests: output.manifests, files: output.files });
       }
     };
     add('reference', referencePlatform().configs);
@@ -93,6 +95,7 @@ describe('redis authentication', () => {
     expect(checked).toBeGreaterThanOrEqual(10);
   });
 });
+
 describe('metrics ingress', () => {
   it('admits Prometheus pods only (namespace and pod selector in one peer), the selector set per environment', () => {
     for (const t of targets()) {
@@ -110,6 +113,9 @@ describe('metrics ingress', () => {
     const scrape = policy.spec.ingress.flatMap((r: Obj) => r.from).find((p: Obj) => p.namespaceSelector && p.podSelector);
     // mappings merge key by key: the environment's label narrows the default selector (both must match)
     expect(scrape.podSelector).toEqual({ matchLabels: { 'app.kubernetes.io/name': 'prometheus', prometheus: 'staging-k8s' } });
+  });
+});
+
 describe('user and group IDs', () => {
   it('every container of every target runs as UID and GID 10000 or more, volumes owned by such a group', () => {
     for (const t of targets()) {
