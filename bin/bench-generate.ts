@@ -26,6 +26,9 @@ export function generatePlatform(dir: string, services: number, reference = 'env
     };
   }
   defaults.services = generated;
+  // every flag needs a declared owner: hand them round the generated services
+  const names = Object.keys(generated);
+  Object.values((defaults.featureFlags ?? {}) as Record<string, { owner?: string }>).forEach((flag, i) => { flag.owner = names[i % names.length]; });
   fs.writeFileSync(path.join(dir, 'defaults.yaml'), stringify(defaults, { aliasDuplicateObjects: false }));
   for (const env of ['development', 'staging', 'production']) {
     const data = parse(fs.readFileSync(path.join(reference, `${env}.yaml`), 'utf8'));

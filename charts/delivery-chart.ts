@@ -67,15 +67,20 @@ export const targetPathOf = (config: TargetConfig) => `${config.delivery.path ??
  *   synced by hand. Non-production Applications carry the resources finalizer (deleting the
  *   Application deletes the environment); production's do not, so removing an Application never
  *   deletes production workloads.
- * - A root Application (project `<platform>-delivery`, allowed only Applications and
- *   AppProjects in Argo CD's namespace) that reads this folder, so a merged change to dist/argocd
- *   is applied without anyone running kubectl. Bootstrapped once with `kubectl apply`.
+ * - A root Application (project `<platform>-delivery`, allowed only Applications in Argo CD's
+ *   namespace) that reads the Applications of this folder, so a merged change to them is applied
+ *   without anyone running kubectl. The AppProjects are bootstrap objects, applied (and changed)
+ *   only by an administrator with `kubectl apply`: a project that could change AppProjects would
+ *   let one commit widen every project.
  *
  * App-of-apps rather than an ApplicationSet: every Application is a plain file in dist/ that is
  * reviewed, diffed and schema-checked like the targets, per-target differences (sync policy,
  * finalizer, destination) stay data instead of template patches, and the root needs no
  * generator to be trusted with cluster credentials.
  */
+/** The files of dist/argocd the root Application syncs: the Applications, never the AppProjects. */
+export const ROOT_INCLUDE = 'application-*.yaml';
+
 export class DeliveryChart extends Chart {
   /** Target → the name of its AppProject (the same as its Application's). */
   readonly projects: ReadonlyMap<string, string>;
@@ -151,11 +156,12 @@ export class DeliveryChart extends Chart {
     new AppProject(this, 'root-project', {
       metadata: { name: this.rootProject, annotations: { [SYNC_WAVE]: '-1' } },
       spec: {
-        description: `Argo CD's own objects for ${platform}: the Applications and AppProjects of ${distPath}/${DELIVERY_FOLDER}`,
+        description: `Argo CD's own objects for ${platform}: the Applications of ${distPath}/${DELIVERY_FOLDER} (AppProjects are applied by an administrator)`,
         sourceRepos: [first.delivery.repoURL],
         destinations: [{ server: IN_CLUSTER, namespace: ARGOCD_NAMESPACE }],
         clusterResourceWhitelist: [],
-        namespaceResourceWhitelist: [{ group: 'argoproj.io', kind: 'Application' }, { group: 'argoproj.io', kind: 'AppProject' }],
+        // Applications only: a project that may change AppProjects lets one commit widen every project
+        namespaceResourceWhitelist: [{ group: 'argoproj.io', kind: 'Application' }],
       },
     });
     new Application(this, 'root', {
@@ -166,7 +172,8 @@ export class DeliveryChart extends Chart {
           repoUrl: first.delivery.repoURL,
           targetRevision: first.delivery.revision,
           path: `${distPath}/${DELIVERY_FOLDER}`,
-          directory: { recurse: false, include: '*.yaml' },
+          // the Applications only: the AppProjects beside them are bootstrap objects
+          directory: { recurse: false, include: ROOT_INCLUDE },
         },
         destination: { server: IN_CLUSTER, namespace: ARGOCD_NAMESPACE },
         syncPolicy: {

@@ -21,6 +21,9 @@ export function checkAvailabilityRules(config: TargetConfig, at: (p: PathSegment
   if (availability.spread !== PRODUCTION_SPREAD) {
     at(['availability', 'spread'], `${show(availability.spread)} is not allowed in production: pods must spread over zones and nodes so that losing one takes out at most a share of each service; allowed: "${PRODUCTION_SPREAD}"`);
   }
+  if (!availability.zoneSpread) {
+    at(['availability'], `has no zoneSpread: production must decide what its zone spread does when pods cannot spread evenly; add availability.zoneSpread: { whenUnsatisfiable: DoNotSchedule or ScheduleAnyway, reason: why }`);
+  }
   if (allowsUnavailable(availability.maxUnavailable)) {
     at(['availability', 'maxUnavailable'], `${show(availability.maxUnavailable)} is not allowed in production: a rolling update would stop pods before their replacements are ready; allowed: 0 (raise maxSurge to roll faster)`);
   }

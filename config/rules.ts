@@ -1,6 +1,7 @@
 import { WIDEST_PREFIX, wideCidrs } from '../lib/cidr';
 import { followsNameRule, isLabelValue, LABEL_VALUE_RULE, MAX_LABEL, NAME_RULES } from '../lib/k8s-names';
 import { cpuMillis, memoryBytes } from '../lib/quantity';
+import { DEFAULT_EPHEMERAL_STORAGE } from '../constructs/resources';
 import { ConfigIssue, formatPath, PathSegment, show } from './errors';
 import { checkAutoscalingRules } from './autoscaling-rules';
 import { checkAvailabilityRules } from './availability-rules';
@@ -185,6 +186,23 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
     (service.secrets ?? []).forEach((secret, i) => {
       if (envNames.has(secret.env)) at([...base, 'secrets', i, 'env'], `"${secret.env}" is also set as a literal in env; keep one`);
     });
+    // the auth credentials a service receives (its own and its dependencies') share its env names
+    const secretByEnv = new Map<string, { remoteKey: string; from: string }>();
+    (service.secrets ?? []).forEach((s) => secretByEnv.set(s.env, { remoteKey: s.remoteKey, from: `its secrets` }));
+    const auths: Array<[string, ServiceConfig['auth'], PathSegment[]]> = [[service.name, service.auth, [...base, 'auth']]];
+    (service.dependsOn ?? []).forEach((dep, i) => {
+      if ('service' in dep) auths.push([dep.service, config.services[dep.service]?.auth, [...base, 'dependsOn', i]]);
+    });
+    for (const [owner, auth, p] of auths) {
+      if (!auth) continue;
+      if (envNames.has(auth.env)) at(p, `the auth credential of "${owner}" is given to "${service.name}" as ${auth.env}, which "${service.name}" also sets as a literal in env; remove the literal`);
+      const seen = secretByEnv.get(auth.env);
+      if (seen && seen.remoteKey !== auth.remoteKey) {
+        at(p, `the auth credential of "${owner}" (remoteKey ${show(auth.remoteKey)}) is given to "${service.name}" as ${auth.env}, which already carries ${show(seen.remoteKey)} from ${seen.from}; give one of them another env name`);
+      } else if (!seen) {
+        secretByEnv.set(auth.env, { remoteKey: auth.remoteKey, from: `the auth of "${owner}"` });
+      }
+    }
 
     if (service.release?.strategy === 'blueGreen' && service.workload !== 'deployment') {
       at([...base, 'release', 'strategy'], `blueGreen needs a deployment workload; "${service.name}" is a ${service.workload}`);
@@ -205,6 +223,11 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
 
   // the secret store's provider block as the CRD spells it, with credentials only through secretRefs
   for (const problem of providerProblems(config.secretStore.provider)) at(['secretStore', 'provider', ...problem.path], problem.message, problem.key);
+  for (const flag of Object.values(config.featureFlags)) {
+    if (!ownValue(config.services, flag.owner)) {
+      at(['featureFlags', flag.name, 'owner'], `${show(flag.owner)} is not a declared service; a flag's owner is the service that reads it (its pods mount the feature-flags ConfigMap); declared: ${Object.keys(config.services).join(', ')}`);
+    }
+  }
 
   checkAvailabilityRules(config, at);
   checkMonitoringRules(config, at);
@@ -234,6 +257,11 @@ function checkLimitRange(config: TargetConfig, what: string, resources: ServiceC
   const max = config.limitRange.max;
   if (cpuMillis(resources.limits.cpu) > cpuMillis(max.cpu)) {
     at([...p, 'limits', 'cpu'], `${what}: limit ${show(resources.limits.cpu)} exceeds the LimitRange maximum per container ${show(max.cpu)} (limitRange.max.cpu); lower the limit or raise limitRange.max.cpu`);
+  }
+  const ephemeral = resources.limits.ephemeralStorage ?? config.limitRange.default.ephemeralStorage;
+  const ephemeralMax = max.ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE.max;
+  if (ephemeral && memoryBytes(ephemeral) > memoryBytes(ephemeralMax)) {
+    at([...p, 'limits', 'ephemeralStorage'], `${what}: ephemeral-storage limit ${show(ephemeral)} exceeds the LimitRange maximum per container ${show(ephemeralMax)} (limitRange.max.ephemeralStorage); lower the limit or raise the maximum`);
   }
   if (memoryBytes(resources.limits.memory) > memoryBytes(max.memory)) {
     at([...p, 'limits', 'memory'], `${what}: limit ${show(resources.limits.memory)} exceeds the LimitRange maximum per container ${show(max.memory)} (limitRange.max.memory); lower the limit or raise limitRange.max.memory`);

@@ -85,7 +85,7 @@ function thresholdsSchema(required: boolean): Schema {
 }
 
 const definitions: Record<string, Schema> = {
-  resourceAmounts: obj({ cpu, memory }, ['cpu', 'memory']),
+  resourceAmounts: obj({ cpu, memory, ephemeralStorage: pattern(patterns.memory, 'local ephemeral storage (logs, /tmp), a quantity such as "256Mi" or "1Gi"') }, ['cpu', 'memory']),
   partialResourceAmounts: obj({ cpu, memory }),
   resources: obj({ requests: ref('resourceAmounts'), limits: ref('resourceAmounts') }, ['requests', 'limits']),
   port: obj({
@@ -205,6 +205,8 @@ const definitions: Record<string, Schema> = {
     probes: obj({ readiness: ref('probe'), liveness: ref('probe'), startup: ref('probe') }),
     env: { type: 'object', propertyNames: { pattern: patterns.envName }, additionalProperties: { type: 'string' } },
     secrets: arr(ref('secretRef')),
+    // the credential the service demands of its clients (config/types.ts ServiceConfig.auth)
+    auth: ref('secretRef'),
     config: {
       type: 'object',
       propertyNames: { pattern: CONFIG_MAP_KEY, maxLength: 253, description: 'ConfigMap keys: at most 253 letters, digits, "-", "_" and "."' },
@@ -256,7 +258,7 @@ const definitions: Record<string, Schema> = {
     }),
     command: arr(str()),
     args: arr(str()),
-    runAsUser: int(1, 2147483647, 'a non-zero UID'),
+    runAsUser: int(10000, 2147483647, 'a UID (and GID, fsGroup) of 10000 or more, outside the system users of images and nodes'),
     sidecars: arr(ref('sidecar')),
   }, ['description', 'component', 'image', 'ports', 'replicas', 'resources', 'probes']),
   externalPeer: obj({
@@ -268,9 +270,10 @@ const definitions: Record<string, Schema> = {
   }, ['cidrs', 'ports']),
   featureFlag: obj({
     description: text(DESCRIPTION_MAX),
+    owner: { ...dnsLabel, description: 'the service that reads the flag and answers for it; the feature-flags ConfigMap is mounted into its pods' },
     enabled: bool('whether the flag is on'),
     rolloutPercent: int(0, 100, 'a whole percentage, 0-100'),
-  }, ['enabled', 'rolloutPercent']),
+  }, ['owner', 'enabled', 'rolloutPercent']),
   priorityClass: obj({ name: dnsLabel, value: int(0, 1000000000), description: text(DESCRIPTION_MAX) }, ['name', 'value', 'description']),
   backup: obj({
     name: dnsLabel,
@@ -321,6 +324,10 @@ const targetProperties: Record<string, Schema> = {
     maxUnavailable: { oneOf: [int(0), pattern('^[0-9]+%$', 'a percentage such as "25%"')] },
     terminationGracePeriodSeconds: int(0, 3600),
     preStopSeconds: int(0, 600),
+    zoneSpread: obj({
+      whenUnsatisfiable: oneOfStrings(['DoNotSchedule', 'ScheduleAnyway'], 'what the zone spread does when pods cannot spread evenly'),
+      reason: str('why this environment chose it'),
+    }, ['whenUnsatisfiable', 'reason']),
   }, ['spread', 'maxSurge', 'maxUnavailable', 'terminationGracePeriodSeconds', 'preStopSeconds']),
   priorityClasses: mapOf(ref('priorityClass'), 'PriorityClasses services may refer to with `priority`'),
   backups: arr(ref('backup')),
@@ -334,6 +341,7 @@ const targetProperties: Record<string, Schema> = {
   monitoring: obj({
     namespace: dnsLabel,
     selectorLabels: labels('labels the Prometheus instance selects ServiceMonitors and PrometheusRules by, written onto them as they are'),
+    prometheusPodSelector: { ...labels('labels of the Prometheus pods (in monitoring.namespace) that may scrape the metrics ports'), minProperties: 1 },
     scrapeInterval: duration,
     runbookUrlPattern: pattern('^https://.*\\{alert\\}', 'an https URL containing {alert}'),
     grafana: obj({ dashboardLabel: labelKey, dashboardLabelValue: labelValue, folder: text(DESCRIPTION_MAX) }, ['dashboardLabel', 'dashboardLabelValue']),

@@ -14,6 +14,11 @@ export type Tier = 'development' | 'staging' | 'production';
 export interface ResourceAmounts {
   readonly cpu: string;
   readonly memory: string;
+  /**
+   * Local ephemeral storage (writable layers, logs, emptyDir such as /tmp), a memory-style quantity.
+   * @default limitRange.defaultRequest / limitRange.default, else 256Mi requested, 1Gi limit
+   */
+  readonly ephemeralStorage?: string;
 }
 
 export interface Resources {
@@ -298,6 +303,12 @@ export interface ServiceConfig {
   /** Plain, non-secret environment variables. */
   readonly env?: Record<string, string>;
   readonly secrets?: SecretRef[];
+  /**
+   * The credential the service demands of its clients (a Redis password): an ExternalSecret gives it,
+   * as the env variable `auth.env`, to the service's own containers (sidecars included) and to every
+   * service that `dependsOn` it. The value never reaches dist/. @default none: clients need no credential
+   */
+  readonly auth?: SecretRef;
   /** Non-secret configuration, rendered as a ConfigMap mounted at /etc/<service>. */
   readonly config?: Record<string, string>;
   readonly dependsOn?: Dependency[];
@@ -311,13 +322,16 @@ export interface ServiceConfig {
    * development always spread best-effort (ScheduleAnyway). @default 'ScheduleAnyway'
    */
   readonly spreadPolicy?: 'DoNotSchedule' | 'ScheduleAnyway';
-  /** Mount the feature-flags ConfigMap at /etc/feature-flags. @default false */
+  /**
+   * Mount the feature-flags ConfigMap at /etc/feature-flags although the service owns no flag (it
+   * reads flags of other services). A flag's owner mounts it anyway. @default false
+   */
   readonly featureFlags?: boolean;
   readonly monitoring?: ServiceMonitoringConfig;
   /** Command and args override. */
   readonly command?: string[];
   readonly args?: string[];
-  /** Non-root UID/GID. @default 10001 */
+  /** UID, GID and fsGroup, 10000 or more. @default 10001 */
   readonly runAsUser?: number;
   /** Helper containers in every pod of the service. @default none */
   readonly sidecars?: SidecarConfig[];
@@ -340,6 +354,8 @@ export interface ExternalPeer {
 export interface FeatureFlag {
   readonly name: string;
   readonly description?: string;
+  /** The service that reads the flag: the feature-flags ConfigMap is mounted into its pods. */
+  readonly owner: string;
   readonly enabled: boolean;
   readonly rolloutPercent: number;
 }
@@ -409,6 +425,11 @@ export interface MonitoringConfig {
   readonly namespace: string;
   /** Labels the Prometheus instance selects ServiceMonitors and rules by. */
   readonly selectorLabels: Record<string, string>;
+  /**
+   * Labels of the Prometheus pods in `namespace`: only they may reach the `metrics` ports.
+   * @default { 'app.kubernetes.io/name': 'prometheus' } (the Prometheus Operator's pods)
+   */
+  readonly prometheusPodSelector?: Record<string, string>;
   /** @default '15s' */
   readonly scrapeInterval: string;
   /** `{alert}` is replaced with the alert name in lower-case kebab form. */
@@ -455,6 +476,12 @@ export interface AvailabilityConfig {
   readonly maxUnavailable: string | number;
   readonly terminationGracePeriodSeconds: number;
   readonly preStopSeconds: number;
+  /**
+   * What the zone spread does when pods cannot spread evenly, and why this environment chose it
+   * (required in production). A service's `spreadPolicy` overrides it in production.
+   * @default ScheduleAnyway
+   */
+  readonly zoneSpread?: { readonly whenUnsatisfiable: 'DoNotSchedule' | 'ScheduleAnyway'; readonly reason: string };
 }
 
 /**

@@ -31,6 +31,8 @@ export interface AlertSpec {
 export interface RecordSpec {
   readonly record: string;
   readonly expr: string;
+  /** Labels set on the recorded series (e.g. namespace and job of a constant). @default none */
+  readonly labels?: Record<string, string>;
 }
 
 export interface RuleGroupSpec {
@@ -165,6 +167,19 @@ export function standardAlerts(scope: MonitoringScope): { service: AlertSpec[]; 
       severity: config.monitoring.targetDownSeverity,
       summary: `${name} metrics target {{ $labels.instance }} is down`,
       description: `Prometheus has not scraped ${name} pod {{ $labels.pod }} in namespace ${config.namespace} for ${spelled(t.targetDown.for)}; the pod is gone, hung or not ready to serve /metrics.`,
+      reason: standardReason(service, t, 'targetDown'),
+    });
+  }
+  if (scope.scraped) {
+    // TargetDown needs a target; when there is none at all (all pods gone, the ServiceMonitor or
+    // its selector lost) only absent() notices
+    out.push({
+      alert: 'MetricsAbsent',
+      expr: `absent(up{${app}})`,
+      for: t.targetDown.for,
+      severity: config.monitoring.targetDownSeverity,
+      summary: `${name} has no metrics target at all`,
+      description: `Prometheus has no scrape target for ${name} in namespace ${config.namespace} for ${spelled(t.targetDown.for)}: every pod is gone, or the ServiceMonitor (or its selector) no longer finds them. Every other alert of ${name} is blind meanwhile.`,
       reason: standardReason(service, t, 'targetDown'),
     });
   }
@@ -396,7 +411,8 @@ export class ServiceAlertRules extends Construct {
               for: rule.for,
               // namespace and service on every alert: the AlertmanagerConfig of the namespace
               // only receives alerts labelled with it, whatever the expression aggregates away
-              labels: { severity: rule.severity, namespace: config.namespace, service: service.name, ...rule.labels },
+              // and region in a multi-region environment: a global Alertmanager tells the regions apart
+              labels: { severity: rule.severity, namespace: config.namespace, service: service.name, ...(config.region ? { region: config.region } : {}), ...rule.labels },
               annotations: {
                 summary: rule.summary,
                 description: rule.description,
@@ -405,7 +421,7 @@ export class ServiceAlertRules extends Construct {
                 threshold_reason: escapeTemplate(rule.reason),
               },
             }
-            : { record: rule.record, expr: PrometheusRuleSpecGroupsRulesExpr.fromString(rule.expr) }),
+            : { record: rule.record, expr: PrometheusRuleSpecGroupsRulesExpr.fromString(rule.expr), labels: rule.labels }),
         })),
       },
     });

@@ -35,6 +35,7 @@ export class FeatureFlags extends Construct {
       environment: props.config.environment,
       flags: flags.map((f) => ({
         name: f.name,
+        owner: f.owner,
         enabled: f.enabled,
         // a disabled flag reaches nobody, whatever its rollout
         rolloutPercent: f.enabled ? f.rolloutPercent : 0,

@@ -114,6 +114,10 @@ function buildFlows(config: TargetConfig): Flow[] {
 const policyPorts = (ports: readonly FlowPort[]): k8s.NetworkPolicyPort[] =>
   ports.map((p) => ({ port: k8s.IntOrString.fromNumber(p.port), protocol: p.protocol }));
 
+/** Labels of the Prometheus pods that scrape the targets (`monitoring.prometheusPodSelector`). */
+export const prometheusPodLabels = (config: TargetConfig): Record<string, string> =>
+  config.monitoring.prometheusPodSelector ?? { 'app.kubernetes.io/name': 'prometheus' };
+
 const namespacePeer = (namespace: string): k8s.NetworkPolicyPeer => ({ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: namespace } } });
 
 export interface NamespaceNetworkPoliciesProps {
@@ -157,7 +161,7 @@ export interface ServiceNetworkPolicyProps {
 /**
  * Both sides of every flow of one service, port by port: ingress from each caller (its pods by
  * their selector labels), from the ingress controller's namespace when the service is public, and
- * from Prometheus' namespace to the `metrics` port; egress to each callee's pods and to each
+ * from Prometheus' pods (`monitoring.prometheusPodSelector` in its namespace) to the `metrics` port; egress to each callee's pods and to each
  * external peer's CIDRs. The policy selects the service's pods by their selector labels, so it
  * covers Deployment, StatefulSet and Rollout pods alike.
  */
@@ -188,7 +192,9 @@ export class ServiceNetworkPolicy extends Construct {
     }
     const metrics = service.ports.find((p) => p.name === METRICS_PORT);
     if (metrics) {
-      ingress.push({ from: [namespacePeer(config.monitoring.namespace)], ports: policyPorts([flowPort(metrics)]) });
+      // Prometheus' pods only: namespace and pod selector in one peer (both must match)
+      const prometheus = { ...namespacePeer(config.monitoring.namespace), podSelector: { matchLabels: prometheusPodLabels(config) } };
+      ingress.push({ from: [prometheus], ports: policyPorts([flowPort(metrics)]) });
     }
 
     const egress: k8s.NetworkPolicyEgressRule[] = [];

@@ -1,8 +1,8 @@
 import { k8s } from 'cdk8s-plus-28';
 import { ownValue } from '../config/rules';
-import { ProbeConfig, ProbesConfig, Resources, ServiceConfig, SidecarConfig, TargetConfig } from '../config/types';
+import { ProbeConfig, ProbesConfig, Resources, SecretRef, ServiceConfig, SidecarConfig, TargetConfig } from '../config/types';
 import { serviceLabels, selectorLabels } from './labels';
-import { effectiveResources } from './resources';
+import { effectiveResources, ephemeralStorageOf } from './resources';
 
 /** Default UID/GID of every container: non-root, outside the range of system users. */
 export const DEFAULT_UID = 10001;
@@ -16,9 +16,45 @@ export const FEATURE_FLAGS_CONFIGMAP = 'feature-flags';
 /** Name of the persistent volume claim template of stateful services. */
 export const DATA_VOLUME = 'data';
 
+/**
+ * Every secret a service's pods receive: its own `secrets`, its own `auth` credential (the server
+ * side, e.g. redis's password) and the `auth` credential of each service it `dependsOn` (the
+ * client side). One entry per env name, in that order (config/rules.ts refuses two different
+ * secrets under one name).
+ */
+export function secretsOf(config: TargetConfig, service: ServiceConfig): SecretRef[] {
+  const out = new Map<string, SecretRef>();
+  const add = (s: SecretRef | undefined) => { if (s && !out.has(s.env)) out.set(s.env, s); };
+  (service.secrets ?? []).forEach(add);
+  add(service.auth);
+  for (const dep of service.dependsOn ?? []) {
+    if ('service' in dep) add(config.services[dep.service]?.auth);
+  }
+  return [...out.values()];
+}
+
+const secretEnv = (service: ServiceConfig, s: SecretRef): k8s.EnvVar => ({ name: s.env, valueFrom: { secretKeyRef: { name: secretNameOf(service), key: s.env } } });
+
+/** Whether a service's pods mount the feature-flags ConfigMap: it owns a flag, or reads others'. */
+export function readsFeatureFlags(config: TargetConfig, service: ServiceConfig): boolean {
+  return service.featureFlags === true || Object.values(config.featureFlags).some((f) => f.owner === service.name);
+}
+
 export interface PodTemplateOptions {
   /** Whether the service talks to the Kubernetes API (mounts a token). */
   readonly mountServiceAccountToken: boolean;
+  /** Whether an Argo Rollout (rather than a Deployment or StatefulSet) runs the pods. @default false */
+  readonly rollout?: boolean;
+}
+
+/**
+ * The label its controller gives each revision's pods, which topology spread's `matchLabelKeys`
+ * uses to spread each revision on its own: `pod-template-hash` (Deployment's ReplicaSets),
+ * `controller-revision-hash` (StatefulSet), `rollouts-pod-template-hash` (Argo Rollouts).
+ */
+export function revisionLabelOf(service: ServiceConfig, options: { readonly rollout?: boolean }): string {
+  if (service.workload === 'statefulset') return 'controller-revision-hash';
+  return options.rollout ? 'rollouts-pod-template-hash' : 'pod-template-hash';
 }
 
 /**
@@ -35,7 +71,7 @@ export function podTemplate(config: TargetConfig, service: ServiceConfig, option
     volumes.push({ name: 'config', configMap: { name: configNameOf(service) } });
     mounts.push({ name: 'config', mountPath: `/etc/${service.name}`, readOnly: true });
   }
-  if (service.featureFlags) {
+  if (readsFeatureFlags(config, service)) {
     // mounted as a volume (not env) so that changes reach the pod without a restart
     volumes.push({ name: 'feature-flags', configMap: { name: FEATURE_FLAGS_CONFIGMAP } });
     mounts.push({ name: 'feature-flags', mountPath: '/etc/feature-flags', readOnly: true });
@@ -46,7 +82,7 @@ export function podTemplate(config: TargetConfig, service: ServiceConfig, option
 
   const env: k8s.EnvVar[] = [
     ...literalEnv(service.env),
-    ...(service.secrets ?? []).map((s) => ({ name: s.env, valueFrom: { secretKeyRef: { name: secretNameOf(service), key: s.env } } })),
+    ...secretsOf(config, service).map((s) => secretEnv(service, s)),
   ];
 
   const spreadKeys = spreadKeysOf(config);
@@ -75,7 +111,8 @@ export function podTemplate(config: TargetConfig, service: ServiceConfig, option
       command: sc.command,
       args: sc.args,
       ports: sidecarPortsOf(service, sc),
-      env: literalEnv(sc.env),
+      // a sidecar of a service that demands a credential (an exporter) presents it too
+      env: [...literalEnv(sc.env), ...(service.auth ? [secretEnv(service, service.auth)] : [])],
       resources: effectiveResources(config, service, sc.resources),
       probes: sc.probes ?? {},
       mounts: [{ name: tmp, mountPath: '/tmp' }],
@@ -102,8 +139,11 @@ export function podTemplate(config: TargetConfig, service: ServiceConfig, option
       topologySpreadConstraints: spreadKeys.length ? spreadKeys.map((topologyKey) => ({
         maxSkew: 1,
         topologyKey,
-        whenUnsatisfiable: spreadPolicyOf(config, service),
+        whenUnsatisfiable: spreadPolicyOf(config, service, topologyKey),
         labelSelector: { matchLabels: selectorLabels(config, service) },
+        // count only the pods of the same revision: during a rolling update or beside a blue/green
+        // preview, the old revision's pods would otherwise skew where the new ones go
+        matchLabelKeys: [revisionLabelOf(service, options)],
       })) : undefined,
       containers: [container, ...sidecars],
       volumes,
@@ -113,17 +153,21 @@ export function podTemplate(config: TargetConfig, service: ServiceConfig, option
 
 /** The topology keys pods spread over: none, zones, or zones then nodes. */
 export function spreadKeysOf(config: TargetConfig): string[] {
-  return config.availability.spread === 'zones' ? ['topology.kubernetes.io/zone']
-    : config.availability.spread === 'zones-and-nodes' ? ['topology.kubernetes.io/zone', 'kubernetes.io/hostname'] : [];
+  return config.availability.spread === 'zones' ? [ZONE_KEY]
+    : config.availability.spread === 'zones-and-nodes' ? [ZONE_KEY, 'kubernetes.io/hostname'] : [];
 }
 
+export const ZONE_KEY = 'topology.kubernetes.io/zone';
+
 /**
- * How a service's pods spread when they cannot spread evenly. A service's `spreadPolicy` applies in
- * production only: staging and development clusters are smaller, and PLATFORM.md has them spread
- * best-effort (ScheduleAnyway) so that a pod is never left pending for want of a zone.
+ * How a service's pods spread over one topology key when they cannot spread evenly. A service's
+ * `spreadPolicy` applies in production only (staging and development clusters are smaller); else
+ * zones follow the environment's `availability.zoneSpread` (decided per environment, with its
+ * reason), nodes spread best-effort (ScheduleAnyway).
  */
-export function spreadPolicyOf(config: TargetConfig, service: ServiceConfig): 'DoNotSchedule' | 'ScheduleAnyway' {
-  return config.tier === 'production' ? service.spreadPolicy ?? 'ScheduleAnyway' : 'ScheduleAnyway';
+export function spreadPolicyOf(config: TargetConfig, service: ServiceConfig, topologyKey: string): 'DoNotSchedule' | 'ScheduleAnyway' {
+  if (config.tier === 'production' && service.spreadPolicy) return service.spreadPolicy;
+  return topologyKey === ZONE_KEY ? config.availability.zoneSpread?.whenUnsatisfiable ?? 'ScheduleAnyway' : 'ScheduleAnyway';
 }
 
 /** The service's ports a sidecar serves, by name or number (config/rules.ts checks they exist). */
@@ -156,6 +200,7 @@ interface ContainerSpec {
  */
 function containerOf(config: TargetConfig, uid: number, spec: ContainerSpec): k8s.Container {
   const { resources } = spec;
+  const ephemeral = ephemeralStorageOf(config, resources);
   return {
     name: spec.name,
     image: spec.image,
@@ -165,8 +210,16 @@ function containerOf(config: TargetConfig, uid: number, spec: ContainerSpec): k8
     ports: spec.ports.length ? spec.ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: p.protocol ?? 'TCP' })) : undefined,
     env: spec.env.length ? spec.env : undefined,
     resources: {
-      requests: { cpu: k8s.Quantity.fromString(resources.requests.cpu), memory: k8s.Quantity.fromString(resources.requests.memory) },
-      limits: { cpu: k8s.Quantity.fromString(resources.limits.cpu), memory: k8s.Quantity.fromString(resources.limits.memory) },
+      requests: {
+        'cpu': k8s.Quantity.fromString(resources.requests.cpu),
+        'memory': k8s.Quantity.fromString(resources.requests.memory),
+        'ephemeral-storage': k8s.Quantity.fromString(ephemeral.request),
+      },
+      limits: {
+        'cpu': k8s.Quantity.fromString(resources.limits.cpu),
+        'memory': k8s.Quantity.fromString(resources.limits.memory),
+        'ephemeral-storage': k8s.Quantity.fromString(ephemeral.limit),
+      },
     },
     startupProbe: probe(spec.probes.startup),
     readinessProbe: probe(spec.probes.readiness),

@@ -10,8 +10,23 @@ export function effectiveResources(config: TargetConfig, service: ServiceConfig,
   const scale = service.qos === 'guaranteed' ? 1 : config.requestScale;
   if (scale === 1) return resources;
   const requests: ResourceAmounts = {
+    ...resources.requests,
     cpu: formatCpu(Math.max(1, Math.round(cpuMillis(resources.requests.cpu) * scale))),
     memory: formatMemory(Math.max(1024 * 1024, Math.round(memoryBytes(resources.requests.memory) * scale))),
   };
   return { requests, limits: resources.limits };
+}
+
+/**
+ * Ephemeral storage when neither the container nor the LimitRange says: room for /tmp (an emptyDir
+ * of at most 256Mi) and logs; a container over its limit is evicted alone, before it fills the node.
+ */
+export const DEFAULT_EPHEMERAL_STORAGE = { request: '256Mi', limit: '1Gi', max: '4Gi' } as const;
+
+/** The ephemeral-storage request and limit of a container with these resources. */
+export function ephemeralStorageOf(config: TargetConfig, resources: Resources): { request: string; limit: string } {
+  return {
+    request: resources.requests.ephemeralStorage ?? config.limitRange.defaultRequest.ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE.request,
+    limit: resources.limits.ephemeralStorage ?? config.limitRange.default.ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE.limit,
+  };
 }

@@ -4,7 +4,7 @@ import { SecretStoreConfig, ServiceConfig, TargetConfig } from '../config/types'
 import { ClusterSecretStore } from '../imports/clustersecretstore-external-secrets.io';
 import { ExternalSecret, ExternalSecretSpecSecretStoreRefKind, ExternalSecretSpecTargetCreationPolicy } from '../imports/externalsecret-external-secrets.io';
 import { serviceLabels, sharedLabels } from './labels';
-import { secretNameOf } from './pod-template';
+import { secretNameOf, secretsOf } from './pod-template';
 
 export interface SecretStoreProps {
   readonly config: TargetConfig;
@@ -38,8 +38,9 @@ export interface ServiceSecretsProps {
 }
 
 /**
- * An ExternalSecret that materialises a service's secrets as the Secret `<service>-secrets`,
- * one key per environment variable. Only references (remote keys) are written to dist/.
+ * An ExternalSecret that materialises a service's secrets (its own, its `auth` credential and the
+ * `auth` credential of every service it depends on) as the Secret `<service>-secrets`, one key per
+ * environment variable. Only references (remote keys) are written to dist/.
  */
 export class ServiceSecrets extends Construct {
   constructor(scope: Construct, id: string, props: ServiceSecretsProps) {
@@ -52,7 +53,7 @@ export class ServiceSecrets extends Construct {
         refreshInterval: config.secretStore.refreshInterval ?? '1h',
         secretStoreRef: { kind: ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE, name: config.secretStore.name },
         target: { name, creationPolicy: ExternalSecretSpecTargetCreationPolicy.OWNER },
-        data: (service.secrets ?? []).map((s) => ({
+        data: secretsOf(config, service).map((s) => ({
           secretKey: s.env,
           remoteRef: { key: s.remoteKey, property: s.property },
         })),

@@ -21,6 +21,17 @@ export const BURN_RATE_WINDOWS = [
 /** Every window a burn-rate alert reads, each recorded once. */
 export const SLO_WINDOWS = ['5m', '30m', '1h', '2h', '6h', '1d', '3d'];
 
+/** The recorded objective (0.999 for 99.9%) and error budget (0.001) of a service's SLO. */
+export const OBJECTIVE_RECORD = 'slo:objective:ratio';
+export const ERROR_BUDGET_RECORD = 'slo:error_budget:ratio';
+/** Share of the period's error budget still unspent (1 = untouched, 0 = spent, below 0 = overspent). */
+export const BUDGET_REMAINING_RECORD = 'slo:error_budget_remaining:ratio';
+
+/** The recorded burn rate over `window`: the error ratio divided by the error budget (1 spends it in exactly the period). */
+export function burnRateRecord(window: string): string {
+  return `slo:burn_rate:ratio_rate${window}`;
+}
+
 /** The recorded error ratio of a service over `window` (Sloth/SRE-workbook naming). */
 export function errorRatioRecord(window: string): string {
   return `slo:sli_error:ratio_rate${window}`;
@@ -71,6 +82,20 @@ export function sloRuleGroup(scope: MonitoringScope): RuleGroupSpec | undefined 
     record: errorRatioRecord(w),
     expr: `sum by (namespace, job) (rate(${sli.errors}[${w}]))\n  /\nsum by (namespace, job) (rate(${sli.total}[${w}]))`,
   }));
+  // the error budget: objective, budget, burn rates and what is left of the period's budget
+  const labels = { namespace: scope.config.namespace, job: name };
+  const period = `${SLO_PERIOD_DAYS}d`;
+  records.push(
+    { record: OBJECTIVE_RECORD, expr: `vector(${num(slo.availability / 100)})`, labels },
+    { record: ERROR_BUDGET_RECORD, expr: `vector(${num(budget)})`, labels },
+    ...SLO_WINDOWS.map((w) => ({ record: burnRateRecord(w), expr: `${errorRatioRecord(w)}{${scope.app}} / ${num(budget)}` })),
+    {
+      record: errorRatioRecord(period),
+      // the mean of the 5m ratio over the period: cheap to evaluate, unlike a 30-day rate()
+      expr: `avg_over_time(${errorRatioRecord('5m')}{${scope.app}}[${period}])`,
+    },
+    { record: BUDGET_REMAINING_RECORD, expr: `1 - ${errorRatioRecord(period)}{${scope.app}} / ${num(budget)}` },
+  );
   const alerts: AlertSpec[] = BURN_RATE_WINDOWS.map((w) => {
     const threshold = `(${num(w.burnRate)} * ${num(budget)})`;
     const exhausted = formatDuration((SLO_PERIOD_DAYS * 86400) / w.burnRate);

@@ -1,7 +1,8 @@
 import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { TargetConfig } from '../config/types';
+import { ResourceAmounts, TargetConfig } from '../config/types';
+import { DEFAULT_EPHEMERAL_STORAGE } from './resources';
 import { sharedLabels } from './labels';
 
 export interface TargetNamespaceProps {
@@ -42,6 +43,8 @@ export class TargetNamespace extends Construct {
           'requests.memory': k8s.Quantity.fromString(q.requests.memory),
           'limits.cpu': k8s.Quantity.fromString(q.limits.cpu),
           'limits.memory': k8s.Quantity.fromString(q.limits.memory),
+          ...(q.requests.ephemeralStorage ? { 'requests.ephemeral-storage': k8s.Quantity.fromString(q.requests.ephemeralStorage) } : {}),
+          ...(q.limits.ephemeralStorage ? { 'limits.ephemeral-storage': k8s.Quantity.fromString(q.limits.ephemeralStorage) } : {}),
           pods: k8s.Quantity.fromNumber(q.pods),
         },
       },
@@ -52,11 +55,13 @@ export class TargetNamespace extends Construct {
       spec: {
         limits: [{
           type: 'Container',
-          defaultRequest: { cpu: k8s.Quantity.fromString(l.defaultRequest.cpu), memory: k8s.Quantity.fromString(l.defaultRequest.memory) },
-          default: { cpu: k8s.Quantity.fromString(l.default.cpu), memory: k8s.Quantity.fromString(l.default.memory) },
-          max: { cpu: k8s.Quantity.fromString(l.max.cpu), memory: k8s.Quantity.fromString(l.max.memory) },
+          defaultRequest: { ...amounts(l.defaultRequest), 'ephemeral-storage': k8s.Quantity.fromString(l.defaultRequest.ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE.request) },
+          default: { ...amounts(l.default), 'ephemeral-storage': k8s.Quantity.fromString(l.default.ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE.limit) },
+          max: { ...amounts(l.max), 'ephemeral-storage': k8s.Quantity.fromString(l.max.ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE.max) },
         }],
       },
     });
   }
 }
+
+const amounts = (a: ResourceAmounts) => ({ cpu: k8s.Quantity.fromString(a.cpu), memory: k8s.Quantity.fromString(a.memory) });

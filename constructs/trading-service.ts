@@ -6,7 +6,7 @@ import { DisruptionBudget } from './disruption-budget';
 import { serviceLabels } from './labels';
 import { ServiceNetworkPolicy } from './network-policies';
 import { ServiceMonitoring } from './monitoring';
-import { configNameOf } from './pod-template';
+import { configNameOf, secretsOf } from './pod-template';
 import { PublicIngress } from './public-ingress';
 import { ServiceApiAccess } from './rbac';
 import { ServiceSecrets } from './secrets';
@@ -53,7 +53,7 @@ export class TradingService extends Construct {
         data: Object.fromEntries(Object.entries(service.config).sort(([a], [b]) => a.localeCompare(b))),
       });
     }
-    if ((service.secrets ?? []).length) {
+    if (secretsOf(config, service).length) {
       new ServiceSecrets(this, 'secrets', { config, service });
     }
 

@@ -6,7 +6,7 @@ import { ServiceConfig, TargetConfig } from '../config/types';
 import { Rollout, RolloutProps } from '../imports/rollout-argoproj.io';
 import { BlueGreenRelease, isBlueGreen } from './blue-green';
 import { selectorLabels, serviceLabels } from './labels';
-import { DATA_VOLUME, podTemplate } from './pod-template';
+import { DATA_VOLUME, podTemplate, secretNameOf, secretsOf } from './pod-template';
 
 /** What other constructs need to point at a workload (HPA, VPA, PDB, Service). */
 export interface WorkloadRef {
@@ -58,10 +58,10 @@ export class Workload extends Construct implements WorkloadRef {
     const { config, service } = props;
     this.name = service.name;
     this.selector = selectorLabels(config, service);
-    const metadata: ApiObjectMetadata = { name: service.name, labels: serviceLabels(config, service) };
+    const metadata: ApiObjectMetadata = { name: service.name, labels: serviceLabels(config, service), annotations: rotationAnnotations(config, service) };
     const replicas = isAutoscaled(service) ? undefined : replicaRange(service).min;
     this.replicas = replicas;
-    const template = podTemplate(config, service, { mountServiceAccountToken: props.mountServiceAccountToken });
+    const template = podTemplate(config, service, { mountServiceAccountToken: props.mountServiceAccountToken, rollout: service.workload !== 'statefulset' && isBlueGreen(service) });
 
     if (service.workload === 'statefulset') {
       const set = new k8s.KubeStatefulSet(this, 'resource', {
@@ -129,6 +129,18 @@ export class Workload extends Construct implements WorkloadRef {
       this.resource = deployment;
     }
   }
+}
+
+/**
+ * Secrets reach the containers as environment variables, which a running process cannot re-read:
+ * a rotated value (the ExternalSecret refreshes the Secret) must restart the pods. Stakater
+ * Reloader does that, with a rolling update of the workload, when the Secret named here changes;
+ * it watches only the service's own Secret, so a feature-flag or config edit restarts nothing.
+ */
+export const RELOAD_SECRET_ANNOTATION = 'secret.reloader.stakater.com/reload';
+
+function rotationAnnotations(config: TargetConfig, service: ServiceConfig): Record<string, string> | undefined {
+  return secretsOf(config, service).length ? { [RELOAD_SECRET_ANNOTATION]: secretNameOf(service) } : undefined;
 }
 
 export function intOrString(value: string | number): k8s.IntOrString {

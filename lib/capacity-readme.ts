@@ -11,8 +11,10 @@ const LABEL: Record<AmountKey, string> = {
   limitsCpu: 'CPU limits',
   requestsMemory: 'memory requests',
   limitsMemory: 'memory limits',
+  requestsEphemeral: 'ephemeral-storage requests',
+  limitsEphemeral: 'ephemeral-storage limits',
 };
-const ORDER: AmountKey[] = ['requestsCpu', 'limitsCpu', 'requestsMemory', 'limitsMemory'];
+const ORDER: AmountKey[] = ['requestsCpu', 'limitsCpu', 'requestsMemory', 'limitsMemory', 'requestsEphemeral', 'limitsEphemeral'];
 
 /** The capacity section of a target's README: per workload, totals, the quota and the headroom. */
 export function renderCapacitySection(config: TargetConfig, manifests: readonly Manifest[]): string | undefined {

@@ -10,6 +10,7 @@
  *   ReplicaSet until the old one is scaled down, so its surge is its replica count (or
  *   previewReplicaCount); a StatefulSet replaces pods in place (no surge);
  * - a pod asks for the sum of its containers, or its largest init container if that is more;
+ *   ephemeral storage (logs, /tmp) is counted like memory;
  * - a VerticalPodAutoscaler that changes pods (updateMode other than Off) may raise a request up to
  *   its maxAllowed; limits then grow in proportion (controlledValues RequestsAndLimits), so at
  *   maximum scale such a container counts at maxAllowed.
@@ -23,9 +24,12 @@ export interface Amounts {
   readonly requestsMemory: number;
   readonly limitsCpu: number;
   readonly limitsMemory: number;
+  /** Local ephemeral storage in bytes (logs, writable layers, emptyDirs such as /tmp). */
+  readonly requestsEphemeral: number;
+  readonly limitsEphemeral: number;
 }
 
-export const AMOUNT_KEYS = ['requestsCpu', 'requestsMemory', 'limitsCpu', 'limitsMemory'] as const;
+export const AMOUNT_KEYS = ['requestsCpu', 'requestsMemory', 'limitsCpu', 'limitsMemory', 'requestsEphemeral', 'limitsEphemeral'] as const;
 export type AmountKey = typeof AMOUNT_KEYS[number];
 
 /** The ResourceQuota name of each amount (`spec.hard` keys). */
@@ -34,6 +38,8 @@ export const QUOTA_KEY: Record<AmountKey | 'pods', string> = {
   requestsMemory: 'requests.memory',
   limitsCpu: 'limits.cpu',
   limitsMemory: 'limits.memory',
+  requestsEphemeral: 'requests.ephemeral-storage',
+  limitsEphemeral: 'limits.ephemeral-storage',
   pods: 'pods',
 };
 
@@ -67,7 +73,7 @@ export interface Capacity {
   readonly quota: Partial<Record<AmountKey | 'pods', number>>;
 }
 
-const ZERO: Amounts = { requestsCpu: 0, requestsMemory: 0, limitsCpu: 0, limitsMemory: 0 };
+const ZERO: Amounts = { requestsCpu: 0, requestsMemory: 0, limitsCpu: 0, limitsMemory: 0, requestsEphemeral: 0, limitsEphemeral: 0 };
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'Rollout', 'ReplicaSet']);
 
 /** The capacity of a target, from its manifests. */
@@ -274,6 +280,8 @@ function containerAmounts(container: any, policy: any): Amounts {
     requestsMemory: r.requests?.memory !== undefined ? memoryBytes(String(r.requests.memory)) : 0,
     limitsCpu: r.limits?.cpu !== undefined ? cpuMillis(String(r.limits.cpu)) : 0,
     limitsMemory: r.limits?.memory !== undefined ? memoryBytes(String(r.limits.memory)) : 0,
+    requestsEphemeral: r.requests?.['ephemeral-storage'] !== undefined ? memoryBytes(String(r.requests['ephemeral-storage'])) : 0,
+    limitsEphemeral: r.limits?.['ephemeral-storage'] !== undefined ? memoryBytes(String(r.limits['ephemeral-storage'])) : 0,
   };
   if (!policy || policy.mode === 'Off') return amounts;
   const controlled: string[] = policy.controlledResources ?? ['cpu', 'memory'];
@@ -286,7 +294,7 @@ function containerAmounts(container: any, policy: any): Amounts {
   };
   const cpu = raise('cpu', amounts.requestsCpu, amounts.limitsCpu, cpuMillis);
   const memory = raise('memory', amounts.requestsMemory, amounts.limitsMemory, memoryBytes);
-  return { requestsCpu: cpu.request, requestsMemory: memory.request, limitsCpu: cpu.limit, limitsMemory: memory.limit };
+  return { ...amounts, requestsCpu: cpu.request, requestsMemory: memory.request, limitsCpu: cpu.limit, limitsMemory: memory.limit };
 }
 
 function quotaOf(manifests: readonly Manifest[]): Partial<Record<AmountKey | 'pods', number>> {
@@ -304,9 +312,16 @@ function quotaOf(manifests: readonly Manifest[]): Partial<Record<AmountKey | 'po
 }
 
 function add(a: Amounts, b: Amounts): Amounts {
-  return { requestsCpu: a.requestsCpu + b.requestsCpu, requestsMemory: a.requestsMemory + b.requestsMemory, limitsCpu: a.limitsCpu + b.limitsCpu, limitsMemory: a.limitsMemory + b.limitsMemory };
+  return {
+    requestsCpu: a.requestsCpu + b.requestsCpu, requestsMemory: a.requestsMemory + b.requestsMemory,
+    limitsCpu: a.limitsCpu + b.limitsCpu, limitsMemory: a.limitsMemory + b.limitsMemory,
+    requestsEphemeral: a.requestsEphemeral + b.requestsEphemeral, limitsEphemeral: a.limitsEphemeral + b.limitsEphemeral,
+  };
 }
 
 function times(a: Amounts, n: number): Amounts {
-  return { requestsCpu: a.requestsCpu * n, requestsMemory: a.requestsMemory * n, limitsCpu: a.limitsCpu * n, limitsMemory: a.limitsMemory * n };
+  return {
+    requestsCpu: a.requestsCpu * n, requestsMemory: a.requestsMemory * n, limitsCpu: a.limitsCpu * n, limitsMemory: a.limitsMemory * n,
+    requestsEphemeral: a.requestsEphemeral * n, limitsEphemeral: a.limitsEphemeral * n,
+  };
 }

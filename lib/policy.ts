@@ -114,6 +114,8 @@ export function checkPolicies(config: TargetConfig, manifests: readonly Manifest
           if (!c[probe]) add('probes', m, `${at}.${probe}`, `is missing; ${config.tier} requires readiness and liveness probes`, 'add probes.readiness and probes.liveness to the service');
         }
       }
+      const distinct = livenessProblem(c);
+      if (distinct) add('probes', m, `${at}.livenessProbe`, distinct, 'give the liveness probe another check than readiness (e.g. readiness asks the application, liveness only its port) and at least readiness\'s tolerance');
       // the service's own container carries the service's probes and preStop delay; a sidecar its own probes
       const sidecar = service?.sidecars?.find((sc) => sc.name === c.name);
       const probes = sidecar ? sidecar.probes : service?.probes;
@@ -161,8 +163,8 @@ export function checkPolicies(config: TargetConfig, manifests: readonly Manifest
 function checkContainerResources(c: Obj, at: string, m: Manifest, add: Add): void {
   const r = c.resources ?? {};
   for (const kind of ['requests', 'limits']) {
-    for (const res of ['cpu', 'memory']) {
-      if (r[kind]?.[res] === undefined) add('resources', m, `${at}.resources.${kind}.${res}`, 'is not set', 'configure resources.requests and resources.limits for the service');
+    for (const res of ['cpu', 'memory', 'ephemeral-storage']) {
+      if (r[kind]?.[res] === undefined) add('resources', m, `${at}.resources.${kind}.${res}`, 'is not set', 'configure resources.requests and resources.limits for the service (ephemeral-storage: set in constructs/pod-template.ts)');
     }
   }
   const d = CDK8S_PLUS_DEFAULT_RESOURCES;
@@ -177,14 +179,33 @@ function serviceOf(config: TargetConfig, m: Manifest): ServiceConfig | undefined
 }
 
 /**
+ * Why a container's liveness probe is no good beside its readiness probe, if it is not: it must
+ * check something else (the same check restarts a pod that is merely slow or busy instead of taking
+ * it out of rotation), and tolerate a failure at least as long (period × failures + timeout).
+ */
+export function livenessProblem(c: Obj): string | undefined {
+  const live = c.livenessProbe;
+  const ready = c.readinessProbe;
+  if (!live || !ready) return undefined;
+  const handler = (p: Obj) => JSON.stringify([p.httpGet, p.tcpSocket, p.grpc, p.exec]);
+  if (handler(live) === handler(ready)) return 'checks the same as the readiness probe; a slow container would be restarted instead of taken out of rotation';
+  const tolerance = (p: Obj) => (p.periodSeconds ?? 10) * (p.failureThreshold ?? 3) + (p.timeoutSeconds ?? 1);
+  if (tolerance(live) < tolerance(ready)) return `tolerates ${tolerance(live)}s of failure, less than the readiness probe's ${tolerance(ready)}s; the container would be restarted before it is taken out of rotation`;
+  return undefined;
+}
+
+/** Lowest UID and GID a container may run as: below it lie the system users of images and nodes. */
+export const MIN_ID = 10000;
+
+/**
  * What the platform sets beyond the restricted profile: a read-only root filesystem with a
- * writable emptyDir at /tmp, and explicit non-zero UID, GID and fsGroup.
+ * writable emptyDir at /tmp, and explicit UID, GID and fsGroup of MIN_ID or more.
  */
 function checkSecurityContext(spec: Obj, path: string, m: Manifest, add: Add): void {
   const pod = spec.securityContext ?? {};
   const fix = 'set it in constructs/pod-template.ts; every field of the pod\'s security context is set explicitly there';
-  if (!(Number.isInteger(pod.fsGroup) && pod.fsGroup > 0)) {
-    add('non-root-ids', m, `${path}.securityContext.fsGroup`, `is ${JSON.stringify(pod.fsGroup)}; volumes must be owned by a non-zero group`, fix);
+  if (!(Number.isInteger(pod.fsGroup) && pod.fsGroup >= MIN_ID)) {
+    add('non-root-ids', m, `${path}.securityContext.fsGroup`, `is ${JSON.stringify(pod.fsGroup)}; volumes must be owned by a group of ${MIN_ID} or more`, fix);
   }
   const volumes = new Map<string, Obj>((spec.volumes ?? []).map((v: Obj) => [v.name, v]));
   const containers: Array<[string, Obj]> = [
@@ -199,8 +220,8 @@ function checkSecurityContext(spec: Obj, path: string, m: Manifest, add: Add): v
     }
     for (const id of ['runAsUser', 'runAsGroup'] as const) {
       const value = sc[id] ?? pod[id];
-      if (!(Number.isInteger(value) && value > 0)) {
-        add('non-root-ids', m, `${at}.securityContext.${id}`, `is ${JSON.stringify(value)} (on the container, or the pod when the container sets none); it must be a non-zero ID`, fix);
+      if (!(Number.isInteger(value) && value >= MIN_ID)) {
+        add('non-root-ids', m, `${at}.securityContext.${id}`, `is ${JSON.stringify(value)} (on the container, or the pod when the container sets none); it must be ${MIN_ID} or more, outside the IDs of the image's and the node's system users`, 'set services.<name>.runAsUser to 10000 or more, or leave the default 10001');
       }
     }
     const tmp = (c.volumeMounts ?? []).find((vm: Obj) => vm.mountPath === '/tmp');
@@ -305,9 +326,9 @@ function checkStatefulStorage(config: TargetConfig, m: Manifest, add: Add): void
 function checkProductionAvailability(config: TargetConfig, service: ServiceConfig | undefined, m: Manifest, template: { spec: Obj; path: string }, priorityClasses: ReadonlySet<string>, add: Add): void {
   const spec = template.spec;
   const podLabels: Record<string, string> = (m as Obj).spec?.template?.metadata?.labels ?? {};
-  const expected = service ? spreadPolicyOf(config, service) : undefined;
   const constraints: Obj[] = spec.topologySpreadConstraints ?? [];
   for (const key of PRODUCTION_TOPOLOGY_KEYS) {
+    const expected = service ? spreadPolicyOf(config, service, key) : undefined;
     const i = constraints.findIndex((c) => c.topologyKey === key);
     const at = `${template.path}.topologySpreadConstraints`;
     if (i < 0) {
@@ -316,7 +337,7 @@ function checkProductionAvailability(config: TargetConfig, service: ServiceConfi
     }
     const c = constraints[i];
     if (expected && c.whenUnsatisfiable !== expected) {
-      add('spread', m, `${at}[${i}].whenUnsatisfiable`, `is ${JSON.stringify(c.whenUnsatisfiable)}; the service is configured for ${expected}`, `set services.${service!.name}.spreadPolicy, or leave it for ScheduleAnyway`);
+      add('spread', m, `${at}[${i}].whenUnsatisfiable`, `is ${JSON.stringify(c.whenUnsatisfiable)}; the service is configured for ${expected}`, `set services.${service!.name}.spreadPolicy or availability.zoneSpread`);
     }
     const match: Record<string, string> = c.labelSelector?.matchLabels ?? {};
     if (!Object.keys(match).length || !Object.entries(match).every(([k, v]) => podLabels[k] === v)) {

@@ -44,15 +44,25 @@ describe('dist/argocd', () => {
     expect(delivery().files.get('README.md')).toContain('kubectl apply -n argocd -f dist/argocd/');
     const root = find(delivery().manifests, 'Application', 'trading-platform-root') as Obj;
     expect(root.spec.source.path).toBe('dist/argocd');
-    expect(root.spec.source.directory.include).toBe('*.yaml');
+    expect(root.spec.source.directory.include).toBe('application-*.yaml');
+    // the root syncs every Application file and no AppProject file
+    const files = [...delivery().files.keys()];
+    const glob = new RegExp(`^${root.spec.source.directory.include.replace('.', '\\.').replace('*', '.*')}$`);
+    expect(files.filter((f) => glob.test(f)).length).toBe(ofKind(delivery().manifests, 'Application').length);
+    expect(files.filter((f) => f.startsWith('appproject-')).some((f) => glob.test(f))).toBe(false);
     expect([...delivery().files.keys()].filter((f) => !f.endsWith('.yaml'))).toEqual(['README.md']);
   });
 
-  it('lets the root Application manage only Applications and AppProjects in Argo CD\'s namespace', () => {
+  it('lets the root Application manage only Applications in Argo CD\'s namespace, never AppProjects', () => {
     const rootProject = find(delivery().manifests, 'AppProject', 'trading-platform-delivery') as Obj;
     expect(rootProject.spec.destinations).toEqual([{ server: 'https://kubernetes.default.svc', namespace: 'argocd' }]);
     expect(rootProject.spec.clusterResourceWhitelist).toEqual([]);
-    expect(rootProject.spec.namespaceResourceWhitelist).toEqual([{ group: 'argoproj.io', kind: 'Application' }, { group: 'argoproj.io', kind: 'AppProject' }]);
+    expect(rootProject.spec.namespaceResourceWhitelist).toEqual([{ group: 'argoproj.io', kind: 'Application' }]);
+    for (const project of ofKind(delivery().manifests, 'AppProject') as Obj[]) {
+      for (const list of [project.spec.namespaceResourceWhitelist ?? [], project.spec.clusterResourceWhitelist ?? []]) {
+        expect(list.filter((k: Obj) => k.kind === 'AppProject' || k.kind === '*')).toEqual([]);
+      }
+    }
     expect(find(delivery().manifests, 'Application', 'trading-platform-root').spec).toMatchObject({ project: 'trading-platform-delivery' });
   });
 });

@@ -172,8 +172,8 @@ describe('sidecars', () => {
 
   it('fail without probes from staging on, and with a limit above the LimitRange maximum', () => {
     const dir = copyEnvironments();
-    edit(dir, 'defaults.yaml', /        probes:\n          readiness: \{ tcp: \{ port: metrics \}, periodSeconds: 10 \}\n          liveness: \{ tcp: \{ port: metrics \}, periodSeconds: 20 \}\n/, '');
-    edit(dir, 'defaults.yaml', 'limits: { cpu: 100m, memory: 64Mi }', 'limits: { cpu: "5", memory: 64Mi }');
+    edit(dir, 'defaults.yaml', /        probes:\n          # ready when .*\n          readiness: \{ http: \{ path: \/health, port: metrics \}, periodSeconds: 10 \}\n          liveness: \{ tcp: \{ port: metrics \}, periodSeconds: 20 \}\n/, '');
+    edit(dir, 'defaults.yaml', 'limits: { cpu: 100m, memory: 64Mi,', 'limits: { cpu: "5", memory: 64Mi,');
     const issues = issuesOf(dir);
     expect(issues).toEqual(expect.arrayContaining([
       expect.stringMatching(/defaults\.yaml:\d+: services\.redis\.sidecars\[0\]\.probes: sidecar "redis-exporter" of service "redis" has no readiness probe; staging requires readiness and liveness probes in every container \(in target staging\)/),

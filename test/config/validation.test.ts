@@ -162,7 +162,7 @@ describe('credential-like literals', () => {
   });
 
   it('fails on a credential-like key of a service\'s config map', () => {
-    const message = loadIssues([['defaults.yaml', 'featureFlags: true', 'featureFlags: true\n    config:\n      SIGNING_KEY: abc\n      log-format: json']]);
+    const message = loadIssues([['defaults.yaml', '      LEADER_ELECTION_LEASE: orchestrator-leader\n', '      LEADER_ELECTION_LEASE: orchestrator-leader\n    config:\n      SIGNING_KEY: abc\n      log-format: json\n']]);
     expect(message).toMatch(/defaults\.yaml:\d+: services\.orchestrator\.config\.SIGNING_KEY: looks like a credential; config entries are written to dist\/ in plain text \(the ConfigMap orchestrator-config\)\. Move it to secrets/);
     expect(message).not.toContain('log-format');
   });

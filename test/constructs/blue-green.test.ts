@@ -165,11 +165,15 @@ describe.each(PRODUCTION)('blue/green in %s', (target) => {
     expect(refs['data-service']).toMatchObject({ apiVersion: 'apps/v1', kind: 'Deployment' });
   });
 
-  it('gives the Rollout exactly the pod template a Deployment of the service would get', () => {
+  it('gives the Rollout exactly the pod template a Deployment of the service would get, but for the revision label its spread counts by', () => {
     const rolling = asRolling(config());
+    // topology spread counts each revision apart, by the label each controller sets
+    const revisionKeys = (template: Obj) => JSON.stringify(template).replace(/"rollouts-pod-template-hash"/g, '"pod-template-hash"');
     for (const name of BLUE_GREEN) {
       const deployment = find(synthTarget(rolling), 'Deployment', name) as Obj;
-      expect(rollout(name).spec.template).toEqual(deployment.spec.template);
+      for (const c of rollout(name).spec.template.spec.topologySpreadConstraints) expect(c.matchLabelKeys).toEqual(['rollouts-pod-template-hash']);
+      for (const c of deployment.spec.template.spec.topologySpreadConstraints) expect(c.matchLabelKeys).toEqual(['pod-template-hash']);
+      expect(revisionKeys(rollout(name).spec.template)).toEqual(revisionKeys(deployment.spec.template));
       expect(rollout(name).spec.selector).toEqual(deployment.spec.selector);
     }
   });

@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { effectiveVpa } from '../../config/autoscaling-rules';
 import { replicaRange } from '../../config/rules';
-import { TargetConfig } from '../../config/types';
+import { Resources, TargetConfig } from '../../config/types';
 import { effectiveResources } from '../../constructs/resources';
 import { AMOUNT_KEYS, AmountKey, capacityOf, drainBlockers, drainProblems, format } from '../../lib/capacity';
 import { Manifest, ofKind } from '../../lib/manifest';
@@ -19,7 +19,12 @@ type Totals = Record<AmountKey | 'pods', number>;
  * strategy and availability.maxSurge, requests after requestScale, a VPA that acts at maxAllowed.
  */
 function expectedCapacity(config: TargetConfig): { atMin: Totals; atMax: Totals } {
-  const atMin: Totals = { requestsCpu: 0, requestsMemory: 0, limitsCpu: 0, limitsMemory: 0, pods: 0 };
+  const atMin: Totals = { requestsCpu: 0, requestsMemory: 0, limitsCpu: 0, limitsMemory: 0, requestsEphemeral: 0, limitsEphemeral: 0, pods: 0 };
+  // ephemeral storage: the container's own, else the LimitRange's defaults, else 256Mi / 1Gi
+  const ephemeral = (r: Resources) => ({
+    requestsEphemeral: memoryBytes(r.requests.ephemeralStorage ?? config.limitRange.defaultRequest.ephemeralStorage ?? '256Mi'),
+    limitsEphemeral: memoryBytes(r.limits.ephemeralStorage ?? config.limitRange.default.ephemeralStorage ?? '1Gi'),
+  });
   const atMax: Totals = { ...atMin };
   for (const service of Object.values(config.services)) {
     const { min, max } = replicaRange(service);
@@ -28,7 +33,7 @@ function expectedCapacity(config: TargetConfig): { atMin: Totals; atMax: Totals 
       : service.workload === 'statefulset' ? 0
         : typeof maxSurge === 'number' ? maxSurge : Math.ceil((max * parseInt(maxSurge, 10)) / 100);
     const { requests, limits } = effectiveResources(config, service);
-    const pod = { requestsCpu: cpuMillis(requests.cpu), requestsMemory: memoryBytes(requests.memory), limitsCpu: cpuMillis(limits.cpu), limitsMemory: memoryBytes(limits.memory) };
+    const pod = { requestsCpu: cpuMillis(requests.cpu), requestsMemory: memoryBytes(requests.memory), limitsCpu: cpuMillis(limits.cpu), limitsMemory: memoryBytes(limits.memory), ...ephemeral({ requests, limits }) };
     const podAtMax = { ...pod };
     const vpa = effectiveVpa(service);
     if (vpa && vpa.updateMode !== 'Off') {
@@ -45,7 +50,7 @@ function expectedCapacity(config: TargetConfig): { atMin: Totals; atMax: Totals 
     // sidecars count in every pod; the VPA leaves them alone (containerPolicies mode Off)
     for (const sidecar of service.sidecars ?? []) {
       const r = effectiveResources(config, service, sidecar.resources);
-      const extra = { requestsCpu: cpuMillis(r.requests.cpu), requestsMemory: memoryBytes(r.requests.memory), limitsCpu: cpuMillis(r.limits.cpu), limitsMemory: memoryBytes(r.limits.memory) };
+      const extra = { requestsCpu: cpuMillis(r.requests.cpu), requestsMemory: memoryBytes(r.requests.memory), limitsCpu: cpuMillis(r.limits.cpu), limitsMemory: memoryBytes(r.limits.memory), ...ephemeral(r) };
       for (const k of AMOUNT_KEYS) {
         pod[k] += extra[k];
         podAtMax[k] += extra[k];
@@ -77,6 +82,7 @@ describe.each(TARGETS)('capacity of %s', (target) => {
     expect(capacity.quota).toEqual({
       requestsCpu: cpuMillis(quota.requests.cpu), requestsMemory: memoryBytes(quota.requests.memory),
       limitsCpu: cpuMillis(quota.limits.cpu), limitsMemory: memoryBytes(quota.limits.memory), pods: quota.pods,
+      requestsEphemeral: memoryBytes(quota.requests.ephemeralStorage!), limitsEphemeral: memoryBytes(quota.limits.ephemeralStorage!),
     });
     for (const k of [...AMOUNT_KEYS, 'pods'] as const) expect(capacity.atMax[k]).toBeLessThanOrEqual(capacity.quota[k]!);
   });
@@ -87,13 +93,13 @@ describe.each(TARGETS)('capacity of %s', (target) => {
     expect(readme).toContain('## Capacity');
     const total = readme.split('\n').find((l) => l.startsWith('| **total** |'))!;
     expect(total).toBeDefined();
-    for (const k of ['requestsCpu', 'limitsCpu', 'requestsMemory', 'limitsMemory'] as const) {
+    for (const k of ['requestsCpu', 'limitsCpu', 'requestsMemory', 'limitsMemory', 'requestsEphemeral', 'limitsEphemeral'] as const) {
       expect(total).toContain(`**${format(k, atMin[k])} / ${format(k, atMax[k])}**`);
     }
     expect(total).toContain(`**${atMin.pods} / ${atMax.pods}**`);
     for (const name of Object.keys(configOf(target).services)) expect(readme).toMatch(new RegExp(`^\\| ${name}( \\(VPA maxAllowed at max\\))? \\|`, 'm'));
     const quota = configOf(target).quota;
-    expect(readme).toContain(`| quota | | | | ${quota.requests.cpu} | ${quota.limits.cpu} | ${quota.requests.memory} | ${quota.limits.memory} | ${quota.pods} |`);
+    expect(readme).toContain(`| quota | | | | ${quota.requests.cpu} | ${quota.limits.cpu} | ${quota.requests.memory} | ${quota.limits.memory} | ${quota.requests.ephemeralStorage} | ${quota.limits.ephemeralStorage} | ${quota.pods} |`);
     const headroom = Math.floor(((quota.pods - atMax.pods) / quota.pods) * 100);
     expect(readme).toMatch(new RegExp(`^\\| headroom at max \\|.*\\| ${headroom}% \\|$`, 'm'));
   });
@@ -137,7 +143,7 @@ describe('a quota that maximum scale plus surge exceeds', () => {
   }
 
   it('refuses the synth, naming the target, the resource, the total, the quota and the biggest services', () => {
-    const message = refuse('limits: { cpu: "64", memory: 128Gi }', 'limits: { cpu: "50", memory: 128Gi }');
+    const message = refuse('limits: { cpu: "64", memory: 128Gi,', 'limits: { cpu: "50", memory: 128Gi,');
     for (const target of ['production-us-east-1', 'production-eu-west-1']) {
       expect(message).toContain(`${target}: limits.cpu at maximum scale plus release surge is 54.6, over the namespace ResourceQuota of 50 by 4.6; `
         + 'biggest: gateway 15 (15 max + 15 surge (blue/green: second ReplicaSet) × 500m), execution-gateway 12 (3 max + 3 surge (blue/green: second ReplicaSet) × 2), '

@@ -128,6 +128,11 @@ describe('PrometheusRule', () => {
     for (const rule of ofKind(manifestsOf(target), 'PrometheusRule')) {
       const service = rule.metadata.name;
       for (const r of rulesOf(rule)) {
+        // a constant (an SLO's objective and budget) selects nothing: it is labelled with the service instead
+        if (/^vector\([0-9.]+\)$/.test(r.expr)) {
+          expect({ rule: r.record, labels: (r as any).labels }).toEqual({ rule: r.record, labels: { namespace: config.namespace, job: service } });
+          continue;
+        }
         const found = selectors(r.expr);
         expect(found.length).toBeGreaterThan(0);
         for (const s of found) {
@@ -216,7 +221,13 @@ describe('PrometheusRule', () => {
 
   it('records the error ratio over every window and pages/tickets on multi-window burn rates (gateway 99.9%, execution-gateway 99.99% in production)', () => {
     const gateway = rulesOf(find(manifestsOf('production-us-east-1'), 'PrometheusRule', 'gateway'));
-    expect(gateway.filter((r) => r.record).map((r) => r.record)).toEqual(['5m', '30m', '1h', '2h', '6h', '1d', '3d'].map((w) => `slo:sli_error:ratio_rate${w}`));
+    const windows = ['5m', '30m', '1h', '2h', '6h', '1d', '3d'];
+    expect(gateway.filter((r) => r.record).map((r) => r.record)).toEqual([
+      ...windows.map((w) => `slo:sli_error:ratio_rate${w}`),
+      // the error budget: objective, budget, burn rate per window, what is left of the 30 days
+      'slo:objective:ratio', 'slo:error_budget:ratio', ...windows.map((w) => `slo:burn_rate:ratio_rate${w}`),
+      'slo:sli_error:ratio_rate30d', 'slo:error_budget_remaining:ratio',
+    ]);
     expect(gateway.find((r) => r.record === 'slo:sli_error:ratio_rate5m')!.expr).toContain('http_requests_total{namespace="trading-prod",job="gateway",code=~"5.."}');
     const burns = gateway.filter((r) => r.alert === 'ErrorBudgetBurn');
     expect(burns.map((b) => [b.labels?.severity, b.labels?.burn_rate, b.labels?.long_window, b.labels?.short_window])).toEqual([
@@ -287,10 +298,9 @@ describe('Grafana dashboards', () => {
       expect(map.metadata.labels).toMatchObject({ [config.monitoring.grafana.dashboardLabel]: config.monitoring.grafana.dashboardLabelValue });
       expect(map.metadata.annotations).toMatchObject({ grafana_folder: config.monitoring.grafana.folder });
       const model = JSON.parse(map.data[`${service.name}.json`]);
-      // named by service and namespace, never by target: each cluster has its own Grafana
-      expect(model.uid).toBe(`${service.name}-${config.namespace}`);
-      expect(model.title).toBe(`${service.name} (${config.namespace})`);
-      if (config.region) expect(JSON.stringify([model.uid, model.title])).not.toContain(config.region);
+      // named by service, namespace and region: a global Grafana tells the regions apart
+      expect(model.uid).toBe(config.region ? `${service.name}-${config.namespace}-${config.region}` : `${service.name}-${config.namespace}`);
+      expect(model.title).toBe(config.region ? `${service.name} (${config.namespace}, ${config.region})` : `${service.name} (${config.namespace})`);
       const titles: string[] = model.panels.map((p: Obj) => p.title);
       expect(titles.some((t) => t.startsWith('Saturation'))).toBe(true);
     }

@@ -105,6 +105,10 @@ describe.each(TARGETS)('NetworkPolicies of %s', (target) => {
   it('allows Prometheus to every metrics port and to nothing else', () => {
     for (const name of SERVICES) {
       expect(reach(prometheus, pod(name), METRICS)).toMatchObject({ allowed: true });
+      // only Prometheus' pods: another pod of the monitoring namespace, or a pod with Prometheus'
+      // labels in another namespace, is refused
+      expect(net.mayReach({ namespace: config.monitoring.namespace, labels: { 'app.kubernetes.io/name': 'grafana' } }, pod(name), METRICS)).toBe(false);
+      expect(net.mayReach({ namespace: 'default', labels: prometheus.labels }, pod(name), METRICS)).toBe(false);
       for (const port of portsOf(pod(name)).filter((p) => p !== METRICS)) expect(net.mayReach(prometheus, pod(name), port)).toBe(false);
     }
   });

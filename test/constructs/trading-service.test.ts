@@ -35,7 +35,7 @@ describe.each(TARGETS)('workloads of %s', (target) => {
     for (const w of workloads(target)) {
       const service = config.services[w.metadata.name];
       const { resources } = pod(w).containers[0];
-      expect(resources.limits).toEqual(service.resources.limits);
+      expect(resources.limits).toMatchObject(service.resources.limits);
       const scale = service.qos === 'guaranteed' ? 1 : config.requestScale;
       expect(cpuMillis(resources.requests.cpu)).toBe(Math.round(cpuMillis(service.resources.requests.cpu) * scale));
       expect(memoryBytes(resources.requests.memory)).toBe(Math.round(memoryBytes(service.resources.requests.memory) * scale));
@@ -66,7 +66,8 @@ describe.each(TARGETS)('workloads of %s', (target) => {
     expect(ofKind(manifestsOf(target), 'Secret')).toEqual([]);
     const es = find(manifestsOf(target), 'ExternalSecret', 'execution-gateway-secrets') as any;
     expect(es.spec.secretStoreRef).toEqual({ kind: 'ClusterSecretStore', name: configOf(target).secretStore.name });
-    expect(es.spec.data.map((d: any) => d.remoteRef.key)).toEqual(['trading/exchange-api-key', 'trading/exchange-api-secret', 'trading/database-url']);
+    // its own secrets, then the password of redis, which it depends on
+    expect(es.spec.data.map((d: any) => d.remoteRef.key)).toEqual(['trading/exchange-api-key', 'trading/exchange-api-secret', 'trading/database-url', 'trading/redis-password']);
     const env = pod(workload(target, 'execution-gateway')).containers[0].env;
     expect(env).toContainEqual({ name: 'EXCHANGE_API_KEY', valueFrom: { secretKeyRef: { name: 'execution-gateway-secrets', key: 'EXCHANGE_API_KEY' } } });
   });
@@ -150,7 +151,8 @@ describe('production availability', () => {
 
   it('runs execution-gateway with Guaranteed QoS on whole CPUs', () => {
     const { resources } = pod(workload(target, 'execution-gateway')).containers[0];
-    expect(resources.requests).toEqual(resources.limits);
+    // QoS is decided by CPU and memory; ephemeral storage has its own request and limit
+    expect({ cpu: resources.requests.cpu, memory: resources.requests.memory }).toEqual({ cpu: resources.limits.cpu, memory: resources.limits.memory });
     expect(cpuMillis(resources.limits.cpu) % 1000).toBe(0);
   });
 
@@ -191,7 +193,7 @@ describe('development', () => {
       expect((w.spec as any).replicas).toBe(1);
       expect(pod(w).topologySpreadConstraints).toBeUndefined();
     }
-    expect(pod(workload('development', 'ml-service')).containers[0].resources.requests).toEqual({ cpu: '125m', memory: '512Mi' });
+    expect(pod(workload('development', 'ml-service')).containers[0].resources.requests).toMatchObject({ cpu: '125m', memory: '512Mi' });
     expect(ofKind(manifestsOf('development'), 'PriorityClass')).toEqual([]);
   });
 });
@@ -245,14 +247,19 @@ describe('sidecars', () => {
     const [redis, exporter] = spec.containers;
     expect(exporter.image).toBe('docker.io/oliver006/redis_exporter:v1.62.0');
     expect(exporter.args).toEqual(['--web.listen-address=:9090']);
-    expect(exporter.env).toEqual([{ name: 'REDIS_ADDR', value: 'redis://localhost:6379' }]);
+    // it authenticates with redis's own password
+    expect(exporter.env).toEqual([{ name: 'REDIS_ADDR', value: 'redis://localhost:6379' }, { name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'redis-secrets', key: 'REDIS_PASSWORD' } } }]);
     // the metrics port is served by the exporter, and only by it
     expect(exporter.ports).toEqual([{ name: 'metrics', containerPort: 9090, protocol: 'TCP' }]);
     expect(redis.ports.map((p: any) => p.name)).toEqual(['redis']);
     expect(exporter.securityContext).toEqual(redis.securityContext);
     // requests scaled by requestScale like the service's (development: a quarter), limits as configured
-    expect(exporter.resources).toEqual(target === 'development' ? { requests: { cpu: '6m', memory: '8Mi' }, limits: { cpu: '100m', memory: '64Mi' } } : { requests: { cpu: '25m', memory: '32Mi' }, limits: { cpu: '100m', memory: '64Mi' } });
-    expect(exporter.readinessProbe.tcpSocket).toEqual({ port: 'metrics' });
+    // (ephemeral storage as configured, never scaled)
+    expect(exporter.resources).toEqual(target === 'development'
+      ? { requests: { 'cpu': '6m', 'memory': '8Mi', 'ephemeral-storage': '64Mi' }, limits: { 'cpu': '100m', 'memory': '64Mi', 'ephemeral-storage': '256Mi' } }
+      : { requests: { 'cpu': '25m', 'memory': '32Mi', 'ephemeral-storage': '64Mi' }, limits: { 'cpu': '100m', 'memory': '64Mi', 'ephemeral-storage': '256Mi' } });
+    expect(exporter.readinessProbe.httpGet).toEqual({ path: '/health', port: 'metrics', scheme: 'HTTP' });
+    expect(exporter.livenessProbe.tcpSocket).toEqual({ port: 'metrics' });
     expect(exporter.lifecycle).toBeUndefined();
     expect(exporter.volumeMounts).toEqual([{ name: 'redis-exporter-tmp', mountPath: '/tmp' }]);
     // the Service still publishes metrics, so the ServiceMonitor scrapes the exporter

@@ -221,8 +221,8 @@ describe('Autonomous Trading System (seeds/001)', () => {
 
   it('hot-reloads feature flags from a mounted ConfigMap, rolled out by percentage per environment', () => {
     const flags = (target: string) => find(manifests('autonomous-trading-system', target), 'ConfigMap', 'feature-flags') as Obj;
-    expect(flags('production').data['flags.yaml']).toMatch(/name: risk-limits-v2\n\s+enabled: true\n\s+rolloutPercent: 10\n/);
-    expect(flags('staging').data['flags.yaml']).toMatch(/name: autonomous-recovery\n\s+enabled: true\n\s+rolloutPercent: 50\n/);
+    expect(flags('production').data['flags.yaml']).toMatch(/name: risk-limits-v2\n\s+owner: orchestrator\n\s+enabled: true\n\s+rolloutPercent: 10\n/);
+    expect(flags('staging').data['flags.yaml']).toMatch(/name: autonomous-recovery\n\s+owner: monitoring-service\n\s+enabled: true\n\s+rolloutPercent: 50\n/);
     for (const workload of ['orchestrator', 'monitoring-service']) {
       const volumes = (find(prod(), 'Deployment', workload) as Obj).spec.template.spec.volumes as Obj[];
       expect(volumes).toContainEqual({ name: 'feature-flags', configMap: { name: 'feature-flags' } });

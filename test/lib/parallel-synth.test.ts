@@ -66,7 +66,7 @@ describe('synthesis on worker threads', () => {
   it('reports every target\'s problems, as on one thread', async () => {
     const dir = copyEnvironments();
     // the quota of staging is too small for its services at maximum scale
-    edit(dir, 'staging.yaml', 'requests: { cpu: "20", memory: 40Gi }', 'requests: { cpu: "1", memory: 40Gi }');
+    edit(dir, 'staging.yaml', 'requests: { cpu: "20", memory: 40Gi,', 'requests: { cpu: "1", memory: 40Gi,');
     const configs = loadPlatform(dir);
     const serial = (() => {
       try {

@@ -71,7 +71,9 @@ describe('each rule fires on a bad object', () => {
     const v = withMutation('Deployment', 'ml-service', (m) => {
       container(m).resources = { requests: { cpu: '1000m', memory: '512Mi' }, limits: { cpu: '1500m', memory: '2048Mi' } };
     });
-    expect(v.find((x) => x.rule === 'resources')?.message).toContain('cdk8s-plus');
+    expect(v.filter((x) => x.rule === 'resources').map((x) => x.message)).toContainEqual(expect.stringContaining('cdk8s-plus'));
+    // ephemeral storage is required like cpu and memory
+    expect(v).toContainEqual(expect.objectContaining({ rule: 'resources', field: 'spec.template.spec.containers[0].resources.limits.ephemeral-storage', message: 'is not set' }));
   });
 
   it('refuses a missing readiness or liveness probe from staging on, not in development', () => {

@@ -119,9 +119,13 @@ describe('promtool test rules on the production rules', () => {
 
   it('the 14.4x burn-rate page fires on a fast burn while the 1x ticket does not fire on a short burst; a slow burn opens only the 1x ticket', () => testRules('slo-burn-rate.yaml'));
 
+  it('a service whose metrics vanish entirely (no target at all) fires MetricsAbsent after 2m, TargetDown never', () => testRules('metrics-absent.yaml'));
+
+  it('the error-budget recordings give the objective, the budget, the burn rate and the budget remaining', () => testRules('slo-error-budget.yaml'));
+
   it('runs every fixture of test/monitoring/promtool (none is left out)', () => {
     expect(fs.readdirSync(FIXTURES).filter((n) => n.endsWith('.yaml')).sort())
-      .toEqual(['market-data.yaml', 'order-latency.yaml', 'slo-burn-rate.yaml', 'target-down.yaml']);
+      .toEqual(['market-data.yaml', 'metrics-absent.yaml', 'order-latency.yaml', 'slo-burn-rate.yaml', 'slo-error-budget.yaml', 'target-down.yaml']);
   });
 
   it('fails on an expectation one evaluation before the for: window ends (the tests bite)', () => {
