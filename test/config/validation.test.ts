@@ -73,7 +73,7 @@ describe('synth refuses invalid configuration', () => {
 
   it('fails on a malformed CPU quantity', () => {
     const message = refuse('defaults.yaml', 'requests: { cpu: 500m, memory: 2Gi }', 'requests: { cpu: 2 cores, memory: 2Gi }');
-    expect(message).toMatch(/defaults\.yaml:\d+: services\.ml-service\.resources\.requests\.cpu: "2 cores" is not valid; expected a CPU quantity such as "250m"/);
+    expect(message).toMatch(/defaults\.yaml:\d+: services\.ml-service\.resources\.requests\.cpu: "2 cores" is not valid; did you mean "2"\? expected a CPU quantity such as "250m"/);
   });
 
   it('fails on invalid YAML and names the line', () => {
