@@ -46,8 +46,31 @@ export function staleSources(folders) {
   return stale;
 }
 
+/** Outputs of sources that were deleted or renamed (a stale test would still run). */
+function removeOrphans(folders) {
+  for (const folder of folders) {
+    const walk = (d) => {
+      if (!fs.existsSync(d)) return;
+      for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
+        const full = path.join(d, entry.name);
+        if (entry.isDirectory()) { walk(full); continue; }
+        const js = /^(.*)\.js(\.map)?$/.exec(entry.name);
+        if (!js || entry.name === GENERATED) continue;
+        const source = path.join(ROOT, path.relative(OUT, d), `${js[1]}.ts`);
+        if (!fs.existsSync(source)) fs.rmSync(full);
+      }
+    };
+    walk(path.join(OUT, folder));
+  }
+}
+
+/** Written by bin/compile-validators.ts, not transpiled from a source. */
+const GENERATED = 'validators.generated.js';
+
 export async function build({ tests = false, quiet = false } = {}) {
-  const stale = staleSources(tests ? [...SOURCES, 'test'] : SOURCES);
+  const folders = tests ? [...SOURCES, 'test'] : SOURCES;
+  removeOrphans(folders);
+  const stale = staleSources(folders);
   if (stale.length) {
     const started = Date.now();
     const esbuild = await import('esbuild');

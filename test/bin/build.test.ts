@@ -68,6 +68,17 @@ describe('the build of npm run synth', () => {
     expect(/schemaHash = "([0-9a-f]+)"/.exec(fs.readFileSync(validators, 'utf8'))![1]).not.toBe(hash);
   });
 
+  it('removes the output of a deleted source', () => {
+    const extra = path.join(dir, 'lib', 'build-test-extra.ts');
+    fs.writeFileSync(extra, 'export const x = 1;\n');
+    expect(build().status).toBe(0);
+    expect(fs.existsSync(out('lib/build-test-extra.js'))).toBe(true);
+    fs.rmSync(extra);
+    expect(build().status).toBe(0);
+    expect(fs.existsSync(out('lib/build-test-extra.js'))).toBe(false);
+    expect(fs.existsSync(validators)).toBe(true);
+  });
+
   it('makes a synth that writes the committed dist/ file for file', () => {
     const result = spawnSync(process.execPath, [out('bin/synth.js'), '--check', '--quiet', '--config', path.join(ROOT, 'environments'), '--out', path.join(ROOT, 'dist')], { cwd: ROOT, encoding: 'utf8' });
     expect(result.stderr).toBe('');
