@@ -88,8 +88,14 @@ export async function build({ tests = false, quiet = false } = {}) {
     });
     if (!quiet) console.error(`build: transpiled ${stale.length} changed file(s) in ${Date.now() - started} ms (type-checking is npm test's)`);
   }
-  // regenerates build/config/validators.generated.js only when the schema changed
-  createRequire(import.meta.url)(path.join(OUT, 'bin', 'compile-validators.js'));
+  // regenerates build/config/validators.generated.js only when the schema changed: when the file
+  // is newer than everything it is made from, not even the schema's hash is computed
+  const generated = path.join(OUT, 'config', GENERATED);
+  const mtime = (f) => { try { return fs.statSync(f).mtimeMs; } catch { return Infinity; } };
+  const inputs = ['config/schema.js', 'config/compiled-validators.js', 'bin/compile-validators.js'].map((f) => path.join(OUT, f));
+  if (!fs.existsSync(generated) || inputs.some((f) => mtime(f) >= mtime(generated))) {
+    createRequire(import.meta.url)(path.join(OUT, 'bin', 'compile-validators.js'));
+  }
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

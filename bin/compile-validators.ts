@@ -13,7 +13,11 @@ import { layerSchema, targetSchema } from '../config/schema';
 const file = path.join(__dirname, '..', 'config', GENERATED_VALIDATORS);
 const hash = schemaHash();
 const current = fs.existsSync(file) && recordedSchemaHash(fs.readFileSync(file, 'utf8')) === hash;
-if (!current || process.argv.includes('--force')) {
+if (current && !process.argv.includes('--force')) {
+  // up to date: marked as checked, so that the build compares modification times only next time
+  const now = new Date();
+  fs.utimesSync(file, now, now);
+} else {
   // ajv only when there is something to compile: an up-to-date build stays cheap
   /* eslint-disable @typescript-eslint/no-var-requires */
   const Ajv = require('ajv').default as typeof import('ajv').default;

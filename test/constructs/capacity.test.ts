@@ -142,26 +142,53 @@ describe('a quota that maximum scale plus surge exceeds', () => {
     return result.stderr;
   }
 
+  /** What the refusal must say of `target`, from the reference figures (the quota edited to below them). */
+  function expected(target: string, resource: AmountKey | 'pods', total: number, quota: number): string {
+    const label = { requestsCpu: 'requests.cpu', limitsCpu: 'limits.cpu', requestsMemory: 'requests.memory', limitsMemory: 'limits.memory', pods: 'pods' }[resource];
+    return `${target}: ${label} at maximum scale plus release surge is ${format(resource, total)}, over the namespace ResourceQuota of ${format(resource, quota)} by ${format(resource, total - quota)}; biggest: `;
+  }
+  /** The names the refusal lists as biggest, which must be the largest contributors. */
+  function expectBiggest(line: string, target: string, resource: AmountKey | 'pods', extra: Record<string, number> = {}): void {
+    const amounts = capacityOf(manifestsOf(target)).workloads.map((w) => ({ name: w.name, amount: (resource === 'pods' ? w.podsAtMax : w.atMax[resource]) + (extra[w.name] ?? 0) }));
+    const listed = line.split('; biggest: ')[1].split('. Raise')[0].split(/, (?=[a-z0-9-]+ [0-9.]+[a-zA-Z]* \()/).map((entry) => entry.split(' ')[0]);
+    expect(listed.length).toBe(Math.min(3, amounts.length));
+    const smallestListed = Math.min(...amounts.filter((a) => listed.includes(a.name)).map((a) => a.amount));
+    for (const other of amounts.filter((a) => !listed.includes(a.name))) expect([other.name, other.amount <= smallestListed]).toEqual([other.name, true]);
+  }
+
   it('refuses the synth, naming the target, the resource, the total, the quota and the biggest services', () => {
-    const message = refuse('limits: { cpu: "64", memory: 128Gi }', 'limits: { cpu: "50", memory: 128Gi }');
+    const total = capacityOf(manifestsOf('production-us-east-1')).atMax.limitsCpu;
+    const quota = (Math.floor(total / 1000) - 4) * 1000;
+    const message = refuse('limits: { cpu: "64", memory: 128Gi }', `limits: { cpu: "${quota / 1000}", memory: 128Gi }`);
     for (const target of ['production-us-east-1', 'production-eu-west-1']) {
-      expect(message).toContain(`${target}: limits.cpu at maximum scale plus release surge is 54.6, over the namespace ResourceQuota of 50 by 4.6; `
-        + 'biggest: gateway 15 (15 max + 15 surge (blue/green: second ReplicaSet) × 500m), execution-gateway 12 (3 max + 3 surge (blue/green: second ReplicaSet) × 2), '
-        + 'ml-service 12 (5 max + 1 surge (maxSurge 1) × 2). Raise quota.limits.cpu in ');
+      const line = message.split('\n').find((l) => l.includes(`${target}: limits.cpu`))!;
+      expect(line).toContain(expected(target, 'limitsCpu', capacityOf(manifestsOf(target)).atMax.limitsCpu, quota));
+      expectBiggest(line, target, 'limitsCpu');
+      // PLATFORM.md's figures for the gateway: 15 pods at most, and as many again during a blue/green release
+      expect(line).toContain('gateway 15 (15 max + 15 surge (blue/green: second ReplicaSet) × 500m)');
     }
     expect(message).toMatch(/Raise quota\.limits\.cpu in \S*production\.yaml or lower replicas\.max of these services/);
     expect(message).not.toContain('staging:');
   });
 
   it('refuses more pods than quota.pods', () => {
-    const message = refuse('pods: 100', 'pods: 60');
-    expect(message).toContain('production-us-east-1: pods at maximum scale plus release surge is 66, over the namespace ResourceQuota of 60 by 6; biggest: gateway 30 (15 max + 15 surge (blue/green: second ReplicaSet)), data-service 11');
+    const total = capacityOf(manifestsOf('production-us-east-1')).atMax.pods;
+    const message = refuse(`pods: ${configOf('production-us-east-1').quota.pods}`, `pods: ${total - 6}`);
+    const line = message.split('\n').find((l) => l.includes('production-us-east-1: pods'))!;
+    expect(line).toContain(expected('production-us-east-1', 'pods', total, total - 6));
+    expectBiggest(line, 'production-us-east-1', 'pods');
+    expect(line).toContain('gateway 30 (15 max + 15 surge (blue/green: second ReplicaSet))');
   });
 
   it('counts raising replicas.max against the quota', () => {
     const message = refuse('replicas: { min: 3, max: 10 }', 'replicas: { min: 3, max: 40 }');
-    // data-service: +30 pods × 250m requests, × 500m limits, × 1Gi memory limits
-    expect(message).toContain('production-us-east-1: limits.cpu at maximum scale plus release surge is 69.6, over the namespace ResourceQuota of 64 by 5.6; biggest: data-service 20.5 (40 max + 1 surge (maxSurge 1) × 500m)');
+    // data-service: +30 pods × 500m limits
+    const c = capacityOf(manifestsOf('production-us-east-1'));
+    const quota = cpuMillis(configOf('production-us-east-1').quota.limits.cpu);
+    const line = message.split('\n').find((l) => l.includes('production-us-east-1: limits.cpu'))!;
+    expect(line).toContain(expected('production-us-east-1', 'limitsCpu', c.atMax.limitsCpu + 30 * 500, quota));
+    expect(line).toContain('data-service 20.5 (40 max + 1 surge (maxSurge 1) × 500m)');
+    expectBiggest(line, 'production-us-east-1', 'limitsCpu', { 'data-service': 30 * 500 });
   });
 });
 
