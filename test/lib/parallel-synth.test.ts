@@ -7,6 +7,9 @@ import { PARALLEL_MIN_SERVICES, synthesizeInParallel, workerCount } from '../../
 import { synthesizeAll, SynthError } from '../../lib/synth';
 import { copyEnvironments, edit, ENVIRONMENTS, referencePlatform } from '../helpers';
 
+// starting worker isolates takes seconds on a busy 2-core machine running two jest workers
+jest.setTimeout(60_000);
+
 describe('synthesis on worker threads', () => {
   it('gives the same files, object counts and capacity as synthesis on one thread', async () => {
     const { configs, outputs } = referencePlatform();
