@@ -30,7 +30,9 @@ export function generatePlatform(dir: string, services: number, reference = 'env
   const text = stringify(defaults, { aliasDuplicateObjects: false })
     .replace(/^(\s+latencyP95Seconds: 0\.2)$/gm, '$1 # generated: the latency objective of a service like signal-service');
   fs.writeFileSync(path.join(dir, 'defaults.yaml'), text);
-  for (const env of ['development', 'staging', 'production']) {
+  // every environment of the reference (development, staging and production in the repository)
+  const environments = fs.readdirSync(reference).filter((f) => f.endsWith('.yaml') && f !== 'defaults.yaml').map((f) => f.replace(/\.yaml$/, ''));
+  for (const env of environments) {
     const data = parse(fs.readFileSync(path.join(reference, `${env}.yaml`), 'utf8'));
     const overrides = data.services ?? {};
     data.services = {};
