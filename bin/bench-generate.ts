@@ -26,11 +26,16 @@ export function generatePlatform(dir: string, services: number, reference = 'env
     };
   }
   defaults.services = generated;
+  // every threshold says why (config/threshold-comments.ts): comments do not survive parse/stringify
   // every flag needs a declared owner: hand them round the generated services
   const names = Object.keys(generated);
   Object.values((defaults.featureFlags ?? {}) as Record<string, { owner?: string }>).forEach((flag, i) => { flag.owner = names[i % names.length]; });
-  fs.writeFileSync(path.join(dir, 'defaults.yaml'), stringify(defaults, { aliasDuplicateObjects: false }));
-  for (const env of ['development', 'staging', 'production']) {
+  const text = stringify(defaults, { aliasDuplicateObjects: false })
+    .replace(/^(\s+latencyP95Seconds: 0\.2)$/gm, '$1 # generated: the latency objective of a service like signal-service');
+  fs.writeFileSync(path.join(dir, 'defaults.yaml'), text);
+  // every environment of the reference (development, staging and production in the repository)
+  const environments = fs.readdirSync(reference).filter((f) => f.endsWith('.yaml') && f !== 'defaults.yaml').map((f) => f.replace(/\.yaml$/, ''));
+  for (const env of environments) {
     const data = parse(fs.readFileSync(path.join(reference, `${env}.yaml`), 'utf8'));
     const overrides = data.services ?? {};
     data.services = {};

@@ -1,10 +1,14 @@
 /**
- * npm run bench [-- --runs N] [--services N] [--skip-stock]
+ * npm run bench [-- --runs N] [--services N] [--skip-stock] [--skip-loop]
  *
  * Prints wall time and peak memory of synthesizing (1) the reference platform, all targets, as
  * `npm run synth` runs it (compiled, node), (2) the same app the stock cdk8s way (`cdk8s synth`
  * with ts-node), and (3) generated platforms of 250, 500 and 1,000 services x 3 targets, to show
- * that time grows linearly with services. Figures, not assertions: record them in BENCHMARKS.md.
+ * that time grows linearly with services, and (4) the edit loop: `npm run synth` exactly as the
+ * README types it (build check included, nothing changed) against `kubectl kustomize` rendering
+ * the same objects, one kustomization.yaml per target listing its dist/ files (skipped with a
+ * note when kubectl is absent: test/cluster/build-assets.sh builds it; KUBECTL overrides the
+ * path). Figures, not assertions: record them in BENCHMARKS.md.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -74,13 +78,64 @@ function stockOnce(config: string): Sample {
   }
 }
 
+/** kubectl as test/cluster/build-assets.sh caches it, or $KUBECTL, or on the PATH; undefined when absent. */
+function findKubectl(): string | undefined {
+  const cache = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
+  const candidates = [process.env.KUBECTL, path.join(cache, 'trading-platform', 'kube-assets-1.28.15', 'kubectl')];
+  for (const c of candidates) if (c && fs.existsSync(c)) return c;
+  const onPath = spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' });
+  return onPath.status === 0 && onPath.stdout.trim() ? onPath.stdout.trim() : undefined;
+}
+
+/**
+ * One kustomization per target of dist/, in a temp folder: the target's YAML files copied there
+ * and listed as resources (kustomize reads only below its kustomization's folder).
+ */
+function kustomizations(dist: string): string[] {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-kustomize-'));
+  outputs.push(root);
+  return fs.readdirSync(dist, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => {
+    const dir = path.join(root, d.name);
+    fs.mkdirSync(dir);
+    const files = fs.readdirSync(path.join(dist, d.name)).filter((f) => f.endsWith('.yaml')).sort();
+    for (const f of files) fs.copyFileSync(path.join(dist, d.name, f), path.join(dir, f));
+    fs.writeFileSync(path.join(dir, 'kustomization.yaml'), ['apiVersion: kustomize.config.k8s.io/v1beta1', 'kind: Kustomization', 'resources:', ...files.map((f) => `  - ${f}`), ''].join('\n'));
+    return dir;
+  });
+}
+
+/**
+ * The edit loop: `npm run synth` as typed, against kustomize rendering the same objects, taken
+ * in turns (one of each per round) so that both see the same machine.
+ */
+function editLoop(runs: number, bare: Sample): void {
+  const kubectl = findKubectl();
+  const dirs = kubectl ? kustomizations(path.join(ROOT, 'dist')) : [];
+  const script = dirs.map((d) => `"${kubectl}" kustomize "${d}" >/dev/null`).join(' && ');
+  const npmSamples: Sample[] = [];
+  const kustomizeSamples: Sample[] = [];
+  for (let i = 0; i < runs; i++) {
+    npmSamples.push(measure('npm', ['run', 'synth']));
+    if (kubectl) kustomizeSamples.push(measure('sh', ['-c', script]));
+  }
+  const npm = report('npm run synth, as typed (nothing changed)', npmSamples);
+  if (!kubectl) {
+    console.log(`${'kubectl kustomize, one per target'.padEnd(46)}  skipped: no kubectl (build it with test/cluster/build-assets.sh, or set KUBECTL)`);
+    return;
+  }
+  const kustomize = report(`kubectl kustomize, one per target (${dirs.length})`, kustomizeSamples);
+  console.log(`${'npm run synth / kubectl kustomize'.padEnd(46)} ${(npm.wallMs / kustomize.wallMs).toFixed(2).padStart(8)} x  (goal: at most 1.5)`);
+  console.log(`${'bare synthesis / kubectl kustomize'.padEnd(46)} ${(bare.wallMs / kustomize.wallMs).toFixed(2).padStart(8)} x`);
+}
+
 function main(): void {
   const args = process.argv.slice(2);
   const runs = Number(args[args.indexOf('--runs') + 1] ?? 5) || 5;
   const sizes = args.includes('--services') ? [Number(args[args.indexOf('--services') + 1])] : [250, 500, 1000];
   console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${os.platform()} ${os.release()}`);
 
-  const reference = report('reference platform, 4 targets (npm run synth)', Array.from({ length: runs }, () => synthOnce(path.join(ROOT, 'environments'))));
+  const reference = report('reference platform, 4 targets (node build/bin/synth.js)', Array.from({ length: runs }, () => synthOnce(path.join(ROOT, 'environments'))));
+  if (!args.includes('--skip-loop')) editLoop(runs, reference);
   if (!args.includes('--skip-stock')) {
     const stock = report('same app, stock `cdk8s synth` with ts-node', Array.from({ length: Math.min(runs, 3) }, () => stockOnce('environments')));
     console.log(`${'speed-up over the stock way'.padEnd(46)} ${(stock.wallMs / reference.wallMs).toFixed(1).padStart(8)} x`);

@@ -1,20 +1,31 @@
 /**
  * Part of the build: compiles the configuration schemas into standalone ajv validation code
  * (build/config/validators.generated.js), so that synth does not spend a quarter of a second
- * compiling them on every run. config/load.ts falls back to compiling at run time when the file
- * is missing or was generated from another version of the schema.
+ * compiling them on every run. Does nothing when the file was generated from the current schema
+ * (`--force` regenerates it anyway). config/load.ts falls back to compiling at run time when the
+ * file is missing or was generated from another version of the schema.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import Ajv from 'ajv';
-import standaloneCode from 'ajv/dist/standalone';
-import { AJV_OPTIONS, GENERATED_VALIDATORS, schemaHash } from '../config/load';
+import { AJV_OPTIONS, GENERATED_VALIDATORS, recordedSchemaHash, schemaHash } from '../config/compiled-validators';
 import { layerSchema, targetSchema } from '../config/schema';
 
-const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true } });
-const layer = layerSchema();
-ajv.addSchema(layer);
-ajv.addSchema(targetSchema);
-const code = standaloneCode(ajv, { layer: layer.$id as string, target: targetSchema.$id as string });
 const file = path.join(__dirname, '..', 'config', GENERATED_VALIDATORS);
-fs.writeFileSync(file, `${code}\nmodule.exports.schemaHash = ${JSON.stringify(schemaHash())};\n`);
+const hash = schemaHash();
+const current = fs.existsSync(file) && recordedSchemaHash(fs.readFileSync(file, 'utf8')) === hash;
+if (current && !process.argv.includes('--force')) {
+  // up to date: marked as checked, so that the build compares modification times only next time
+  const now = new Date();
+  fs.utimesSync(file, now, now);
+} else {
+  // ajv only when there is something to compile: an up-to-date build stays cheap
+  /* eslint-disable @typescript-eslint/no-var-requires */
+  const Ajv = require('ajv').default as typeof import('ajv').default;
+  const standaloneCode = require('ajv/dist/standalone').default as typeof import('ajv/dist/standalone').default;
+  const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true } });
+  const layer = layerSchema();
+  ajv.addSchema(layer);
+  ajv.addSchema(targetSchema);
+  const code = standaloneCode(ajv, { layer: layer.$id as string, target: targetSchema.$id as string });
+  fs.writeFileSync(file, `${code}\nmodule.exports.schemaHash = ${JSON.stringify(hash)};\n`);
+}

@@ -1,4 +1,5 @@
 import { excerpt, maskSecrets } from '../lib/secret-scan';
+import { distance } from 'fastest-levenshtein';
 
 /** One problem in the configuration, located as precisely as we can. */
 export interface ConfigIssue {
@@ -55,4 +56,55 @@ export type PathSegment = string | number;
 /** `['services', 'gateway', 'ports', 1]` → `services.gateway.ports[1]`. */
 export function formatPath(p: PathSegment[]): string {
   return p.reduce<string>((acc, seg) => (typeof seg === 'number' ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), '');
+}
+
+/**
+ * The candidate nearest to `value` when it is near enough to be a likely typo (edit distance at
+ * most a third of the longer name, at least 1), else undefined: `risk-svc` → `risk-service` is
+ * not a typo by that measure, so a candidate that starts or ends like the value also counts.
+ */
+export function nearest(value: string, candidates: readonly string[]): string | undefined {
+  let best: { name: string; d: number } | undefined;
+  for (const name of candidates) {
+    const d = distance(value.toLowerCase(), name.toLowerCase());
+    if (!best || d < best.d) best = { name, d };
+  }
+  if (!best) return undefined;
+  if (best.d <= Math.max(1, Math.floor(Math.max(value.length, best.name.length) / 3))) return best.name;
+  // an abbreviation: `risk-svc` for `risk-service`, `exec-gateway` for `execution-gateway`
+  const parts = (s: string) => s.toLowerCase().split(/[-_.]/).filter(Boolean);
+  const abbreviates = (short: string[], long: string[]) => short.length === long.length && short.every((p, i) => long[i].startsWith(p) || (p.length >= 2 && isSubsequence(p, long[i])));
+  const matches = candidates.filter((c) => abbreviates(parts(value), parts(c)));
+  return matches.length === 1 ? matches[0] : undefined;
+}
+
+function isSubsequence(short: string, long: string): boolean {
+  let i = 0;
+  for (const ch of long) if (ch === short[i]) i++;
+  return i === short.length && short[0] === long[0];
+}
+
+/**
+ * The quantity a malformed CPU, memory or duration value was most likely meant to be, in the
+ * form Kubernetes and Prometheus accept: `4GB` → `4Gi`, `512 mb` → `512Mi`, `500 millicores` →
+ * `500m`, `2 cores` → `2`, `5 min` → `5m`. Undefined when there is no likely reading.
+ */
+export function suggestQuantity(kind: 'cpu' | 'memory' | 'duration', value: unknown): string | undefined {
+  if (typeof value !== 'string' && typeof value !== 'number') return undefined;
+  const text = String(value).trim();
+  if (kind === 'memory') {
+    const m = /^([0-9]+(?:\.[0-9]+)?)\s*([kmgtp])(?:i?b|i)?$/i.exec(text);
+    return m ? `${m[1]}${m[2].toUpperCase()}i` : undefined;
+  }
+  if (kind === 'cpu') {
+    const milli = /^([0-9]+)\s*(?:m|millicores?|millicpu)$/i.exec(text);
+    if (milli) return `${milli[1]}m`;
+    const cores = /^([0-9]+(?:\.[0-9]{1,3})?)\s*(?:cores?|cpus?|vcpus?)$/i.exec(text);
+    return cores ? cores[1] : undefined;
+  }
+  const units: Record<string, string> = { ms: 'ms', millisecond: 'ms', s: 's', sec: 's', second: 's', m: 'm', min: 'm', minute: 'm', h: 'h', hr: 'h', hour: 'h', d: 'd', day: 'd', w: 'w', week: 'w' };
+  const parts = [...text.matchAll(/([0-9]+)\s*([a-z]+?)s?(?=\s|[0-9]|$)/gi)];
+  if (!parts.length || parts.map((p) => p[0]).join('').replace(/\s/g, '') !== text.replace(/\s/g, '')) return undefined;
+  const out = parts.map((p) => (units[p[2].toLowerCase()] ? `${p[1]}${units[p[2].toLowerCase()]}` : undefined));
+  return out.every(Boolean) ? out.join('') : undefined;
 }

@@ -1,14 +1,14 @@
-import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
-import { closest } from 'fastest-levenshtein';
 import { Document, isMap, isPair, isScalar, LineCounter, Node, parseDocument } from 'yaml';
-import { ConfigError, ConfigIssue, formatPath, PathSegment, show } from './errors';
+import { AJV_OPTIONS, GENERATED_VALIDATORS, schemaHash } from './compiled-validators';
+import { ConfigError, ConfigIssue, formatPath, nearest, PathSegment, show, suggestQuantity } from './errors';
 import { checkRules } from './rules';
 import { secretLiteralIssues } from './secret-rules';
-import { layerSchema, targetSchema } from './schema';
+import { uncommentedThresholds } from './threshold-comments';
+import { layerSchema, patterns, targetSchema } from './schema';
 import { TargetConfig } from './types';
 
 /** The file every environment builds on. */
@@ -19,6 +19,7 @@ export const MAX_FILE_BYTES = 4 * 1024 * 1024;
 export const MAX_EXPANDED_SIZE = 8 * 1024 * 1024;
 /** A target (environment, or environment-region) names a dist/ folder and labels: a DNS-1123 label. */
 const MAX_TARGET_NAME = 63;
+export { AJV_OPTIONS, GENERATED_VALIDATORS, schemaHash };
 
 type Json = Record<string, unknown>;
 
@@ -50,16 +51,6 @@ class LazySource implements SourceFile {
 interface Origin {
   readonly source: SourceFile;
   readonly prefix: PathSegment[];
-}
-
-/** The options every validator of environments/ is compiled with. */
-export const AJV_OPTIONS = { allErrors: true, verbose: true, strict: true, allowUnionTypes: true } as const;
-/** Standalone validators written next to this file by the build (bin/compile-validators.ts). */
-export const GENERATED_VALIDATORS = 'validators.generated.js';
-
-/** Identifies the schemas a generated validator file was compiled from. */
-export function schemaHash(): string {
-  return createHash('sha256').update(JSON.stringify([layerSchema(), targetSchema])).digest('hex').slice(0, 16);
 }
 
 let compiled: { layer: ValidateFunction; target: ValidateFunction } | undefined;
@@ -117,6 +108,10 @@ export function loadPlatform(dir: string): TargetConfig[] {
     if (unreadable.has(name)) continue;
     const source = parseFile(path.join(dir, name), display(path.join(dir, name)), name === DEFAULTS_FILE, issues);
     if (source) sources.set(name, source);
+  }
+  // every alert threshold says why (STYLE.md): comments are in the text only, so read it again
+  for (const [name, source] of sources) {
+    issues.push(...uncommentedThresholds(source.file, fs.readFileSync(path.join(dir, name), 'utf8'), source.data));
   }
   if (issues.length) throw new ConfigError(issues);
 
@@ -454,18 +449,27 @@ function describeAjvError(error: ErrorObject, data: Json, locate: Locator, targe
     case 'additionalProperties': {
       const extra = String(error.params.additionalProperty);
       const known = Object.keys((schema.properties as Record<string, unknown>) ?? {});
-      const suggestion = known.length ? closest(extra, known) : undefined;
-      const hint = suggestion ? `did you mean "${suggestion}"? ` : '';
-      return { ...at([...p, extra], true), message: `unknown key "${extra}"; ${hint}allowed keys: ${known.join(', ')}${inTarget}` };
+      const misplaced = indentationHint(target ? targetSchema : layerSchemaOnce(), data, p, extra);
+      const suggestion = misplaced ? undefined : nearest(extra, known);
+      const hint = misplaced ? `${misplaced}; ` : suggestion ? `did you mean "${suggestion}"? ` : '';
+      return { ...at([...p, extra], true), message: `unknown key "${extra}"; ${hint}allowed keys here: ${known.join(', ')}${inTarget}` };
     }
     case 'required': {
       const missing = String(error.params.missingProperty);
-      return { ...at(p), path: formatPath([...locate(p).prefix, ...p, missing]), message: `is required but no file sets it${inTarget}; add "${missing}" here or in defaults.yaml` };
+      return { ...at(p), path: formatPath([...locate(p).prefix, ...p, missing]), message: `is required but no file sets it; add "${missing}" here or in defaults.yaml${inTarget}` };
     }
-    case 'enum':
-      return { ...at(p), message: `${shown} is not allowed; allowed: ${(error.params.allowedValues as unknown[]).map((v) => show(v)).join(', ')}${inTarget}` };
-    case 'pattern':
-      return { ...at(p), message: `${shown} is not valid; expected ${allowed ?? `a value matching ${error.params.pattern}`}${inTarget}` };
+    case 'enum': {
+      const values = (error.params.allowedValues as unknown[]).map(String);
+      const suggestion = typeof value === 'string' ? nearest(value, values) : undefined;
+      const tierHint = p.length === 1 && p[0] === 'tier' && typeof value === 'string'
+        ? `; the tier is the set of policies that apply, not the environment's name (an environment "${value}" can have tier: staging)` : '';
+      return { ...at(p), message: `${show(value)} is not allowed; ${suggestion ? `did you mean "${suggestion}"? ` : ''}allowed: ${values.map((v) => show(v)).join(', ')}${tierHint}${inTarget}` };
+    }
+    case 'pattern': {
+      const kind = error.params.pattern === patterns.memory ? 'memory' : error.params.pattern === patterns.cpu ? 'cpu' : error.params.pattern === patterns.duration ? 'duration' : undefined;
+      const suggestion = kind ? suggestQuantity(kind, value) : undefined;
+      return { ...at(p), message: `${show(value)} is not valid; ${suggestion ? `did you mean "${suggestion}"? ` : ''}expected ${allowed ?? `a value matching ${error.params.pattern}`}${inTarget}` };
+    }
     case 'minimum':
     case 'maximum':
     case 'exclusiveMinimum':
@@ -488,6 +492,73 @@ function describeAjvError(error: ErrorObject, data: Json, locate: Locator, targe
     default:
       return { ...at(p), message: `${shown} is not valid: ${error.message ?? error.keyword}${allowed ? ` (${allowed})` : ''}${inTarget}` };
   }
+}
+
+let layerSchemaCache: Record<string, unknown> | undefined;
+const layerSchemaOnce = () => (layerSchemaCache ??= layerSchema());
+
+type SchemaNode = Record<string, any>;
+
+/** The object schemas a value at `p` may have (following $ref, oneOf, anyOf, allOf and if/then). */
+function schemasAt(root: SchemaNode, p: readonly PathSegment[]): SchemaNode[] {
+  const resolve = (s: SchemaNode | undefined): SchemaNode[] => {
+    if (!s || typeof s !== 'object') return [];
+    if (typeof s.$ref === 'string') {
+      const name = s.$ref.replace(/^#\/definitions\//, '');
+      return resolve(root.definitions?.[name]);
+    }
+    const branches = [...(s.oneOf ?? []), ...(s.anyOf ?? []), ...(s.allOf ?? []), ...(s.then ? [s.then] : [])].flatMap(resolve);
+    return [s, ...branches];
+  };
+  let current = resolve(root);
+  for (const seg of p) {
+    current = current.flatMap((s) => {
+      if (typeof seg === 'number') return resolve(s.items);
+      if (s.properties?.[seg]) return resolve(s.properties[seg]);
+      if (s.additionalProperties && typeof s.additionalProperties === 'object') return resolve(s.additionalProperties);
+      return [];
+    });
+  }
+  return current;
+}
+
+const keysOf = (schemas: SchemaNode[]) => new Set(schemas.flatMap((s) => Object.keys(s.properties ?? {})));
+
+/**
+ * When an unknown key `extra` at `p` would be valid one level deeper or shallower, the likely
+ * indentation mistake, said plainly: a key that belongs under the key above it (under-indented),
+ * one level up (over-indented), or a block of settings written where a name is expected
+ * (`services.replicas.min`: `replicas:` belongs under a service).
+ */
+function indentationHint(root: SchemaNode, data: Json, p: PathSegment[], extra: string): string | undefined {
+  const here = valueAt(data, p);
+  const siblings = here && typeof here === 'object' ? Object.keys(here as Json) : [];
+  const above = siblings[siblings.indexOf(extra) - 1];
+  // under-indented: a key of the key right above it
+  if (above !== undefined && keysOf(schemasAt(root, [...p, above])).has(extra)) {
+    return `"${extra}" is a key of "${above}", the key above it: indent it under ${above}`;
+  }
+  if (p.length >= 1) {
+    const parentKey = p[p.length - 1];
+    const grand = p.slice(0, -1);
+    // a block of settings where a name is expected: services.replicas.min
+    const itemSchemas = schemasAt(root, grand).flatMap((s) => (s.additionalProperties && typeof s.additionalProperties === 'object' && !s.properties?.[parentKey] ? schemasAt(root, [...grand, String(parentKey)]) : []));
+    if (typeof parentKey === 'string' && itemSchemas.length && keysOf(itemSchemas).has(parentKey)
+      && keysOf(schemasAt(root, [...p, parentKey])).has(extra)) {
+      const container = grand.length ? formatPath(grand) : 'the top level';
+      const names = Object.keys((valueAt(data, grand) ?? {}) as Json);
+      const previous = names[names.indexOf(parentKey) - 1];
+      return `"${parentKey}" is a setting of each entry of ${container}, not a name, so its block looks under-indented: indent "${parentKey}:" and its keys under ${previous ? `"${previous}" (the entry above it)` : 'the entry it belongs to'}`;
+    }
+    // over-indented: a key of the mapping one level up
+    if (keysOf(schemasAt(root, grand)).has(extra)) {
+      return `"${extra}" is a key of ${grand.length ? formatPath(grand) : 'the top level'}, one level up: it looks indented one level too deep`;
+    }
+  }
+  // under-indented: a key of one of the entries of this mapping (the first that has it)
+  const owner = siblings.find((k) => k !== extra && keysOf(schemasAt(root, [...p, k])).has(extra));
+  if (owner) return `"${extra}" is a key of "${owner}": indent it under ${owner}`;
+  return undefined;
 }
 
 /**

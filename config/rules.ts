@@ -2,7 +2,7 @@ import { WIDEST_PREFIX, wideCidrs } from '../lib/cidr';
 import { followsNameRule, isLabelValue, LABEL_VALUE_RULE, MAX_LABEL, NAME_RULES } from '../lib/k8s-names';
 import { cpuMillis, memoryBytes } from '../lib/quantity';
 import { DEFAULT_EPHEMERAL_STORAGE } from '../constructs/resources';
-import { ConfigIssue, formatPath, PathSegment, show } from './errors';
+import { ConfigIssue, formatPath, nearest, PathSegment, show } from './errors';
 import { checkAutoscalingRules } from './autoscaling-rules';
 import { checkAvailabilityRules } from './availability-rules';
 import { checkDeliveryRules } from './delivery-rules';
@@ -353,7 +353,8 @@ function checkDependency(config: TargetConfig, service: ServiceConfig, dep: Depe
     const callee = ownValue(config.services, dep.service);
     if (!callee) {
       const known = [...Object.keys(config.services), ...Object.keys(config.externals).map((e) => `${e} (as external)`)];
-      at([...p, 'service'], `"${service.name}" depends on "${dep.service}", which is not a declared service; declared: ${known.join(', ')}. Declare it under services (or externals) or remove the dependency`);
+      const suggestion = nearest(dep.service, Object.keys(config.services));
+      at([...p, 'service'], `"${service.name}" depends on "${dep.service}", which is not a declared service; ${suggestion ? `did you mean "${suggestion}"? ` : ''}declared: ${known.join(', ')}. Declare it under services (or externals) or remove the dependency`);
       return;
     }
     if (callee.name === service.name) {
@@ -367,7 +368,8 @@ function checkDependency(config: TargetConfig, service: ServiceConfig, dep: Depe
   } else {
     const peer = ownValue(config.externals, dep.external);
     if (!peer) {
-      at([...p, 'external'], `"${service.name}" depends on the external peer "${dep.external}", which is not declared; declared externals: ${Object.keys(config.externals).join(', ') || 'none'}. Add it under externals with its CIDRs and ports`);
+      const suggestion = nearest(dep.external, Object.keys(config.externals));
+      at([...p, 'external'], `"${service.name}" depends on the external peer "${dep.external}", which is not declared${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; declared externals: ${Object.keys(config.externals).join(', ') || 'none'}. Add it under externals with its CIDRs and ports`);
       return;
     }
     for (const port of dep.ports ?? []) {

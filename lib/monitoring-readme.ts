@@ -20,14 +20,26 @@ export function renderMonitoringSection(manifests: readonly Manifest[]): string 
   if (pods.length) {
     lines.push(`Scraped by Prometheus on every pod, stable and preview alike (PodMonitor, port \`metrics\`, \`job\` from \`app.kubernetes.io/name\`): ${every(pods, 'podMetricsEndpoints')}.`, '');
   }
-  lines.push('| service | alert | severity | for | why this threshold |', '| --- | --- | --- | --- | --- |');
+  // one row per alert, severity, window and reason, listing the services it applies to: the
+  // standard alerts (crash looping, memory, ...) read once instead of once per service
+  const rows = new Map<string, { alert: string; severity: string; for: string; reason: string; services: string[] }>();
   for (const rule of rules as Obj[]) {
     for (const group of rule.spec.groups as Obj[]) {
       for (const r of (group.rules as Obj[]).filter((x) => x.alert)) {
         const windows = r.labels.long_window ? ` (${r.labels.burn_rate}x, ${r.labels.long_window}/${r.labels.short_window})` : '';
-        lines.push(`| ${rule.metadata.name} | ${r.alert}${windows} | ${r.labels.severity} | ${r.for ?? '-'} | ${String(r.annotations.threshold_reason).replace(/\|/g, '\\|')} |`);
+        const row = { alert: `${r.alert}${windows}`, severity: String(r.labels.severity), for: String(r.for ?? '-'), reason: String(r.annotations.threshold_reason) };
+        const key = JSON.stringify(row);
+        const entry = rows.get(key) ?? { ...row, services: [] };
+        entry.services.push(rule.metadata.name);
+        rows.set(key, entry);
       }
     }
+  }
+  const cell = (text: string) => text.replace(/\|/g, '\\|');
+  lines.push('| alert | severity | for | services | why this threshold |', '| --- | --- | --- | --- | --- |');
+  for (const row of [...rows.values()].sort((a, b) => a.alert.localeCompare(b.alert) || a.services[0].localeCompare(b.services[0]))) {
+    const services = row.services.length === rules.length && rules.length > 1 ? `all ${rules.length}` : row.services.join(', ');
+    lines.push(`| ${row.alert} | ${row.severity} | ${row.for} | ${services} | ${cell(row.reason)} |`);
   }
   const routing = manifests.find((m) => m.kind === 'AlertmanagerConfig') as Obj | undefined;
   lines.push('');

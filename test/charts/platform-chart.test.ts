@@ -1,7 +1,7 @@
 import { CLUSTER_SCOPED_KINDS, fileNameOf, find, ofKind } from '../../lib/manifest';
 import { foreignNamespaces } from '../../lib/namespaces';
 import { LABEL } from '../../constructs/labels';
-import { configOf, manifestsOf, referencePlatform, TARGETS } from '../helpers';
+import { configOf, manifestsOf, PLATFORM_TARGETS, referencePlatform, TARGETS } from '../helpers';
 
 describe.each(TARGETS)('target %s', (target) => {
   const manifests = () => manifestsOf(target);
@@ -67,8 +67,14 @@ describe.each(TARGETS)('target %s', (target) => {
 });
 
 describe('the targets', () => {
-  it('are the four of PLATFORM.md', () => {
-    expect(referencePlatform().outputs.map((o) => o.folder).filter((f) => f !== 'argocd').sort()).toEqual([...TARGETS].sort());
+  it('are one per environment file and one per region of an environment with regions', () => {
+    const folders = referencePlatform().outputs.map((o) => o.folder).filter((f) => f !== 'argocd').sort();
+    expect(folders).toEqual([...TARGETS].sort());
+    expect(referencePlatform().configs.map((c) => c.target).sort()).toEqual(folders);
+  });
+
+  it('include the four of PLATFORM.md', () => {
+    expect(referencePlatform().outputs.map((o) => o.folder)).toEqual(expect.arrayContaining([...PLATFORM_TARGETS]));
   });
 
   it('write a README per target that Argo CD does not apply', () => {

@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ConfigError } from '../../config/errors';
 import { loadPlatform } from '../../config/load';
-import { configIssues, copyEnvironments, edit, runSynth, treeDigest } from '../helpers';
+import { configIssues, copyEnvironments, edit, runSynth, TARGETS, treeDigest } from '../helpers';
 
 /**
  * Each bad edit must make `synth` exit non-zero with a message that names the file, the path,
@@ -58,7 +58,7 @@ describe('synth refuses invalid configuration', () => {
 
   it('fails on a dependency on an undeclared service', () => {
     const message = refuse('defaults.yaml', '- { service: orchestrator, port: http }', '- { service: risk-engine, port: http }');
-    expect(message).toMatch(/defaults\.yaml:\d+: services\.gateway\.dependsOn\[2\]\.service: "gateway" depends on "risk-engine", which is not a declared service; declared: data-service/);
+    expect(message).toMatch(/defaults\.yaml:\d+: services\.gateway\.dependsOn\[2\]\.service: "gateway" depends on "risk-engine", which is not a declared service; (did you mean "[^"]+"\? )?declared: data-service/);
   });
 
   it('fails on an image tagged latest', () => {
@@ -73,7 +73,7 @@ describe('synth refuses invalid configuration', () => {
 
   it('fails on a malformed CPU quantity', () => {
     const message = refuse('defaults.yaml', 'requests: { cpu: 500m, memory: 2Gi }', 'requests: { cpu: 2 cores, memory: 2Gi }');
-    expect(message).toMatch(/defaults\.yaml:\d+: services\.ml-service\.resources\.requests\.cpu: "2 cores" is not valid; expected a CPU quantity such as "250m"/);
+    expect(message).toMatch(/defaults\.yaml:\d+: services\.ml-service\.resources\.requests\.cpu: "2 cores" is not valid; did you mean "2"\? expected a CPU quantity such as "250m"/);
   });
 
   it('fails on invalid YAML and names the line', () => {
@@ -211,9 +211,10 @@ describe('production availability cannot be switched off', () => {
 });
 
 describe('the reference configuration', () => {
-  it('loads into the four targets', () => {
+  it('loads into one target per environment file and region, sorted', () => {
     const targets = loadPlatform('environments').map((t) => t.target);
-    expect(targets).toEqual(['development', 'production-eu-west-1', 'production-us-east-1', 'staging']);
+    expect(targets).toEqual([...TARGETS].sort());
+    expect(targets).toEqual(expect.arrayContaining(['development', 'production-eu-west-1', 'production-us-east-1', 'staging']));
   });
 
   it('merges region overrides over the environment over the defaults', () => {

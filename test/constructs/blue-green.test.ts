@@ -337,7 +337,7 @@ describe('blue/green refusals', () => {
   it('fails when a latency gate is set for a service that emits no latency histogram', () => {
     const dir = copyEnvironments();
     // order metrics without an order latency alert: a success rate to measure, no latency histogram
-    edit(dir, 'production.yaml', '  ml-service:\n    priority: high\n', '  ml-service:\n    priority: high\n    release: { strategy: blueGreen, blueGreen: { latencyP99Seconds: 0.1 } }\n    monitoring: { http: false, alerts: { orderRejectionRatio: 0.02 } }\n');
+    edit(dir, 'production.yaml', '  ml-service:\n    priority: high\n', '  ml-service:\n    priority: high\n    release: { strategy: blueGreen, blueGreen: { latencyP99Seconds: 0.1 } }\n    monitoring: { http: false, alerts: { orderRejectionRatio: 0.02 } } # why: a test\n');
     const refused = configIssues(dir);
     const issues = refused.filter((i) => i.path.startsWith('services.ml-service.release')).map((i) => `${i.path}: ${i.message}`);
     expect(issues).toEqual([expect.stringMatching(/^services\.ml-service\.release\.blueGreen\.latencyP99Seconds: "ml-service" emits no latency histogram the analysis can gate on/)]);

@@ -5,10 +5,10 @@ import { effectiveVpa } from '../../config/autoscaling-rules';
 import { replicaRange } from '../../config/rules';
 import { Resources, TargetConfig } from '../../config/types';
 import { effectiveResources } from '../../constructs/resources';
-import { AMOUNT_KEYS, AmountKey, capacityOf, drainBlockers, drainProblems, format } from '../../lib/capacity';
+import { AMOUNT_KEYS, AmountKey, capacityOf, drainBlockers, drainProblems, format, QUOTA_KEY } from '../../lib/capacity';
 import { Manifest, ofKind } from '../../lib/manifest';
 import { cpuMillis, memoryBytes } from '../../lib/quantity';
-import { configOf, copyEnvironments, edit, manifestsOf, referencePlatform, runSynth, TARGETS } from '../helpers';
+import { configOf, copyEnvironments, edit, manifestsOf, referencePlatform, runSynth, TARGETS, PLATFORM_SERVICES } from '../helpers';
 
 type Obj = Record<string, any>;
 type Totals = Record<AmountKey | 'pods', number>;
@@ -106,14 +106,19 @@ describe.each(TARGETS)('capacity of %s', (target) => {
 });
 
 describe('the reference figures', () => {
-  it.each(['production-us-east-1', 'production-eu-west-1'])('of %s: 54.6 CPU limits (redis\'s exporter sidecar included) and 66 pods at maximum scale plus surge', (target) => {
+  it.each(['production-us-east-1', 'production-eu-west-1'])('of %s: 54.6 CPU limits (redis\'s exporter sidecar included) and 66 pods at maximum scale plus surge for the services of PLATFORM.md', (target) => {
     // gateway 30 pods × 500m (15 max + a full blue/green second set), data-service 11 × 500m,
     // signal-service 9 × 500m, ml-service 6 × 2, orchestrator 3 × 1, execution-gateway 6 × 2,
     // redis 1 × 2.5 (VPA Initial up to maxAllowed 500m, limit grown 5×) plus its exporter
-    // sidecar's 100m, which the VPA leaves alone
+    // sidecar's 100m, which the VPA leaves alone. Services added since count in the totals
+    // (checked against the configuration above), not in these hand-computed figures.
     const capacity = capacityOf(manifestsOf(target));
-    expect(capacity.atMax.limitsCpu).toBe(15000 + 5500 + 4500 + 12000 + 3000 + 12000 + 2500 + 100);
-    expect(capacity.atMax.pods).toBe(66);
+    const platform = capacity.workloads.filter((w) => PLATFORM_SERVICES.includes(w.name));
+    expect(platform.map((w) => w.name).sort()).toEqual([...PLATFORM_SERVICES].sort());
+    expect(platform.reduce((n, w) => n + w.atMax.limitsCpu, 0)).toBe(15000 + 5500 + 4500 + 12000 + 3000 + 12000 + 2500 + 100);
+    expect(platform.reduce((n, w) => n + w.podsAtMax, 0)).toBe(66);
+    expect(capacity.atMax.limitsCpu).toBe(capacity.workloads.reduce((n, w) => n + w.atMax.limitsCpu, 0));
+    expect(capacity.atMax.pods).toBe(capacity.workloads.reduce((n, w) => n + w.podsAtMax, 0));
     const gateway = capacity.workloads.find((w) => w.name === 'gateway')!;
     expect(gateway).toMatchObject({ kind: 'Rollout', minReplicas: 2, maxReplicas: 15, surge: 15, podsAtMax: 30 });
     expect(capacity.workloads.find((w) => w.name === 'redis')).toMatchObject({ kind: 'StatefulSet', surge: 0, vpaRaised: true });
@@ -124,8 +129,9 @@ describe('the reference figures', () => {
     const result = runSynth(['--target', 'staging', '--out', out]);
     expect(result.status).toBe(0);
     const { atMax } = expectedCapacity(configOf('staging'));
-    expect(result.stdout).toContain(`capacity at max + surge / quota: requests.cpu ${format('requestsCpu', atMax.requestsCpu)}/20, `);
-    expect(result.stdout).toContain(`pods ${atMax.pods}/60`);
+    const quota = configOf('staging').quota;
+    expect(result.stdout).toContain(`capacity at max + surge / quota: requests.cpu ${format('requestsCpu', atMax.requestsCpu)}/${quota.requests.cpu}, `);
+    expect(result.stdout).toContain(`pods ${atMax.pods}/${quota.pods}`);
   });
 });
 
@@ -142,26 +148,53 @@ describe('a quota that maximum scale plus surge exceeds', () => {
     return result.stderr;
   }
 
+  /** What the refusal must say of `target`, from the reference figures (the quota edited to below them). */
+  function expected(target: string, resource: AmountKey | 'pods', total: number, quota: number): string {
+    const label = QUOTA_KEY[resource];
+    return `${target}: ${label} at maximum scale plus release surge is ${format(resource, total)}, over the namespace ResourceQuota of ${format(resource, quota)} by ${format(resource, total - quota)}; biggest: `;
+  }
+  /** The names the refusal lists as biggest, which must be the largest contributors. */
+  function expectBiggest(line: string, target: string, resource: AmountKey | 'pods', extra: Record<string, number> = {}): void {
+    const amounts = capacityOf(manifestsOf(target)).workloads.map((w) => ({ name: w.name, amount: (resource === 'pods' ? w.podsAtMax : w.atMax[resource]) + (extra[w.name] ?? 0) }));
+    const listed = line.split('; biggest: ')[1].split('. Raise')[0].split(/, (?=[a-z0-9-]+ [0-9.]+[a-zA-Z]* \()/).map((entry) => entry.split(' ')[0]);
+    expect(listed.length).toBe(Math.min(3, amounts.length));
+    const smallestListed = Math.min(...amounts.filter((a) => listed.includes(a.name)).map((a) => a.amount));
+    for (const other of amounts.filter((a) => !listed.includes(a.name))) expect([other.name, other.amount <= smallestListed]).toEqual([other.name, true]);
+  }
+
   it('refuses the synth, naming the target, the resource, the total, the quota and the biggest services', () => {
-    const message = refuse('limits: { cpu: "64", memory: 128Gi,', 'limits: { cpu: "50", memory: 128Gi,');
+    const total = capacityOf(manifestsOf('production-us-east-1')).atMax.limitsCpu;
+    const quota = (Math.floor(total / 1000) - 4) * 1000;
+    const message = refuse('limits: { cpu: "64", memory: 128Gi,', `limits: { cpu: "${quota / 1000}", memory: 128Gi,`);
     for (const target of ['production-us-east-1', 'production-eu-west-1']) {
-      expect(message).toContain(`${target}: limits.cpu at maximum scale plus release surge is 54.6, over the namespace ResourceQuota of 50 by 4.6; `
-        + 'biggest: gateway 15 (15 max + 15 surge (blue/green: second ReplicaSet) × 500m), execution-gateway 12 (3 max + 3 surge (blue/green: second ReplicaSet) × 2), '
-        + 'ml-service 12 (5 max + 1 surge (maxSurge 1) × 2). Raise quota.limits.cpu in ');
+      const line = message.split('\n').find((l) => l.includes(`${target}: limits.cpu`))!;
+      expect(line).toContain(expected(target, 'limitsCpu', capacityOf(manifestsOf(target)).atMax.limitsCpu, quota));
+      expectBiggest(line, target, 'limitsCpu');
+      // PLATFORM.md's figures for the gateway: 15 pods at most, and as many again during a blue/green release
+      expect(line).toContain('gateway 15 (15 max + 15 surge (blue/green: second ReplicaSet) × 500m)');
     }
     expect(message).toMatch(/Raise quota\.limits\.cpu in \S*production\.yaml or lower replicas\.max of these services/);
     expect(message).not.toContain('staging:');
   });
 
   it('refuses more pods than quota.pods', () => {
-    const message = refuse('pods: 100', 'pods: 60');
-    expect(message).toContain('production-us-east-1: pods at maximum scale plus release surge is 66, over the namespace ResourceQuota of 60 by 6; biggest: gateway 30 (15 max + 15 surge (blue/green: second ReplicaSet)), data-service 11');
+    const total = capacityOf(manifestsOf('production-us-east-1')).atMax.pods;
+    const message = refuse(`pods: ${configOf('production-us-east-1').quota.pods}`, `pods: ${total - 6}`);
+    const line = message.split('\n').find((l) => l.includes('production-us-east-1: pods'))!;
+    expect(line).toContain(expected('production-us-east-1', 'pods', total, total - 6));
+    expectBiggest(line, 'production-us-east-1', 'pods');
+    expect(line).toContain('gateway 30 (15 max + 15 surge (blue/green: second ReplicaSet))');
   });
 
   it('counts raising replicas.max against the quota', () => {
     const message = refuse('replicas: { min: 3, max: 10 }', 'replicas: { min: 3, max: 40 }');
-    // data-service: +30 pods × 250m requests, × 500m limits, × 1Gi memory limits
-    expect(message).toContain('production-us-east-1: limits.cpu at maximum scale plus release surge is 69.6, over the namespace ResourceQuota of 64 by 5.6; biggest: data-service 20.5 (40 max + 1 surge (maxSurge 1) × 500m)');
+    // data-service: +30 pods × 500m limits
+    const c = capacityOf(manifestsOf('production-us-east-1'));
+    const quota = cpuMillis(configOf('production-us-east-1').quota.limits.cpu);
+    const line = message.split('\n').find((l) => l.includes('production-us-east-1: limits.cpu'))!;
+    expect(line).toContain(expected('production-us-east-1', 'limitsCpu', c.atMax.limitsCpu + 30 * 500, quota));
+    expect(line).toContain('data-service 20.5 (40 max + 1 surge (maxSurge 1) × 500m)');
+    expectBiggest(line, 'production-us-east-1', 'limitsCpu', { 'data-service': 30 * 500 });
   });
 });
 

@@ -7,15 +7,16 @@ import { addressIn } from '../../lib/cidr';
 import { find, Manifest, ofKind } from '../../lib/manifest';
 import { checkPolicies } from '../../lib/policy';
 import { synthTarget } from '../../lib/synth';
-import { configOf, copyEnvironments, edit, manifestsOf, runSynth, TARGETS, treeDigest } from '../helpers';
+import { configOf, copyEnvironments, edit, manifestsOf, PLATFORM_SERVICES, runSynth, TARGETS, treeDigest } from '../helpers';
 import { Endpoint, NetworkEvaluator, PodEndpoint, podOf, Protocol } from '../network-evaluator';
 
 /**
  * "Who talks to whom" of PLATFORM.md, written out here by hand (not derived from the
  * configuration), and checked against the synthesized NetworkPolicies of every target with the
- * evaluator: each flow is allowed, and every other service-to-service port is denied.
+ * evaluator: each flow is allowed, and every other port between these services is denied.
+ * Services added to environments/ since are checked against their own `dependsOn`.
  */
-const SERVICES = ['gateway', 'data-service', 'signal-service', 'ml-service', 'orchestrator', 'execution-gateway', 'redis'];
+const SERVICES = PLATFORM_SERVICES;
 const SERVICE_FLOWS: Array<[string, string, number]> = [
   ['gateway', 'data-service', 8080],
   ['gateway', 'signal-service', 8080],
@@ -62,6 +63,8 @@ describe.each(TARGETS)('NetworkPolicies of %s', (target) => {
   const kubeDns: PodEndpoint = { namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } };
   /** A verdict that carries its reasons, so a failure says which side refused. */
   const reach = (from: Endpoint, to: Endpoint, port: number, protocol: Protocol = 'TCP') => net.check(from, to, port, protocol);
+  /** Every service of the target: PLATFORM.md's and any added since. */
+  const services = Object.keys(config.services);
 
   it('isolates every pod of the namespace for ingress and egress by default', () => {
     const deny = find(manifests, 'NetworkPolicy', 'default-deny') as Manifest & { spec: Record<string, unknown> };
@@ -75,7 +78,7 @@ describe.each(TARGETS)('NetworkPolicies of %s', (target) => {
   });
 
   it('gives every service one policy, named after it, selecting its pods by the selector labels', () => {
-    for (const name of SERVICES) {
+    for (const name of services) {
       const policy = find(manifests, 'NetworkPolicy', name) as Manifest & { spec: { podSelector: { matchLabels: Record<string, string> } } };
       const labels = pod(name).labels;
       for (const [key, value] of Object.entries(policy.spec.podSelector.matchLabels)) expect(labels[key]).toBe(value);
@@ -83,7 +86,7 @@ describe.each(TARGETS)('NetworkPolicies of %s', (target) => {
     }
     // one per service, the namespace's two, and one per blue/green release's smoke test
     const smokeTests = ofKind(manifests, 'Rollout').length;
-    expect(ofKind(manifests, 'NetworkPolicy')).toHaveLength(SERVICES.length + 2 + smokeTests);
+    expect(ofKind(manifests, 'NetworkPolicy')).toHaveLength(services.length + 2 + smokeTests);
   });
 
   it.each(SERVICE_FLOWS)('allows %s → %s:%d', (from, to, port) => {
@@ -97,13 +100,13 @@ describe.each(TARGETS)('NetworkPolicies of %s', (target) => {
   it('allows the ingress controller to the gateway on 8080 only', () => {
     expect(reach(ingressController, pod('gateway'), 8080)).toMatchObject({ allowed: true });
     expect(net.mayReach(ingressController, pod('gateway'), METRICS)).toBe(false);
-    for (const name of SERVICES.filter((s) => s !== 'gateway')) {
+    for (const name of services.filter((s) => s !== 'gateway')) {
       for (const port of portsOf(pod(name))) expect(net.mayReach(ingressController, pod(name), port)).toBe(false);
     }
   });
 
   it('allows Prometheus to every metrics port and to nothing else', () => {
-    for (const name of SERVICES) {
+    for (const name of services) {
       expect(reach(prometheus, pod(name), METRICS)).toMatchObject({ allowed: true });
       // only Prometheus' pods: another pod of the monitoring namespace, or a pod with Prometheus'
       // labels in another namespace, is refused
@@ -114,7 +117,7 @@ describe.each(TARGETS)('NetworkPolicies of %s', (target) => {
   });
 
   it('allows every pod to cluster DNS on 53 over UDP and TCP, and to nothing else in kube-system', () => {
-    for (const name of SERVICES) {
+    for (const name of services) {
       expect(reach(pod(name), kubeDns, 53, 'UDP')).toMatchObject({ allowed: true });
       expect(reach(pod(name), kubeDns, 53, 'TCP')).toMatchObject({ allowed: true });
       expect(net.mayReach(pod(name), kubeDns, 9153)).toBe(false);
@@ -130,6 +133,27 @@ describe.each(TARGETS)('NetworkPolicies of %s', (target) => {
         for (const port of portsOf(pod(to))) {
           const key = `${from}>${to}:${port}`;
           if (net.mayReach(pod(from), pod(to), port) !== allowed.has(key)) unexpected.push(`${key} ${allowed.has(key) ? 'denied' : 'allowed'}`);
+        }
+      }
+    }
+    expect(unexpected).toEqual([]);
+  });
+
+  it('allows between any two services exactly the ports a dependsOn of the configuration declares', () => {
+    const declared = new Set<string>();
+    for (const service of Object.values(config.services)) {
+      for (const dep of service.dependsOn ?? []) {
+        if (!('service' in dep)) continue;
+        const port = typeof dep.port === 'number' ? dep.port : config.services[dep.service].ports.find((p) => p.name === dep.port)!.port;
+        declared.add(`${service.name}>${dep.service}:${port}`);
+      }
+    }
+    const unexpected: string[] = [];
+    for (const from of services) {
+      for (const to of services.filter((s) => s !== from)) {
+        for (const port of portsOf(pod(to))) {
+          const key = `${from}>${to}:${port}`;
+          if (net.mayReach(pod(from), pod(to), port) !== declared.has(key)) unexpected.push(`${key} ${declared.has(key) ? 'denied' : 'allowed'}`);
         }
       }
     }

@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+/**
+ * node bin/build.mjs [--tests] [--quiet]
+ *
+ * The build behind `npm run synth` and the other commands: transpiles the TypeScript sources
+ * that changed since the last build into build/ (one .js per .ts, the layout `tsc` emits) with
+ * esbuild, then regenerates the compiled schema validators when the schema changed
+ * (build/bin/compile-validators.js skips an up-to-date file). An up-to-date build costs a stat
+ * per source file. Nothing here type-checks: `npm test` (and so CI) runs `tsc` over everything.
+ * Plain JavaScript, so that it runs in a fresh clone before anything is compiled.
+ */
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const OUT = path.join(ROOT, 'build');
+/** The source folders of the commands (tsconfig.build.json's include); `--tests` adds test/. */
+const SOURCES = ['bin', 'charts', 'config', 'constructs', 'imports', 'lib'];
+
+function sourcesIn(dir) {
+  const found = [];
+  const walk = (d) => {
+    for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
+      const full = path.join(d, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) found.push(full);
+    }
+  };
+  if (fs.existsSync(dir)) walk(dir);
+  return found;
+}
+
+/** Sources whose .js is missing or older than the source. */
+export function staleSources(folders) {
+  const stale = [];
+  for (const folder of folders) {
+    for (const source of sourcesIn(path.join(ROOT, folder))) {
+      const out = path.join(OUT, path.relative(ROOT, source)).replace(/\.ts$/, '.js');
+      let outTime;
+      try { outTime = fs.statSync(out).mtimeMs; } catch { outTime = -1; }
+      if (outTime < fs.statSync(source).mtimeMs) stale.push(source);
+    }
+  }
+  return stale;
+}
+
+/** Outputs of sources that were deleted or renamed (a stale test would still run). */
+function removeOrphans(folders) {
+  for (const folder of folders) {
+    const walk = (d) => {
+      if (!fs.existsSync(d)) return;
+      for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
+        const full = path.join(d, entry.name);
+        if (entry.isDirectory()) { walk(full); continue; }
+        const js = /^(.*)\.js(\.map)?$/.exec(entry.name);
+        if (!js || entry.name === GENERATED) continue;
+        const source = path.join(ROOT, path.relative(OUT, d), `${js[1]}.ts`);
+        if (!fs.existsSync(source)) fs.rmSync(full);
+      }
+    };
+    walk(path.join(OUT, folder));
+  }
+}
+
+/** Written by bin/compile-validators.ts, not transpiled from a source. */
+const GENERATED = 'validators.generated.js';
+
+export async function build({ tests = false, quiet = false } = {}) {
+  const folders = tests ? [...SOURCES, 'test'] : SOURCES;
+  removeOrphans(folders);
+  const stale = staleSources(folders);
+  if (stale.length) {
+    const started = Date.now();
+    const esbuild = await import('esbuild');
+    await esbuild.build({
+      entryPoints: stale,
+      outdir: OUT,
+      outbase: ROOT,
+      bundle: false,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      sourcemap: true,
+      tsconfig: path.join(ROOT, 'tsconfig.json'),
+      logLevel: 'warning',
+    });
+    if (!quiet) console.error(`build: transpiled ${stale.length} changed file(s) in ${Date.now() - started} ms (type-checking is npm test's)`);
+  }
+  // regenerates build/config/validators.generated.js only when the schema changed: when the file
+  // is newer than everything it is made from, not even the schema's hash is computed
+  const generated = path.join(OUT, 'config', GENERATED);
+  const mtime = (f) => { try { return fs.statSync(f).mtimeMs; } catch { return Infinity; } };
+  const inputs = ['config/schema.js', 'config/compiled-validators.js', 'bin/compile-validators.js'].map((f) => path.join(OUT, f));
+  if (!fs.existsSync(generated) || inputs.some((f) => mtime(f) >= mtime(generated))) {
+    createRequire(import.meta.url)(path.join(OUT, 'bin', 'compile-validators.js'));
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  build({ tests: args.includes('--tests'), quiet: args.includes('--quiet') }).catch((error) => {
+    console.error(`build: ${error.message}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,87 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ROOT } from '../helpers';
+
+jest.setTimeout(120_000);
+
+/**
+ * bin/build.mjs, the build of `npm run synth`: transpiles only what changed (esbuild, no
+ * type-check) and regenerates the compiled validators only when the schema changed. Run on a
+ * scratch copy of the sources, with the repository's node_modules.
+ */
+describe('the build of npm run synth', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'build-'));
+  for (const entry of ['bin', 'charts', 'config', 'constructs', 'imports', 'lib']) fs.cpSync(path.join(ROOT, entry), path.join(dir, entry), { recursive: true });
+  for (const file of ['tsconfig.json', 'package.json']) fs.copyFileSync(path.join(ROOT, file), path.join(dir, file));
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+  const build = () => spawnSync(process.execPath, [path.join(dir, 'bin', 'build.mjs')], { cwd: dir, encoding: 'utf8' });
+  const out = (file: string) => path.join(dir, 'build', file);
+  const validators = out('config/validators.generated.js');
+  const mtime = (file: string) => fs.statSync(file).mtimeMs;
+  const later = (file: string) => {
+    // a source edited after the build: its mtime must be past the output's
+    const t = new Date(Date.now() + 2000);
+    fs.utimesSync(file, t, t);
+  };
+
+  it('builds a fresh clone: every source, then the validators', () => {
+    const result = build();
+    expect(result.status).toBe(0);
+    const sources = ['bin', 'charts', 'config', 'constructs', 'imports', 'lib'].flatMap((d) => fs.readdirSync(path.join(dir, d), { recursive: true }) as string[])
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
+    expect(result.stderr).toContain(`transpiled ${sources.length} changed file(s)`);
+    expect(fs.existsSync(out('bin/synth.js'))).toBe(true);
+    expect(fs.existsSync(out('lib/synth-worker.js'))).toBe(true); // loaded by path by the worker threads
+    expect(fs.readFileSync(validators, 'utf8')).toMatch(/module\.exports\.schemaHash = "[0-9a-f]{16}";\s*$/);
+  });
+
+  it('does nothing when the build is up to date', () => {
+    const before = [mtime(out('bin/synth.js')), mtime(validators)];
+    const result = build();
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe('');
+    expect([mtime(out('bin/synth.js')), mtime(validators)]).toEqual(before);
+  });
+
+  it('transpiles only the changed file and keeps the validators when the schema did not change', () => {
+    const rules = path.join(dir, 'config', 'rules.ts');
+    fs.appendFileSync(rules, '\nexport const BUILD_TEST_MARKER = 1;\n');
+    later(rules);
+    const before = { validators: mtime(validators), synth: mtime(out('bin/synth.js')) };
+    const result = build();
+    expect(result.stderr).toContain('transpiled 1 changed file(s)');
+    expect(fs.readFileSync(out('config/rules.js'), 'utf8')).toContain('BUILD_TEST_MARKER');
+    expect(mtime(validators)).toBe(before.validators);
+    expect(mtime(out('bin/synth.js'))).toBe(before.synth);
+  });
+
+  it('regenerates the validators when the schema changed', () => {
+    const schema = path.join(dir, 'config', 'schema.ts');
+    const text = fs.readFileSync(schema, 'utf8');
+    fs.writeFileSync(schema, text.replace("'a CIDR such as \"203.0.113.0/24\"'", "'a CIDR such as \"198.51.100.0/24\"'"));
+    expect(fs.readFileSync(schema, 'utf8')).not.toBe(text);
+    later(schema);
+    const hash = /schemaHash = "([0-9a-f]+)"/.exec(fs.readFileSync(validators, 'utf8'))![1];
+    expect(build().status).toBe(0);
+    expect(/schemaHash = "([0-9a-f]+)"/.exec(fs.readFileSync(validators, 'utf8'))![1]).not.toBe(hash);
+  });
+
+  it('removes the output of a deleted source', () => {
+    const extra = path.join(dir, 'lib', 'build-test-extra.ts');
+    fs.writeFileSync(extra, 'export const x = 1;\n');
+    expect(build().status).toBe(0);
+    expect(fs.existsSync(out('lib/build-test-extra.js'))).toBe(true);
+    fs.rmSync(extra);
+    expect(build().status).toBe(0);
+    expect(fs.existsSync(out('lib/build-test-extra.js'))).toBe(false);
+    expect(fs.existsSync(validators)).toBe(true);
+  });
+
+  it('makes a synth that writes the committed dist/ file for file', () => {
+    const result = spawnSync(process.execPath, [out('bin/synth.js'), '--check', '--quiet', '--config', path.join(ROOT, 'environments'), '--out', path.join(ROOT, 'dist')], { cwd: ROOT, encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+});
