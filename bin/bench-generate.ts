@@ -49,6 +49,9 @@ export function generatePlatform(dir: string, services: number, reference = 'env
     }
     // room for every service at maximum scale
     data.quota = { requests: { cpu: `${services * 10}`, memory: `${services * 20}Gi` }, limits: { cpu: `${services * 20}`, memory: `${services * 40}Gi` }, pods: services * 20 };
+    // nodes for that quota, with one of three zones drained (config/node-rules.ts): 64 CPUs, 256Gi, 250 pods each
+    const zones = data.cluster?.nodes?.zones ?? ['zone-a', 'zone-b', 'zone-c'];
+    data.cluster = { ...data.cluster, nodes: { zones, perZone: Math.ceil(services / 12) + 1, cpu: '64', memory: '256Gi', pods: 250 } };
     fs.writeFileSync(path.join(dir, `${env}.yaml`), stringify(data, { aliasDuplicateObjects: false }));
   }
 }

@@ -43,7 +43,7 @@ function cdk8sSynth(cwd: string, args: string[] = []) {
 function breakConfig(copy: string): void {
   const file = path.join(copy, 'environments', 'staging.yaml');
   const text = fs.readFileSync(file, 'utf8');
-  const broken = text.replace('requests: { cpu: "20", memory: 40Gi }', 'requests: { cpu: "1", memory: 40Gi }');
+  const broken = text.replace('requests: { cpu: "20", memory: 40Gi,', 'requests: { cpu: "1", memory: 40Gi,');
   expect(broken).not.toBe(text);
   fs.writeFileSync(file, broken);
 }

@@ -101,7 +101,7 @@ describe('synth CLI', () => {
   it('warns when a target\'s maximum scale leaves less than 10 % of its quota', () => {
     const envs = copyEnvironments();
     // staging needs 11.375 CPU at maximum scale plus surge: a quota of 12 leaves 5 %
-    edit(envs, 'staging.yaml', 'requests: { cpu: "20", memory: 40Gi }', 'requests: { cpu: "12", memory: 40Gi }');
+    edit(envs, 'staging.yaml', 'requests: { cpu: "20", memory: 40Gi,', 'requests: { cpu: "12", memory: 40Gi,');
     const result = runSynth(['--config', envs, '--out', tmp(), '--quiet']);
     expect(result.status).toBe(0);
     expect(result.stderr).toMatch(/^synth: warning: staging: requests\.cpu at maximum scale plus surge is 11\.375 of a quota of 12: 5 % headroom \(below 10 %\)/m);

@@ -25,12 +25,12 @@ describe('configuration errors', () => {
   });
 
   it('says when an unknown key belongs under the key above it', () => {
-    const under = problems((dir) => edit(dir, 'staging.yaml', 'cluster:\n  name: staging\n', 'cluster:\nname: staging\n'));
-    expect(under.join('\n')).toMatch(/staging\.yaml:\d+: name: unknown key "name"; "name" is a key of "cluster", the key above it: indent it under cluster/);
+    const under = problems((dir) => edit(dir, 'staging.yaml', '\n  nodes: {', '\nnodes: {'));
+    expect(under.join('\n')).toMatch(/staging\.yaml:\d+: nodes: unknown key "nodes"; "nodes" is a key of "cluster", the key above it: indent it under cluster/);
   });
 
   it('says when an unknown key belongs one level up (over-indented)', () => {
-    const found = problems((dir) => edit(dir, 'staging.yaml', 'cluster:\n  name: staging\n\nstorageClass: gp3-encrypted\n', 'cluster:\n  name: staging\n  storageClass: gp3-encrypted\n'));
+    const found = problems((dir) => edit(dir, 'staging.yaml', '\n\nstorageClass: gp3-encrypted\n', '\n  storageClass: gp3-encrypted\n'));
     expect(found.join('\n')).toMatch(/staging\.yaml:\d+: cluster\.storageClass: unknown key "storageClass"; "storageClass" is a key of the top level, one level up: it looks indented one level too deep/);
   });
 

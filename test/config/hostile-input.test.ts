@@ -149,7 +149,7 @@ describe('synth refuses hostile input', () => {
     it('refuses a config key longer than a ConfigMap key may be', () => {
       const key = 'k'.repeat(300);
       const message = refuse('defaults.yaml', /^    env:\n      LOG_LEVEL: info\n/m, `    config:\n      ${key}: x\n    env:\n      LOG_LEVEL: info\n`);
-      expect(message).toMatch(/defaults\.yaml:\d+: services\.gateway\.config\.k{300}: contains the invalid name "k{300}"; names must be ConfigMap keys: at most 253/);
+      expect(message).toMatch(/defaults\.yaml:\d+: services\.gateway\.config\.k{300}: contains the invalid name "k{64}…"; names must be ConfigMap keys: at most 253/);
     });
 
     it('refuses a service name that is not a DNS-1035 label', () => {
@@ -177,7 +177,7 @@ describe('synth refuses hostile input', () => {
   describe('alert text Prometheus reads as a template', () => {
     it('refuses a custom alert summary that is not a valid template', () => {
       const message = refuse('defaults.yaml', /^    monitoring:\n      alerts:\n        # p95 above 250ms/m,
-        '    monitoring:\n      alerts:\n        custom:\n          - { alert: Broken, expr: "up == 0", for: 1m, severity: warning, summary: "down {{ oops", description: d, reason: r }\n        # p95 above 250ms');
+        '    monitoring:\n      alerts:\n        custom:\n          - { alert: Broken, expr: "up == 0", for: 1m, severity: warning, summary: "down {{ oops", description: d, reason: "a reason in words for the test" }\n        # p95 above 250ms');
       expect(message).toMatch(/defaults\.yaml:\d+: services\.gateway\.monitoring\.alerts\.custom\[0\]\.summary: custom alert "Broken" of service "gateway": Prometheus reads summary as a Go template and would refuse it: "\{\{" at character 6 is never closed/);
     });
   });

@@ -43,14 +43,18 @@ function objectsOf(dir: string): Obj[] {
   return fs.readdirSync(dir).filter((f) => f.endsWith('.yaml')).flatMap((f) => parseAllDocuments(fs.readFileSync(path.join(dir, f), 'utf8')).map((d) => d.toJS() as Obj));
 }
 
-/** Whether an object kube-score says selects nothing selects (or targets) the pods of an Argo Rollout. */
+/** Whether an object kube-score says selects nothing selects (or targets) the pods of an Argo Rollout or of its analysis Jobs. */
 function selectsRolloutPods(objects: Obj[], kind: string, name: string): boolean {
   const rollouts = objects.filter((o) => o.kind === 'Rollout');
   const object = objects.find((o) => o.kind === kind && o.metadata?.name === name);
   if (!object) return false;
   if (kind === 'HorizontalPodAutoscaler') return object.spec.scaleTargetRef?.kind === 'Rollout';
   const selector: Record<string, string> = kind === 'Service' ? object.spec.selector ?? {} : object.spec.podSelector?.matchLabels ?? object.spec.selector?.matchLabels ?? {};
-  return Object.keys(selector).length > 0 && rollouts.some((r) => Object.entries(selector).every(([k, v]) => r.spec.template?.metadata?.labels?.[k] === v));
+  // the pods of a Rollout, and those of the Jobs its analysis runs (the blue/green smoke test)
+  const jobPods = objects.filter((o) => o.kind === 'AnalysisTemplate')
+    .flatMap((t) => (t.spec.metrics ?? []).map((m: Obj) => m.provider?.job?.spec?.template?.metadata?.labels).filter(Boolean));
+  const podLabels: Array<Record<string, string>> = [...rollouts.map((r) => r.spec.template?.metadata?.labels ?? {}), ...jobPods];
+  return Object.keys(selector).length > 0 && podLabels.some((labels) => Object.entries(selector).every(([k, v]) => labels[k] === v));
 }
 
 const CANNOT_SEE_ROLLOUT = /The services selector does not match any pods|The NetworkPolicys selector doesn't match any pods|The HPA target does not match anything|No pods match the PodDisruptionBudget|The PodDisruptionBudget's selector doesn't match/;

@@ -34,7 +34,7 @@ describe('alert text with "{{"', () => {
     // a reason every service's TargetDown alert carries, and a custom alert on gateway
     edit(dir, 'defaults.yaml', /^(    targetDown:\n      for: 2m\n      reason: ).*$/m, `$1"${REASON}"`);
     edit(dir, 'defaults.yaml', /^    monitoring:\n      alerts:\n        # p95 above 250ms/m,
-      '    monitoring:\n      alerts:\n        custom:\n          - { alert: AlwaysOn, expr: "vector(1)", for: 1m, severity: info, summary: \'{{ "{{" }}literal{{ "}}" }} {{ $value }}\', description: "value {{ $value | humanize }}", reason: "{{ reason" }\n        # p95 above 250ms');
+      '    monitoring:\n      alerts:\n        custom:\n          - { alert: AlwaysOn, expr: "vector(1)", for: 1m, severity: info, summary: \'{{ "{{" }}literal{{ "}}" }} {{ $value }}\', description: "value {{ $value | humanize }}", reason: "{{ braces in a reason" }\n        # p95 above 250ms');
     const configs = loadPlatform(dir).filter((c) => c.target === 'staging');
     rules = ofKind(synthesizeAll(configs).find((o) => o.folder === 'staging')!.manifests, 'PrometheusRule');
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'alert-templates-'));
@@ -50,7 +50,7 @@ describe('alert text with "{{"', () => {
   it('prints the reason and the literal braces as written once Prometheus expands the templates', () => {
     const gateway = find(rules, 'PrometheusRule', 'gateway');
     const always = (gateway as any).spec.groups.flatMap((g: any) => g.rules).find((r: any) => r.alert === 'AlwaysOn');
-    expect(always.annotations.threshold_reason).toBe(escapeTemplate('{{ reason'));
+    expect(always.annotations.threshold_reason).toBe(escapeTemplate('{{ braces in a reason'));
     fs.writeFileSync(path.join(work, 'test.yaml'), stringify({
       rule_files: ['gateway.yaml'],
       evaluation_interval: '15s',
@@ -66,7 +66,7 @@ describe('alert text with "{{"', () => {
               summary: '{{literal}} 1',
               description: 'value 1',
               runbook_url: always.annotations.runbook_url,
-              threshold_reason: '{{ reason',
+              threshold_reason: '{{ braces in a reason',
             },
           }],
         }],
