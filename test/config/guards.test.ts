@@ -1,3 +1,4 @@
+import { isReason } from '../../lib/reason';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -178,6 +179,16 @@ describe('egress judged over everything a service may reach', () => {
       const text = lines(issuesOf([['defaults.yaml', 'cidrs: [203.0.113.0/24]', `cidrs: [0.0.0.0/0]\n    reason: ${JSON.stringify(blank)}`]]));
       expect(text).toContainEqual(expect.stringMatching(new RegExp(`defaults\\.yaml:\\d+: externals\\.exchanges\\.reason: ${JSON.stringify(blank)} is not valid; expected a reason in words`)));
     }
+  });
+
+  it('refuses a reason filled out with invisible characters (zero-width spaces, joiners, bidi controls)', () => {
+    const zw = '\u200b'.repeat(6);
+    for (const invisible of [`${zw} ${zw}`, `ok ${zw}${zw} go`, `wide egress\u202e is needed`]) {
+      expect(isReason(invisible)).toBe(false);
+      const text = lines(issuesOf([['defaults.yaml', 'cidrs: [203.0.113.0/24]', `cidrs: [0.0.0.0/0]\n    reason: ${JSON.stringify(invisible)}`]]));
+      expect(text).toContainEqual(expect.stringMatching(/defaults\.yaml:\d+: externals\.exchanges\.reason: .* is not valid; expected a reason in words/));
+    }
+    expect(isReason('the market data feed needs every exchange range')).toBe(true);
   });
 
   it.each([
