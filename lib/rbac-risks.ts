@@ -48,6 +48,13 @@ export const RBAC_RISKS: readonly RbacRisk[] = [
     why: 'reaches the kubelet API, which runs commands in every pod of the node, unaudited',
   },
   {
+    name: 'node modification',
+    apiGroups: [''],
+    resources: ['nodes', 'nodes/status'],
+    verbs: [...WRITE, 'delete'],
+    why: 'rewrites node labels, taints and status, which steers pods (and the Secrets they mount) to a node of the holder\'s choosing or drives them off theirs',
+  },
+  {
     name: 'exec, attach and port-forward',
     apiGroups: [''],
     resources: ['pods/exec', 'pods/attach', 'pods/portforward'],

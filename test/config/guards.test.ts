@@ -52,6 +52,7 @@ describe('Kubernetes API grants that take over the cluster', () => {
   // the RBAC good practices' privilege escalation risks, none of them a wildcard
   const grants: Array<[string, { apiGroup: string; resources: string[]; verbs: string[]; scope?: string }, RegExp]> = [
     ['nodes/proxy', { apiGroup: '', resources: ['nodes/proxy'], verbs: ['get'], scope: 'cluster' }, /\(node proxy\), which reaches the kubelet API/],
+    ['nodes/status patch', { apiGroup: '', resources: ['nodes/status'], verbs: ['patch'], scope: 'cluster' }, /\(node modification\), which rewrites node labels/],
     ['pods/exec', { apiGroup: '', resources: ['pods/exec'], verbs: ['create'] }, /\(exec, attach and port-forward\)/],
     ['pods/attach (a GET is enough)', { apiGroup: '', resources: ['pods/attach'], verbs: ['get'] }, /\(exec, attach and port-forward\)/],
     ['pods/ephemeralcontainers', { apiGroup: '', resources: ['pods/ephemeralcontainers'], verbs: ['patch'] }, /\(ephemeral containers\)/],
