@@ -1,4 +1,4 @@
-import { excerpt, scanStrings, stringPath, stringsOf, StringFinding } from '../lib/secret-scan';
+import { excerpt, flagValueFindings, scanStrings, stringPath, stringsOf, StringFinding } from '../lib/secret-scan';
 import { ConfigIssue, formatPath, PathSegment } from './errors';
 
 /** Where a path of a file is: its line (of the key, when `key`). */
@@ -17,7 +17,8 @@ const MAX_REPORTED = 20;
  */
 export function secretLiteralIssues(file: string, data: unknown, lineOf: LineOf): ConfigIssue[] {
   const strings = stringsOf(data, []);
-  const findings = scanStrings(strings);
+  // a credential flag's value as the next item of any array (args, command, probe commands, ...)
+  const findings = [...scanStrings(strings), ...flagValueFindings(data)].sort((a, b) => a.index - b.index || a.start - b.start);
   const issues: ConfigIssue[] = [];
   for (const finding of findings.slice(0, MAX_REPORTED)) {
     const where = stringPath(data, finding.index);

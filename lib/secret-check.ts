@@ -5,7 +5,7 @@
  * refuse the same secrets earlier, at the line of the environment file that holds them; this
  * check sees what the constructs made of the configuration, whatever field it came through.
  */
-import { excerpt, scanStrings, stringPath, stringsOf, StringFinding } from './secret-scan';
+import { excerpt, flagValueFindings, scanStrings, stringPath, stringsOf, StringFinding } from './secret-scan';
 import { fileNameOf, Manifest } from './manifest';
 
 type Segment = string | number;
@@ -64,7 +64,9 @@ export function secretProblems(folder: string, manifests: readonly Manifest[], r
     stringsOf(manifest, strings);
   }
   const problems: string[] = [];
-  const findings = scanStrings(strings);
+  // a credential flag's value as the next item of a container's args or command
+  const flagged = manifests.flatMap((manifest, i) => flagValueFindings(manifest, ['args', 'command'], firstString[i]));
+  const findings = [...scanStrings(strings), ...flagged].sort((a, b) => a.index - b.index || a.start - b.start);
   for (const finding of findings.slice(0, MAX_REPORTED)) {
     const value = strings[finding.index];
     const quoted = JSON.stringify(excerpt(value, [finding]));

@@ -14,7 +14,9 @@
  *   AWS access key ids (also AWS's documented examples, which secretlint lets pass), any PEM
  *   private key header, JSON Web Tokens, user information in URLs (`user:password@`, or a long
  *   token as the user) and credentials given as parameters or assignments (`?password=`,
- *   `&access_token=`, `--db-password=`, `PGPASSWORD=`, `password: ...` in an embedded file).
+ *   `&access_token=`, `--db-password=`, `PGPASSWORD=`, `password: ...` in an embedded file),
+ *   Google API keys, percent-encoded userinfo (`app%3Apw@`), and the value of a credential
+ *   flag given as the next item of an array (`["--db-password", "hunter2"]`, `flagValueFindings`).
  *   A value that only refers to a variable (`$(DB_PASSWORD)`, `${DB_PASSWORD}`) is not a secret.
  *
  * Many short texts are scanned as one (`scanStrings`): the rules cost little per character but
@@ -132,6 +134,8 @@ const VARIABLE_REFERENCE = /^(\$\([A-Za-z_][A-Za-z0-9_]*\)|\$\{[A-Za-z_][A-Za-z0
 const AWS_ACCESS_KEY_ID = /\b(?:A3T[A-Z0-9]|AKIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ASIA)[A-Z0-9]{16}\b/g;
 const PRIVATE_KEY_HEADER = /-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/g;
 /** header.payload.signature, the first two base64url JSON objects (`{"` is `eyJ`); the signature may be empty (alg none). */
+/** A Google API key (Maps, Firebase, Cloud): `AIza` and 35 characters. */
+const GOOGLE_API_KEY = /\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])/g;
 const JWT = /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g;
 /**
  * `scheme://userinfo@`: everything between `://` and the first `@` that is not a path, query or
@@ -142,6 +146,12 @@ const URL_USERINFO = /:\/\/([^\s/?#@"'<>\\]{1,512})@/g;
 const STRONG_WORDS = 'password|passwd|passphrase|secret|token|api[-_]?key|apikey|access[-_]?key|private[-_]?key|credentials?';
 /** Short or ambiguous words: only as a whole name (`MYSQL_PWD`, `?key=`, `&sig=`), not inside one (`bypass`, `monkey`). */
 const WEAK_WORDS = 'pwd|pass|auth|key|sig|signature';
+/**
+ * A command-line flag that names a credential (`--password`, `--db-password`, `-token`,
+ * `--api-key`, `--auth`): the same words as `name=value`, a short word only as the flag's whole
+ * name or its last part. Group 1: the credential word.
+ */
+const CREDENTIAL_FLAG = new RegExp(`^--?(?:[A-Za-z0-9_.-]{0,64}?(${STRONG_WORDS})|(?:[A-Za-z0-9_.-]{0,64}[-_.])?(${WEAK_WORDS}))$`, 'i');
 const STRONG = new RegExp(`^(${STRONG_WORDS})$`, 'i');
 /**
  * `name=value`: a URL query parameter, a libpq keyword, a command-line flag (`--db-password=`)
@@ -200,15 +210,26 @@ function ownFindings(text: string, out: SecretFinding[]): void {
     const close = endLine < 0 ? -1 : text.slice(endLine + 8, endLine + 72).indexOf('-----');
     add(m.index!, endLine < 0 ? text.length : endLine + 8 + (close < 0 ? 0 : close + 5), 'a private key', 'private-key', false, false);
   }
+  for (const m of text.matchAll(GOOGLE_API_KEY)) add(m.index!, m.index! + m[0].length, 'a Google API key', 'google-api-key', false, false);
   for (const m of text.matchAll(JWT)) add(m.index!, m.index! + m[0].length, 'a JSON Web Token', 'jwt', false, false);
   for (const m of text.matchAll(URL_USERINFO)) {
     const userinfo = m[1];
     const at = m.index! + m[0].length - 1 - userinfo.length;
     const colon = userinfo.indexOf(':');
-    if (colon >= 0) {
+    // percent-encoded userinfo (`app%3Apw@`) is judged decoded; a malformed escape is judged as written
+    let decoded = userinfo;
+    if (userinfo.includes('%')) {
+      try { decoded = decodeURIComponent(userinfo); } catch { decoded = userinfo; }
+    }
+    const decodedColon = decoded.indexOf(':');
+    if (colon < 0 && decodedColon >= 0) {
+      const password = decoded.slice(decodedColon + 1);
+      // offsets of the decoded text do not map back: the whole userinfo is the secret
+      if (password && !VARIABLE_REFERENCE.test(password)) add(at, at + userinfo.length, 'a password in a URL (user:password@, percent-encoded)', 'url-userinfo', true, true);
+    } else if (colon >= 0) {
       const password = userinfo.slice(colon + 1);
       if (password && !VARIABLE_REFERENCE.test(password)) add(at + colon + 1, at + userinfo.length, 'a password in a URL (user:password@)', 'url-userinfo', true, true);
-    } else if (!VARIABLE_REFERENCE.test(userinfo) && tokenLike(userinfo)) {
+    } else if (!VARIABLE_REFERENCE.test(decoded) && tokenLike(userinfo)) {
       add(at, at + userinfo.length, 'a token as the user of a URL (token@host)', 'url-userinfo', true, false);
     }
   }
@@ -219,7 +240,7 @@ function ownFindings(text: string, out: SecretFinding[]): void {
       // a short word counts only as a whole name or its last part (MYSQL_PWD, api.key), and `key=`, `auth=`, `sig=` only with a token-like value
       const start = m.index! - word.length;
       if (start > 0 && /[A-Za-z0-9]/.test(text[start - 1])) continue;
-      if (!/^(pwd|pass)$/i.test(word) && !tokenLike(value)) continue;
+      if (!/^(pwd|pass|auth)$/i.test(word) && !tokenLike(value)) continue;
     }
     const end = m.index! + m[0].length;
     // the whole name, for the message: access_token, db-password, PGPASSWORD
@@ -244,6 +265,56 @@ function ownFindings(text: string, out: SecretFinding[]): void {
     const end = m.index! + m[0].length;
     add(end - value.length, end, `a credential given as "${word.toLowerCase()}:"`, 'credential-field', false, true);
   }
+}
+
+/**
+ * The value of a credential flag given as the next item of the same array
+ * (`args: ["--db-password", "hunter2"]`), which a scan of each string alone cannot pair. The
+ * value is not a secret when it refers to a variable (`$(DB_PASSWORD)`), is a switch or a number
+ * (`true`, `4096`), another flag (`-v`) or a file path (`/etc/tls/key.pem`); after a short word
+ * (`--key`, `--sig`) only a token-like value counts, as for `key=`.
+ */
+function flagValue(flag: string, value: string): boolean {
+  const m = CREDENTIAL_FLAG.exec(flag);
+  if (!m || value === '') return false;
+  if (!literalCredential(value) || VARIABLE_REFERENCE.test(value)) return false;
+  if (/^-/.test(value) || /^(\/|\.{1,2}\/|~\/)/.test(value)) return false;
+  const weak = m[2];
+  if (weak && !/^(pwd|pass|auth)$/i.test(weak) && !tokenLike(value)) return false;
+  return true;
+}
+
+/**
+ * Values of credential flags given as the next item of an array (`["--db-password", "hunter2"]`),
+ * in `value` (plain data). `index` counts strings in `stringsOf(value)` order, plus `offset`.
+ * Only arrays under one of `arrayKeys` are looked at (`args`, `command` in a manifest), or every
+ * array when it is not given (an environment file).
+ */
+export function flagValueFindings(value: unknown, arrayKeys?: readonly string[], offset = 0): StringFinding[] {
+  const out: StringFinding[] = [];
+  let count = offset;
+  const walk = (v: unknown, key: string | undefined): void => {
+    if (typeof v === 'string') {
+      count++;
+    } else if (Array.isArray(v)) {
+      const pair = !arrayKeys || (key !== undefined && arrayKeys.includes(key));
+      for (let i = 0; i < v.length; i++) {
+        const item = v[i];
+        const prev = v[i - 1];
+        if (pair && i > 0 && typeof item === 'string' && typeof prev === 'string' && flagValue(prev, item)) {
+          out.push({ start: 0, end: item.length, what: `a credential given as the value of "${prev}"`, rule: 'credential-flag', inUrl: false, password: true, index: count });
+        }
+        walk(item, undefined);
+      }
+    } else if (v !== null && typeof v === 'object') {
+      for (const k of Object.keys(v)) {
+        count++;
+        walk((v as Record<string, unknown>)[k], k);
+      }
+    }
+  };
+  walk(value, undefined);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

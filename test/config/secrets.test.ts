@@ -35,6 +35,9 @@ describe('no secret literal in any field of the configuration', () => {
     ['a Slack webhook URL', SLACK_WEBHOOK, 'hooks.slack'],
     ['a password in a URL', 'postgres://user:pw@db/x', 'pw@'],
     ['a password in a query string', 'postgresql://db/x?user=app&password=pw', 'password=pw'],
+    ['a short auth query parameter', 'redis://default@x?auth=Hunter7pwQQ', 'Hunter7pwQQ'],
+    ['a percent-encoded password in a URL', 'postgres://app%3Apw@db/x', 'app%3Apw'],
+    ['a Google API key', 'AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe', 'AIzaSyDaGmWKa4JsXZ'],
   ])('refuses %s in env under a name that does not look like a credential, at its file and line', (_what, value, leak) => {
     const { issues, text } = refused([['defaults.yaml', LEASE, `${LEASE}\n      UPSTREAM: "${value}"`]]);
     const issue = issues.find((i) => i.path === 'services.orchestrator.env.UPSTREAM');
@@ -50,6 +53,8 @@ describe('no secret literal in any field of the configuration', () => {
   it.each<[string, Array<[string, string | RegExp, string]>, RegExp]>([
     ['a config: value', [['defaults.yaml', LEASE, `${LEASE}\n    config:\n      upstream.url: "https://app:${PASSWORD}@upstream.example.com/x"`]], /services\.orchestrator\.config\.upstream\.url: .*config: entries are written to dist\/ \(a ConfigMap\)/i],
     ['args', [['defaults.yaml', LEASE, `${LEASE}\n    args: ["--token=${GITHUB_TOKEN}"]`]], /services\.orchestrator\.args\[0\]: .*write \$\(NAME\) in the argument/],
+    ['args as a credential flag and its value', [['defaults.yaml', LEASE, `${LEASE}\n    args: ["--db-password", "${PASSWORD}"]`]], /services\.orchestrator\.args\[1\]: looks like a credential; a credential given as the value of "--db-password" .*write \$\(NAME\) in the argument/],
+    ['a credential flag and its value in an exec probe command', [['defaults.yaml', 'liveness: { tcp: { port: metrics }, periodSeconds: 20 }', `liveness: { exec: { command: [redis-cli, "--pass", "${PASSWORD}", ping] }, periodSeconds: 20 }`]], /services\.redis\.sidecars\[0\]\.probes\.liveness\.exec\.command\[2\]: .*"--pass"/],
     ['command', [['defaults.yaml', LEASE, `${LEASE}\n    command: [/app, "--db=postgres://app:${PASSWORD}@db/trading"]`]], /services\.orchestrator\.command\[1\]: .*write \$\(NAME\) in the argument/],
     ['an exec probe command', [['defaults.yaml', 'liveness: { tcp: { port: metrics }, periodSeconds: 20 }', `liveness: { exec: { command: [redis-cli, "-u", "redis://default:${PASSWORD}@localhost:6379", ping] }, periodSeconds: 20 }`]], /services\.redis\.sidecars\[0\]\.probes\.liveness\.exec\.command\[2\]: .*\$\(NAME\)/],
     ['sidecar env', [['defaults.yaml', 'REDIS_ADDR: redis://localhost:6379', `REDIS_ADDR: redis://localhost:6379\n          UPSTREAM: "${JWT}"`]], /services\.redis\.sidecars\[0\]\.env\.UPSTREAM: .*Move it to secrets: \[\{env: UPSTREAM/],
@@ -73,7 +78,7 @@ describe('no secret literal in any field of the configuration', () => {
 
   it('accepts URLs without credentials, a variable reference as the password, and secretKeyRef names', () => {
     const dir = copyEnvironments();
-    edit(dir, 'defaults.yaml', LEASE, `${LEASE}\n      UPSTREAM_URL: "postgres://app:$(DB_PASSWORD)@db:5432/trading"\n      PROM: http://prometheus-operated.monitoring.svc:9090/api/v1/query?query=up\n      STORE_REF: gateway-secrets\n      IMAGE: ghcr.io/x/y@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef`);
+    edit(dir, 'defaults.yaml', LEASE, `${LEASE}\n      UPSTREAM_URL: "postgres://app:$(DB_PASSWORD)@db:5432/trading"\n      PROM: http://prometheus-operated.monitoring.svc:9090/api/v1/query?query=up\n      STORE_REF: gateway-secrets\n      IMAGE: ghcr.io/x/y@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n    args: ["--db-password", "$(DB_PASSWORD)"]`);
     expect(() => loadPlatform(dir)).not.toThrow();
   });
 });

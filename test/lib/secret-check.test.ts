@@ -37,6 +37,16 @@ describe('the rendered output of every target is scanned for secrets before it i
     expect(text).toMatch(/staging: deployment-orchestrator\.yaml: Deployment\/orchestrator: spec\.template\.spec\.containers\[0\]\.args\[0\]: a password in a URL \(user:password@\) would be written to dist\/ in plain text \("[^"]*postgres:\/\/app:\*\*\*\*@db\/trading"\).*\$\(NAME\)/);
   });
 
+  it('refuses a credential flag whose value is the next argument', () => {
+    const text = problemsOf(changed('development', (c) => { c.services.orchestrator.args = ['--db-password', PASSWORD]; }));
+    expect(text).toMatch(/development: deployment-orchestrator\.yaml: Deployment\/orchestrator: spec\.template\.spec\.containers\[0\]\.args\[1\]: a credential given as the value of "--db-password" would be written to dist\/ in plain text \("\*\*\*\*"\).*\$\(NAME\)/);
+  });
+
+  it('lets a credential flag take a $(VAR) reference as its value', () => {
+    const result = synthTargetResult(changed('development', (c) => { c.services.orchestrator.args = ['--db-password', '$(DB_PASSWORD)']; }));
+    expect(result.problems.join('\n')).not.toMatch(/--db-password/);
+  });
+
   it('refuses a config: value in the service\'s ConfigMap', () => {
     const text = problemsOf(changed('development', (c) => { c.services.orchestrator.config = { 'upstream.url': `https://x.example.com/?access_token=${PASSWORD}` }; }));
     expect(text).toMatch(/development: configmap-orchestrator-config\.yaml: ConfigMap\/orchestrator-config: data\["upstream\.url"\]: .*config: entries are written to dist\//);

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { load } from 'js-yaml';
-import { excerpt, findSecrets, maskSecrets, scanStrings, stringsOf } from '../../lib/secret-scan';
+import { excerpt, findSecrets, flagValueFindings, maskSecrets, scanStrings, stringsOf } from '../../lib/secret-scan';
 import { ROOT } from '../helpers';
 
 // fixtures shaped like real credentials; none of them is one
@@ -25,6 +25,11 @@ const TOKENS: Array<[string, string, RegExp]> = [
   ['a libpq connection string', 'host=db user=app password=hunter2 dbname=x', /credential-parameter/],
   ['a password in an embedded YAML file', 'db:\n  host: db\n  password: hunter2\n', /credential-field/],
   ['a password in embedded JSON', '{"user": "app", "password": "hunter2"}', /credential-field/],
+  ['a short auth query parameter', 'redis://default@x?auth=Hunter7pwQQ', /credential-parameter/],
+  ['an authToken query parameter', 'https://x.example.com/?authToken=Hunter7pwQQ', /credential-parameter/],
+  ['an auth_token query parameter', 'https://x.example.com/?auth_token=Hunter7pwQQ', /credential-parameter/],
+  ['a percent-encoded password in a URL', 'postgres://app%3Apw@db/x', /url-userinfo/],
+  ['a Google API key', 'GOOGLE_KEY AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe', /google-api-key/],
 ];
 
 // what the platform writes everywhere and must not be taken for a secret
@@ -44,6 +49,8 @@ const NOT_SECRETS: Array<[string, string]> = [
   ['a number of tokens', '--max-tokens=4096'],
   ['a field that references a secret', 'tokenSecretRef: vault-token'],
   ['a runbook URL', 'https://runbooks.trading.example.com/alerts/{alert}'],
+  ['a percent-encoded variable as the password of a URL', 'postgres://app%3A$(DB_PASSWORD)@db/x'],
+  ['a malformed percent escape in a URL\'s user', 'https://a%zz@host/x'],
 ];
 
 describe('secret scan', () => {
@@ -83,6 +90,32 @@ describe('secret scan', () => {
     const strings = ['plain value', 'another plain one', 'x postgres://a:pw@db/x', 'plain value', 'AKIAIOSFODNN7EXAMPLE', 'pwd=abc'];
     const findings = scanStrings(strings);
     expect(findings.map((f) => [f.index, strings[f.index].slice(f.start, f.end)])).toEqual([[2, 'pw'], [4, 'AKIAIOSFODNN7EXAMPLE'], [5, 'abc']]);
+  });
+
+  it('pairs a credential flag with its value in the next item of an array', () => {
+    const args = ['--db-password', 'Hunter6pwXY'];
+    expect(scanStrings(args)).toEqual([]); // each string alone says nothing
+    const findings = flagValueFindings({ args });
+    expect(findings.map((f) => [f.rule, f.index, f.start, f.end, f.password])).toEqual([['credential-flag', 2, 0, 11, true]]);
+    expect(stringsOf({ args }, [])[findings[0].index]).toBe('Hunter6pwXY');
+    expect(excerpt('Hunter6pwXY', findings)).toBe('****');
+    for (const flag of ['--password', '--token', '--secret', '--api-key', '-auth', '--redis.pass']) {
+      expect(flagValueFindings([flag, 'Hunter6pwXY'])).toHaveLength(1);
+    }
+    // any array, or only the arrays under the given keys, with the index counted as stringsOf counts
+    const value = { env: { A: 'x' }, command: ['/app', '--token', 'Hunter6pwXY'], other: ['--token', 'Hunter6pwXY'] };
+    expect(flagValueFindings(value, ['args', 'command'], 10).map((f) => f.index)).toEqual([10 + 6]);
+    expect(flagValueFindings(value).map((f) => f.index)).toEqual([6, 9]);
+  });
+
+  it('does not pair a credential flag with a variable, a switch, a number, another flag or a file', () => {
+    for (const [flag, next] of [
+      ['--db-password', '$(DB_PASSWORD)'], ['--token', '${TOKEN}'], ['--use-token', 'false'], ['--token', '-v'],
+      ['--tls-private-key', '/etc/tls/tls.key'], ['--key', 'name'], ['--max-tokens', 'Hunter6pwXY'], ['--password-file', 'x.txt'],
+      ['--bypass', 'Hunter6pwXY'], ['password', 'Hunter6pwXY'],
+    ]) {
+      expect([flag, next, flagValueFindings([flag, next])]).toEqual([flag, next, []]);
+    }
   });
 
   it('does not join two strings into one secret', () => {
