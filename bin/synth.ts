@@ -178,6 +178,11 @@ async function main(): Promise<void> {
     // checked, locked and cleaned up after a killed run before anything is synthesized
     if (!options.check && !options.list && !options.stdout) writer = OutputWriter.open(options.out);
     for (const line of writer?.recovered ?? []) console.error(`synth: ${line}`);
+    if (writer?.restored.length && only) {
+      // a restored folder is the old copy a killed run set aside, unverified: only a full synth rewrites it
+      throw new OutputError(`an interrupted synth was recovered (${writer.restored.join(', ')} put back); `
+        + 'run a full `npm run synth` (without --target) to rewrite every folder');
+    }
     // a large platform's workers load the constructs while this thread reads the configuration
     const pool = poolFor(options.config);
     let configs = load().loadPlatform(options.config);

@@ -5,6 +5,9 @@
  * - Synth writes and deletes only inside the output folder, and only in a folder that is its own:
  *   one that holds the marker file `.synth-output` (committed with dist/), or an empty or new
  *   folder, which it marks. Anything else (`--out .`, `--out src`) is refused before any write.
+ *   The marker lists the folders synth wrote; a full synth removes only those (and loose *.yaml
+ *   files) when it no longer produces them, and refuses anything else by name (a copied marker
+ *   never lets it delete foreign folders).
  * - Symbolic links anywhere under the output folder are refused, never followed.
  * - One synth at a time per output folder: `.synth-lock`, created exclusively, holds the pid; a
  *   lock whose process is gone is taken over.
@@ -13,7 +16,9 @@
  *   folders are swapped in with two renames each, following a plan written first. A failure while
  *   swapping rolls the swapped folders back (all targets change or none); a run killed at any
  *   point leaves `.synth-work/`, which the next run rolls back (or, once the swap finished, just
- *   removes) before it does anything else. Nothing in `.synth-work/new/` is ever moved in by a
+ *   removes) before it does anything else; a folder so restored is rewritten only by a full synth
+ *   (bin/synth.ts refuses a `--target` run after a rollback). A plan naming a path, or a folder
+ *   whose old copy is missing, rolls nothing back. Nothing in `.synth-work/new/` is ever moved in by a
  *   later run. A folder whose content is unchanged is not touched at all.
  *
  * The marker, the lock and the work folder sit at the top of the output folder, outside every
@@ -39,6 +44,30 @@ export const MARKER_TEXT = [
   'unless the folder is empty or new.',
   '',
 ].join('\n');
+
+/** The heading of the marker's list of folders synth wrote (only those it ever removes). */
+const OWNED_HEADING = 'Folders synth wrote here (the only ones it removes when they are no longer produced):';
+
+/** The marker's text naming `owned` as synth's folders. */
+export function markerText(owned: Iterable<string>): string {
+  const names = [...new Set(owned)].filter((n) => SAFE_NAME.test(n)).sort();
+  return `${MARKER_TEXT}\n${OWNED_HEADING}\n${names.map((n) => `- ${n}\n`).join('')}`;
+}
+
+/** The folder names a marker lists as synth's (none for a marker without the list). */
+function ownedIn(text: string): Set<string> {
+  const owned = new Set<string>();
+  const at = text.indexOf(OWNED_HEADING);
+  if (at < 0) return owned;
+  for (const line of text.slice(at + OWNED_HEADING.length).split('\n')) {
+    const name = /^- (.+)$/.exec(line)?.[1];
+    if (name && SAFE_NAME.test(name) && name !== '..') owned.add(name);
+  }
+  return owned;
+}
+
+/** A loose file at the top of the output folder that synth may remove (a manifest; nothing else). */
+const SYNTH_FILE = /\.ya?ml$/;
 
 /**
  * A problem with the output folder or a write into it: reported as one clear message (exit 2),
@@ -181,6 +210,8 @@ export class OutputWriter {
   private done = false;
   /** What the next run reported cleaning up (for the command to print). */
   readonly recovered: string[] = [];
+  /** Folders a rollback of an interrupted synth put back (their content is unverified: a full synth rewrites them). */
+  readonly restored: string[] = [];
 
   private constructor(readonly outdir: string, private readonly made: 'created' | 'adopted' | undefined) {
     this.work = path.join(outdir, WORK);
@@ -292,6 +323,7 @@ export class OutputWriter {
       const plan = readPlan(path.join(this.work, 'plan'));
       if (!committed && plan) {
         const restored = this.rollback(plan);
+        this.restored.push(...restored);
         if (restored.length) this.recovered.push(`rolled back ${show(restored)} (an interrupted synth had replaced ${restored.length === 1 ? 'it' : 'them'})`);
       }
     }
@@ -334,6 +366,7 @@ export class OutputWriter {
     for (const entry of [...plan].reverse()) {
       const current = path.join(this.outdir, entry.name);
       const old = path.join(this.work, 'old', entry.name);
+      if (entry.hadOld && lstat(old) === undefined) continue; // never moved aside (or put back already): nothing to undo
       const moved = entry.hasNew && lstat(path.join(this.work, 'new', entry.name)) === undefined;
       if (moved && lstat(path.join(trash, entry.name)) === undefined && lstat(current) !== undefined) {
         fs.mkdirSync(trash, { recursive: true });
@@ -457,8 +490,20 @@ export class OutputWriter {
       plan.push({ name: folder, hadOld: lstat(path.join(this.outdir, folder)) !== undefined, hasNew: true });
     }
     const removed: FolderChange[] = [];
+    const owned = this.owned();
     if (!only) {
       const keep = new Set([MARKER, LOCK, WORK, ...produced]);
+      const foreign: string[] = [];
+      for (const name of fs.readdirSync(this.outdir).sort()) {
+        if (keep.has(name)) continue;
+        const stat = lstat(path.join(this.outdir, name));
+        if (stat?.isDirectory() ? !owned.has(name) : !(stat?.isFile() && SYNTH_FILE.test(name))) foreign.push(name);
+      }
+      if (foreign.length) {
+        throw new OutputError(`${this.outdir} holds ${show(foreign.map((f) => path.join(this.outdir, f)))}, which synth did not write `
+          + `(not listed in ${path.join(this.outdir, MARKER)}) and does not produce now; synth removes only folders of its own: `
+          + `move ${foreign.length === 1 ? 'it' : 'them'} out of ${this.outdir}/ (or remove ${foreign.length === 1 ? 'it' : 'them'}) and run synth again; nothing was changed in ${this.outdir}/`);
+      }
       for (const name of fs.readdirSync(this.outdir).sort()) {
         if (keep.has(name)) continue;
         plan.push({ name, hadOld: true, hasNew: false });
@@ -467,11 +512,26 @@ export class OutputWriter {
     }
     const changes = [...this.staged.values(), ...removed].sort((a, b) => a.folder.localeCompare(b.folder));
     const warnings: string[] = [];
+    // while swapping, the marker lists the old folders and the new ones; once done, what this run leaves
+    const final = only ? new Set([...owned, ...produced]) : new Set(produced);
+    const marker = path.join(this.outdir, MARKER);
+    const writeMarker = (names: Iterable<string>) => {
+      const text = markerText(names);
+      if (fs.readFileSync(marker, 'utf8') === text) return;
+      fs.writeFileSync(`${marker}.tmp`, text);
+      fs.renameSync(`${marker}.tmp`, marker);
+    };
     if (plan.length === 0) {
+      try {
+        writeMarker(final);
+      } catch (error) {
+        warnings.push(`cannot update ${describeFsError(error)}`);
+      }
       this.finish(warnings);
       return { changes, warnings };
     }
     try {
+      writeMarker([...owned, ...produced]);
       const planFile = path.join(this.work, 'plan');
       fs.mkdirSync(path.join(this.work, 'old'), { recursive: true });
       fs.writeFileSync(`${planFile}.tmp`, JSON.stringify(plan));
@@ -504,8 +564,22 @@ export class OutputWriter {
     }
     fs.writeFileSync(path.join(this.work, 'committed'), '');
     crashPoint('committed');
+    try {
+      writeMarker(final);
+    } catch (error) {
+      warnings.push(`cannot update ${describeFsError(error)}`);
+    }
     this.finish(warnings);
     return { changes, warnings };
+  }
+
+  /** The folder names the marker lists as synth's. */
+  private owned(): Set<string> {
+    try {
+      return ownedIn(fs.readFileSync(path.join(this.outdir, MARKER), 'utf8'));
+    } catch {
+      return new Set();
+    }
   }
 
   /** Removes the work folder after a commit and lets go of the lock. */
@@ -587,8 +661,10 @@ function readPlan(file: string): PlanEntry[] | undefined {
     return undefined; // never written (killed before the swap began): nothing to undo
   }
   if (!Array.isArray(parsed)) return undefined;
-  return parsed.filter((e): e is PlanEntry => typeof e === 'object' && e !== null && typeof e.name === 'string' && SAFE_NAME.test(e.name)
-    && typeof e.hadOld === 'boolean' && typeof e.hasNew === 'boolean');
+  // a plan naming anything but a plain folder name (a path, '..') is not synth's: ignored whole
+  const valid = parsed.every((e) => typeof e === 'object' && e !== null && typeof e.name === 'string' && SAFE_NAME.test(e.name)
+    && !e.name.includes('..') && typeof e.hadOld === 'boolean' && typeof e.hasNew === 'boolean');
+  return valid ? parsed as PlanEntry[] : undefined;
 }
 
 export interface Difference {

@@ -227,14 +227,68 @@ describe('synth CLI and the output folder', () => {
     fs.mkdirSync(path.join(out, WORK, 'new', 'planted'), { recursive: true });
     fs.writeFileSync(path.join(out, WORK, 'new', 'planted', 'clusterrolebinding.yaml'), 'kind: ClusterRoleBinding\n');
     const next = runSynth(['--config', envs, '--out', out, '--target', 'development', '--quiet']);
-    expect(next.status).toBe(0);
+    expect(next.status).toBe(2); // a targeted run does not rewrite the restored folder: it asks for a full synth
     expect(next.stderr).toContain('synth: rolled back');
+    expect(next.stderr).toContain('an interrupted synth was recovered');
     expect(treeDigest(path.join(out, 'staging'))).toBe(before); // the old version, whole
     expect(fs.readdirSync(out).filter((f) => f.startsWith('.'))).toEqual([MARKER]);
     expect(fs.existsSync(path.join(out, 'planted'))).toBe(false);
     expect(runSynth(['--config', envs, '--out', out, '--quiet']).status).toBe(0);
     expect(fs.readFileSync(path.join(out, 'staging', 'ingress-gateway.yaml'), 'utf8')).toContain('api.staging2.trading.example.com');
     expect(runSynth(['--config', envs, '--out', out, '--check', '--quiet']).status).toBe(0);
+  });
+
+  it('never merges a forged leftover work folder in: --target refuses (exit 2), a full synth rewrites the restored folder', () => {
+    const { envs, out } = written();
+    const before = treeDigest(out);
+    fs.mkdirSync(path.join(out, WORK, 'old', 'staging'), { recursive: true });
+    fs.writeFileSync(path.join(out, WORK, 'plan'), '[{"name":"staging","hadOld":true,"hasNew":true}]');
+    fs.writeFileSync(path.join(out, WORK, 'old', 'staging', 'evil.yaml'), 'kind: ClusterRoleBinding\n');
+    const targeted = runSynth(['--config', envs, '--out', out, '--target', 'development', '--quiet']);
+    expect(targeted.status).toBe(2);
+    expect(targeted.stderr).toContain('an interrupted synth was recovered');
+    expect(targeted.stderr).toContain('run a full `npm run synth` (without --target)');
+    const full = runSynth(['--config', envs, '--out', out, '--quiet']);
+    expect(full.status).toBe(0);
+    expect(fs.existsSync(path.join(out, 'staging', 'evil.yaml'))).toBe(false);
+    expect(treeDigest(out)).toBe(before);
+    expect(runSynth(['--config', envs, '--out', out, '--check', '--quiet']).status).toBe(0);
+  });
+
+  it('ignores a leftover plan naming a path, \'..\' or a folder with no old copy, and just removes the work folder', () => {
+    const { envs, out } = written();
+    const before = treeDigest(out);
+    for (const plan of [
+      '[{"name":"../victim","hadOld":true,"hasNew":true}]',
+      '[{"name":"..","hadOld":true,"hasNew":true}]',
+      '[{"name":"staging","hadOld":true,"hasNew":true}]',
+    ]) {
+      fs.mkdirSync(path.join(out, WORK, 'old'), { recursive: true });
+      fs.writeFileSync(path.join(out, WORK, 'plan'), plan);
+      const result = runSynth(['--config', envs, '--out', out, '--target', 'development', '--quiet']);
+      expect(result.stderr).not.toContain('rolled back');
+      expect(result.status).toBe(0);
+      expect(fs.existsSync(path.join(out, WORK))).toBe(false);
+      expect(treeDigest(out)).toBe(before);
+    }
+  });
+
+  it('a copied marker does not let synth delete foreign folders: one it never wrote is refused by name, nothing changed', () => {
+    const { envs, out } = written();
+    const foreign = tmp();
+    fs.mkdirSync(path.join(foreign, 'src'));
+    fs.writeFileSync(path.join(foreign, 'src', 'a.ts'), 'export {};\n');
+    fs.mkdirSync(path.join(foreign, 'docs'));
+    fs.copyFileSync(path.join(out, MARKER), path.join(foreign, MARKER));
+    const before = treeDigest(foreign);
+    const result = runSynth(['--config', envs, '--out', foreign, '--quiet']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(path.join(foreign, 'docs'));
+    expect(result.stderr).toContain(path.join(foreign, 'src'));
+    expect(result.stderr).toContain('which synth did not write');
+    expect(result.stderr).not.toContain('internal error');
+    expect(treeDigest(foreign)).toBe(before);
+    expect(fs.existsSync(path.join(foreign, 'src', 'a.ts'))).toBe(true);
   });
 
   it('a write that fails (an environment file name of 240 characters) is reported clearly and leaves the output as it was', () => {

@@ -83,6 +83,42 @@ describe('OutputWriter', () => {
     expect(fs.readdirSync(out).sort()).toEqual([MARKER, 'a']);
   });
 
+  it('removes only folders it wrote before (listed in the marker); one it never wrote is refused by name, nothing changed', () => {
+    const out = path.join(tmp(), 'dist');
+    write(out, tree({ a: { 'x.yaml': '1' }, b: { 'y.yaml': '2' } }));
+    expect(fs.readFileSync(path.join(out, MARKER), 'utf8')).toMatch(/^- a\n- b\n$/m);
+    fs.mkdirSync(path.join(out, 'src'));
+    fs.writeFileSync(path.join(out, 'src', 'a.ts'), 'export {};\n');
+    fs.writeFileSync(path.join(out, 'package.json'), '{}');
+    const error = thrown(() => write(out, tree({ a: { 'x.yaml': '1' } })));
+    expect(error).toBeInstanceOf(OutputError);
+    expect(error.message).toContain(path.join(out, 'package.json'));
+    expect(error.message).toContain(path.join(out, 'src'));
+    expect(fs.readdirSync(out).sort()).toEqual([MARKER, 'a', 'b', 'package.json', 'src']);
+    fs.rmSync(path.join(out, 'src'), { recursive: true });
+    fs.rmSync(path.join(out, 'package.json'));
+    write(out, tree({ a: { 'x.yaml': '1' } }));
+    expect(fs.readdirSync(out).sort()).toEqual([MARKER, 'a']);
+    expect(fs.readFileSync(path.join(out, MARKER), 'utf8')).not.toMatch(/^- b$/m);
+  });
+
+  it('rolls back nothing from a forged plan: a path, \'..\' or a folder with no old copy is ignored', () => {
+    const out = path.join(tmp(), 'dist');
+    write(out, tree({ a: { 'x.yaml': '1' } }));
+    fs.mkdirSync(path.join(out, WORK, 'old'), { recursive: true });
+    fs.writeFileSync(path.join(out, WORK, 'plan'), '[{"name":"a","hadOld":true,"hasNew":true},{"name":"../b","hadOld":true,"hasNew":false}]');
+    let writer = OutputWriter.open(out);
+    expect(writer.restored).toEqual([]);
+    writer.discard();
+    fs.mkdirSync(path.join(out, WORK, 'old'), { recursive: true });
+    fs.writeFileSync(path.join(out, WORK, 'plan'), '[{"name":"a","hadOld":true,"hasNew":true}]');
+    writer = OutputWriter.open(out);
+    expect(writer.restored).toEqual([]);
+    writer.discard();
+    expect(fs.readdirSync(out).sort()).toEqual([MARKER, 'a']);
+    expect(fs.readFileSync(path.join(out, 'a', 'x.yaml'), 'utf8')).toBe('1');
+  });
+
   it('refuses a folder that holds what synth did not write (no marker), and deletes nothing', () => {
     const repo = tmp();
     fs.mkdirSync(path.join(repo, 'src'));
