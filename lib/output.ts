@@ -222,8 +222,10 @@ export class OutputWriter {
    * Checks that `outdir` is synth's (marked, or empty, or new: then marks it), takes its lock,
    * removes (rolling back where needed) what a killed run left, and refuses symbolic links under it.
    */
-  static open(outdir: string): OutputWriter {
-    if (outdir.trim() === '') throw new OutputError('--out needs a folder name');
+  static open(given: string): OutputWriter {
+    if (given.trim() === '') throw new OutputError('--out needs a folder name');
+    // `link/` would make lstat follow the link: judge the folder itself, without trailing separators
+    const outdir = given.length > 1 ? given.replace(/[\\/]+$/, '') || path.parse(path.resolve(given)).root : given;
     const stat = lstat(outdir);
     let created = false;
     let adopted = false;

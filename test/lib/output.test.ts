@@ -148,6 +148,13 @@ describe('OutputWriter', () => {
     fs.writeFileSync(path.join(elsewhere, 'keep.txt'), 'precious');
     fs.symlinkSync(elsewhere, path.join(parent, 'link'));
     expect(thrown(() => OutputWriter.open(path.join(parent, 'link'))).message).toContain('is a symbolic link');
+    // `link/` (a trailing separator makes lstat follow the link) to an empty folder: refused too, nothing written there
+    const empty = path.join(parent, 'empty');
+    fs.mkdirSync(empty);
+    fs.symlinkSync(empty, path.join(parent, 'emptylink'));
+    expect(thrown(() => OutputWriter.open(`${path.join(parent, 'emptylink')}/`)).message).toContain('is a symbolic link');
+    expect(thrown(() => OutputWriter.open(`${path.join(parent, 'emptylink')}//`)).message).toContain('is a symbolic link');
+    expect(fs.readdirSync(empty)).toEqual([]);
 
     const out = path.join(parent, 'dist');
     write(out, tree({ a: { 'x.yaml': '1' }, b: { 'y.yaml': '2' } }));
