@@ -73,7 +73,10 @@ export async function build({ tests = false, quiet = false } = {}) {
   const stale = staleSources(folders);
   if (stale.length) {
     const started = Date.now();
-    const esbuild = await import('esbuild');
+    const esbuild = await import('esbuild').catch(() => {
+      console.error('build: esbuild is not installed (a devDependency): run `npm ci` first, as the README says (`npm ci && npm run synth`)');
+      process.exit(1);
+    });
     await esbuild.build({
       entryPoints: stale,
       outdir: OUT,

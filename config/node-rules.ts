@@ -1,4 +1,4 @@
-import { effectiveResources } from '../constructs/resources';
+import { effectiveResources } from './resources';
 import { cpuMillis, formatCpu, formatMemory, memoryBytes } from '../lib/quantity';
 import { PathSegment, show } from './errors';
 import { NodePoolConfig, ServiceConfig, TargetConfig } from './types';

@@ -1,7 +1,6 @@
 import { WIDEST_PREFIX, wideCidrs } from '../lib/cidr';
 import { followsNameRule, isLabelValue, LABEL_VALUE_RULE, MAX_LABEL, NAME_RULES } from '../lib/k8s-names';
 import { cpuMillis, memoryBytes } from '../lib/quantity';
-import { DEFAULT_EPHEMERAL_STORAGE } from '../constructs/resources';
 import { ConfigIssue, formatPath, nearest, PathSegment, show } from './errors';
 import { checkAutoscalingRules } from './autoscaling-rules';
 import { checkAvailabilityRules } from './availability-rules';
@@ -12,7 +11,7 @@ import { looksLikeCredential } from './credential-names';
 import { checkApiRules, checkEgressUnion, checkNetworkRules } from './network-rules';
 import { providerProblems } from './provider-rules';
 import { checkNodeRules } from './node-rules';
-import { Dependency, Resources, ServiceConfig, TargetConfig } from './types';
+import { DEFAULT_EPHEMERAL_STORAGE, Dependency, Resources, ServiceConfig, TargetConfig } from './types';
 
 type Locator = (p: PathSegment[], key?: boolean) => { file: string; line?: number; prefix: PathSegment[] };
 

@@ -543,3 +543,9 @@ export interface TargetConfig {
   readonly externals: Record<string, ExternalPeer>;
   readonly services: Record<string, ServiceConfig>;
 }
+
+/**
+ * Ephemeral storage when neither the container nor the LimitRange says: room for /tmp (an emptyDir
+ * of at most 256Mi) and logs; a container over its limit is evicted alone, before it fills the node.
+ */
+export const DEFAULT_EPHEMERAL_STORAGE = { request: '256Mi', limit: '1Gi', max: '4Gi' } as const;

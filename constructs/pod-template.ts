@@ -2,7 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { ownValue } from '../config/rules';
 import { ProbeConfig, ProbesConfig, Resources, SecretRef, ServiceConfig, SidecarConfig, TargetConfig } from '../config/types';
 import { serviceLabels, selectorLabels } from './labels';
-import { effectiveResources, ephemeralStorageOf } from './resources';
+import { effectiveResources, ephemeralStorageOf } from '../config/resources';
 
 /** Default UID/GID of every container: non-root, outside the range of system users. */
 export const DEFAULT_UID = 10001;

@@ -2,7 +2,7 @@ import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ResourceAmounts, TargetConfig } from '../config/types';
-import { DEFAULT_EPHEMERAL_STORAGE } from './resources';
+import { DEFAULT_EPHEMERAL_STORAGE } from '../config/resources';
 import { sharedLabels } from './labels';
 
 export interface TargetNamespaceProps {

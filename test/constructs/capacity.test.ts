@@ -4,7 +4,7 @@ import * as path from 'path';
 import { effectiveVpa } from '../../config/autoscaling-rules';
 import { replicaRange } from '../../config/rules';
 import { Resources, TargetConfig } from '../../config/types';
-import { effectiveResources } from '../../constructs/resources';
+import { effectiveResources } from '../../config/resources';
 import { AMOUNT_KEYS, AmountKey, capacityOf, drainBlockers, drainProblems, format, QUOTA_KEY } from '../../lib/capacity';
 import { Manifest, ofKind } from '../../lib/manifest';
 import { cpuMillis, memoryBytes } from '../../lib/quantity';

@@ -1,4 +1,4 @@
-import { ResourceAmounts, Resources, ServiceConfig, TargetConfig } from '../config/types';
+import { DEFAULT_EPHEMERAL_STORAGE, ResourceAmounts, Resources, ServiceConfig, TargetConfig } from './types';
 import { cpuMillis, formatCpu, formatMemory, memoryBytes } from '../lib/quantity';
 
 /**
@@ -17,11 +17,7 @@ export function effectiveResources(config: TargetConfig, service: ServiceConfig,
   return { requests, limits: resources.limits };
 }
 
-/**
- * Ephemeral storage when neither the container nor the LimitRange says: room for /tmp (an emptyDir
- * of at most 256Mi) and logs; a container over its limit is evicted alone, before it fills the node.
- */
-export const DEFAULT_EPHEMERAL_STORAGE = { request: '256Mi', limit: '1Gi', max: '4Gi' } as const;
+export { DEFAULT_EPHEMERAL_STORAGE };
 
 /** The ephemeral-storage request and limit of a container with these resources. */
 export function ephemeralStorageOf(config: TargetConfig, resources: Resources): { request: string; limit: string } {
