@@ -523,7 +523,8 @@ export class OutputWriter {
       fs.writeFileSync(`${marker}.tmp`, text);
       fs.renameSync(`${marker}.tmp`, marker);
     };
-    if (plan.length === 0) {
+    // the marker names what is synth's now; failing to update it is only a warning
+    const done = () => {
       try {
         writeMarker(final);
       } catch (error) {
@@ -531,7 +532,8 @@ export class OutputWriter {
       }
       this.finish(warnings);
       return { changes, warnings };
-    }
+    };
+    if (plan.length === 0) return done();
     try {
       writeMarker([...owned, ...produced]);
       const planFile = path.join(this.work, 'plan');
@@ -566,13 +568,7 @@ export class OutputWriter {
     }
     fs.writeFileSync(path.join(this.work, 'committed'), '');
     crashPoint('committed');
-    try {
-      writeMarker(final);
-    } catch (error) {
-      warnings.push(`cannot update ${describeFsError(error)}`);
-    }
-    this.finish(warnings);
-    return { changes, warnings };
+    return done();
   }
 
   /** The folder names the marker lists as synth's. */
