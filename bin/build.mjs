@@ -16,8 +16,8 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = path.join(ROOT, 'build');
-/** The source folders of the commands (tsconfig.build.json's include); `--tests` adds test/. */
-const SOURCES = ['bin', 'charts', 'config', 'constructs', 'imports', 'lib'];
+/** The source folders of the commands (tsconfig.json's include, without test/); `--tests` adds test/. */
+const SOURCES = ['bin', 'charts', 'config', 'constructs', 'core', 'imports', 'pipeline'];
 
 function sourcesIn(dir) {
   const found = [];

@@ -6,8 +6,8 @@
  */
 import { ConfigError, formatIssue } from '../config/errors';
 import { loadPlatform } from '../config/load';
-import { diffManifests, formatDiff } from '../lib/manifest-diff';
-import { synthesizeAll, SynthError } from '../lib/synth';
+import { diffManifests, formatDiff } from '../pipeline/manifest-diff';
+import { synthesizeAll, SynthError } from '../pipeline/synth';
 
 const USAGE = 'usage: npm run diff -- <targetA> <targetB> [--config <dir>] [--json]';
 

@@ -7,19 +7,19 @@
  */
 import { performance } from 'perf_hooks';
 import { ConfigError, formatIssue } from '../config/errors';
-import { maskSecrets } from '../lib/secret-scan';
-import { capacityLine } from '../lib/capacity-readme';
+import { maskSecrets } from '../core/secret-scan';
+import { capacityLine } from '../pipeline/capacity-readme';
 import * as fs from 'fs';
 import * as path from 'path';
-import { AMOUNT_KEYS, format, headroomPercent, QUOTA_KEY } from '../lib/capacity';
-import { CommitResult, FolderChange, OutputError, OutputTree, OutputWriter, diffTree } from '../lib/output';
-import { poolFor, synthesizeInParallel } from '../lib/parallel-synth';
-import type { TargetOutput } from '../lib/synth';
+import { AMOUNT_KEYS, format, headroomPercent, QUOTA_KEY } from '../pipeline/capacity';
+import { CommitResult, FolderChange, OutputError, OutputTree, OutputWriter, diffTree } from '../pipeline/output';
+import { poolFor, synthesizeInParallel } from '../pipeline/parallel-synth';
+import type { TargetOutput } from '../pipeline/synth';
 
 // Loaded when needed, not at start: the worker pool of a large platform starts first, so the
 // workers load the constructs while this thread reads the configuration.
 const load = (): typeof import('../config/load') => require('../config/load');
-const synth = (): typeof import('../lib/synth') => require('../lib/synth');
+const synth = (): typeof import('../pipeline/synth') => require('../pipeline/synth');
 const delivery = (): typeof import('../charts/delivery-chart') => require('../charts/delivery-chart');
 
 interface Options {

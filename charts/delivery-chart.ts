@@ -4,9 +4,9 @@ import { TargetConfig } from '../config/types';
 import { LABEL, platformLabels } from '../constructs/labels';
 import { Application, ApplicationSpecSyncPolicy } from '../imports/application-argoproj.io';
 import { AppProject } from '../imports/appproject-argoproj.io';
-import { CLUSTER_SCOPED_KINDS, Manifest } from '../lib/manifest';
-import { targetNamespaces } from '../lib/namespaces';
-import { SYNC_WAVE } from '../lib/sync-waves';
+import { CLUSTER_SCOPED_KINDS, Manifest } from '../core/manifest';
+import { targetNamespaces } from '../core/namespaces';
+import { SYNC_WAVE } from '../core/sync-waves';
 
 /** Where Argo CD runs and reads its Applications and AppProjects. */
 export const ARGOCD_NAMESPACE = 'argocd';
@@ -20,7 +20,7 @@ export const RESOURCES_FINALIZER = 'resources-finalizer.argocd.argoproj.io';
 /**
  * Options of every target Application's sync. Client-side apply is kept on purpose: Argo
  * Rollouts writes `rollouts-pod-template-hash` into the Services' selectors, which a three-way
- * client-side diff ignores; server-side apply is set per large object instead (lib/sync-waves.ts).
+ * client-side diff ignores; server-side apply is set per large object instead (core/sync-waves.ts).
  */
 export const TARGET_SYNC_OPTIONS = [
   // the target folder carries its own Namespace, with its Pod Security labels

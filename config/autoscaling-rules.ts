@@ -1,6 +1,6 @@
-import { cpuMillis, memoryBytes } from '../lib/quantity';
+import { cpuMillis, memoryBytes } from '../core/quantity';
 import { PathSegment, show } from './errors';
-import { isAutoscaled, replicaRange } from './rules';
+import { isAutoscaled, replicaRange } from './model';
 import { ScalingBehavior, ScalingRule, ServiceConfig, TargetConfig, VpaUpdateMode } from './types';
 
 /** A resource both autoscalers can act on. */

@@ -12,7 +12,7 @@ export function allowsUnavailable(value: string | number): boolean {
 /**
  * Production settings that would switch availability off: no spread (or zones only), pods removed
  * before their replacement is ready, no graceful shutdown, services without a priority class. The
- * policy check (lib/policy.ts) enforces the same over the synthesized objects; refusing them here
+ * policy check (pipeline/policy.ts) enforces the same over the synthesized objects; refusing them here
  * points at the line that switched them off.
  */
 export function checkAvailabilityRules(config: TargetConfig, at: (p: PathSegment[], message: string) => void): void {

@@ -1,4 +1,4 @@
-import { excerpt, maskSecrets } from '../lib/secret-scan';
+import { excerpt, maskSecrets } from '../core/secret-scan';
 import { distance } from 'fastest-levenshtein';
 
 /** One problem in the configuration, located as precisely as we can. */
@@ -40,7 +40,7 @@ export const SHOW_LENGTH = 80;
 
 /**
  * Renders a value for a message, short and redacted: a string as a quoted excerpt of at most
- * 64 characters with every secret masked (lib/secret-scan.ts: `"postgres://app:****@db/x"`,
+ * 64 characters with every secret masked (core/secret-scan.ts: `"postgres://app:****@db/x"`,
  * `"ghp_…"`), a mapping or list as compact JSON of such excerpts cut at 80 characters, so that
  * no message repeats a whole object, a file's contents or a credential.
  */

@@ -1,5 +1,5 @@
-import { templateError } from '../lib/go-template';
-import { promqlError } from '../lib/promql';
+import { templateError } from '../core/go-template';
+import { promqlError } from '../core/promql';
 import { PathSegment } from './errors';
 import { StandardThresholds, TargetConfig, ThresholdOverrides } from './types';
 

@@ -1,6 +1,6 @@
-import { canonicalCidr, networkOf, parseCidr, WIDEST_PREFIX, wideCidrs } from '../lib/cidr';
-import { describeGrant, riskyGrants } from '../lib/rbac-risks';
-import { isReason, REASON_ALLOWED } from '../lib/reason';
+import { canonicalCidr, networkOf, parseCidr, WIDEST_PREFIX, wideCidrs } from '../core/cidr';
+import { describeGrant, riskyGrants } from '../core/rbac-risks';
+import { isReason, REASON_ALLOWED } from '../core/reason';
 import { PathSegment, show } from './errors';
 import { ApiAccess, ExternalPeer, TargetConfig, Tier } from './types';
 
@@ -36,7 +36,7 @@ export function checkNetworkRules(config: TargetConfig, at: At): void {
 /**
  * Whole-internet egress judged per service, over everything it may reach: the blocks of every
  * external peer a service depends on that gives no reason must not, together, open (nearly) the
- * whole internet (lib/cidr.ts, wideCidrs), or 256 peers of one /8 each would open what one peer
+ * whole internet (core/cidr.ts, wideCidrs), or 256 peers of one /8 each would open what one peer
  * with the same blocks may not. A peer whose own blocks are too wide is reported on the peer
  * (config/rules.ts) and left out here.
  */
@@ -68,7 +68,7 @@ export function checkEgressUnion(config: TargetConfig, at: At): void {
  * verbs, resources and API groups (no `*`), no access to Secrets (services get their secrets from
  * External Secrets as environment variables), and no `resourceNames` on verbs they cannot limit.
  * `scope: cluster` is the only way to a ClusterRole, so it is always declared. A grant that can
- * take over the cluster (lib/rbac-risks.ts) needs a `reason` on its rule, and is refused in
+ * take over the cluster (core/rbac-risks.ts) needs a `reason` on its rule, and is refused in
  * production even with one.
  */
 export function checkApiRules(config: TargetConfig, at: At): void {

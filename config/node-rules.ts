@@ -1,5 +1,5 @@
 import { effectiveResources } from './resources';
-import { cpuMillis, formatCpu, formatMemory, memoryBytes } from '../lib/quantity';
+import { cpuMillis, formatCpu, formatMemory, memoryBytes } from '../core/quantity';
 import { PathSegment, show } from './errors';
 import { NodePoolConfig, ServiceConfig, TargetConfig } from './types';
 

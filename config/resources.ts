@@ -1,5 +1,5 @@
 import { DEFAULT_EPHEMERAL_STORAGE, ResourceAmounts, Resources, ServiceConfig, TargetConfig } from './types';
-import { cpuMillis, formatCpu, formatMemory, memoryBytes } from '../lib/quantity';
+import { cpuMillis, formatCpu, formatMemory, memoryBytes } from '../core/quantity';
 
 /**
  * The resources a service's container gets in a target: its configured requests scaled by the

@@ -1,14 +1,18 @@
-import { WIDEST_PREFIX, wideCidrs } from '../lib/cidr';
-import { followsNameRule, isLabelValue, LABEL_VALUE_RULE, MAX_LABEL, NAME_RULES } from '../lib/k8s-names';
-import { cpuMillis, memoryBytes } from '../lib/quantity';
+import { WIDEST_PREFIX, wideCidrs } from '../core/cidr';
+import { followsNameRule, isLabelValue, LABEL_VALUE_RULE, MAX_LABEL, NAME_RULES } from '../core/k8s-names';
+import { cpuMillis, memoryBytes } from '../core/quantity';
 import { ConfigIssue, formatPath, nearest, PathSegment, show } from './errors';
 import { checkAutoscalingRules } from './autoscaling-rules';
 import { checkAvailabilityRules } from './availability-rules';
 import { checkDeliveryRules } from './delivery-rules';
 import { checkMonitoringRules } from './monitoring-rules';
-import { isReason } from '../lib/reason';
+import { isReason } from '../core/reason';
 import { looksLikeCredential } from './credential-names';
 import { checkApiRules, checkEgressUnion, checkNetworkRules } from './network-rules';
+import {
+  IMMUTABLE_TAG, instanceOf, isAutoscaled, isBlueGreen, ownValue, parseImage, previewServiceNameOf, replicaRange,
+  SMOKE_TEST_SUFFIX, versionOf,
+} from './model';
 import { providerProblems } from './provider-rules';
 import { checkNodeRules } from './node-rules';
 import { DEFAULT_EPHEMERAL_STORAGE, Dependency, Resources, ServiceConfig, TargetConfig } from './types';
@@ -18,67 +22,8 @@ type Locator = (p: PathSegment[], key?: boolean) => { file: string; line?: numbe
 // the name-based first line against literal credentials (config/credential-names.ts)
 export { CONNECTION_URL_NAME, CREDENTIAL_NAME, looksLikeCredential } from './credential-names';
 
-/**
- * The value a configuration map (services, externals, priorityClasses, ...) holds under `key`,
- * never a member every object inherits (`constructor`, `toString`): map keys are user input.
- */
-export function ownValue<T>(map: Readonly<Record<string, T>>, key: string): T | undefined {
-  return Object.hasOwn(map, key) ? map[key] : undefined;
-}
-
-/** The instance label: the platform in one environment (the same in every region). */
-export function instanceOf(config: TargetConfig): string {
-  return `${config.platform.name}-${config.environment}`;
-}
-
-/** Whether a service is released blue/green (an Argo Rollouts Rollout) rather than rolled. */
-export function isBlueGreen(service: ServiceConfig): boolean {
-  return service.release?.strategy === 'blueGreen';
-}
-
-/** The Service that reaches only the new (green) pods before promotion. */
-export const previewServiceNameOf = (service: ServiceConfig) => `${service.name}-preview`;
-/** What a blue/green service's smoke-test Job, its pods' name label and NetworkPolicy add to the service name. */
-export const SMOKE_TEST_SUFFIX = '-smoke-test';
-
 /** Tags that are moved on purpose and so never pin anything. */
 const FLOATING_TAGS = new Set(['latest', 'stable', 'main', 'master', 'edge', 'nightly', 'dev']);
-
-/** An immutable release tag: a full semantic version (v1.2.3, 1.2.3-rc.1). */
-export const IMMUTABLE_TAG = /^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$/;
-
-export interface ImageRef {
-  readonly repository: string;
-  readonly tag?: string;
-  readonly digest?: string;
-}
-
-export function parseImage(image: string): ImageRef {
-  const [named, digest] = image.split('@');
-  const slash = named.lastIndexOf('/');
-  const colon = named.lastIndexOf(':');
-  const tag = colon > slash ? named.slice(colon + 1) : undefined;
-  const repository = colon > slash ? named.slice(0, colon) : named;
-  return { repository, tag, digest };
-}
-
-/** The version label: the image tag, or the digest's first 12 hex digits when only a digest is given. */
-export function versionOf(service: ServiceConfig): string {
-  const image = parseImage(service.image);
-  const version = image.tag ?? (image.digest ? image.digest.replace('sha256:', '').slice(0, 12) : 'unknown');
-  return version.slice(0, 63);
-}
-
-/** The replica range of a service: fixed replicas give min = max. */
-export function replicaRange(service: ServiceConfig): { min: number; max: number } {
-  return typeof service.replicas === 'number' ? { min: service.replicas, max: service.replicas } : service.replicas;
-}
-
-/** True when an HPA scales the service (a range with min < max). */
-export function isAutoscaled(service: ServiceConfig): boolean {
-  const { min, max } = replicaRange(service);
-  return min < max;
-}
 
 /**
  * Rules the schema cannot express: they relate several fields or several services.
@@ -91,7 +36,7 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
     issues.push({ file: where.file, line: where.line, path: formatPath([...where.prefix, ...p]), message: `${message} (in target ${config.target})` });
   };
 
-  // names the API server limits, derived from configured names (lib/api-server-check.ts checks
+  // names the API server limits, derived from configured names (pipeline/api-server-check.ts checks
   // every rendered object again)
   const instance = instanceOf(config);
   if (!isLabelValue(instance)) {
@@ -237,7 +182,7 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
   checkEgressUnion(config, at);
   checkNodeRules(config, at);
 
-  // no peer opens (nearly) the whole internet unless it says why (lib/cidr.ts, WIDEST_PREFIX);
+  // no peer opens (nearly) the whole internet unless it says why (core/cidr.ts, WIDEST_PREFIX);
   // the peers of one service together are judged by checkEgressUnion
   for (const peer of Object.values(config.externals)) {
     if (isReason(peer.reason)) continue;

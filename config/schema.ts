@@ -7,8 +7,8 @@
  * `environments/schema.json` for editors (`# yaml-language-server: $schema=./schema.json`).
  */
 
-import { REASON_ALLOWED, REASON_PATTERN } from '../lib/reason';
-import { CONFIG_MAP_KEY, DNS1035_LABEL, LABEL_KEY, LABEL_KEY_RULE, LABEL_VALUE, LABEL_VALUE_RULE } from '../lib/k8s-names';
+import { REASON_ALLOWED, REASON_PATTERN } from '../core/reason';
+import { CONFIG_MAP_KEY, DNS1035_LABEL, LABEL_KEY, LABEL_KEY_RULE, LABEL_VALUE, LABEL_VALUE_RULE } from '../core/k8s-names';
 
 type Schema = Record<string, unknown>;
 
@@ -62,7 +62,7 @@ const cidr = pattern(patterns.cidr, 'a CIDR such as "203.0.113.0/24"');
 const portNumber = int(1, 65535, 'a port number, 1-65535');
 const portRef: Schema = { oneOf: [portNumber, { ...dnsLabel, maxLength: 15, description: 'a port name declared in ports' }] };
 const severity = oneOfStrings(['critical', 'warning', 'info']);
-/** Why an exception or a number is what it is: words, never blank (lib/reason.ts). */
+/** Why an exception or a number is what it is: words, never blank (core/reason.ts). */
 const reason = (what: string): Schema => pattern(REASON_PATTERN, `${REASON_ALLOWED} (${what})`);
 
 /**
@@ -147,7 +147,7 @@ const definitions: Record<string, Schema> = {
     verbs: arr(oneOfStrings(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection', 'escalate', 'bind', 'impersonate', 'approve', 'sign']), { minItems: 1 }),
     resourceNames: arr(str(), { minItems: 1 }),
     scope: oneOfStrings(['namespace', 'cluster']),
-    reason: reason('why the service needs a grant that can take over the cluster (lib/rbac-risks.ts); such grants are refused in production'),
+    reason: reason('why the service needs a grant that can take over the cluster (core/rbac-risks.ts); such grants are refused in production'),
   }, ['apiGroup', 'resources', 'verbs']),
   secretRef: obj({
     env: pattern(patterns.envName, 'an environment variable name'),

@@ -1,4 +1,4 @@
-import { excerpt, flagValueFindings, scanStrings, stringPath, stringsOf, StringFinding } from '../lib/secret-scan';
+import { excerpt, flagValueFindings, scanStrings, stringPath, stringsOf, StringFinding } from '../core/secret-scan';
 import { ConfigIssue, formatPath, PathSegment } from './errors';
 
 /** Where a path of a file is: its line (of the key, when `key`). */
@@ -10,10 +10,10 @@ const MAX_REPORTED = 20;
 /**
  * Every string of one environment file (keys and values, every field: env, config, args,
  * commands, probes, sidecars, alert texts, URLs, the secret store's provider block, ...) scanned
- * for secrets (lib/secret-scan.ts), each finding at its file, line and path with a redacted
+ * for secrets (core/secret-scan.ts), each finding at its file, line and path with a redacted
  * excerpt and the field to use instead. The name-based check (`looksLikeCredential` in
  * config/rules.ts) catches what a scanner cannot see in a value alone (`DB_PASSWORD: hunter2`);
- * the scan of the rendered output (lib/secret-check.ts) is the backstop behind both.
+ * the scan of the rendered output (pipeline/secret-check.ts) is the backstop behind both.
  */
 export function secretLiteralIssues(file: string, data: unknown, lineOf: LineOf): ConfigIssue[] {
   const strings = stringsOf(data, []);

@@ -132,7 +132,7 @@ export interface ApiAccess {
   /** @default 'namespace' (a Role); 'cluster' makes a ClusterRole and must be declared. */
   readonly scope?: 'namespace' | 'cluster';
   /**
-   * Why the rule needs a grant that can take over the cluster (lib/rbac-risks.ts: exec, bind,
+   * Why the rule needs a grant that can take over the cluster (core/rbac-risks.ts: exec, bind,
    * impersonate, ...). Required for such grants, which are refused in production even with it.
    */
   readonly reason?: string;
@@ -343,7 +343,7 @@ export interface ExternalPeer {
   readonly cidrs: string[];
   readonly ports: PortConfig[];
   /**
-   * Why the peer needs blocks that open (nearly) the whole internet (lib/cidr.ts, wideCidrs):
+   * Why the peer needs blocks that open (nearly) the whole internet (core/cidr.ts, wideCidrs):
    * required when its blocks, or the blocks of every peer a service depends on, are that wide.
    */
   readonly reason?: string;

@@ -1,10 +1,10 @@
 import { Construct } from 'constructs';
 import { METRICS_PORT, servesHttp } from '../config/monitoring-rules';
-import { isAutoscaled } from '../config/rules';
+import { isAutoscaled } from '../config/model';
 import { ServiceConfig, StandardThresholds, TargetConfig } from '../config/types';
 import { PrometheusRule, PrometheusRuleSpecGroupsRulesExpr } from '../imports/prometheusrule-monitoring.coreos.com';
-import { escapeTemplate } from '../lib/go-template';
-import { durationSeconds, formatDuration, matchers, num, promqlError, scopeSelectors } from '../lib/promql';
+import { escapeTemplate } from '../core/go-template';
+import { durationSeconds, formatDuration, matchers, num, promqlError, scopeSelectors } from '../core/promql';
 import { serviceLabels } from './labels';
 import { sloRuleGroup } from './slo-burn-rate';
 

@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import {
   effectiveBehavior, effectiveVpa, vpaHpaConflictMessage, vpaHpaConflicts,
 } from '../config/autoscaling-rules';
-import { isAutoscaled, replicaRange } from '../config/rules';
+import { isAutoscaled, replicaRange } from '../config/model';
 import { HpaMetric, ResourceAmounts, ScalingRule, ServiceConfig, TargetConfig } from '../config/types';
 import {
   VerticalPodAutoscaler,

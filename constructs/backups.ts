@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { BackupSchedule, TargetConfig } from '../config/types';
 import { Schedule } from '../imports/schedule-velero.io';
-import { VELERO_NAMESPACE } from '../lib/namespaces';
+import { VELERO_NAMESPACE } from '../core/namespaces';
 import { sharedLabels } from './labels';
 
 export interface BackupSchedulesProps {

@@ -2,7 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { analysisSignalOf } from '../config/delivery-rules';
 import { latencyHistogramOf } from '../config/monitoring-rules';
-import { isBlueGreen, previewServiceNameOf, SMOKE_TEST_SUFFIX } from '../config/rules';
+import { isBlueGreen, previewServiceNameOf, SMOKE_TEST_SUFFIX } from '../config/model';
 import { PortConfig, ServiceConfig, TargetConfig } from '../config/types';
 import {
   AnalysisTemplate,
@@ -12,7 +12,7 @@ import {
   AnalysisTemplateSpecMetricsInconclusiveLimit,
 } from '../imports/analysistemplate-argoproj.io';
 import { RolloutSpecStrategyBlueGreen } from '../imports/rollout-argoproj.io';
-import { num, promqlError } from '../lib/promql';
+import { num, promqlError } from '../core/promql';
 import { LABEL, selectorLabels, serviceLabels } from './labels';
 import { ServiceEndpoints } from './service-endpoints';
 

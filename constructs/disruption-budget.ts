@@ -1,6 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { replicaRange } from '../config/rules';
+import { replicaRange } from '../config/model';
 import { ServiceConfig, TargetConfig } from '../config/types';
 import { serviceLabels } from './labels';
 

@@ -1,5 +1,5 @@
 import { ServiceConfig, TargetConfig } from '../config/types';
-import { instanceOf, versionOf } from '../config/rules';
+import { instanceOf, versionOf } from '../config/model';
 
 /** The `app.kubernetes.io/*` label keys. */
 export const LABEL = {

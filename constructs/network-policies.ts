@@ -1,7 +1,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { METRICS_PORT } from '../config/monitoring-rules';
-import { ownValue } from '../config/rules';
+import { ownValue } from '../config/model';
 import { ExternalPeer, PortConfig, ServiceConfig, TargetConfig } from '../config/types';
 import { isBlueGreen, smokeTestSelector, smokeTestTargetOf } from './blue-green';
 import { selectorLabels, serviceLabels, sharedLabels } from './labels';

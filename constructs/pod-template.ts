@@ -1,5 +1,5 @@
 import { k8s } from 'cdk8s-plus-28';
-import { ownValue } from '../config/rules';
+import { ownValue } from '../config/model';
 import { ProbeConfig, ProbesConfig, Resources, SecretRef, ServiceConfig, SidecarConfig, TargetConfig } from '../config/types';
 import { serviceLabels, selectorLabels } from './labels';
 import { effectiveResources, ephemeralStorageOf } from '../config/resources';

@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { METRICS_PORT } from '../config/monitoring-rules';
 import { ServiceConfig, TargetConfig } from '../config/types';
 import { ServiceMonitor as ServiceMonitorResource } from '../imports/servicemonitor-monitoring.coreos.com';
-import { durationSeconds, formatDuration } from '../lib/promql';
+import { durationSeconds, formatDuration } from '../core/promql';
 import { scrapeIntervalOf } from './alert-rules';
 import { selectorLabels, serviceLabels } from './labels';
 

@@ -1,5 +1,5 @@
 import { servesHttp } from '../config/monitoring-rules';
-import { formatDuration, num } from '../lib/promql';
+import { formatDuration, num } from '../core/promql';
 import type { AlertSpec, MonitoringScope, RecordSpec, RuleGroupSpec } from './alert-rules';
 
 /** The SLO period the error budget is spent over. */

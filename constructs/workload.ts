@@ -1,7 +1,7 @@
 import { ApiObject, ApiObjectMetadata } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { isAutoscaled, replicaRange } from '../config/rules';
+import { isAutoscaled, replicaRange } from '../config/model';
 import { ServiceConfig, TargetConfig } from '../config/types';
 import { Rollout, RolloutProps } from '../imports/rollout-argoproj.io';
 import { BlueGreenRelease, isBlueGreen } from './blue-green';

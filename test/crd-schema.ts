@@ -2,7 +2,7 @@ import Ajv, { ValidateFunction } from 'ajv';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { Manifest } from '../lib/manifest';
+import { Manifest } from '../core/manifest';
 import { SHARED } from './helpers';
 
 /** Upstream CRD files by kind (../shared/k8s/crds, the files imports/ was generated from). */

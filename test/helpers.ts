@@ -7,8 +7,8 @@ import { load as loadYaml } from 'js-yaml';
 import { ConfigError, ConfigIssue } from '../config/errors';
 import { loadPlatform } from '../config/load';
 import { TargetConfig } from '../config/types';
-import { Manifest } from '../lib/manifest';
-import { synthesizeAll, TargetOutput } from '../lib/synth';
+import { Manifest } from '../core/manifest';
+import { synthesizeAll, TargetOutput } from '../pipeline/synth';
 
 /** The repository root: tests run compiled (from build/test), with the repository as cwd. */
 export const ROOT = process.cwd();

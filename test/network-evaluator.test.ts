@@ -1,4 +1,4 @@
-import { Manifest } from '../lib/manifest';
+import { Manifest } from '../core/manifest';
 import { NetworkEvaluator, PodEndpoint, selects } from './network-evaluator';
 
 /**

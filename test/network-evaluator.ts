@@ -18,8 +18,8 @@
  * - Namespaces carry `kubernetes.io/metadata.name: <name>` plus the labels of any Namespace
  *   object in the manifests or given in the options.
  */
-import { cidrContains } from '../lib/cidr';
-import { Manifest } from '../lib/manifest';
+import { cidrContains } from '../core/cidr';
+import { Manifest } from '../core/manifest';
 
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 

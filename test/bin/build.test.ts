@@ -33,7 +33,7 @@ describe('the build of npm run synth', () => {
       .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
     expect(result.stderr).toContain(`transpiled ${sources.length} changed file(s)`);
     expect(fs.existsSync(out('bin/synth.js'))).toBe(true);
-    expect(fs.existsSync(out('lib/synth-worker.js'))).toBe(true); // loaded by path by the worker threads
+    expect(fs.existsSync(out('pipeline/synth-worker.js'))).toBe(true); // loaded by path by the worker threads
     expect(fs.readFileSync(validators, 'utf8')).toMatch(/module\.exports\.schemaHash = "[0-9a-f]{16}";\s*$/);
   });
 

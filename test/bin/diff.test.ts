@@ -2,8 +2,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as yaml from 'js-yaml';
 import * as path from 'path';
-import { diffManifests, FieldChange, formatDiff } from '../../lib/manifest-diff';
-import { Manifest } from '../../lib/manifest';
+import { diffManifests, FieldChange, formatDiff } from '../../pipeline/manifest-diff';
+import { Manifest } from '../../core/manifest';
 import { BUILD, configOf, ENVIRONMENTS, manifestsOf, ROOT, TARGETS } from '../helpers';
 
 const runDiff = (args: string[]) => spawnSync(process.execPath, [path.join(BUILD, 'bin', 'diff.js'), ...args], { cwd: ROOT, encoding: 'utf8' });

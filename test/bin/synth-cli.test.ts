@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
-import { LOCK, MARKER, WORK } from '../../lib/output';
+import { LOCK, MARKER, WORK } from '../../pipeline/output';
 import { BUILD, copyEnvironments, edit, ROOT, runSynth, treeDigest } from '../helpers';
 
 /** The synth command end to end (node build/bin/synth.js): exit codes, messages and files on disk. */

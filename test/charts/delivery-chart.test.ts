@@ -4,9 +4,9 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { loadPlatform } from '../../config/load';
 import { applicationNameOf, DELIVERY_FOLDER, groupOf, RESOURCES_FINALIZER, validateTargets } from '../../charts/delivery-chart';
-import { CLUSTER_SCOPED_KINDS, find, Manifest, ofKind } from '../../lib/manifest';
-import { targetNamespaces } from '../../lib/namespaces';
-import { synthesizeAll, SynthError } from '../../lib/synth';
+import { CLUSTER_SCOPED_KINDS, find, Manifest, ofKind } from '../../core/manifest';
+import { targetNamespaces } from '../../core/namespaces';
+import { synthesizeAll, SynthError } from '../../pipeline/synth';
 import { crdErrors } from '../crd-schema';
 import { configOf, copyEnvironments, edit, manifestsOf, referencePlatform, ROOT, runSynth, TARGETS, treeDigest } from '../helpers';
 

@@ -1,4 +1,4 @@
-import { fileNameOf } from '../../lib/manifest';
+import { fileNameOf } from '../../core/manifest';
 import { manifestsOf, TARGETS } from '../helpers';
 
 /**

@@ -1,5 +1,5 @@
-import { CLUSTER_SCOPED_KINDS, fileNameOf, find, ofKind } from '../../lib/manifest';
-import { foreignNamespaces } from '../../lib/namespaces';
+import { CLUSTER_SCOPED_KINDS, fileNameOf, find, ofKind } from '../../core/manifest';
+import { foreignNamespaces } from '../../core/namespaces';
 import { LABEL } from '../../constructs/labels';
 import { configOf, manifestsOf, PLATFORM_TARGETS, referencePlatform, TARGETS } from '../helpers';
 
@@ -11,7 +11,7 @@ describe.each(TARGETS)('target %s', (target) => {
     for (const m of manifests()) {
       const foreign = foreignNamespaces(config()).find((f) => f.kinds.includes(m.kind));
       if (CLUSTER_SCOPED_KINDS.has(m.kind)) expect([m.kind, m.metadata.namespace]).toEqual([m.kind, undefined]);
-      // Velero Schedules go to Velero's namespace (lib/namespaces.ts)
+      // Velero Schedules go to Velero's namespace (core/namespaces.ts)
       else if (foreign) expect([m.kind, m.metadata.name, m.metadata.namespace]).toEqual([m.kind, m.metadata.name, foreign.namespace]);
       else expect([m.kind, m.metadata.name, m.metadata.namespace]).toEqual([m.kind, m.metadata.name, config().namespace]);
     }

@@ -206,12 +206,14 @@ GO
     go mod tidy -e >/dev/null 2>"$WORK/rollouts-tidy.log" || true
     go get "github.com/argoproj/argo-rollouts@v$ROLLOUTS_VERSION" >&2
     # The controller binds its metrics and healthz ports to 0.0.0.0 (a constant, no flag); the
-    # twin listens on loopback only, so the build overlays that one file with 127.0.0.1.
-    src="$(go env GOMODCACHE)/github.com/argoproj/argo-rollouts@v$ROLLOUTS_VERSION/controller/controller.go"
-    sed 's/"0\.0\.0\.0:%d"/"127.0.0.1:%d"/' "$src" > "$RMOD/controller.go.loopback"
-    grep -q '"127.0.0.1:%d"' "$RMOD/controller.go.loopback" || { log "cannot find the listen address in $src"; exit 1; }
-    printf '{"Replace":{"%s":"%s"}}\n' "$src" "$RMOD/controller.go.loopback" > "$RMOD/overlay.json"
-    go build -trimpath -overlay "$RMOD/overlay.json" \
+    # twin listens on loopback only, so the build uses a copy of the module with that one line
+    # changed to 127.0.0.1 (Go refuses an -overlay of files in the module cache).
+    src="$(go env GOMODCACHE)/github.com/argoproj/argo-rollouts@v$ROLLOUTS_VERSION"
+    rm -rf "$RMOD/argo-rollouts"; cp -r "$src" "$RMOD/argo-rollouts"; chmod -R u+w "$RMOD/argo-rollouts"
+    sed -i 's/"0\.0\.0\.0:%d"/"127.0.0.1:%d"/' "$RMOD/argo-rollouts/controller/controller.go"
+    grep -q '"127.0.0.1:%d"' "$RMOD/argo-rollouts/controller/controller.go" || { log "cannot find the listen address in $src/controller/controller.go"; exit 1; }
+    go mod edit -replace "github.com/argoproj/argo-rollouts=./argo-rollouts"
+    go build -trimpath \
       -ldflags "-s -w -X github.com/argoproj/argo-rollouts/utils/version.version=v$ROLLOUTS_VERSION" \
       -o "$WORK/bin/rollouts-controller" github.com/argoproj/argo-rollouts/cmd/rollouts-controller >&2
   )

@@ -1,11 +1,11 @@
-import { isReason } from '../../lib/reason';
+import { isReason } from '../../core/reason';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ConfigError, ConfigIssue, formatIssue } from '../../config/errors';
 import { loadPlatform } from '../../config/load';
-import { checkPolicies } from '../../lib/policy';
-import { synthTarget } from '../../lib/synth';
+import { checkPolicies } from '../../pipeline/policy';
+import { synthTarget } from '../../pipeline/synth';
 import { copyEnvironments, edit, runSynth, treeDigest } from '../helpers';
 
 /**

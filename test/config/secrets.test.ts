@@ -4,8 +4,8 @@ import * as path from 'path';
 import { ConfigIssue, formatIssue, show } from '../../config/errors';
 import { loadPlatform } from '../../config/load';
 import { renderProviderSchemaModule } from '../../bin/provider-schema';
-import { synthesizeAll } from '../../lib/synth';
-import { find } from '../../lib/manifest';
+import { synthesizeAll } from '../../pipeline/synth';
+import { find } from '../../core/manifest';
 import { configIssues, copyEnvironments, edit, ROOT, runSynth, SHARED, treeDigest } from '../helpers';
 
 // literals that are secrets whatever the name they are given (test fixtures, not real credentials)

@@ -7,11 +7,11 @@ import * as YAML from 'yaml';
 import { DEFAULT_BEHAVIOR } from '../../config/autoscaling-rules';
 import { ConfigError } from '../../config/errors';
 import { loadPlatform } from '../../config/load';
-import { isAutoscaled, replicaRange } from '../../config/rules';
+import { isAutoscaled, replicaRange } from '../../config/model';
 import { ServiceConfig, TargetConfig } from '../../config/types';
 import { ServiceAutoscaling } from '../../constructs/autoscaling';
-import { find, Manifest, ofKind } from '../../lib/manifest';
-import { synthTarget } from '../../lib/synth';
+import { find, Manifest, ofKind } from '../../core/manifest';
+import { synthTarget } from '../../pipeline/synth';
 import { configOf, copyEnvironments, edit, manifestsOf, PLATFORM_SERVICES, runSynth, SHARED, TARGETS } from '../helpers';
 
 type Obj = Record<string, any>;

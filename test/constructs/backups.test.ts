@@ -1,7 +1,7 @@
 import { BackupSchedules } from '../../constructs/backups';
-import { find, Manifest, ofKind } from '../../lib/manifest';
+import { find, Manifest, ofKind } from '../../core/manifest';
 import { Chart, Testing } from 'cdk8s';
-import { checkPolicies } from '../../lib/policy';
+import { checkPolicies } from '../../pipeline/policy';
 import { crdErrors } from '../crd-schema';
 import { configIssues, configOf, copyEnvironments, edit, manifestsOf, TARGETS } from '../helpers';
 

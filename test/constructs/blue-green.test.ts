@@ -1,14 +1,14 @@
 import { App } from 'cdk8s';
 import { PlatformChart } from '../../charts/platform-chart';
-import { isAutoscaled } from '../../config/rules';
+import { isAutoscaled } from '../../config/model';
 import { TargetConfig } from '../../config/types';
 import { analysisMetrics, analysisQueryErrors, analysisTemplateNameOf, DEFAULT_PROMETHEUS_URL, HAS_DATA, postPromotionTemplateNameOf, previewServiceNameOf, SMOKE_TEST, smokeTestNameOf } from '../../constructs/blue-green';
 import { latencyHistogramOf } from '../../config/monitoring-rules';
 import { LABEL } from '../../constructs/labels';
-import { find, Manifest, ofKind } from '../../lib/manifest';
-import { checkRestricted, podTemplateOf } from '../../lib/pod-security';
-import { promqlError } from '../../lib/promql';
-import { synthTarget } from '../../lib/synth';
+import { find, Manifest, ofKind } from '../../core/manifest';
+import { checkRestricted, podTemplateOf } from '../../pipeline/pod-security';
+import { promqlError } from '../../core/promql';
+import { synthTarget } from '../../pipeline/synth';
 import { crdErrors } from '../crd-schema';
 import { configIssues, configOf, copyEnvironments, edit, manifestsOf, TARGETS } from '../helpers';
 

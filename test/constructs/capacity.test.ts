@@ -2,12 +2,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { effectiveVpa } from '../../config/autoscaling-rules';
-import { replicaRange } from '../../config/rules';
+import { replicaRange } from '../../config/model';
 import { Resources, TargetConfig } from '../../config/types';
 import { effectiveResources } from '../../config/resources';
-import { AMOUNT_KEYS, AmountKey, capacityOf, drainBlockers, drainProblems, format, QUOTA_KEY } from '../../lib/capacity';
-import { Manifest, ofKind } from '../../lib/manifest';
-import { cpuMillis, memoryBytes } from '../../lib/quantity';
+import { AMOUNT_KEYS, AmountKey, capacityOf, drainBlockers, drainProblems, format, QUOTA_KEY } from '../../pipeline/capacity';
+import { Manifest, ofKind } from '../../core/manifest';
+import { cpuMillis, memoryBytes } from '../../core/quantity';
 import { configOf, copyEnvironments, edit, manifestsOf, referencePlatform, runSynth, TARGETS, PLATFORM_SERVICES } from '../helpers';
 
 type Obj = Record<string, any>;
@@ -15,7 +15,7 @@ type Totals = Record<AmountKey | 'pods', number>;
 
 /**
  * The capacity of a target worked out from its configuration alone, independently of
- * lib/capacity.ts (which reads the manifests): replicas from `replicas`, surge from the release
+ * pipeline/capacity.ts (which reads the manifests): replicas from `replicas`, surge from the release
  * strategy and availability.maxSurge, requests after requestScale, a VPA that acts at maxAllowed.
  */
 function expectedCapacity(config: TargetConfig): { atMin: Totals; atMax: Totals } {

@@ -3,10 +3,10 @@ import { parse } from 'yaml';
 import { listExamples, EXAMPLES_DIR } from '../../bin/synth-examples';
 import { loadPlatform } from '../../config/load';
 import { TargetConfig } from '../../config/types';
-import { Manifest, ofKind } from '../../lib/manifest';
-import { livenessProblem } from '../../lib/policy';
-import { podTemplateOf } from '../../lib/pod-security';
-import { synthesizeAll } from '../../lib/synth';
+import { Manifest, ofKind } from '../../core/manifest';
+import { livenessProblem } from '../../pipeline/policy';
+import { podTemplateOf } from '../../pipeline/pod-security';
+import { synthesizeAll } from '../../pipeline/synth';
 import { configIssues, copyEnvironments, edit, referencePlatform, ROOT } from '../helpers';
 
 /**

@@ -1,8 +1,8 @@
 import { parser } from '@prometheus-io/lezer-promql';
-import { isAutoscaled } from '../../config/rules';
+import { isAutoscaled } from '../../config/model';
 import { TargetConfig } from '../../config/types';
-import { find, Manifest, ofKind } from '../../lib/manifest';
-import { SynthError, synthTarget } from '../../lib/synth';
+import { find, Manifest, ofKind } from '../../core/manifest';
+import { SynthError, synthTarget } from '../../pipeline/synth';
 import { dashboardUid, MAX_DASHBOARD_UID } from '../../constructs/dashboards';
 import { crdErrors } from '../crd-schema';
 import { configOf, manifestsOf, PLATFORM_SERVICES, TARGETS } from '../helpers';

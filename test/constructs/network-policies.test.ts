@@ -3,10 +3,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { loadPlatform } from '../../config/load';
 import { TargetConfig } from '../../config/types';
-import { addressIn } from '../../lib/cidr';
-import { find, Manifest, ofKind } from '../../lib/manifest';
-import { checkPolicies } from '../../lib/policy';
-import { synthTarget } from '../../lib/synth';
+import { addressIn } from '../../core/cidr';
+import { find, Manifest, ofKind } from '../../core/manifest';
+import { checkPolicies } from '../../pipeline/policy';
+import { synthTarget } from '../../pipeline/synth';
 import { configOf, copyEnvironments, edit, manifestsOf, PLATFORM_SERVICES, runSynth, TARGETS, treeDigest } from '../helpers';
 import { Endpoint, NetworkEvaluator, PodEndpoint, podOf, Protocol } from '../network-evaluator';
 

@@ -1,7 +1,7 @@
 import { ConfigError, formatIssue } from '../../config/errors';
 import { loadPlatform } from '../../config/load';
-import { find } from '../../lib/manifest';
-import { synthTarget } from '../../lib/synth';
+import { find } from '../../core/manifest';
+import { synthTarget } from '../../pipeline/synth';
 import { configIssues, copyEnvironments, edit, manifestsOf } from '../helpers';
 
 type Obj = Record<string, any>;

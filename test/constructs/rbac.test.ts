@@ -2,10 +2,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { loadPlatform } from '../../config/load';
-import { find, Manifest, ofKind } from '../../lib/manifest';
-import { checkPolicies } from '../../lib/policy';
-import { podTemplateOf } from '../../lib/pod-security';
-import { synthTarget } from '../../lib/synth';
+import { find, Manifest, ofKind } from '../../core/manifest';
+import { checkPolicies } from '../../pipeline/policy';
+import { podTemplateOf } from '../../pipeline/pod-security';
+import { synthTarget } from '../../pipeline/synth';
 import { configOf, copyEnvironments, edit, manifestsOf, runSynth, TARGETS, treeDigest } from '../helpers';
 
 type Obj = Record<string, any>;

@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parse } from 'yaml';
-import { cpuMillis, memoryBytes } from '../../lib/quantity';
-import { find, Manifest, ofKind } from '../../lib/manifest';
-import { podTemplateOf } from '../../lib/pod-security';
+import { cpuMillis, memoryBytes } from '../../core/quantity';
+import { find, Manifest, ofKind } from '../../core/manifest';
+import { podTemplateOf } from '../../pipeline/pod-security';
 import { configOf, copyEnvironments, edit, manifestsOf, referencePlatform, runSynth, TARGETS } from '../helpers';
 
 const pod = (m: Manifest): any => podTemplateOf(m)!.spec;

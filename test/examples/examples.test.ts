@@ -6,11 +6,11 @@ import { stringify } from 'yaml';
 import { exampleArgs, EXAMPLES_DIR, listExamples } from '../../bin/synth-examples';
 import { loadPlatform } from '../../config/load';
 import { TargetConfig } from '../../config/types';
-import { find, Manifest, ofKind } from '../../lib/manifest';
-import { checkRestricted, podTemplateOf } from '../../lib/pod-security';
-import { MARKER } from '../../lib/output';
-import { checkPolicies } from '../../lib/policy';
-import { synthesizeAll, TargetOutput } from '../../lib/synth';
+import { find, Manifest, ofKind } from '../../core/manifest';
+import { checkRestricted, podTemplateOf } from '../../pipeline/pod-security';
+import { MARKER } from '../../pipeline/output';
+import { checkPolicies } from '../../pipeline/policy';
+import { synthesizeAll, TargetOutput } from '../../pipeline/synth';
 import { crdErrors } from '../crd-schema';
 import { ROOT, runSynth } from '../helpers';
 

@@ -602,7 +602,7 @@ async function installCrds(kube, crds) {
 
 function predictedCapacity(objects) {
   try {
-    const { capacityOf, format } = requireCache(path.join(REPO, 'build/lib/capacity.js'));
+    const { capacityOf, format } = requireCache(path.join(REPO, 'build/pipeline/capacity.js'));
     const c = capacityOf(objects.map((o) => o.data));
     return { pods: c.atMax.pods, cpu: format('requestsCpu', c.atMax.requestsCpu) };
   } catch {

@@ -4,9 +4,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { stringify } from 'yaml';
 import { loadPlatform } from '../../config/load';
-import { escapeTemplate, templateError } from '../../lib/go-template';
-import { Manifest, find, ofKind } from '../../lib/manifest';
-import { synthesizeAll } from '../../lib/synth';
+import { escapeTemplate, templateError } from '../../core/go-template';
+import { Manifest, find, ofKind } from '../../core/manifest';
+import { synthesizeAll } from '../../pipeline/synth';
 import { copyEnvironments, edit } from '../helpers';
 
 /**

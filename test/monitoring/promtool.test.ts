@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parse, stringify } from 'yaml';
-import { Manifest, ofKind } from '../../lib/manifest';
+import { Manifest, ofKind } from '../../core/manifest';
 import { manifestsOf, ROOT, TARGETS } from '../helpers';
 
 /**

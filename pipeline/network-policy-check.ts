@@ -1,0 +1,180 @@
+import { ServiceConfig, TargetConfig } from '../config/types';
+import { LABEL, selectorLabels } from '../constructs/labels';
+import { cidrInside, wideCidrs, WIDEST_PREFIX } from '../core/cidr';
+import { Manifest } from '../core/manifest';
+import { podTemplateOf } from './pod-security';
+import { isReason } from '../core/reason';
+
+/** A broken network rule, in the shape pipeline/policy.ts reports. */
+export interface NetworkFinding {
+  readonly rule: string;
+  /** The offending policy; undefined when something is missing. */
+  readonly manifest?: Manifest;
+  readonly field: string;
+  readonly message: string;
+  readonly fix: string;
+}
+
+type Obj = Record<string, any>;
+
+type Selector = { matchLabels?: Record<string, string>; matchExpressions?: Array<{ key: string; operator: string; values?: string[] }> };
+
+/** Whether a label selector (matchLabels and matchExpressions) picks a pod with these labels. */
+function selects(selector: Selector | undefined, labels: Record<string, string>): boolean {
+  if (!selector) return false;
+  const byLabels = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  return byLabels && (selector.matchExpressions ?? []).every((e) => {
+    const has = Object.prototype.hasOwnProperty.call(labels, e.key);
+    switch (e.operator) {
+      case 'In': return has && (e.values ?? []).includes(labels[e.key]);
+      case 'NotIn': return !has || !(e.values ?? []).includes(labels[e.key]);
+      case 'Exists': return has;
+      case 'DoesNotExist': return !has;
+      default: return true; // an unknown operator: assume it selects, so its blocks are judged
+    }
+  });
+}
+
+/** The labels of the pods a manifest runs, when it runs any. */
+function podLabelsOf(m: Obj): Record<string, string> | undefined {
+  if (!podTemplateOf(m)) return undefined;
+  if (m.kind === 'Pod') return m.metadata?.labels ?? {};
+  if (m.kind === 'CronJob') return m.spec?.jobTemplate?.spec?.template?.metadata?.labels ?? {};
+  return m.spec?.template?.metadata?.labels ?? {};
+}
+
+/**
+ * Zero trust over the synthesized NetworkPolicies, whoever made them: the namespace has a default
+ * deny of ingress and egress; no rule allows every peer or every port; and the ipBlocks that the
+ * pods of one workload may reach (egress) or be reached from (ingress), over every policy that
+ * selects them (policies add up), do not open (nearly) the whole internet (core/cidr.ts,
+ * wideCidrs), unless the blocks lie inside external peers that declare a reason and that the
+ * workload's own service depends on: a justified 0.0.0.0/0 of one peer never excuses the same
+ * block in another service's policy, and 256 rules of one /8 each are judged as the /0 they add
+ * up to. A policy that selects no workload is judged on its own.
+ */
+export function checkNetworkPolicies(config: TargetConfig, manifests: readonly Manifest[]): NetworkFinding[] {
+  const findings: NetworkFinding[] = [];
+  const policies = manifests.filter((m) => m.kind === 'NetworkPolicy') as Obj[];
+  const namespaceOf = (m: Obj): string => m.metadata?.namespace ?? config.namespace;
+  const denies = policies.some((p) => namespaceOf(p) === config.namespace
+    && Object.keys(p.spec?.podSelector ?? { x: 1 }).length === 0
+    && ['Ingress', 'Egress'].every((t) => (p.spec.policyTypes ?? []).includes(t))
+    && !(p.spec.ingress ?? []).length && !(p.spec.egress ?? []).length);
+  if (!denies) {
+    findings.push({ rule: 'network-default-deny', field: '', message: `namespace "${config.namespace}" has no default-deny NetworkPolicy (podSelector {}, policyTypes Ingress and Egress, no rules)`, fix: 'keep NamespaceNetworkPolicies in the chart' });
+  }
+  // services by each `key=value` of their selector labels, so a policy looks only at plausible ones
+  const byLabel = new Map<string, Array<{ service: ServiceConfig; labels: Record<string, string> }>>();
+  for (const svc of Object.values(config.services)) {
+    const labels = selectorLabels(config, svc);
+    for (const [k, v] of Object.entries(labels)) {
+      const bucket = byLabel.get(`${k}=${v}`);
+      if (bucket) bucket.push({ service: svc, labels });
+      else byLabel.set(`${k}=${v}`, [{ service: svc, labels }]);
+    }
+  }
+  // the service a policy is for: the first, in declaration order, whose selector labels the
+  // policy's selector matches; it is in the bucket of every pair of the selector, so the smallest bucket will do
+  const serviceOfPolicy = (policy: Obj): ServiceConfig | undefined => {
+    const pairs = Object.entries((policy.spec?.podSelector?.matchLabels ?? {}) as Record<string, string>);
+    const buckets = pairs.map(([k, v]) => byLabel.get(`${k}=${v}`) ?? []);
+    const smallest = buckets.length ? buckets.reduce((a, b) => (b.length < a.length ? b : a)) : [];
+    return smallest.find(({ labels }) => pairs.every(([k, v]) => labels[k] === v))?.service;
+  };
+  // the justified peers of a service: those with a reason that it depends on
+  const justifiedFor = (service: ServiceConfig | undefined): ReadonlyArray<{ name: string; cidrs: string[] }> =>
+    (service?.dependsOn ?? []).flatMap((d) => ('external' in d && isReason(config.externals[d.external]?.reason) ? [config.externals[d.external]] : []));
+
+  const sides: Array<[string, string]> = [['ingress', 'from'], ['egress', 'to']];
+  for (const policy of policies) {
+    for (const [side, peersKey] of sides) {
+      (policy.spec?.[side] ?? []).forEach((rule: Obj, i: number) => {
+        const at = `spec.${side}[${i}]`;
+        if (!(rule[peersKey] ?? []).length) {
+          findings.push({ rule: 'network-least-privilege', manifest: policy as Manifest, field: `${at}.${peersKey}`, message: `is empty, which allows every ${side === 'ingress' ? 'source' : 'destination'}`, fix: 'derive the rule from the service graph (dependsOn, externals)' });
+        }
+        if (!(rule.ports ?? []).length) {
+          findings.push({ rule: 'network-least-privilege', manifest: policy as Manifest, field: `${at}.ports`, message: 'is empty, which allows every port', fix: 'name the ports of the flow' });
+        }
+      });
+    }
+  }
+
+  // policies by the rarest `key=value` of their podSelector's matchLabels; those without any
+  // matchLabels may select every pod and are asked of every workload
+  const pairCount = new Map<string, number>();
+  const pairsOf = (p: Obj) => Object.entries((p.spec?.podSelector?.matchLabels ?? {}) as Record<string, string>).map(([k, v]) => `${namespaceOf(p)}/${k}=${v}`);
+  for (const p of policies) for (const key of pairsOf(p)) pairCount.set(key, (pairCount.get(key) ?? 0) + 1);
+  const index = new Map<string, Obj[]>();
+  const everyPod: Obj[] = [];
+  for (const p of policies) {
+    const keys = pairsOf(p);
+    if (!keys.length) {
+      everyPod.push(p);
+      continue;
+    }
+    const rarest = keys.reduce((a, b) => (pairCount.get(b)! < pairCount.get(a)! ? b : a));
+    const bucket = index.get(rarest);
+    if (bucket) bucket.push(p);
+    else index.set(rarest, [p]);
+  }
+
+  // one group per workload (the policies that select its pods), one per policy that selects none
+  const groups: Array<{ policies: Obj[]; service?: ServiceConfig }> = [];
+  const order = new Map(policies.map((p, i) => [p, i]));
+  const used = new Set<Obj>();
+  for (const m of manifests as readonly Obj[]) {
+    const labels = podLabelsOf(m);
+    if (!labels) continue;
+    const ns = namespaceOf(m);
+    // each policy sits in one place only (everyPod or its rarest pair), so no candidate repeats
+    const selecting: Obj[] = [];
+    const consider = (p: Obj) => {
+      if (namespaceOf(p) === ns && selects(p.spec?.podSelector, labels)) selecting.push(p);
+    };
+    everyPod.forEach(consider);
+    for (const k in labels) index.get(`${ns}/${k}=${labels[k]}`)?.forEach(consider);
+    selecting.sort((a, b) => order.get(a)! - order.get(b)!);
+    selecting.forEach((p) => used.add(p));
+    groups.push({ policies: selecting, service: config.services[labels[LABEL.name] ?? m.metadata?.labels?.[LABEL.name] ?? m.metadata?.name] });
+  }
+  for (const p of policies) if (!used.has(p)) groups.push({ policies: [p], service: serviceOfPolicy(p) });
+
+  const reported = new Set<string>();
+  const report = (policy: Obj, field: string, message: string, fix: string) => {
+    const key = `${namespaceOf(policy)}/${policy.metadata.name}\n${field}\n${message}`;
+    if (reported.has(key)) return;
+    reported.add(key);
+    findings.push({ rule: 'network-least-privilege', manifest: policy as Manifest, field, message, fix });
+  };
+  const fix = `narrow the blocks (/${WIDEST_PREFIX[4]} or narrower for IPv4, /${WIDEST_PREFIX[6]} for IPv6), or declare them under externals with a "reason" and depend on that peer`;
+  for (const group of groups) {
+    const justified = justifiedFor(group.service);
+    const dependsOn = justified.length ? `; the peers with a reason this service depends on are ${justified.map((p) => p.name).join(', ')}, and they do not declare these blocks` : '';
+    for (const [side, peersKey] of sides) {
+      const blocks: Array<{ policy: Obj; field: string; cidr: string }> = [];
+      for (const policy of group.policies) {
+        (policy.spec?.[side] ?? []).forEach((rule: Obj, i: number) => (rule[peersKey] ?? []).forEach((peer: Obj, j: number) => {
+          if (peer?.ipBlock?.cidr === undefined) return;
+          const cidr = String(peer.ipBlock.cidr);
+          // a block inside a justified peer passes; `except` is ignored (it never narrows what is judged)
+          if (justified.some((jp) => jp.cidrs.some((c) => cidrInside(cidr, c)))) return;
+          blocks.push({ policy, field: `spec.${side}[${i}].${peersKey}[${j}].ipBlock.cidr`, cidr });
+        }));
+      }
+      for (const w of wideCidrs(blocks.map((b) => b.cidr))) {
+        if (w.index !== undefined) {
+          const b = blocks[w.index];
+          report(b.policy, b.field, `${w.message} and no external peer this service depends on declares it with a reason${dependsOn}`, fix);
+          continue;
+        }
+        const involved = [...new Set(blocks.map((b) => b.policy))];
+        const across = involved.length > 1 ? ` (over the NetworkPolicies ${involved.map((p) => p.metadata.name).join(', ')}, which all select these pods)` : '';
+        const who = group.service ? `the pods of service "${group.service.name}"` : 'the selected pods';
+        report(involved[0], `spec.${side}`, `${w.message}: what ${who} may ${side === 'egress' ? 'reach' : 'be reached from'}${across}, and no external peer this service depends on declares them with a reason${dependsOn}`, fix);
+      }
+    }
+  }
+  return findings;
+}
