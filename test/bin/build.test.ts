@@ -13,7 +13,7 @@ jest.setTimeout(120_000);
  */
 describe('the build of npm run synth', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'build-'));
-  for (const entry of ['bin', 'charts', 'config', 'constructs', 'imports', 'lib']) fs.cpSync(path.join(ROOT, entry), path.join(dir, entry), { recursive: true });
+  for (const entry of ['bin', 'charts', 'config', 'constructs', 'core', 'imports', 'pipeline']) fs.cpSync(path.join(ROOT, entry), path.join(dir, entry), { recursive: true });
   for (const file of ['tsconfig.json', 'package.json']) fs.copyFileSync(path.join(ROOT, file), path.join(dir, file));
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
   const build = () => spawnSync(process.execPath, [path.join(dir, 'bin', 'build.mjs')], { cwd: dir, encoding: 'utf8' });
@@ -29,7 +29,7 @@ describe('the build of npm run synth', () => {
   it('builds a fresh clone: every source, then the validators', () => {
     const result = build();
     expect(result.status).toBe(0);
-    const sources = ['bin', 'charts', 'config', 'constructs', 'imports', 'lib'].flatMap((d) => fs.readdirSync(path.join(dir, d), { recursive: true }) as string[])
+    const sources = ['bin', 'charts', 'config', 'constructs', 'core', 'imports', 'pipeline'].flatMap((d) => fs.readdirSync(path.join(dir, d), { recursive: true }) as string[])
       .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
     expect(result.stderr).toContain(`transpiled ${sources.length} changed file(s)`);
     expect(fs.existsSync(out('bin/synth.js'))).toBe(true);
@@ -69,7 +69,7 @@ describe('the build of npm run synth', () => {
   });
 
   it('removes the output of a deleted source', () => {
-    const extra = path.join(dir, 'lib', 'build-test-extra.ts');
+    const extra = path.join(dir, 'core', 'build-test-extra.ts');
     fs.writeFileSync(extra, 'export const x = 1;\n');
     expect(build().status).toBe(0);
     expect(fs.existsSync(out('lib/build-test-extra.js'))).toBe(true);

@@ -261,7 +261,7 @@ describe('OutputWriter killed (SIGKILL) at each step of a write', () => {
   const OLD = { a: { 'x.yaml': 'old', 'gone.yaml': 'old' }, b: { 'x.yaml': 'old' }, c: { 'x.yaml': 'same' }, d: { 'x.yaml': 'old' } };
   const NEW = { a: { 'x.yaml': 'new', 'added.yaml': 'new' }, b: { 'x.yaml': 'new' }, c: { 'x.yaml': 'same' }, e: { 'x.yaml': 'new' } };
   const script = `
-    const { OutputWriter } = require(${JSON.stringify(path.join(BUILD, 'lib', 'output.js'))});
+    const { OutputWriter } = require(${JSON.stringify(path.join(BUILD, 'pipeline', 'output.js'))});
     const [out, json] = process.argv.slice(1);
     const tree = new Map(Object.entries(JSON.parse(json)).map(([f, files]) => [f, new Map(Object.entries(files))]));
     const writer = OutputWriter.open(out);
@@ -303,7 +303,7 @@ describe('OutputWriter killed (SIGKILL) at each step of a write', () => {
       expect(['old', 'new', 'same', 'absent']).toContain(state);
     }
     // the next run (it only opens the folder here) rolls back or finishes, and removes every leftover
-    const next = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(path.join(BUILD, 'lib', 'output.js'))}).OutputWriter.open(process.argv[1]).discard()`, out]);
+    const next = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(path.join(BUILD, 'pipeline', 'output.js'))}).OutputWriter.open(process.argv[1]).discard()`, out]);
     expect(next.status).toBe(0);
     for (const folder of FOLDERS) {
       const expected = after === 'old' ? ((OLD as any)[folder] ? 'old' : 'absent') : ((NEW as any)[folder] ? 'new' : 'absent');
