@@ -13,7 +13,7 @@ const PLATFORMS = [ENVIRONMENTS, ...fs.readdirSync(path.join(ROOT, 'examples')).
  */
 const SCRIPT = `
 const { App, ApiObject, Chart } = require('cdk8s');
-require(${JSON.stringify(path.join(BUILD, 'lib', 'synth'))});
+require(${JSON.stringify(path.join(BUILD, 'pipeline', 'synth'))});
 const { k8s } = require('cdk8s-plus-28');
 const { PlatformChart } = require(${JSON.stringify(path.join(BUILD, 'charts', 'platform-chart'))});
 const { loadPlatform } = require(${JSON.stringify(path.join(BUILD, 'config', 'load'))});
