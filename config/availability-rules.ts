@@ -4,10 +4,44 @@ import { TargetConfig } from './types';
 /** What production must spread over: zones and nodes (PLATFORM.md, issue 3). */
 export const PRODUCTION_SPREAD = 'zones-and-nodes';
 
+/** The topology key of zones, the first that pods spread over. */
+export const ZONE_KEY = 'topology.kubernetes.io/zone';
+/** The topology key of nodes. */
+export const HOSTNAME_KEY = 'kubernetes.io/hostname';
+
+/** The topology keys pods spread over for an `availability.spread`: none, zones, or zones then nodes. */
+export function topologyKeysOf(spread: TargetConfig['availability']['spread']): string[] {
+  return spread === 'zones' ? [ZONE_KEY] : spread === 'zones-and-nodes' ? [ZONE_KEY, HOSTNAME_KEY] : [];
+}
+
+/*
+ * The predicates below are the production availability rules, each written once: checkAvailabilityRules
+ * applies them to the configuration, pipeline/policy.ts to the synthesized workloads (whoever built
+ * them), whose messages name the configuration path these helpers return.
+ */
+
 /** Whether a maxUnavailable (a number or a percentage) lets a rolling update remove a pod early. */
 export function allowsUnavailable(value: string | number): boolean {
   return typeof value === 'number' ? value > 0 : parseInt(value, 10) > 0;
 }
+
+/** Whether a preStop delay keeps a pod serving while endpoints and load balancers drop it. */
+export function delaysStop(preStopSeconds: number): boolean {
+  return preStopSeconds > 0;
+}
+
+/** Whether a grace period leaves the process time to shut down after the preStop delay. */
+export function leavesShutdownTime(terminationGracePeriodSeconds: unknown, preStopSeconds: number): boolean {
+  return Number.isInteger(terminationGracePeriodSeconds) && (terminationGracePeriodSeconds as number) > preStopSeconds;
+}
+
+/** Where each availability setting is configured, with the production fix, for the policy check's messages. */
+export const AVAILABILITY_FIX = {
+  spread: `set availability.spread to "${PRODUCTION_SPREAD}"`,
+  maxUnavailable: 'set availability.maxUnavailable to 0 (raise availability.maxSurge to roll faster)',
+  preStopSeconds: 'set availability.preStopSeconds above 0 (e.g. 15)',
+  terminationGracePeriodSeconds: 'set availability.terminationGracePeriodSeconds above availability.preStopSeconds',
+} as const;
 
 /**
  * Production settings that would switch availability off: no spread (or zones only), pods removed
@@ -27,10 +61,10 @@ export function checkAvailabilityRules(config: TargetConfig, at: (p: PathSegment
   if (allowsUnavailable(availability.maxUnavailable)) {
     at(['availability', 'maxUnavailable'], `${show(availability.maxUnavailable)} is not allowed in production: a rolling update would stop pods before their replacements are ready; allowed: 0 (raise maxSurge to roll faster)`);
   }
-  if (availability.preStopSeconds <= 0) {
+  if (!delaysStop(availability.preStopSeconds)) {
     at(['availability', 'preStopSeconds'], `${show(availability.preStopSeconds)} is not allowed in production: without a preStop delay a pod stops accepting connections while endpoints and load balancers still send it traffic; allowed: 1 or more seconds (e.g. 15)`);
   }
-  if (availability.terminationGracePeriodSeconds <= availability.preStopSeconds) {
+  if (!leavesShutdownTime(availability.terminationGracePeriodSeconds, availability.preStopSeconds)) {
     at(['availability', 'terminationGracePeriodSeconds'], `${show(availability.terminationGracePeriodSeconds)} leaves no time to shut down after the preStop delay of ${availability.preStopSeconds}s; allowed: more than preStopSeconds (e.g. ${availability.preStopSeconds + 30})`);
   }
   const declared = Object.keys(config.priorityClasses);

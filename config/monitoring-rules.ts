@@ -1,3 +1,4 @@
+import { ALERT_NAMES } from '../core/alert-names';
 import { templateError } from '../core/go-template';
 import { promqlError } from '../core/promql';
 import { PathSegment } from './errors';
@@ -36,7 +37,7 @@ export function servesHttp(service: { readonly monitoring?: { readonly http?: bo
 /**
  * Monitoring rules the schema cannot express: a custom alert's PromQL must parse (with the
  * Prometheus grammar, so the error points at the environment file's line), alert names are
- * unique per service, and alerts on application metrics need a `metrics` port to scrape.
+ * unique per service and not those of the generated alerts, and alerts on application metrics need a `metrics` port to scrape.
  */
 export function checkMonitoringRules(config: TargetConfig, at: (p: PathSegment[], message: string) => void): void {
   checkThresholds(config.monitoring.thresholds, ['monitoring', 'thresholds'], at);
@@ -62,6 +63,9 @@ export function checkMonitoringRules(config: TargetConfig, at: (p: PathSegment[]
       }
       if (names.has(alert.alert)) {
         at([...base, 'alerts', 'custom', i, 'alert'], `custom alert name "${alert.alert}" is already used by custom[${names.get(alert.alert)}] of service "${service.name}"; alert names must be unique per service`);
+      } else if (ALERT_NAMES.has(alert.alert)) {
+        // the generated alert and the custom one would share a name, a runbook URL and a silence
+        at([...base, 'alerts', 'custom', i, 'alert'], `custom alert name "${alert.alert}" is the name of an alert the platform generates for every service (core/alert-names.ts); give the custom alert its own name, e.g. "${service.name.replace(/(^|-)([a-z0-9])/g, (_m, _d, c: string) => c.toUpperCase())}${alert.alert}"`);
       }
       names.set(alert.alert, i);
     });

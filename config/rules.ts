@@ -10,20 +10,18 @@ import { isReason } from '../core/reason';
 import { looksLikeCredential } from './credential-names';
 import { checkApiRules, checkEgressUnion, checkNetworkRules } from './network-rules';
 import {
-  IMMUTABLE_TAG, instanceOf, isAutoscaled, isBlueGreen, ownValue, parseImage, previewServiceNameOf, replicaRange,
+  instanceOf, isAutoscaled, isBlueGreen, ownValue, previewServiceNameOf, replicaRange,
   SMOKE_TEST_SUFFIX, versionOf,
 } from './model';
 import { providerProblems } from './provider-rules';
 import { checkNodeRules } from './node-rules';
 import { DEFAULT_EPHEMERAL_STORAGE, Dependency, Resources, ServiceConfig, TargetConfig } from './types';
+import { guaranteedQosProblems, imagePinProblem } from './workload-rules';
 
 type Locator = (p: PathSegment[], key?: boolean) => { file: string; line?: number; prefix: PathSegment[] };
 
 // the name-based first line against literal credentials (config/credential-names.ts)
 export { CONNECTION_URL_NAME, CREDENTIAL_NAME, looksLikeCredential } from './credential-names';
-
-/** Tags that are moved on purpose and so never pin anything. */
-const FLOATING_TAGS = new Set(['latest', 'stable', 'main', 'master', 'edge', 'nightly', 'dev']);
 
 /**
  * Rules the schema cannot express: they relate several fields or several services.
@@ -76,16 +74,12 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
       at([...base, 'image'], `the tag of ${show(service.image)} becomes the label app.kubernetes.io/version ${show(versionOf(service))}, which is not ${LABEL_VALUE_RULE}; use a tag that starts and ends with a letter or digit`);
     }
 
-    // resources: requests <= limits, Guaranteed QoS
-    const { requests, limits } = service.resources;
+    // resources: requests <= limits, Guaranteed QoS (config/workload-rules.ts)
     checkRequestsWithinLimits(service.resources, [...base, 'resources'], '', at);
     checkLimitRange(config, `service "${service.name}"`, service.resources, [...base, 'resources'], at);
     if (service.qos === 'guaranteed') {
-      if (cpuMillis(requests.cpu) !== cpuMillis(limits.cpu) || memoryBytes(requests.memory) !== memoryBytes(limits.memory)) {
-        at([...base, 'resources'], `Guaranteed QoS needs requests equal to limits (got requests ${show(requests)}, limits ${show(limits)})`);
-      }
-      if (cpuMillis(limits.cpu) % 1000 !== 0) {
-        at([...base, 'resources', 'limits', 'cpu'], `Guaranteed QoS with exclusive cores needs whole CPUs; ${show(limits.cpu)} is fractional`);
+      for (const problem of guaranteedQosProblems(service.resources, true)) {
+        at([...base, 'resources', ...(problem.field ? problem.field.split('.') : [])], problem.message);
       }
     }
 
@@ -212,16 +206,10 @@ function checkLimitRange(config: TargetConfig, what: string, resources: ServiceC
   }
 }
 
-/** An image is pinned: a tag that does not move, and in production a digest or a full version. */
+/** An image is pinned (config/workload-rules.ts, `imagePinProblem`). */
 function checkImagePinned(config: TargetConfig, reference: string, path: PathSegment[], at: At): void {
-  const image = parseImage(reference);
-  if (!image.tag && !image.digest) {
-    at(path, `${show(reference)} is not pinned; add a version tag (":1.4.2") or a digest ("@sha256:...")`);
-  } else if (image.tag && FLOATING_TAGS.has(image.tag.toLowerCase()) && !image.digest) {
-    at(path, `${show(reference)} uses the moving tag "${image.tag}"; pin a version tag (":1.4.2") or a digest ("@sha256:...")`);
-  } else if (config.tier === 'production' && !image.digest && !IMMUTABLE_TAG.test(image.tag ?? '')) {
-    at(path, `${show(reference)} is not immutable; production images need a digest ("@sha256:...") or a full version tag such as ":1.4.2"`);
-  }
+  const problem = imagePinProblem(reference, config.tier);
+  if (problem) at(path, problem);
 }
 
 /** Each request is at most its limit; `what` prefixes the message (a sidecar names itself). */
@@ -252,10 +240,9 @@ function checkSidecars(config: TargetConfig, service: ServiceConfig, base: PathS
 
     checkImagePinned(config, sc.image, [...p, 'image'], at);
 
-    const { requests, limits } = sc.resources;
     checkRequestsWithinLimits(sc.resources, [...p, 'resources'], `${what}: `, at);
-    if (service.qos === 'guaranteed' && (cpuMillis(requests.cpu) !== cpuMillis(limits.cpu) || memoryBytes(requests.memory) !== memoryBytes(limits.memory))) {
-      at([...p, 'resources'], `${what}: Guaranteed QoS needs requests equal to limits in every container of the pod (got requests ${show(requests)}, limits ${show(limits)})`);
+    if (service.qos === 'guaranteed') {
+      for (const problem of guaranteedQosProblems(sc.resources, false)) at([...p, 'resources', ...(problem.field ? problem.field.split('.') : [])], `${what}: ${problem.message}`);
     }
     checkLimitRange(config, what, sc.resources, [...p, 'resources'], at);
 

@@ -3,6 +3,7 @@ import { METRICS_PORT, servesHttp } from '../config/monitoring-rules';
 import { isAutoscaled } from '../config/model';
 import { ServiceConfig, StandardThresholds, TargetConfig } from '../config/types';
 import { PrometheusRule, PrometheusRuleSpecGroupsRulesExpr } from '../imports/prometheusrule-monitoring.coreos.com';
+import { ALERT } from '../core/alert-names';
 import { escapeTemplate } from '../core/go-template';
 import { durationSeconds, formatDuration, matchers, num, promqlError, scopeSelectors } from '../core/promql';
 import { serviceLabels } from './labels';
@@ -161,7 +162,7 @@ export function standardAlerts(scope: MonitoringScope): { service: AlertSpec[]; 
   const out: AlertSpec[] = [];
   if (scope.scraped) {
     out.push({
-      alert: 'TargetDown',
+      alert: ALERT.targetDown,
       expr: `up{${app}} == 0`,
       for: t.targetDown.for,
       severity: config.monitoring.targetDownSeverity,
@@ -174,7 +175,7 @@ export function standardAlerts(scope: MonitoringScope): { service: AlertSpec[]; 
     // TargetDown needs a target; when there is none at all (all pods gone, the ServiceMonitor or
     // its selector lost) only absent() notices
     out.push({
-      alert: 'MetricsAbsent',
+      alert: ALERT.metricsAbsent,
       expr: `absent(up{${app}})`,
       for: t.targetDown.for,
       severity: config.monitoring.targetDownSeverity,
@@ -189,7 +190,7 @@ export function standardAlerts(scope: MonitoringScope): { service: AlertSpec[]; 
     const ratio = `sum by (namespace, job) (rate(http_requests_total{${app},code=~"5.."}[${e.window}]))\n  /\nsum by (namespace, job) (rate(http_requests_total{${app}}[${e.window}]))`;
     for (const [severity, threshold] of [['warning', e.warning], ['critical', e.critical]] as const) {
       out.push({
-        alert: 'HTTPErrorRateHigh',
+        alert: ALERT.httpErrorRateHigh,
         expr: `(\n${ratio}\n) > ${num(threshold)}`,
         for: e.for,
         severity,
@@ -201,7 +202,7 @@ export function standardAlerts(scope: MonitoringScope): { service: AlertSpec[]; 
     const p95 = service.monitoring?.alerts?.latencyP95Seconds;
     if (p95 !== undefined) {
       out.push({
-        alert: 'HTTPLatencyHigh',
+        alert: ALERT.httpLatencyHigh,
         expr: `histogram_quantile(0.95, sum by (namespace, job, le) (rate(http_request_duration_seconds_bucket{${app}}[${t.latency.window}]))) > ${num(p95)}`,
         for: t.latency.for,
         severity: 'warning',
@@ -217,7 +218,7 @@ export function standardAlerts(scope: MonitoringScope): { service: AlertSpec[]; 
     if (latency && threshold !== undefined) {
       const key = alerts.latencyP95Seconds !== undefined ? 'latencyP95Seconds' : 'latencyMeanSeconds';
       out.push({
-        alert: 'LatencyHigh',
+        alert: ALERT.latencyHigh,
         expr: latency.expr,
         for: t.latency.for,
         severity: 'warning',
@@ -230,14 +231,14 @@ export function standardAlerts(scope: MonitoringScope): { service: AlertSpec[]; 
 
   const c = t.crashLooping;
   const kubernetes: AlertSpec[] = [{
-    alert: 'PodCrashLooping',
+    alert: ALERT.podCrashLooping,
     expr: `increase(kube_pod_container_status_restarts_total{${pods}}[${c.window}]) > ${num(c.restarts)}`,
     severity: 'warning',
     summary: `${name} pod {{ $labels.pod }} is crash looping`,
     description: `Container ${name} of pod {{ $labels.pod }} restarted {{ $value | humanize }} times in the last ${spelled(c.window)}.`,
     reason: standardReason(service, t, 'crashLooping'),
   }, {
-    alert: 'ContainerMemoryNearLimit',
+    alert: ALERT.containerMemoryNearLimit,
     expr: `(\nmax by (namespace, pod, container) (container_memory_working_set_bytes{${pods}})\n  /\nmax by (namespace, pod, container) (kube_pod_container_resource_limits{${pods},resource="memory"})\n) > ${num(t.memory.ratio)}`,
     for: t.memory.for,
     severity: 'warning',
@@ -245,7 +246,7 @@ export function standardAlerts(scope: MonitoringScope): { service: AlertSpec[]; 
     description: `Container ${name} of pod {{ $labels.pod }} has used {{ $value | humanizePercentage }} of its memory limit for ${spelled(t.memory.for)}; at 100% it is OOM-killed.`,
     reason: standardReason(service, t, 'memory'),
   }, {
-    alert: 'ContainerCPUThrottled',
+    alert: ALERT.containerCpuThrottled,
     expr: `(\nsum by (namespace, pod, container) (increase(container_cpu_cfs_throttled_periods_total{${pods}}[${t.cpuThrottling.window}]))\n  /\nsum by (namespace, pod, container) (increase(container_cpu_cfs_periods_total{${pods}}[${t.cpuThrottling.window}]))\n) > ${num(t.cpuThrottling.ratio)}`,
     for: t.cpuThrottling.for,
     severity: 'warning',
@@ -256,7 +257,7 @@ export function standardAlerts(scope: MonitoringScope): { service: AlertSpec[]; 
   if (isAutoscaled(service)) {
     const hpa = matchers({ namespace: config.namespace, horizontalpodautoscaler: scope.hpaName });
     kubernetes.push({
-      alert: 'HPAAtMaxReplicas',
+      alert: ALERT.hpaAtMaxReplicas,
       expr: `max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_status_current_replicas{${hpa}})\n  >=\nmax by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_max_replicas{${hpa}})`,
       for: t.hpaAtMax.for,
       severity: 'warning',
@@ -287,7 +288,7 @@ export function tradingAlerts(scope: MonitoringScope): AlertSpec[] {
     const { quantile, thresholdSeconds, for: forDuration } = alerts.orderLatency;
     const q = `p${num(quantile * 100)}`;
     out.push({
-      alert: 'OrderLatencyHigh',
+      alert: ALERT.orderLatencyHigh,
       expr: `histogram_quantile(${num(quantile)}, sum by (namespace, job, le) (rate(trading_order_latency_seconds_bucket{${app}}[${rateWindow(scope)}]))) > ${num(thresholdSeconds)}`,
       for: forDuration,
       severity: 'critical',
@@ -299,7 +300,7 @@ export function tradingAlerts(scope: MonitoringScope): AlertSpec[] {
   if (alerts.orderRejectionRatio !== undefined) {
     const ratio = alerts.orderRejectionRatio;
     out.push({
-      alert: 'OrderRejectionRatioHigh',
+      alert: ALERT.orderRejectionRatioHigh,
       expr: `(\nsum by (namespace, job) (rate(trading_orders_total{${app},status="rejected"}[5m]))\n  /\nsum by (namespace, job) (rate(trading_orders_total{${app}}[5m]))\n) > ${num(ratio)}`,
       for: '5m',
       severity: 'warning',
@@ -311,7 +312,7 @@ export function tradingAlerts(scope: MonitoringScope): AlertSpec[] {
   if (alerts.marketDataStaleSeconds !== undefined) {
     const stale = alerts.marketDataStaleSeconds;
     out.push({
-      alert: 'MarketDataStale',
+      alert: ALERT.marketDataStale,
       // the age of the data when it was scraped: time() - value would add the time since the
       // last scrape (up to one interval) and fire falsely whenever the interval exceeds the limit
       expr: `timestamp(marketdata_last_update_timestamp_seconds{${app}}) - marketdata_last_update_timestamp_seconds{${app}} > ${num(stale)}`,
@@ -324,7 +325,7 @@ export function tradingAlerts(scope: MonitoringScope): AlertSpec[] {
   if (alerts.drawdownRatio !== undefined) {
     const ratio = alerts.drawdownRatio;
     out.push({
-      alert: 'DrawdownHigh',
+      alert: ALERT.drawdownHigh,
       expr: `max without (instance, pod) (trading_pnl_drawdown_ratio{${app}}) > ${num(ratio)}`,
       severity: 'critical',
       summary: `${name} drawdown is above ${percent(ratio)}`,

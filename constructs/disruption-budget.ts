@@ -1,6 +1,5 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { replicaRange } from '../config/model';
 import { ServiceConfig, TargetConfig } from '../config/types';
 import { serviceLabels } from './labels';
 
@@ -15,7 +14,9 @@ export interface DisruptionBudgetProps {
  * A PodDisruptionBudget that protects availability without ever blocking a node drain: it allows
  * one pod at a time to go (`maxUnavailable: 1`), whatever the replica count, so a single-replica
  * service can still be evicted and a scaled-out one loses at most one pod per step. Unhealthy
- * pods may always be evicted, so a crash-looping pod cannot wedge a drain either.
+ * pods may always be evicted, so a crash-looping pod cannot wedge a drain either. That no budget
+ * blocks a drain is checked once, over the synthesized objects (pipeline/capacity.ts,
+ * `drainBlockers`), for this budget and any other.
  */
 export class DisruptionBudget extends Construct {
   /** The number of pods the budget lets a voluntary disruption take at once. */
@@ -30,15 +31,6 @@ export class DisruptionBudget extends Construct {
         maxUnavailable: k8s.IntOrString.fromNumber(this.maxUnavailable),
         unhealthyPodEvictionPolicy: 'AlwaysAllow',
         selector: { matchLabels: props.selector },
-      },
-    });
-    this.node.addValidation({
-      validate: () => {
-        const { min } = replicaRange(service);
-        // maxUnavailable >= 1 always leaves room for a drain; this guards later edits of the rule
-        return this.maxUnavailable >= 1 || min > 1 ? [] : [
-          `PodDisruptionBudget of "${service.name}" in ${config.target} would block node drains: ${min} replica(s) and maxUnavailable ${this.maxUnavailable}`,
-        ];
       },
     });
   }

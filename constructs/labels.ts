@@ -35,13 +35,17 @@ export function selectorLabels(config: TargetConfig, service: ServiceConfig): Re
 
 export { versionOf };
 
-/** versionOf by image: every object of a service asks for it. */
-const versions = new Map<string, string>();
+/**
+ * versionOf per service: every object of a service asks for it. Keyed by the service's
+ * configuration object, so the entry dies with the configuration it was read from (one synthesis)
+ * and a configuration loaded later, with another image, never reads it.
+ */
+const versions = new WeakMap<ServiceConfig, string>();
 
 /** All labels of a service's objects and pods. */
 export function serviceLabels(config: TargetConfig, service: ServiceConfig): Record<string, string> {
-  let version = versions.get(service.image);
-  if (version === undefined) versions.set(service.image, version = versionOf(service));
+  let version = versions.get(service);
+  if (version === undefined) versions.set(service, version = versionOf(service));
   return {
     ...selectorLabels(config, service),
     [LABEL.version]: version,

@@ -56,6 +56,8 @@ export function flowsOf(config: TargetConfig): Flow[] {
   return flows;
 }
 
+// keyed by the target's configuration object: the graph lives as long as the configuration it was
+// built from (one synthesis) and never answers for another one (core/synthesis-memo.ts)
 const graphs = new WeakMap<TargetConfig, Flow[]>();
 
 /** The flows of a target by the service they come from and the service they go to. */

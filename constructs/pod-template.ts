@@ -1,5 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import { ownValue } from '../config/model';
+import { topologyKeysOf, ZONE_KEY } from '../config/availability-rules';
 import { ProbeConfig, ProbesConfig, Resources, SecretRef, ServiceConfig, SidecarConfig, TargetConfig } from '../config/types';
 import { serviceLabels, selectorLabels } from './labels';
 import { effectiveResources, ephemeralStorageOf } from '../config/resources';
@@ -151,13 +152,12 @@ export function podTemplate(config: TargetConfig, service: ServiceConfig, option
   };
 }
 
-/** The topology keys pods spread over: none, zones, or zones then nodes. */
+/** The topology keys pods spread over: none, zones, or zones then nodes (config/availability-rules.ts). */
 export function spreadKeysOf(config: TargetConfig): string[] {
-  return config.availability.spread === 'zones' ? [ZONE_KEY]
-    : config.availability.spread === 'zones-and-nodes' ? [ZONE_KEY, 'kubernetes.io/hostname'] : [];
+  return topologyKeysOf(config.availability.spread);
 }
 
-export const ZONE_KEY = 'topology.kubernetes.io/zone';
+export { ZONE_KEY };
 
 /**
  * How a service's pods spread over one topology key when they cannot spread evenly. A service's

@@ -1,4 +1,5 @@
 import { servesHttp } from '../config/monitoring-rules';
+import { ALERT } from '../core/alert-names';
 import { formatDuration, num } from '../core/promql';
 import type { AlertSpec, MonitoringScope, RecordSpec, RuleGroupSpec } from './alert-rules';
 
@@ -100,7 +101,7 @@ export function sloRuleGroup(scope: MonitoringScope): RuleGroupSpec | undefined 
     const threshold = `(${num(w.burnRate)} * ${num(budget)})`;
     const exhausted = formatDuration((SLO_PERIOD_DAYS * 86400) / w.burnRate);
     return {
-      alert: 'ErrorBudgetBurn',
+      alert: ALERT.errorBudgetBurn,
       expr: `${errorRatioRecord(w.long)}{${scope.app}} > ${threshold}\nand\n${errorRatioRecord(w.short)}{${scope.app}} > ${threshold}`,
       severity: w.severity,
       labels: { burn_rate: num(w.burnRate), long_window: w.long, short_window: w.short },

@@ -7,6 +7,7 @@
  * synchronously from the compiled (commonjs) synth.
  */
 import { parser } from '@prometheus-io/lezer-promql';
+import { synthesisMemo } from './synthesis-memo';
 
 /** One syntax error: where it is (0-based character offset) and what the parser stopped at. */
 export interface PromqlSyntaxError {
@@ -14,8 +15,8 @@ export interface PromqlSyntaxError {
   readonly message: string;
 }
 
-/** Whether an expression of a given shape (see `shapeOf`) parses. */
-const shapes = new Map<string, boolean>();
+/** Whether an expression of a given shape (see `shapeOf`) parses; remembered for one synthesis. */
+const shapes = synthesisMemo<string, boolean>();
 
 /**
  * `expr` with the text of every simple string literal removed (`job="gateway"` → `job=""`). The

@@ -17,6 +17,9 @@
  */
 import { cpuMillis, formatCpu, formatMemory, memoryBytes } from '../core/quantity';
 import { Manifest } from '../core/manifest';
+import { ownValue } from '../config/model';
+import type { TargetConfig } from '../config/types';
+import { filesOf } from '../config/workload-rules';
 
 /** CPU in millicores and memory in bytes, for requests and limits. */
 export interface Amounts {
@@ -161,7 +164,10 @@ export interface DrainBlocker {
 }
 
 /**
- * Budgets that would block a node drain: at the minimum replicas of each workload a PDB selects,
+ * Budgets that would block a node drain, the one check of drain safety: it sees every PDB and the
+ * minimum of what it selects (an HPA's minReplicas), whoever built them. (The configuration has
+ * no budget setting: constructs/disruption-budget.ts always allows one eviction.)
+ * At the minimum replicas of each workload a PDB selects,
  * it must allow at least one eviction (maxUnavailable >= 1, or minAvailable below the minimum).
  * Percentages are rounded up, as the disruption controller does.
  */
@@ -201,10 +207,17 @@ export function drainBlockers(manifests: readonly Manifest[], capacity = capacit
   return out;
 }
 
-/** `capacity` is the manifests' own (`capacityOf(manifests)`), when the caller has it already. */
-export function drainProblems(target: string, manifests: readonly Manifest[], capacity = capacityOf(manifests)): string[] {
-  return drainBlockers(manifests, capacity).map((b) => `${target}: PodDisruptionBudget/${b.pdb} allows ${b.allowed} eviction(s) at the minimum of ${b.minReplicas} replica(s) of ${b.workload}, `
-    + 'so a node drain would wait on it forever; use maxUnavailable: 1, or a minAvailable below the minimum replicas');
+/**
+ * `drainBlockers` as messages; a workload of a configured service names where its minimum is set.
+ * `capacity` is the manifests' own (`capacityOf(manifests)`), when the caller has it already.
+ */
+export function drainProblems(config: TargetConfig, manifests: readonly Manifest[], capacity = capacityOf(manifests)): string[] {
+  return drainBlockers(manifests, capacity).map((b) => {
+    const service = ownValue(config.services, b.workload.slice(b.workload.indexOf('/') + 1));
+    const minimum = service ? `, or raise services.${service.name}.replicas${typeof service.replicas === 'number' ? '' : '.min'} in ${filesOf(config)} above what the budget keeps` : '';
+    return `${config.target}: PodDisruptionBudget/${b.pdb} allows ${b.allowed} eviction(s) at the minimum of ${b.minReplicas} replica(s) of ${b.workload}, `
+      + `so a node drain would wait on it forever; use maxUnavailable: 1 (constructs/disruption-budget.ts), or a minAvailable below the minimum replicas${minimum}`;
+  });
 }
 
 /** Headroom left by `used` under `quota`, in whole percent of the quota. */

@@ -1,11 +1,10 @@
-import { allowsUnavailable } from '../config/availability-rules';
+import { allowsUnavailable, AVAILABILITY_FIX, delaysStop, leavesShutdownTime, PRODUCTION_SPREAD, topologyKeysOf } from '../config/availability-rules';
 import { looksLikeCredential } from '../config/rules';
-import { IMMUTABLE_TAG, parseImage } from '../config/model';
+import { containerPathOf, filesOf, guaranteedQosProblems, imagePinProblem } from '../config/workload-rules';
 import { ServiceConfig, TargetConfig } from '../config/types';
 import { LABEL } from '../constructs/labels';
 import { spreadPolicyOf } from '../constructs/pod-template';
 import { INGRESS_ANNOTATIONS } from '../constructs/public-ingress';
-import { cpuMillis, memoryBytes } from '../core/quantity';
 import { checkApiAccess } from './api-access-policy';
 import { CLUSTER_SCOPED_KINDS, Manifest } from '../core/manifest';
 import { checkNetworkPolicies } from './network-policy-check';
@@ -32,8 +31,8 @@ export const CDK8S_PLUS_DEFAULT_RESOURCES = { requests: { cpu: '1000m', memory: 
 const PSA_MODES = ['enforce', 'audit', 'warn'];
 /** Kinds that run a service's long-lived pods (and so need spread, a PDB, zero-downtime updates). */
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'Rollout']);
-/** What production pods spread over, in this order. */
-const PRODUCTION_TOPOLOGY_KEYS = ['topology.kubernetes.io/zone', 'kubernetes.io/hostname'];
+/** What production pods spread over, in this order (config/availability-rules.ts). */
+const PRODUCTION_TOPOLOGY_KEYS = topologyKeysOf(PRODUCTION_SPREAD);
 
 type Add = (rule: string, m: Manifest, field: string, message: string, fix: string) => void;
 
@@ -109,7 +108,7 @@ export function checkPolicies(config: TargetConfig, manifests: readonly Manifest
     (template.spec.containers ?? []).forEach((c: Obj, i: number) => {
       const at = `${template.path}.containers[${i}]`;
       checkContainerResources(c, at, m, add);
-      if (service?.qos === 'guaranteed') checkGuaranteed(c, at, service, m, add);
+      if (service?.qos === 'guaranteed') checkGuaranteed(config, c, at, service, m, add);
       if (config.tier !== 'development') {
         for (const probe of ['readinessProbe', 'livenessProbe']) {
           if (!c[probe]) add('probes', m, `${at}.${probe}`, `is missing; ${config.tier} requires readiness and liveness probes`, 'add probes.readiness and probes.liveness to the service');
@@ -124,19 +123,21 @@ export function checkPolicies(config: TargetConfig, manifests: readonly Manifest
       for (const [kind, probe] of [['startup', 'startupProbe'], ['readiness', 'readinessProbe'], ['liveness', 'livenessProbe']] as const) {
         if (probes?.[kind] && !c[probe]) add('probes', m, `${at}.${probe}`, `is missing although the service configures ${where}.${kind}`, 'render every configured probe in constructs/pod-template.ts');
       }
-      if (config.tier === 'production' && WORKLOAD_KINDS.has(m.kind) && !sidecar && !c.lifecycle?.preStop) {
-        add('graceful-shutdown', m, `${at}.lifecycle.preStop`, 'is missing; production pods must keep serving while endpoints drop them', 'set availability.preStopSeconds above 0');
+      if (config.tier === 'production' && WORKLOAD_KINDS.has(m.kind) && !sidecar && !delaysStop(preStopSecondsOf(c) ?? 1)) {
+        add('graceful-shutdown', m, `${at}.lifecycle.preStop`, 'is missing; production pods must keep serving while endpoints drop them', `${AVAILABILITY_FIX.preStopSeconds} in ${filesOf(config)}`);
       }
       for (const env of c.env ?? []) {
         if (env.value !== undefined && looksLikeCredential(env.name, env.value)) {
           add('no-literal-credentials', m, `${at}.env.${env.name}`, 'a credential-like variable has a literal value', 'move it to the service\'s secrets (an ExternalSecret)');
         }
       }
-      const image = parseImage(String(c.image ?? ''));
-      if (!image.digest && (!image.tag || image.tag === 'latest')) {
-        add('image-pinned', m, `${at}.image`, `${c.image} is not pinned`, 'use a version tag or a digest');
-      } else if (config.tier === 'production' && !image.digest && !IMMUTABLE_TAG.test(image.tag ?? '')) {
-        add('image-pinned', m, `${at}.image`, `${c.image} is neither a digest nor an immutable version tag`, 'pin it by digest (@sha256:...) or a full version such as 1.4.2');
+      // the rule the configuration check applies to services.<name>.image (config/workload-rules.ts)
+      const pin = imagePinProblem(String(c.image ?? ''), config.tier);
+      if (pin) {
+        const source = service && containerPathOf(service, c.name);
+        add('image-pinned', m, `${at}.image`, pin, source
+          ? `set ${source}.image in ${filesOf(config)}`
+          : `the image is not configured: pin it in the construct that builds ${m.kind}/${m.metadata.name}`);
       }
     });
 
@@ -232,15 +233,31 @@ function checkSecurityContext(spec: Obj, path: string, m: Manifest, add: Add): v
   }
 }
 
-/** Guaranteed QoS, as the service's configuration asks: requests equal limits, whole CPUs. */
-function checkGuaranteed(c: Obj, at: string, service: ServiceConfig, m: Manifest, add: Add): void {
-  const r = c.resources ?? {};
-  const fix = `keep requests equal to limits and whole CPUs for "${service.name}" (qos: guaranteed); development's requestScale must not apply to it`;
-  if (cpuMillis(String(r.requests?.cpu)) !== cpuMillis(String(r.limits?.cpu)) || memoryBytes(String(r.requests?.memory)) !== memoryBytes(String(r.limits?.memory))) {
-    add('guaranteed-qos', m, `${at}.resources`, `requests ${JSON.stringify(r.requests)} differ from limits ${JSON.stringify(r.limits)}; the service is configured for Guaranteed QoS`, fix);
-  } else if (cpuMillis(String(r.limits?.cpu)) % 1000 !== 0) {
-    add('guaranteed-qos', m, `${at}.resources.limits.cpu`, `${JSON.stringify(r.limits?.cpu)} is not a whole number of CPUs; Guaranteed QoS with exclusive cores needs whole CPUs`, fix);
+/**
+ * Guaranteed QoS, as the service's configuration asks (services.<name>.qos): the rule the
+ * configuration check applies to services.<name>.resources (config/workload-rules.ts), applied to
+ * what the constructs rendered, so that nothing on the way (development's requestScale) breaks it.
+ */
+function checkGuaranteed(config: TargetConfig, c: Obj, at: string, service: ServiceConfig, m: Manifest, add: Add): void {
+  const source = containerPathOf(service, c.name);
+  for (const problem of guaranteedQosProblems(c.resources ?? {}, c.name === service.name)) {
+    const field = problem.field ? `${at}.resources.${problem.field}` : `${at}.resources`;
+    const fix = source
+      ? `set ${source}.resources${problem.field ? `.${problem.field}` : ''} in ${filesOf(config)} (services.${service.name}.qos is guaranteed); if the configuration already does, the construct changed it on the way (config/resources.ts must not scale a Guaranteed service's requests)`
+      : `the container "${c.name}" is not configured: give it requests equal to limits in the construct that builds ${m.kind}/${m.metadata.name}, or set services.${service.name}.qos to burstable`;
+    add('guaranteed-qos', m, field, problem.message, fix);
   }
+}
+
+/**
+ * The preStop delay of a container in seconds (`sleep <seconds>`, as constructs/pod-template.ts
+ * writes it, or a sleep action); 0 without a hook, undefined for a hook whose delay is not known.
+ */
+function preStopSecondsOf(c: Obj): number | undefined {
+  const hook = c.lifecycle?.preStop;
+  if (!hook) return 0;
+  const seconds = Number(hook.exec?.command?.[0] === 'sleep' ? hook.exec.command[1] : hook.sleep?.seconds);
+  return Number.isFinite(seconds) ? seconds : undefined;
 }
 
 /** TLS with a cert-manager issued certificate, HTTPS forced, per-client rate limits, no snippets. */
@@ -333,12 +350,12 @@ function checkProductionAvailability(config: TargetConfig, service: ServiceConfi
     const i = constraints.findIndex((c) => c.topologyKey === key);
     const at = `${template.path}.topologySpreadConstraints`;
     if (i < 0) {
-      add('spread', m, at, `production pods must spread over ${key}`, 'set availability.spread to zones-and-nodes');
+      add('spread', m, at, `production pods must spread over ${key}`, `${AVAILABILITY_FIX.spread} in ${filesOf(config)}`);
       continue;
     }
     const c = constraints[i];
     if (expected && c.whenUnsatisfiable !== expected) {
-      add('spread', m, `${at}[${i}].whenUnsatisfiable`, `is ${JSON.stringify(c.whenUnsatisfiable)}; the service is configured for ${expected}`, `set services.${service!.name}.spreadPolicy or availability.zoneSpread`);
+      add('spread', m, `${at}[${i}].whenUnsatisfiable`, `is ${JSON.stringify(c.whenUnsatisfiable)}; the service is configured for ${expected}`, `set services.${service!.name}.spreadPolicy or availability.zoneSpread in ${filesOf(config)}`);
     }
     const match: Record<string, string> = c.labelSelector?.matchLabels ?? {};
     if (!Object.keys(match).length || !Object.entries(match).every(([k, v]) => podLabels[k] === v)) {
@@ -349,22 +366,22 @@ function checkProductionAvailability(config: TargetConfig, service: ServiceConfi
   const strategy = (m as Obj).spec?.strategy;
   if (m.kind === 'Deployment') {
     if (strategy?.type !== 'RollingUpdate') {
-      add('zero-downtime', m, 'spec.strategy.type', `is ${JSON.stringify(strategy?.type)}; production rolls pods, never recreates them all`, 'use a RollingUpdate strategy');
+      add('zero-downtime', m, 'spec.strategy.type', `is ${JSON.stringify(strategy?.type)}; production rolls pods, never recreates them all`, `use a RollingUpdate strategy with availability.maxUnavailable of ${filesOf(config)} (constructs/workload.ts)`);
     } else if (allowsUnavailable(strategy.rollingUpdate?.maxUnavailable ?? '25%')) {
-      add('zero-downtime', m, 'spec.strategy.rollingUpdate.maxUnavailable', `is ${JSON.stringify(strategy.rollingUpdate?.maxUnavailable)}`, 'set availability.maxUnavailable to 0');
+      add('zero-downtime', m, 'spec.strategy.rollingUpdate.maxUnavailable', `is ${JSON.stringify(strategy.rollingUpdate?.maxUnavailable)}`, `${AVAILABILITY_FIX.maxUnavailable} in ${filesOf(config)}`);
     }
   }
 
   const grace = spec.terminationGracePeriodSeconds;
-  const preStop = Math.max(0, ...(spec.containers ?? []).map((c: Obj) => Number(c.lifecycle?.preStop?.exec?.command?.[1]) || 0));
-  if (!(Number.isInteger(grace) && grace > preStop)) {
-    add('graceful-shutdown', m, `${template.path}.terminationGracePeriodSeconds`, `is ${JSON.stringify(grace)}; it must leave time to shut down after the preStop delay (${preStop}s)`, 'set availability.terminationGracePeriodSeconds above preStopSeconds');
+  const preStop = Math.max(0, ...(spec.containers ?? []).map((c: Obj) => preStopSecondsOf(c) ?? 0));
+  if (!leavesShutdownTime(grace, preStop)) {
+    add('graceful-shutdown', m, `${template.path}.terminationGracePeriodSeconds`, `is ${JSON.stringify(grace)}; it must leave time to shut down after the preStop delay (${preStop}s)`, `${AVAILABILITY_FIX.terminationGracePeriodSeconds} in ${filesOf(config)}`);
   }
 
   const priority = spec.priorityClassName;
   if (!priority) {
-    add('priority-class', m, `${template.path}.priorityClassName`, 'is not set; production pods must not be preempted by less important ones', `set services.${service?.name ?? m.metadata.name}.priority in the production environment`);
+    add('priority-class', m, `${template.path}.priorityClassName`, 'is not set; production pods must not be preempted by less important ones', `set services.${service?.name ?? m.metadata.name}.priority in ${filesOf(config)}`);
   } else if (!priorityClasses.has(priority)) {
-    add('priority-class', m, `${template.path}.priorityClassName`, `"${priority}" is not a PriorityClass of the target`, 'declare it under priorityClasses of the environment');
+    add('priority-class', m, `${template.path}.priorityClassName`, `"${priority}" is not a PriorityClass of the target`, `declare it under priorityClasses in ${filesOf(config)}${service ? `, or set services.${service.name}.priority to one that is` : ''}`);
   }
 }

@@ -13,6 +13,7 @@ import { fileNameOf, Manifest } from '../core/manifest';
 import { checkPolicies, PolicyViolation } from './policy';
 import { secretProblems } from './secret-check';
 import { withDeliveryAnnotations } from '../core/sync-waves';
+import { endSynthesis } from '../core/synthesis-memo';
 import { toYamlDocument } from './yaml';
 import { renderTargetReadme } from './target-readme';
 
@@ -60,7 +61,7 @@ function synthTargetWithCapacity(config: TargetConfig): { manifests: Manifest[];
   // rules over the whole namespace (pipeline/capacity.ts): the quota holds maximum scale plus surge, no PDB blocks a drain
   const quotaFile = config.sources[config.sources.length - 1];
   const capacity = capacityOf(manifests);
-  const refused = [...capacityProblems(config.target, quotaFile, capacity), ...drainProblems(config.target, manifests, capacity)];
+  const refused = [...capacityProblems(config.target, quotaFile, capacity), ...drainProblems(config, manifests, capacity)];
   if (refused.length) throw new SynthError(refused);
   return { manifests, capacity };
 }
@@ -144,14 +145,19 @@ export function synthTargetResult(config: TargetConfig): TargetResult {
  * throws SynthError listing every problem of every target.
  */
 export function assembleOutputs(configs: readonly TargetConfig[], results: readonly TargetResult[]): TargetOutput[] {
-  const problems = results.flatMap((r) => r.problems);
-  if (problems.length) throw new SynthError(problems);
-  const outputs = results.map((r) => r.output!);
-  if (outputs.length) {
-    const targets = outputs.map((output) => ({ config: configs.find((c) => c.target === output.folder)!, manifests: output.manifests }));
-    outputs.push(synthDelivery(targets));
+  try {
+    const problems = results.flatMap((r) => r.problems);
+    if (problems.length) throw new SynthError(problems);
+    const outputs = results.map((r) => r.output!);
+    if (outputs.length) {
+      const targets = outputs.map((output) => ({ config: configs.find((c) => c.target === output.folder)!, manifests: output.manifests }));
+      outputs.push(synthDelivery(targets));
+    }
+    return outputs;
+  } finally {
+    // the last step of every synthesis, in one process or on workers: its memo tables go
+    endSynthesis();
   }
-  return outputs;
 }
 
 /**

@@ -10,6 +10,7 @@
  * the two on every object of every target and example.
  */
 import { dump } from 'js-yaml';
+import { synthesisMemo } from '../core/synthesis-memo';
 
 /** No line folding, no anchors, and strings a YAML 1.1 reader (kubectl, Argo CD) would take for booleans or numbers quoted. */
 export const YAML_OPTIONS = { lineWidth: -1, noRefs: true, noCompatMode: false } as const;
@@ -17,9 +18,10 @@ export const YAML_OPTIONS = { lineWidth: -1, noRefs: true, noCompatMode: false }
 const INDENT = 2;
 /** Scalars longer than this are rare (dashboards, descriptions) and not remembered. */
 const REMEMBER_UP_TO = 256;
-const values = new Map<string, string>();
-const keys = new Map<string, string>();
-const numbers = new Map<number, string>();
+// remembered for one synthesis (core/synthesis-memo.ts)
+const values = synthesisMemo<string, string>();
+const keys = synthesisMemo<string, string>();
+const numbers = synthesisMemo<number, string>();
 
 /** One manifest (plain JSON data) as a YAML document. */
 export function toYamlDocument(value: unknown): string {

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ConfigError, formatIssue } from '../../config/errors';
+import { ALERT } from '../../core/alert-names';
 import { loadPlatform } from '../../config/load';
 import { copyEnvironments, edit, runSynth, TARGETS, treeDigest } from '../helpers';
 
@@ -68,6 +69,16 @@ describe('monitoring configuration rules', () => {
     expect(issuesOf(dir)).toEqual(expect.arrayContaining([
       expect.stringMatching(/defaults\.yaml:\d+: services\.redis\.monitoring\.alerts\.custom\[1\]\.alert: custom alert name "RedisRejectedConnections" is already used by custom\[0\]/),
     ]));
+  });
+
+  // the names of the generated alerts are decided in core/alert-names.ts; a custom alert of the
+  // same name would share its runbook URL and silences
+  it('refuses a custom alert named like a generated one, at the alert\'s name', () => {
+    const dir = copyEnvironments();
+    edit(dir, 'defaults.yaml', REDIS_MONITORING, customAlert('increase(redis_rejected_connections_total[5m]) > 0').replace('RedisRejectedConnections', ALERT.targetDown));
+    expect(issuesOf(dir)).toEqual([
+      expect.stringMatching(/defaults\.yaml:\d+: services\.redis\.monitoring\.alerts\.custom\[0\]\.alert: custom alert name "TargetDown" is the name of an alert the platform generates for every service \(core\/alert-names\.ts\); give the custom alert its own name, e\.g\. "RedisTargetDown"/),
+    ]);
   });
 
   it('fails on a p95 latency alert for a service without HTTP metrics', () => {

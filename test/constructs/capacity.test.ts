@@ -232,12 +232,16 @@ describe('PodDisruptionBudgets never block a node drain', () => {
   it('refuses a budget that allows no eviction at the minimum replicas', () => {
     const withPdb = (name: string, spec: Obj): Manifest[] => manifestsOf('production-us-east-1').map((m) => (m.kind === 'PodDisruptionBudget' && m.metadata.name === name
       ? { ...m, spec: { selector: (m as Obj).spec.selector, ...spec } } : m));
-    expect(drainProblems('production-us-east-1', withPdb('orchestrator', { minAvailable: 2 }))).toEqual([
+    expect(drainProblems(configOf('production-us-east-1'), withPdb('orchestrator', { minAvailable: 2 }))).toEqual([
       'production-us-east-1: PodDisruptionBudget/orchestrator allows 0 eviction(s) at the minimum of 2 replica(s) of Deployment/orchestrator, '
-      + 'so a node drain would wait on it forever; use maxUnavailable: 1, or a minAvailable below the minimum replicas',
+      + 'so a node drain would wait on it forever; use maxUnavailable: 1 (constructs/disruption-budget.ts), or a minAvailable below the minimum replicas, '
+      + 'or raise services.orchestrator.replicas in environments/defaults.yaml, environments/production.yaml above what the budget keeps',
     ]);
     // ml-service may run 1 replica (HPA minimum): minAvailable 1 or maxUnavailable 0 would block
     expect(drainBlockers(withPdb('ml-service', { minAvailable: 1 }))).toEqual([{ pdb: 'ml-service', workload: 'Deployment/ml-service', minReplicas: 1, allowed: 0 }]);
+    // the minimum of a service that scales is replicas.min of its configuration
+    expect(drainProblems(configOf('production-us-east-1'), withPdb('ml-service', { minAvailable: 1 }))[0])
+      .toMatch(/, or raise services\.ml-service\.replicas\.min in environments\/defaults\.yaml, environments\/production\.yaml above what the budget keeps$/);
     expect(drainBlockers(withPdb('ml-service', { maxUnavailable: 0 }))).toHaveLength(1);
     expect(drainBlockers(withPdb('gateway', { minAvailable: '50%' }))).toEqual([]);
     expect(drainBlockers(withPdb('gateway', { minAvailable: '100%' }))).toEqual([{ pdb: 'gateway', workload: 'Rollout/gateway', minReplicas: 2, allowed: 0 }]);

@@ -1,6 +1,7 @@
 import { parser } from '@prometheus-io/lezer-promql';
 import { isAutoscaled } from '../../config/model';
 import { TargetConfig } from '../../config/types';
+import { ALERT_NAMES } from '../../core/alert-names';
 import { find, Manifest, ofKind } from '../../core/manifest';
 import { SynthError, synthTarget } from '../../pipeline/synth';
 import { dashboardUid, MAX_DASHBOARD_UID } from '../../constructs/dashboards';
@@ -387,6 +388,18 @@ describe('AlertmanagerConfig', () => {
       // no URL, key or token literal anywhere in the routing
       expect(JSON.stringify(config_)).not.toMatch(/hooks\.slack\.com|"serviceKey"|"url"|"apiURL":"/);
       expect(manifestsOf(target).filter((m) => m.kind === 'Secret')).toEqual([]);
+    }
+  });
+});
+
+describe('alert names', () => {
+  it.each(TARGETS)('in %s are the generated ones (core/alert-names.ts) or the service\'s configured custom alerts', (target) => {
+    const config = configOf(target);
+    for (const rule of ofKind(manifestsOf(target), 'PrometheusRule')) {
+      const custom = new Set((config.services[rule.metadata.name]?.monitoring?.alerts?.custom ?? []).map((c) => c.alert));
+      for (const r of rulesOf(rule).filter((x) => x.alert)) {
+        expect([rule.metadata.name, r.alert, ALERT_NAMES.has(r.alert!) || custom.has(r.alert!)]).toEqual([rule.metadata.name, r.alert, true]);
+      }
     }
   });
 });

@@ -1,0 +1,34 @@
+/**
+ * The names of the alerts the platform generates, decided here once: the constructs that write the
+ * rules (constructs/alert-rules.ts, constructs/slo-burn-rate.ts), the configuration check that keeps
+ * custom alerts from taking one of them (config/monitoring-rules.ts), the runbook URLs and the tests
+ * all read them from this table. Renaming one here renames it everywhere; an alert's name is also
+ * the `{alert}` of `monitoring.runbookUrlPattern`, so a rename moves its runbook.
+ */
+export const ALERT = {
+  /** A scrape target of the service is down. */
+  targetDown: 'TargetDown',
+  /** The service has no scrape target at all. */
+  metricsAbsent: 'MetricsAbsent',
+  /** Too many 5xx answers (warning and critical). */
+  httpErrorRateHigh: 'HTTPErrorRateHigh',
+  /** HTTP p95 latency above the service's objective. */
+  httpLatencyHigh: 'HTTPLatencyHigh',
+  /** Latency of a service that does not serve HTTP, from its configured metrics. */
+  latencyHigh: 'LatencyHigh',
+  podCrashLooping: 'PodCrashLooping',
+  containerMemoryNearLimit: 'ContainerMemoryNearLimit',
+  containerCpuThrottled: 'ContainerCPUThrottled',
+  hpaAtMaxReplicas: 'HPAAtMaxReplicas',
+  orderLatencyHigh: 'OrderLatencyHigh',
+  orderRejectionRatioHigh: 'OrderRejectionRatioHigh',
+  marketDataStale: 'MarketDataStale',
+  drawdownHigh: 'DrawdownHigh',
+  /** The SLO's multi-window burn-rate alerts (one per window pair). */
+  errorBudgetBurn: 'ErrorBudgetBurn',
+} as const;
+
+export type AlertName = typeof ALERT[keyof typeof ALERT];
+
+/** Every generated alert name. */
+export const ALERT_NAMES: ReadonlySet<string> = new Set(Object.values(ALERT));
