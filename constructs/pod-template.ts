@@ -140,6 +140,11 @@ export function podTemplate(config: TargetConfig, service: ServiceConfig, option
         maxSkew: 1,
         topologyKey,
         whenUnsatisfiable: spreadPolicyOf(config, service, topologyKey),
+        // a cordoned node (a drain, a node upgrade) carries the unschedulable taint: it is no longer
+        // a place to spread to. Under the default (Ignore) a drained zone still counts with its
+        // evicted pods missing, so a DoNotSchedule zone spread refuses every other zone and the
+        // drained pods stay Pending (found by the live twin's Drain scenario, test/live)
+        nodeTaintsPolicy: 'Honor',
         labelSelector: { matchLabels: selectorLabels(config, service) },
         // count only the pods of the same revision: during a rolling update or beside a blue/green
         // preview, the old revision's pods would otherwise skew where the new ones go
