@@ -256,7 +256,9 @@ function probe(config: ProbeConfig | undefined): k8s.Probe | undefined {
     tcpSocket: config.tcp ? { port: port(config.tcp.port) } : undefined,
     grpc: config.grpc ? { port: config.grpc.port } : undefined,
     exec: config.exec ? { command: config.exec.command } : undefined,
-    initialDelaySeconds: config.initialDelaySeconds ?? 0,
+    // 0 (the default) is left out: the Argo Rollouts controller rewrites a Rollout through Go types
+    // in which an int32 0 is omitted (omitempty), so a written 0 is drift after every release
+    initialDelaySeconds: config.initialDelaySeconds || undefined,
     periodSeconds: config.periodSeconds ?? 10,
     timeoutSeconds: config.timeoutSeconds ?? 1,
     failureThreshold: config.failureThreshold ?? 3,
