@@ -141,6 +141,11 @@ export function podTemplate(config: TargetConfig, service: ServiceConfig, option
         maxSkew: 1,
         topologyKey,
         whenUnsatisfiable: spreadPolicyOf(config, service, topologyKey),
+        // a cordoned node (a drain, a node upgrade) carries the unschedulable taint: it is no longer
+        // a place to spread to. Under the default (Ignore) a drained zone still counts with its
+        // evicted pods missing, so a DoNotSchedule zone spread refuses every other zone and the
+        // drained pods stay Pending (found by the live twin's Drain scenario, test/live)
+        nodeTaintsPolicy: 'Honor',
         labelSelector: { matchLabels: selectorLabels(config, service) },
         // count only the pods of the same revision: during a rolling update or beside a blue/green
         // preview, the old revision's pods would otherwise skew where the new ones go
@@ -251,7 +256,9 @@ function probe(config: ProbeConfig | undefined): k8s.Probe | undefined {
     tcpSocket: config.tcp ? { port: port(config.tcp.port) } : undefined,
     grpc: config.grpc ? { port: config.grpc.port } : undefined,
     exec: config.exec ? { command: config.exec.command } : undefined,
-    initialDelaySeconds: config.initialDelaySeconds ?? 0,
+    // 0 (the default) is left out: the Argo Rollouts controller rewrites a Rollout through Go types
+    // in which an int32 0 is omitted (omitempty), so a written 0 is drift after every release
+    initialDelaySeconds: config.initialDelaySeconds || undefined,
     periodSeconds: config.periodSeconds ?? 10,
     timeoutSeconds: config.timeoutSeconds ?? 1,
     failureThreshold: config.failureThreshold ?? 3,

@@ -18,22 +18,19 @@
 // object (kind namespace/name, file) behind each error or warning.
 //
 // See test/cluster/README.md.
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { killAllSync, startControlPlane, tail } from './lib/controlplane.mjs';
+import { startControlPlane, tail } from './lib/controlplane.mjs';
+import { CRD_DIR, externalNamespaces, installCleanup, installCrds, rel, resolveAssets, targetFolders } from './lib/harness.mjs';
+import { Kube } from './lib/kube.mjs';
 import { describe, loadObjects, prepareCrds } from './lib/manifests.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(HERE, '../..');
-const CRD_DIR = process.env.CLUSTER_TEST_CRDS ?? path.resolve(REPO, '../shared/k8s/crds');
 const TIMEOUT_S = Number(process.env.CLUSTER_TEST_TIMEOUT ?? 1500); // whole run, assets build excluded
 const KUBECTL_TIMEOUT_MS = 180_000;
 const EXPECTED_MINOR = process.env.CLUSTER_TEST_KUBE_MINOR ?? '1.28';
-// Namespaces every cluster has; never pre-created.
-const SYSTEM_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
 
 // ---------------------------------------------------------------------------
 // Self-test: the harness must pass a good folder and fail bad ones, naming
@@ -70,77 +67,25 @@ const SELF_TESTS = [
 // ---------------------------------------------------------------------------
 // Temp dirs and process cleanup, whatever happens.
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'cluster-test-'));
-let cleaned = false;
-function cleanup() {
-  if (cleaned) return;
-  cleaned = true;
-  killAllSync();
+const { cleanup } = installCleanup('cluster-test', () => {
   if (!process.env.CLUSTER_TEST_KEEP_TMP) fs.rmSync(TMP, { recursive: true, force: true });
-}
-process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(sig, () => {
-    console.error(`\ncluster-test: got ${sig}, cleaning up`);
-    cleanup();
-    process.exit(130);
-  });
-}
-process.on('uncaughtException', (err) => {
-  console.error('cluster-test: internal error:', err?.stack ?? err);
-  process.exit(2);
-});
-process.on('unhandledRejection', (err) => {
-  console.error('cluster-test: internal error:', err?.stack ?? err);
-  process.exit(2);
 });
 
 const log = (msg) => console.log(`cluster-test: ${msg}`);
-const rel = (p) => {
-  const r = path.relative(process.cwd(), p);
-  return r.startsWith('..') ? path.resolve(p) : r || '.';
-};
 
 // ---------------------------------------------------------------------------
 // Binaries: envtest convention.
-function resolveAssets() {
-  const bins = ['etcd', 'kube-apiserver', 'kubectl'];
-  let dir = process.env.KUBEBUILDER_ASSETS;
-  if (dir) {
-    log(`using KUBEBUILDER_ASSETS=${dir}`);
-  } else {
-    log('KUBEBUILDER_ASSETS not set: building/using cached assets (test/cluster/build-assets.sh)');
-    const res = spawnSync('bash', [path.join(HERE, 'build-assets.sh')], { stdio: ['ignore', 'pipe', 'inherit'] });
-    if (res.status !== 0) throw new Error(`build-assets.sh failed (exit ${res.status})`);
-    dir = res.stdout.toString().trim().split('\n').pop();
-  }
-  const missing = bins.filter((b) => !fs.existsSync(path.join(dir, b)));
-  if (missing.length) throw new Error(`missing in ${dir}: ${missing.join(', ')}`);
-  return dir;
+function assetsDir() {
+  if (!process.env.KUBEBUILDER_ASSETS) log('KUBEBUILDER_ASSETS not set: building/using cached assets (test/cluster/build-assets.sh)');
+  return resolveAssets({ dir: process.env.KUBEBUILDER_ASSETS, need: ['etcd', 'kube-apiserver', 'kubectl'], log });
 }
 
 // ---------------------------------------------------------------------------
-// kubectl with stdout and stderr on ONE file descriptor, so that the order of
+// kubectl with stdout and stderr on ONE file descriptor (lib/kube.mjs), so that the order of
 // "Warning: ..." lines relative to "kind/name serverside-applied" is kept.
 let KUBECTL;
-function kubectl(kubeconfig, args, { input } = {}) {
-  return new Promise((resolve) => {
-    const outFile = path.join(TMP, `kubectl-${process.hrtime.bigint()}.out`);
-    const fd = fs.openSync(outFile, 'w');
-    const child = spawn(KUBECTL, [`--kubeconfig=${kubeconfig}`, `--cache-dir=${path.join(TMP, 'kube-cache')}`, ...args], {
-      stdio: [input === undefined ? 'ignore' : 'pipe', fd, fd],
-      timeout: KUBECTL_TIMEOUT_MS,
-      killSignal: 'SIGKILL',
-      env: { ...process.env, KUBECONFIG: kubeconfig, KUBECTL_EXTERNAL_DIFF: '' },
-    });
-    fs.closeSync(fd);
-    if (input !== undefined) child.stdin.end(input);
-    child.on('close', (code, signal) => {
-      const out = fs.readFileSync(outFile, 'utf8');
-      fs.rmSync(outFile, { force: true });
-      resolve({ code: code ?? 128, signal, out, cmd: `kubectl ${args.join(' ')}` });
-    });
-  });
-}
+const kubeOf = (kubeconfig) => new Kube({ kubectl: KUBECTL, kubeconfig, tmp: TMP });
+const kubectl = (kubeconfig, args, opts) => kubeOf(kubeconfig).run(args, { timeoutMs: KUBECTL_TIMEOUT_MS, ...opts });
 
 /** Splits kubectl output into warnings, errors and result lines. */
 function classify(out) {
@@ -166,28 +111,9 @@ function classify(out) {
 }
 
 // ---------------------------------------------------------------------------
-async function installCrds(kc, crds) {
-  const file = path.join(TMP, 'crds.yaml');
-  if (!fs.existsSync(file)) fs.writeFileSync(file, crds.yaml);
-  const res = await kubectl(kc, ['apply', '--server-side', '-f', file]);
-  const c = classify(res.out);
-  if (res.code !== 0 || c.errors.length) throw new Error(`installing CRDs failed (${res.cmd}):\n${res.out}`);
-  for (const w of c.warnings) log(`  (CRD install) ${w}`);
-  // Poll rather than `kubectl wait --for=condition=Established crd --all`:
-  // that errors out at once on a CRD whose status has no conditions yet.
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    const res = await kubectl(kc, ['get', 'crd', '-o', 'json']);
-    let pending = ['(kubectl get crd failed)'];
-    if (res.code === 0) {
-      const items = JSON.parse(res.out.slice(res.out.indexOf('{'))).items ?? [];
-      const established = (crd) => (crd.status?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True');
-      pending = items.filter((crd) => !established(crd)).map((crd) => crd.metadata.name);
-      if (items.length >= crds.count && !pending.length) return;
-    }
-    if (Date.now() > deadline) throw new Error(`CRDs not Established after 90s: ${pending.join(', ')}\n${res.out.slice(0, 2000)}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
+async function installCrdsOn(kc, crds) {
+  const out = await installCrds(kubeOf(kc), crds);
+  for (const w of classify(out).warnings) log(`  (CRD install) ${w}`);
 }
 
 /**
@@ -230,14 +156,12 @@ async function checkFolder(label, dir, assets, crds, { beforeDiff } = {}) {
   const cp = await startControlPlane({ assets, dir: cpDir, log: (m) => log(`  ${m}`) });
   try {
     const kc = cp.kubeconfig;
-    await installCrds(kc, crds);
+    await installCrdsOn(kc, crds);
 
     // Namespaces our manifests use but do not define (owned by other
     // installs: argocd, monitoring, ...). Pre-created so that the check is
     // about our objects, and listed so nobody is surprised.
-    const defined = new Set(objects.filter((o) => o.kind === 'Namespace').map((o) => o.name));
-    const referenced = [...new Set(objects.map((o) => o.namespace).filter(Boolean))];
-    const external = referenced.filter((n) => !defined.has(n) && !SYSTEM_NAMESPACES.has(n)).sort();
+    const external = externalNamespaces(objects);
     for (const ns of external) {
       const r = await kubectl(kc, ['create', 'namespace', ns]);
       if (r.code !== 0) fail('setup', `creating namespace ${ns}: ${r.out.trim()}`);
@@ -330,7 +254,7 @@ async function checkVersions(assets, crds) {
         throw new Error(`${what} is ${ver}, expected v${EXPECTED_MINOR}.x (set CLUSTER_TEST_KUBE_MINOR to override)`);
       }
     }
-    await installCrds(cp.kubeconfig, crds); // fail fast on CRD problems
+    await installCrdsOn(cp.kubeconfig, crds); // fail fast on CRD problems
     log(`installed ${crds.count} CRDs from ${rel(CRD_DIR)}`);
     for (const n of crds.notes) log(`  ${n}`);
   } finally {
@@ -345,7 +269,7 @@ async function main() {
   const dirs = argv.filter((a) => !a.startsWith('--'));
   const runSelfTest = onlySelfTest || dirs.length === 0;
 
-  const assets = resolveAssets();
+  const assets = assetsDir();
   KUBECTL = path.join(assets, 'kubectl');
 
   const timer = setTimeout(() => {
@@ -385,21 +309,7 @@ async function main() {
   let targets = dirs.map((d) => path.resolve(d));
   if (!onlySelfTest && !dirs.length) {
     // every target of the reference platform, and of each example under examples/<system>/dist
-    const roots = [path.join(REPO, 'dist')];
-    const examples = path.join(REPO, 'examples');
-    if (fs.existsSync(examples)) {
-      for (const e of fs.readdirSync(examples, { withFileTypes: true }).filter((e) => e.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
-        if (fs.existsSync(path.join(examples, e.name, 'dist'))) roots.push(path.join(examples, e.name, 'dist'));
-      }
-    }
-    for (const dist of roots) {
-      if (!fs.existsSync(dist)) continue;
-      targets.push(...fs
-        .readdirSync(dist, { withFileTypes: true })
-        .filter((e) => e.isDirectory())
-        .map((e) => path.join(dist, e.name))
-        .sort());
-    }
+    targets.push(...targetFolders());
     if (!targets.length) {
       results.push({ name: 'dist targets', ok: false, problems: ['no target folders under dist/ (run `npm run synth` first)'] });
     }

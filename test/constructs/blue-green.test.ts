@@ -178,6 +178,17 @@ describe.each(PRODUCTION)('blue/green in %s', (target) => {
     }
   });
 
+  it('writes no zero number in the Rollout pod template, which the Rollouts controller drops (no drift after a release)', () => {
+    // the controller rewrites the whole Rollout through its Go types (the revision annotation, the
+    // replicas default): fields such as a probe's initialDelaySeconds are `omitempty` int32 there,
+    // so an explicit 0 disappears from the live object and Argo CD shows the Rollout OutOfSync
+    // after every release (found by the live twin's Re-apply scenario, test/live)
+    const zeros = (o: unknown, at: string): string[] => (o && typeof o === 'object'
+      ? Object.entries(o as Obj).flatMap(([k, v]) => zeros(v, `${at}.${k}`))
+      : o === 0 ? [at] : []);
+    for (const name of BLUE_GREEN) expect(zeros(rollout(name).spec.template, `Rollout ${name} spec.template`)).toEqual([]);
+  });
+
   it('passes Pod Security "restricted" in the Rollout pod template', () => {
     for (const name of BLUE_GREEN) {
       const template = podTemplateOf(rollout(name));

@@ -4,31 +4,31 @@
 //
 //   node test/live/run.mjs                      # self-test fixtures + every target of dist/ and examples/*/dist/
 //   node test/live/run.mjs dist/staging ...     # only these targets
-//   node test/live/run.mjs --self-test          # only the fixtures
+//   node test/live/run.mjs --self-test          # only the fixtures (--self-test=bad-pdb,...: some)
+//   node test/live/run.mjs --ci                 # self-test, dist/ and each example's production (.ci/run)
+//   --jobs=N (LIVE_TEST_JOBS): N targets at once, each on its own twin; --scenarios=Apply,Drain
 //
 // Per target, each a line of output: Apply, Spread, Maximum, Drain, Release (targets with
 // Rollouts), Re-apply. See test/live/README.md.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { killAllSync, startControlPlane, tail } from '../cluster/lib/controlplane.mjs';
+import { startControlPlane, tail } from '../cluster/lib/controlplane.mjs';
+import { CRD_DIR, externalNamespaces, installCleanup, installCrds, pool, rel, REPO, resolveAssets, targetFolders } from '../cluster/lib/harness.mjs';
+import { conditionsOf, Kube, ref, sleep, waitFor } from '../cluster/lib/kube.mjs';
 import { loadObjects, prepareCrds } from '../cluster/lib/manifests.mjs';
-import { conditionsOf, Kube, ref, sleep, waitFor } from './lib/kube.mjs';
 import { FixtureExporter, startControllers, startPrometheus, startRollouts, stopProcess } from './lib/twin.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(HERE, '../..');
-const CRD_DIR = process.env.CLUSTER_TEST_CRDS ?? path.resolve(REPO, '../shared/k8s/crds');
 const TIMEOUT_S = Number(process.env.LIVE_TEST_TIMEOUT ?? 5400);
-const SYSTEM_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
+/** Targets (and fixtures) run side by side, each on its own twin (`--jobs=N` or LIVE_TEST_JOBS). */
+const JOBS = Number(process.argv.find((a) => a.startsWith('--jobs='))?.slice('--jobs='.length) ?? process.env.LIVE_TEST_JOBS ?? 1);
 const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'Rollout'];
 /** Time compression of the twin (README: "What the twin changes"). */
-const TWIN = { analysisInterval: '2s', analysisInitialDelay: '3s', rateWindow: '10s', scaleDownDelaySeconds: 10 };
+const TWIN = { analysisInterval: '2s', analysisInitialDelay: '10s', rateWindow: '10s', scaleDownDelaySeconds: 10 };
 /** Bounds (seconds) of each wait; a fixture's twin.conf may set its own. */
 const DEFAULT_BOUND = { availableS: 240, drainS: Number(process.env.LIVE_TEST_DRAIN_TIMEOUT ?? 180), releaseS: 240 };
-let BOUND = DEFAULT_BOUND;
 
 // ---------------------------------------------------------------------------
 // Self-test fixtures: each must FAIL the named scenario with a report mentioning the strings.
@@ -42,12 +42,8 @@ const SELF_TESTS = [
 
 // ---------------------------------------------------------------------------
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'live-test-'));
-let cleaned = false;
 const closers = new Set();
-function cleanup() {
-  if (cleaned) return;
-  cleaned = true;
-  killAllSync();
+const { cleanup, cleaned } = installCleanup('live-test', () => {
   for (const c of closers) {
     try {
       c();
@@ -56,47 +52,15 @@ function cleanup() {
     }
   }
   if (!process.env.LIVE_TEST_KEEP_TMP) fs.rmSync(TMP, { recursive: true, force: true });
-}
-process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(sig, () => {
-    console.error(`\nlive-test: got ${sig}, cleaning up`);
-    cleanup();
-    process.exit(130);
-  });
-}
-process.on('uncaughtException', (err) => {
-  console.error('live-test: internal error:', err?.stack ?? err);
-  cleanup();
-  process.exit(2);
-});
-process.on('unhandledRejection', (err) => {
-  console.error('live-test: internal error:', err?.stack ?? err);
-  cleanup();
-  process.exit(2);
 });
 
 const log = (msg) => console.log(`live-test: ${msg}`);
-const rel = (p) => {
-  const r = path.relative(process.cwd(), p);
-  return r.startsWith('..') ? path.resolve(p) : r || '.';
-};
 
-function resolveAssets() {
+/** The binaries; the twin's are built by build-assets.sh --live when missing (cold: see README). */
+function assetsDir() {
   // rollouts-controller is looked for when a target has Rollouts (startRollouts)
   const need = ['etcd', 'kube-apiserver', 'kubectl', 'kube-scheduler', 'kube-controller-manager', 'kwok', 'kwok-stages.yaml'];
-  let dir = process.env.LIVE_TEST_ASSETS;
-  if (dir) log(`using LIVE_TEST_ASSETS=${dir}`);
-  else {
-    const t0 = Date.now();
-    const res = spawnSync('bash', [path.join(REPO, 'test/cluster/build-assets.sh'), '--live'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    if (res.status !== 0) throw new Error(`build-assets.sh --live failed (exit ${res.status})`);
-    dir = res.stdout.toString().trim().split('\n').pop();
-    log(`assets in ${dir} (${Math.round((Date.now() - t0) / 1000)}s)`);
-  }
-  const missing = need.filter((b) => !fs.existsSync(path.join(dir, b)));
-  if (missing.length) throw new Error(`missing in ${dir}: ${missing.join(', ')}`);
-  return dir;
+  return resolveAssets({ dir: process.env.LIVE_TEST_ASSETS, live: true, need, log });
 }
 
 // ---------------------------------------------------------------------------
@@ -123,9 +87,16 @@ async function twinConfigOf(dir) {
 }
 
 const DEFAULT_NODES = { zones: ['zone-a', 'zone-b', 'zone-c'], perZone: 2, cpu: '8', memory: '32Gi', pods: 110 };
+/**
+ * The node pool's configuration has no disk size: a real kubelet reports its root disk as
+ * `ephemeral-storage`, and every container requests some (config/resources.ts), so the twin's
+ * nodes need one. 100Gi: a modest node root volume (README, "What the twin assumes").
+ */
+const DEFAULT_NODE_EPHEMERAL_STORAGE = '100Gi';
 
 function nodeObjects(nodes) {
   const out = [];
+  const resources = { cpu: String(nodes.cpu), memory: nodes.memory, pods: String(nodes.pods), 'ephemeral-storage': nodes.ephemeralStorage ?? DEFAULT_NODE_EPHEMERAL_STORAGE };
   for (const zone of nodes.zones) {
     for (let i = 1; i <= nodes.perZone; i++) {
       const name = `twin-${zone}-${i}`;
@@ -145,8 +116,8 @@ function nodeObjects(nodes) {
         },
         spec: {},
         status: {
-          allocatable: { cpu: String(nodes.cpu), memory: nodes.memory, pods: String(nodes.pods) },
-          capacity: { cpu: String(nodes.cpu), memory: nodes.memory, pods: String(nodes.pods) },
+          allocatable: resources,
+          capacity: resources,
           nodeInfo: { kubeletVersion: 'v1.28.15', architecture: 'amd64', operatingSystem: 'linux' },
         },
       });
@@ -219,14 +190,23 @@ function twinCopy(objects, promUrl) {
   });
 }
 
+/**
+ * How Argo CD applies these targets: their Applications do not set `ServerSideApply=true`, so a
+ * sync is a client-side `kubectl apply` (three-way merge against the last-applied annotation) and
+ * the comparison is against that annotation too. It matters: a Service's `selector` is an atomic
+ * map, so a server-side apply would take back the `rollouts-pod-template-hash` the Rollouts
+ * controller puts there (the active Service would select old and new pods alike); a client-side
+ * apply leaves keys it never set alone.
+ */
+const ARGOCD_APPLY = ['apply'];
+
 const toDocs = (list) => list.map((d) => `---\n${JSON.stringify(d.data ?? d)}\n`).join('');
 
 // ---------------------------------------------------------------------------
 // Reading the cluster.
 /** The workload kinds of the current target (Rollouts only where their CRD is installed). */
-let WORKLOAD_RESOURCES = 'deployments.apps,statefulsets.apps';
 async function workloads(kube, ns) {
-  return kube.json(['get', WORKLOAD_RESOURCES, '-n', ns]);
+  return kube.json(['get', kube.workloadResources, '-n', ns]);
 }
 
 function workloadReady(w) {
@@ -281,7 +261,20 @@ async function waitReady(kube, ns, timeoutS, since) {
 
 async function scenarioApply(ctx) {
   const { kube, ns, t0 } = ctx;
-  const ready = await waitReady(kube, ns, BOUND.availableS, t0);
+  // the workloads an HPA owns have no replicas of their own (Argo CD must not fight the HPA): they
+  // start at 1 until the HPA raises them to its minimum. Wait for that first, so that every later
+  // scenario sees the scale production runs at (the HPA does this without the metrics API)
+  const hpas = await kube.json(['get', 'hpa', '-n', ns]);
+  const atMin = await waitFor(async () => {
+    const ws = await workloads(kube, ns);
+    const low = hpas.filter((h) => {
+      const w = ws.find((x) => x.kind === h.spec.scaleTargetRef.kind && x.metadata.name === h.spec.scaleTargetRef.name);
+      return !w || (w.spec.replicas ?? 1) < (h.spec.minReplicas ?? 1);
+    });
+    return { done: low.length === 0, low };
+  }, { timeoutMs: kube.bound.availableS * 1000, intervalMs: 2000 });
+  if (!atMin.ok) return { ok: false, detail: (atMin.last?.low ?? []).map((h) => `HorizontalPodAutoscaler ${ns}/${h.metadata.name}: its target is below minReplicas ${h.spec.minReplicas}; ${conditionsOf(h)}`) };
+  const ready = await waitReady(kube, ns, kube.bound.availableS, t0);
   if (!ready.ok) return { ok: false, detail: ready.lines };
   const pods = (await kube.json(['get', 'pods', '-n', ns])).filter((p) => !p.metadata.ownerReferences?.some((o) => o.kind === 'Job'));
   const bad = pods.filter((p) => p.status?.phase !== 'Running' || !p.spec.nodeName);
@@ -352,7 +345,7 @@ async function scenarioMaximum(ctx) {
     scaled.push(`${t.name}=${h.spec.maxReplicas}`);
   }
   // wait for maximum scale, then start a release of every workload at once
-  await waitReady(kube, ns, BOUND.availableS, since);
+  await waitReady(kube, ns, kube.bound.availableS, since);
   const ws = await workloads(kube, ns);
   for (const w of ws) {
     const kind = { Deployment: 'deployment.apps', StatefulSet: 'statefulset.apps', Rollout: 'rollout.argoproj.io' }[w.kind];
@@ -370,17 +363,20 @@ async function scenarioMaximum(ctx) {
       peakQuota = used;
     }
     const all = await workloads(kube, ns);
+    const rss = all.some((w) => w.kind === 'Rollout') ? await kube.json(['get', 'replicasets.apps', '-n', ns]) : [];
     const pending = [];
     for (const w of all) {
       if (w.kind === 'Rollout') {
+        // the Rollout's status counts the new revision only: look at both ReplicaSets
         const bg = w.status?.blueGreen ?? {};
-        const previewUp = bg.previewSelector && bg.previewSelector !== bg.activeSelector
-          && (w.status?.updatedReplicas ?? 0) >= (w.spec.replicas ?? 1) && (w.status?.readyReplicas ?? 0) >= 2 * (w.spec.replicas ?? 1);
+        const ready = (hash) => rss.filter((x) => x.metadata.labels?.['rollouts-pod-template-hash'] === hash && x.metadata.ownerReferences?.some((o) => o.name === w.metadata.name)).reduce((n, x) => n + (x.status?.readyReplicas ?? 0), 0);
+        const want = w.spec.replicas ?? 1;
+        const previewUp = bg.previewSelector && bg.previewSelector !== bg.activeSelector && ready(bg.previewSelector) >= want && ready(bg.activeSelector) >= want;
         if (!previewUp) pending.push(w);
       } else if (!workloadReady(w)) pending.push(w);
     }
     return { done: pending.length === 0, pending };
-  }, { timeoutMs: BOUND.availableS * 1000, intervalMs: 2000 });
+  }, { timeoutMs: kube.bound.availableS * 1000, intervalMs: 2000 });
   const events = dedupeEvents(await warningEvents(kube, ns, since)).filter((e) => /exceeded quota|Insufficient|FailedScheduling/.test(`${e.reason} ${e.message}`));
   const synth = ctx.predicted;
   const quotaLine = peakQuota.map((q) => `${q.name}: ${['pods', 'requests.cpu', 'requests.memory'].filter((k) => q.hard[k] !== undefined).map((k) => `${k} ${q.used[k] ?? 0}/${q.hard[k]}`).join(', ')}`).join('; ');
@@ -393,23 +389,33 @@ async function scenarioMaximum(ctx) {
   } else {
     result = { ok: true, detail: `${scaled.length ? `scaled ${scaled.join(' ')}; ` : ''}release at maximum admitted and scheduled; peak ${quotaLine || 'no ResourceQuota'}${synth ? ` (synth: ${synth.pods} pods, requests.cpu ${synth.cpu} at max + surge)` : ''}` };
   }
-  await restore(ctx, hpas);
+  const back = await restore(ctx, hpas);
+  if (!back.ok) return { ok: false, detail: [...[].concat(result.detail), 'then, back at the synthesized state (releases undone, HPA targets at their minimum, re-applied), not everything became ready again:', ...back.lines.map((l) => `  ${l}`)] };
   return result;
 }
 
 /** Back to the synthesized state: releases aborted, autoscaled workloads at their minimum, objects re-applied. */
 async function restore(ctx, hpas = []) {
   const { kube, ns } = ctx;
-  for (const w of (await workloads(kube, ns)).filter((x) => x.kind === 'Rollout')) {
-    await kube.run(['patch', '-n', ns, `rollout.argoproj.io/${w.metadata.name}`, '--subresource=status', '--type=merge', '-p', '{"status":{"abort":true}}']);
+  // the release's annotation is the harness's (kubectl patch), not Argo CD's: a re-apply would
+  // keep it. Removing it takes every template back to the synthesized one (for a Rollout: back to
+  // its stable ReplicaSet, the preview goes away)
+  for (const w of await workloads(kube, ns)) {
+    const kind = { Deployment: 'deployment.apps', StatefulSet: 'statefulset.apps', Rollout: 'rollout.argoproj.io' }[w.kind];
+    const annotations = w.spec.template.metadata?.annotations ?? {};
+    if (annotations['live-twin/release']) {
+      // the whole map when it was the only key: a Rollout's pod-template hash tells {} from none
+      const path = Object.keys(annotations).length === 1 ? '/spec/template/metadata/annotations' : '/spec/template/metadata/annotations/live-twin~1release';
+      await kube.run(['patch', '-n', ns, `${kind}/${w.metadata.name}`, '--type=json', '-p', JSON.stringify([{ op: 'remove', path }])]);
+    }
   }
   for (const h of hpas) {
     const t = h.spec.scaleTargetRef;
     const kind = { Deployment: 'deployment.apps', StatefulSet: 'statefulset.apps', Rollout: 'rollout.argoproj.io' }[t.kind] ?? t.kind;
     await kube.run(['scale', '-n', ns, `${kind}/${t.name}`, `--replicas=${h.spec.minReplicas ?? 1}`]);
   }
-  await kube.run(['apply', '--server-side', '--force-conflicts', '--field-manager=argocd-controller', '-f', path.join(ctx.dir, 'twin-copy.yaml')]);
-  await waitReady(kube, ns, BOUND.availableS, Date.now());
+  await kube.run([...ARGOCD_APPLY, '-f', path.join(ctx.dir, 'twin-copy.yaml')]);
+  return waitReady(kube, ns, kube.bound.availableS, Date.now());
 }
 
 async function scenarioDrain(ctx) {
@@ -435,7 +441,7 @@ async function scenarioDrain(ctx) {
         await sleep(1000);
       }
     })();
-    const r = await kube.run(['drain', ...names, '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${BOUND.drainS}s`], { timeoutMs: (BOUND.drainS + 30) * 1000 });
+    const r = await kube.run(['drain', ...names, '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${kube.bound.drainS}s`], { timeoutMs: (kube.bound.drainS + 30) * 1000 });
     draining = false;
     await watcher;
     const took = (Date.now() - t0) / 1000;
@@ -443,7 +449,7 @@ async function scenarioDrain(ctx) {
       const blocked = [...new Set([...r.out.matchAll(/disruption budget[^\n]*/gi)].map((m) => m[0]))];
       const evictPods = [...new Set([...r.out.matchAll(/evicting pod ([\w-]+\/[\w.-]+)/g)].map((m) => m[1]))];
       const budgets = pdbs.filter((p) => evictPods.some((ep) => ep.split('/')[1].startsWith(`${(p.spec.selector?.matchLabels ?? {})['app.kubernetes.io/name'] ?? p.metadata.name}-`)));
-      lines.push(`zone ${zone}: kubectl drain ${names.join(' ')} did not complete within ${BOUND.drainS}s (exit ${r.code})`);
+      lines.push(`zone ${zone}: kubectl drain ${names.join(' ')} did not complete within ${kube.bound.drainS}s (exit ${r.code})`);
       for (const p of budgets.length ? budgets : pdbs.filter((x) => (x.status?.disruptionsAllowed ?? 1) === 0)) {
         lines.push(`  PodDisruptionBudget ${ns}/${p.metadata.name}: disruptionsAllowed ${p.status?.disruptionsAllowed}, currentHealthy ${p.status?.currentHealthy}, desiredHealthy ${p.status?.desiredHealthy}; ${conditionsOf(p)}`);
       }
@@ -453,9 +459,9 @@ async function scenarioDrain(ctx) {
     }
     const below = [...worst.entries()].filter(([, m]) => m < 0);
     for (const [name, m] of below) lines.push(`zone ${zone}: PodDisruptionBudget ${ns}/${name} went ${-m} below desiredHealthy during the drain`);
-    const ready = await waitReady(kube, ns, BOUND.availableS, t0);
+    const ready = await waitReady(kube, ns, kube.bound.availableS, t0);
     if (!ready.ok) {
-      lines.push(`zone ${zone} drained: not everything rescheduled on the other zones within ${BOUND.availableS}s:`, ...ready.lines.map((l) => `  ${l}`));
+      lines.push(`zone ${zone} drained: not everything rescheduled on the other zones within ${kube.bound.availableS}s:`, ...ready.lines.map((l) => `  ${l}`));
       await kube.run(['uncordon', ...names]);
       break;
     }
@@ -500,30 +506,47 @@ async function releaseOne(ctx, name) {
     if (failed || x.status?.abort) return { done: true, fail: failed ? runLine(failed) : `aborted: ${x.status?.message}`, x };
     const waiting = (x.status?.pauseConditions ?? []).some((c) => c.reason === 'BlueGreenPause');
     return { done: waiting && runs.some((a) => a.status?.phase === 'Successful'), x, runs };
-  }, { timeoutMs: BOUND.releaseS * 1000, intervalMs: 1000 });
+  }, { timeoutMs: kube.bound.releaseS * 1000, intervalMs: 1000 });
   if (!paused.ok || paused.value.fail) {
     const x = paused.last?.x ?? (await get());
     return { ok: false, detail: [`Rollout ${ns}/${name} (image ${good}): pre-promotion did not pass: ${paused.value?.fail ?? `phase ${x.status?.phase}${x.status?.message ? ` (${x.status.message})` : ''}, pauseConditions ${JSON.stringify(x.status?.pauseConditions ?? [])}`}`, ...(await runsOf()).map((a) => `  ${runLine(a)}`)] };
   }
   const newHash = paused.value.x.status.blueGreen.previewSelector;
   if ((await activeSelector(bg.activeService)) !== stableHash) return { ok: false, detail: [`Service ${ns}/${bg.activeService} moved before promotion`] };
-  steps.push(`preview ${newHash} up, pre-promotion passed`);
+  const pre = paused.value.runs.find((a) => a.status?.phase === 'Successful');
+  steps.push(`preview ${newHash} up, pre-promotion passed (${(pre.status.metricResults ?? []).map((m) => `${m.name} ${m.phase}`).join(', ')})`);
   r = await kube.run(['patch', '-n', ns, `rollout.argoproj.io/${name}`, '--subresource=status', '--type=merge', '-p', '{"status":{"pauseConditions":null}}']);
   if (r.code !== 0) return { ok: false, detail: [`Rollout ${ns}/${name}: promote: ${r.cmd}: ${r.out.trim()}`] };
+  // the design (README, "Blue/green releases"): the old pods stay until the post-promotion analysis
+  // passed and at least scaleDownDelaySeconds after the switch (the window of `rollouts undo`)
+  const at = {};
+  const promotedT0 = Date.now();
   const promoted = await waitFor(async () => {
     const x = await get();
     const active = await activeSelector(bg.activeService);
     const rss = await kube.json(['get', 'replicasets.apps', '-n', ns, '-l', `rollouts-pod-template-hash=${stableHash}`]);
     const oldReplicas = rss.reduce((n, rs) => n + (rs.spec.replicas ?? 0), 0);
-    const fail = (await runsOf(newHash)).find((a) => ['Failed', 'Error'].includes(a.status?.phase));
+    const runs = await runsOf(newHash);
+    const fail = runs.find((a) => ['Failed', 'Error'].includes(a.status?.phase));
     if (fail) return { done: true, fail: runLine(fail) };
+    const now = Date.now();
+    if (active === newHash) at.switched ??= now;
+    if (runs.some((a) => a.metadata.name.endsWith('-post') && a.status?.phase === 'Successful')) at.postPassed ??= now;
+    if (oldReplicas === 0) at.scaledDown ??= now;
     return { done: active === newHash && x.status?.phase === 'Healthy' && oldReplicas === 0, active, oldReplicas, x };
-  }, { timeoutMs: BOUND.releaseS * 1000, intervalMs: 1000 });
+  }, { timeoutMs: kube.bound.releaseS * 1000, intervalMs: 1000 });
   if (!promoted.ok || promoted.value.fail) {
     const l = promoted.last ?? {};
     return { ok: false, detail: [`Rollout ${ns}/${name}: after promotion: ${promoted.value?.fail ?? `active Service selects ${l.active}, want ${newHash}; old ReplicaSet replicas ${l.oldReplicas}; phase ${l.x?.status?.phase} ${l.x?.status?.message ?? ''}`}`, ...(await runsOf(newHash)).map((a) => `  ${runLine(a)}`)] };
   }
-  steps.push(`promoted, Service ${bg.activeService} switched, post-promotion passed, old ReplicaSet scaled down`);
+  const hasPost = Boolean(bg.postPromotionAnalysis);
+  const secs = (t) => ((t - promotedT0) / 1000).toFixed(0);
+  // sampled each second: allow 2 s of sampling error on the delay
+  const delay = bg.scaleDownDelaySeconds ?? 30;
+  if ((hasPost && !(at.postPassed <= at.scaledDown)) || at.scaledDown - at.switched < (delay - 2) * 1000) {
+    return { ok: false, detail: [`Rollout ${ns}/${name}: old ReplicaSet ${stableHash} scaled down too early: Service switched at ${secs(at.switched)}s, post-promotion passed at ${at.postPassed ? `${secs(at.postPassed)}s` : 'never'}, old pods gone at ${secs(at.scaledDown)}s (scaleDownDelaySeconds ${delay})`] };
+  }
+  steps.push(`promoted, Service ${bg.activeService} switched at ${secs(at.switched)}s, ${hasPost ? `post-promotion passed at ${secs(at.postPassed)}s, ` : ''}old ReplicaSet scaled down at ${secs(at.scaledDown)}s`);
 
   // 2. a bad release: its analysis fails, the release is aborted, the active Service never moves
   const bad = newImage(container.image, 'twin-bad');
@@ -535,12 +558,50 @@ async function releaseOne(ctx, name) {
     if ((await activeSelector(bg.activeService)) !== newHash) moved = true;
     const runs = (await runsOf()).filter((a) => a.metadata.labels?.['rollouts-pod-template-hash'] && a.metadata.labels['rollouts-pod-template-hash'] !== newHash);
     return { done: Boolean(x.status?.abort) && runs.some((a) => a.status?.phase === 'Failed'), x, runs };
-  }, { timeoutMs: BOUND.releaseS * 1000, intervalMs: 1000 });
+  }, { timeoutMs: kube.bound.releaseS * 1000, intervalMs: 1000 });
   if (!aborted.ok || moved) {
     const x = aborted.last?.x ?? (await get());
     return { ok: false, detail: [`Rollout ${ns}/${name} (bad image ${bad}): ${moved ? 'the active Service moved to the failing release' : `not aborted: phase ${x.status?.phase} ${x.status?.message ?? ''}`}`, ...(aborted.last?.runs ?? []).map((a) => `  ${runLine(a)}`)] };
   }
   steps.push(`bad release aborted by its analysis (${aborted.value.runs.filter((a) => a.status?.phase === 'Failed').map((a) => (a.status.metricResults ?? []).filter((m) => m.phase === 'Failed').map((m) => m.name).join('+')).join(', ')} failed), Service never moved`);
+  if (!bg.postPromotionAnalysis) return { ok: true, detail: `${name}: ${steps.join('; ')}` };
+
+  // 3. a release that fails only on live traffic: healthy until promoted, failing after; the
+  // post-promotion analysis must fail and the active Service go back to the old pods (the rollback
+  // the README promises while the old ReplicaSet is kept)
+  const late = newImage(container.image, 'twin-late');
+  r = await kube.run(['patch', '-n', ns, `rollout.argoproj.io/${name}`, '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: late }])]);
+  if (r.code !== 0) return { ok: false, detail: [`Rollout ${ns}/${name}: ${r.cmd}: ${r.out.trim()}`] };
+  const latePaused = await waitFor(async () => {
+    const x = await get();
+    const hash = x.status?.blueGreen?.previewSelector;
+    const runs = hash && hash !== newHash ? await runsOf(hash) : [];
+    const failed = runs.find((a) => ['Failed', 'Error', 'Inconclusive'].includes(a.status?.phase));
+    if (failed) return { done: true, fail: runLine(failed) };
+    const waiting = (x.status?.pauseConditions ?? []).some((c) => c.reason === 'BlueGreenPause');
+    return { done: waiting && runs.some((a) => a.metadata.name.endsWith('-pre') && a.status?.phase === 'Successful'), hash, x };
+  }, { timeoutMs: kube.bound.releaseS * 1000, intervalMs: 1000 });
+  if (!latePaused.ok || latePaused.value.fail) {
+    const x = latePaused.last?.x ?? {};
+    return { ok: false, detail: [`Rollout ${ns}/${name} (image ${late}, healthy until promoted): pre-promotion did not pass: ${latePaused.value?.fail ?? `phase ${x.status?.phase} ${x.status?.message ?? ''}`}`] };
+  }
+  const lateHash = latePaused.value.hash;
+  exporter.badImages.add(late);
+  r = await kube.run(['patch', '-n', ns, `rollout.argoproj.io/${name}`, '--subresource=status', '--type=merge', '-p', '{"status":{"pauseConditions":null}}']);
+  let switched = false;
+  const rolledBack = await waitFor(async () => {
+    const x = await get();
+    const active = await activeSelector(bg.activeService);
+    if (active === lateHash) switched = true;
+    const runs = await runsOf(lateHash);
+    const post = runs.find((a) => a.metadata.name.endsWith('-post'));
+    return { done: switched && Boolean(x.status?.abort) && post?.status?.phase === 'Failed' && active === newHash, active, post, x };
+  }, { timeoutMs: kube.bound.releaseS * 1000, intervalMs: 1000 });
+  if (!rolledBack.ok) {
+    const l = rolledBack.last ?? {};
+    return { ok: false, detail: [`Rollout ${ns}/${name} (image ${late}, failing after promotion): ${!switched ? 'the active Service never switched to it' : `not rolled back: active Service selects ${l.active}, want ${newHash}; abort ${Boolean(l.x?.status?.abort)}; phase ${l.x?.status?.phase} ${l.x?.status?.message ?? ''}`}`, ...(l.post ? [`  ${runLine(l.post)}`] : [])] };
+  }
+  steps.push(`release failing after promotion: post-promotion ${(rolledBack.value.post.status.metricResults ?? []).filter((m) => m.phase === 'Failed').map((m) => m.name).join('+')} failed, aborted, Service ${bg.activeService} back on ${newHash}`);
   return { ok: true, detail: `${name}: ${steps.join('; ')}` };
 }
 
@@ -556,10 +617,10 @@ async function scenarioRelease(ctx) {
 async function scenarioReapply(ctx) {
   const { kube } = ctx;
   const file = path.join(ctx.dir, 'twin-copy.yaml');
-  const res = await kube.run(['apply', '--server-side', '--force-conflicts', '--field-manager=argocd-controller', '-f', file]);
+  const res = await kube.run([...ARGOCD_APPLY, '-f', file]);
   const warnings = res.out.split('\n').filter((l) => /^Warning:/i.test(l));
   if (res.code !== 0 || warnings.length) return { ok: false, detail: [`${res.cmd} (exit ${res.code}):`, ...res.out.trim().split('\n').filter((l) => !/serverside-applied$/.test(l)).slice(0, 20)] };
-  const diff = await kube.run(['diff', '--server-side', '--force-conflicts', '--field-manager=argocd-controller', '-f', file]);
+  const diff = await kube.run(['diff', '-f', file]);
   if (diff.code === 0) return { ok: true, detail: `${ctx.twin.length} objects re-applied, kubectl diff: no difference` };
   const lines = diff.out.split('\n');
   const objs = [...new Set(lines.filter((l) => l.startsWith('diff -u')).map((l) => l.split(/\s+/).pop().split('/').pop()))];
@@ -588,18 +649,6 @@ function crdsFor(crds, objects) {
   return { yaml: picked.map((c) => `---\n${JSON.stringify(c)}\n`).join(''), count: picked.length };
 }
 
-async function installCrds(kube, crds) {
-  if (!crds.count) return;
-  const res = await kube.apply(crds.yaml);
-  if (res.code !== 0) throw new Error(`installing CRDs failed:\n${res.out}`);
-  const r = await waitFor(async () => {
-    const items = await kube.json(['get', 'crd']);
-    const pending = items.filter((c) => !(c.status?.conditions ?? []).some((x) => x.type === 'Established' && x.status === 'True'));
-    return { done: items.length >= crds.count && !pending.length };
-  }, { timeoutMs: 90_000, intervalMs: 500 });
-  if (!r.ok) throw new Error('CRDs not Established after 90s');
-}
-
 function predictedCapacity(objects) {
   try {
     const { capacityOf, format } = requireCache(path.join(REPO, 'build/pipeline/capacity.js'));
@@ -616,7 +665,7 @@ async function runTarget(label, dir, assets, crds, only) {
   const { objects, errors } = loadObjects(dir);
   if (errors.length) return [{ scenario: 'Apply', ok: false, detail: errors }];
   const twinConfig = await twinConfigOf(dir);
-  BOUND = { ...DEFAULT_BOUND, ...(twinConfig.bounds ?? {}) };
+  const bound = { ...DEFAULT_BOUND, ...(twinConfig.bounds ?? {}) };
   const nodes = twinConfig.nodes ?? DEFAULT_NODES;
   const namespaces = objects.filter((o) => o.kind === 'Namespace').map((o) => o.name);
   const ns = twinConfig.namespace ?? namespaces[0];
@@ -628,13 +677,16 @@ async function runTarget(label, dir, assets, crds, only) {
   let exporter;
   try {
     const kube = new Kube({ kubectl: path.join(assets, 'kubectl'), kubeconfig: cp.kubeconfig, tmp: workDir });
+    // per target (targets may run side by side): the bounds of its waits, the workload kinds it has
+    kube.bound = bound;
+    kube.workloadResources = 'deployments.apps,statefulsets.apps';
     const phase = (what) => process.env.LIVE_TEST_DEBUG && log(`    ${label}: ${what} at ${((Date.now() - t0) / 1000).toFixed(0)}s`);
     phase('control plane up');
     procs.push(...(await startControllers({ assets, dir: workDir, cp })));
     await installCrds(kube, crdsFor(crds, objects));
     phase('CRDs established');
     const hasRollouts = objects.some((o) => o.kind === 'Rollout');
-    WORKLOAD_RESOURCES = `deployments.apps,statefulsets.apps${hasRollouts ? ',rollouts.argoproj.io' : ''}`;
+    kube.workloadResources = `deployments.apps,statefulsets.apps${hasRollouts ? ',rollouts.argoproj.io' : ''}`;
     let promUrl;
     if (hasRollouts) {
       exporter = new FixtureExporter({ namespace: ns });
@@ -649,8 +701,7 @@ async function runTarget(label, dir, assets, crds, only) {
     // nodes, namespaces owned elsewhere, storage
     let r = await kube.apply(toDocs(nodeObjects(nodes)));
     if (r.code !== 0) throw new Error(`creating nodes: ${r.out}`);
-    const external = [...new Set(objects.map((o) => o.namespace).filter(Boolean))].filter((n) => !namespaces.includes(n) && !SYSTEM_NAMESPACES.has(n));
-    for (const n of external) await kube.run(['create', 'namespace', n]);
+    for (const n of externalNamespaces(objects)) await kube.run(['create', 'namespace', n]);
     const storage = storageObjects(objects);
     if (storage.length) {
       r = await kube.apply(toDocs(storage));
@@ -670,7 +721,7 @@ async function runTarget(label, dir, assets, crds, only) {
     if (exporter) {
       // the exporter follows the Rollouts' pods
       const follow = async () => {
-        while (!cleaned && exporter.server.listening) {
+        while (!cleaned() && exporter.server.listening) {
           try {
             const pods = await kube.json(['get', 'pods', '-n', ns, '-l', 'rollouts-pod-template-hash']);
             const known = new Map(exporter.pods.map((p) => [p.name, p]));
@@ -684,8 +735,8 @@ async function runTarget(label, dir, assets, crds, only) {
       follow();
     }
     // Argo CD applies Namespaces (and CRDs) first; server-side apply, like Argo CD's
-    r = await kube.run(['apply', '--server-side', '--force-conflicts', '--field-manager=argocd-controller', '-f', '-'], { input: toDocs(twin.filter((o) => o.kind === 'Namespace')) });
-    r = await kube.run(['apply', '--server-side', '--force-conflicts', '--field-manager=argocd-controller', '-f', path.join(workDir, 'twin-copy.yaml')]);
+    r = await kube.run([...ARGOCD_APPLY, '-f', '-'], { input: toDocs(twin.filter((o) => o.kind === 'Namespace')) });
+    r = await kube.run([...ARGOCD_APPLY, '-f', path.join(workDir, 'twin-copy.yaml')]);
     const warnings = r.out.split('\n').filter((l) => /^Warning:|^Error|^error/i.test(l));
     if (r.code !== 0 || warnings.length) {
       results.push({ scenario: 'Apply', ok: false, detail: [`kubectl apply (exit ${r.code}):`, ...warnings.slice(0, 20)] });
@@ -722,22 +773,18 @@ async function runTarget(label, dir, assets, crds, only) {
   }
 }
 
-function targetsOf(roots) {
-  const out = [];
-  for (const dist of roots) {
-    if (!fs.existsSync(dist)) continue;
-    for (const e of fs.readdirSync(dist, { withFileTypes: true }).filter((x) => x.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
-      const dir = path.join(dist, e.name);
-      // a deployment target has a Namespace; argocd/ (Applications only) is not one
-      if (loadObjects(dir).objects.some((o) => o.kind === 'Namespace')) out.push(dir);
-    }
-  }
-  return out;
-}
+/** A deployment target has a Namespace; argocd/ (Applications only) is not one. */
+const isTarget = (dir) => loadObjects(dir).objects.some((o) => o.kind === 'Namespace');
 
 async function main() {
   const argv = process.argv.slice(2);
-  const onlySelfTest = argv.includes('--self-test');
+  // --self-test or --self-test=bad-analysis,bad-pdb (some fixtures only)
+  const selfTestArg = argv.find((a) => a === '--self-test' || a.startsWith('--self-test='));
+  const onlySelfTest = Boolean(selfTestArg);
+  // --ci: what .ci/run runs within CI's budget (README, "CI"): the self-test, every target of dist/
+  // and the production target(s) of each example
+  const ci = argv.includes('--ci');
+  const selfTests = selfTestArg?.includes('=') ? SELF_TESTS.filter((t) => selfTestArg.slice('--self-test='.length).split(',').includes(path.basename(t.dir))) : SELF_TESTS;
   const only = argv.find((a) => a.startsWith('--scenarios='))?.slice('--scenarios='.length).split(',');
   const dirs = argv.filter((a) => !a.startsWith('--'));
   const runSelfTest = onlySelfTest || dirs.length === 0;
@@ -745,7 +792,7 @@ async function main() {
   const { createRequire } = await import('node:module');
   requireCache = createRequire(import.meta.url);
 
-  const assets = resolveAssets();
+  const assets = assetsDir();
   const timer = setTimeout(() => {
     console.error(`live-test: FAILED: overall timeout of ${TIMEOUT_S}s exceeded (LIVE_TEST_TIMEOUT)`);
     cleanup();
@@ -756,7 +803,7 @@ async function main() {
 
   const lines = []; // { name, ok, detail }
   if (runSelfTest) {
-    for (const t of SELF_TESTS) {
+    const results = await pool(selfTests, JOBS, async (t) => {
       const dir = path.join(HERE, t.dir);
       log(`self-test ${t.dir}: expecting ${t.scenario} to FAIL`);
       const res = await runTarget(t.dir, dir, assets, crds, t.scenario === 'Apply' ? ['Apply'] : ['Apply', t.scenario]);
@@ -765,30 +812,35 @@ async function main() {
       const missing = t.mustMention.filter((m) => !report.includes(m));
       const ok = hit && !hit.ok && !missing.length;
       const why = !hit ? `scenario ${t.scenario} did not run: ${report}` : hit.ok ? `${t.scenario} passed on a bad fixture` : missing.length ? `report does not mention: ${missing.join(' | ')}\n${report}` : '';
-      lines.push({ name: `self-test ${t.dir} ${t.scenario}`, ok, detail: why });
       log(`${ok ? 'PASS' : 'FAIL'} self-test ${t.dir} (${t.scenario} failed as expected${ok ? '' : `: NO: ${why}`})`);
-    }
+      return { name: `self-test ${t.dir} ${t.scenario}`, ok, detail: why };
+    });
+    lines.push(...results);
   }
   let targets = dirs.map((d) => path.resolve(d));
   if (!onlySelfTest && !dirs.length) {
-    const roots = [path.join(REPO, 'dist')];
-    const examples = path.join(REPO, 'examples');
-    if (fs.existsSync(examples)) {
-      for (const e of fs.readdirSync(examples, { withFileTypes: true }).filter((x) => x.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) roots.push(path.join(examples, e.name, 'dist'));
-    }
-    targets = targetsOf(roots);
+    targets = targetFolders((dir) => isTarget(dir) && (!ci || !path.relative(REPO, dir).startsWith('examples') || path.basename(dir).startsWith('production')));
     if (!targets.length) lines.push({ name: 'targets', ok: false, detail: 'no targets under dist/ (run `npm run synth` first)' });
   }
-  for (const dir of targets) {
+  const perTarget = await pool(targets, JOBS, async (dir) => {
     const label = rel(dir);
     log(`target ${label}`);
     const t0 = Date.now();
     const res = await runTarget(label, dir, assets, crds, only);
+    const secs = ((Date.now() - t0) / 1000).toFixed(0);
+    log(`${res.every((r) => r.ok) ? 'PASS' : 'FAIL'} target ${label} (${secs}s)`);
+    return { label, secs, res };
+  });
+  for (const { label, res } of perTarget) {
     for (const r of res) {
       if (r.skip) continue;
       lines.push({ name: `${label} ${r.scenario}`, ok: r.ok, detail: Array.isArray(r.detail) ? r.detail.join('\n') : r.detail });
     }
-    log(`${res.every((r) => r.ok) ? 'PASS' : 'FAIL'} target ${label} (${((Date.now() - t0) / 1000).toFixed(0)}s)`);
+  }
+  // one line per target: its scenarios and their seconds (the README's times table)
+  if (perTarget.length > 1) {
+    console.log('\nlive-test: times per target (s): twin start + scenarios');
+    for (const { label, secs, res } of perTarget) console.log(`  ${label} ${secs}s: ${res.map((r) => `${r.scenario} ${r.ok ? (r.skip ? 'skip' : 'ok') : 'FAIL'} ${r.secs ?? '-'}`).join(', ')}`);
   }
 
   const failed = lines.filter((l) => !l.ok);

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { freePort, startProcess, stopProcess, tail } from '../../cluster/lib/controlplane.mjs';
-import { sleep } from './kube.mjs';
+import { sleep } from '../../cluster/lib/kube.mjs';
 
 /** Starts kube-controller-manager, kube-scheduler and kwok; returns their processes. */
 export async function startControllers({ assets, dir, cp }) {

@@ -1,5 +1,5 @@
-// kubectl from the twin's harness: one output stream (warnings stay next to what they concern),
-// JSON reads, and polling helpers.
+// kubectl for the cluster test and the live twin: one output stream (warnings stay next to what
+// they concern), JSON reads, and polling helpers.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
