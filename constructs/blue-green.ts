@@ -114,11 +114,10 @@ export class BlueGreenRelease extends Construct {
     this.analysisTemplate = analysisTemplateNameOf(service);
 
     new ServiceEndpoints(this, 'preview', {
-      config,
-      service,
       name: this.previewService,
       selector: props.selector,
       labels: { ...serviceLabels(config, service), [LABEL.name]: this.previewService },
+      ports: service.ports,
     });
 
     const metrics = analysisMetrics(config, service);

@@ -1,14 +1,15 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { replicaRange } from '../config/model';
-import { ServiceConfig, TargetConfig } from '../config/types';
-import { serviceLabels } from './labels';
 
 export interface DisruptionBudgetProps {
-  readonly config: TargetConfig;
-  readonly service: ServiceConfig;
+  /** The PodDisruptionBudget's name (the service's). */
+  readonly name: string;
+  /** Labels of the PodDisruptionBudget object. @default - none (the chart's) */
+  readonly labels?: Record<string, string>;
   /** Labels selecting the pods the budget protects. */
   readonly selector: Record<string, string>;
+  /** The fewest replicas the workload runs (its HPA's minimum, or its fixed count). @default 1 */
+  readonly minReplicas?: number;
 }
 
 /**
@@ -23,9 +24,9 @@ export class DisruptionBudget extends Construct {
 
   constructor(scope: Construct, id: string, props: DisruptionBudgetProps) {
     super(scope, id);
-    const { config, service } = props;
+    const { name } = props;
     new k8s.KubePodDisruptionBudget(this, 'resource', {
-      metadata: { name: service.name, labels: serviceLabels(config, service) },
+      metadata: { name, labels: props.labels },
       spec: {
         maxUnavailable: k8s.IntOrString.fromNumber(this.maxUnavailable),
         unhealthyPodEvictionPolicy: 'AlwaysAllow',
@@ -34,10 +35,10 @@ export class DisruptionBudget extends Construct {
     });
     this.node.addValidation({
       validate: () => {
-        const { min } = replicaRange(service);
+        const min = props.minReplicas ?? 1;
         // maxUnavailable >= 1 always leaves room for a drain; this guards later edits of the rule
         return this.maxUnavailable >= 1 || min > 1 ? [] : [
-          `PodDisruptionBudget of "${service.name}" in ${config.target} would block node drains: ${min} replica(s) and maxUnavailable ${this.maxUnavailable}`,
+          `PodDisruptionBudget "${name}" would block node drains: ${min} replica(s) and maxUnavailable ${this.maxUnavailable}`,
         ];
       },
     });

@@ -4,7 +4,7 @@ import { METRICS_PORT } from '../config/monitoring-rules';
 import { ownValue } from '../config/model';
 import { ExternalPeer, PortConfig, ServiceConfig, TargetConfig } from '../config/types';
 import { isBlueGreen, smokeTestSelector, smokeTestTargetOf } from './blue-green';
-import { selectorLabels, serviceLabels, sharedLabels } from './labels';
+import { selectorLabels, serviceLabels } from './labels';
 import { publicPortOf } from './public-ingress';
 
 /** The label Kubernetes (1.21+) puts on every namespace, with the namespace's name. */
@@ -121,7 +121,8 @@ export const prometheusPodLabels = (config: TargetConfig): Record<string, string
 const namespacePeer = (namespace: string): k8s.NetworkPolicyPeer => ({ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: namespace } } });
 
 export interface NamespaceNetworkPoliciesProps {
-  readonly config: TargetConfig;
+  /** Labels of the policies. @default - none (the chart's) */
+  readonly labels?: Record<string, string>;
 }
 
 /**
@@ -130,10 +131,9 @@ export interface NamespaceNetworkPoliciesProps {
  * per service by ServiceNetworkPolicy, from the graph.
  */
 export class NamespaceNetworkPolicies extends Construct {
-  constructor(scope: Construct, id: string, props: NamespaceNetworkPoliciesProps) {
+  constructor(scope: Construct, id: string, props: NamespaceNetworkPoliciesProps = {}) {
     super(scope, id);
-    const { config } = props;
-    const labels = sharedLabels(config, 'network-policy');
+    const { labels } = props;
     new k8s.KubeNetworkPolicy(this, 'default-deny', {
       metadata: { name: DEFAULT_DENY_POLICY, labels },
       spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
@@ -184,7 +184,7 @@ export class ServiceNetworkPolicy extends Construct {
       ingress.push({ from: [{ podSelector: { matchLabels: selectorLabels(config, service) } }], ports: policyPorts([flowPort(peerPort)]) });
     }
     if (service.expose === 'public') {
-      ingress.push({ from: [namespacePeer(config.ingress.controllerNamespace)], ports: policyPorts([flowPort(publicPortOf(service))]) });
+      ingress.push({ from: [namespacePeer(config.ingress.controllerNamespace)], ports: policyPorts([flowPort(publicPortOf(service.ports))]) });
     }
     if (isBlueGreen(service)) {
       // the release's smoke test (constructs/blue-green.ts) reaches the preview pods through the preview Service

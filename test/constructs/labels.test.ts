@@ -7,7 +7,7 @@ describe('serviceLabels', () => {
       const config = configOf(target);
       for (const service of Object.values(config.services)) {
         const labels = serviceLabels(config, service);
-        const expected = { ...selectorLabels(config, service), [LABEL.version]: versionOf(service), [LABEL.component]: service.component, ...platformLabels(config) };
+        const expected = { ...selectorLabels(config, service), [LABEL.version]: versionOf(service), [LABEL.component]: service.component, ...platformLabels(config.platform.name) };
         expect(JSON.stringify(labels)).toBe(JSON.stringify(expected));
       }
     }
