@@ -6,13 +6,13 @@ import { ServiceAutoscaling } from '../constructs/autoscaling';
 import { DisruptionBudget } from '../constructs/disruption-budget';
 import { ServiceNetworkPolicy } from '../constructs/network-policies';
 import { ServiceMonitoring } from '../constructs/monitoring';
-import { configNameOf, secretNameOf, secretsOf } from '../constructs/pod-template';
+import { configNameOf, secretNameOf } from '../constructs/pod-template';
 import { publicPortOf, PublicIngress } from '../constructs/public-ingress';
 import { ServiceApiAccess, usesKubernetesApi } from '../constructs/rbac';
 import { ServiceSecrets } from '../constructs/secrets';
 import { ServiceEndpoints } from '../constructs/service-endpoints';
 import { Workload, WorkloadRef } from '../constructs/workload';
-import { identityOf } from './service-props';
+import { identityOf, secretsOf, workloadPropsOf } from './service-props';
 
 export interface TradingServiceProps {
   readonly config: TargetConfig;
@@ -69,9 +69,7 @@ export class TradingService extends Construct {
       headless: service.workload === 'statefulset',
       publishNotReadyAddresses: service.peers?.discoverBeforeReady,
     });
-    this.workload = new Workload(this, 'workload', {
-      config, service, mountServiceAccountToken: usesApi, governingService: endpoints.name,
-    });
+    this.workload = new Workload(this, 'workload', workloadPropsOf(config, service, { mountServiceAccountToken: usesApi, governingService: endpoints.name }));
     new DisruptionBudget(this, 'disruption-budget', {
       name: service.name, labels, selector: this.workload.selector, minReplicas: replicaRange(service).min,
     });

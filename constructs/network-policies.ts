@@ -188,7 +188,7 @@ export class ServiceNetworkPolicy extends Construct {
     }
     if (isBlueGreen(service)) {
       // the release's smoke test (constructs/blue-green.ts) reaches the preview pods through the preview Service
-      ingress.push({ from: [{ podSelector: { matchLabels: smokeTestSelector(config, service) } }], ports: policyPorts([flowPort(smokeTestTargetOf(service).port)]) });
+      ingress.push({ from: [{ podSelector: { matchLabels: smokeTestSelector(selectorLabels(config, service), service.name) } }], ports: policyPorts([flowPort(smokeTestTargetOf(service).port)]) });
     }
     const metrics = service.ports.find((p) => p.name === METRICS_PORT);
     if (metrics) {
