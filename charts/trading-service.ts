@@ -1,5 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { effectiveBehavior } from '../config/autoscaling-rules';
 import { replicaRange } from '../config/model';
 import { ServiceConfig, TargetConfig } from '../config/types';
 import { ServiceAutoscaling } from '../constructs/autoscaling';
@@ -73,7 +74,17 @@ export class TradingService extends Construct {
     new DisruptionBudget(this, 'disruption-budget', {
       name: service.name, labels, selector: this.workload.selector, minReplicas: replicaRange(service).min,
     });
-    new ServiceAutoscaling(this, 'autoscaling', { config, service, workload: this.workload });
+    new ServiceAutoscaling(this, 'autoscaling', {
+      workload: this.workload,
+      labels,
+      replicas: replicaRange(service),
+      metrics: service.autoscaling?.metrics,
+      behavior: effectiveBehavior(config, service),
+      vpa: service.vpa,
+      // the service's container is named after the service (charts/service-props.ts)
+      container: service.name,
+      fixedContainers: (service.sidecars ?? []).map((sc) => sc.name),
+    });
     new ServiceMonitoring(this, 'monitoring', { config, service, workload: this.workload });
     if (service.expose === 'public') {
       new PublicIngress(this, 'ingress', {
