@@ -4,13 +4,15 @@
  * so each can be built and tested alone; the charts call these functions.
  */
 import { analysisSignalOf } from '../config/delivery-rules';
-import { latencyHistogramOf } from '../config/monitoring-rules';
+import { latencyHistogramOf, METRICS_PORT } from '../config/monitoring-rules';
 import { instanceOf, isBlueGreen, ownValue, previewServiceNameOf, replicaRange } from '../config/model';
 import { effectiveResources, ephemeralStorageOf } from '../config/resources';
-import { Resources, SecretRef, ServiceConfig, TargetConfig } from '../config/types';
-import { smokeTestTargetOf } from '../constructs/blue-green';
+import { ExternalPeer, Resources, SecretRef, ServiceConfig, TargetConfig } from '../config/types';
+import { smokeTestSelector, smokeTestTargetOf } from '../constructs/blue-green';
 import { serviceLabels, selectorLabelsOf, sharedLabels, TargetLabels } from '../constructs/labels';
+import { flowPort, FlowPort, PeerRule, ServiceNetworkPolicyProps } from '../constructs/network-policies';
 import { configNameOf, ContainerProps, secretNameOf, sidecarPortsOf, spreadKeysOf, spreadPolicyOf } from '../constructs/pod-template';
+import { publicPortOf } from '../constructs/public-ingress';
 import { RELOAD_SECRET_ANNOTATION, WorkloadProps } from '../constructs/workload';
 
 /** What the labels of every object of a target are made of. */
@@ -139,4 +141,123 @@ export function workloadPropsOf(config: TargetConfig, service: ServiceConfig, op
       },
     },
   };
+}
+
+/** One edge of the service graph: a service calls another service or an external peer. */
+export interface Flow {
+  readonly from: ServiceConfig;
+  readonly to: { readonly service: ServiceConfig } | { readonly external: ExternalPeer };
+  readonly ports: FlowPort[];
+}
+
+/**
+ * The service graph of a target, from `dependsOn`: one flow per caller and callee (service or
+ * external peer), with the callee's ports by number. Dependencies were validated by
+ * config/rules.ts; one that still does not resolve is skipped here, never guessed.
+ */
+export function flowsOf(config: TargetConfig): Flow[] {
+  // every service's policy reads the whole graph: build it once per target
+  let flows = graphs.get(config);
+  if (!flows) {
+    flows = buildFlows(config);
+    graphs.set(config, flows);
+  }
+  return flows;
+}
+
+const graphs = new WeakMap<TargetConfig, Flow[]>();
+
+/** The flows of a target by the service they come from and the service they go to. */
+interface FlowIndex {
+  readonly from: Map<string, Flow[]>;
+  readonly to: Map<string, Flow[]>;
+}
+
+const indexes = new WeakMap<TargetConfig, FlowIndex>();
+
+/** The flows out of and into one service, in the graph's order (each service's policy asks). */
+export function flowsAround(config: TargetConfig, service: string): { readonly out: readonly Flow[]; readonly in: readonly Flow[] } {
+  let index = indexes.get(config);
+  if (!index) {
+    index = { from: new Map(), to: new Map() };
+    const push = (map: Map<string, Flow[]>, key: string, flow: Flow) => {
+      const list = map.get(key);
+      if (list) list.push(flow);
+      else map.set(key, [flow]);
+    };
+    for (const flow of flowsOf(config)) {
+      push(index.from, flow.from.name, flow);
+      if ('service' in flow.to) push(index.to, flow.to.service.name, flow);
+    }
+    indexes.set(config, index);
+  }
+  return { out: index.from.get(service) ?? [], in: index.to.get(service) ?? [] };
+}
+
+function buildFlows(config: TargetConfig): Flow[] {
+  const flows: Flow[] = [];
+  for (const from of Object.values(config.services)) {
+    const byPeer = new Map<string, { to: Flow['to']; ports: FlowPort[] }>();
+    const add = (key: string, to: Flow['to'], ports: FlowPort[]) => {
+      const entry = byPeer.get(key) ?? { to, ports: [] };
+      for (const p of ports) if (!entry.ports.some((q) => q.port === p.port && q.protocol === p.protocol)) entry.ports.push(p);
+      byPeer.set(key, entry);
+    };
+    for (const dep of from.dependsOn ?? []) {
+      if ('service' in dep) {
+        const callee = ownValue(config.services, dep.service);
+        const port = callee?.ports.find((p) => p.name === dep.port || p.port === dep.port);
+        if (callee && port && callee.name !== from.name) add(`service:${callee.name}`, { service: callee }, [flowPort(port)]);
+      } else {
+        const peer = ownValue(config.externals, dep.external);
+        if (!peer) continue;
+        const ports = dep.ports ? peer.ports.filter((p) => dep.ports!.includes(p.port)) : peer.ports;
+        add(`external:${peer.name}`, { external: peer }, ports.map(flowPort));
+      }
+    }
+    for (const { to, ports } of byPeer.values()) flows.push({ from, to, ports });
+  }
+  return flows;
+}
+
+
+/** Labels of the Prometheus pods that scrape the targets (`monitoring.prometheusPodSelector`). */
+export const prometheusPodLabels = (config: TargetConfig): Record<string, string> =>
+  config.monitoring.prometheusPodSelector ?? { 'app.kubernetes.io/name': 'prometheus' };
+
+
+/**
+ * The NetworkPolicy of a service, from the service graph: ingress from each caller (its pods by
+ * their selector labels), from the members of its own group on the peer port, from the ingress
+ * controller's namespace when the service is public, from its blue/green smoke test, and from
+ * Prometheus' pods (`monitoring.prometheusPodSelector` in its namespace) to the `metrics` port;
+ * egress to the group's members, to each callee's pods and to each external peer's CIDRs.
+ */
+export function networkPolicyPropsOf(config: TargetConfig, service: ServiceConfig): ServiceNetworkPolicyProps {
+  const identity = identityOf(config, service);
+  const selectorOf = (s: ServiceConfig) => selectorLabelsOf(s.name, instanceOf(config));
+  const flows = flowsAround(config, service.name);
+
+  const ingress: PeerRule[] = [];
+  for (const flow of flows.in) ingress.push({ peer: { pods: selectorOf(flow.from) }, ports: flow.ports });
+  // the members of a group (a StatefulSet's peers) talk to each other on one port, both ways
+  const peerPort = service.peers?.port === undefined ? undefined : service.ports.find((p) => p.name === service.peers!.port || p.port === service.peers!.port);
+  if (peerPort) ingress.push({ peer: { pods: identity.selector }, ports: [peerPort] });
+  if (service.expose === 'public') ingress.push({ peer: { namespace: config.ingress.controllerNamespace }, ports: [publicPortOf(service.ports)] });
+  if (isBlueGreen(service)) {
+    // the release's smoke test (constructs/blue-green.ts) reaches the preview pods through the preview Service
+    ingress.push({ peer: { pods: smokeTestSelector(identity.selector, service.name) }, ports: [smokeTestTargetOf(service).port] });
+  }
+  const metrics = service.ports.find((p) => p.name === METRICS_PORT);
+  // Prometheus' pods only: namespace and pod selector in one peer (both must match)
+  if (metrics) ingress.push({ peer: { namespace: config.monitoring.namespace, pods: prometheusPodLabels(config) }, ports: [metrics] });
+
+  const egress: PeerRule[] = [];
+  if (peerPort) egress.push({ peer: { pods: identity.selector }, ports: [peerPort] });
+  for (const flow of flows.out) {
+    egress.push('service' in flow.to
+      ? { peer: { pods: selectorOf(flow.to.service) }, ports: flow.ports }
+      : { peer: { cidrs: flow.to.external.cidrs }, ports: flow.ports });
+  }
+  return { ...identity, ingress, egress };
 }

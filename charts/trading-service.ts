@@ -13,7 +13,7 @@ import { ServiceApiAccess, usesKubernetesApi } from '../constructs/rbac';
 import { ServiceSecrets } from '../constructs/secrets';
 import { ServiceEndpoints } from '../constructs/service-endpoints';
 import { Workload, WorkloadRef } from '../constructs/workload';
-import { identityOf, secretsOf, workloadPropsOf } from './service-props';
+import { identityOf, networkPolicyPropsOf, secretsOf, workloadPropsOf } from './service-props';
 
 export interface TradingServiceProps {
   readonly config: TargetConfig;
@@ -51,7 +51,7 @@ export class TradingService extends Construct {
     new ServiceApiAccess(this, 'api-access', {
       name: service.name, labels, rules: service.api ?? [], serviceAccount: service.name, namespace: config.namespace, clusterScope: props.clusterScope,
     });
-    new ServiceNetworkPolicy(this, 'network-policy', { config, service });
+    new ServiceNetworkPolicy(this, 'network-policy', networkPolicyPropsOf(config, service));
 
     if (service.config && Object.keys(service.config).length) {
       new k8s.KubeConfigMap(this, 'config', {
