@@ -5,15 +5,17 @@
  */
 import { analysisSignalOf } from '../config/delivery-rules';
 import { latencyHistogramOf, METRICS_PORT } from '../config/monitoring-rules';
-import { instanceOf, isBlueGreen, ownValue, previewServiceNameOf, replicaRange } from '../config/model';
+import { instanceOf, isAutoscaled, isBlueGreen, ownValue, previewServiceNameOf, replicaRange } from '../config/model';
 import { effectiveResources, ephemeralStorageOf } from '../config/resources';
 import { ExternalPeer, Resources, SecretRef, ServiceConfig, TargetConfig } from '../config/types';
+import { monitoringScope } from '../constructs/alert-rules';
 import { smokeTestSelector, smokeTestTargetOf } from '../constructs/blue-green';
 import { serviceLabels, selectorLabelsOf, sharedLabels, TargetLabels } from '../constructs/labels';
 import { flowPort, FlowPort, PeerRule, ServiceNetworkPolicyProps } from '../constructs/network-policies';
 import { configNameOf, ContainerProps, secretNameOf, sidecarPortsOf, spreadKeysOf, spreadPolicyOf } from '../constructs/pod-template';
 import { publicPortOf } from '../constructs/public-ingress';
-import { RELOAD_SECRET_ANNOTATION, WorkloadProps } from '../constructs/workload';
+import { ServiceMonitoringProps } from '../constructs/monitoring';
+import { RELOAD_SECRET_ANNOTATION, WorkloadProps, WorkloadRef } from '../constructs/workload';
 
 /** What the labels of every object of a target are made of. */
 export function targetLabelsOf(config: TargetConfig): TargetLabels {
@@ -260,4 +262,32 @@ export function networkPolicyPropsOf(config: TargetConfig, service: ServiceConfi
       : { peer: { cidrs: flow.to.external.cidrs }, ports: flow.ports });
   }
   return { ...identity, ingress, egress };
+}
+
+/** The monitoring bundle of a service: what its rules and dashboard select on, and the labels Prometheus and Grafana pick them up by. */
+export function monitoringPropsOf(config: TargetConfig, service: ServiceConfig, workload: WorkloadRef): ServiceMonitoringProps {
+  const identity = identityOf(config, service);
+  const { grafana } = config.monitoring;
+  return {
+    workload,
+    scope: monitoringScope({
+      service,
+      namespace: config.namespace,
+      region: config.region,
+      thresholds: config.monitoring.thresholds,
+      targetDownSeverity: config.monitoring.targetDownSeverity,
+      scrapeInterval: config.monitoring.scrapeInterval,
+      scraped: service.ports.some((p) => p.name === METRICS_PORT),
+      autoscaled: isAutoscaled(service),
+      workloadName: workload.name,
+    }),
+    labels: { ...identity.labels, ...config.monitoring.selectorLabels },
+    serviceSelector: identity.selector,
+    runbookUrlPattern: config.monitoring.runbookUrlPattern,
+    dashboard: {
+      labels: { ...identity.labels, [grafana.dashboardLabel]: grafana.dashboardLabelValue },
+      folder: grafana.folder,
+      tags: [config.platform.name, config.environment, service.name],
+    },
+  };
 }

@@ -13,7 +13,7 @@ import { ServiceApiAccess, usesKubernetesApi } from '../constructs/rbac';
 import { ServiceSecrets } from '../constructs/secrets';
 import { ServiceEndpoints } from '../constructs/service-endpoints';
 import { Workload, WorkloadRef } from '../constructs/workload';
-import { identityOf, networkPolicyPropsOf, secretsOf, workloadPropsOf } from './service-props';
+import { identityOf, monitoringPropsOf, networkPolicyPropsOf, secretsOf, workloadPropsOf } from './service-props';
 
 export interface TradingServiceProps {
   readonly config: TargetConfig;
@@ -85,7 +85,7 @@ export class TradingService extends Construct {
       container: service.name,
       fixedContainers: (service.sidecars ?? []).map((sc) => sc.name),
     });
-    new ServiceMonitoring(this, 'monitoring', { config, service, workload: this.workload });
+    new ServiceMonitoring(this, 'monitoring', monitoringPropsOf(config, service, this.workload));
     if (service.expose === 'public') {
       new PublicIngress(this, 'ingress', {
         name: service.name, labels, ingress: config.ingress, port: publicPortOf(service.ports).name, path: service.ingressPath,
