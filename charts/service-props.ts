@@ -10,7 +10,7 @@ import { effectiveResources, ephemeralStorageOf } from '../config/resources';
 import { ExternalPeer, Resources, SecretRef, ServiceConfig, TargetConfig } from '../config/types';
 import { monitoringScope } from '../constructs/alert-rules';
 import { smokeTestSelector, smokeTestTargetOf } from '../constructs/blue-green';
-import { serviceLabels, selectorLabelsOf, sharedLabels, TargetLabels } from '../constructs/labels';
+import { selectorLabelsOf, serviceLabelsOf, sharedLabels, TargetLabels, versionOf } from '../constructs/labels';
 import { flowPort, FlowPort, PeerRule, ServiceNetworkPolicyProps } from '../constructs/network-policies';
 import { configNameOf, ContainerProps, secretNameOf, sidecarPortsOf, spreadKeysOf, spreadPolicyOf } from '../constructs/pod-template';
 import { publicPortOf } from '../constructs/public-ingress';
@@ -38,7 +38,15 @@ export function identityOf(config: TargetConfig, service: ServiceConfig): Servic
   return { name: service.name, labels: serviceLabels(config, service), selector: selectorLabelsOf(service.name, instanceOf(config)) };
 }
 
-export { serviceLabels };
+/** versionOf by image: every object of a service asks for it. */
+const versions = new Map<string, string>();
+
+/** All labels of a service's objects and pods. */
+export function serviceLabels(config: TargetConfig, service: ServiceConfig): Record<string, string> {
+  let version = versions.get(service.image);
+  if (version === undefined) versions.set(service.image, version = versionOf(service));
+  return serviceLabelsOf({ name: service.name, instance: instanceOf(config), version, component: service.component, platform: config.platform.name });
+}
 
 /**
  * Every secret a service's pods receive: its own `secrets`, its own `auth` credential (the server

@@ -80,13 +80,3 @@ export function sharedLabels(target: TargetLabels, component: string): Record<st
     ...platformLabels(target.platform),
   };
 }
-
-/** versionOf by image: every object of a service asks for it. */
-const versions = new Map<string, string>();
-
-/** All labels of a service's objects and pods, from the configuration. */
-export function serviceLabels(config: TargetConfig, service: ServiceConfig): Record<string, string> {
-  let version = versions.get(service.image);
-  if (version === undefined) versions.set(service.image, version = versionOf(service));
-  return serviceLabelsOf({ name: service.name, instance: instanceOf(config), version, component: service.component, platform: config.platform.name });
-}

@@ -1,14 +1,14 @@
 import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { LimitRangeConfig, QuotaConfig, ResourceAmounts, TargetConfig } from '../config/types';
+import { LimitRangeConfig, QuotaConfig, ResourceAmounts } from '../config/types';
 import { DEFAULT_EPHEMERAL_STORAGE } from '../config/resources';
 
 export interface TargetNamespaceProps {
   /** The namespace's name. */
   readonly namespace: string;
   /** The Pod Security level enforced, audited and warned, and the version it is pinned to. */
-  readonly podSecurity: TargetConfig['podSecurity'];
+  readonly podSecurity: { readonly level: 'restricted'; readonly version: string };
   readonly quota: QuotaConfig;
   readonly limitRange: LimitRangeConfig;
   /** Labels of the Namespace, quota and LimitRange. @default - none (the chart's) */

@@ -1,4 +1,5 @@
-import { LABEL, platformLabels, selectorLabels, serviceLabels, versionOf } from '../../constructs/labels';
+import { serviceLabels } from '../../charts/service-props';
+import { LABEL, platformLabels, selectorLabels, versionOf } from '../../constructs/labels';
 import { configOf, TARGETS } from '../helpers';
 
 describe('serviceLabels', () => {
