@@ -93,7 +93,7 @@ export class DeliveryChart extends Chart {
     if (!first) throw new Error('DeliveryChart needs at least one target');
     super(scope, id, {
       namespace: ARGOCD_NAMESPACE,
-      labels: { ...platformLabels(first), [LABEL.component]: 'delivery' },
+      labels: { ...platformLabels(first.platform.name), [LABEL.component]: 'delivery' },
       disableResourceNameHashes: true,
     });
     const platform = first.platform.name;

@@ -6,11 +6,12 @@ import { BackupSchedules } from '../constructs/backups';
 import { ExternalPeerService } from '../constructs/external-peers';
 import { FeatureFlags } from '../constructs/feature-flags';
 import { NamespaceNetworkPolicies } from '../constructs/network-policies';
-import { platformLabels } from '../constructs/labels';
+import { LABEL, platformLabels } from '../constructs/labels';
 import { PriorityClasses } from '../constructs/priority-classes';
 import { SecretStore } from '../constructs/secrets';
 import { TargetNamespace } from '../constructs/target-namespace';
-import { TradingService } from '../constructs/trading-service';
+import { sharedLabelsOf } from './service-props';
+import { TradingService } from './trading-service';
 
 /**
  * The base of every target: a chart that owns the target's namespace and stamps the standard
@@ -23,11 +24,18 @@ export class BaseChart extends Chart {
   constructor(scope: Construct, readonly config: TargetConfig) {
     super(scope, config.target, {
       namespace: config.namespace,
-      labels: platformLabels(config),
+      labels: platformLabels(config.platform.name),
       disableResourceNameHashes: true,
     });
-    this.clusterScope = new Chart(this, 'cluster', { labels: platformLabels(config), disableResourceNameHashes: true });
-    new TargetNamespace(this, 'namespace', { config, clusterScope: this.clusterScope });
+    this.clusterScope = new Chart(this, 'cluster', { labels: platformLabels(config.platform.name), disableResourceNameHashes: true });
+    new TargetNamespace(this, 'namespace', {
+      namespace: config.namespace,
+      podSecurity: config.podSecurity,
+      quota: config.quota,
+      limitRange: config.limitRange,
+      labels: sharedLabelsOf(config, 'namespace'),
+      clusterScope: this.clusterScope,
+    });
   }
 }
 
@@ -37,15 +45,26 @@ export class PlatformChart extends BaseChart {
 
   constructor(scope: Construct, config: TargetConfig) {
     super(scope, config);
-    new PriorityClasses(this.clusterScope, 'priority-classes', { config });
-    new SecretStore(this.clusterScope, 'secret-store', { config, store: config.secretStore });
-    new FeatureFlags(this, 'feature-flags', { config });
-    new NamespaceNetworkPolicies(this, 'network-policies', { config });
-    new AlertRouting(this, 'alert-routing', { config });
+    new PriorityClasses(this.clusterScope, 'priority-classes', { classes: Object.values(config.priorityClasses), labels: sharedLabelsOf(config, 'scheduling') });
+    new SecretStore(this.clusterScope, 'secret-store', { store: config.secretStore, namespaces: [config.namespace], labels: sharedLabelsOf(config, 'secrets') });
+    new FeatureFlags(this, 'feature-flags', { environment: config.environment, flags: Object.values(config.featureFlags), labels: sharedLabelsOf(config, 'feature-flags') });
+    new NamespaceNetworkPolicies(this, 'network-policies', { labels: sharedLabelsOf(config, 'network-policy') });
+    new AlertRouting(this, 'alert-routing', {
+      alerting: config.monitoring.alerting,
+      store: config.secretStore,
+      labels: sharedLabelsOf(config, 'alerting'),
+      selectorLabels: config.monitoring.selectorLabels,
+    });
     for (const peer of Object.values(config.externals)) {
-      if (peer.externalName) new ExternalPeerService(this, `external-${peer.name}`, { config, peer });
+      const { externalName } = peer;
+      if (externalName) {
+        new ExternalPeerService(this, `external-${peer.name}`, {
+          peer: { ...peer, externalName },
+          labels: { ...sharedLabelsOf(config, 'external'), [LABEL.name]: peer.name },
+        });
+      }
     }
     this.services = Object.values(config.services).map((service) => new TradingService(this, service.name, { config, service, clusterScope: this.clusterScope }));
-    if (config.backups.length) new BackupSchedules(this, 'backups', { config });
+    if (config.backups.length) new BackupSchedules(this, 'backups', { namespace: config.namespace, schedules: config.backups, labels: sharedLabelsOf(config, 'backup') });
   }
 }

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { TargetConfig } from '../config/types';
+import { AlertRoutingConfig, SecretStoreConfig } from '../config/types';
 import {
   AlertmanagerConfig,
   AlertmanagerConfigSpecReceivers,
@@ -7,7 +7,6 @@ import {
   AlertmanagerConfigSpecRouteMatchersMatchType,
 } from '../imports/alertmanagerconfig-monitoring.coreos.com';
 import { ExternalSecret, ExternalSecretSpecSecretStoreRefKind, ExternalSecretSpecTargetCreationPolicy } from '../imports/externalsecret-external-secrets.io';
-import { sharedLabels } from './labels';
 
 /** The Secret the receivers' keys are synced into (by an ExternalSecret of the same name). */
 export const RECEIVERS_SECRET = 'alertmanager-receivers';
@@ -21,7 +20,14 @@ export const ALERT_ROUTING = 'alert-routing';
 const NULL_RECEIVER = 'null';
 
 export interface AlertRoutingProps {
-  readonly config: TargetConfig;
+  /** The receivers and the severities each gets (`monitoring.alerting`). @default - no routing: nothing is created */
+  readonly alerting?: AlertRoutingConfig;
+  /** The ClusterSecretStore the receivers' keys are read through. */
+  readonly store: Pick<SecretStoreConfig, 'name' | 'refreshInterval'>;
+  /** Labels of the objects. @default - none (the chart's) */
+  readonly labels?: Record<string, string>;
+  /** Labels the Prometheus Operator selects the AlertmanagerConfig by. @default - none */
+  readonly selectorLabels?: Record<string, string>;
 }
 
 /**
@@ -34,20 +40,19 @@ export interface AlertRoutingProps {
 export class AlertRouting extends Construct {
   constructor(scope: Construct, id: string, props: AlertRoutingProps) {
     super(scope, id);
-    const { config } = props;
-    const alerting = config.monitoring.alerting;
+    const { alerting, store } = props;
     if (!alerting || (!alerting.pagerduty && !alerting.slack)) return;
-    const labels = { ...sharedLabels(config, 'alerting'), ...config.monitoring.selectorLabels };
+    const labels = { ...props.labels, ...props.selectorLabels };
 
     const data = [
       ...(alerting.pagerduty ? [{ secretKey: PAGERDUTY_KEY, remoteRef: { key: alerting.pagerduty.remoteKey } }] : []),
       ...(alerting.slack ? [{ secretKey: SLACK_KEY, remoteRef: { key: alerting.slack.remoteKey } }] : []),
     ];
     new ExternalSecret(this, 'receivers', {
-      metadata: { name: RECEIVERS_SECRET, labels: sharedLabels(config, 'alerting') },
+      metadata: { name: RECEIVERS_SECRET, labels: props.labels },
       spec: {
-        refreshInterval: config.secretStore.refreshInterval ?? '1h',
-        secretStoreRef: { kind: ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE, name: config.secretStore.name },
+        refreshInterval: store.refreshInterval ?? '1h',
+        secretStoreRef: { kind: ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE, name: store.name },
         target: { name: RECEIVERS_SECRET, creationPolicy: ExternalSecretSpecTargetCreationPolicy.OWNER },
         data,
       },

@@ -1,12 +1,10 @@
 import { Construct } from 'constructs';
-import { METRICS_PORT, servesHttp } from '../config/monitoring-rules';
-import { isAutoscaled } from '../config/model';
-import { ServiceConfig, StandardThresholds, TargetConfig } from '../config/types';
+import { servesHttp } from '../config/monitoring-rules';
+import { ServiceMonitoringConfig, StandardThresholds } from '../config/types';
 import { PrometheusRule, PrometheusRuleSpecGroupsRulesExpr } from '../imports/prometheusrule-monitoring.coreos.com';
 import { ALERT } from '../core/alert-names';
 import { escapeTemplate } from '../core/go-template';
 import { durationSeconds, formatDuration, matchers, num, promqlError, scopeSelectors } from '../core/promql';
-import { serviceLabels } from './labels';
 import { sloRuleGroup } from './slo-burn-rate';
 
 export type Severity = 'critical' | 'warning' | 'info';
@@ -43,10 +41,30 @@ export interface RuleGroupSpec {
   readonly rules: ReadonlyArray<AlertSpec | RecordSpec>;
 }
 
-/** What the rules of one service select on, derived once from the configuration. */
+/** The service a scope monitors: its name and what its monitoring configuration asks for. */
+export interface MonitoredService {
+  readonly name: string;
+  /** What the service does, for its dashboard. @default none */
+  readonly description?: string;
+  /** Its alerts, metrics, SLO, scrape interval and threshold overrides. @default none: the standard alerts only */
+  readonly monitoring?: ServiceMonitoringConfig;
+}
+
+/** What the rules of one service select on, derived once by `monitoringScope`. */
 export interface MonitoringScope {
-  readonly config: TargetConfig;
-  readonly service: ServiceConfig;
+  readonly service: MonitoredService;
+  /** The namespace the service runs in. */
+  readonly namespace: string;
+  /** The region of a multi-region environment, labelled on every alert. @default none */
+  readonly region?: string;
+  /** The standard thresholds, the service's overrides applied. */
+  readonly thresholds: StandardThresholds;
+  /** Severity of "target down". */
+  readonly targetDownSeverity: 'critical' | 'warning';
+  /** The service's scrape interval (a Prometheus duration). */
+  readonly interval: string;
+  /** Whether an HPA scales the service. */
+  readonly autoscaled: boolean;
   /**
    * Matchers for the service's own metrics. The ServiceMonitor scrapes through the Service of
    * the same name, so Prometheus sets `job` to the Service name and `namespace` to its namespace;
@@ -63,22 +81,48 @@ export interface MonitoringScope {
   readonly hpaName: string;
 }
 
-export function monitoringScope(config: TargetConfig, service: ServiceConfig, workloadName = service.name): MonitoringScope {
+export interface MonitoringScopeOptions {
+  readonly service: MonitoredService;
+  readonly namespace: string;
+  /** @default none */
+  readonly region?: string;
+  /** The environment's standard thresholds; the service's `monitoring.thresholds` override them key by key. */
+  readonly thresholds: StandardThresholds;
+  /** @default 'critical' */
+  readonly targetDownSeverity?: 'critical' | 'warning';
+  /** The environment's scrape interval; the service's `monitoring.interval` overrides it. */
+  readonly scrapeInterval: string;
+  /** Whether Prometheus scrapes the service (it has a `metrics` port). */
+  readonly scraped: boolean;
+  /** Whether an HPA scales the service. @default false */
+  readonly autoscaled?: boolean;
+  /** The workload's name (the HPA is named after it). @default the service's name */
+  readonly workloadName?: string;
+}
+
+export function monitoringScope(options: MonitoringScopeOptions): MonitoringScope {
+  const { service, namespace } = options;
+  const interval = scrapeIntervalOf(options.scrapeInterval, service);
   return {
-    config,
     service,
-    app: matchers({ namespace: config.namespace, job: service.name }),
-    // the container is named after the service (constructs/pod-template.ts)
-    pods: matchers({ namespace: config.namespace, container: service.name }),
-    intervalSeconds: durationSeconds(scrapeIntervalOf(config, service)),
-    scraped: service.ports.some((p) => p.name === METRICS_PORT),
-    hpaName: workloadName,
+    namespace,
+    region: options.region,
+    thresholds: thresholdsOf(options.thresholds, service),
+    targetDownSeverity: options.targetDownSeverity ?? 'critical',
+    interval,
+    autoscaled: options.autoscaled ?? false,
+    app: matchers({ namespace, job: service.name }),
+    // the container is named after the service (charts/service-props.ts)
+    pods: matchers({ namespace, container: service.name }),
+    intervalSeconds: durationSeconds(interval),
+    scraped: options.scraped,
+    hpaName: options.workloadName ?? service.name,
   };
 }
 
 /** The scrape interval of a service: its own, else the environment's. */
-export function scrapeIntervalOf(config: TargetConfig, service: ServiceConfig): string {
-  return service.monitoring?.interval ?? config.monitoring.scrapeInterval;
+export function scrapeIntervalOf(environmentInterval: string, service: MonitoredService): string {
+  return service.monitoring?.interval ?? environmentInterval;
 }
 
 /**
@@ -106,21 +150,20 @@ export function percent(ratio: number): string {
 }
 
 /** The standard thresholds of a service: the environment's, with the service's overrides key by key. */
-export function thresholdsOf(config: TargetConfig, service: ServiceConfig): StandardThresholds {
+export function thresholdsOf(base: StandardThresholds, service: MonitoredService): StandardThresholds {
   const own = service.monitoring?.thresholds ?? {};
-  const base = config.monitoring.thresholds;
   return Object.fromEntries(Object.entries(base).map(([k, v]) => [k, { ...v, ...(own as Record<string, object>)[k] }])) as unknown as StandardThresholds;
 }
 
 /** Where a standard threshold is set, for the reason annotation. */
-function thresholdSource(service: ServiceConfig, key: keyof StandardThresholds): string {
+function thresholdSource(service: MonitoredService, key: keyof StandardThresholds): string {
   return service.monitoring?.thresholds?.[key]
     ? `services.${service.name}.monitoring.thresholds.${key}`
     : `monitoring.thresholds.${key}`;
 }
 
 /** `reason` of a standard threshold with where it is set, as written to `threshold_reason`. */
-function standardReason(service: ServiceConfig, t: StandardThresholds, key: keyof StandardThresholds): string {
+function standardReason(service: MonitoredService, t: StandardThresholds, key: keyof StandardThresholds): string {
   return `${t[key].reason} (${thresholdSource(service, key)} in environments/)`;
 }
 
@@ -156,18 +199,18 @@ export function nonHttpLatency(scope: MonitoringScope, window: string): { expr: 
  * environment, overridable per service) and the service's own alerts.
  */
 export function standardAlerts(scope: MonitoringScope): { service: AlertSpec[]; kubernetes: AlertSpec[] } {
-  const { config, service, app, pods } = scope;
+  const { service, app, pods, namespace } = scope;
   const name = service.name;
-  const t = thresholdsOf(config, service);
+  const t = scope.thresholds;
   const out: AlertSpec[] = [];
   if (scope.scraped) {
     out.push({
       alert: ALERT.targetDown,
       expr: `up{${app}} == 0`,
       for: t.targetDown.for,
-      severity: config.monitoring.targetDownSeverity,
+      severity: scope.targetDownSeverity,
       summary: `${name} metrics target {{ $labels.instance }} is down`,
-      description: `Prometheus has not scraped ${name} pod {{ $labels.pod }} in namespace ${config.namespace} for ${spelled(t.targetDown.for)}; the pod is gone, hung or not ready to serve /metrics.`,
+      description: `Prometheus has not scraped ${name} pod {{ $labels.pod }} in namespace ${namespace} for ${spelled(t.targetDown.for)}; the pod is gone, hung or not ready to serve /metrics.`,
       reason: standardReason(service, t, 'targetDown'),
     });
   }
@@ -178,9 +221,9 @@ export function standardAlerts(scope: MonitoringScope): { service: AlertSpec[]; 
       alert: ALERT.metricsAbsent,
       expr: `absent(up{${app}})`,
       for: t.targetDown.for,
-      severity: config.monitoring.targetDownSeverity,
+      severity: scope.targetDownSeverity,
       summary: `${name} has no metrics target at all`,
-      description: `Prometheus has no scrape target for ${name} in namespace ${config.namespace} for ${spelled(t.targetDown.for)}: every pod is gone, or the ServiceMonitor (or its selector) no longer finds them. Every other alert of ${name} is blind meanwhile.`,
+      description: `Prometheus has no scrape target for ${name} in namespace ${namespace} for ${spelled(t.targetDown.for)}: every pod is gone, or the ServiceMonitor (or its selector) no longer finds them. Every other alert of ${name} is blind meanwhile.`,
       reason: standardReason(service, t, 'targetDown'),
     });
   }
@@ -254,8 +297,8 @@ export function standardAlerts(scope: MonitoringScope): { service: AlertSpec[]; 
     description: `Container ${name} of pod {{ $labels.pod }} was throttled in {{ $value | humanizePercentage }} of its CFS periods over ${spelled(t.cpuThrottling.window)}, for ${spelled(t.cpuThrottling.for)}; its CPU limit is too low for its load.`,
     reason: standardReason(service, t, 'cpuThrottling'),
   }];
-  if (isAutoscaled(service)) {
-    const hpa = matchers({ namespace: config.namespace, horizontalpodautoscaler: scope.hpaName });
+  if (scope.autoscaled) {
+    const hpa = matchers({ namespace, horizontalpodautoscaler: scope.hpaName });
     kubernetes.push({
       alert: ALERT.hpaAtMaxReplicas,
       expr: `max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_status_current_replicas{${hpa}})\n  >=\nmax by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_max_replicas{${hpa}})`,
@@ -341,10 +384,10 @@ export function tradingAlerts(scope: MonitoringScope): AlertSpec[] {
  * selector gets `namespace` and `job` matchers unless it sets them itself.
  */
 export function customAlerts(scope: MonitoringScope): AlertSpec[] {
-  const { config, service } = scope;
+  const { service, namespace } = scope;
   return (service.monitoring?.alerts?.custom ?? []).map((c) => ({
     alert: c.alert,
-    expr: promqlError(c.expr) ? c.expr : scopeSelectors(c.expr, { namespace: config.namespace, job: service.name }),
+    expr: promqlError(c.expr) ? c.expr : scopeSelectors(c.expr, { namespace, job: service.name }),
     for: c.for,
     severity: c.severity,
     summary: c.summary,
@@ -358,7 +401,7 @@ export function serviceRuleGroups(scope: MonitoringScope): RuleGroupSpec[] {
   const name = scope.service.name;
   // alerts on the service's own metrics are evaluated as often as they are scraped, so that a
   // `for: 30s` means 30s and not "30s rounded up to the global evaluation interval"
-  const interval = scrapeIntervalOf(scope.config, scope.service);
+  const { interval } = scope;
   const standard = standardAlerts(scope);
   const groups: RuleGroupSpec[] = [
     { name: `${name}.service`, interval, rules: standard.service },
@@ -376,10 +419,12 @@ export function isAlert(rule: AlertSpec | RecordSpec): rule is AlertSpec {
 }
 
 export interface ServiceAlertRulesProps {
-  readonly config: TargetConfig;
-  readonly service: ServiceConfig;
-  /** The workload's name (the HPA is named after it). @default the service's name */
-  readonly workloadName?: string;
+  /** What the rules select on (`monitoringScope`). */
+  readonly scope: MonitoringScope;
+  /** Labels of the PrometheusRule, including those the Prometheus instance selects rules by. @default - none (the chart's) */
+  readonly labels?: Record<string, string>;
+  /** The runbook URL of an alert: `{alert}` is replaced with its name in lower-case kebab form. */
+  readonly runbookUrlPattern: string;
 }
 
 /**
@@ -391,15 +436,16 @@ export class ServiceAlertRules extends Construct {
 
   constructor(scope: Construct, id: string, props: ServiceAlertRulesProps) {
     super(scope, id);
-    const { config, service } = props;
-    this.groups = serviceRuleGroups(monitoringScope(config, service, props.workloadName));
-    const runbook = (alert: string) => config.monitoring.runbookUrlPattern.replace('{alert}', runbookSlug(alert));
+    const { scope: monitored } = props;
+    const { service, namespace, region } = monitored;
+    this.groups = serviceRuleGroups(monitored);
+    const runbook = (alert: string) => props.runbookUrlPattern.replace('{alert}', runbookSlug(alert));
 
     new PrometheusRule(this, 'resource', {
       metadata: {
         name: service.name,
         // the Prometheus instance picks rules up by these labels
-        labels: { ...serviceLabels(config, service), ...config.monitoring.selectorLabels },
+        labels: props.labels,
       },
       spec: {
         groups: this.groups.map((group) => ({
@@ -413,7 +459,7 @@ export class ServiceAlertRules extends Construct {
               // namespace and service on every alert: the AlertmanagerConfig of the namespace
               // only receives alerts labelled with it, whatever the expression aggregates away
               // and region in a multi-region environment: a global Alertmanager tells the regions apart
-              labels: { severity: rule.severity, namespace: config.namespace, service: service.name, ...(config.region ? { region: config.region } : {}), ...rule.labels },
+              labels: { severity: rule.severity, namespace, service: service.name, ...(region ? { region } : {}), ...rule.labels },
               annotations: {
                 summary: rule.summary,
                 description: rule.description,

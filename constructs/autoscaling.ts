@@ -1,11 +1,8 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import {
-  effectiveBehavior, effectiveVpa, vpaHpaConflictMessage, vpaHpaConflicts,
-} from '../config/autoscaling-rules';
-import { isAutoscaled, replicaRange } from '../config/model';
-import { HpaMetric, ResourceAmounts, ScalingRule, ServiceConfig, TargetConfig } from '../config/types';
+import { DEFAULT_BEHAVIOR } from '../config/autoscaling-rules';
+import { HpaMetric, ReplicaRange, ResourceAmounts, ScalingBehavior, ScalingRule, VpaUpdateMode } from '../config/types';
 import {
   VerticalPodAutoscaler,
   VerticalPodAutoscalerSpecResourcePolicyContainerPoliciesMode as ContainerPolicyMode,
@@ -13,27 +10,49 @@ import {
   VerticalPodAutoscalerSpecResourcePolicyContainerPoliciesMinAllowed as MinAllowed,
   VerticalPodAutoscalerSpecUpdatePolicyUpdateMode as UpdateMode,
 } from '../imports/vpa-autoscaling.k8s.io';
-import { serviceLabels } from './labels';
 import { WorkloadRef } from './workload';
 
+/** A VerticalPodAutoscaler's settings. */
+export interface VpaOptions {
+  /** @default 'Off' (recommendations only) where an HPA scales the workload, otherwise 'Initial' */
+  readonly updateMode?: VpaUpdateMode;
+  /** @default cpu and memory, minus what the HPA scales on */
+  readonly controlledResources?: ReadonlyArray<'cpu' | 'memory'>;
+  /** @default - no lower bound */
+  readonly minAllowed?: Partial<ResourceAmounts>;
+  /** @default - no upper bound */
+  readonly maxAllowed?: Partial<ResourceAmounts>;
+}
+
 export interface ServiceAutoscalingProps {
-  readonly config: TargetConfig;
-  readonly service: ServiceConfig;
   /**
    * The workload both autoscalers act on. Its apiVersion and kind are used as they are, so a
    * Deployment, a StatefulSet and an Argo Rollout are all targeted the same way.
    */
   readonly workload: WorkloadRef;
+  /** Labels of the autoscalers. @default - none (the chart's) */
+  readonly labels?: Record<string, string>;
+  /** The replica range: an HPA scales within it when min < max and `metrics` are given. */
+  readonly replicas: ReplicaRange;
+  /** What the HPA scales on. @default - no HPA */
+  readonly metrics?: readonly HpaMetric[];
+  /** The HPA's behaviour, per direction. @default DEFAULT_BEHAVIOR (scale up fast, scale down slowly) */
+  readonly behavior?: ScalingBehavior;
+  /** A VerticalPodAutoscaler. @default - no VPA */
+  readonly vpa?: VpaOptions;
+  /** The container the VPA sizes (the service's own). @default the workload's name */
+  readonly container?: string;
+  /** Containers the VPA leaves at their configured resources (sidecars). @default none */
+  readonly fixedContainers?: readonly string[];
 }
 
 /**
- * The autoscalers of one service, from its configuration:
+ * The autoscalers of one workload:
  *
  * - a HorizontalPodAutoscaler (autoscaling/v2) when `replicas` is a range with min < max, scaling
- *   on the configured resource, pods and external metrics, with the service's `behavior`, else the
- *   environment's `autoscaling.behavior`, else {@link DEFAULT_BEHAVIOR} (scale up fast, scale down
- *   slowly after a 300 s stabilization window);
- * - a VerticalPodAutoscaler (autoscaling.k8s.io/v1) when the service has `vpa`. Where an HPA exists
+ *   on the given resource, pods and external metrics, with the given `behavior`, else
+ *   {@link DEFAULT_BEHAVIOR} (scale up fast, scale down slowly after a 300 s stabilization window);
+ * - a VerticalPodAutoscaler (autoscaling.k8s.io/v1) when `vpa` is given. Where an HPA exists
  *   it defaults to updateMode Off (recommendations only) over the resources the HPA does not scale
  *   on; otherwise to Initial (sizes new pods, never evicts).
  *
@@ -50,77 +69,89 @@ export class ServiceAutoscaling extends Construct {
 
   constructor(scope: Construct, id: string, props: ServiceAutoscalingProps) {
     super(scope, id);
-    const { config, service, workload } = props;
-    const labels = serviceLabels(config, service);
+    const { workload, labels, replicas } = props;
     const targetRef = { apiVersion: workload.apiVersion, kind: workload.kind, name: workload.name };
+    const hpa = replicas.min < replicas.max && props.metrics !== undefined;
+    // the resources whose utilisation the HPA scales on
+    const scaled = hpa ? RESOURCES.filter((r) => props.metrics!.some((m) => m.type === 'resource' && m.resource === r)) : [];
 
-    if (isAutoscaled(service) && service.autoscaling) {
-      const { min, max } = replicaRange(service);
-      const behavior = effectiveBehavior(config, service);
+    if (hpa) {
+      const behavior = {
+        scaleUp: props.behavior?.scaleUp ?? DEFAULT_BEHAVIOR.scaleUp,
+        scaleDown: props.behavior?.scaleDown ?? DEFAULT_BEHAVIOR.scaleDown,
+      };
       new k8s.KubeHorizontalPodAutoscalerV2(this, 'hpa', {
         metadata: { name: workload.name, labels },
         spec: {
           scaleTargetRef: targetRef,
-          minReplicas: min,
-          maxReplicas: max,
-          metrics: service.autoscaling.metrics.map(metricSpec),
+          minReplicas: replicas.min,
+          maxReplicas: replicas.max,
+          metrics: props.metrics!.map(metricSpec),
           behavior: { scaleUp: scalingRules(behavior.scaleUp), scaleDown: scalingRules(behavior.scaleDown) },
         },
       });
       this.hpaName = workload.name;
-      this.node.addValidation({ validate: () => this.replicasLeftToHpa(config, service, workload) });
+      this.node.addValidation({ validate: () => this.replicasLeftToHpa(workload, replicas) });
     }
 
-    const vpa = effectiveVpa(service);
-    if (vpa) {
-      const { minAllowed, maxAllowed } = service.vpa ?? {};
+    if (props.vpa) {
+      const { minAllowed, maxAllowed } = props.vpa;
+      const updateMode = props.vpa.updateMode ?? (replicas.min < replicas.max ? 'Off' : 'Initial');
+      const controlledResources = props.vpa.controlledResources ? [...props.vpa.controlledResources] : RESOURCES.filter((r) => !scaled.includes(r));
       new VerticalPodAutoscaler(this, 'vpa', {
         metadata: { name: workload.name, labels },
         spec: {
           targetRef,
-          updatePolicy: { updateMode: vpa.updateMode as UpdateMode },
+          updatePolicy: { updateMode: updateMode as UpdateMode },
           resourcePolicy: {
             containerPolicies: [{
-              // the service's container is named after the service (constructs/pod-template.ts)
-              containerName: service.name,
-              controlledResources: vpa.controlledResources,
+              containerName: props.container ?? workload.name,
+              controlledResources,
               minAllowed: quantities(minAllowed, MinAllowed.fromString),
               maxAllowed: quantities(maxAllowed, MaxAllowed.fromString),
             },
             // sidecars keep their configured resources: the VPA's bounds are the service's
-            ...(service.sidecars ?? []).map((sc) => ({ containerName: sc.name, mode: ContainerPolicyMode.OFF }))],
+            ...(props.fixedContainers ?? []).map((containerName) => ({ containerName, mode: ContainerPolicyMode.OFF }))],
           },
         },
       });
       this.vpaName = workload.name;
       this.node.addValidation({
         validate: () => {
-          const conflicts = vpaHpaConflicts(service);
-          return conflicts.length ? [`${config.target}: ${vpaHpaConflictMessage(service, conflicts)}`] : [];
+          // a VPA that acts (any mode but Off) on a resource the HPA scales on fights the HPA
+          const conflicts = updateMode === 'Off' ? [] : controlledResources.filter((r) => scaled.includes(r));
+          return conflicts.length ? [
+            `${Chart.of(this).node.id}: the VPA of "${workload.name}" updates ${conflicts.join(' and ')} (updateMode ${updateMode}) while its HPA scales on ${conflicts.map((r) => `${r} utilisation`).join(' and ')}: `
+            + 'the VPA raises requests, which lowers the utilisation the HPA sees, so the HPA removes pods and the two fight; '
+            + 'set the VPA\'s updateMode to Off, leave those resources out of its controlledResources, or scale the HPA on another metric',
+          ] : [];
         },
       });
     }
   }
 
   /** The HPA owns `replicas`: a workload that also sets it is re-set by every Argo CD sync. */
-  private replicasLeftToHpa(config: TargetConfig, service: ServiceConfig, workload: WorkloadRef): string[] {
+  private replicasLeftToHpa(workload: WorkloadRef, range: ReplicaRange): string[] {
+    const where = Chart.of(this).node.id;
     if (workload.resource) {
       // the workload construct says what it wrote; no need to render it again
-      return workload.replicas === undefined ? [] : [this.replicasMessage(config, service, workload, workload.replicas)];
+      return workload.replicas === undefined ? [] : [replicasMessage(where, workload, range, workload.replicas)];
     }
     const object = Chart.of(this).node.findAll()
       .find((c): c is ApiObject => c instanceof ApiObject && c.kind === workload.kind && c.name === workload.name);
     if (!object) {
-      return [`the HPA of "${service.name}" in ${config.target} targets ${workload.kind}/${workload.name}, which this chart does not define; point it at the service's workload`];
+      return [`the HPA of "${workload.name}" in ${where} targets ${workload.kind}/${workload.name}, which this chart does not define; point it at the service's workload`];
     }
     const replicas = (object.toJson() as { spec?: { replicas?: number } }).spec?.replicas;
-    return replicas === undefined ? [] : [this.replicasMessage(config, service, workload, replicas)];
+    return replicas === undefined ? [] : [replicasMessage(where, workload, range, replicas)];
   }
+}
 
-  private replicasMessage(config: TargetConfig, service: ServiceConfig, workload: WorkloadRef, replicas: number): string {
-    return `${workload.kind}/${workload.name} in ${config.target} sets spec.replicas (${replicas}) although an HPA scales it between ${replicaRange(service).min} and ${replicaRange(service).max}; `
-      + 'leave replicas out of the workload so that the HPA and Argo CD do not fight over it';
-  }
+const RESOURCES: ReadonlyArray<'cpu' | 'memory'> = ['cpu', 'memory'];
+
+function replicasMessage(where: string, workload: WorkloadRef, range: ReplicaRange, replicas: number): string {
+  return `${workload.kind}/${workload.name} in ${where} sets spec.replicas (${replicas}) although an HPA scales it between ${range.min} and ${range.max}; `
+    + 'leave replicas out of the workload so that the HPA and Argo CD do not fight over it';
 }
 
 function metricSpec(metric: HpaMetric): k8s.MetricSpecV2 {

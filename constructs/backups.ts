@@ -1,21 +1,23 @@
+import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { BackupSchedule, TargetConfig } from '../config/types';
+import { BackupSchedule } from '../config/types';
 import { Schedule } from '../imports/schedule-velero.io';
 import { VELERO_NAMESPACE } from '../core/namespaces';
-import { sharedLabels } from './labels';
 
 export interface BackupSchedulesProps {
-  readonly config: TargetConfig;
-  /** @default config.backups */
-  readonly schedules?: readonly BackupSchedule[];
+  /** The namespace backed up (the target's); it also prefixes the Schedules' names. */
+  readonly namespace: string;
+  readonly schedules: readonly BackupSchedule[];
+  /** Labels of the Schedules and of the backups they make. @default - none (the chart's) */
+  readonly labels?: Record<string, string>;
 }
 
 /** The Schedule's name: prefixed with the target namespace, since Velero's namespace is shared. */
-export const scheduleNameOf = (config: TargetConfig, schedule: BackupSchedule) => `${config.namespace}-${schedule.name}`;
+export const scheduleNameOf = (namespace: string, schedule: BackupSchedule) => `${namespace}-${schedule.name}`;
 
 /** The namespaces a schedule backs up: the target's first, then its extra ones in the order given. */
-export function includedNamespacesOf(config: TargetConfig, schedule: BackupSchedule): string[] {
-  return [...new Set([config.namespace, ...(schedule.extraNamespaces ?? [])])];
+export function includedNamespacesOf(namespace: string, schedule: BackupSchedule): string[] {
+  return [...new Set([namespace, ...(schedule.extraNamespaces ?? [])])];
 }
 
 /**
@@ -27,17 +29,16 @@ export function includedNamespacesOf(config: TargetConfig, schedule: BackupSched
 export class BackupSchedules extends Construct {
   constructor(scope: Construct, id: string, props: BackupSchedulesProps) {
     super(scope, id);
-    const { config } = props;
-    const schedules = props.schedules ?? config.backups;
+    const { namespace, schedules } = props;
     for (const schedule of schedules) {
-      const labels = sharedLabels(config, 'backup');
+      const labels = props.labels;
       new Schedule(this, schedule.name, {
-        metadata: { name: scheduleNameOf(config, schedule), namespace: VELERO_NAMESPACE, labels },
+        metadata: { name: scheduleNameOf(namespace, schedule), namespace: VELERO_NAMESPACE, labels },
         spec: {
           schedule: schedule.schedule,
           useOwnerReferencesInBackup: false,
           template: {
-            includedNamespaces: includedNamespacesOf(config, schedule),
+            includedNamespaces: includedNamespacesOf(namespace, schedule),
             snapshotVolumes: true,
             ttl: schedule.ttl,
             metadata: { labels },
@@ -49,7 +50,7 @@ export class BackupSchedules extends Construct {
       validate: () => {
         const seen = new Set<string>();
         const dupes = schedules.filter((s) => seen.size === seen.add(s.name).size).map((s) => s.name);
-        return dupes.length ? [`backup schedule name(s) ${dupes.join(', ')} repeat in ${config.target}; give each entry of backups a unique name`] : [];
+        return dupes.length ? [`backup schedule name(s) ${dupes.join(', ')} repeat in ${Chart.of(this).node.id}; give each entry of backups a unique name`] : [];
       },
     });
   }

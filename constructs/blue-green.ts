@@ -1,9 +1,9 @@
+import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { analysisSignalOf } from '../config/delivery-rules';
-import { latencyHistogramOf } from '../config/monitoring-rules';
+import type { AnalysisSignal } from '../config/delivery-rules';
 import { isBlueGreen, previewServiceNameOf, SMOKE_TEST_SUFFIX } from '../config/model';
-import { PortConfig, ServiceConfig, TargetConfig } from '../config/types';
+import { PortConfig, ServiceConfig } from '../config/types';
 import {
   AnalysisTemplate,
   AnalysisTemplateSpecMetrics,
@@ -13,7 +13,7 @@ import {
 } from '../imports/analysistemplate-argoproj.io';
 import { RolloutSpecStrategyBlueGreen } from '../imports/rollout-argoproj.io';
 import { num, promqlError } from '../core/promql';
-import { LABEL, selectorLabels, serviceLabels } from './labels';
+import { LABEL } from './labels';
 import { ServiceEndpoints } from './service-endpoints';
 
 /** Where the analysis finds Prometheus unless `monitoring.prometheusUrl` says otherwise. */
@@ -44,15 +44,25 @@ const SMOKE_TEST_UID = 65534;
 
 export { isBlueGreen, previewServiceNameOf };
 /** The AnalysisTemplate that gates promotion. */
-export const analysisTemplateNameOf = (service: ServiceConfig) => `${service.name}-pre-promotion`;
+export const analysisTemplateNameOf = (service: { readonly name: string }) => `${service.name}-pre-promotion`;
 /** The AnalysisTemplate that runs on the live traffic after promotion; a failure switches back. */
-export const postPromotionTemplateNameOf = (service: ServiceConfig) => `${service.name}-post-promotion`;
+export const postPromotionTemplateNameOf = (service: { readonly name: string }) => `${service.name}-post-promotion`;
 /** The name (label and NetworkPolicy) of the smoke test's pods. */
-export const smokeTestNameOf = (service: ServiceConfig) => `${service.name}${SMOKE_TEST_SUFFIX}`;
+export const smokeTestNameOf = (service: { readonly name: string }) => `${service.name}${SMOKE_TEST_SUFFIX}`;
 
-/** Labels of the smoke test's pods: never the service's own `app.kubernetes.io/name`, so no Service, PDB or monitor selects them. */
-export function smokeTestLabels(config: TargetConfig, service: ServiceConfig): Record<string, string> {
-  return { ...serviceLabels(config, service), [LABEL.name]: smokeTestNameOf(service), [LABEL.component]: 'smoke-test' };
+/**
+ * Labels of the smoke test's pods, from the service's: never the service's own
+ * `app.kubernetes.io/name`, so no Service, PDB or monitor selects them.
+ */
+export function smokeTestLabels(serviceLabels: Record<string, string>, service: string): Record<string, string> {
+  return { ...serviceLabels, [LABEL.name]: smokeTestNameOf({ name: service }), [LABEL.component]: 'smoke-test' };
+}
+
+/** What the smoke test asks of the preview: a GET of `path` on `port` (2xx), or a TCP connection to `port` when there is no path. */
+export interface SmokeTestTarget {
+  readonly port: PortConfig;
+  /** @default - a TCP connection, no HTTP request */
+  readonly path?: string;
 }
 
 /**
@@ -60,7 +70,7 @@ export function smokeTestLabels(config: TargetConfig, service: ServiceConfig): R
  * readiness probe is HTTP (a GET must answer 2xx), else a TCP connection to the startup or
  * readiness probe's TCP port, else to the service's first port.
  */
-export function smokeTestTargetOf(service: ServiceConfig): { readonly port: PortConfig; readonly path?: string } {
+export function smokeTestTargetOf(service: Pick<ServiceConfig, 'ports' | 'probes'>): SmokeTestTarget {
   const portOf = (ref: string | number | undefined) => service.ports.find((p) => p.name === ref || p.port === ref);
   const readiness = service.probes?.readiness;
   const httpPort = readiness?.http ? portOf(readiness.http.port) : undefined;
@@ -69,13 +79,43 @@ export function smokeTestTargetOf(service: ServiceConfig): { readonly port: Port
   return { port: (tcp && portOf(tcp.port)) || service.ports[0] };
 }
 
+/** What the analysis of a release measures, and the bounds it holds the new pods to. */
+export interface BlueGreenAnalysisOptions {
+  /** Prometheus' HTTP API. @default DEFAULT_PROMETHEUS_URL */
+  readonly prometheusUrl?: string;
+  /**
+   * What the success rate is measured on: HTTP responses or orders (`analysisSignalOf`).
+   * @default - nothing to measure, which the release refuses
+   */
+  readonly signal?: AnalysisSignal;
+  /** Success-rate floor (0–1) before promotion. @default DEFAULT_SUCCESS_RATE */
+  readonly successRate?: number;
+  /** The latency histogram (its base name, without `_bucket`) the p99 gate reads. @default - no latency gate */
+  readonly latencyHistogram?: string;
+  /** p99 latency ceiling in seconds, with `latencyHistogram`. @default - no latency gate */
+  readonly latencyP99Seconds?: number;
+}
+
 export interface BlueGreenReleaseProps {
-  readonly config: TargetConfig;
-  readonly service: ServiceConfig;
-  /** The Service that carries production traffic (the Rollout's activeService). */
-  readonly activeService: string;
+  /** The service's name (the Rollout's): the names of the preview Service, templates and smoke test derive from it. */
+  readonly name: string;
+  /** Labels of the service's objects. */
+  readonly labels: Record<string, string>;
   /** Labels selecting the service's pods. */
   readonly selector: Record<string, string>;
+  /** The namespace the Rollout runs in (the smoke test reaches the preview Service there). */
+  readonly namespace: string;
+  /** The ports of the preview Service (the active Service's). */
+  readonly ports: readonly PortConfig[];
+  /** The Service that carries production traffic (the Rollout's activeService). */
+  readonly activeService: string;
+  /** The Service that reaches only the new pods before promotion (`previewServiceNameOf`). */
+  readonly previewService: string;
+  /** What the smoke test asks of the preview (`smokeTestTargetOf`). */
+  readonly smokeTest: SmokeTestTarget;
+  readonly analysis: BlueGreenAnalysisOptions;
+  /** @default DEFAULT_SCALE_DOWN_DELAY_SECONDS */
+  readonly scaleDownDelaySeconds?: number;
 }
 
 /**
@@ -108,39 +148,37 @@ export class BlueGreenRelease extends Construct {
 
   constructor(scope: Construct, id: string, props: BlueGreenReleaseProps) {
     super(scope, id);
-    const { config, service } = props;
-    const blueGreen = service.release?.blueGreen ?? {};
-    this.previewService = previewServiceNameOf(service);
-    this.analysisTemplate = analysisTemplateNameOf(service);
+    const { name, labels } = props;
+    this.previewService = props.previewService;
+    this.analysisTemplate = analysisTemplateNameOf(props);
 
     new ServiceEndpoints(this, 'preview', {
-      config,
-      service,
       name: this.previewService,
       selector: props.selector,
-      labels: { ...serviceLabels(config, service), [LABEL.name]: this.previewService },
+      labels: { ...labels, [LABEL.name]: this.previewService },
+      ports: props.ports,
     });
 
-    const metrics = analysisMetrics(config, service);
+    const metrics = analysisMetrics(props.analysis);
     new AnalysisTemplate(this, 'analysis', {
-      metadata: { name: this.analysisTemplate, labels: serviceLabels(config, service) },
+      metadata: { name: this.analysisTemplate, labels },
       spec: {
         args: [{ name: 'service-name' }, { name: 'namespace' }, { name: 'pod-template-hash' }],
-        metrics: [smokeTestMetric(config, service, this.previewService), ...metrics],
+        metrics: [smokeTestMetric({ ...props, previewService: this.previewService }), ...metrics],
       },
     });
-    this.postPromotionTemplate = postPromotionTemplateNameOf(service);
+    this.postPromotionTemplate = postPromotionTemplateNameOf(props);
     if (metrics.length) {
       new AnalysisTemplate(this, 'post-promotion', {
-        metadata: { name: this.postPromotionTemplate, labels: serviceLabels(config, service) },
+        metadata: { name: this.postPromotionTemplate, labels },
         spec: { args: [{ name: 'service-name' }, { name: 'namespace' }, { name: 'pod-template-hash' }], metrics },
       });
     }
-    new SmokeTestNetworkPolicy(this, 'smoke-test-network', { config, service });
+    new SmokeTestNetworkPolicy(this, 'smoke-test-network', { name, labels, selector: props.selector, port: props.smokeTest.port });
 
     const analysisArgs = [
-      { name: 'service-name', value: service.name },
-      { name: 'namespace', value: config.namespace },
+      { name: 'service-name', value: name },
+      { name: 'namespace', value: props.namespace },
       // the hash of the ReplicaSet being released: the green pods behind the preview Service
       { name: 'pod-template-hash', valueFrom: { podTemplateHashValue: 'Latest' } },
     ];
@@ -150,15 +188,15 @@ export class BlueGreenRelease extends Construct {
       autoPromotionEnabled: false,
       // the previous ReplicaSet stays up this long after the switch, and until the post-promotion
       // analysis passed: an abort or undo in that time switches back without starting a pod
-      scaleDownDelaySeconds: blueGreen.scaleDownDelaySeconds ?? DEFAULT_SCALE_DOWN_DELAY_SECONDS,
+      scaleDownDelaySeconds: props.scaleDownDelaySeconds ?? DEFAULT_SCALE_DOWN_DELAY_SECONDS,
       prePromotionAnalysis: { templates: [{ templateName: this.analysisTemplate }], args: analysisArgs },
       postPromotionAnalysis: metrics.length ? { templates: [{ templateName: this.postPromotionTemplate }], args: analysisArgs } : undefined,
     };
 
-    this.node.addValidation({ validate: () => analysisQueryErrors(config, service, metrics) });
+    this.node.addValidation({ validate: () => analysisQueryErrors(Chart.of(this).node.id, name, metrics) });
     this.node.addValidation({
-      validate: () => analysisSignalOf(service) ? [] : [
-        `blue/green service "${service.name}" in ${config.target} has no metrics the analysis can query (no "metrics" port, or monitoring.http is false without order alerts); add them or release it with strategy: rolling`,
+      validate: () => props.analysis.signal ? [] : [
+        `blue/green service "${name}" in ${Chart.of(this).node.id} has no metrics the analysis can query (no "metrics" port, or monitoring.http is false without order alerts); add them or release it with strategy: rolling`,
       ],
     });
   }
@@ -176,13 +214,12 @@ export class BlueGreenRelease extends Construct {
 /** An analysis result with a number in it (Argo Rollouts' expr language over the Prometheus vector). */
 export const HAS_DATA = 'len(result) > 0 && !isNaN(result[0])';
 
-export function analysisMetrics(config: TargetConfig, service: ServiceConfig): AnalysisTemplateSpecMetrics[] {
-  const address = config.monitoring.prometheusUrl ?? DEFAULT_PROMETHEUS_URL;
-  const blueGreen = service.release?.blueGreen ?? {};
-  const successRate = blueGreen.successRate ?? DEFAULT_SUCCESS_RATE;
+export function analysisMetrics(options: BlueGreenAnalysisOptions): AnalysisTemplateSpecMetrics[] {
+  const address = options.prometheusUrl ?? DEFAULT_PROMETHEUS_URL;
+  const successRate = options.successRate ?? DEFAULT_SUCCESS_RATE;
   const pods = 'namespace="{{args.namespace}}", pod=~"{{args.service-name}}-{{args.pod-template-hash}}-.*"';
   const w = MEASUREMENTS.rateWindow;
-  const signal = analysisSignalOf(service);
+  const { signal } = options;
   const measured = (name: string, query: string, condition: string): AnalysisTemplateSpecMetrics => ({
     name,
     initialDelay: MEASUREMENTS.initialDelay,
@@ -208,11 +245,11 @@ export function analysisMetrics(config: TargetConfig, service: ServiceConfig): A
       `result[0] >= ${successRate}`));
   }
   // the same histogram the service's latency alerts and dashboard read
-  const histogram = latencyHistogramOf(service);
-  if (signal && histogram && blueGreen.latencyP99Seconds !== undefined) {
+  const histogram = options.latencyHistogram;
+  if (signal && histogram && options.latencyP99Seconds !== undefined) {
     metrics.push(measured('latency-p99',
       `histogram_quantile(0.99, sum by (le) (rate(${histogram}_bucket{${pods}}[${w}])))`,
-      `result[0] <= ${num(blueGreen.latencyP99Seconds)}`));
+      `result[0] <= ${num(options.latencyP99Seconds)}`));
   }
   return metrics;
 }
@@ -223,12 +260,12 @@ export function analysisMetrics(config: TargetConfig, service: ServiceConfig): A
  * synthesis instead of every promotion. One message per broken query, naming target, service
  * and metric.
  */
-export function analysisQueryErrors(config: TargetConfig, service: ServiceConfig, metrics: readonly AnalysisTemplateSpecMetrics[]): string[] {
+export function analysisQueryErrors(where: string, service: string, metrics: readonly AnalysisTemplateSpecMetrics[]): string[] {
   return metrics.flatMap((metric) => {
     const query = metric.provider.prometheus?.query;
     if (query === undefined) return [];
     const error = promqlError(query.replace(/\{\{\s*args\.[A-Za-z0-9_-]+\s*\}\}/g, 'placeholder'));
-    return error ? [`AnalysisTemplate "${analysisTemplateNameOf(service)}" of service "${service.name}" in ${config.target}: metric "${metric.name}": invalid PromQL: ${error}; query: ${query}`] : [];
+    return error ? [`AnalysisTemplate "${analysisTemplateNameOf({ name: service })}" of service "${service}" in ${where}: metric "${metric.name}": invalid PromQL: ${error}; query: ${query}`] : [];
   });
 }
 
@@ -239,9 +276,15 @@ export function analysisQueryErrors(config: TargetConfig, service: ServiceConfig
  * capabilities, RuntimeDefault seccomp, read-only root), mounts no token, declares its resources
  * (the namespace's quota counts it), and reaches the preview pods through SmokeTestNetworkPolicy.
  */
-export function smokeTestMetric(config: TargetConfig, service: ServiceConfig, previewService: string): AnalysisTemplateSpecMetrics {
-  const target = smokeTestTargetOf(service);
-  const host = `${previewService}.${config.namespace}.svc`;
+export function smokeTestMetric(props: {
+  readonly name: string;
+  readonly labels: Record<string, string>;
+  readonly namespace: string;
+  readonly previewService: string;
+  readonly smokeTest: SmokeTestTarget;
+}): AnalysisTemplateSpecMetrics {
+  const target = props.smokeTest;
+  const host = `${props.previewService}.${props.namespace}.svc`;
   const { requests, intervalSeconds, timeoutSeconds } = SMOKE_TEST;
   const probe = target.path !== undefined
     ? `wget -q -O /dev/null -T ${timeoutSeconds} "http://${host}:${target.port.port}${target.path}"`
@@ -254,7 +297,7 @@ export function smokeTestMetric(config: TargetConfig, service: ServiceConfig, pr
     'done',
     `echo "smoke test: ${requests} of ${requests} requests succeeded: ${what}"`,
   ].join('\n');
-  const labels = smokeTestLabels(config, service);
+  const labels = smokeTestLabels(props.labels, props.name);
   return {
     name: 'smoke-test',
     provider: {
@@ -295,18 +338,28 @@ export function smokeTestMetric(config: TargetConfig, service: ServiceConfig, pr
  * namespace's allow-dns policy), nothing else, and accept nothing; the service's own policy
  * (constructs/network-policies.ts) admits them on that port.
  */
+export interface SmokeTestNetworkPolicyProps {
+  /** The service's name. */
+  readonly name: string;
+  /** Labels of the policy (the service's). */
+  readonly labels?: Record<string, string>;
+  /** Labels selecting the service's pods. */
+  readonly selector: Record<string, string>;
+  /** The port the smoke test reaches. */
+  readonly port: PortConfig;
+}
+
 export class SmokeTestNetworkPolicy extends Construct {
-  constructor(scope: Construct, id: string, props: { readonly config: TargetConfig; readonly service: ServiceConfig }) {
+  constructor(scope: Construct, id: string, props: SmokeTestNetworkPolicyProps) {
     super(scope, id);
-    const { config, service } = props;
-    const port = smokeTestTargetOf(service).port;
+    const { port } = props;
     new k8s.KubeNetworkPolicy(this, 'resource', {
-      metadata: { name: smokeTestNameOf(service), labels: serviceLabels(config, service) },
+      metadata: { name: smokeTestNameOf(props), labels: props.labels },
       spec: {
-        podSelector: { matchLabels: smokeTestSelector(config, service) },
+        podSelector: { matchLabels: smokeTestSelector(props.selector, props.name) },
         policyTypes: ['Ingress', 'Egress'],
         egress: [{
-          to: [{ podSelector: { matchLabels: selectorLabels(config, service) } }],
+          to: [{ podSelector: { matchLabels: props.selector } }],
           ports: [{ port: k8s.IntOrString.fromNumber(port.port), protocol: port.protocol ?? 'TCP' }],
         }],
       },
@@ -315,6 +368,6 @@ export class SmokeTestNetworkPolicy extends Construct {
 }
 
 /** The labels that select a service's smoke-test pods. */
-export function smokeTestSelector(config: TargetConfig, service: ServiceConfig): Record<string, string> {
-  return { ...selectorLabels(config, service), [LABEL.name]: smokeTestNameOf(service) };
+export function smokeTestSelector(selector: Record<string, string>, service: string): Record<string, string> {
+  return { ...selector, [LABEL.name]: smokeTestNameOf({ name: service }) };
 }

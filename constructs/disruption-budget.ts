@@ -1,11 +1,11 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { ServiceConfig, TargetConfig } from '../config/types';
-import { serviceLabels } from './labels';
 
 export interface DisruptionBudgetProps {
-  readonly config: TargetConfig;
-  readonly service: ServiceConfig;
+  /** The PodDisruptionBudget's name (the service's). */
+  readonly name: string;
+  /** Labels of the PodDisruptionBudget object. @default - none (the chart's) */
+  readonly labels?: Record<string, string>;
   /** Labels selecting the pods the budget protects. */
   readonly selector: Record<string, string>;
 }
@@ -24,9 +24,9 @@ export class DisruptionBudget extends Construct {
 
   constructor(scope: Construct, id: string, props: DisruptionBudgetProps) {
     super(scope, id);
-    const { config, service } = props;
+    const { name } = props;
     new k8s.KubePodDisruptionBudget(this, 'resource', {
-      metadata: { name: service.name, labels: serviceLabels(config, service) },
+      metadata: { name, labels: props.labels },
       spec: {
         maxUnavailable: k8s.IntOrString.fromNumber(this.maxUnavailable),
         unhealthyPodEvictionPolicy: 'AlwaysAllow',

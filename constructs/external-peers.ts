@@ -1,11 +1,12 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { ExternalPeer, TargetConfig } from '../config/types';
-import { LABEL, sharedLabels } from './labels';
+import { ExternalPeer } from '../config/types';
 
 export interface ExternalPeerServiceProps {
-  readonly config: TargetConfig;
-  readonly peer: ExternalPeer;
+  /** The peer: the Service takes its name and ports, and points at its `externalName`. */
+  readonly peer: Pick<ExternalPeer, 'name' | 'ports'> & { readonly externalName: string };
+  /** Labels of the Service. @default - none (the chart's) */
+  readonly labels?: Record<string, string>;
 }
 
 /**
@@ -15,9 +16,9 @@ export interface ExternalPeerServiceProps {
 export class ExternalPeerService extends Construct {
   constructor(scope: Construct, id: string, props: ExternalPeerServiceProps) {
     super(scope, id);
-    const { config, peer } = props;
+    const { peer } = props;
     new k8s.KubeService(this, 'resource', {
-      metadata: { name: peer.name, labels: { ...sharedLabels(config, 'external'), [LABEL.name]: peer.name } },
+      metadata: { name: peer.name, labels: props.labels },
       spec: {
         type: 'ExternalName',
         externalName: peer.externalName,

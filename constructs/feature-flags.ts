@@ -1,12 +1,15 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
-import { TargetConfig } from '../config/types';
-import { sharedLabels } from './labels';
+import { FeatureFlag } from '../config/types';
 import { FEATURE_FLAGS_CONFIGMAP } from './pod-template';
 
 export interface FeatureFlagsProps {
-  readonly config: TargetConfig;
+  /** The environment the flags' states are for, written into the document. */
+  readonly environment: string;
+  readonly flags: readonly FeatureFlag[];
+  /** Labels of the ConfigMap. @default - none (the chart's) */
+  readonly labels?: Record<string, string>;
 }
 
 /**
@@ -16,7 +19,7 @@ export interface FeatureFlagsProps {
 export class FeatureFlags extends Construct {
   constructor(scope: Construct, id: string, props: FeatureFlagsProps) {
     super(scope, id);
-    const flags = Object.values(props.config.featureFlags);
+    const { flags } = props;
     this.node.addValidation({
       validate: () => {
         const errors: string[] = [];
@@ -32,7 +35,7 @@ export class FeatureFlags extends Construct {
       },
     });
     const document = {
-      environment: props.config.environment,
+      environment: props.environment,
       flags: flags.map((f) => ({
         name: f.name,
         owner: f.owner,
@@ -43,7 +46,7 @@ export class FeatureFlags extends Construct {
       })),
     };
     new k8s.KubeConfigMap(this, 'resource', {
-      metadata: { name: FEATURE_FLAGS_CONFIGMAP, labels: sharedLabels(props.config, 'feature-flags') },
+      metadata: { name: FEATURE_FLAGS_CONFIGMAP, labels: props.labels },
       data: { 'flags.yaml': stringify(document, { lineWidth: 0 }) },
     });
   }

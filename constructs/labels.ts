@@ -11,10 +11,28 @@ export const LABEL = {
   managedBy: 'app.kubernetes.io/managed-by',
 } as const;
 
+/** What the labels of a target's objects are made of: the platform, and the platform in one environment. */
+export interface TargetLabels {
+  /** `app.kubernetes.io/part-of`, e.g. `trading-platform`. */
+  readonly platform: string;
+  /** `app.kubernetes.io/instance`: the platform in one environment, e.g. `trading-platform-staging`. */
+  readonly instance: string;
+}
+
+/** What the labels of one service's objects are made of, besides the target's. */
+export interface ServiceLabelsOptions extends TargetLabels {
+  /** `app.kubernetes.io/name`: the service's name. */
+  readonly name: string;
+  /** `app.kubernetes.io/version`: the image tag (or digest prefix). */
+  readonly version: string;
+  /** `app.kubernetes.io/component`. */
+  readonly component: string;
+}
+
 /** Labels every object of a target carries (stamped by the chart). */
-export function platformLabels(config: TargetConfig): Record<string, string> {
+export function platformLabels(platform: string): Record<string, string> {
   return {
-    [LABEL.partOf]: config.platform.name,
+    [LABEL.partOf]: platform,
     [LABEL.managedBy]: 'cdk8s',
   };
 }
@@ -26,40 +44,39 @@ export { instanceOf };
  * and the environment, never from a construct path or a version, so they never change under a
  * live (immutable) selector.
  */
-export function selectorLabels(config: TargetConfig, service: ServiceConfig): Record<string, string> {
+export function selectorLabelsOf(name: string, instance: string): Record<string, string> {
   return {
-    [LABEL.name]: service.name,
-    [LABEL.instance]: instanceOf(config),
+    [LABEL.name]: name,
+    [LABEL.instance]: instance,
   };
+}
+
+/**
+ * The selector labels of a service of a target, for the checks of pipeline/ that compare rendered
+ * objects with the configuration; charts translate configuration with charts/service-props.ts.
+ */
+export function selectorLabels(config: TargetConfig, service: ServiceConfig): Record<string, string> {
+  return selectorLabelsOf(service.name, instanceOf(config));
 }
 
 export { versionOf };
 
-/**
- * versionOf per service: every object of a service asks for it. Keyed by the service's
- * configuration object, so the entry dies with the configuration it was read from (one synthesis)
- * and a configuration loaded later, with another image, never reads it.
- */
-const versions = new WeakMap<ServiceConfig, string>();
-
 /** All labels of a service's objects and pods. */
-export function serviceLabels(config: TargetConfig, service: ServiceConfig): Record<string, string> {
-  let version = versions.get(service);
-  if (version === undefined) versions.set(service, version = versionOf(service));
+export function serviceLabelsOf(options: ServiceLabelsOptions): Record<string, string> {
   return {
-    ...selectorLabels(config, service),
-    [LABEL.version]: version,
-    [LABEL.component]: service.component,
-    ...platformLabels(config),
+    ...selectorLabelsOf(options.name, options.instance),
+    [LABEL.version]: options.version,
+    [LABEL.component]: options.component,
+    ...platformLabels(options.platform),
   };
 }
 
 /** Labels of the target's shared objects (namespace, quota, policies that are not a service's). */
-export function sharedLabels(config: TargetConfig, component: string): Record<string, string> {
+export function sharedLabels(target: TargetLabels, component: string): Record<string, string> {
   return {
-    [LABEL.name]: config.platform.name,
-    [LABEL.instance]: instanceOf(config),
+    [LABEL.name]: target.platform,
+    [LABEL.instance]: target.instance,
     [LABEL.component]: component,
-    ...platformLabels(config),
+    ...platformLabels(target.platform),
   };
 }

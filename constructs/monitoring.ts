@@ -1,17 +1,23 @@
 import { Construct } from 'constructs';
-import { METRICS_PORT } from '../config/monitoring-rules';
-import { ServiceConfig, TargetConfig } from '../config/types';
-import { ServiceAlertRules } from './alert-rules';
-import { ServiceDashboard } from './dashboards';
+import { MonitoringScope, ServiceAlertRules } from './alert-rules';
+import { ServiceDashboard, ServiceDashboardProps } from './dashboards';
 import { PodMonitor } from './pod-monitor';
 import { ServiceMonitor } from './service-monitor';
 import { WorkloadRef } from './workload';
 
 export interface ServiceMonitoringProps {
-  readonly config: TargetConfig;
-  readonly service: ServiceConfig;
   /** The workload the service runs as; its HPA (if any) carries the same name. */
   readonly workload: WorkloadRef;
+  /** What the scrape, the rules and the dashboard select on (`monitoringScope`); scraped only when `scope.scraped`. */
+  readonly scope: MonitoringScope;
+  /** Labels of the scrape config and the PrometheusRule, including those the Prometheus instance selects them by. @default - none (the chart's) */
+  readonly labels?: Record<string, string>;
+  /** Labels selecting the service's Service, which a ServiceMonitor scrapes through. @default the workload's selector */
+  readonly serviceSelector?: Record<string, string>;
+  /** The runbook URL of an alert: `{alert}` is replaced with its name in lower-case kebab form. */
+  readonly runbookUrlPattern: string;
+  /** The dashboard's labels, folder and tags. @default - no labels, folder or tags beyond the service's name */
+  readonly dashboard?: Omit<ServiceDashboardProps, 'scope'>;
 }
 
 /**
@@ -26,12 +32,13 @@ export class ServiceMonitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: ServiceMonitoringProps) {
     super(scope, id);
-    const { config, service, workload } = props;
-    if (service.ports.some((p) => p.name === METRICS_PORT)) {
-      if (workload.previewService) new PodMonitor(this, 'pod-monitor', { config, service, selector: workload.selector });
-      else new ServiceMonitor(this, 'service-monitor', { config, service });
+    const { scope: monitored, workload } = props;
+    if (monitored.scraped) {
+      const monitor = { name: monitored.service.name, labels: props.labels, namespace: monitored.namespace, interval: monitored.interval };
+      if (workload.previewService) new PodMonitor(this, 'pod-monitor', { ...monitor, selector: workload.selector });
+      else new ServiceMonitor(this, 'service-monitor', { ...monitor, selector: props.serviceSelector ?? workload.selector });
     }
-    this.rules = new ServiceAlertRules(this, 'rules', { config, service, workloadName: workload.name });
-    new ServiceDashboard(this, 'dashboard', { config, service, workloadName: workload.name });
+    this.rules = new ServiceAlertRules(this, 'rules', { scope: monitored, labels: props.labels, runbookUrlPattern: props.runbookUrlPattern });
+    new ServiceDashboard(this, 'dashboard', { ...props.dashboard, scope: monitored });
   }
 }

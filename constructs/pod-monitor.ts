@@ -1,14 +1,22 @@
+import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { ServiceConfig, TargetConfig } from '../config/types';
 import { PodMonitor as PodMonitorResource } from '../imports/podmonitor-monitoring.coreos.com';
-import { LABEL, serviceLabels } from './labels';
+import { LABEL } from './labels';
 import { scrapeEndpointOf } from './service-monitor';
 
 export interface PodMonitorProps {
-  readonly config: TargetConfig;
-  readonly service: ServiceConfig;
+  /** The monitor's name: the service's, which the series' `job` must be. */
+  readonly name: string;
+  /** Labels of the monitor, including those the Prometheus instance selects monitors by. @default - none (the chart's) */
+  readonly labels?: Record<string, string>;
   /** Labels of the workload's pods (its selector); every pod carrying them is scraped. */
   readonly selector: Record<string, string>;
+  /** The namespace the pods are in. */
+  readonly namespace: string;
+  /** Scrape interval (a Prometheus duration); the timeout is 10s or the interval when shorter. */
+  readonly interval: string;
+  /** The container port's name. @default 'metrics' */
+  readonly port?: string;
 }
 
 /**
@@ -27,22 +35,19 @@ export interface PodMonitorProps {
 export class PodMonitor extends Construct {
   constructor(scope: Construct, id: string, props: PodMonitorProps) {
     super(scope, id);
-    const { config, service } = props;
+    const { name } = props;
     new PodMonitorResource(this, 'resource', {
-      metadata: {
-        name: service.name,
-        labels: { ...serviceLabels(config, service), ...config.monitoring.selectorLabels },
-      },
+      metadata: { name, labels: props.labels },
       spec: {
         selector: { matchLabels: props.selector },
-        namespaceSelector: { matchNames: [config.namespace] },
+        namespaceSelector: { matchNames: [props.namespace] },
         jobLabel: LABEL.name,
-        podMetricsEndpoints: [scrapeEndpointOf(config, service)],
+        podMetricsEndpoints: [scrapeEndpointOf(props.interval, props.port)],
       },
     });
     this.node.addValidation({
-      validate: () => props.selector[LABEL.name] === service.name ? [] : [
-        `PodMonitor of service "${service.name}" in ${config.target} selects pods whose ${LABEL.name} is "${props.selector[LABEL.name]}", but jobLabel takes job from it and the rules expect job="${service.name}"; select the workload's pods by the service's selector labels`,
+      validate: () => props.selector[LABEL.name] === name ? [] : [
+        `PodMonitor of service "${name}" in ${Chart.of(this).node.id} selects pods whose ${LABEL.name} is "${props.selector[LABEL.name]}", but jobLabel takes job from it and the rules expect job="${name}"; select the workload's pods by the service's selector labels`,
       ],
     });
   }

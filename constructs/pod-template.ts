@@ -1,51 +1,89 @@
 import { k8s } from 'cdk8s-plus-28';
-import { ownValue } from '../config/model';
 import { topologyKeysOf, ZONE_KEY } from '../config/availability-rules';
-import { ProbeConfig, ProbesConfig, Resources, SecretRef, ServiceConfig, SidecarConfig, TargetConfig } from '../config/types';
-import { serviceLabels, selectorLabels } from './labels';
-import { effectiveResources, ephemeralStorageOf } from '../config/resources';
+import { AvailabilityConfig, DEFAULT_EPHEMERAL_STORAGE, PortConfig, ProbeConfig, ProbesConfig, Resources, ServiceConfig, SidecarConfig, Tier } from '../config/types';
 
 /** Default UID/GID of every container: non-root, outside the range of system users. */
 export const DEFAULT_UID = 10001;
 
 /** Name of the Secret an ExternalSecret materialises for a service. */
-export const secretNameOf = (service: ServiceConfig) => `${service.name}-secrets`;
+export const secretNameOf = (service: { readonly name: string }) => `${service.name}-secrets`;
 /** Name of a service's own ConfigMap. */
-export const configNameOf = (service: ServiceConfig) => `${service.name}-config`;
+export const configNameOf = (service: { readonly name: string }) => `${service.name}-config`;
 /** The platform's feature-flag ConfigMap. */
 export const FEATURE_FLAGS_CONFIGMAP = 'feature-flags';
 /** Name of the persistent volume claim template of stateful services. */
 export const DATA_VOLUME = 'data';
 
-/**
- * Every secret a service's pods receive: its own `secrets`, its own `auth` credential (the server
- * side, e.g. redis's password) and the `auth` credential of each service it `dependsOn` (the
- * client side). One entry per env name, in that order (config/rules.ts refuses two different
- * secrets under one name).
- */
-export function secretsOf(config: TargetConfig, service: ServiceConfig): SecretRef[] {
-  const out = new Map<string, SecretRef>();
-  const add = (s: SecretRef | undefined) => { if (s && !out.has(s.env)) out.set(s.env, s); };
-  (service.secrets ?? []).forEach(add);
-  add(service.auth);
-  for (const dep of service.dependsOn ?? []) {
-    if ('service' in dep) add(config.services[dep.service]?.auth);
-  }
-  return [...out.values()];
+/** How pods spread over one topology key (a `topologySpreadConstraints` entry). */
+export interface SpreadConstraint {
+  readonly topologyKey: string;
+  /** What the scheduler does when the pods cannot spread evenly. */
+  readonly whenUnsatisfiable: 'DoNotSchedule' | 'ScheduleAnyway';
 }
 
-const secretEnv = (service: ServiceConfig, s: SecretRef): k8s.EnvVar => ({ name: s.env, valueFrom: { secretKeyRef: { name: secretNameOf(service), key: s.env } } });
-
-/** Whether a service's pods mount the feature-flags ConfigMap: it owns a flag, or reads others'. */
-export function readsFeatureFlags(config: TargetConfig, service: ServiceConfig): boolean {
-  return service.featureFlags === true || Object.values(config.featureFlags).some((f) => f.owner === service.name);
+/** One container of a pod, the service's own or a sidecar. */
+export interface ContainerProps {
+  readonly name: string;
+  /** A pinned image reference. */
+  readonly image: string;
+  /** @default - the image's entrypoint */
+  readonly command?: string[];
+  /** @default - the image's arguments */
+  readonly args?: string[];
+  /** The ports the container serves. @default none */
+  readonly ports?: readonly PortConfig[];
+  /** Plain, non-secret environment variables. @default none */
+  readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Environment variables read from the pod's Secret (`PodTemplateProps.secretName`), each from the
+   * key of the same name, in this order. @default none
+   */
+  readonly secretEnv?: readonly string[];
+  /**
+   * Requests and limits, as they are to be written; ephemeral storage not given is
+   * {@link DEFAULT_EPHEMERAL_STORAGE} (256Mi requested, 1Gi limit).
+   */
+  readonly resources: Resources;
+  /** @default none */
+  readonly probes?: ProbesConfig;
 }
 
-export interface PodTemplateOptions {
-  /** Whether the service talks to the Kubernetes API (mounts a token). */
-  readonly mountServiceAccountToken: boolean;
-  /** Whether an Argo Rollout (rather than a Deployment or StatefulSet) runs the pods. @default false */
-  readonly rollout?: boolean;
+export interface PodTemplateProps {
+  /** Labels of the pods. */
+  readonly labels: Record<string, string>;
+  /** Labels that select the pods (the topology spread counts the pods that carry them). */
+  readonly selector: Record<string, string>;
+  /** The ServiceAccount the pods run as. */
+  readonly serviceAccountName: string;
+  /** Mount a service-account token (only for pods that talk to the Kubernetes API). @default false */
+  readonly mountServiceAccountToken?: boolean;
+  /** The main container: it gets the config and feature-flag mounts, the data volume and the preStop delay. */
+  readonly container: ContainerProps;
+  /** Helper containers, each with its own writable /tmp. @default none */
+  readonly sidecars?: readonly ContainerProps[];
+  /** UID, GID and fsGroup of every container. @default DEFAULT_UID (10001) */
+  readonly runAsUser?: number;
+  /** The Secret `secretEnv` variables are read from. @default - `<serviceAccountName>-secrets` */
+  readonly secretName?: string;
+  /** A ConfigMap mounted read-only into the main container. @default - none */
+  readonly configMap?: { readonly name: string; readonly mountPath: string };
+  /** Mount the feature-flags ConfigMap at /etc/feature-flags (a volume: edits reach the pod without a restart). @default false */
+  readonly featureFlags?: boolean;
+  /** Where the main container mounts the `data` volume (a StatefulSet's claim). @default - no data volume */
+  readonly dataMountPath?: string;
+  /** @default - none (priority 0) */
+  readonly priorityClassName?: string;
+  /** @default - Kubernetes' 30 seconds */
+  readonly terminationGracePeriodSeconds?: number;
+  /** Seconds the main container waits (a preStop sleep) before it is stopped. @default 0 (no preStop hook) */
+  readonly preStopSeconds?: number;
+  /** How the pods spread over zones and nodes. @default - no topology spread */
+  readonly spread?: readonly SpreadConstraint[];
+  /**
+   * The label its controller gives each revision's pods (`revisionLabelOf`): the spread counts only
+   * the pods of the same revision. @default 'pod-template-hash' (a Deployment's)
+   */
+  readonly revisionLabel?: string;
 }
 
 /**
@@ -53,83 +91,58 @@ export interface PodTemplateOptions {
  * uses to spread each revision on its own: `pod-template-hash` (Deployment's ReplicaSets),
  * `controller-revision-hash` (StatefulSet), `rollouts-pod-template-hash` (Argo Rollouts).
  */
-export function revisionLabelOf(service: ServiceConfig, options: { readonly rollout?: boolean }): string {
-  if (service.workload === 'statefulset') return 'controller-revision-hash';
-  return options.rollout ? 'rollouts-pod-template-hash' : 'pod-template-hash';
+export function revisionLabelOf(kind: 'deployment' | 'statefulset' | 'rollout'): string {
+  if (kind === 'statefulset') return 'controller-revision-hash';
+  return kind === 'rollout' ? 'rollouts-pod-template-hash' : 'pod-template-hash';
 }
 
 /**
  * The pod template of a service. Everything the Pod Security "restricted" profile asks is set
  * explicitly here rather than inherited from a library default: non-root UID/GID, RuntimeDefault
  * seccomp, all capabilities dropped, no privilege escalation, a read-only root filesystem with a
- * writable emptyDir at /tmp. Resources come from the configuration only.
+ * writable emptyDir at /tmp. Resources are those given, never a library's.
  */
-export function podTemplate(config: TargetConfig, service: ServiceConfig, options: PodTemplateOptions): k8s.PodTemplateSpec {
-  const uid = service.runAsUser ?? DEFAULT_UID;
+export function podTemplate(props: PodTemplateProps): k8s.PodTemplateSpec {
+  const uid = props.runAsUser ?? DEFAULT_UID;
+  const main = props.container;
+  const secretName = props.secretName ?? `${props.serviceAccountName}-secrets`;
   const volumes: k8s.Volume[] = [{ name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } }];
   const mounts: k8s.VolumeMount[] = [{ name: 'tmp', mountPath: '/tmp' }];
-  if (service.config && Object.keys(service.config).length) {
-    volumes.push({ name: 'config', configMap: { name: configNameOf(service) } });
-    mounts.push({ name: 'config', mountPath: `/etc/${service.name}`, readOnly: true });
+  if (props.configMap) {
+    volumes.push({ name: 'config', configMap: { name: props.configMap.name } });
+    mounts.push({ name: 'config', mountPath: props.configMap.mountPath, readOnly: true });
   }
-  if (readsFeatureFlags(config, service)) {
+  if (props.featureFlags) {
     // mounted as a volume (not env) so that changes reach the pod without a restart
     volumes.push({ name: 'feature-flags', configMap: { name: FEATURE_FLAGS_CONFIGMAP } });
     mounts.push({ name: 'feature-flags', mountPath: '/etc/feature-flags', readOnly: true });
   }
-  if (service.storage) {
-    mounts.push({ name: DATA_VOLUME, mountPath: service.storage.mountPath });
+  if (props.dataMountPath !== undefined) {
+    mounts.push({ name: DATA_VOLUME, mountPath: props.dataMountPath });
   }
 
-  const env: k8s.EnvVar[] = [
-    ...literalEnv(service.env),
-    ...secretsOf(config, service).map((s) => secretEnv(service, s)),
+  const envOf = (c: ContainerProps): k8s.EnvVar[] => [
+    ...literalEnv(c.env),
+    ...(c.secretEnv ?? []).map((name) => ({ name, valueFrom: { secretKeyRef: { name: secretName, key: name } } })),
   ];
 
-  const spreadKeys = spreadKeysOf(config);
-
-  // ports served by a sidecar leave the main container
-  const sidecarPorts = new Set((service.sidecars ?? []).flatMap((sc) => sidecarPortsOf(service, sc).map((p) => p.name)));
-  const container = containerOf(config, uid, {
-    name: service.name,
-    image: service.image,
-    command: service.command,
-    args: service.args,
-    ports: service.ports.filter((p) => !sidecarPorts.has(p.name)),
-    env,
-    resources: effectiveResources(config, service),
-    probes: service.probes,
-    mounts,
-    preStop: true,
-  });
-  const sidecars = (service.sidecars ?? []).map((sc) => {
+  const container = containerOf(uid, main, envOf(main), mounts, props.preStopSeconds ?? 0);
+  const sidecars = (props.sidecars ?? []).map((sc) => {
     // each sidecar gets its own writable /tmp; its root filesystem stays read-only
     const tmp = `${sc.name}-tmp`;
     volumes.push({ name: tmp, emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } });
-    return containerOf(config, uid, {
-      name: sc.name,
-      image: sc.image,
-      command: sc.command,
-      args: sc.args,
-      ports: sidecarPortsOf(service, sc),
-      // a sidecar of a service that demands a credential (an exporter) presents it too
-      env: [...literalEnv(sc.env), ...(service.auth ? [secretEnv(service, service.auth)] : [])],
-      resources: effectiveResources(config, service, sc.resources),
-      probes: sc.probes ?? {},
-      mounts: [{ name: tmp, mountPath: '/tmp' }],
-      preStop: false,
-    });
+    return containerOf(uid, sc, envOf(sc), [{ name: tmp, mountPath: '/tmp' }], 0);
   });
 
-  const priority = service.priority ? ownValue(config.priorityClasses, service.priority)?.name : undefined;
+  const spread = props.spread ?? [];
   return {
-    metadata: { labels: serviceLabels(config, service) },
+    metadata: { labels: props.labels },
     spec: {
-      serviceAccountName: service.name,
-      automountServiceAccountToken: options.mountServiceAccountToken,
+      serviceAccountName: props.serviceAccountName,
+      automountServiceAccountToken: props.mountServiceAccountToken ?? false,
       enableServiceLinks: false,
-      priorityClassName: priority,
-      terminationGracePeriodSeconds: config.availability.terminationGracePeriodSeconds,
+      priorityClassName: props.priorityClassName,
+      terminationGracePeriodSeconds: props.terminationGracePeriodSeconds,
       securityContext: {
         runAsNonRoot: true,
         runAsUser: uid,
@@ -137,19 +150,19 @@ export function podTemplate(config: TargetConfig, service: ServiceConfig, option
         fsGroup: uid,
         seccompProfile: { type: 'RuntimeDefault' },
       },
-      topologySpreadConstraints: spreadKeys.length ? spreadKeys.map((topologyKey) => ({
+      topologySpreadConstraints: spread.length ? spread.map((c) => ({
         maxSkew: 1,
-        topologyKey,
-        whenUnsatisfiable: spreadPolicyOf(config, service, topologyKey),
+        topologyKey: c.topologyKey,
+        whenUnsatisfiable: c.whenUnsatisfiable,
         // a cordoned node (a drain, a node upgrade) carries the unschedulable taint: it is no longer
         // a place to spread to. Under the default (Ignore) a drained zone still counts with its
         // evicted pods missing, so a DoNotSchedule zone spread refuses every other zone and the
         // drained pods stay Pending (found by the live twin's Drain scenario, test/live)
         nodeTaintsPolicy: 'Honor',
-        labelSelector: { matchLabels: selectorLabels(config, service) },
+        labelSelector: { matchLabels: props.selector },
         // count only the pods of the same revision: during a rolling update or beside a blue/green
         // preview, the old revision's pods would otherwise skew where the new ones go
-        matchLabelKeys: [revisionLabelOf(service, options)],
+        matchLabelKeys: [props.revisionLabel ?? revisionLabelOf('deployment')],
       })) : undefined,
       containers: [container, ...sidecars],
       volumes,
@@ -158,8 +171,8 @@ export function podTemplate(config: TargetConfig, service: ServiceConfig, option
 }
 
 /** The topology keys pods spread over: none, zones, or zones then nodes (config/availability-rules.ts). */
-export function spreadKeysOf(config: TargetConfig): string[] {
-  return topologyKeysOf(config.availability.spread);
+export function spreadKeysOf(spread: AvailabilityConfig['spread']): string[] {
+  return topologyKeysOf(spread);
 }
 
 export { ZONE_KEY };
@@ -170,13 +183,17 @@ export { ZONE_KEY };
  * zones follow the environment's `availability.zoneSpread` (decided per environment, with its
  * reason), nodes spread best-effort (ScheduleAnyway).
  */
-export function spreadPolicyOf(config: TargetConfig, service: ServiceConfig, topologyKey: string): 'DoNotSchedule' | 'ScheduleAnyway' {
+export function spreadPolicyOf(
+  config: { readonly tier: Tier; readonly availability: Pick<AvailabilityConfig, 'zoneSpread'> },
+  service: Pick<ServiceConfig, 'spreadPolicy'>,
+  topologyKey: string,
+): 'DoNotSchedule' | 'ScheduleAnyway' {
   if (config.tier === 'production' && service.spreadPolicy) return service.spreadPolicy;
   return topologyKey === ZONE_KEY ? config.availability.zoneSpread?.whenUnsatisfiable ?? 'ScheduleAnyway' : 'ScheduleAnyway';
 }
 
 /** The service's ports a sidecar serves, by name or number (config/rules.ts checks they exist). */
-export function sidecarPortsOf(service: ServiceConfig, sidecar: SidecarConfig): ServiceConfig['ports'] {
+export function sidecarPortsOf(service: Pick<ServiceConfig, 'ports'>, sidecar: Pick<SidecarConfig, 'ports'>): PortConfig[] {
   return (sidecar.ports ?? []).flatMap((ref) => service.ports.filter((p) => p.name === ref || p.port === ref));
 }
 
@@ -184,54 +201,41 @@ function literalEnv(env: Record<string, string> | undefined): k8s.EnvVar[] {
   return Object.entries(env ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([name, value]) => ({ name, value }));
 }
 
-interface ContainerSpec {
-  readonly name: string;
-  readonly image: string;
-  readonly command?: string[];
-  readonly args?: string[];
-  readonly ports: ServiceConfig['ports'];
-  readonly env: k8s.EnvVar[];
-  readonly resources: Resources;
-  readonly probes: ProbesConfig;
-  readonly mounts: k8s.VolumeMount[];
-  /** Whether the container waits `availability.preStopSeconds` before it is stopped. */
-  readonly preStop: boolean;
-}
-
 /**
  * One container of a service's pod, the service's own or a sidecar: the same restricted security
  * context for both (non-root, no privilege escalation, all capabilities dropped, RuntimeDefault
- * seccomp, read-only root filesystem), resources from the configuration, probes when configured.
+ * seccomp, read-only root filesystem), the resources given, probes when given.
  */
-function containerOf(config: TargetConfig, uid: number, spec: ContainerSpec): k8s.Container {
+function containerOf(uid: number, spec: ContainerProps, env: k8s.EnvVar[], mounts: k8s.VolumeMount[], preStopSeconds: number): k8s.Container {
   const { resources } = spec;
-  const ephemeral = ephemeralStorageOf(config, resources);
+  const ports = spec.ports ?? [];
+  const probes = spec.probes ?? {};
   return {
     name: spec.name,
     image: spec.image,
     imagePullPolicy: 'IfNotPresent',
     command: spec.command,
     args: spec.args,
-    ports: spec.ports.length ? spec.ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: p.protocol ?? 'TCP' })) : undefined,
-    env: spec.env.length ? spec.env : undefined,
+    ports: ports.length ? ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: p.protocol ?? 'TCP' })) : undefined,
+    env: env.length ? env : undefined,
     resources: {
       requests: {
         'cpu': k8s.Quantity.fromString(resources.requests.cpu),
         'memory': k8s.Quantity.fromString(resources.requests.memory),
-        'ephemeral-storage': k8s.Quantity.fromString(ephemeral.request),
+        'ephemeral-storage': k8s.Quantity.fromString(resources.requests.ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE.request),
       },
       limits: {
         'cpu': k8s.Quantity.fromString(resources.limits.cpu),
         'memory': k8s.Quantity.fromString(resources.limits.memory),
-        'ephemeral-storage': k8s.Quantity.fromString(ephemeral.limit),
+        'ephemeral-storage': k8s.Quantity.fromString(resources.limits.ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE.limit),
       },
     },
-    startupProbe: probe(spec.probes.startup),
-    readinessProbe: probe(spec.probes.readiness),
-    livenessProbe: probe(spec.probes.liveness),
-    lifecycle: spec.preStop && config.availability.preStopSeconds > 0
+    startupProbe: probe(probes.startup),
+    readinessProbe: probe(probes.readiness),
+    livenessProbe: probe(probes.liveness),
+    lifecycle: preStopSeconds > 0
       // let endpoints and load balancers drop the pod before it stops accepting connections
-      ? { preStop: { exec: { command: ['sleep', String(config.availability.preStopSeconds)] } } }
+      ? { preStop: { exec: { command: ['sleep', String(preStopSeconds)] } } }
       : undefined,
     securityContext: {
       allowPrivilegeEscalation: false,
@@ -244,7 +248,7 @@ function containerOf(config: TargetConfig, uid: number, spec: ContainerSpec): k8
       seccompProfile: { type: 'RuntimeDefault' },
     },
     terminationMessagePolicy: 'FallbackToLogsOnError',
-    volumeMounts: spec.mounts,
+    volumeMounts: mounts,
   };
 }
 

@@ -1,12 +1,19 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { PortConfig, ServiceConfig, TargetConfig } from '../config/types';
-import { serviceLabels } from './labels';
+import { IngressConfig, PortConfig } from '../config/types';
 
 export interface PublicIngressProps {
-  readonly config: TargetConfig;
-  readonly service: ServiceConfig;
-  /** The Service the Ingress sends traffic to. @default the service's name */
+  /** The Ingress's name (the service's); its TLS Secret is `<name>-tls`. */
+  readonly name: string;
+  /** Labels of the Ingress object. @default - none (the chart's) */
+  readonly labels?: Record<string, string>;
+  /** The environment's ingress: class, host, certificate issuer and per-client rate limit. */
+  readonly ingress: Pick<IngressConfig, 'className' | 'host' | 'clusterIssuer' | 'rateLimitRps'>;
+  /** The name of the Service port traffic goes to (see `publicPortOf`). */
+  readonly port: string;
+  /** Path prefix on the host. @default '/' */
+  readonly path?: string;
+  /** The Service the Ingress sends traffic to. @default the Ingress's name */
   readonly backendService?: string;
 }
 
@@ -14,8 +21,8 @@ export interface PublicIngressProps {
  * The port a public service is reached on through the Ingress: its first port that is not
  * `metrics` (NetworkPolicies open the same one to the ingress controller).
  */
-export function publicPortOf(service: ServiceConfig): PortConfig {
-  return service.ports.find((p) => p.name !== 'metrics') ?? service.ports[0];
+export function publicPortOf(ports: readonly PortConfig[]): PortConfig {
+  return ports.find((p) => p.name !== 'metrics') ?? ports[0];
 }
 
 /**
@@ -25,7 +32,7 @@ export function publicPortOf(service: ServiceConfig): PortConfig {
  * A per-Ingress header would need `configuration-snippet`, which a stock controller refuses
  * (`allow-snippet-annotations` is false, and the admission webhook rejects it, since v1.9).
  */
-export function hstsControllerSettings(config: TargetConfig): Record<string, string> {
+export function hstsControllerSettings(config: { readonly ingress: Pick<IngressConfig, 'hstsMaxAgeSeconds'> }): Record<string, string> {
   return { 'hsts': 'true', 'hsts-max-age': String(config.ingress.hstsMaxAgeSeconds), 'hsts-include-subdomains': 'true' };
 }
 
@@ -46,13 +53,11 @@ export const INGRESS_ANNOTATIONS = {
 export class PublicIngress extends Construct {
   constructor(scope: Construct, id: string, props: PublicIngressProps) {
     super(scope, id);
-    const { config, service } = props;
-    const { ingress } = config;
-    const port = publicPortOf(service);
+    const { name, ingress } = props;
     new k8s.KubeIngress(this, 'resource', {
       metadata: {
-        name: service.name,
-        labels: serviceLabels(config, service),
+        name,
+        labels: props.labels,
         annotations: {
           [INGRESS_ANNOTATIONS.clusterIssuer]: ingress.clusterIssuer,
           // redirects HTTP to HTTPS, also where TLS terminates before the controller
@@ -64,14 +69,14 @@ export class PublicIngress extends Construct {
       },
       spec: {
         ingressClassName: ingress.className,
-        tls: [{ hosts: [ingress.host], secretName: `${service.name}-tls` }],
+        tls: [{ hosts: [ingress.host], secretName: `${name}-tls` }],
         rules: [{
           host: ingress.host,
           http: {
             paths: [{
-              path: service.ingressPath ?? '/',
+              path: props.path ?? '/',
               pathType: 'Prefix',
-              backend: { service: { name: props.backendService ?? service.name, port: { name: port.name } } },
+              backend: { service: { name: props.backendService ?? name, port: { name: props.port } } },
             }],
           },
         }],

@@ -1,16 +1,15 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { ApiAccess, ServiceConfig, TargetConfig } from '../config/types';
-import { serviceLabels } from './labels';
+import { ApiAccess } from '../config/types';
 
 export const RBAC_API_GROUP = 'rbac.authorization.k8s.io';
 
 /** The ClusterRole (and its binding) of a service: prefixed by the namespace, as cluster-scoped names are shared. */
-export const clusterRoleNameOf = (config: TargetConfig, service: ServiceConfig) => `${config.namespace}-${service.name}`;
+export const clusterRoleNameOf = (namespace: string, service: string) => `${namespace}-${service}`;
 
 /** Whether a service declares any access to the Kubernetes API (and so gets a token mounted). */
-export function usesKubernetesApi(service: ServiceConfig): boolean {
-  return (service.api ?? []).length > 0;
+export function usesKubernetesApi(rules: readonly ApiAccess[] | undefined): boolean {
+  return (rules ?? []).length > 0;
 }
 
 const toPolicyRule = (rule: ApiAccess): k8s.PolicyRule => ({
@@ -21,10 +20,16 @@ const toPolicyRule = (rule: ApiAccess): k8s.PolicyRule => ({
 });
 
 export interface ServiceApiAccessProps {
-  readonly config: TargetConfig;
-  readonly service: ServiceConfig;
+  /** The service's name: the name of its Role and RoleBinding (its ClusterRole's, prefixed by the namespace). */
+  readonly name: string;
+  /** Labels of the RBAC objects. @default - none (the chart's) */
+  readonly labels?: Record<string, string>;
+  /** The access the service declares (`api`), each rule checked by config/network-rules.ts. */
+  readonly rules: readonly ApiAccess[];
   /** The ServiceAccount the service's pods run as. */
   readonly serviceAccount: string;
+  /** The namespace of the ServiceAccount (and of the Role). */
+  readonly namespace: string;
   /**
    * Where cluster-scoped objects go (a chart without a namespace).
    * @default - rules with `scope: cluster` are refused
@@ -42,18 +47,16 @@ export interface ServiceApiAccessProps {
 export class ServiceApiAccess extends Construct {
   constructor(scope: Construct, id: string, props: ServiceApiAccessProps) {
     super(scope, id);
-    const { config, service, serviceAccount } = props;
-    const labels = serviceLabels(config, service);
-    const rules = service.api ?? [];
+    const { name: service, labels, rules, serviceAccount } = props;
     const namespaced = rules.filter((r) => (r.scope ?? 'namespace') === 'namespace');
     const cluster = rules.filter((r) => r.scope === 'cluster');
-    const subjects: k8s.Subject[] = [{ kind: 'ServiceAccount', name: serviceAccount, namespace: config.namespace }];
+    const subjects: k8s.Subject[] = [{ kind: 'ServiceAccount', name: serviceAccount, namespace: props.namespace }];
 
     if (namespaced.length) {
-      new k8s.KubeRole(this, 'role', { metadata: { name: service.name, labels }, rules: namespaced.map(toPolicyRule) });
+      new k8s.KubeRole(this, 'role', { metadata: { name: service, labels }, rules: namespaced.map(toPolicyRule) });
       new k8s.KubeRoleBinding(this, 'role-binding', {
-        metadata: { name: service.name, labels },
-        roleRef: { apiGroup: RBAC_API_GROUP, kind: 'Role', name: service.name },
+        metadata: { name: service, labels },
+        roleRef: { apiGroup: RBAC_API_GROUP, kind: 'Role', name: service },
         subjects,
       });
     }
@@ -61,13 +64,13 @@ export class ServiceApiAccess extends Construct {
       const clusterScope = props.clusterScope;
       if (!clusterScope) {
         this.node.addValidation({
-          validate: () => [`service "${service.name}" declares ${cluster.length} api rule(s) with scope: cluster, but no cluster scope was given to ServiceApiAccess; pass the chart's clusterScope`],
+          validate: () => [`service "${service}" declares ${cluster.length} api rule(s) with scope: cluster, but no cluster scope was given to ServiceApiAccess; pass the chart's clusterScope`],
         });
         return;
       }
-      const name = clusterRoleNameOf(config, service);
-      new k8s.KubeClusterRole(clusterScope, `${service.name}-cluster-role`, { metadata: { name, labels }, rules: cluster.map(toPolicyRule) });
-      new k8s.KubeClusterRoleBinding(clusterScope, `${service.name}-cluster-role-binding`, {
+      const name = clusterRoleNameOf(props.namespace, service);
+      new k8s.KubeClusterRole(clusterScope, `${service}-cluster-role`, { metadata: { name, labels }, rules: cluster.map(toPolicyRule) });
+      new k8s.KubeClusterRoleBinding(clusterScope, `${service}-cluster-role-binding`, {
         metadata: { name, labels },
         roleRef: { apiGroup: RBAC_API_GROUP, kind: 'ClusterRole', name },
         subjects,

@@ -1,14 +1,16 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { SecretStoreConfig, ServiceConfig, TargetConfig } from '../config/types';
+import { SecretRef, SecretStoreConfig } from '../config/types';
 import { ClusterSecretStore } from '../imports/clustersecretstore-external-secrets.io';
 import { ExternalSecret, ExternalSecretSpecSecretStoreRefKind, ExternalSecretSpecTargetCreationPolicy } from '../imports/externalsecret-external-secrets.io';
-import { serviceLabels, sharedLabels } from './labels';
-import { secretNameOf, secretsOf } from './pod-template';
 
 export interface SecretStoreProps {
-  readonly config: TargetConfig;
-  readonly store: SecretStoreConfig;
+  /** The store: its name and provider block (checked by config/provider-rules.ts). */
+  readonly store: Pick<SecretStoreConfig, 'name' | 'provider'>;
+  /** The namespaces whose ExternalSecrets may use the store. */
+  readonly namespaces: readonly string[];
+  /** Labels of the ClusterSecretStore. @default - none (the chart's) */
+  readonly labels?: Record<string, string>;
 }
 
 /**
@@ -23,18 +25,24 @@ export class SecretStore extends Construct {
     // as configured, which config/provider-rules.ts checked against the CRD's schema.
     new ApiObject(this, 'resource', {
       ...ClusterSecretStore.GVK,
-      metadata: { name: props.store.name, labels: sharedLabels(props.config, 'secrets') },
+      metadata: { name: props.store.name, labels: props.labels },
       spec: {
         provider: props.store.provider,
-        conditions: [{ namespaces: [props.config.namespace] }],
+        conditions: [{ namespaces: [...props.namespaces] }],
       },
     });
   }
 }
 
 export interface ServiceSecretsProps {
-  readonly config: TargetConfig;
-  readonly service: ServiceConfig;
+  /** The Secret's name (and the ExternalSecret's), e.g. `<service>-secrets`. */
+  readonly name: string;
+  /** Labels of the ExternalSecret. @default - none (the chart's) */
+  readonly labels?: Record<string, string>;
+  /** The secrets, one key per environment variable name. */
+  readonly secrets: readonly SecretRef[];
+  /** The ClusterSecretStore they are read through, and how often. */
+  readonly store: Pick<SecretStoreConfig, 'name' | 'refreshInterval'>;
 }
 
 /**
@@ -45,15 +53,14 @@ export interface ServiceSecretsProps {
 export class ServiceSecrets extends Construct {
   constructor(scope: Construct, id: string, props: ServiceSecretsProps) {
     super(scope, id);
-    const { config, service } = props;
-    const name = secretNameOf(service);
+    const { name, store } = props;
     new ExternalSecret(this, 'resource', {
-      metadata: { name, labels: serviceLabels(config, service) },
+      metadata: { name, labels: props.labels },
       spec: {
-        refreshInterval: config.secretStore.refreshInterval ?? '1h',
-        secretStoreRef: { kind: ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE, name: config.secretStore.name },
+        refreshInterval: store.refreshInterval ?? '1h',
+        secretStoreRef: { kind: ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE, name: store.name },
         target: { name, creationPolicy: ExternalSecretSpecTargetCreationPolicy.OWNER },
-        data: secretsOf(config, service).map((s) => ({
+        data: props.secrets.map((s) => ({
           secretKey: s.env,
           remoteRef: { key: s.remoteKey, property: s.property },
         })),

@@ -1,17 +1,23 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { ServiceConfig, TargetConfig } from '../config/types';
-import { selectorLabels, serviceLabels } from './labels';
+import { PortConfig } from '../config/types';
 
 export interface ServiceEndpointsProps {
-  readonly config: TargetConfig;
-  readonly service: ServiceConfig;
-  /** Labels selecting the pods behind the Service. @default the service's selector labels */
-  readonly selector?: Record<string, string>;
-  /** The Service's name. @default the service's name */
-  readonly name?: string;
-  /** Labels of the Service object. @default the service's labels */
+  /** The Service's name, which is also the DNS name clients use. */
+  readonly name: string;
+  /** Labels of the Service object. @default - none (the chart's) */
   readonly labels?: Record<string, string>;
+  /** Labels selecting the pods behind the Service. */
+  readonly selector: Record<string, string>;
+  /** The ports, each served by the container port of the same name. */
+  readonly ports: readonly PortConfig[];
+  /** A headless Service (stable per-pod DNS), as a StatefulSet needs. @default false (a ClusterIP) */
+  readonly headless?: boolean;
+  /**
+   * Publish the pods' addresses before they are ready (members of a group find each other before any
+   * of them is ready); only for a headless Service. @default false
+   */
+  readonly publishNotReadyAddresses?: boolean;
 }
 
 /**
@@ -24,17 +30,16 @@ export class ServiceEndpoints extends Construct {
 
   constructor(scope: Construct, id: string, props: ServiceEndpointsProps) {
     super(scope, id);
-    const { config, service } = props;
-    this.name = props.name ?? service.name;
+    this.name = props.name;
     new k8s.KubeService(this, 'resource', {
-      metadata: { name: this.name, labels: props.labels ?? serviceLabels(config, service) },
+      metadata: { name: this.name, labels: props.labels },
       spec: {
         type: 'ClusterIP',
-        clusterIp: service.workload === 'statefulset' ? 'None' : undefined,
+        clusterIp: props.headless ? 'None' : undefined,
         // members of a group (service.peers) must find each other before any of them is ready
-        publishNotReadyAddresses: service.workload === 'statefulset' ? service.peers?.discoverBeforeReady ?? false : undefined,
-        selector: props.selector ?? selectorLabels(config, service),
-        ports: service.ports.map((p) => ({
+        publishNotReadyAddresses: props.headless ? props.publishNotReadyAddresses ?? false : undefined,
+        selector: props.selector,
+        ports: props.ports.map((p) => ({
           name: p.name,
           port: p.port,
           targetPort: k8s.IntOrString.fromString(p.name),

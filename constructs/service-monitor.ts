@@ -1,19 +1,15 @@
 import { Construct } from 'constructs';
 import { METRICS_PORT } from '../config/monitoring-rules';
-import { ServiceConfig, TargetConfig } from '../config/types';
 import { ServiceMonitor as ServiceMonitorResource } from '../imports/servicemonitor-monitoring.coreos.com';
 import { durationSeconds, formatDuration } from '../core/promql';
-import { scrapeIntervalOf } from './alert-rules';
-import { selectorLabels, serviceLabels } from './labels';
 
 /** Prometheus's default scrape timeout; a scrape may never take longer than its interval. */
 const DEFAULT_SCRAPE_TIMEOUT_SECONDS = 10;
 
-/** How a service's `metrics` port is scraped: port, interval and timeout, the same for a ServiceMonitor and a PodMonitor. */
-export function scrapeEndpointOf(config: TargetConfig, service: ServiceConfig): { port: string; interval: string; scrapeTimeout: string } {
-  const interval = scrapeIntervalOf(config, service);
+/** How a service's metrics port is scraped: port, interval and timeout, the same for a ServiceMonitor and a PodMonitor. */
+export function scrapeEndpointOf(interval: string, port: string = METRICS_PORT): { port: string; interval: string; scrapeTimeout: string } {
   return {
-    port: METRICS_PORT,
+    port,
     interval,
     // Prometheus refuses a timeout longer than the interval (a 5s interval needs 5s)
     scrapeTimeout: formatDuration(Math.min(DEFAULT_SCRAPE_TIMEOUT_SECONDS, durationSeconds(interval))),
@@ -21,8 +17,18 @@ export function scrapeEndpointOf(config: TargetConfig, service: ServiceConfig): 
 }
 
 export interface ServiceMonitorProps {
-  readonly config: TargetConfig;
-  readonly service: ServiceConfig;
+  /** The monitor's name (the service's). */
+  readonly name: string;
+  /** Labels of the monitor, including those the Prometheus instance selects monitors by. @default - none (the chart's) */
+  readonly labels?: Record<string, string>;
+  /** Labels selecting the Service (the service's selector labels). */
+  readonly selector: Record<string, string>;
+  /** The namespace the Service is in. */
+  readonly namespace: string;
+  /** Scrape interval (a Prometheus duration); the timeout is 10s or the interval when shorter. */
+  readonly interval: string;
+  /** The Service port's name. @default 'metrics' */
+  readonly port?: string;
 }
 
 /**
@@ -36,16 +42,12 @@ export interface ServiceMonitorProps {
 export class ServiceMonitor extends Construct {
   constructor(scope: Construct, id: string, props: ServiceMonitorProps) {
     super(scope, id);
-    const { config, service } = props;
     new ServiceMonitorResource(this, 'resource', {
-      metadata: {
-        name: service.name,
-        labels: { ...serviceLabels(config, service), ...config.monitoring.selectorLabels },
-      },
+      metadata: { name: props.name, labels: props.labels },
       spec: {
-        selector: { matchLabels: selectorLabels(config, service) },
-        namespaceSelector: { matchNames: [config.namespace] },
-        endpoints: [scrapeEndpointOf(config, service)],
+        selector: { matchLabels: props.selector },
+        namespaceSelector: { matchNames: [props.namespace] },
+        endpoints: [scrapeEndpointOf(props.interval, props.port)],
       },
     });
   }

@@ -84,7 +84,7 @@ export function sloRuleGroup(scope: MonitoringScope): RuleGroupSpec | undefined 
     expr: `sum by (namespace, job) (rate(${sli.errors}[${w}]))\n  /\nsum by (namespace, job) (rate(${sli.total}[${w}]))`,
   }));
   // the error budget: objective, budget, burn rates and what is left of the period's budget
-  const labels = { namespace: scope.config.namespace, job: name };
+  const labels = { namespace: scope.namespace, job: name };
   const period = `${SLO_PERIOD_DAYS}d`;
   records.push(
     { record: OBJECTIVE_RECORD, expr: `vector(${num(slo.availability / 100)})`, labels },

@@ -1,12 +1,18 @@
 import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { ResourceAmounts, TargetConfig } from '../config/types';
+import { LimitRangeConfig, QuotaConfig, ResourceAmounts } from '../config/types';
 import { DEFAULT_EPHEMERAL_STORAGE } from '../config/resources';
-import { sharedLabels } from './labels';
 
 export interface TargetNamespaceProps {
-  readonly config: TargetConfig;
+  /** The namespace's name. */
+  readonly namespace: string;
+  /** The Pod Security level enforced, audited and warned, and the version it is pinned to. */
+  readonly podSecurity: { readonly level: 'restricted'; readonly version: string };
+  readonly quota: QuotaConfig;
+  readonly limitRange: LimitRangeConfig;
+  /** Labels of the Namespace, quota and LimitRange. @default - none (the chart's) */
+  readonly labels?: Record<string, string>;
   /** Chart without a namespace, for the cluster-scoped Namespace object. */
   readonly clusterScope: Chart;
 }
@@ -18,13 +24,12 @@ export interface TargetNamespaceProps {
 export class TargetNamespace extends Construct {
   constructor(scope: Construct, id: string, props: TargetNamespaceProps) {
     super(scope, id);
-    const { config } = props;
-    const { level, version } = config.podSecurity;
+    const { level, version } = props.podSecurity;
     new k8s.KubeNamespace(props.clusterScope, 'namespace', {
       metadata: {
-        name: config.namespace,
+        name: props.namespace,
         labels: {
-          ...sharedLabels(config, 'namespace'),
+          ...props.labels,
           'pod-security.kubernetes.io/enforce': level,
           'pod-security.kubernetes.io/enforce-version': version,
           'pod-security.kubernetes.io/audit': level,
@@ -34,9 +39,9 @@ export class TargetNamespace extends Construct {
         },
       },
     });
-    const q = config.quota;
+    const q = props.quota;
     new k8s.KubeResourceQuota(this, 'quota', {
-      metadata: { name: 'compute', labels: sharedLabels(config, 'namespace') },
+      metadata: { name: 'compute', labels: props.labels },
       spec: {
         hard: {
           'requests.cpu': k8s.Quantity.fromString(q.requests.cpu),
@@ -49,9 +54,9 @@ export class TargetNamespace extends Construct {
         },
       },
     });
-    const l = config.limitRange;
+    const l = props.limitRange;
     new k8s.KubeLimitRange(this, 'limits', {
-      metadata: { name: 'container-defaults', labels: sharedLabels(config, 'namespace') },
+      metadata: { name: 'container-defaults', labels: props.labels },
       spec: {
         limits: [{
           type: 'Container',

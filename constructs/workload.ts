@@ -1,12 +1,10 @@
 import { ApiObject, ApiObjectMetadata } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { isAutoscaled, replicaRange } from '../config/model';
-import { ServiceConfig, TargetConfig } from '../config/types';
+import { ReplicaRange } from '../config/types';
 import { Rollout, RolloutProps } from '../imports/rollout-argoproj.io';
-import { BlueGreenRelease, isBlueGreen } from './blue-green';
-import { selectorLabels, serviceLabels } from './labels';
-import { DATA_VOLUME, podTemplate, secretNameOf, secretsOf } from './pod-template';
+import { BlueGreenRelease, BlueGreenReleaseProps } from './blue-green';
+import { DATA_VOLUME, podTemplate, PodTemplateProps, revisionLabelOf } from './pod-template';
 
 /** What other constructs need to point at a workload (HPA, VPA, PDB, Service). */
 export interface WorkloadRef {
@@ -27,22 +25,52 @@ export interface WorkloadRef {
   readonly previewService?: string;
 }
 
+/** The pod template of a workload, without what the workload itself decides (labels, selector, revision label). */
+export type WorkloadPodProps = Omit<PodTemplateProps, 'labels' | 'selector' | 'revisionLabel' | 'dataMountPath'>;
+
 export interface WorkloadProps {
-  readonly config: TargetConfig;
-  readonly service: ServiceConfig;
-  /** Mount a service-account token (only services with a Role). */
-  readonly mountServiceAccountToken: boolean;
+  /** The workload's name (the service's). */
+  readonly name: string;
+  /** Labels of the workload object and its pods. */
+  readonly labels: Record<string, string>;
+  /** Labels that select the pods: stable, a subset of `labels`. */
+  readonly selector: Record<string, string>;
+  /** Annotations of the workload object (e.g. {@link RELOAD_SECRET_ANNOTATION}). @default none */
+  readonly annotations?: Record<string, string>;
+  /** The pods. */
+  readonly pod: WorkloadPodProps;
+  /**
+   * How many pods: fixed (`min` = `max`, written to `spec.replicas`), or a range an HPA scales
+   * within, in which case `spec.replicas` is left out so that the HPA and Argo CD never fight over it.
+   */
+  readonly replicas: ReplicaRange;
   /**
    * Name of the Service in front of the workload: the headless Service that governs a
    * StatefulSet, the active Service of a blue/green Rollout.
    */
   readonly governingService: string;
+  /** @default 'deployment' */
+  readonly kind?: 'deployment' | 'statefulset';
+  /** How a Deployment rolls. @default - Kubernetes' defaults (25% surge, 25% unavailable) */
+  readonly rollingUpdate?: { readonly maxSurge: string | number; readonly maxUnavailable: string | number };
+  /**
+   * A volume per pod mounted at `mountPath`: a volumeClaimTemplate of `size` in `storageClass`
+   * for a StatefulSet. @default - no data volume
+   */
+  readonly storage?: { readonly size: string; readonly mountPath: string; readonly storageClass: string };
+  /** A StatefulSet whose replicas start and scale all at once (podManagementPolicy Parallel). @default false */
+  readonly startTogether?: boolean;
+  /**
+   * Release a Deployment blue/green: an Argo Rollout with a preview Service, analysis and smoke test
+   * (constructs/blue-green.ts). @default - a Deployment rolled by Kubernetes
+   */
+  readonly blueGreen?: Omit<BlueGreenReleaseProps, 'name' | 'labels' | 'selector' | 'activeService'>;
 }
 
 /**
  * The workload of a service: a Deployment, or a StatefulSet with volumeClaimTemplates when the
- * service is stateful. When an HPA scales the service, `spec.replicas` is left out so that the
- * HPA and Argo CD never fight over it.
+ * service is stateful, or an Argo Rollout when it is released blue/green. When an HPA scales the
+ * service, `spec.replicas` is left out so that the HPA and Argo CD never fight over it.
  */
 export class Workload extends Construct implements WorkloadRef {
   readonly apiVersion: string;
@@ -55,15 +83,23 @@ export class Workload extends Construct implements WorkloadRef {
 
   constructor(scope: Construct, id: string, props: WorkloadProps) {
     super(scope, id);
-    const { config, service } = props;
-    this.name = service.name;
-    this.selector = selectorLabels(config, service);
-    const metadata: ApiObjectMetadata = { name: service.name, labels: serviceLabels(config, service), annotations: rotationAnnotations(config, service) };
-    const replicas = isAutoscaled(service) ? undefined : replicaRange(service).min;
+    const kind = props.kind ?? 'deployment';
+    const rollout = kind === 'deployment' && props.blueGreen !== undefined;
+    this.name = props.name;
+    this.selector = props.selector;
+    const metadata: ApiObjectMetadata = { name: props.name, labels: props.labels, annotations: props.annotations };
+    const { min, max } = props.replicas;
+    const replicas = min < max ? undefined : min;
     this.replicas = replicas;
-    const template = podTemplate(config, service, { mountServiceAccountToken: props.mountServiceAccountToken, rollout: service.workload !== 'statefulset' && isBlueGreen(service) });
+    const template = podTemplate({
+      ...props.pod,
+      labels: props.labels,
+      selector: this.selector,
+      dataMountPath: props.storage?.mountPath,
+      revisionLabel: revisionLabelOf(rollout ? 'rollout' : kind),
+    });
 
-    if (service.workload === 'statefulset') {
+    if (kind === 'statefulset') {
       const set = new k8s.KubeStatefulSet(this, 'resource', {
         metadata,
         spec: {
@@ -71,17 +107,17 @@ export class Workload extends Construct implements WorkloadRef {
           replicas,
           selector: { matchLabels: this.selector },
           // a group that needs a quorum before any member is ready starts all replicas at once
-          podManagementPolicy: service.peers?.startTogether ? 'Parallel' : 'OrderedReady',
+          podManagementPolicy: props.startTogether ? 'Parallel' : 'OrderedReady',
           updateStrategy: { type: 'RollingUpdate' },
           revisionHistoryLimit: 5,
           persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
           template,
-          volumeClaimTemplates: service.storage ? [{
-            metadata: { name: DATA_VOLUME, labels: selectorLabels(config, service) },
+          volumeClaimTemplates: props.storage ? [{
+            metadata: { name: DATA_VOLUME, labels: this.selector },
             spec: {
               accessModes: ['ReadWriteOnce'],
-              storageClassName: config.storageClass,
-              resources: { requests: { storage: k8s.Quantity.fromString(service.storage.size) } },
+              storageClassName: props.storage.storageClass,
+              resources: { requests: { storage: k8s.Quantity.fromString(props.storage.size) } },
             },
           }] : undefined,
         },
@@ -89,10 +125,12 @@ export class Workload extends Construct implements WorkloadRef {
       this.apiVersion = set.apiVersion;
       this.kind = set.kind;
       this.resource = set;
-    } else if (isBlueGreen(service)) {
+    } else if (props.blueGreen) {
       // same pod template and selector as a Deployment; Argo Rollouts switches the Services
-      const release = new BlueGreenRelease(this, 'blue-green', { config, service, activeService: props.governingService, selector: this.selector });
-      const rollout = new CoreTemplateRollout(this, 'resource', sortedJson(k8s.toJson_PodTemplateSpec(template)), {
+      const release = new BlueGreenRelease(this, 'blue-green', {
+        ...props.blueGreen, name: props.name, labels: props.labels, activeService: props.governingService, selector: this.selector,
+      });
+      const rolloutObject = new CoreTemplateRollout(this, 'resource', sortedJson(k8s.toJson_PodTemplateSpec(template)), {
         metadata,
         spec: {
           replicas,
@@ -102,9 +140,9 @@ export class Workload extends Construct implements WorkloadRef {
           strategy: { blueGreen: release.strategy },
         },
       });
-      this.apiVersion = rollout.apiVersion;
-      this.kind = rollout.kind;
-      this.resource = rollout;
+      this.apiVersion = rolloutObject.apiVersion;
+      this.kind = rolloutObject.kind;
+      this.resource = rolloutObject;
       this.previewService = release.previewService;
     } else {
       const deployment = new k8s.KubeDeployment(this, 'resource', {
@@ -116,10 +154,10 @@ export class Workload extends Construct implements WorkloadRef {
           progressDeadlineSeconds: 600,
           strategy: {
             type: 'RollingUpdate',
-            rollingUpdate: {
-              maxSurge: intOrString(config.availability.maxSurge),
-              maxUnavailable: intOrString(config.availability.maxUnavailable),
-            },
+            rollingUpdate: props.rollingUpdate ? {
+              maxSurge: intOrString(props.rollingUpdate.maxSurge),
+              maxUnavailable: intOrString(props.rollingUpdate.maxUnavailable),
+            } : undefined,
           },
           template,
         },
@@ -138,10 +176,6 @@ export class Workload extends Construct implements WorkloadRef {
  * it watches only the service's own Secret, so a feature-flag or config edit restarts nothing.
  */
 export const RELOAD_SECRET_ANNOTATION = 'secret.reloader.stakater.com/reload';
-
-function rotationAnnotations(config: TargetConfig, service: ServiceConfig): Record<string, string> | undefined {
-  return secretsOf(config, service).length ? { [RELOAD_SECRET_ANNOTATION]: secretNameOf(service) } : undefined;
-}
 
 export function intOrString(value: string | number): k8s.IntOrString {
   return typeof value === 'number' ? k8s.IntOrString.fromNumber(value) : k8s.IntOrString.fromString(value);

@@ -1,5 +1,5 @@
 import Ajv from 'ajv';
-import { App, Chart } from 'cdk8s';
+import { App, Chart, Testing } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -193,24 +193,48 @@ describe('the HPA/VPA conflict is refused', () => {
   });
 
   it('is refused again by the construct when used without the configuration rules', () => {
-    const config = configOf('production-us-east-1');
-    const gateway: ServiceConfig = { ...config.services.gateway, vpa: { updateMode: 'Auto', controlledResources: ['cpu'] } };
-    const chart = new Chart(new App({ outdir: 'unused' }), 'test', { disableResourceNameHashes: true });
+    const chart = new Chart(new App({ outdir: 'unused' }), 'production-us-east-1', { disableResourceNameHashes: true });
     new k8s.KubeDeployment(chart, 'gateway', { metadata: { name: 'gateway' }, spec: { selector: {}, template: {} } });
     const autoscaling = new ServiceAutoscaling(chart, 'autoscaling', {
-      config, service: gateway, workload: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'gateway', selector: {} },
+      workload: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'gateway', selector: {} },
+      replicas: { min: 2, max: 15 },
+      metrics: [{ type: 'resource', resource: 'cpu', targetUtilization: 70 }],
+      vpa: { updateMode: 'Auto', controlledResources: ['cpu'] },
     });
     expect(autoscaling.node.validate()).toEqual([expect.stringContaining('production-us-east-1: the VPA of "gateway" updates cpu (updateMode Auto) while its HPA scales on cpu utilisation')]);
+  });
+
+  it('leaves a VPA beside an HPA in recommendation mode over what the HPA does not scale on, built without any configuration', () => {
+    const chart = new Chart(new App({ outdir: 'unused' }), 'bare', { disableResourceNameHashes: true });
+    new k8s.KubeDeployment(chart, 'api', { metadata: { name: 'api' }, spec: { selector: { matchLabels: { app: 'api' } }, template: {} } });
+    new ServiceAutoscaling(chart, 'autoscaling', {
+      workload: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api', selector: { app: 'api' } },
+      replicas: { min: 2, max: 6 },
+      metrics: [{ type: 'resource', resource: 'cpu', targetUtilization: 60 }],
+      vpa: {},
+      fixedContainers: ['exporter'],
+    });
+    const objects = Testing.synth(chart) as Manifest[];
+    const hpa = find(objects, 'HorizontalPodAutoscaler', 'api') as any;
+    expect(hpa.spec).toMatchObject({ minReplicas: 2, maxReplicas: 6, scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' } });
+    expect(hpa.spec.behavior.scaleDown.stabilizationWindowSeconds).toBe(DEFAULT_BEHAVIOR.scaleDown.stabilizationWindowSeconds);
+    const vpa = find(objects, 'VerticalPodAutoscaler', 'api') as any;
+    expect(vpa.spec.updatePolicy.updateMode).toBe('Off');
+    expect(vpa.spec.resourcePolicy.containerPolicies).toEqual([
+      { containerName: 'api', controlledResources: ['memory'] },
+      { containerName: 'exporter', mode: 'Off' },
+    ]);
   });
 });
 
 describe('an HPA and fixed replicas on the same workload', () => {
   it('is refused: the HPA owns spec.replicas', () => {
-    const config = configOf('staging');
-    const chart = new Chart(new App({ outdir: 'unused' }), 'test', { disableResourceNameHashes: true });
+    const chart = new Chart(new App({ outdir: 'unused' }), 'staging', { disableResourceNameHashes: true });
     new k8s.KubeDeployment(chart, 'gateway', { metadata: { name: 'gateway' }, spec: { replicas: 3, selector: {}, template: {} } });
     const autoscaling = new ServiceAutoscaling(chart, 'autoscaling', {
-      config, service: config.services.gateway, workload: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'gateway', selector: {} },
+      workload: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'gateway', selector: {} },
+      replicas: { min: 2, max: 4 },
+      metrics: [{ type: 'resource', resource: 'cpu', targetUtilization: 70 }],
     });
     expect(autoscaling.node.validate()).toEqual([
       'Deployment/gateway in staging sets spec.replicas (3) although an HPA scales it between 2 and 4; leave replicas out of the workload so that the HPA and Argo CD do not fight over it',
@@ -218,11 +242,12 @@ describe('an HPA and fixed replicas on the same workload', () => {
   });
 
   it('is refused when the workload construct reports the replicas it wrote', () => {
-    const config = configOf('staging');
-    const chart = new Chart(new App({ outdir: 'unused' }), 'test', { disableResourceNameHashes: true });
+    const chart = new Chart(new App({ outdir: 'unused' }), 'staging', { disableResourceNameHashes: true });
     const resource = new k8s.KubeDeployment(chart, 'gateway', { metadata: { name: 'gateway' }, spec: { replicas: 3, selector: {}, template: {} } });
     const autoscaling = new ServiceAutoscaling(chart, 'autoscaling', {
-      config, service: config.services.gateway, workload: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'gateway', selector: {}, resource, replicas: 3 },
+      workload: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'gateway', selector: {}, resource, replicas: 3 },
+      replicas: { min: 2, max: 4 },
+      metrics: [{ type: 'resource', resource: 'cpu', targetUtilization: 70 }],
     });
     expect(autoscaling.node.validate()).toEqual([expect.stringContaining('Deployment/gateway in staging sets spec.replicas (3)')]);
   });

@@ -65,7 +65,7 @@ describe('extra namespaces of a backup schedule', () => {
   const synth = (extraNamespaces?: string[]) => {
     const config = configOf('staging');
     const chart = new Chart(Testing.app(), 'test', { namespace: config.namespace });
-    new BackupSchedules(chart, 'backups', { config, schedules: [{ name: 'full', schedule: '0 3 * * 0', ttl: '2160h', extraNamespaces }] });
+    new BackupSchedules(chart, 'backups', { namespace: config.namespace, schedules: [{ name: 'full', schedule: '0 3 * * 0', ttl: '2160h', extraNamespaces }] });
     return Testing.synth(chart) as Obj[];
   };
 

@@ -1,7 +1,8 @@
 import { App } from 'cdk8s';
 import { PlatformChart } from '../../charts/platform-chart';
 import { isAutoscaled } from '../../config/model';
-import { TargetConfig } from '../../config/types';
+import { ServiceConfig, TargetConfig } from '../../config/types';
+import { workloadPropsOf } from '../../charts/service-props';
 import { analysisMetrics, analysisQueryErrors, analysisTemplateNameOf, DEFAULT_PROMETHEUS_URL, HAS_DATA, postPromotionTemplateNameOf, previewServiceNameOf, SMOKE_TEST, smokeTestNameOf } from '../../constructs/blue-green';
 import { latencyHistogramOf } from '../../config/monitoring-rules';
 import { LABEL } from '../../constructs/labels';
@@ -11,6 +12,9 @@ import { promqlError } from '../../core/promql';
 import { synthTarget } from '../../pipeline/synth';
 import { crdErrors } from '../crd-schema';
 import { configIssues, configOf, copyEnvironments, edit, manifestsOf, TARGETS } from '../helpers';
+
+/** The analysis the chart gives a blue/green service's release. */
+const analysisOf = (config: TargetConfig, service: ServiceConfig) => workloadPropsOf(config, service, { mountServiceAccountToken: false, governingService: service.name }).blueGreen!.analysis;
 
 type Obj = Record<string, any>;
 
@@ -242,17 +246,17 @@ describe('the pre-promotion analysis', () => {
     const orders = { ...gateway, monitoring: { ...gateway.monitoring, alerts: { orderLatency: { quantile: 0.99, thresholdSeconds: 0.01, for: '1m' } } } };
     expect(latencyHistogramOf(gateway)).toBe('http_request_duration_seconds');
     expect(latencyHistogramOf(orders)).toBe('trading_order_latency_seconds');
-    expect(analysisMetrics(config, orders).find((m) => m.name === 'latency-p99')?.provider.prometheus?.query).toContain('trading_order_latency_seconds_bucket');
+    expect(analysisMetrics(analysisOf(config, orders)).find((m) => m.name === 'latency-p99')?.provider.prometheus?.query).toContain('trading_order_latency_seconds_bucket');
     expect(latencyHistogramOf({ ...gateway, ports: gateway.ports.filter((p) => p.name !== 'metrics') })).toBeUndefined();
   });
 
   it('fails synthesis naming target, service and metric when an analysis query is not valid PromQL', () => {
     const config = configOf('production-us-east-1');
     const service = config.services['execution-gateway'];
-    const metrics = analysisMetrics(config, service);
-    expect(analysisQueryErrors(config, service, metrics)).toEqual([]);
+    const metrics = analysisMetrics(analysisOf(config, service));
+    expect(analysisQueryErrors(config.target, service.name, metrics)).toEqual([]);
     const broken = metrics.map((m) => (m.name === 'latency-p99' ? { ...m, provider: { prometheus: { ...m.provider.prometheus!, query: m.provider.prometheus!.query!.replace(/\)\)\)$/, '))') } } } : m));
-    expect(analysisQueryErrors(config, service, broken)).toEqual([
+    expect(analysisQueryErrors(config.target, service.name, broken)).toEqual([
       expect.stringMatching(/^AnalysisTemplate "execution-gateway-pre-promotion" of service "execution-gateway" in production-us-east-1: metric "latency-p99": invalid PromQL: .+; query: histogram_quantile/),
     ]);
   });

@@ -5,6 +5,9 @@ import { ALERT_NAMES } from '../../core/alert-names';
 import { find, Manifest, ofKind } from '../../core/manifest';
 import { SynthError, synthTarget } from '../../pipeline/synth';
 import { dashboardUid, MAX_DASHBOARD_UID } from '../../constructs/dashboards';
+import { monitoringScope } from '../../constructs/alert-rules';
+import { ServiceMonitoring } from '../../constructs/monitoring';
+import { Chart, Testing } from 'cdk8s';
 import { crdErrors } from '../crd-schema';
 import { configOf, manifestsOf, PLATFORM_SERVICES, TARGETS } from '../helpers';
 
@@ -310,9 +313,8 @@ describe('Grafana dashboards', () => {
 
   it('keeps dashboard uids within Grafana\'s 40 characters and unique per namespace, even for long names', () => {
     const config = configOf('production-us-east-1');
-    const long = (name: string) => ({ ...config.services.gateway, name });
-    const a = dashboardUid({ ...config, namespace: 'a-very-long-namespace-name-for-trading' }, long('order-routing-gateway-primary'));
-    const b = dashboardUid({ ...config, namespace: 'a-very-long-namespace-name-for-trading' }, long('order-routing-gateway-secondary'));
+    const a = dashboardUid('order-routing-gateway-primary', 'a-very-long-namespace-name-for-trading', config.region);
+    const b = dashboardUid('order-routing-gateway-secondary', 'a-very-long-namespace-name-for-trading', config.region);
     for (const uid of [a, b]) expect(uid.length).toBeLessThanOrEqual(MAX_DASHBOARD_UID);
     expect(a).not.toBe(b);
     expect(a).toMatch(/^order-routing-gateway-primary-a-[0-9a-f]{8}$/);
@@ -401,5 +403,54 @@ describe('alert names', () => {
         expect([rule.metadata.name, r.alert, ALERT_NAMES.has(r.alert!) || custom.has(r.alert!)]).toEqual([rule.metadata.name, r.alert, true]);
       }
     }
+  });
+});
+
+describe('ServiceMonitoring without the platform configuration', () => {
+  const reason = 'a literal threshold for a test';
+  const thresholds = {
+    targetDown: { for: '2m', reason },
+    httpErrors: { warning: 0.01, critical: 0.05, window: '5m', for: '5m', reason },
+    latency: { window: '5m', for: '10m', reason },
+    crashLooping: { restarts: 3, window: '15m', reason },
+    memory: { ratio: 0.9, for: '15m', reason },
+    cpuThrottling: { ratio: 0.25, window: '5m', for: '15m', reason },
+    hpaAtMax: { for: '15m', reason },
+  };
+  const selector = { 'app.kubernetes.io/name': 'quotes' };
+  const build = (autoscaled: boolean, previewService?: string) => {
+    const chart = new Chart(Testing.app(), 'bare', { namespace: 'demo' });
+    new ServiceMonitoring(chart, 'monitoring', {
+      workload: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'quotes', selector, previewService },
+      scope: monitoringScope({
+        service: { name: 'quotes', monitoring: { interval: '5s', thresholds: { memory: { ratio: 0.8 } } } },
+        namespace: 'demo', thresholds, scrapeInterval: '30s', scraped: true, autoscaled,
+      }),
+      runbookUrlPattern: 'https://runbooks.example/{alert}',
+    });
+    return Testing.synth(chart) as Manifest[];
+  };
+  const alertsOf = (objects: Manifest[]) => (find(objects, 'PrometheusRule', 'quotes') as Obj).spec.groups.flatMap((g: Obj) => g.rules).filter((r: Obj) => r.alert);
+
+  it('scrapes through the Service at the service\'s own interval, with the timeout no longer than it', () => {
+    const objects = build(false);
+    expect((find(objects, 'ServiceMonitor', 'quotes') as Obj).spec).toMatchObject({
+      selector: { matchLabels: selector }, namespaceSelector: { matchNames: ['demo'] }, endpoints: [{ port: 'metrics', interval: '5s', scrapeTimeout: '5s' }],
+    });
+    expect(objects.some((o) => o.kind === 'PodMonitor')).toBe(false);
+  });
+
+  it('scrapes the pods with a PodMonitor when a preview Service stands beside the active one', () => {
+    const objects = build(false, 'quotes-preview');
+    expect((find(objects, 'PodMonitor', 'quotes') as Obj).spec.jobLabel).toBe('app.kubernetes.io/name');
+    expect(objects.some((o) => o.kind === 'ServiceMonitor')).toBe(false);
+  });
+
+  it('alerts on the HPA ceiling only when autoscaled, and applies the service\'s threshold override', () => {
+    const fixed = alertsOf(build(false));
+    expect(fixed.map((a: Obj) => a.alert)).not.toContain('HPAAtMaxReplicas');
+    expect(fixed.find((a: Obj) => a.alert === 'ContainerMemoryNearLimit').expr).toMatch(/> 0\.8$/);
+    expect(fixed.find((a: Obj) => a.alert === 'TargetDown').annotations.runbook_url).toBe('https://runbooks.example/target-down');
+    expect(alertsOf(build(true)).map((a: Obj) => a.alert)).toContain('HPAAtMaxReplicas');
   });
 });

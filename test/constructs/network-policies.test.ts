@@ -1,7 +1,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { Chart, Testing } from 'cdk8s';
 import { loadPlatform } from '../../config/load';
+import { ServiceNetworkPolicy } from '../../constructs/network-policies';
 import { TargetConfig } from '../../config/types';
 import { addressIn } from '../../core/cidr';
 import { find, Manifest, ofKind } from '../../core/manifest';
@@ -398,5 +400,45 @@ describe('synth refuses a bad service graph', () => {
   it('fails on a CIDR with host bits set and names its network address', () => {
     const message = refuse('staging.yaml', 'cidrs: [10.20.0.0/24]', 'cidrs: [10.20.0.5/24]');
     expect(message).toMatch(/staging\.yaml:\d+: externals\.postgres\.cidrs\[0\]: "10\.20\.0\.5\/24" has host bits set.*"10\.20\.0\.0\/24"/);
+  });
+});
+
+describe('ServiceNetworkPolicy without the platform configuration', () => {
+  const api = { 'app.kubernetes.io/name': 'api' };
+  const web = { 'app.kubernetes.io/name': 'web' };
+  const build = (props: Partial<ConstructorParameters<typeof ServiceNetworkPolicy>[2]>) => {
+    const chart = new Chart(Testing.app(), 'bare', { namespace: 'demo' });
+    new ServiceNetworkPolicy(chart, 'policy', { name: 'api', selector: api, ...props });
+    return chart;
+  };
+
+  it('admits exactly its two peers, each on its own port', () => {
+    const chart = build({
+      ingress: [
+        { peer: { pods: web }, ports: [{ name: 'http', port: 8080 }] },
+        { peer: { namespace: 'monitoring', pods: { 'app.kubernetes.io/name': 'prometheus' } }, ports: [{ name: 'metrics', port: 9090 }] },
+      ],
+      egress: [{ peer: { cidrs: ['10.1.0.0/16'] }, ports: [{ name: 'db', port: 5432 }] }],
+    });
+    const net = new NetworkEvaluator(Testing.synth(chart) as Manifest[]);
+    const apiPod: PodEndpoint = { namespace: 'demo', labels: api };
+    const webPod: PodEndpoint = { namespace: 'demo', labels: web };
+    const prometheus: PodEndpoint = { namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'prometheus' } };
+    expect(net.check(webPod, apiPod, 8080).allowed).toBe(true);
+    expect(net.mayReach(webPod, apiPod, 9090)).toBe(false);
+    expect(net.check(prometheus, apiPod, 9090).allowed).toBe(true);
+    expect(net.mayReach({ namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'grafana' } }, apiPod, 9090)).toBe(false);
+    expect(net.mayReach(apiPod, { ip: '10.1.2.3' }, 5432)).toBe(true);
+    expect(net.mayReach(apiPod, { ip: '10.2.0.1' }, 5432)).toBe(false);
+  });
+
+  it('isolates both directions when nothing is allowed', () => {
+    const [policy] = Testing.synth(build({})) as Array<Manifest & { spec: unknown }>;
+    expect(policy.spec).toEqual({ podSelector: { matchLabels: api }, policyTypes: ['Ingress', 'Egress'] });
+  });
+
+  it('fails when a peer mixes address blocks with pods', () => {
+    const chart = build({ egress: [{ peer: { cidrs: ['10.1.0.0/16'], pods: web }, ports: [{ name: 'db', port: 5432 }] }] });
+    expect(() => Testing.synth(chart)).toThrow(/a peer with cidrs \(10.1.0.0\/16\) must not also name pods or a namespace/);
   });
 });

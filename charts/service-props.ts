@@ -1,0 +1,305 @@
+/**
+ * The one place that translates a target's configuration into the narrow props of the constructs
+ * (names, labels, selectors, ports, peers, resources): the constructs never read the configuration,
+ * so each can be built and tested alone; the charts call these functions.
+ */
+import { analysisSignalOf } from '../config/delivery-rules';
+import { latencyHistogramOf, METRICS_PORT } from '../config/monitoring-rules';
+import { instanceOf, isAutoscaled, isBlueGreen, ownValue, previewServiceNameOf, replicaRange } from '../config/model';
+import { effectiveResources, ephemeralStorageOf } from '../config/resources';
+import { ExternalPeer, Resources, SecretRef, ServiceConfig, TargetConfig } from '../config/types';
+import { monitoringScope } from '../constructs/alert-rules';
+import { smokeTestSelector, smokeTestTargetOf } from '../constructs/blue-green';
+import { selectorLabelsOf, serviceLabelsOf, sharedLabels, TargetLabels, versionOf } from '../constructs/labels';
+import { flowPort, FlowPort, PeerRule, ServiceNetworkPolicyProps } from '../constructs/network-policies';
+import { configNameOf, ContainerProps, secretNameOf, sidecarPortsOf, spreadKeysOf, spreadPolicyOf } from '../constructs/pod-template';
+import { publicPortOf } from '../constructs/public-ingress';
+import { ServiceMonitoringProps } from '../constructs/monitoring';
+import { RELOAD_SECRET_ANNOTATION, WorkloadProps, WorkloadRef } from '../constructs/workload';
+
+/** What the labels of every object of a target are made of. */
+export function targetLabelsOf(config: TargetConfig): TargetLabels {
+  return { platform: config.platform.name, instance: instanceOf(config) };
+}
+
+/** Labels of the target's shared objects of one component (namespace, quota, policies that are not a service's). */
+export function sharedLabelsOf(config: TargetConfig, component: string): Record<string, string> {
+  return sharedLabels(targetLabelsOf(config), component);
+}
+
+/** The name, object labels and pod selector of one service. */
+export interface ServiceIdentity {
+  readonly name: string;
+  readonly labels: Record<string, string>;
+  readonly selector: Record<string, string>;
+}
+
+export function identityOf(config: TargetConfig, service: ServiceConfig): ServiceIdentity {
+  return { name: service.name, labels: serviceLabels(config, service), selector: selectorLabelsOf(service.name, instanceOf(config)) };
+}
+
+/**
+ * versionOf per service: every object of a service asks for it. Keyed by the service's
+ * configuration object, so the entry dies with the configuration it was read from (one synthesis)
+ * and a configuration loaded later, with another image, never reads it.
+ */
+const versions = new WeakMap<ServiceConfig, string>();
+
+/** All labels of a service's objects and pods. */
+export function serviceLabels(config: TargetConfig, service: ServiceConfig): Record<string, string> {
+  let version = versions.get(service);
+  if (version === undefined) versions.set(service, version = versionOf(service));
+  return serviceLabelsOf({ name: service.name, instance: instanceOf(config), version, component: service.component, platform: config.platform.name });
+}
+
+/**
+ * Every secret a service's pods receive: its own `secrets`, its own `auth` credential (the server
+ * side, e.g. redis's password) and the `auth` credential of each service it `dependsOn` (the
+ * client side). One entry per env name, in that order (config/rules.ts refuses two different
+ * secrets under one name).
+ */
+export function secretsOf(config: TargetConfig, service: ServiceConfig): SecretRef[] {
+  const out = new Map<string, SecretRef>();
+  const add = (s: SecretRef | undefined) => { if (s && !out.has(s.env)) out.set(s.env, s); };
+  (service.secrets ?? []).forEach(add);
+  add(service.auth);
+  for (const dep of service.dependsOn ?? []) {
+    if ('service' in dep) add(config.services[dep.service]?.auth);
+  }
+  return [...out.values()];
+}
+
+/** Whether a service's pods mount the feature-flags ConfigMap: it owns a flag, or reads others'. */
+export function readsFeatureFlags(config: TargetConfig, service: ServiceConfig): boolean {
+  return service.featureFlags === true || Object.values(config.featureFlags).some((f) => f.owner === service.name);
+}
+
+/** Resources as a container of the target gets them: requests scaled, ephemeral storage from the LimitRange's defaults when not set. */
+function containerResources(config: TargetConfig, service: ServiceConfig, resources: Resources = service.resources): Resources {
+  const effective = effectiveResources(config, service, resources);
+  const ephemeral = ephemeralStorageOf(config, effective);
+  return {
+    requests: { ...effective.requests, ephemeralStorage: ephemeral.request },
+    limits: { ...effective.limits, ephemeralStorage: ephemeral.limit },
+  };
+}
+
+/** The workload of a service: kind, replicas, pod template, storage and release, from its configuration and the target's. */
+export function workloadPropsOf(config: TargetConfig, service: ServiceConfig, options: {
+  readonly mountServiceAccountToken: boolean;
+  readonly governingService: string;
+}): WorkloadProps {
+  const identity = identityOf(config, service);
+  const secrets = secretsOf(config, service);
+  // ports served by a sidecar leave the main container
+  const sidecarPorts = new Set((service.sidecars ?? []).flatMap((sc) => sidecarPortsOf(service, sc).map((p) => p.name)));
+  const container: ContainerProps = {
+    name: service.name,
+    image: service.image,
+    command: service.command,
+    args: service.args,
+    ports: service.ports.filter((p) => !sidecarPorts.has(p.name)),
+    env: service.env,
+    secretEnv: secrets.map((s) => s.env),
+    resources: containerResources(config, service),
+    probes: service.probes,
+  };
+  const sidecars = (service.sidecars ?? []).map((sc): ContainerProps => ({
+    name: sc.name,
+    image: sc.image,
+    command: sc.command,
+    args: sc.args,
+    ports: sidecarPortsOf(service, sc),
+    env: sc.env,
+    // a sidecar of a service that demands a credential (an exporter) presents it too
+    secretEnv: service.auth ? [service.auth.env] : [],
+    resources: containerResources(config, service, sc.resources),
+    probes: sc.probes,
+  }));
+  const blueGreen = isBlueGreen(service) ? service.release?.blueGreen ?? {} : undefined;
+  return {
+    ...identity,
+    annotations: secrets.length ? { [RELOAD_SECRET_ANNOTATION]: secretNameOf(service) } : undefined,
+    replicas: replicaRange(service),
+    governingService: options.governingService,
+    kind: service.workload === 'statefulset' ? 'statefulset' : 'deployment',
+    rollingUpdate: { maxSurge: config.availability.maxSurge, maxUnavailable: config.availability.maxUnavailable },
+    storage: service.storage ? { ...service.storage, storageClass: config.storageClass } : undefined,
+    startTogether: service.peers?.startTogether,
+    pod: {
+      serviceAccountName: service.name,
+      mountServiceAccountToken: options.mountServiceAccountToken,
+      container,
+      sidecars,
+      runAsUser: service.runAsUser,
+      secretName: secretNameOf(service),
+      configMap: service.config && Object.keys(service.config).length ? { name: configNameOf(service), mountPath: `/etc/${service.name}` } : undefined,
+      featureFlags: readsFeatureFlags(config, service),
+      priorityClassName: service.priority ? ownValue(config.priorityClasses, service.priority)?.name : undefined,
+      terminationGracePeriodSeconds: config.availability.terminationGracePeriodSeconds,
+      preStopSeconds: config.availability.preStopSeconds,
+      spread: spreadKeysOf(config.availability.spread).map((topologyKey) => ({ topologyKey, whenUnsatisfiable: spreadPolicyOf(config, service, topologyKey) })),
+    },
+    blueGreen: blueGreen && {
+      namespace: config.namespace,
+      ports: service.ports,
+      previewService: previewServiceNameOf(service),
+      smokeTest: smokeTestTargetOf(service),
+      scaleDownDelaySeconds: blueGreen.scaleDownDelaySeconds,
+      analysis: {
+        prometheusUrl: config.monitoring.prometheusUrl,
+        signal: analysisSignalOf(service),
+        successRate: blueGreen.successRate,
+        latencyHistogram: latencyHistogramOf(service),
+        latencyP99Seconds: blueGreen.latencyP99Seconds,
+      },
+    },
+  };
+}
+
+/** One edge of the service graph: a service calls another service or an external peer. */
+export interface Flow {
+  readonly from: ServiceConfig;
+  readonly to: { readonly service: ServiceConfig } | { readonly external: ExternalPeer };
+  readonly ports: FlowPort[];
+}
+
+/**
+ * The service graph of a target, from `dependsOn`: one flow per caller and callee (service or
+ * external peer), with the callee's ports by number. Dependencies were validated by
+ * config/rules.ts; one that still does not resolve is skipped here, never guessed.
+ */
+export function flowsOf(config: TargetConfig): Flow[] {
+  // every service's policy reads the whole graph: build it once per target
+  let flows = graphs.get(config);
+  if (!flows) {
+    flows = buildFlows(config);
+    graphs.set(config, flows);
+  }
+  return flows;
+}
+
+const graphs = new WeakMap<TargetConfig, Flow[]>();
+
+/** The flows of a target by the service they come from and the service they go to. */
+interface FlowIndex {
+  readonly from: Map<string, Flow[]>;
+  readonly to: Map<string, Flow[]>;
+}
+
+const indexes = new WeakMap<TargetConfig, FlowIndex>();
+
+/** The flows out of and into one service, in the graph's order (each service's policy asks). */
+export function flowsAround(config: TargetConfig, service: string): { readonly out: readonly Flow[]; readonly in: readonly Flow[] } {
+  let index = indexes.get(config);
+  if (!index) {
+    index = { from: new Map(), to: new Map() };
+    const push = (map: Map<string, Flow[]>, key: string, flow: Flow) => {
+      const list = map.get(key);
+      if (list) list.push(flow);
+      else map.set(key, [flow]);
+    };
+    for (const flow of flowsOf(config)) {
+      push(index.from, flow.from.name, flow);
+      if ('service' in flow.to) push(index.to, flow.to.service.name, flow);
+    }
+    indexes.set(config, index);
+  }
+  return { out: index.from.get(service) ?? [], in: index.to.get(service) ?? [] };
+}
+
+function buildFlows(config: TargetConfig): Flow[] {
+  const flows: Flow[] = [];
+  for (const from of Object.values(config.services)) {
+    const byPeer = new Map<string, { to: Flow['to']; ports: FlowPort[] }>();
+    const add = (key: string, to: Flow['to'], ports: FlowPort[]) => {
+      const entry = byPeer.get(key) ?? { to, ports: [] };
+      for (const p of ports) if (!entry.ports.some((q) => q.port === p.port && q.protocol === p.protocol)) entry.ports.push(p);
+      byPeer.set(key, entry);
+    };
+    for (const dep of from.dependsOn ?? []) {
+      if ('service' in dep) {
+        const callee = ownValue(config.services, dep.service);
+        const port = callee?.ports.find((p) => p.name === dep.port || p.port === dep.port);
+        if (callee && port && callee.name !== from.name) add(`service:${callee.name}`, { service: callee }, [flowPort(port)]);
+      } else {
+        const peer = ownValue(config.externals, dep.external);
+        if (!peer) continue;
+        const ports = dep.ports ? peer.ports.filter((p) => dep.ports!.includes(p.port)) : peer.ports;
+        add(`external:${peer.name}`, { external: peer }, ports.map(flowPort));
+      }
+    }
+    for (const { to, ports } of byPeer.values()) flows.push({ from, to, ports });
+  }
+  return flows;
+}
+
+
+/** Labels of the Prometheus pods that scrape the targets (`monitoring.prometheusPodSelector`). */
+export const prometheusPodLabels = (config: TargetConfig): Record<string, string> =>
+  config.monitoring.prometheusPodSelector ?? { 'app.kubernetes.io/name': 'prometheus' };
+
+
+/**
+ * The NetworkPolicy of a service, from the service graph: ingress from each caller (its pods by
+ * their selector labels), from the members of its own group on the peer port, from the ingress
+ * controller's namespace when the service is public, from its blue/green smoke test, and from
+ * Prometheus' pods (`monitoring.prometheusPodSelector` in its namespace) to the `metrics` port;
+ * egress to the group's members, to each callee's pods and to each external peer's CIDRs.
+ */
+export function networkPolicyPropsOf(config: TargetConfig, service: ServiceConfig): ServiceNetworkPolicyProps {
+  const identity = identityOf(config, service);
+  const selectorOf = (s: ServiceConfig) => selectorLabelsOf(s.name, instanceOf(config));
+  const flows = flowsAround(config, service.name);
+
+  const ingress: PeerRule[] = [];
+  for (const flow of flows.in) ingress.push({ peer: { pods: selectorOf(flow.from) }, ports: flow.ports });
+  // the members of a group (a StatefulSet's peers) talk to each other on one port, both ways
+  const peerPort = service.peers?.port === undefined ? undefined : service.ports.find((p) => p.name === service.peers!.port || p.port === service.peers!.port);
+  if (peerPort) ingress.push({ peer: { pods: identity.selector }, ports: [peerPort] });
+  if (service.expose === 'public') ingress.push({ peer: { namespace: config.ingress.controllerNamespace }, ports: [publicPortOf(service.ports)] });
+  if (isBlueGreen(service)) {
+    // the release's smoke test (constructs/blue-green.ts) reaches the preview pods through the preview Service
+    ingress.push({ peer: { pods: smokeTestSelector(identity.selector, service.name) }, ports: [smokeTestTargetOf(service).port] });
+  }
+  const metrics = service.ports.find((p) => p.name === METRICS_PORT);
+  // Prometheus' pods only: namespace and pod selector in one peer (both must match)
+  if (metrics) ingress.push({ peer: { namespace: config.monitoring.namespace, pods: prometheusPodLabels(config) }, ports: [metrics] });
+
+  const egress: PeerRule[] = [];
+  if (peerPort) egress.push({ peer: { pods: identity.selector }, ports: [peerPort] });
+  for (const flow of flows.out) {
+    egress.push('service' in flow.to
+      ? { peer: { pods: selectorOf(flow.to.service) }, ports: flow.ports }
+      : { peer: { cidrs: flow.to.external.cidrs }, ports: flow.ports });
+  }
+  return { ...identity, ingress, egress };
+}
+
+/** The monitoring bundle of a service: what its rules and dashboard select on, and the labels Prometheus and Grafana pick them up by. */
+export function monitoringPropsOf(config: TargetConfig, service: ServiceConfig, workload: WorkloadRef): ServiceMonitoringProps {
+  const identity = identityOf(config, service);
+  const { grafana } = config.monitoring;
+  return {
+    workload,
+    scope: monitoringScope({
+      service,
+      namespace: config.namespace,
+      region: config.region,
+      thresholds: config.monitoring.thresholds,
+      targetDownSeverity: config.monitoring.targetDownSeverity,
+      scrapeInterval: config.monitoring.scrapeInterval,
+      scraped: service.ports.some((p) => p.name === METRICS_PORT),
+      autoscaled: isAutoscaled(service),
+      workloadName: workload.name,
+    }),
+    labels: { ...identity.labels, ...config.monitoring.selectorLabels },
+    serviceSelector: identity.selector,
+    runbookUrlPattern: config.monitoring.runbookUrlPattern,
+    dashboard: {
+      labels: { ...identity.labels, [grafana.dashboardLabel]: grafana.dashboardLabelValue },
+      folder: grafana.folder,
+      tags: [config.platform.name, config.environment, service.name],
+    },
+  };
+}
