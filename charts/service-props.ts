@@ -12,7 +12,8 @@ import { monitoringScope } from '../constructs/alert-rules';
 import { smokeTestSelector, smokeTestTargetOf } from '../constructs/blue-green';
 import { selectorLabelsOf, serviceLabelsOf, sharedLabels, TargetLabels, versionOf } from '../constructs/labels';
 import { flowPort, FlowPort, PeerRule, ServiceNetworkPolicyProps } from '../constructs/network-policies';
-import { configNameOf, ContainerProps, secretNameOf, sidecarPortsOf, spreadKeysOf, spreadPolicyOf } from '../constructs/pod-template';
+import { configNameOf, ContainerProps, secretNameOf, sidecarPortsOf, spreadKeysOf } from '../constructs/pod-template';
+import { spreadPolicyOf } from '../config/availability-rules';
 import { publicPortOf } from '../constructs/public-ingress';
 import { ServiceMonitoringProps } from '../constructs/monitoring';
 import { RELOAD_SECRET_ANNOTATION, WorkloadProps, WorkloadRef } from '../constructs/workload';
@@ -32,6 +33,14 @@ export interface ServiceIdentity {
   readonly name: string;
   readonly labels: Record<string, string>;
   readonly selector: Record<string, string>;
+}
+
+/**
+ * The selector labels of a service of a target, for the checks of pipeline/ that compare rendered
+ * objects with the configuration.
+ */
+export function selectorLabels(config: TargetConfig, service: ServiceConfig): Record<string, string> {
+  return selectorLabelsOf(service.name, instanceOf(config));
 }
 
 export function identityOf(config: TargetConfig, service: ServiceConfig): ServiceIdentity {

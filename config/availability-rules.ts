@@ -1,5 +1,5 @@
 import { PathSegment, show } from './errors';
-import { TargetConfig } from './types';
+import { ServiceConfig, TargetConfig } from './types';
 
 /** What production must spread over: zones and nodes (PLATFORM.md, issue 3). */
 export const PRODUCTION_SPREAD = 'zones-and-nodes';
@@ -74,4 +74,19 @@ export function checkAvailabilityRules(config: TargetConfig, at: (p: PathSegment
       at(['services', service.name, 'priority'], `is not set for service "${service.name}": production pods need a priority class so that they are not preempted by less important ones; add "priority" under services.${service.name} in ${file}; allowed: ${declared.length ? declared.map((d) => show(d)).join(', ') : 'a key of priorityClasses (declare them in the environment file)'}`);
     }
   }
+}
+
+/**
+ * How a service's pods spread over one topology key when they cannot spread evenly. A service's
+ * `spreadPolicy` applies in production only (staging and development clusters are smaller); else
+ * zones follow the environment's `availability.zoneSpread` (decided per environment, with its
+ * reason), nodes spread best-effort (ScheduleAnyway).
+ */
+export function spreadPolicyOf(
+  config: { readonly tier: TargetConfig['tier']; readonly availability: Pick<TargetConfig['availability'], 'zoneSpread'> },
+  service: Pick<ServiceConfig, 'spreadPolicy'>,
+  topologyKey: string,
+): 'DoNotSchedule' | 'ScheduleAnyway' {
+  if (config.tier === 'production' && service.spreadPolicy) return service.spreadPolicy;
+  return topologyKey === ZONE_KEY ? config.availability.zoneSpread?.whenUnsatisfiable ?? 'ScheduleAnyway' : 'ScheduleAnyway';
 }

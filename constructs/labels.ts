@@ -1,4 +1,3 @@
-import { ServiceConfig, TargetConfig } from '../config/types';
 import { instanceOf, versionOf } from '../config/model';
 
 /** The `app.kubernetes.io/*` label keys. */
@@ -49,14 +48,6 @@ export function selectorLabelsOf(name: string, instance: string): Record<string,
     [LABEL.name]: name,
     [LABEL.instance]: instance,
   };
-}
-
-/**
- * The selector labels of a service of a target, for the checks of pipeline/ that compare rendered
- * objects with the configuration; charts translate configuration with charts/service-props.ts.
- */
-export function selectorLabels(config: TargetConfig, service: ServiceConfig): Record<string, string> {
-  return selectorLabelsOf(service.name, instanceOf(config));
 }
 
 export { versionOf };

@@ -1,6 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import { topologyKeysOf, ZONE_KEY } from '../config/availability-rules';
-import { AvailabilityConfig, DEFAULT_EPHEMERAL_STORAGE, PortConfig, ProbeConfig, ProbesConfig, Resources, ServiceConfig, SidecarConfig, Tier } from '../config/types';
+import { AvailabilityConfig, DEFAULT_EPHEMERAL_STORAGE, PortConfig, ProbeConfig, ProbesConfig, Resources, ServiceConfig, SidecarConfig } from '../config/types';
 
 /** Default UID/GID of every container: non-root, outside the range of system users. */
 export const DEFAULT_UID = 10001;
@@ -176,21 +176,6 @@ export function spreadKeysOf(spread: AvailabilityConfig['spread']): string[] {
 }
 
 export { ZONE_KEY };
-
-/**
- * How a service's pods spread over one topology key when they cannot spread evenly. A service's
- * `spreadPolicy` applies in production only (staging and development clusters are smaller); else
- * zones follow the environment's `availability.zoneSpread` (decided per environment, with its
- * reason), nodes spread best-effort (ScheduleAnyway).
- */
-export function spreadPolicyOf(
-  config: { readonly tier: Tier; readonly availability: Pick<AvailabilityConfig, 'zoneSpread'> },
-  service: Pick<ServiceConfig, 'spreadPolicy'>,
-  topologyKey: string,
-): 'DoNotSchedule' | 'ScheduleAnyway' {
-  if (config.tier === 'production' && service.spreadPolicy) return service.spreadPolicy;
-  return topologyKey === ZONE_KEY ? config.availability.zoneSpread?.whenUnsatisfiable ?? 'ScheduleAnyway' : 'ScheduleAnyway';
-}
 
 /** The service's ports a sidecar serves, by name or number (config/rules.ts checks they exist). */
 export function sidecarPortsOf(service: Pick<ServiceConfig, 'ports'>, sidecar: Pick<SidecarConfig, 'ports'>): PortConfig[] {

@@ -1,5 +1,6 @@
 import { ServiceConfig, TargetConfig } from '../config/types';
-import { LABEL, selectorLabels } from '../constructs/labels';
+import { selectorLabels } from '../charts/service-props';
+import { LABEL } from '../constructs/labels';
 import { cidrInside, wideCidrs, WIDEST_PREFIX } from '../core/cidr';
 import { Manifest } from '../core/manifest';
 import { podTemplateOf } from './pod-security';

@@ -3,7 +3,7 @@ import { looksLikeCredential } from '../config/rules';
 import { containerPathOf, filesOf, guaranteedQosProblems, imagePinProblem } from '../config/workload-rules';
 import { ServiceConfig, TargetConfig } from '../config/types';
 import { LABEL } from '../constructs/labels';
-import { spreadPolicyOf } from '../constructs/pod-template';
+import { spreadPolicyOf } from '../config/availability-rules';
 import { INGRESS_ANNOTATIONS } from '../constructs/public-ingress';
 import { checkApiAccess } from './api-access-policy';
 import { CLUSTER_SCOPED_KINDS, Manifest } from '../core/manifest';
