@@ -6,8 +6,9 @@
  * every YAML type, and most scalars of a target repeat: keys, labels, ports, images. Here the
  * block structure (mappings, sequences, indentation) is written directly, exactly as js-yaml's
  * `writeBlockMapping` and `writeBlockSequence` lay it out, and js-yaml itself still decides how
- * each distinct scalar is written; the decision is remembered. test/pipeline/yaml.test.ts compares
- * the two on every object of every target and example.
+ * each distinct scalar is written; the decision is remembered. test/pipeline/speedups/yaml-writer.test.ts
+ * compares the two on every object of every target and example. Used through
+ * pipeline/speedups/index.ts, which calls js-yaml's `dump` instead in stock mode (SYNTH_STOCK).
  */
 import { dump } from 'js-yaml';
 
