@@ -25,7 +25,8 @@ import { SPEEDUPS } from '../pipeline/speedups';
 const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'build', 'bin');
 
-interface Sample { wallMs: number; rssKiB: number }
+/** Wall time, peak RSS of the largest process, CPU time of all node processes (user + system). */
+interface Sample { wallMs: number; rssKiB: number; cpuMs: number }
 
 function measure(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Sample {
   const probe = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'probe-')), 'rss');
@@ -37,8 +38,8 @@ function measure(command: string, args: string[], options: { cwd?: string; env?:
   });
   const wallMs = performance.now() - started;
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${result.stderr}${result.stdout}`);
-  const rss = fs.existsSync(probe) ? fs.readFileSync(probe, 'utf8').trim().split('\n').map(Number) : [0];
-  return { wallMs, rssKiB: Math.max(...rss) };
+  const lines = fs.existsSync(probe) ? fs.readFileSync(probe, 'utf8').trim().split('\n').map((l) => l.split(' ').map(Number)) : [[0, 0]];
+  return { wallMs, rssKiB: Math.max(...lines.map(([rss]) => rss)), cpuMs: lines.reduce((sum, [, cpu]) => sum + (cpu || 0), 0) / 1000 };
 }
 
 function median(values: number[]): number {
@@ -49,8 +50,10 @@ function median(values: number[]): number {
 function report(label: string, samples: Sample[]): Sample {
   const wall = median(samples.map((s) => s.wallMs));
   const rss = Math.max(...samples.map((s) => s.rssKiB));
-  console.log(`${label.padEnd(46)} ${(wall / 1000).toFixed(3).padStart(8)} s  ${(rss / 1024).toFixed(0).padStart(6)} MiB peak RSS  (median of ${samples.length})`);
-  return { wallMs: wall, rssKiB: rss };
+  const cpu = median(samples.map((s) => s.cpuMs));
+  // CPU time is given too: on a shared machine the load inflates wall time far more than CPU time
+  console.log(`${label.padEnd(46)} ${(wall / 1000).toFixed(3).padStart(8)} s  ${(rss / 1024).toFixed(0).padStart(6)} MiB peak RSS  ${(cpu / 1000).toFixed(2).padStart(7)} s CPU  (median of ${samples.length})`);
+  return { wallMs: wall, rssKiB: rss, cpuMs: cpu };
 }
 
 /**
@@ -76,8 +79,8 @@ function compareModes(label: string, config: string, runs: number, modes: Readon
   for (let i = 0; i < runs; i++) modes.forEach(([, stock], m) => samples[m].push(synthOnce(config, stock)));
   const results = modes.map(([name], m) => report(m === 0 ? label : `  ${name}`, samples[m]));
   results.slice(1).forEach((r, m) => {
-    const gain = 1 - results[0].wallMs / r.wallMs;
-    console.log(`${`    ${modes[m + 1][0]}: speed-ups save`.padEnd(46)} ${(gain * 100).toFixed(1).padStart(8)} %`);
+    const gain = (a: number, b: number): string => `${((1 - a / b) * 100).toFixed(1).padStart(7)} %`;
+    console.log(`${`    speed-ups save, against ${modes[m + 1][1] === '1' ? 'stock mode' : `SYNTH_STOCK=${modes[m + 1][1]}`}`.padEnd(46)} ${gain(results[0].wallMs, r.wallMs)} wall ${gain(results[0].cpuMs, r.cpuMs)} CPU`);
   });
   return results;
 }
