@@ -1,14 +1,18 @@
 /**
- * npm run bench [-- --runs N] [--services N] [--skip-stock] [--skip-loop]
+ * npm run bench [-- --runs N] [--services N] [--skip-stock] [--skip-loop] [--speedups]
  *
  * Prints wall time and peak memory of synthesizing (1) the reference platform, all targets, as
- * `npm run synth` runs it (compiled, node), (2) the same app the stock cdk8s way (`cdk8s synth`
+ * `npm run synth` runs it (compiled, node), and beside it in stock mode (`SYNTH_STOCK=1`: none of
+ * the speed-ups of pipeline/speedups/), (2) the same app the stock cdk8s way (`cdk8s synth`
  * with ts-node), and (3) generated platforms of 250, 500 and 1,000 services x 3 targets, to show
- * that time grows linearly with services, and (4) the edit loop: `npm run synth` exactly as the
+ * that time grows linearly with services, each in stock mode too, and (4) the edit loop: `npm run synth` exactly as the
  * README types it (build check included, nothing changed) against `kubectl kustomize` rendering
  * the same objects, one kustomization.yaml per target listing its dist/ files (skipped with a
  * note when kubectl is absent: test/cluster/build-assets.sh builds it; KUBECTL overrides the
- * path). Figures, not assertions: record them in BENCHMARKS.md.
+ * path). With `--speedups`, each speed-up is also turned off alone (`SYNTH_STOCK=<name>`) on
+ * the reference platform and the largest generated one: its gain is that run against the fast
+ * one. Runs of the compared modes are taken in turns, so that all see the same machine.
+ * Figures, not assertions: record them in BENCHMARKS.md.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -16,11 +20,13 @@ import * as os from 'os';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { generatePlatform } from './bench-generate';
+import { SPEEDUPS } from '../pipeline/speedups';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'build', 'bin');
 
-interface Sample { wallMs: number; rssKiB: number }
+/** Wall time, peak RSS of the largest process, CPU time of all node processes (user + system). */
+interface Sample { wallMs: number; rssKiB: number; cpuMs: number }
 
 function measure(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Sample {
   const probe = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'probe-')), 'rss');
@@ -32,8 +38,8 @@ function measure(command: string, args: string[], options: { cwd?: string; env?:
   });
   const wallMs = performance.now() - started;
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${result.stderr}${result.stdout}`);
-  const rss = fs.existsSync(probe) ? fs.readFileSync(probe, 'utf8').trim().split('\n').map(Number) : [0];
-  return { wallMs, rssKiB: Math.max(...rss) };
+  const lines = fs.existsSync(probe) ? fs.readFileSync(probe, 'utf8').trim().split('\n').map((l) => l.split(' ').map(Number)) : [[0, 0]];
+  return { wallMs, rssKiB: Math.max(...lines.map(([rss]) => rss)), cpuMs: lines.reduce((sum, [, cpu]) => sum + (cpu || 0), 0) / 1000 };
 }
 
 function median(values: number[]): number {
@@ -44,8 +50,10 @@ function median(values: number[]): number {
 function report(label: string, samples: Sample[]): Sample {
   const wall = median(samples.map((s) => s.wallMs));
   const rss = Math.max(...samples.map((s) => s.rssKiB));
-  console.log(`${label.padEnd(46)} ${(wall / 1000).toFixed(3).padStart(8)} s  ${(rss / 1024).toFixed(0).padStart(6)} MiB peak RSS  (median of ${samples.length})`);
-  return { wallMs: wall, rssKiB: rss };
+  const cpu = median(samples.map((s) => s.cpuMs));
+  // CPU time is given too: on a shared machine the load inflates wall time far more than CPU time
+  console.log(`${label.padEnd(46)} ${(wall / 1000).toFixed(3).padStart(8)} s  ${(rss / 1024).toFixed(0).padStart(6)} MiB peak RSS  ${(cpu / 1000).toFixed(2).padStart(7)} s CPU  (median of ${samples.length})`);
+  return { wallMs: wall, rssKiB: rss, cpuMs: cpu };
 }
 
 /**
@@ -55,10 +63,31 @@ function report(label: string, samples: Sample[]): Sample {
  */
 const outputs: string[] = [];
 
-function synthOnce(config: string): Sample {
+/** One synthesis of the platform in `config` into a new folder; `stock` is the SYNTH_STOCK value ('' for every speed-up). */
+function synthOnce(config: string, stock = ''): Sample {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-out-'));
   outputs.push(out);
-  return measure(process.execPath, [path.join(BIN, 'synth.js'), '--config', config, '--out', out, '--quiet']);
+  return measure(process.execPath, [path.join(BIN, 'synth.js'), '--config', config, '--out', out, '--quiet'], { env: { SYNTH_STOCK: stock } });
+}
+
+/**
+ * The platform in `config` synthesized `runs` times in each mode (a SYNTH_STOCK value; '' is
+ * every speed-up on), the modes in turns; prints each mode's median against the first mode's.
+ */
+function compareModes(label: string, config: string, runs: number, modes: ReadonlyArray<[string, string]>): Sample[] {
+  const samples: Sample[][] = modes.map(() => []);
+  for (let i = 0; i < runs; i++) modes.forEach(([, stock], m) => samples[m].push(synthOnce(config, stock)));
+  const results = modes.map(([name], m) => report(m === 0 ? label : `  ${name}`, samples[m]));
+  results.slice(1).forEach((r, m) => {
+    const gain = (a: number, b: number): string => `${((1 - a / b) * 100).toFixed(1).padStart(7)} %`;
+    console.log(`${`    speed-ups save, against ${modes[m + 1][1] === '1' ? 'stock mode' : `SYNTH_STOCK=${modes[m + 1][1]}`}`.padEnd(46)} ${gain(results[0].wallMs, r.wallMs)} wall ${gain(results[0].cpuMs, r.cpuMs)} CPU`);
+  });
+  return results;
+}
+
+/** The modes to compare: all speed-ups, stock mode, and with --speedups each speed-up off alone. */
+function modesOf(each: boolean): Array<[string, string]> {
+  return [['fast', ''], ['stock mode (SYNTH_STOCK=1)', '1'], ...(each ? SPEEDUPS.map((s): [string, string] => [`without ${s} (SYNTH_STOCK=${s})`, s]) : [])];
 }
 
 function stockOnce(config: string): Sample {
@@ -134,7 +163,8 @@ function main(): void {
   const sizes = args.includes('--services') ? [Number(args[args.indexOf('--services') + 1])] : [250, 500, 1000];
   console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${os.platform()} ${os.release()}`);
 
-  const reference = report('reference platform, 4 targets (node build/bin/synth.js)', Array.from({ length: runs }, () => synthOnce(path.join(ROOT, 'environments'))));
+  const each = args.includes('--speedups');
+  const [reference] = compareModes('reference platform, 4 targets (node build/bin/synth.js)', path.join(ROOT, 'environments'), runs, modesOf(each));
   if (!args.includes('--skip-loop')) editLoop(runs, reference);
   if (!args.includes('--skip-stock')) {
     const stock = report('same app, stock `cdk8s synth` with ts-node', Array.from({ length: Math.min(runs, 3) }, () => stockOnce('environments')));
@@ -145,7 +175,8 @@ function main(): void {
   for (const services of sizes) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-gen-${services}-`));
     generatePlatform(dir, services, path.join(ROOT, 'environments'));
-    const sample = report(`generated: ${services} services x 3 targets`, Array.from({ length: Math.min(runs, 3) }, () => synthOnce(dir)));
+    const modes = modesOf(each && services === Math.max(...sizes));
+    const [sample] = compareModes(`generated: ${services} services x 3 targets`, dir, Math.min(runs, 3), modes);
     perService.push([services, sample.wallMs]);
     outputs.push(dir);
   }

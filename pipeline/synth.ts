@@ -1,20 +1,16 @@
-// first: the generated converters load through it (pipeline/fast-imports.ts)
-import './fast-imports';
-import { ApiObject, App, Chart } from 'cdk8s';
-import { IConstruct } from 'constructs';
+import { App, Chart } from 'cdk8s';
 import { TargetConfig } from '../config/types';
 import { DELIVERY_FOLDER, DeliveryChart, DeliveryTarget } from '../charts/delivery-chart';
 import { PlatformChart } from '../charts/platform-chart';
 import { checkApiServerRules } from './api-server-check';
 import { Capacity, capacityOf, capacityProblems, drainProblems } from './capacity';
 import { renderDeliveryReadme } from './delivery-readme';
-import { withFastToJson } from './fast-json';
+import { chartsToJson, toYamlDocument } from './speedups';
 import { fileNameOf, Manifest } from '../core/manifest';
 import { checkPolicies, PolicyViolation } from './policy';
 import { secretProblems } from './secret-check';
 import { withDeliveryAnnotations } from '../core/sync-waves';
 import { endSynthesis } from '../core/synthesis-memo';
-import { toYamlDocument } from './yaml';
 import { renderTargetReadme } from './target-readme';
 
 /** Everything synthesized for one folder of dist/. */
@@ -64,22 +60,6 @@ function synthTargetWithCapacity(config: TargetConfig): { manifests: Manifest[];
   const refused = [...capacityProblems(config.target, quotaFile, capacity), ...drainProblems(config, manifests, capacity)];
   if (refused.length) throw new SynthError(refused);
   return { manifests, capacity };
-}
-
-/**
- * The objects of every chart, as `Chart.toJson()` returns them. That method prepares and
- * validates the whole app again on each call (cdk8s's `App._synthChart`); the tree is validated
- * once above, so when no construct declares a dependency (none here does: order comes from
- * creation) the objects are serialized directly, in the order cdk8s's dependency graph gives
- * (test/pipeline/fast-json.test.ts compares the two).
- */
-export function chartsToJson(charts: readonly Chart[], constructs: readonly IConstruct[]): Manifest[] {
-  if (constructs.some((c) => c.node.dependencies.length > 0)) return charts.flatMap((c) => c.toJson() as Manifest[]);
-  // each object resolved and sanitized in one pass (pipeline/fast-json.ts)
-  // with no dependencies, cdk8s's DependencyGraph(chart.node).topology() is the tree in pre-order
-  return withFastToJson(() => charts.flatMap((chart) => chart.node.findAll()
-    .filter((c): c is ApiObject => c instanceof ApiObject && Chart.of(c) === chart)
-    .map((o) => o.toJson() as Manifest)));
 }
 
 /**
@@ -175,7 +155,7 @@ export function formatViolation(v: PolicyViolation): string {
 /**
  * One manifest as YAML: keys in the order cdk8s sorted them, no line folding, no anchors, and
  * strings a YAML 1.1 reader (kubectl, Argo CD) would take for booleans or numbers quoted
- * (pipeline/yaml.ts: what js-yaml writes, faster).
+ * (js-yaml's `dump`; pipeline/speedups/ writes the same, faster).
  */
 export function toYaml(manifest: Manifest): string {
   return toYamlDocument(manifest);

@@ -6,11 +6,12 @@
  * every YAML type, and most scalars of a target repeat: keys, labels, ports, images. Here the
  * block structure (mappings, sequences, indentation) is written directly, exactly as js-yaml's
  * `writeBlockMapping` and `writeBlockSequence` lay it out, and js-yaml itself still decides how
- * each distinct scalar is written; the decision is remembered. test/pipeline/yaml.test.ts compares
- * the two on every object of every target and example.
+ * each distinct scalar is written; the decision is remembered. test/pipeline/speedups/yaml-writer.test.ts
+ * compares the two on every object of every target and example. Used through
+ * pipeline/speedups/index.ts, which calls js-yaml's `dump` instead in stock mode (SYNTH_STOCK).
  */
 import { dump } from 'js-yaml';
-import { synthesisMemo } from '../core/synthesis-memo';
+import { synthesisMemo } from '../../core/synthesis-memo';
 
 /** No line folding, no anchors, and strings a YAML 1.1 reader (kubectl, Argo CD) would take for booleans or numbers quoted. */
 export const YAML_OPTIONS = { lineWidth: -1, noRefs: true, noCompatMode: false } as const;

@@ -1,13 +1,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { dump } from 'js-yaml';
-import { loadPlatform } from '../../config/load';
-import { generatePlatform } from '../../bin/bench-generate';
-import { synthesizeAll } from '../../pipeline/synth';
-import { toYamlDocument, YAML_OPTIONS } from '../../pipeline/yaml';
-import { copyEnvironments, ENVIRONMENTS, referencePlatform, ROOT } from '../helpers';
+import { loadPlatform } from '../../../config/load';
+import { generatePlatform } from '../../../bin/bench-generate';
+import { synthesizeAll } from '../../../pipeline/synth';
+import { toYamlDocument, YAML_OPTIONS } from '../../../pipeline/speedups/yaml-writer';
+import { copyEnvironments, ENVIRONMENTS, referencePlatform, ROOT } from '../../helpers';
 
-/** What js-yaml writes, the writer pipeline/yaml.ts must match byte for byte. */
+/** What js-yaml writes, the writer pipeline/speedups/yaml-writer.ts must match byte for byte. */
 const reference = (value: unknown) => dump(value, YAML_OPTIONS);
 
 describe('the YAML writer', () => {

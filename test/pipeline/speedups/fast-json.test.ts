@@ -2,11 +2,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ApiObject, App, Chart, JsonPatch, Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
-import { PlatformChart } from '../../charts/platform-chart';
-import { loadPlatform } from '../../config/load';
-import { withFastToJson } from '../../pipeline/fast-json';
-import { chartsToJson } from '../../pipeline/synth';
-import { ENVIRONMENTS, ROOT } from '../helpers';
+import { PlatformChart } from '../../../charts/platform-chart';
+import { loadPlatform } from '../../../config/load';
+import { withFastToJson } from '../../../pipeline/speedups/fast-json';
+import { chartsToJson } from '../../../pipeline/speedups';
+import { ENVIRONMENTS, ROOT } from '../../helpers';
 
 /** Every object of every target in `dir`, serialized by the stock and by the one-pass method. */
 function bothWays(dir: string): Array<{ path: string; stock: unknown; fast: unknown }> {

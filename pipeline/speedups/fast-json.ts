@@ -4,11 +4,14 @@
  * copies the key path) and then walks the result again to sanitize it (`sanitizeValue`: sorted
  * keys, no null or undefined values); on tens of thousands of objects that is a large share of
  * synthesis and of its garbage. With the app's built-in resolvers only (Lazy, implicit tokens,
- * number/string unions), doing both in one walk gives the same JSON; test/pipeline/fast-json.test.ts
+ * number/string unions), doing both in one walk gives the same JSON; test/pipeline/speedups/fast-json.test.ts
  * compares the two on every object of the reference platform and the examples.
  *
- * It is used only inside `withFastToJson`, and every case it does not know (custom resolvers,
- * CDK8S_DISABLE_SORT, a value that is not plain data) goes to the stock method.
+ * It is used only inside `withFastToJson`, which pipeline/speedups/index.ts calls unless
+ * SYNTH_STOCK turns the `json` speed-up off; every case it does not know (custom resolvers,
+ * CDK8S_DISABLE_SORT, a value that is not plain data) goes to the stock method. It reads cdk8s's
+ * private fields `props` and `patches` (cdk8s 2.70): test/pipeline/speedups/fast-json.test.ts
+ * fails if an upgrade renames them.
  */
 import { ApiObject, App, JsonPatch, Lazy } from 'cdk8s';
 
