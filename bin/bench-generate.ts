@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parse, stringify } from 'yaml';
+import type { Obj } from '../core/manifest';
 
 export function generatePlatform(dir: string, services: number, reference = 'environments'): void {
   fs.mkdirSync(dir, { recursive: true });
@@ -56,7 +57,7 @@ export function generatePlatform(dir: string, services: number, reference = 'env
   }
 }
 
-function deepMerge(into: Record<string, any>, from: Record<string, any>): void {
+function deepMerge(into: Obj, from: Obj): void {
   for (const [k, v] of Object.entries(from)) {
     if (v && typeof v === 'object' && !Array.isArray(v) && into[k] && typeof into[k] === 'object') deepMerge(into[k], v);
     else into[k] = v;

@@ -14,8 +14,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parse } from 'yaml';
+import type { Obj } from '../core/manifest';
 
-type Schema = Record<string, any>;
+type Schema = Obj;
 
 export const DEFAULT_CRD = path.join('..', 'shared', 'k8s', 'crds', 'external-secrets.io_clustersecretstores.yaml');
 export const OUTPUT = path.join('imports', 'clustersecretstore-provider-schema.ts');

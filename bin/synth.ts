@@ -18,9 +18,11 @@ import type { TargetOutput } from '../pipeline/synth';
 
 // Loaded when needed, not at start: the worker pool of a large platform starts first, so the
 // workers load the constructs while this thread reads the configuration.
+/* eslint-disable @typescript-eslint/no-require-imports -- deliberate lazy loads, see above */
 const load = (): typeof import('../config/load') => require('../config/load');
 const synth = (): typeof import('../pipeline/synth') => require('../pipeline/synth');
 const delivery = (): typeof import('../charts/delivery-chart') => require('../charts/delivery-chart');
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 interface Options {
   check: boolean;
@@ -152,6 +154,7 @@ function headroomWarnings(outputs: readonly TargetOutput[]): string[] {
 
 /** A unified diff of one file, at most `maxLines` lines. */
 function shortDiff(file: string, onDisk: string, wanted: string, maxLines = 20): string[] {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when a file differs
   const { createTwoFilesPatch } = require('diff') as typeof import('diff'); // only when a file differs
   const patch = createTwoFilesPatch(`${file} (on disk)`, `${file} (synth)`, onDisk, wanted, undefined, undefined, { context: 2 });
   const lines = patch.split('\n').filter((l) => !l.startsWith('=') && l !== '\\ No newline at end of file').slice(0, -1);

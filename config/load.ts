@@ -10,6 +10,7 @@ import { secretLiteralIssues } from './secret-rules';
 import { uncommentedThresholds } from './threshold-comments';
 import { layerSchema, patterns, targetSchema } from './schema';
 import { TargetConfig } from './types';
+import type { Obj } from '../core/manifest';
 
 /** The file every environment builds on. */
 export const DEFAULTS_FILE = 'defaults.yaml';
@@ -59,7 +60,7 @@ function validators(): { layer: ValidateFunction; target: ValidateFunction } {
   if (!compiled) {
     const generated = path.join(__dirname, GENERATED_VALIDATORS);
     if (fs.existsSync(generated)) {
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a file generated at build time, found at run time
       const module = require(generated);
       if (module.schemaHash === schemaHash()) compiled = { layer: module.layer, target: module.target };
     }
@@ -497,7 +498,7 @@ function describeAjvError(error: ErrorObject, data: Json, locate: Locator, targe
 let layerSchemaCache: Record<string, unknown> | undefined;
 const layerSchemaOnce = () => (layerSchemaCache ??= layerSchema());
 
-type SchemaNode = Record<string, any>;
+type SchemaNode = Obj;
 
 /** The object schemas a value at `p` may have (following $ref, oneOf, anyOf, allOf and if/then). */
 function schemasAt(root: SchemaNode, p: readonly PathSegment[]): SchemaNode[] {
@@ -598,7 +599,7 @@ interface TargetIdentity {
 
 /** Fills in documented defaults and the names carried by map keys. */
 function toTargetConfig(merged: Json, id: TargetIdentity): TargetConfig {
-  const m = merged as Record<string, any>;
+  const m = merged as Obj;
   const services = Object.fromEntries(Object.entries((m.services ?? {}) as Record<string, Json>).sort(([a], [b]) => a.localeCompare(b)).map(([name, s]) => [name, {
     workload: 'deployment',
     expose: 'cluster',

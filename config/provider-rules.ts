@@ -2,6 +2,7 @@ import { closest } from 'fastest-levenshtein';
 import { CLUSTER_SECRET_STORE_PROVIDER_SCHEMA } from '../imports/clustersecretstore-provider-schema';
 import { PathSegment, show } from './errors';
 import { CREDENTIAL_NAME } from './credential-names';
+import type { Obj } from '../core/manifest';
 
 /** The part of JSON Schema the CRD's provider schema uses (bin/provider-schema.ts). */
 interface Schema {
@@ -124,7 +125,7 @@ const CREDENTIAL_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie
 export function providerProblems(provider: unknown): ProviderProblem[] {
   const out: ProviderProblem[] = [];
   validate(CLUSTER_SECRET_STORE_PROVIDER_SCHEMA as Schema, provider, [], out);
-  const block = provider as Record<string, any>;
+  const block = provider as Obj;
   const fake = block?.fake?.data;
   if (Array.isArray(fake)) {
     fake.forEach((entry: Record<string, unknown>, i: number) => {

@@ -5,6 +5,7 @@ import { ReplicaRange } from '../config/types';
 import { Rollout, RolloutProps } from '../imports/rollout-argoproj.io';
 import { BlueGreenRelease, BlueGreenReleaseProps } from './blue-green';
 import { DATA_VOLUME, podTemplate, PodTemplateProps, revisionLabelOf } from './pod-template';
+import type { Obj } from '../core/manifest';
 
 /** What other constructs need to point at a workload (HPA, VPA, PDB, Service). */
 export interface WorkloadRef {
@@ -191,7 +192,7 @@ class CoreTemplateRollout extends Rollout {
     super(scope, id, props);
   }
 
-  override toJson(): any {
+  override toJson(): Obj {
     const json = super.toJson();
     return { ...json, spec: { ...json.spec, template: this.podTemplate } };
   }

@@ -11,6 +11,15 @@ export interface Manifest {
   readonly [key: string]: unknown;
 }
 
+/**
+ * A synthesized object, or a part of one, read field by field by the checks and README writers of
+ * pipeline/: its shape is the API server's (every object is checked against the server's schema by
+ * npm run test:cluster), not a TypeScript type, so its fields are read untyped. The one place
+ * the project spells `any`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
+export type Obj = Record<string, any>;
+
 /** Kinds that are not namespaced, among those this project emits. */
 export const CLUSTER_SCOPED_KINDS = new Set([
   'Namespace', 'PriorityClass', 'ClusterRole', 'ClusterRoleBinding', 'ClusterSecretStore', 'StorageClass',

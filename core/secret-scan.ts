@@ -90,7 +90,7 @@ let loaded: Loaded | undefined;
  */
 function secretlintRules(): Loaded {
   if (loaded) return loaded;
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use (an ES module transpiled by jest, CommonJS at run time)
   const preset = require('@secretlint/secretlint-rule-preset-recommend') as { rules: SecretlintRule[] };
   const sink: Loaded['sink'] = { found: [] };
   const rules: LoadedRule[] = [];
@@ -462,7 +462,7 @@ export function excerpt(value: string, findings: readonly SecretFinding[] = find
     out += value.slice(at, Math.max(at, f.start)) + mask(value.slice(f.start, f.end), f);
     at = f.end;
   }
-  let cut = false;
+  let cut: boolean;
   if (out.length < max && at < value.length) {
     const rest = value.slice(at, at + (max - out.length));
     // the rest holds no secret, but it may hold the start of one cut off: stop before any finding

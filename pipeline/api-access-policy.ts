@@ -1,6 +1,6 @@
 import { TargetConfig } from '../config/types';
 import { LABEL } from '../constructs/labels';
-import { Manifest } from '../core/manifest';
+import { Manifest, Obj } from '../core/manifest';
 import { podTemplateOf } from './pod-security';
 import { describeGrant, RiskyGrant, riskyGrants } from '../core/rbac-risks';
 import { isReason } from '../core/reason';
@@ -14,7 +14,6 @@ export interface ApiAccessFinding {
   readonly fix: string;
 }
 
-type Obj = Record<string, any>;
 
 /** `namespace/name` of every ServiceAccount bound by a RoleBinding or ClusterRoleBinding. */
 export function boundServiceAccounts(manifests: readonly Manifest[]): Set<string> {

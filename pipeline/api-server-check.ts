@@ -12,11 +12,10 @@ import {
   followsNameRule, isConfigMapKey, isLabelKey, isLabelValue, LABEL_KEY_RULE, LABEL_VALUE_RULE, MAX_ANNOTATIONS_BYTES, MAX_DATA_BYTES,
   MAX_OBJECT_BYTES, NAME_RULES, NameRule,
 } from '../core/k8s-names';
-import { Manifest } from '../core/manifest';
+import { Manifest, Obj } from '../core/manifest';
 import type { PolicyViolation } from './policy';
 import { jsonBytesBound } from '../core/sync-waves';
 
-type Obj = Record<string, any>;
 
 /** Kinds whose name the API server validates more strictly than a DNS-1123 subdomain. */
 const NAME_RULE_OF_KIND: Record<string, NameRule> = {

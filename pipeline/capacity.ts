@@ -16,7 +16,7 @@
  *   maximum scale such a container counts at maxAllowed.
  */
 import { cpuMillis, formatCpu, formatMemory, memoryBytes } from '../core/quantity';
-import { Manifest } from '../core/manifest';
+import { Manifest, Obj } from '../core/manifest';
 import { ownValue } from '../config/model';
 import type { TargetConfig } from '../config/types';
 import { filesOf } from '../config/workload-rules';
@@ -176,7 +176,7 @@ export function drainBlockers(manifests: readonly Manifest[], capacity = capacit
   // workloads indexed by each label of their pods, so a PDB looks only at plausible candidates
   const byLabel = new Map<string, Manifest[]>();
   for (const m of manifests.filter((w) => WORKLOAD_KINDS.has(w.kind))) {
-    const podLabels: Record<string, string> = (m.spec as any)?.template?.metadata?.labels ?? {};
+    const podLabels: Record<string, string> = (m.spec as Obj)?.template?.metadata?.labels ?? {};
     for (const [k, v] of Object.entries(podLabels)) {
       const key = `${k}=${v}`;
       const bucket = byLabel.get(key);
@@ -187,14 +187,14 @@ export function drainBlockers(manifests: readonly Manifest[], capacity = capacit
   const allWorkloads = manifests.filter((w) => WORKLOAD_KINDS.has(w.kind));
   const out: DrainBlocker[] = [];
   for (const pdb of manifests.filter((m) => m.kind === 'PodDisruptionBudget')) {
-    const spec = (pdb.spec ?? {}) as Record<string, any>;
+    const spec = (pdb.spec ?? {}) as Obj;
     const selector: Record<string, string> = spec.selector?.matchLabels ?? {};
     const pairs = Object.entries(selector);
     const candidates = pairs.length
       ? pairs.map(([k, v]) => byLabel.get(`${k}=${v}`) ?? []).reduce((a, b) => (b.length < a.length ? b : a))
       : allWorkloads;
     for (const m of candidates) {
-      const podLabels: Record<string, string> = (m.spec as any)?.template?.metadata?.labels ?? {};
+      const podLabels: Record<string, string> = (m.spec as Obj)?.template?.metadata?.labels ?? {};
       if (!pairs.every(([k, v]) => podLabels[k] === v)) continue;
       const min = minReplicas.get(`${m.kind}/${m.metadata.name}`)!;
       if (min === 0) continue;
@@ -227,11 +227,11 @@ export function headroomPercent(used: number, quota: number | undefined): number
 }
 
 function workloadCapacity(m: Manifest, hpas: readonly Manifest[], vpas: readonly Manifest[]): WorkloadCapacity {
-  const spec = (m.spec ?? {}) as Record<string, any>;
+  const spec = (m.spec ?? {}) as Obj;
   const hpa = hpas.find((h) => targets(h, 'scaleTargetRef', m));
   const vpa = vpas.find((v) => targets(v, 'targetRef', m));
-  const minReplicas: number = hpa ? ((hpa.spec as any).minReplicas ?? 1) : (spec.replicas ?? 1);
-  const maxReplicas: number = hpa ? (hpa.spec as any).maxReplicas : (spec.replicas ?? 1);
+  const minReplicas: number = hpa ? ((hpa.spec as Obj).minReplicas ?? 1) : (spec.replicas ?? 1);
+  const maxReplicas: number = hpa ? (hpa.spec as Obj).maxReplicas : (spec.replicas ?? 1);
   const { surge, reason } = surgeOf(m.kind, spec, maxReplicas);
   const podSpec = spec.template?.spec ?? {};
   const perPod = podAmounts(podSpec, undefined);
@@ -253,12 +253,12 @@ function workloadCapacity(m: Manifest, hpas: readonly Manifest[], vpas: readonly
 }
 
 function targets(autoscaler: Manifest, field: string, workload: Manifest): boolean {
-  const ref = (autoscaler.spec as any)?.[field];
+  const ref = (autoscaler.spec as Obj)?.[field];
   return ref?.kind === workload.kind && ref?.name === workload.metadata.name
     && (ref.apiVersion === undefined || ref.apiVersion === workload.apiVersion);
 }
 
-function surgeOf(kind: string, spec: Record<string, any>, replicas: number): { surge: number; reason: string } {
+function surgeOf(kind: string, spec: Obj, replicas: number): { surge: number; reason: string } {
   if (kind === 'StatefulSet') return { surge: 0, reason: 'StatefulSet: in place' };
   if (kind === 'Rollout' && spec.strategy?.blueGreen) {
     const preview = spec.strategy.blueGreen.previewReplicaCount;
@@ -277,16 +277,16 @@ function resolve(value: number | string, replicas: number): number {
   return percent ? Math.ceil((replicas * Number(percent[1])) / 100) : Number(value);
 }
 
-function podAmounts(podSpec: Record<string, any>, vpa: Manifest | undefined): Amounts {
-  const policies: any[] = (vpa?.spec as any)?.resourcePolicy?.containerPolicies ?? [];
-  const acting = vpa !== undefined && ((vpa.spec as any)?.updatePolicy?.updateMode ?? 'Recreate') !== 'Off';
-  const of = (c: any) => containerAmounts(c, acting ? policies.find((p) => p.containerName === c.name) ?? policies.find((p) => p.containerName === '*') : undefined);
-  const containers = ((podSpec.containers ?? []) as any[]).map(of).reduce(add, ZERO);
-  const inits = ((podSpec.initContainers ?? []) as any[]).map(of);
+function podAmounts(podSpec: Obj, vpa: Manifest | undefined): Amounts {
+  const policies: Obj[] = (vpa?.spec as Obj)?.resourcePolicy?.containerPolicies ?? [];
+  const acting = vpa !== undefined && ((vpa.spec as Obj)?.updatePolicy?.updateMode ?? 'Recreate') !== 'Off';
+  const of = (c: Obj) => containerAmounts(c, acting ? policies.find((p) => p.containerName === c.name) ?? policies.find((p) => p.containerName === '*') : undefined);
+  const containers = ((podSpec.containers ?? []) as Obj[]).map(of).reduce(add, ZERO);
+  const inits = ((podSpec.initContainers ?? []) as Obj[]).map(of);
   return Object.fromEntries(AMOUNT_KEYS.map((k) => [k, Math.max(containers[k], ...inits.map((i) => i[k]))])) as unknown as Amounts;
 }
 
-function containerAmounts(container: any, policy: any): Amounts {
+function containerAmounts(container: Obj, policy: Obj | undefined): Amounts {
   const r = container.resources ?? {};
   const amounts = {
     requestsCpu: r.requests?.cpu !== undefined ? cpuMillis(String(r.requests.cpu)) : 0,
@@ -313,7 +313,7 @@ function containerAmounts(container: any, policy: any): Amounts {
 function quotaOf(manifests: readonly Manifest[]): Partial<Record<AmountKey | 'pods', number>> {
   const quota: Partial<Record<AmountKey | 'pods', number>> = {};
   for (const q of manifests.filter((m) => m.kind === 'ResourceQuota')) {
-    const hard = ((q.spec as any)?.hard ?? {}) as Record<string, string | number>;
+    const hard = ((q.spec as Obj)?.hard ?? {}) as Record<string, string | number>;
     for (const key of [...AMOUNT_KEYS, 'pods'] as const) {
       const raw = hard[QUOTA_KEY[key]] ?? (key === 'requestsCpu' ? hard.cpu : key === 'requestsMemory' ? hard.memory : undefined);
       if (raw === undefined) continue;

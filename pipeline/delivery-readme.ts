@@ -1,12 +1,11 @@
 import { ARGOCD_NAMESPACE, DELIVERY_FOLDER, DeliveryTarget, applicationNameOf, targetPathOf } from '../charts/delivery-chart';
-import { Manifest } from '../core/manifest';
+import { Manifest, Obj } from '../core/manifest';
 import { targetNamespaces } from '../core/namespaces';
 import { SERVER_SIDE_APPLY_BYTES, SYNC_WAVE, WAVES } from '../core/sync-waves';
 import { TargetConfig } from '../config/types';
 
 /** Where the delivery section goes in dist/<target>/README.md (after capacity, network, monitoring). */
 
-type Obj = Record<string, any>;
 
 /** The target README's "Delivery" section: how Argo CD applies the folder, releases, backups. */
 export function renderDeliverySection(config: TargetConfig, manifests: readonly Manifest[]): string {

@@ -1,8 +1,7 @@
 import { TargetConfig } from '../config/types';
 import { hstsControllerSettings, INGRESS_ANNOTATIONS } from '../constructs/public-ingress';
-import { Manifest, ofKind } from '../core/manifest';
+import { Manifest, Obj, ofKind } from '../core/manifest';
 
-type Obj = Record<string, any>;
 
 /**
  * The "Ingress" section of dist/<target>/README.md: the public hosts, and what the ingress-nginx

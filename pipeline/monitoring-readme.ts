@@ -1,6 +1,5 @@
-import { Manifest, ofKind } from '../core/manifest';
+import { Manifest, Obj, ofKind } from '../core/manifest';
 
-type Obj = Record<string, any>;
 
 /**
  * The "Monitoring" section of dist/<target>/README.md: what Prometheus scrapes, every alert with

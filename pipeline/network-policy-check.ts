@@ -2,7 +2,7 @@ import { ServiceConfig, TargetConfig } from '../config/types';
 import { selectorLabels } from '../charts/service-props';
 import { LABEL } from '../constructs/labels';
 import { cidrInside, wideCidrs, WIDEST_PREFIX } from '../core/cidr';
-import { Manifest } from '../core/manifest';
+import { Manifest, Obj } from '../core/manifest';
 import { podTemplateOf } from './pod-security';
 import { isReason } from '../core/reason';
 
@@ -16,7 +16,6 @@ export interface NetworkFinding {
   readonly fix: string;
 }
 
-type Obj = Record<string, any>;
 
 type Selector = { matchLabels?: Record<string, string>; matchExpressions?: Array<{ key: string; operator: string; values?: string[] }> };
 

@@ -1,7 +1,6 @@
 import { TargetConfig } from '../config/types';
-import { Manifest, ofKind } from '../core/manifest';
+import { Manifest, Obj, ofKind } from '../core/manifest';
 
-type Obj = Record<string, any>;
 
 /** Where the network and API section sits in dist/<target>/README.md (after capacity, before monitoring). */
 

@@ -17,6 +17,7 @@ import type { TargetOutput, TargetResult } from './synth';
  * pipeline/synth, loaded on first use: it brings cdk8s and every construct, and the command starts
  * its worker pool (this module) before this thread loads any of them.
  */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- deliberate lazy load, see above
 const synth = (): typeof import('./synth') => require('./synth');
 
 /** Below this many services in all targets together, starting workers costs more than it saves. */

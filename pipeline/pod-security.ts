@@ -1,10 +1,10 @@
+import type { Obj } from '../core/manifest';
 /**
  * The Kubernetes Pod Security Standards, "baseline" and "restricted" profiles (v1.28), evaluated
  * over a pod spec as an object. Mirrors k8s.io/pod-security-admission/policy, check by check, so
  * that tests and the synth-time policy find what admission would reject.
  */
 
-type Obj = Record<string, any>;
 
 export interface PodSecurityFinding {
   /** The check's name in pod-security-admission, e.g. `runAsNonRoot`. */

@@ -6,7 +6,7 @@ import { LABEL } from '../constructs/labels';
 import { spreadPolicyOf } from '../config/availability-rules';
 import { INGRESS_ANNOTATIONS } from '../constructs/public-ingress';
 import { checkApiAccess } from './api-access-policy';
-import { CLUSTER_SCOPED_KINDS, Manifest } from '../core/manifest';
+import { CLUSTER_SCOPED_KINDS, Manifest, Obj } from '../core/manifest';
 import { checkNetworkPolicies } from './network-policy-check';
 import { foreignNamespaces } from '../core/namespaces';
 import { checkRestricted, podTemplateOf } from './pod-security';
@@ -23,7 +23,6 @@ export interface PolicyViolation {
   readonly fix: string;
 }
 
-type Obj = Record<string, any>;
 
 /** cdk8s-plus-28's built-in container resources; they must never reach dist/ unconfigured. */
 export const CDK8S_PLUS_DEFAULT_RESOURCES = { requests: { cpu: '1000m', memory: '512Mi' }, limits: { cpu: '1500m', memory: '2048Mi' } };

@@ -14,6 +14,13 @@
  * fails if an upgrade renames them.
  */
 import { ApiObject, App, JsonPatch, Lazy } from 'cdk8s';
+import type { Obj } from '../../core/manifest';
+
+/** What an ApiObject keeps in its private fields (read, never written, by the one-pass walk). */
+interface ApiObjectInternals {
+  readonly props: Obj;
+  readonly patches: JsonPatch[];
+}
 
 /** The number of resolvers a cdk8s App has when it is given none of its own. */
 const BUILT_IN_RESOLVERS = new App({ outdir: 'unused' }).resolvers.length;
@@ -22,6 +29,7 @@ const BUILT_IN_RESOLVERS = new App({ outdir: 'unused' }).resolvers.length;
 class NotPlain extends Error {}
 
 /** A value after the built-in resolvers, as `resolve` leaves it before recursing. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any value a construct may hold
 function resolved(value: any): any {
   for (;;) {
     if (value == null) return value;
@@ -49,17 +57,17 @@ function plain(input: unknown): unknown {
 
 const stockToJson = ApiObject.prototype.toJson;
 
-function fastToJson(this: ApiObject): any {
+function fastToJson(this: ApiObject): Obj {
   if (process.env.CDK8S_DISABLE_SORT || App.of(this).resolvers.length !== BUILT_IN_RESOLVERS) return stockToJson.call(this);
-  let json: any;
+  let json: Obj;
   try {
-    json = plain({ ...(this as any).props, metadata: this.metadata.toJson() });
+    json = plain({ ...(this as unknown as ApiObjectInternals).props, metadata: this.metadata.toJson() }) as Obj;
   } catch (error) {
     if (error instanceof NotPlain) return stockToJson.call(this);
-    throw new Error(`Failed serializing construct at path '${this.node.path}' with name '${this.name}': ${error}`);
+    throw new Error(`Failed serializing construct at path '${this.node.path}' with name '${this.name}': ${error}`, { cause: error });
   }
-  const patches = (this as any).patches as unknown[];
-  const patched = patches.length ? JsonPatch.apply(json, ...(patches as any[])) : json;
+  const { patches } = this as unknown as ApiObjectInternals;
+  const patched: Obj = patches.length ? JsonPatch.apply(json, ...patches) : json;
   // apiVersion, kind and metadata first, then the rest, as the stock method orders them
   const result: Record<string, unknown> = {};
   for (const k of ['apiVersion', 'kind', 'metadata', ...Object.keys(patched)]) if (k in patched) result[k] = patched[k];

@@ -227,8 +227,7 @@ describe('the reference configuration', () => {
   });
 
   it('publishes an up-to-date schema for editors', () => {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const { renderSchema } = require('../../bin/schema');
+    const { renderSchema } = jest.requireActual<typeof import('../../bin/schema')>('../../bin/schema');
     expect(fs.readFileSync('environments/schema.json', 'utf8')).toBe(renderSchema());
   });
 });

@@ -2,6 +2,7 @@ import Ajv from 'ajv';
 import { App, Chart, Testing } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { DEFAULT_BEHAVIOR } from '../../config/autoscaling-rules';
@@ -184,7 +185,7 @@ describe('the HPA/VPA conflict is refused', () => {
   it('refuses the synth from the command line with the message and writes nothing', () => {
     const dir = copyEnvironments();
     edit(dir, 'production.yaml', /(replicas: \{ min: 2, max: 15 \}[\s\S]*?)vpa: \{\}/, `$1${AUTO_CPU}`);
-    const out = fs.mkdtempSync(path.join(require('os').tmpdir(), 'dist-'));
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'dist-'));
     const result = runSynth(['--config', dir, '--out', out]);
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('services.gateway.vpa.controlledResources');

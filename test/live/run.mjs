@@ -24,7 +24,6 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const TIMEOUT_S = Number(process.env.LIVE_TEST_TIMEOUT ?? 5400);
 /** Targets (and fixtures) run side by side, each on its own twin (`--jobs=N` or LIVE_TEST_JOBS). */
 const JOBS = Number(process.argv.find((a) => a.startsWith('--jobs='))?.slice('--jobs='.length) ?? process.env.LIVE_TEST_JOBS ?? 1);
-const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'Rollout'];
 /** Time compression of the twin (README: "What the twin changes"). */
 const TWIN = { analysisInterval: '2s', analysisInitialDelay: '10s', rateWindow: '10s', scaleDownDelaySeconds: 10 };
 /** Bounds (seconds) of each wait; a fixture's twin.conf may set its own. */
@@ -333,7 +332,7 @@ async function quotaUsed(kube, ns) {
 }
 
 async function scenarioMaximum(ctx) {
-  const { kube, ns, objects } = ctx;
+  const { kube, ns } = ctx;
   const since = Date.now() - 1000;
   const hpas = await kube.json(['get', 'hpa', '-n', ns]);
   const scaled = [];
@@ -551,7 +550,7 @@ async function releaseOne(ctx, name) {
   // 2. a bad release: its analysis fails, the release is aborted, the active Service never moves
   const bad = newImage(container.image, 'twin-bad');
   exporter.badImages.add(bad);
-  r = await kube.run(['patch', '-n', ns, `rollout.argoproj.io/${name}`, '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: bad }])]);
+  await kube.run(['patch', '-n', ns, `rollout.argoproj.io/${name}`, '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: bad }])]);
   let moved = false;
   const aborted = await waitFor(async () => {
     const x = await get();
@@ -587,7 +586,7 @@ async function releaseOne(ctx, name) {
   }
   const lateHash = latePaused.value.hash;
   exporter.badImages.add(late);
-  r = await kube.run(['patch', '-n', ns, `rollout.argoproj.io/${name}`, '--subresource=status', '--type=merge', '-p', '{"status":{"pauseConditions":null}}']);
+  await kube.run(['patch', '-n', ns, `rollout.argoproj.io/${name}`, '--subresource=status', '--type=merge', '-p', '{"status":{"pauseConditions":null}}']);
   let switched = false;
   const rolledBack = await waitFor(async () => {
     const x = await get();

@@ -12,7 +12,7 @@ function withStock<T>(stock: string, work: (load: (id: string) => any) => T): T 
   try {
     let result: T | undefined;
     jest.isolateModules(() => {
-      result = work((id) => require(id));
+      result = work((id) => jest.requireActual(id));
     });
     return result!;
   } finally {

@@ -41,7 +41,7 @@ describe('the YAML writer', () => {
     "it's", '"q"', 'tab\there', 'trailing ', ' leading', 'µs 100', 'ünïcödé', 'emoji 🚀', 'a\nb', 'a\nb\n', 'a\nb\n\n', '\nleading newline', '  indented\nblock',
     'line\n  indented\nline', 'x'.repeat(300), `${'word '.repeat(80)}end`, `${'long line '.repeat(40)}\nsecond`, 'sum(rate(x{job="a"}[5m])) > 0.01',
     '{\n  "json": true\n}\n', `   ${'x'.repeat(300)}\nnext`, `${'y'.repeat(300)}\n`, `${'z'.repeat(300)}\n\n`, `\n ${'w'.repeat(300)}`,
-    `${'t'.repeat(300)}\n\tx`, `${'u'.repeat(300)}\nµ`, '\n'.repeat(300), `${'v'.repeat(300)}\n  \n`, `${'#'.repeat(300)}\n: x`, 0, -0, 1, -1, 1.5, 0.1, 1e21, 1e-7, 12345678901234567890, true, false, null, [], {}, [[]], [{}], [[1, 2], [3]],
+    `${'t'.repeat(300)}\n\tx`, `${'u'.repeat(300)}\nµ`, '\n'.repeat(300), `${'v'.repeat(300)}\n  \n`, `${'#'.repeat(300)}\n: x`, 0, -0, 1, -1, 1.5, 0.1, 1e21, 1e-7, 12345678901234567000, true, false, null, [], {}, [[]], [{}], [[1, 2], [3]],
   ];
 
   it('writes tricky scalars, keys and nestings exactly as js-yaml does', () => {
