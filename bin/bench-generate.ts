@@ -15,7 +15,9 @@ export function generatePlatform(dir: string, services: number, reference = 'env
   const generated: Record<string, unknown> = {};
   for (let i = 0; i < services; i++) {
     const name = `svc-${String(i).padStart(4, '0')}`;
-    const deps = [i - 1, i - 2].filter((j) => j >= 0).map((j) => ({ service: `svc-${String(j).padStart(4, '0')}`, port: 'http' }));
+    const deps = [i - 1, i - 2]
+      .filter((j) => j >= 0)
+      .map((j) => ({ service: `svc-${String(j).padStart(4, '0')}`, port: 'http' }));
     generated[name] = {
       ...template,
       description: `Generated service ${i}`,
@@ -30,12 +32,19 @@ export function generatePlatform(dir: string, services: number, reference = 'env
   // every threshold says why (config/threshold-comments.ts): comments do not survive parse/stringify
   // every flag needs a declared owner: hand them round the generated services
   const names = Object.keys(generated);
-  Object.values((defaults.featureFlags ?? {}) as Record<string, { owner?: string }>).forEach((flag, i) => { flag.owner = names[i % names.length]; });
-  const text = stringify(defaults, { aliasDuplicateObjects: false })
-    .replace(/^(\s+latencyP95Seconds: 0\.2)$/gm, '$1 # generated: the latency objective of a service like signal-service');
+  Object.values((defaults.featureFlags ?? {}) as Record<string, { owner?: string }>).forEach((flag, i) => {
+    flag.owner = names[i % names.length];
+  });
+  const text = stringify(defaults, { aliasDuplicateObjects: false }).replace(
+    /^(\s+latencyP95Seconds: 0\.2)$/gm,
+    '$1 # generated: the latency objective of a service like signal-service',
+  );
   fs.writeFileSync(path.join(dir, 'defaults.yaml'), text);
   // every environment of the reference (development, staging and production in the repository)
-  const environments = fs.readdirSync(reference).filter((f) => f.endsWith('.yaml') && f !== 'defaults.yaml').map((f) => f.replace(/\.yaml$/, ''));
+  const environments = fs
+    .readdirSync(reference)
+    .filter((f) => f.endsWith('.yaml') && f !== 'defaults.yaml')
+    .map((f) => f.replace(/\.yaml$/, ''));
   for (const env of environments) {
     const data = parse(fs.readFileSync(path.join(reference, `${env}.yaml`), 'utf8'));
     const overrides = data.services ?? {};
@@ -49,17 +58,25 @@ export function generatePlatform(dir: string, services: number, reference = 'env
       deepMerge(data, first);
     }
     // room for every service at maximum scale
-    data.quota = { requests: { cpu: `${services * 10}`, memory: `${services * 20}Gi` }, limits: { cpu: `${services * 20}`, memory: `${services * 40}Gi` }, pods: services * 20 };
+    data.quota = {
+      requests: { cpu: `${services * 10}`, memory: `${services * 20}Gi` },
+      limits: { cpu: `${services * 20}`, memory: `${services * 40}Gi` },
+      pods: services * 20,
+    };
     // nodes for that quota, with one of three zones drained (config/node-rules.ts): 64 CPUs, 256Gi, 250 pods each
     const zones = data.cluster?.nodes?.zones ?? ['zone-a', 'zone-b', 'zone-c'];
-    data.cluster = { ...data.cluster, nodes: { zones, perZone: Math.ceil(services / 12) + 1, cpu: '64', memory: '256Gi', pods: 250 } };
+    data.cluster = {
+      ...data.cluster,
+      nodes: { zones, perZone: Math.ceil(services / 12) + 1, cpu: '64', memory: '256Gi', pods: 250 },
+    };
     fs.writeFileSync(path.join(dir, `${env}.yaml`), stringify(data, { aliasDuplicateObjects: false }));
   }
 }
 
 function deepMerge(into: Obj, from: Obj): void {
   for (const [k, v] of Object.entries(from)) {
-    if (v && typeof v === 'object' && !Array.isArray(v) && into[k] && typeof into[k] === 'object') deepMerge(into[k], v);
+    if (v && typeof v === 'object' && !Array.isArray(v) && into[k] && typeof into[k] === 'object')
+      deepMerge(into[k], v);
     else into[k] = v;
   }
 }

@@ -26,20 +26,39 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'build', 'bin');
 
 /** Wall time, peak RSS of the largest process, CPU time of all node processes (user + system). */
-interface Sample { wallMs: number; rssKiB: number; cpuMs: number }
+interface Sample {
+  wallMs: number;
+  rssKiB: number;
+  cpuMs: number;
+}
 
 function measure(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Sample {
   const probe = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'probe-')), 'rss');
   const started = performance.now();
   const result = spawnSync(command, args, {
     cwd: options.cwd ?? ROOT,
-    env: { ...process.env, ...options.env, BENCH_PROBE_FILE: probe, NODE_OPTIONS: `--require ${path.join(BIN, 'bench-probe.js')}` },
+    env: {
+      ...process.env,
+      ...options.env,
+      BENCH_PROBE_FILE: probe,
+      NODE_OPTIONS: `--require ${path.join(BIN, 'bench-probe.js')}`,
+    },
     encoding: 'utf8',
   });
   const wallMs = performance.now() - started;
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${result.stderr}${result.stdout}`);
-  const lines = fs.existsSync(probe) ? fs.readFileSync(probe, 'utf8').trim().split('\n').map((l) => l.split(' ').map(Number)) : [[0, 0]];
-  return { wallMs, rssKiB: Math.max(...lines.map(([rss]) => rss)), cpuMs: lines.reduce((sum, [, cpu]) => sum + (cpu || 0), 0) / 1000 };
+  const lines = fs.existsSync(probe)
+    ? fs
+        .readFileSync(probe, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ').map(Number))
+    : [[0, 0]];
+  return {
+    wallMs,
+    rssKiB: Math.max(...lines.map(([rss]) => rss)),
+    cpuMs: lines.reduce((sum, [, cpu]) => sum + (cpu || 0), 0) / 1000,
+  };
 }
 
 function median(values: number[]): number {
@@ -52,7 +71,9 @@ function report(label: string, samples: Sample[]): Sample {
   const rss = Math.max(...samples.map((s) => s.rssKiB));
   const cpu = median(samples.map((s) => s.cpuMs));
   // CPU time is given too: on a shared machine the load inflates wall time far more than CPU time
-  console.log(`${label.padEnd(46)} ${(wall / 1000).toFixed(3).padStart(8)} s  ${(rss / 1024).toFixed(0).padStart(6)} MiB peak RSS  ${(cpu / 1000).toFixed(2).padStart(7)} s CPU  (median of ${samples.length})`);
+  console.log(
+    `${label.padEnd(46)} ${(wall / 1000).toFixed(3).padStart(8)} s  ${(rss / 1024).toFixed(0).padStart(6)} MiB peak RSS  ${(cpu / 1000).toFixed(2).padStart(7)} s CPU  (median of ${samples.length})`,
+  );
   return { wallMs: wall, rssKiB: rss, cpuMs: cpu };
 }
 
@@ -67,7 +88,9 @@ const outputs: string[] = [];
 function synthOnce(config: string, stock = ''): Sample {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-out-'));
   outputs.push(out);
-  return measure(process.execPath, [path.join(BIN, 'synth.js'), '--config', config, '--out', out, '--quiet'], { env: { SYNTH_STOCK: stock } });
+  return measure(process.execPath, [path.join(BIN, 'synth.js'), '--config', config, '--out', out, '--quiet'], {
+    env: { SYNTH_STOCK: stock },
+  });
 }
 
 /**
@@ -80,27 +103,37 @@ function compareModes(label: string, config: string, runs: number, modes: Readon
   const results = modes.map(([name], m) => report(m === 0 ? label : `  ${name}`, samples[m]));
   results.slice(1).forEach((r, m) => {
     const gain = (a: number, b: number): string => `${((1 - a / b) * 100).toFixed(1).padStart(7)} %`;
-    console.log(`${`    speed-ups save, against ${modes[m + 1][1] === '1' ? 'stock mode' : `SYNTH_STOCK=${modes[m + 1][1]}`}`.padEnd(46)} ${gain(results[0].wallMs, r.wallMs)} wall ${gain(results[0].cpuMs, r.cpuMs)} CPU`);
+    console.log(
+      `${`    speed-ups save, against ${modes[m + 1][1] === '1' ? 'stock mode' : `SYNTH_STOCK=${modes[m + 1][1]}`}`.padEnd(46)} ${gain(results[0].wallMs, r.wallMs)} wall ${gain(results[0].cpuMs, r.cpuMs)} CPU`,
+    );
   });
   return results;
 }
 
 /** The modes to compare: all speed-ups, stock mode, and with --speedups each speed-up off alone. */
 function modesOf(each: boolean): Array<[string, string]> {
-  return [['fast', ''], ['stock mode (SYNTH_STOCK=1)', '1'], ...(each ? SPEEDUPS.map((s): [string, string] => [`without ${s} (SYNTH_STOCK=${s})`, s]) : [])];
+  return [
+    ['fast', ''],
+    ['stock mode (SYNTH_STOCK=1)', '1'],
+    ...(each ? SPEEDUPS.map((s): [string, string] => [`without ${s} (SYNTH_STOCK=${s})`, s]) : []),
+  ];
 }
 
 function stockOnce(config: string): Sample {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-stock-'));
   try {
-    fs.writeFileSync(path.join(dir, 'cdk8s.yaml'), [
-      'language: typescript',
-      `app: ${path.join(ROOT, 'node_modules', '.bin', 'ts-node')} --files --project ${path.join(ROOT, 'tsconfig.json')} ${path.join(ROOT, 'bin', 'stock-app.ts')}`,
-      `output: ${path.join(dir, 'out')}`,
-      '',
-    ].join('\n'));
+    fs.writeFileSync(
+      path.join(dir, 'cdk8s.yaml'),
+      [
+        'language: typescript',
+        `app: ${path.join(ROOT, 'node_modules', '.bin', 'ts-node')} --files --project ${path.join(ROOT, 'tsconfig.json')} ${path.join(ROOT, 'bin', 'stock-app.ts')}`,
+        `output: ${path.join(dir, 'out')}`,
+        '',
+      ].join('\n'),
+    );
     return measure(path.join(ROOT, 'node_modules', '.bin', 'cdk8s'), ['synth', '--no-check-upgrade'], {
-      cwd: dir, env: { BENCH_CONFIG: path.resolve(ROOT, config), TS_NODE_TRANSPILE_ONLY: undefined },
+      cwd: dir,
+      env: { BENCH_CONFIG: path.resolve(ROOT, config), TS_NODE_TRANSPILE_ONLY: undefined },
     });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -123,14 +156,29 @@ function findKubectl(): string | undefined {
 function kustomizations(dist: string): string[] {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-kustomize-'));
   outputs.push(root);
-  return fs.readdirSync(dist, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => {
-    const dir = path.join(root, d.name);
-    fs.mkdirSync(dir);
-    const files = fs.readdirSync(path.join(dist, d.name)).filter((f) => f.endsWith('.yaml')).sort();
-    for (const f of files) fs.copyFileSync(path.join(dist, d.name, f), path.join(dir, f));
-    fs.writeFileSync(path.join(dir, 'kustomization.yaml'), ['apiVersion: kustomize.config.k8s.io/v1beta1', 'kind: Kustomization', 'resources:', ...files.map((f) => `  - ${f}`), ''].join('\n'));
-    return dir;
-  });
+  return fs
+    .readdirSync(dist, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => {
+      const dir = path.join(root, d.name);
+      fs.mkdirSync(dir);
+      const files = fs
+        .readdirSync(path.join(dist, d.name))
+        .filter((f) => f.endsWith('.yaml'))
+        .sort();
+      for (const f of files) fs.copyFileSync(path.join(dist, d.name, f), path.join(dir, f));
+      fs.writeFileSync(
+        path.join(dir, 'kustomization.yaml'),
+        [
+          'apiVersion: kustomize.config.k8s.io/v1beta1',
+          'kind: Kustomization',
+          'resources:',
+          ...files.map((f) => `  - ${f}`),
+          '',
+        ].join('\n'),
+      );
+      return dir;
+    });
 }
 
 /**
@@ -149,26 +197,44 @@ function editLoop(runs: number, bare: Sample): void {
   }
   const npm = report('npm run synth, as typed (nothing changed)', npmSamples);
   if (!kubectl) {
-    console.log(`${'kubectl kustomize, one per target'.padEnd(46)}  skipped: no kubectl (build it with test/cluster/build-assets.sh, or set KUBECTL)`);
+    console.log(
+      `${'kubectl kustomize, one per target'.padEnd(46)}  skipped: no kubectl (build it with test/cluster/build-assets.sh, or set KUBECTL)`,
+    );
     return;
   }
   const kustomize = report(`kubectl kustomize, one per target (${dirs.length})`, kustomizeSamples);
-  console.log(`${'npm run synth / kubectl kustomize'.padEnd(46)} ${(npm.wallMs / kustomize.wallMs).toFixed(2).padStart(8)} x  (goal: at most 1.5)`);
-  console.log(`${'bare synthesis / kubectl kustomize'.padEnd(46)} ${(bare.wallMs / kustomize.wallMs).toFixed(2).padStart(8)} x`);
+  console.log(
+    `${'npm run synth / kubectl kustomize'.padEnd(46)} ${(npm.wallMs / kustomize.wallMs).toFixed(2).padStart(8)} x  (goal: at most 1.5)`,
+  );
+  console.log(
+    `${'bare synthesis / kubectl kustomize'.padEnd(46)} ${(bare.wallMs / kustomize.wallMs).toFixed(2).padStart(8)} x`,
+  );
 }
 
 function main(): void {
   const args = process.argv.slice(2);
   const runs = Number(args[args.indexOf('--runs') + 1] ?? 5) || 5;
   const sizes = args.includes('--services') ? [Number(args[args.indexOf('--services') + 1])] : [250, 500, 1000];
-  console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${os.platform()} ${os.release()}`);
+  console.log(
+    `machine: ${os.cpus().length} x ${os.cpus()[0]?.model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${os.platform()} ${os.release()}`,
+  );
 
   const each = args.includes('--speedups');
-  const [reference] = compareModes('reference platform, 4 targets (node build/bin/synth.js)', path.join(ROOT, 'environments'), runs, modesOf(each));
+  const [reference] = compareModes(
+    'reference platform, 4 targets (node build/bin/synth.js)',
+    path.join(ROOT, 'environments'),
+    runs,
+    modesOf(each),
+  );
   if (!args.includes('--skip-loop')) editLoop(runs, reference);
   if (!args.includes('--skip-stock')) {
-    const stock = report('same app, stock `cdk8s synth` with ts-node', Array.from({ length: Math.min(runs, 3) }, () => stockOnce('environments')));
-    console.log(`${'speed-up over the stock way'.padEnd(46)} ${(stock.wallMs / reference.wallMs).toFixed(1).padStart(8)} x`);
+    const stock = report(
+      'same app, stock `cdk8s synth` with ts-node',
+      Array.from({ length: Math.min(runs, 3) }, () => stockOnce('environments')),
+    );
+    console.log(
+      `${'speed-up over the stock way'.padEnd(46)} ${(stock.wallMs / reference.wallMs).toFixed(1).padStart(8)} x`,
+    );
   }
 
   const perService: Array<[number, number]> = [];
@@ -183,7 +249,8 @@ function main(): void {
   for (const dir of outputs) fs.rmSync(dir, { recursive: true, force: true });
   if (perService.length > 1) {
     console.log('time per service (linear growth keeps this flat):');
-    for (const [n, ms] of perService) console.log(`  ${String(n).padStart(5)} services: ${(ms / n).toFixed(2)} ms/service`);
+    for (const [n, ms] of perService)
+      console.log(`  ${String(n).padStart(5)} services: ${(ms / n).toFixed(2)} ms/service`);
   }
 }
 

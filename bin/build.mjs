@@ -39,7 +39,11 @@ export function staleSources(folders) {
     for (const source of sourcesIn(path.join(ROOT, folder))) {
       const out = path.join(OUT, path.relative(ROOT, source)).replace(/\.ts$/, '.js');
       let outTime;
-      try { outTime = fs.statSync(out).mtimeMs; } catch { outTime = -1; }
+      try {
+        outTime = fs.statSync(out).mtimeMs;
+      } catch {
+        outTime = -1;
+      }
       if (outTime < fs.statSync(source).mtimeMs) stale.push(source);
     }
   }
@@ -53,7 +57,10 @@ function removeOrphans(folders) {
       if (!fs.existsSync(d)) return;
       for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
         const full = path.join(d, entry.name);
-        if (entry.isDirectory()) { walk(full); continue; }
+        if (entry.isDirectory()) {
+          walk(full);
+          continue;
+        }
         const js = /^(.*)\.js(\.map)?$/.exec(entry.name);
         if (!js || entry.name === GENERATED) continue;
         const source = path.join(ROOT, path.relative(OUT, d), `${js[1]}.ts`);
@@ -74,7 +81,9 @@ export async function build({ tests = false, quiet = false } = {}) {
   if (stale.length) {
     const started = Date.now();
     const esbuild = await import('esbuild').catch(() => {
-      console.error('build: esbuild is not installed (a devDependency): run `npm ci` first, as the README says (`npm ci && npm run synth`)');
+      console.error(
+        'build: esbuild is not installed (a devDependency): run `npm ci` first, as the README says (`npm ci && npm run synth`)',
+      );
       process.exit(1);
     });
     await esbuild.build({
@@ -89,13 +98,24 @@ export async function build({ tests = false, quiet = false } = {}) {
       tsconfig: path.join(ROOT, 'tsconfig.json'),
       logLevel: 'warning',
     });
-    if (!quiet) console.error(`build: transpiled ${stale.length} changed file(s) in ${Date.now() - started} ms (type-checking is npm test's)`);
+    if (!quiet)
+      console.error(
+        `build: transpiled ${stale.length} changed file(s) in ${Date.now() - started} ms (type-checking is npm test's)`,
+      );
   }
   // regenerates build/config/validators.generated.js only when the schema changed: when the file
   // is newer than everything it is made from, not even the schema's hash is computed
   const generated = path.join(OUT, 'config', GENERATED);
-  const mtime = (f) => { try { return fs.statSync(f).mtimeMs; } catch { return Infinity; } };
-  const inputs = ['config/schema.js', 'config/compiled-validators.js', 'bin/compile-validators.js'].map((f) => path.join(OUT, f));
+  const mtime = (f) => {
+    try {
+      return fs.statSync(f).mtimeMs;
+    } catch {
+      return Infinity;
+    }
+  };
+  const inputs = ['config/schema.js', 'config/compiled-validators.js', 'bin/compile-validators.js'].map((f) =>
+    path.join(OUT, f),
+  );
   if (!fs.existsSync(generated) || inputs.some((f) => mtime(f) >= mtime(generated))) {
     createRequire(import.meta.url)(path.join(OUT, 'bin', 'compile-validators.js'));
   }

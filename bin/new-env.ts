@@ -18,11 +18,17 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** dist/ folders that are not environments. */
 const RESERVED = ['argocd', 'defaults', 'schema'];
 
-interface Options { name: string; from: string; config: string }
+interface Options {
+  name: string;
+  from: string;
+  config: string;
+}
 
 function usage(): string {
-  return 'usage: npm run new-env -- <name> --from <environment> [--config <dir>]\n'
-    + '  writes <dir>/<name>.yaml (default dir: environments) from <dir>/<environment>.yaml, with its own namespace and ingress host';
+  return (
+    'usage: npm run new-env -- <name> --from <environment> [--config <dir>]\n' +
+    '  writes <dir>/<name>.yaml (default dir: environments) from <dir>/<environment>.yaml, with its own namespace and ingress host'
+  );
 }
 
 function fail(message: string, code = 1): never {
@@ -35,12 +41,26 @@ function parseArgs(argv: string[]): Options {
   let from: string | undefined;
   let config = 'environments';
   for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].startsWith('--') && argv[i].includes('=') ? [argv[i].slice(0, argv[i].indexOf('=')), argv[i].slice(argv[i].indexOf('=') + 1)] : [argv[i], undefined];
-    const value = () => inline ?? (argv[i + 1] !== undefined && !argv[i + 1].startsWith('--') ? argv[++i] : fail(`${flag} needs a value\n${usage()}`, 2));
+    const [flag, inline] =
+      argv[i].startsWith('--') && argv[i].includes('=')
+        ? [argv[i].slice(0, argv[i].indexOf('=')), argv[i].slice(argv[i].indexOf('=') + 1)]
+        : [argv[i], undefined];
+    const value = () =>
+      inline ??
+      (argv[i + 1] !== undefined && !argv[i + 1].startsWith('--')
+        ? argv[++i]
+        : fail(`${flag} needs a value\n${usage()}`, 2));
     switch (flag) {
-      case '--from': from = value(); break;
-      case '--config': config = value(); break;
-      case '--help': case '-h': console.log(usage()); process.exit(0);
+      case '--from':
+        from = value();
+        break;
+      case '--config':
+        config = value();
+        break;
+      case '--help':
+      case '-h':
+        console.log(usage());
+        process.exit(0);
       // eslint-disable-next-line no-fallthrough
       default:
         if (flag.startsWith('-')) fail(`unknown argument ${flag}\n${usage()}`, 2);
@@ -49,43 +69,60 @@ function parseArgs(argv: string[]): Options {
     }
   }
   if (name === undefined) fail(`the name of the new environment is missing\n${usage()}`, 2);
-  if (from === undefined) fail(`--from <environment> is missing: the environment to copy (e.g. --from staging)\n${usage()}`, 2);
+  if (from === undefined)
+    fail(`--from <environment> is missing: the environment to copy (e.g. --from staging)\n${usage()}`, 2);
   return { name, from, config };
 }
 
 /** The environments of a folder (file names without .yaml), defaults excluded. */
 function environmentsIn(dir: string): string[] {
-  return fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f) && f !== DEFAULTS_FILE).map((f) => f.replace(/\.ya?ml$/, '')).sort();
+  return fs
+    .readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f) && f !== DEFAULTS_FILE)
+    .map((f) => f.replace(/\.ya?ml$/, ''))
+    .sort();
 }
 
 function main(): void {
   const { name, from, config } = parseArgs(process.argv.slice(2));
   const display = (f: string) => path.relative(process.cwd(), f) || f;
-  if (!fs.existsSync(config) || !fs.statSync(config).isDirectory()) fail(`${display(config)} is not a directory; pass the folder that holds defaults.yaml (--config)`);
+  if (!fs.existsSync(config) || !fs.statSync(config).isDirectory())
+    fail(`${display(config)} is not a directory; pass the folder that holds defaults.yaml (--config)`);
   const environments = environmentsIn(config);
   if (!DNS_LABEL.test(name) || name.length > 63) {
-    fail(`"${name}" is not a valid environment name: it names the file, the dist/ folder and the Argo CD Application, so it must be a DNS-1123 label (lower-case letters, digits and "-", starting and ending with a letter or digit, at most 63 characters), e.g. "qa"`);
+    fail(
+      `"${name}" is not a valid environment name: it names the file, the dist/ folder and the Argo CD Application, so it must be a DNS-1123 label (lower-case letters, digits and "-", starting and ending with a letter or digit, at most 63 characters), e.g. "qa"`,
+    );
   }
   if (RESERVED.includes(name)) fail(`"${name}" is reserved (${RESERVED.join(', ')}); choose another name`);
-  if (environments.includes(name)) fail(`${display(path.join(config, `${name}.yaml`))} already exists; choose another name or edit that file`);
+  if (environments.includes(name))
+    fail(`${display(path.join(config, `${name}.yaml`))} already exists; choose another name or edit that file`);
   const sourceFile = ['yaml', 'yml'].map((ext) => path.join(config, `${from}.${ext}`)).find((f) => fs.existsSync(f));
-  if (!sourceFile || from === DEFAULTS_FILE.replace(/\.yaml$/, '')) fail(`--from ${from}: no such environment in ${display(config)}; environments: ${environments.join(', ')}`);
+  if (!sourceFile || from === DEFAULTS_FILE.replace(/\.yaml$/, ''))
+    fail(`--from ${from}: no such environment in ${display(config)}; environments: ${environments.join(', ')}`);
 
   // the targets of the platform as it is: a name must not collide with one (production-us-east-1)
   let targets: string[];
   try {
     targets = loadPlatform(config).map((c) => c.target);
   } catch (error) {
-    if (error instanceof ConfigError) fail(`the configuration in ${display(config)} does not load as it is; fix it first:\n${error.issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`);
+    if (error instanceof ConfigError)
+      fail(
+        `the configuration in ${display(config)} does not load as it is; fix it first:\n${error.issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`,
+      );
     throw error;
   }
-  if (targets.includes(name)) fail(`"${name}" is already a target (a region of another environment); choose another name`);
+  if (targets.includes(name))
+    fail(`"${name}" is already a target (a region of another environment); choose another name`);
 
   // edited as text, line by line, so that the copy keeps the source's comments and layout
   const lines = fs.readFileSync(sourceFile, 'utf8').split('\n');
   const keys = keyLines(lines.join('\n'));
   const setValue = (line: number, value: (old: string) => string) => {
-    lines[line - 1] = lines[line - 1].replace(/^(\s*(?:-\s+)?[^:#]+:\s*)(["']?)([^"'\s#,}]+)\2/, (_, key: string, quote: string, old: string) => `${key}${quote}${value(old)}${quote}`);
+    lines[line - 1] = lines[line - 1].replace(
+      /^(\s*(?:-\s+)?[^:#]+:\s*)(["']?)([^"'\s#,}]+)\2/,
+      (_, key: string, quote: string, old: string) => `${key}${quote}${value(old)}${quote}`,
+    );
   };
   let shortFrom = from;
   const namespaceLine = keys.get('namespace');
@@ -101,7 +138,7 @@ function main(): void {
   const header = [
     `# Environment "${name}", copied from ${path.basename(sourceFile)} by npm run new-env. Review before the first sync:`,
     '# namespace, cluster.name, ingress.host, delivery.server, the secret store and the remoteKeys of',
-    '# monitoring.alerting, externals (the CIDRs of this cluster\'s peers, kubernetes-api included) and quota.',
+    "# monitoring.alerting, externals (the CIDRs of this cluster's peers, kubernetes-api included) and quota.",
   ];
   const at = /^#\s*yaml-language-server:/.test(lines[0]) ? 1 : 0;
   lines.splice(at, 0, ...header);
@@ -111,11 +148,18 @@ function main(): void {
 
   // the new file must load with the rest; if not, it is taken back and the problems shown
   try {
-    const all = loadPlatform(config).map((c) => c.target).filter((t) => !targets.includes(t));
-    console.log(`wrote ${display(file)} (a copy of ${path.basename(sourceFile)} with namespace and ingress host of its own): target${all.length > 1 ? 's' : ''} ${all.join(', ')}; review it, then npm run synth`);
+    const all = loadPlatform(config)
+      .map((c) => c.target)
+      .filter((t) => !targets.includes(t));
+    console.log(
+      `wrote ${display(file)} (a copy of ${path.basename(sourceFile)} with namespace and ingress host of its own): target${all.length > 1 ? 's' : ''} ${all.join(', ')}; review it, then npm run synth`,
+    );
   } catch (error) {
     fs.rmSync(file);
-    if (error instanceof ConfigError) fail(`the copy does not load, nothing was written:\n${error.issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`);
+    if (error instanceof ConfigError)
+      fail(
+        `the copy does not load, nothing was written:\n${error.issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`,
+      );
     throw error;
   }
 }

@@ -24,7 +24,21 @@ export const OUTPUT = path.join('imports', 'clustersecretstore-provider-schema.t
 const VERSION = 'v1';
 
 /** Keywords copied as they are. */
-const KEPT = ['type', 'enum', 'pattern', 'minimum', 'maximum', 'minLength', 'maxLength', 'minItems', 'maxItems', 'minProperties', 'maxProperties', 'required', 'nullable'];
+const KEPT = [
+  'type',
+  'enum',
+  'pattern',
+  'minimum',
+  'maximum',
+  'minLength',
+  'maxLength',
+  'minItems',
+  'maxItems',
+  'minProperties',
+  'maxProperties',
+  'required',
+  'nullable',
+];
 
 function strict(node: Schema): Schema {
   const out: Schema = {};
@@ -32,16 +46,20 @@ function strict(node: Schema): Schema {
   if (node['x-kubernetes-int-or-string']) out.type = ['integer', 'string'];
   if (node.items) out.items = strict(node.items);
   if (node.properties) {
-    out.properties = Object.fromEntries(Object.entries(node.properties as Record<string, Schema>).map(([k, v]) => [k, strict(v)]));
+    out.properties = Object.fromEntries(
+      Object.entries(node.properties as Record<string, Schema>).map(([k, v]) => [k, strict(v)]),
+    );
   }
   if (node.additionalProperties !== undefined) {
-    out.additionalProperties = typeof node.additionalProperties === 'boolean' ? node.additionalProperties : strict(node.additionalProperties);
+    out.additionalProperties =
+      typeof node.additionalProperties === 'boolean' ? node.additionalProperties : strict(node.additionalProperties);
   } else if (node.properties && !node['x-kubernetes-preserve-unknown-fields']) {
     out.additionalProperties = false;
   }
   for (const combinator of ['oneOf', 'anyOf', 'allOf']) {
     // a branch of a structural schema only lists required fields; ajv's strict mode wants its type
-    if (node[combinator]) out[combinator] = (node[combinator] as Schema[]).map((branch) => ({ type: node.type, ...strict(branch) }));
+    if (node[combinator])
+      out[combinator] = (node[combinator] as Schema[]).map((branch) => ({ type: node.type, ...strict(branch) }));
   }
   return out;
 }

@@ -18,7 +18,8 @@ export const EXAMPLES_DIR = 'examples';
 export function listExamples(root = process.cwd()): string[] {
   const dir = path.join(root, EXAMPLES_DIR);
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { withFileTypes: true })
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
     .filter((e) => e.isDirectory() && fs.existsSync(path.join(dir, e.name, 'environments')))
     .map((e) => e.name)
     .sort();
@@ -26,7 +27,12 @@ export function listExamples(root = process.cwd()): string[] {
 
 /** The synth CLI arguments of one example. */
 export function exampleArgs(example: string): string[] {
-  return ['--config', path.join(EXAMPLES_DIR, example, 'environments'), '--out', path.join(EXAMPLES_DIR, example, 'dist')];
+  return [
+    '--config',
+    path.join(EXAMPLES_DIR, example, 'environments'),
+    '--out',
+    path.join(EXAMPLES_DIR, example, 'dist'),
+  ];
 }
 
 function main(): void {

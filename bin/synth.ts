@@ -56,7 +56,15 @@ differences), 2 usage or output-folder problems (nothing written).
 Warns when a target's maximum scale leaves less than 10 % of its quota.`;
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { check: false, targets: [], config: 'environments', out: 'dist', quiet: false, list: false, stdout: false };
+  const options: Options = {
+    check: false,
+    targets: [],
+    config: 'environments',
+    out: 'dist',
+    quiet: false,
+    list: false,
+    stdout: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     let inline: string | undefined;
@@ -75,21 +83,41 @@ function parseArgs(argv: string[]): Options {
       if (inline !== undefined) fail(`${arg} takes no value; see --help`);
     };
     switch (arg) {
-      case '--check': flag(); options.check = true; break;
-      case '--target': case '-t': options.targets.push(value()); break;
-      case '--config': options.config = value(); break;
+      case '--check':
+        flag();
+        options.check = true;
+        break;
+      case '--target':
+      case '-t':
+        options.targets.push(value());
+        break;
+      case '--config':
+        options.config = value();
+        break;
       case '--out':
         options.out = value();
         if (options.out.trim() === '') fail('--out needs a folder name (the folder synth writes, dist/ by default)');
         break;
-      case '--quiet': case '-q': flag(); options.quiet = true; break;
-      case '--list': flag(); options.list = true; break;
-      case '--stdout': flag(); options.stdout = true; break;
-      case '--help': case '-h':
+      case '--quiet':
+      case '-q':
+        flag();
+        options.quiet = true;
+        break;
+      case '--list':
+        flag();
+        options.list = true;
+        break;
+      case '--stdout':
+        flag();
+        options.stdout = true;
+        break;
+      case '--help':
+      case '-h':
         console.log(HELP);
         process.exit(0);
       // eslint-disable-next-line no-fallthrough
-      default: fail(`unknown argument ${argv[i]}; see --help`);
+      default:
+        fail(`unknown argument ${argv[i]}; see --help`);
     }
   }
   if (options.stdout && options.targets.length !== 1) fail('--stdout prints one target: add --target <name>');
@@ -103,7 +131,8 @@ function fail(message: string): never {
 }
 
 /** Up to `max` names, then a count. */
-const names = (list: readonly string[], max = 4) => list.slice(0, max).join(', ') + (list.length > max ? ` and ${list.length - max} more` : '');
+const names = (list: readonly string[], max = 4) =>
+  list.slice(0, max).join(', ') + (list.length > max ? ` and ${list.length - max} more` : '');
 
 function describeChange(change: FolderChange | undefined): string {
   if (!change) return 'unchanged';
@@ -121,17 +150,25 @@ function summary(outputs: TargetOutput[], ms: number, verb: string, changes?: re
   for (const output of outputs) {
     const kinds = new Map<string, number>();
     for (const m of output.manifests) kinds.set(m.kind, (kinds.get(m.kind) ?? 0) + 1);
-    const list = [...kinds.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k} ${n}`).join(', ');
+    const list = [...kinds.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ');
     lines.push(`  ${output.folder.padEnd(22)} ${String(output.manifests.length).padStart(4)} objects: ${list}`);
     const capacity = output.capacity;
-    if (capacity?.workloads.length) lines.push(`  ${''.padEnd(22)}      capacity at max + surge / quota: ${capacityLine(capacity)}`);
-    if (changes) lines.push(`  ${''.padEnd(22)}      ${describeChange(changes.find((c) => c.folder === output.folder))}`);
+    if (capacity?.workloads.length)
+      lines.push(`  ${''.padEnd(22)}      capacity at max + surge / quota: ${capacityLine(capacity)}`);
+    if (changes)
+      lines.push(`  ${''.padEnd(22)}      ${describeChange(changes.find((c) => c.folder === output.folder))}`);
   }
-  for (const change of changes?.filter((c) => c.whole === 'removed') ?? []) lines.push(`  ${change.folder.padEnd(22)} ${describeChange(change)}`);
+  for (const change of changes?.filter((c) => c.whole === 'removed') ?? [])
+    lines.push(`  ${change.folder.padEnd(22)} ${describeChange(change)}`);
   const total = outputs.reduce((n, o) => n + o.manifests.length, 0);
   const { DELIVERY_FOLDER } = delivery();
   const targets = outputs.filter((o) => o.folder !== DELIVERY_FOLDER).length;
-  lines.push(`${verb} ${total} objects in ${targets} targets${outputs.length > targets ? ` and ${DELIVERY_FOLDER}/` : ''} in ${Math.round(ms)} ms`);
+  lines.push(
+    `${verb} ${total} objects in ${targets} targets${outputs.length > targets ? ` and ${DELIVERY_FOLDER}/` : ''} in ${Math.round(ms)} ms`,
+  );
   return lines.join('\n');
 }
 
@@ -144,8 +181,10 @@ function headroomWarnings(outputs: readonly TargetOutput[]): string[] {
     for (const key of [...AMOUNT_KEYS, 'pods' as const]) {
       const headroom = headroomPercent(capacity.atMax[key], capacity.quota[key]);
       if (headroom !== undefined && headroom < 10) {
-        warnings.push(`${output.folder}: ${QUOTA_KEY[key]} at maximum scale plus surge is ${format(key, capacity.atMax[key])} of a quota of `
-          + `${format(key, capacity.quota[key]!)}: ${headroom} % headroom (below 10 %); raise the quota or lower the maximum`);
+        warnings.push(
+          `${output.folder}: ${QUOTA_KEY[key]} at maximum scale plus surge is ${format(key, capacity.atMax[key])} of a quota of ` +
+            `${format(key, capacity.quota[key]!)}: ${headroom} % headroom (below 10 %); raise the quota or lower the maximum`,
+        );
       }
     }
   }
@@ -156,8 +195,13 @@ function headroomWarnings(outputs: readonly TargetOutput[]): string[] {
 function shortDiff(file: string, onDisk: string, wanted: string, maxLines = 20): string[] {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when a file differs
   const { createTwoFilesPatch } = require('diff') as typeof import('diff'); // only when a file differs
-  const patch = createTwoFilesPatch(`${file} (on disk)`, `${file} (synth)`, onDisk, wanted, undefined, undefined, { context: 2 });
-  const lines = patch.split('\n').filter((l) => !l.startsWith('=') && l !== '\\ No newline at end of file').slice(0, -1);
+  const patch = createTwoFilesPatch(`${file} (on disk)`, `${file} (synth)`, onDisk, wanted, undefined, undefined, {
+    context: 2,
+  });
+  const lines = patch
+    .split('\n')
+    .filter((l) => !l.startsWith('=') && l !== '\\ No newline at end of file')
+    .slice(0, -1);
   const body = lines.slice(0, maxLines);
   if (lines.length > maxLines) body.push(`... ${lines.length - maxLines} more line(s)`);
   return body;
@@ -183,8 +227,10 @@ async function main(): Promise<void> {
     for (const line of writer?.recovered ?? []) console.error(`synth: ${line}`);
     if (writer?.restored.length && only) {
       // a restored folder is the old copy a killed run set aside, unverified: only a full synth rewrites it
-      throw new OutputError(`an interrupted synth was recovered (${writer.restored.join(', ')} put back); `
-        + 'run a full `npm run synth` (without --target) to rewrite every folder');
+      throw new OutputError(
+        `an interrupted synth was recovered (${writer.restored.join(', ')} put back); ` +
+          'run a full `npm run synth` (without --target) to rewrite every folder',
+      );
     }
     // a large platform's workers load the constructs while this thread reads the configuration
     const pool = poolFor(options.config);
@@ -201,20 +247,30 @@ async function main(): Promise<void> {
     if (options.list) {
       await pool?.close();
       const rows = configs.map((c) => [c.target, c.cluster.name, c.namespace, c.delivery.server]);
-      const widths = [0, 1, 2].map((i) => Math.max(...[['target', 'cluster', 'namespace'][i], ...rows.map((r) => r[i])].map((x) => x.length)));
-      for (const row of [['target', 'cluster', 'namespace', 'API server'], ...rows]) console.log(row.map((x, i) => (i < 3 ? x.padEnd(widths[i]) : x)).join('  '));
+      const widths = [0, 1, 2].map((i) =>
+        Math.max(...[['target', 'cluster', 'namespace'][i], ...rows.map((r) => r[i])].map((x) => x.length)),
+      );
+      for (const row of [['target', 'cluster', 'namespace', 'API server'], ...rows])
+        console.log(row.map((x, i) => (i < 3 ? x.padEnd(widths[i]) : x)).join('  '));
       return;
     }
     // a large platform's targets arrive one by one: each is staged meanwhile (a folder new to the
     // output by the worker that built it), and all are swapped in only when every target is valid
-    outputs = await synthesizeInParallel(configs, pool ? Math.min(pool.size, configs.length) : undefined, pool,
-      writer && ((output) => (output.staged ? writer!.placed(output.folder) : writer!.stage(output.folder, output.files))),
-      writer && ((folder) => writer!.dirFor(folder)));
+    outputs = await synthesizeInParallel(
+      configs,
+      pool ? Math.min(pool.size, configs.length) : undefined,
+      pool,
+      writer &&
+        ((output) => (output.staged ? writer!.placed(output.folder) : writer!.stage(output.folder, output.files))),
+      writer && ((folder) => writer!.dirFor(folder)),
+    );
   } catch (error) {
     writer?.discard();
     if (error instanceof OutputError) refuse(error);
     if (error instanceof ConfigError) {
-      console.error(`synth failed: ${error.issues.length} problem(s) in the configuration; nothing was written to ${options.out}/\n`);
+      console.error(
+        `synth failed: ${error.issues.length} problem(s) in the configuration; nothing was written to ${options.out}/\n`,
+      );
       for (const issue of error.issues) console.error(`  ${formatIssue(issue)}`);
       process.exit(1);
     }
@@ -227,19 +283,28 @@ async function main(): Promise<void> {
   }
 
   // dist/argocd is made from all targets at once: with --target it is neither written nor checked
-  const tree: OutputTree = new Map(outputs.filter((o) => !only || only.includes(o.folder)).map((o) => [o.folder, o.files]));
+  const tree: OutputTree = new Map(
+    outputs.filter((o) => !only || only.includes(o.folder)).map((o) => [o.folder, o.files]),
+  );
   if (options.stdout) {
     process.stdout.on('error', (error: NodeJS.ErrnoException) => process.exit(error.code === 'EPIPE' ? 0 : 2)); // `| head`
     const output = outputs.find((o) => o.folder === options.targets[0])!;
-    const docs = [...output.files].filter(([file]) => file.endsWith('.yaml')).map(([, content]) => `---\n${content.replace(/^---\n/, '')}`);
+    const docs = [...output.files]
+      .filter(([file]) => file.endsWith('.yaml'))
+      .map(([, content]) => `---\n${content.replace(/^---\n/, '')}`);
     process.stdout.write(docs.join(''));
     return;
   }
   if (options.check) {
     const differences = diffTree(options.out, tree, only);
     if (differences.length) {
-      const command = options.config === 'environments' ? 'npm run synth' : `npm run synth -- --config ${options.config} --out ${options.out} (or npm run synth:examples)`;
-      console.error(`${options.out}/ is stale: ${differences.length} file(s) missing, differing or extra against what synth produces from ${options.config}/\n`);
+      const command =
+        options.config === 'environments'
+          ? 'npm run synth'
+          : `npm run synth -- --config ${options.config} --out ${options.out} (or npm run synth:examples)`;
+      console.error(
+        `${options.out}/ is stale: ${differences.length} file(s) missing, differing or extra against what synth produces from ${options.config}/\n`,
+      );
       const MAX_DIFFS = 5;
       let shown = 0;
       for (const d of differences) {
@@ -247,33 +312,57 @@ async function main(): Promise<void> {
         if (d.change === 'differs' && shown++ < MAX_DIFFS) {
           const rel = path.relative(options.out, d.file);
           const folder = rel.split(path.sep)[0];
-          const wanted = tree.get(folder)?.get(rel.slice(folder.length + 1).split(path.sep).join('/'));
-          if (wanted !== undefined) for (const line of shortDiff(d.file, fs.readFileSync(d.file, 'utf8'), wanted)) console.error(`      ${line}`);
+          const wanted = tree.get(folder)?.get(
+            rel
+              .slice(folder.length + 1)
+              .split(path.sep)
+              .join('/'),
+          );
+          if (wanted !== undefined)
+            for (const line of shortDiff(d.file, fs.readFileSync(d.file, 'utf8'), wanted))
+              console.error(`      ${line}`);
         }
       }
       if (shown > MAX_DIFFS) console.error(`  (diffs shown for the first ${MAX_DIFFS} differing files)`);
-      console.error(`\n${options.out}/ is generated: do not edit it by hand (synth replaces hand edits). Change the configuration in ${options.config}/, `
-        + `then run ${command} and commit ${options.out}/ with it.`);
+      console.error(
+        `\n${options.out}/ is generated: do not edit it by hand (synth replaces hand edits). Change the configuration in ${options.config}/, ` +
+          `then run ${command} and commit ${options.out}/ with it.`,
+      );
       process.exit(1);
     }
-    if (!options.quiet) console.log(summary(outputs.filter((o) => tree.has(o.folder)), performance.now() - started, `${options.out}/ is up to date:`));
+    if (!options.quiet)
+      console.log(
+        summary(
+          outputs.filter((o) => tree.has(o.folder)),
+          performance.now() - started,
+          `${options.out}/ is up to date:`,
+        ),
+      );
     return;
   }
   let result: CommitResult;
   try {
-    for (const output of outputs) if (tree.has(output.folder) && !output.staged) writer!.stage(output.folder, output.files);
+    for (const output of outputs)
+      if (tree.has(output.folder) && !output.staged) writer!.stage(output.folder, output.files);
     result = writer!.commit([...tree.keys()], only);
-    for (const warning of [...result.warnings, ...headroomWarnings(outputs)]) console.error(`synth: warning: ${warning}`);
+    for (const warning of [...result.warnings, ...headroomWarnings(outputs)])
+      console.error(`synth: warning: ${warning}`);
   } catch (error) {
     if (error instanceof OutputError) refuse(error);
     throw error;
   }
-  if (process.env.CDK8S_OUTDIR) mirrorForCdk8s(process.env.CDK8S_OUTDIR, options.out, outputs.filter((o) => tree.has(o.folder)));
+  if (process.env.CDK8S_OUTDIR)
+    mirrorForCdk8s(
+      process.env.CDK8S_OUTDIR,
+      options.out,
+      outputs.filter((o) => tree.has(o.folder)),
+    );
   const log = process.env.CDK8S_OUTDIR ? console.error : console.log; // the cdk8s CLI swallows the app's stdout
   if (!options.quiet) {
     const written = outputs.filter((o) => tree.has(o.folder));
     const changed = result.changes.length;
-    const verb = changed ? `${options.out}/: ${changed} folder(s) changed, ${written.length - result.changes.filter((c) => c.whole !== 'removed').length} unchanged;`
+    const verb = changed
+      ? `${options.out}/: ${changed} folder(s) changed, ${written.length - result.changes.filter((c) => c.whole !== 'removed').length} unchanged;`
       : `${options.out}/ unchanged:`;
     log(summary(written, performance.now() - started, verb, result.changes));
   }
@@ -291,8 +380,16 @@ function mirrorForCdk8s(dir: string, out: string, outputs: TargetOutput[]): void
   if (scratch === real || scratch.startsWith(real + path.sep) || real.startsWith(scratch + path.sep)) return;
   fs.mkdirSync(scratch, { recursive: true });
   for (const output of outputs) {
-    const files = output.files.size ? output.files : new Map(fs.readdirSync(path.join(out, output.folder)).map((f) => [f, fs.readFileSync(path.join(out, output.folder, f), 'utf8')]));
-    const docs = [...files].filter(([file]) => file.endsWith('.yaml')).map(([, content]) => content.replace(/^---\n/, ''));
+    const files = output.files.size
+      ? output.files
+      : new Map(
+          fs
+            .readdirSync(path.join(out, output.folder))
+            .map((f) => [f, fs.readFileSync(path.join(out, output.folder, f), 'utf8')]),
+        );
+    const docs = [...files]
+      .filter(([file]) => file.endsWith('.yaml'))
+      .map(([, content]) => content.replace(/^---\n/, ''));
     fs.writeFileSync(path.join(scratch, `${output.folder}.k8s.yaml`), docs.map((d) => `---\n${d}`).join(''));
   }
 }

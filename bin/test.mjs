@@ -25,8 +25,12 @@ function run(command, args, options = {}) {
     const child = spawn(command, args, { cwd: ROOT, stdio: options.capture ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
     let output = '';
     if (options.capture) {
-      child.stdout.on('data', (d) => { output += d; });
-      child.stderr.on('data', (d) => { output += d; });
+      child.stdout.on('data', (d) => {
+        output += d;
+      });
+      child.stderr.on('data', (d) => {
+        output += d;
+      });
     }
     child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 1 : 0), output }));
   });
@@ -34,13 +38,21 @@ function run(command, args, options = {}) {
 
 const slowOnly = process.argv.includes('--slow');
 const args = process.argv.slice(2).filter((a) => a !== '--slow');
-const slow = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'slow-suites.json'), 'utf8')).suites
-  .map((s) => `/build/test/${s.replace(/[.]/g, '\\.')}\\.js$`);
+const slow = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'slow-suites.json'), 'utf8')).suites.map(
+  (s) => `/build/test/${s.replace(/[.]/g, '\\.')}\\.js$`,
+);
 
 await build({ tests: true, quiet: true });
 const started = Date.now();
-const typecheck = slowOnly ? Promise.resolve({ code: 0, skipped: true }) : run(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit'], { capture: true }).then((r) => ({ ...r, ms: Date.now() - started }));
-const workers = args.some((a) => a.startsWith('--maxWorkers') || a === '-w' || a === '--runInBand' || a === '-i') ? [] : ['--maxWorkers=100%'];
+const typecheck = slowOnly
+  ? Promise.resolve({ code: 0, skipped: true })
+  : run(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit'], { capture: true }).then((r) => ({
+      ...r,
+      ms: Date.now() - started,
+    }));
+const workers = args.some((a) => a.startsWith('--maxWorkers') || a === '-w' || a === '--runInBand' || a === '-i')
+  ? []
+  : ['--maxWorkers=100%'];
 const selection = slowOnly ? [`--testPathPattern=${slow.join('|')}`] : [`--testPathIgnorePatterns=${slow.join('|')}`];
 const jest = await run(bin('jest'), [...workers, ...selection, ...args]);
 const types = await typecheck;

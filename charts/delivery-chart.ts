@@ -45,7 +45,11 @@ export interface DeliveryChartProps {
 }
 
 /** An Argo CD resource restriction: API group and kind, and for cluster-scoped objects a name. */
-interface Restriction { readonly group: string; readonly kind: string; readonly name?: string }
+interface Restriction {
+  readonly group: string;
+  readonly kind: string;
+  readonly name?: string;
+}
 
 export const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.split('/')[0] : '');
 /** The Application of a target. */
@@ -193,7 +197,8 @@ export class DeliveryChart extends Chart {
 export function validateTargets(unsorted: readonly DeliveryTarget[]): string[] {
   const targets = [...unsorted].sort((a, b) => a.config.target.localeCompare(b.config.target));
   const errors: string[] = [];
-  const describe = (values: Map<string, string[]>) => [...values].map(([value, names]) => `"${value}" (${names.join(', ')})`).join(', ');
+  const describe = (values: Map<string, string[]>) =>
+    [...values].map(([value, names]) => `"${value}" (${names.join(', ')})`).join(', ');
   for (const [field, get] of [
     ['platform.name', (c: TargetConfig) => c.platform.name],
     ['delivery.repoURL', (c: TargetConfig) => c.delivery.repoURL],
@@ -202,32 +207,47 @@ export function validateTargets(unsorted: readonly DeliveryTarget[]): string[] {
   ] as const) {
     const values = groupBy(targets, (t) => get(t.config));
     if (values.size > 1) {
-      errors.push(`dist/${DELIVERY_FOLDER} is one folder for all targets, so they must share ${field}; got ${describe(values)}. Set the same ${field} in every environment (e.g. in defaults.yaml)`);
+      errors.push(
+        `dist/${DELIVERY_FOLDER} is one folder for all targets, so they must share ${field}; got ${describe(values)}. Set the same ${field} in every environment (e.g. in defaults.yaml)`,
+      );
     }
   }
   const destinations = groupBy(targets, (t) => `${t.config.delivery.server} namespace ${t.config.namespace}`);
   for (const [destination, names] of destinations) {
     if (names.length > 1) {
-      errors.push(`targets ${names.join(' and ')} both deploy to ${destination}; Argo CD would let their Applications overwrite each other. Give each its own delivery.server (its cluster) or namespace`);
+      errors.push(
+        `targets ${names.join(' and ')} both deploy to ${destination}; Argo CD would let their Applications overwrite each other. Give each its own delivery.server (its cluster) or namespace`,
+      );
     }
   }
   for (const { config } of targets) {
     if (config.target === DELIVERY_FOLDER) {
-      errors.push(`a target named "${config.target}" would share dist/${DELIVERY_FOLDER} with Argo CD's Applications; rename the environment or region`);
+      errors.push(
+        `a target named "${config.target}" would share dist/${DELIVERY_FOLDER} with Argo CD's Applications; rename the environment or region`,
+      );
     }
     if (!/^https:\/\/[^\s/]+/.test(config.delivery.server)) {
-      errors.push(`delivery.server of ${config.target} is "${config.delivery.server}"; it must be the https:// URL of the cluster's API server as registered in Argo CD`);
+      errors.push(
+        `delivery.server of ${config.target} is "${config.delivery.server}"; it must be the https:// URL of the cluster's API server as registered in Argo CD`,
+      );
     }
   }
   return errors;
 }
 
 function restrictions(targets: readonly DeliveryTarget[], clusterScoped: boolean): Restriction[] {
-  const all = targets.flatMap((t) => t.manifests)
+  const all = targets
+    .flatMap((t) => t.manifests)
     .filter((m) => CLUSTER_SCOPED_KINDS.has(m.kind) === clusterScoped)
-    .map((m): Restriction => ({ group: groupOf(m.apiVersion), kind: m.kind, name: clusterScoped ? m.metadata.name : undefined }));
-  return uniqueBy(all, (r) => `${r.group} ${r.kind} ${r.name ?? ''}`)
-    .sort((a, b) => a.group.localeCompare(b.group) || a.kind.localeCompare(b.kind) || (a.name ?? '').localeCompare(b.name ?? ''));
+    .map((m): Restriction => ({
+      group: groupOf(m.apiVersion),
+      kind: m.kind,
+      name: clusterScoped ? m.metadata.name : undefined,
+    }));
+  return uniqueBy(all, (r) => `${r.group} ${r.kind} ${r.name ?? ''}`).sort(
+    (a, b) =>
+      a.group.localeCompare(b.group) || a.kind.localeCompare(b.kind) || (a.name ?? '').localeCompare(b.name ?? ''),
+  );
 }
 
 function uniqueBy<T>(values: T[], key: (value: T) => string): T[] {

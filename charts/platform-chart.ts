@@ -21,13 +21,19 @@ export class BaseChart extends Chart {
   /** Where cluster-scoped objects go (no namespace is stamped on them). */
   readonly clusterScope: Chart;
 
-  constructor(scope: Construct, readonly config: TargetConfig) {
+  constructor(
+    scope: Construct,
+    readonly config: TargetConfig,
+  ) {
     super(scope, config.target, {
       namespace: config.namespace,
       labels: platformLabels(config.platform.name),
       disableResourceNameHashes: true,
     });
-    this.clusterScope = new Chart(this, 'cluster', { labels: platformLabels(config.platform.name), disableResourceNameHashes: true });
+    this.clusterScope = new Chart(this, 'cluster', {
+      labels: platformLabels(config.platform.name),
+      disableResourceNameHashes: true,
+    });
     new TargetNamespace(this, 'namespace', {
       namespace: config.namespace,
       podSecurity: config.podSecurity,
@@ -45,9 +51,20 @@ export class PlatformChart extends BaseChart {
 
   constructor(scope: Construct, config: TargetConfig) {
     super(scope, config);
-    new PriorityClasses(this.clusterScope, 'priority-classes', { classes: Object.values(config.priorityClasses), labels: sharedLabelsOf(config, 'scheduling') });
-    new SecretStore(this.clusterScope, 'secret-store', { store: config.secretStore, namespaces: [config.namespace], labels: sharedLabelsOf(config, 'secrets') });
-    new FeatureFlags(this, 'feature-flags', { environment: config.environment, flags: Object.values(config.featureFlags), labels: sharedLabelsOf(config, 'feature-flags') });
+    new PriorityClasses(this.clusterScope, 'priority-classes', {
+      classes: Object.values(config.priorityClasses),
+      labels: sharedLabelsOf(config, 'scheduling'),
+    });
+    new SecretStore(this.clusterScope, 'secret-store', {
+      store: config.secretStore,
+      namespaces: [config.namespace],
+      labels: sharedLabelsOf(config, 'secrets'),
+    });
+    new FeatureFlags(this, 'feature-flags', {
+      environment: config.environment,
+      flags: Object.values(config.featureFlags),
+      labels: sharedLabelsOf(config, 'feature-flags'),
+    });
     new NamespaceNetworkPolicies(this, 'network-policies', { labels: sharedLabelsOf(config, 'network-policy') });
     new AlertRouting(this, 'alert-routing', {
       alerting: config.monitoring.alerting,
@@ -64,7 +81,14 @@ export class PlatformChart extends BaseChart {
         });
       }
     }
-    this.services = Object.values(config.services).map((service) => new TradingService(this, service.name, { config, service, clusterScope: this.clusterScope }));
-    if (config.backups.length) new BackupSchedules(this, 'backups', { namespace: config.namespace, schedules: config.backups, labels: sharedLabelsOf(config, 'backup') });
+    this.services = Object.values(config.services).map(
+      (service) => new TradingService(this, service.name, { config, service, clusterScope: this.clusterScope }),
+    );
+    if (config.backups.length)
+      new BackupSchedules(this, 'backups', {
+        namespace: config.namespace,
+        schedules: config.backups,
+        labels: sharedLabelsOf(config, 'backup'),
+      });
   }
 }

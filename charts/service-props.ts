@@ -44,7 +44,11 @@ export function selectorLabels(config: TargetConfig, service: ServiceConfig): Re
 }
 
 export function identityOf(config: TargetConfig, service: ServiceConfig): ServiceIdentity {
-  return { name: service.name, labels: serviceLabels(config, service), selector: selectorLabelsOf(service.name, instanceOf(config)) };
+  return {
+    name: service.name,
+    labels: serviceLabels(config, service),
+    selector: selectorLabelsOf(service.name, instanceOf(config)),
+  };
 }
 
 /**
@@ -57,8 +61,14 @@ const versions = new WeakMap<ServiceConfig, string>();
 /** All labels of a service's objects and pods. */
 export function serviceLabels(config: TargetConfig, service: ServiceConfig): Record<string, string> {
   let version = versions.get(service);
-  if (version === undefined) versions.set(service, version = versionOf(service));
-  return serviceLabelsOf({ name: service.name, instance: instanceOf(config), version, component: service.component, platform: config.platform.name });
+  if (version === undefined) versions.set(service, (version = versionOf(service)));
+  return serviceLabelsOf({
+    name: service.name,
+    instance: instanceOf(config),
+    version,
+    component: service.component,
+    platform: config.platform.name,
+  });
 }
 
 /**
@@ -69,7 +79,9 @@ export function serviceLabels(config: TargetConfig, service: ServiceConfig): Rec
  */
 export function secretsOf(config: TargetConfig, service: ServiceConfig): SecretRef[] {
   const out = new Map<string, SecretRef>();
-  const add = (s: SecretRef | undefined) => { if (s && !out.has(s.env)) out.set(s.env, s); };
+  const add = (s: SecretRef | undefined) => {
+    if (s && !out.has(s.env)) out.set(s.env, s);
+  };
   (service.secrets ?? []).forEach(add);
   add(service.auth);
   for (const dep of service.dependsOn ?? []) {
@@ -84,7 +96,11 @@ export function readsFeatureFlags(config: TargetConfig, service: ServiceConfig):
 }
 
 /** Resources as a container of the target gets them: requests scaled, ephemeral storage from the LimitRange's defaults when not set. */
-function containerResources(config: TargetConfig, service: ServiceConfig, resources: Resources = service.resources): Resources {
+function containerResources(
+  config: TargetConfig,
+  service: ServiceConfig,
+  resources: Resources = service.resources,
+): Resources {
   const effective = effectiveResources(config, service, resources);
   const ephemeral = ephemeralStorageOf(config, effective);
   return {
@@ -94,14 +110,20 @@ function containerResources(config: TargetConfig, service: ServiceConfig, resour
 }
 
 /** The workload of a service: kind, replicas, pod template, storage and release, from its configuration and the target's. */
-export function workloadPropsOf(config: TargetConfig, service: ServiceConfig, options: {
-  readonly mountServiceAccountToken: boolean;
-  readonly governingService: string;
-}): WorkloadProps {
+export function workloadPropsOf(
+  config: TargetConfig,
+  service: ServiceConfig,
+  options: {
+    readonly mountServiceAccountToken: boolean;
+    readonly governingService: string;
+  },
+): WorkloadProps {
   const identity = identityOf(config, service);
   const secrets = secretsOf(config, service);
   // ports served by a sidecar leave the main container
-  const sidecarPorts = new Set((service.sidecars ?? []).flatMap((sc) => sidecarPortsOf(service, sc).map((p) => p.name)));
+  const sidecarPorts = new Set(
+    (service.sidecars ?? []).flatMap((sc) => sidecarPortsOf(service, sc).map((p) => p.name)),
+  );
   const container: ContainerProps = {
     name: service.name,
     image: service.image,
@@ -125,7 +147,7 @@ export function workloadPropsOf(config: TargetConfig, service: ServiceConfig, op
     resources: containerResources(config, service, sc.resources),
     probes: sc.probes,
   }));
-  const blueGreen = isBlueGreen(service) ? service.release?.blueGreen ?? {} : undefined;
+  const blueGreen = isBlueGreen(service) ? (service.release?.blueGreen ?? {}) : undefined;
   return {
     ...identity,
     annotations: secrets.length ? { [RELOAD_SECRET_ANNOTATION]: secretNameOf(service) } : undefined,
@@ -142,12 +164,18 @@ export function workloadPropsOf(config: TargetConfig, service: ServiceConfig, op
       sidecars,
       runAsUser: service.runAsUser,
       secretName: secretNameOf(service),
-      configMap: service.config && Object.keys(service.config).length ? { name: configNameOf(service), mountPath: `/etc/${service.name}` } : undefined,
+      configMap:
+        service.config && Object.keys(service.config).length
+          ? { name: configNameOf(service), mountPath: `/etc/${service.name}` }
+          : undefined,
       featureFlags: readsFeatureFlags(config, service),
       priorityClassName: service.priority ? ownValue(config.priorityClasses, service.priority)?.name : undefined,
       terminationGracePeriodSeconds: config.availability.terminationGracePeriodSeconds,
       preStopSeconds: config.availability.preStopSeconds,
-      spread: spreadKeysOf(config.availability.spread).map((topologyKey) => ({ topologyKey, whenUnsatisfiable: spreadPolicyOf(config, service, topologyKey) })),
+      spread: spreadKeysOf(config.availability.spread).map((topologyKey) => ({
+        topologyKey,
+        whenUnsatisfiable: spreadPolicyOf(config, service, topologyKey),
+      })),
     },
     blueGreen: blueGreen && {
       namespace: config.namespace,
@@ -199,7 +227,10 @@ interface FlowIndex {
 const indexes = new WeakMap<TargetConfig, FlowIndex>();
 
 /** The flows out of and into one service, in the graph's order (each service's policy asks). */
-export function flowsAround(config: TargetConfig, service: string): { readonly out: readonly Flow[]; readonly in: readonly Flow[] } {
+export function flowsAround(
+  config: TargetConfig,
+  service: string,
+): { readonly out: readonly Flow[]; readonly in: readonly Flow[] } {
   let index = indexes.get(config);
   if (!index) {
     index = { from: new Map(), to: new Map() };
@@ -223,14 +254,16 @@ function buildFlows(config: TargetConfig): Flow[] {
     const byPeer = new Map<string, { to: Flow['to']; ports: FlowPort[] }>();
     const add = (key: string, to: Flow['to'], ports: FlowPort[]) => {
       const entry = byPeer.get(key) ?? { to, ports: [] };
-      for (const p of ports) if (!entry.ports.some((q) => q.port === p.port && q.protocol === p.protocol)) entry.ports.push(p);
+      for (const p of ports)
+        if (!entry.ports.some((q) => q.port === p.port && q.protocol === p.protocol)) entry.ports.push(p);
       byPeer.set(key, entry);
     };
     for (const dep of from.dependsOn ?? []) {
       if ('service' in dep) {
         const callee = ownValue(config.services, dep.service);
         const port = callee?.ports.find((p) => p.name === dep.port || p.port === dep.port);
-        if (callee && port && callee.name !== from.name) add(`service:${callee.name}`, { service: callee }, [flowPort(port)]);
+        if (callee && port && callee.name !== from.name)
+          add(`service:${callee.name}`, { service: callee }, [flowPort(port)]);
       } else {
         const peer = ownValue(config.externals, dep.external);
         if (!peer) continue;
@@ -243,11 +276,9 @@ function buildFlows(config: TargetConfig): Flow[] {
   return flows;
 }
 
-
 /** Labels of the Prometheus pods that scrape the targets (`monitoring.prometheusPodSelector`). */
 export const prometheusPodLabels = (config: TargetConfig): Record<string, string> =>
   config.monitoring.prometheusPodSelector ?? { 'app.kubernetes.io/name': 'prometheus' };
-
 
 /**
  * The NetworkPolicy of a service, from the service graph: ingress from each caller (its pods by
@@ -264,29 +295,46 @@ export function networkPolicyPropsOf(config: TargetConfig, service: ServiceConfi
   const ingress: PeerRule[] = [];
   for (const flow of flows.in) ingress.push({ peer: { pods: selectorOf(flow.from) }, ports: flow.ports });
   // the members of a group (a StatefulSet's peers) talk to each other on one port, both ways
-  const peerPort = service.peers?.port === undefined ? undefined : service.ports.find((p) => p.name === service.peers!.port || p.port === service.peers!.port);
+  const peerPort =
+    service.peers?.port === undefined
+      ? undefined
+      : service.ports.find((p) => p.name === service.peers!.port || p.port === service.peers!.port);
   if (peerPort) ingress.push({ peer: { pods: identity.selector }, ports: [peerPort] });
-  if (service.expose === 'public') ingress.push({ peer: { namespace: config.ingress.controllerNamespace }, ports: [publicPortOf(service.ports)] });
+  if (service.expose === 'public')
+    ingress.push({ peer: { namespace: config.ingress.controllerNamespace }, ports: [publicPortOf(service.ports)] });
   if (isBlueGreen(service)) {
     // the release's smoke test (constructs/blue-green.ts) reaches the preview pods through the preview Service
-    ingress.push({ peer: { pods: smokeTestSelector(identity.selector, service.name) }, ports: [smokeTestTargetOf(service).port] });
+    ingress.push({
+      peer: { pods: smokeTestSelector(identity.selector, service.name) },
+      ports: [smokeTestTargetOf(service).port],
+    });
   }
   const metrics = service.ports.find((p) => p.name === METRICS_PORT);
   // Prometheus' pods only: namespace and pod selector in one peer (both must match)
-  if (metrics) ingress.push({ peer: { namespace: config.monitoring.namespace, pods: prometheusPodLabels(config) }, ports: [metrics] });
+  if (metrics)
+    ingress.push({
+      peer: { namespace: config.monitoring.namespace, pods: prometheusPodLabels(config) },
+      ports: [metrics],
+    });
 
   const egress: PeerRule[] = [];
   if (peerPort) egress.push({ peer: { pods: identity.selector }, ports: [peerPort] });
   for (const flow of flows.out) {
-    egress.push('service' in flow.to
-      ? { peer: { pods: selectorOf(flow.to.service) }, ports: flow.ports }
-      : { peer: { cidrs: flow.to.external.cidrs }, ports: flow.ports });
+    egress.push(
+      'service' in flow.to
+        ? { peer: { pods: selectorOf(flow.to.service) }, ports: flow.ports }
+        : { peer: { cidrs: flow.to.external.cidrs }, ports: flow.ports },
+    );
   }
   return { ...identity, ingress, egress };
 }
 
 /** The monitoring bundle of a service: what its rules and dashboard select on, and the labels Prometheus and Grafana pick them up by. */
-export function monitoringPropsOf(config: TargetConfig, service: ServiceConfig, workload: WorkloadRef): ServiceMonitoringProps {
+export function monitoringPropsOf(
+  config: TargetConfig,
+  service: ServiceConfig,
+  workload: WorkloadRef,
+): ServiceMonitoringProps {
   const identity = identityOf(config, service);
   const { grafana } = config.monitoring;
   return {

@@ -49,7 +49,12 @@ export class TradingService extends Construct {
       automountServiceAccountToken: usesApi,
     });
     new ServiceApiAccess(this, 'api-access', {
-      name: service.name, labels, rules: service.api ?? [], serviceAccount: service.name, namespace: config.namespace, clusterScope: props.clusterScope,
+      name: service.name,
+      labels,
+      rules: service.api ?? [],
+      serviceAccount: service.name,
+      namespace: config.namespace,
+      clusterScope: props.clusterScope,
     });
     new ServiceNetworkPolicy(this, 'network-policy', networkPolicyPropsOf(config, service));
 
@@ -70,9 +75,15 @@ export class TradingService extends Construct {
       headless: service.workload === 'statefulset',
       publishNotReadyAddresses: service.peers?.discoverBeforeReady,
     });
-    this.workload = new Workload(this, 'workload', workloadPropsOf(config, service, { mountServiceAccountToken: usesApi, governingService: endpoints.name }));
+    this.workload = new Workload(
+      this,
+      'workload',
+      workloadPropsOf(config, service, { mountServiceAccountToken: usesApi, governingService: endpoints.name }),
+    );
     new DisruptionBudget(this, 'disruption-budget', {
-      name: service.name, labels, selector: this.workload.selector,
+      name: service.name,
+      labels,
+      selector: this.workload.selector,
     });
     new ServiceAutoscaling(this, 'autoscaling', {
       workload: this.workload,
@@ -88,7 +99,11 @@ export class TradingService extends Construct {
     new ServiceMonitoring(this, 'monitoring', monitoringPropsOf(config, service, this.workload));
     if (service.expose === 'public') {
       new PublicIngress(this, 'ingress', {
-        name: service.name, labels, ingress: config.ingress, port: publicPortOf(service.ports).name, path: service.ingressPath,
+        name: service.name,
+        labels,
+        ingress: config.ingress,
+        port: publicPortOf(service.ports).name,
+        path: service.ingressPath,
       });
     }
   }

@@ -43,7 +43,9 @@ export function effectiveVpa(service: ServiceConfig): EffectiveVpa | undefined {
   const scaled = hpaResources(service);
   return {
     updateMode: vpa.updateMode ?? (isAutoscaled(service) ? 'Off' : 'Initial'),
-    controlledResources: vpa.controlledResources ? [...vpa.controlledResources] : RESOURCES.filter((r) => !scaled.includes(r)),
+    controlledResources: vpa.controlledResources
+      ? [...vpa.controlledResources]
+      : RESOURCES.filter((r) => !scaled.includes(r)),
     explicit: { updateMode: vpa.updateMode !== undefined, controlledResources: vpa.controlledResources !== undefined },
   };
 }
@@ -66,11 +68,13 @@ export function vpaHpaConflictMessage(service: ServiceConfig, conflicts: readonl
   const vpa = effectiveVpa(service)!;
   const metrics = conflicts.map((r) => `${r} utilisation`).join(' and ');
   const others = RESOURCES.filter((r) => !hpaResources(service).includes(r));
-  return `the VPA of "${service.name}" updates ${conflicts.join(' and ')} (updateMode ${vpa.updateMode}) while its HPA scales on ${metrics}: `
-    + 'the VPA raises requests, which lowers the utilisation the HPA sees, so the HPA removes pods and the two fight. '
-    + 'Fix one of: set vpa.updateMode: "Off" (recommendations only), or '
-    + `set vpa.controlledResources to ${others.length ? `[${others.join(', ')}]` : '[] (or remove vpa)'} so the VPA leaves ${conflicts.join(' and ')} to the HPA, `
-    + 'or scale the HPA on another metric (a pods or external metric such as requests per second)';
+  return (
+    `the VPA of "${service.name}" updates ${conflicts.join(' and ')} (updateMode ${vpa.updateMode}) while its HPA scales on ${metrics}: ` +
+    'the VPA raises requests, which lowers the utilisation the HPA sees, so the HPA removes pods and the two fight. ' +
+    'Fix one of: set vpa.updateMode: "Off" (recommendations only), or ' +
+    `set vpa.controlledResources to ${others.length ? `[${others.join(', ')}]` : '[] (or remove vpa)'} so the VPA leaves ${conflicts.join(' and ')} to the HPA, ` +
+    'or scale the HPA on another metric (a pods or external metric such as requests per second)'
+  );
 }
 
 /** The behaviour of a service's HPA: the service's own, else the environment's, else the default. */
@@ -113,27 +117,46 @@ export function checkAutoscalingRules(config: TargetConfig, at: At): void {
     const autoscaled = isAutoscaled(service);
 
     if (autoscaled && range.min < 1) {
-      at([...base, 'replicas', 'min'], `is ${range.min} for "${service.name}", which an HPA scales; an HPA needs minReplicas >= 1 `
-        + '(scale to zero needs the alpha HPAScaleToZero feature gate); set min to 1 or more');
+      at(
+        [...base, 'replicas', 'min'],
+        `is ${range.min} for "${service.name}", which an HPA scales; an HPA needs minReplicas >= 1 ` +
+          '(scale to zero needs the alpha HPAScaleToZero feature gate); set min to 1 or more',
+      );
     }
 
     service.autoscaling?.metrics.forEach((metric, i) => {
-      if (metric.type === 'external' && (metric.targetValue === undefined) === (metric.targetAverageValue === undefined)) {
-        at([...base, 'autoscaling', 'metrics', i], `external metric ${show(metric.metric)} of "${service.name}" needs exactly one of targetValue (the metric's total) `
-          + `or targetAverageValue (the total divided by the pods); got ${metric.targetValue === undefined ? 'neither' : 'both'}`);
+      if (
+        metric.type === 'external' &&
+        (metric.targetValue === undefined) === (metric.targetAverageValue === undefined)
+      ) {
+        at(
+          [...base, 'autoscaling', 'metrics', i],
+          `external metric ${show(metric.metric)} of "${service.name}" needs exactly one of targetValue (the metric's total) ` +
+            `or targetAverageValue (the total divided by the pods); got ${metric.targetValue === undefined ? 'neither' : 'both'}`,
+        );
       }
     });
-    for (const [direction, rule] of Object.entries(service.autoscaling?.behavior ?? {}) as Array<[string, ScalingRule | undefined]>) {
-      if (rule) checkScalingRule(rule, [...base, 'autoscaling', 'behavior', direction], at, `${direction} of "${service.name}"`);
+    for (const [direction, rule] of Object.entries(service.autoscaling?.behavior ?? {}) as Array<
+      [string, ScalingRule | undefined]
+    >) {
+      if (rule)
+        checkScalingRule(
+          rule,
+          [...base, 'autoscaling', 'behavior', direction],
+          at,
+          `${direction} of "${service.name}"`,
+        );
     }
     if (autoscaled) {
       const scaleDown = effectiveBehavior(config, service).scaleDown;
       const stall = scaleDownStallsBelow(scaleDown);
       if (stall > range.min + 1) {
         const own = service.autoscaling?.behavior?.scaleDown !== undefined;
-        at(own ? [...base, 'autoscaling', 'behavior', 'scaleDown'] : ['autoscaling', 'behavior', 'scaleDown'],
-          `scales "${service.name}" down by ${scaleDown.percent}% only: the HPA keeps ceil(n × ${(100 - scaleDown.percent!) / 100}) pods, so below ${stall} pods it can never `
-          + `remove one and the service stays above its minimum of ${range.min}; add "pods: 1" to the rule (the larger change wins)`);
+        at(
+          own ? [...base, 'autoscaling', 'behavior', 'scaleDown'] : ['autoscaling', 'behavior', 'scaleDown'],
+          `scales "${service.name}" down by ${scaleDown.percent}% only: the HPA keeps ceil(n × ${(100 - scaleDown.percent!) / 100}) pods, so below ${stall} pods it can never ` +
+            `remove one and the service stays above its minimum of ${range.min}; add "pods: 1" to the rule (the larger change wins)`,
+        );
       }
     }
 
@@ -142,26 +165,39 @@ export function checkAutoscalingRules(config: TargetConfig, at: At): void {
     const vpaBase = [...base, 'vpa'];
     const conflicts = vpaHpaConflicts(service);
     if (conflicts.length) {
-      const p = vpa.explicit.controlledResources ? [...vpaBase, 'controlledResources'] : vpa.explicit.updateMode ? [...vpaBase, 'updateMode'] : vpaBase;
+      const p = vpa.explicit.controlledResources
+        ? [...vpaBase, 'controlledResources']
+        : vpa.explicit.updateMode
+          ? [...vpaBase, 'updateMode']
+          : vpaBase;
       at(p, vpaHpaConflictMessage(service, conflicts));
     }
     if (vpa.controlledResources.length === 0) {
-      at(vpaBase, `the VPA of "${service.name}" controls no resource: its HPA scales on ${hpaResources(service).join(' and ')}, which the VPA leaves alone by default; `
-        + 'remove vpa, or set controlledResources with updateMode "Off" for recommendations only');
+      at(
+        vpaBase,
+        `the VPA of "${service.name}" controls no resource: its HPA scales on ${hpaResources(service).join(' and ')}, which the VPA leaves alone by default; ` +
+          'remove vpa, or set controlledResources with updateMode "Off" for recommendations only',
+      );
     }
     const { minAllowed = {}, maxAllowed = {} } = service.vpa ?? {};
     for (const r of RESOURCES) {
       const min = minAllowed[r];
       const max = maxAllowed[r];
       if (min !== undefined && max !== undefined && amount(r, min) > amount(r, max)) {
-        at([...vpaBase, 'minAllowed', r], `${show(min)} is above maxAllowed.${r} ${show(max)} for "${service.name}"; minAllowed must be <= maxAllowed`);
+        at(
+          [...vpaBase, 'minAllowed', r],
+          `${show(min)} is above maxAllowed.${r} ${show(max)} for "${service.name}"; minAllowed must be <= maxAllowed`,
+        );
       }
     }
     if (vpaActs(vpa.updateMode)) {
       const unbounded = vpa.controlledResources.filter((r) => maxAllowed[r] === undefined);
       if (unbounded.length) {
-        at([...vpaBase, 'maxAllowed'], `the VPA of "${service.name}" changes ${unbounded.join(' and ')} (updateMode ${vpa.updateMode}) without a maxAllowed for ${unbounded.length > 1 ? 'them' : 'it'}, `
-          + `so no one can say whether the namespace quota holds the service; set vpa.maxAllowed.${unbounded[0]} (e.g. twice the request, ${show(service.resources.requests[unbounded[0]])} now) or use updateMode "Off"`);
+        at(
+          [...vpaBase, 'maxAllowed'],
+          `the VPA of "${service.name}" changes ${unbounded.join(' and ')} (updateMode ${vpa.updateMode}) without a maxAllowed for ${unbounded.length > 1 ? 'them' : 'it'}, ` +
+            `so no one can say whether the namespace quota holds the service; set vpa.maxAllowed.${unbounded[0]} (e.g. twice the request, ${show(service.resources.requests[unbounded[0]])} now) or use updateMode "Off"`,
+        );
       }
     }
   }
@@ -169,7 +205,10 @@ export function checkAutoscalingRules(config: TargetConfig, at: At): void {
 
 function checkScalingRule(rule: ScalingRule, p: PathSegment[], at: At, what: string): void {
   if (rule.percent === undefined && rule.pods === undefined) {
-    at(p, `${what} allows no change: give it "percent" (of current pods per period), "pods" (per period) or both (the larger change wins)`);
+    at(
+      p,
+      `${what} allows no change: give it "percent" (of current pods per period), "pods" (per period) or both (the larger change wins)`,
+    );
   }
 }
 

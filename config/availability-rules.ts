@@ -53,25 +53,43 @@ export function checkAvailabilityRules(config: TargetConfig, at: (p: PathSegment
   if (config.tier !== 'production') return;
   const { availability } = config;
   if (availability.spread !== PRODUCTION_SPREAD) {
-    at(['availability', 'spread'], `${show(availability.spread)} is not allowed in production: pods must spread over zones and nodes so that losing one takes out at most a share of each service; allowed: "${PRODUCTION_SPREAD}"`);
+    at(
+      ['availability', 'spread'],
+      `${show(availability.spread)} is not allowed in production: pods must spread over zones and nodes so that losing one takes out at most a share of each service; allowed: "${PRODUCTION_SPREAD}"`,
+    );
   }
   if (!availability.zoneSpread) {
-    at(['availability'], `has no zoneSpread: production must decide what its zone spread does when pods cannot spread evenly; add availability.zoneSpread: { whenUnsatisfiable: DoNotSchedule or ScheduleAnyway, reason: why }`);
+    at(
+      ['availability'],
+      `has no zoneSpread: production must decide what its zone spread does when pods cannot spread evenly; add availability.zoneSpread: { whenUnsatisfiable: DoNotSchedule or ScheduleAnyway, reason: why }`,
+    );
   }
   if (allowsUnavailable(availability.maxUnavailable)) {
-    at(['availability', 'maxUnavailable'], `${show(availability.maxUnavailable)} is not allowed in production: a rolling update would stop pods before their replacements are ready; allowed: 0 (raise maxSurge to roll faster)`);
+    at(
+      ['availability', 'maxUnavailable'],
+      `${show(availability.maxUnavailable)} is not allowed in production: a rolling update would stop pods before their replacements are ready; allowed: 0 (raise maxSurge to roll faster)`,
+    );
   }
   if (!delaysStop(availability.preStopSeconds)) {
-    at(['availability', 'preStopSeconds'], `${show(availability.preStopSeconds)} is not allowed in production: without a preStop delay a pod stops accepting connections while endpoints and load balancers still send it traffic; allowed: 1 or more seconds (e.g. 15)`);
+    at(
+      ['availability', 'preStopSeconds'],
+      `${show(availability.preStopSeconds)} is not allowed in production: without a preStop delay a pod stops accepting connections while endpoints and load balancers still send it traffic; allowed: 1 or more seconds (e.g. 15)`,
+    );
   }
   if (!leavesShutdownTime(availability.terminationGracePeriodSeconds, availability.preStopSeconds)) {
-    at(['availability', 'terminationGracePeriodSeconds'], `${show(availability.terminationGracePeriodSeconds)} leaves no time to shut down after the preStop delay of ${availability.preStopSeconds}s; allowed: more than preStopSeconds (e.g. ${availability.preStopSeconds + 30})`);
+    at(
+      ['availability', 'terminationGracePeriodSeconds'],
+      `${show(availability.terminationGracePeriodSeconds)} leaves no time to shut down after the preStop delay of ${availability.preStopSeconds}s; allowed: more than preStopSeconds (e.g. ${availability.preStopSeconds + 30})`,
+    );
   }
   const declared = Object.keys(config.priorityClasses);
   for (const service of Object.values(config.services)) {
     if (!service.priority) {
       const file = config.sources[config.sources.length - 1];
-      at(['services', service.name, 'priority'], `is not set for service "${service.name}": production pods need a priority class so that they are not preempted by less important ones; add "priority" under services.${service.name} in ${file}; allowed: ${declared.length ? declared.map((d) => show(d)).join(', ') : 'a key of priorityClasses (declare them in the environment file)'}`);
+      at(
+        ['services', service.name, 'priority'],
+        `is not set for service "${service.name}": production pods need a priority class so that they are not preempted by less important ones; add "priority" under services.${service.name} in ${file}; allowed: ${declared.length ? declared.map((d) => show(d)).join(', ') : 'a key of priorityClasses (declare them in the environment file)'}`,
+      );
     }
   }
 }
@@ -83,10 +101,15 @@ export function checkAvailabilityRules(config: TargetConfig, at: (p: PathSegment
  * reason), nodes spread best-effort (ScheduleAnyway).
  */
 export function spreadPolicyOf(
-  config: { readonly tier: TargetConfig['tier']; readonly availability: Pick<TargetConfig['availability'], 'zoneSpread'> },
+  config: {
+    readonly tier: TargetConfig['tier'];
+    readonly availability: Pick<TargetConfig['availability'], 'zoneSpread'>;
+  },
   service: Pick<ServiceConfig, 'spreadPolicy'>,
   topologyKey: string,
 ): 'DoNotSchedule' | 'ScheduleAnyway' {
   if (config.tier === 'production' && service.spreadPolicy) return service.spreadPolicy;
-  return topologyKey === ZONE_KEY ? config.availability.zoneSpread?.whenUnsatisfiable ?? 'ScheduleAnyway' : 'ScheduleAnyway';
+  return topologyKey === ZONE_KEY
+    ? (config.availability.zoneSpread?.whenUnsatisfiable ?? 'ScheduleAnyway')
+    : 'ScheduleAnyway';
 }

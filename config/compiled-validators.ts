@@ -13,7 +13,10 @@ export const GENERATED_VALIDATORS = 'validators.generated.js';
 
 /** Identifies the schemas a generated validator file was compiled from. */
 export function schemaHash(): string {
-  return createHash('sha256').update(JSON.stringify([layerSchema(), targetSchema])).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify([layerSchema(), targetSchema]))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** The schema hash a generated validator file records, or undefined when it records none. */

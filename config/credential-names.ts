@@ -6,19 +6,34 @@
  * while LEADER_ELECTION_LEASE, KEYSPACE, BYPASS_CACHE or AUTH_SERVICE_URL are not. A KEY segment followed by a segment that names where the key is
  * rather than the key (KEY_FILE, KEY_PATH, KEY_ID, KEY_PREFIX, KEY_NAME) is not a credential.
  */
-export const CREDENTIAL_NAME = new RegExp([
-  'PASSWORD', 'PASSWD', 'PASSPHRASE', 'SECRET', 'TOKEN', 'API_?KEY', 'PRIVATE_?KEY', 'CREDENTIAL', 'ACCESS_?KEY',
-  'DSN', 'DATABASE_URL', 'CONNECTION_?STRING', 'WEBHOOK',
-  '(^|[-_.])KEY($|[-_.](?!(FILE|PATH|ID|PREFIX|NAME|SUFFIX)($|[-_.])))',
-  '(^|[-_.])(PASS|PWD)($|[-_.])',
-  '(^|[-_.])(AUTH|COOKIE)$',
-].join('|'), 'i');
+export const CREDENTIAL_NAME = new RegExp(
+  [
+    'PASSWORD',
+    'PASSWD',
+    'PASSPHRASE',
+    'SECRET',
+    'TOKEN',
+    'API_?KEY',
+    'PRIVATE_?KEY',
+    'CREDENTIAL',
+    'ACCESS_?KEY',
+    'DSN',
+    'DATABASE_URL',
+    'CONNECTION_?STRING',
+    'WEBHOOK',
+    '(^|[-_.])KEY($|[-_.](?!(FILE|PATH|ID|PREFIX|NAME|SUFFIX)($|[-_.])))',
+    '(^|[-_.])(PASS|PWD)($|[-_.])',
+    '(^|[-_.])(AUTH|COOKIE)$',
+  ].join('|'),
+  'i',
+);
 
 /**
  * Names of connection URLs of a database, cache or message broker (POSTGRES_URL, REDIS_URI,
  * AMQP_URL): `scheme://user:password@host` carries the password in the URL itself.
  */
-export const CONNECTION_URL_NAME = /(^|[-_.])(DB|DATABASE|POSTGRES|POSTGRESQL|PG|MYSQL|MARIADB|MSSQL|SQL|MONGO|MONGODB|REDIS|RABBITMQ|RABBIT|AMQP|AMQPS|MQ|BROKER|NATS|KAFKA)[-_.](.*[-_.])?(URL|URI|ADDR|ADDRESS|ENDPOINT)($|[-_.])/i;
+export const CONNECTION_URL_NAME =
+  /(^|[-_.])(DB|DATABASE|POSTGRES|POSTGRESQL|PG|MYSQL|MARIADB|MSSQL|SQL|MONGO|MONGODB|REDIS|RABBITMQ|RABBIT|AMQP|AMQPS|MQ|BROKER|NATS|KAFKA)[-_.](.*[-_.])?(URL|URI|ADDR|ADDRESS|ENDPOINT)($|[-_.])/i;
 
 /**
  * Whether a literal `name: value` (an env variable or a ConfigMap key) would write a credential to

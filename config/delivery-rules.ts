@@ -32,16 +32,25 @@ export function checkDeliveryRules(config: TargetConfig, at: (p: PathSegment[], 
     const base = ['services', service.name, 'release'];
     const delay = service.release.blueGreen?.scaleDownDelaySeconds;
     if (delay !== undefined && delay < MIN_SCALE_DOWN_DELAY_SECONDS) {
-      at([...base, 'blueGreen', 'scaleDownDelaySeconds'], `is ${delay} for "${service.name}"; the old pods must outlive the switch of the active Service's selector `
-        + `(kube-proxy and ingress endpoints update asynchronously), so Argo Rollouts needs at least ${MIN_SCALE_DOWN_DELAY_SECONDS}; raise it to ${MIN_SCALE_DOWN_DELAY_SECONDS} or more`);
+      at(
+        [...base, 'blueGreen', 'scaleDownDelaySeconds'],
+        `is ${delay} for "${service.name}"; the old pods must outlive the switch of the active Service's selector ` +
+          `(kube-proxy and ingress endpoints update asynchronously), so Argo Rollouts needs at least ${MIN_SCALE_DOWN_DELAY_SECONDS}; raise it to ${MIN_SCALE_DOWN_DELAY_SECONDS} or more`,
+      );
     }
     if (service.release.blueGreen?.latencyP99Seconds !== undefined && !latencyHistogramOf(service)) {
-      at([...base, 'blueGreen', 'latencyP99Seconds'], `"${service.name}" emits no latency histogram the analysis can gate on: it needs a port named "metrics" and either HTTP metrics (monitoring.http: true, http_request_duration_seconds) `
-        + 'or an order latency alert (monitoring.alerts.orderLatency, trading_order_latency_seconds); add them or remove latencyP99Seconds');
+      at(
+        [...base, 'blueGreen', 'latencyP99Seconds'],
+        `"${service.name}" emits no latency histogram the analysis can gate on: it needs a port named "metrics" and either HTTP metrics (monitoring.http: true, http_request_duration_seconds) ` +
+          'or an order latency alert (monitoring.alerts.orderLatency, trading_order_latency_seconds); add them or remove latencyP99Seconds',
+      );
     }
     if (!analysisSignalOf(service)) {
-      at([...base, 'strategy'], `blueGreen for "${service.name}" is promoted after a Prometheus analysis, but the service exposes nothing it can measure: `
-        + 'it needs a port named "metrics" and either HTTP metrics (monitoring.http: true) or order metrics (monitoring.alerts.orderLatency or orderRejectionRatio); add them or use strategy: rolling');
+      at(
+        [...base, 'strategy'],
+        `blueGreen for "${service.name}" is promoted after a Prometheus analysis, but the service exposes nothing it can measure: ` +
+          'it needs a port named "metrics" and either HTTP metrics (monitoring.http: true) or order metrics (monitoring.alerts.orderLatency or orderRejectionRatio); add them or use strategy: rolling',
+      );
     }
   }
 }

@@ -47,7 +47,10 @@ export const SHOW_LENGTH = 80;
 export function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(excerpt(value, undefined, QUOTE_LENGTH));
   if (value === undefined) return 'nothing';
-  const json = maskSecrets(JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? excerpt(v, undefined, 24) : v)) ?? String(value));
+  const json = maskSecrets(
+    JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? excerpt(v, undefined, 24) : v)) ??
+      String(value),
+  );
   return json.length > SHOW_LENGTH ? `${json.slice(0, SHOW_LENGTH - 1)}…` : json;
 }
 
@@ -73,7 +76,9 @@ export function nearest(value: string, candidates: readonly string[]): string | 
   if (best.d <= Math.max(1, Math.floor(Math.max(value.length, best.name.length) / 3))) return best.name;
   // an abbreviation: `risk-svc` for `risk-service`, `exec-gateway` for `execution-gateway`
   const parts = (s: string) => s.toLowerCase().split(/[-_.]/).filter(Boolean);
-  const abbreviates = (short: string[], long: string[]) => short.length === long.length && short.every((p, i) => long[i].startsWith(p) || (p.length >= 2 && isSubsequence(p, long[i])));
+  const abbreviates = (short: string[], long: string[]) =>
+    short.length === long.length &&
+    short.every((p, i) => long[i].startsWith(p) || (p.length >= 2 && isSubsequence(p, long[i])));
   const matches = candidates.filter((c) => abbreviates(parts(value), parts(c)));
   return matches.length === 1 ? matches[0] : undefined;
 }
@@ -102,9 +107,32 @@ export function suggestQuantity(kind: 'cpu' | 'memory' | 'duration', value: unkn
     const cores = /^([0-9]+(?:\.[0-9]{1,3})?)\s*(?:cores?|cpus?|vcpus?)$/i.exec(text);
     return cores ? cores[1] : undefined;
   }
-  const units: Record<string, string> = { ms: 'ms', millisecond: 'ms', s: 's', sec: 's', second: 's', m: 'm', min: 'm', minute: 'm', h: 'h', hr: 'h', hour: 'h', d: 'd', day: 'd', w: 'w', week: 'w' };
+  const units: Record<string, string> = {
+    ms: 'ms',
+    millisecond: 'ms',
+    s: 's',
+    sec: 's',
+    second: 's',
+    m: 'm',
+    min: 'm',
+    minute: 'm',
+    h: 'h',
+    hr: 'h',
+    hour: 'h',
+    d: 'd',
+    day: 'd',
+    w: 'w',
+    week: 'w',
+  };
   const parts = [...text.matchAll(/([0-9]+)\s*([a-z]+?)s?(?=\s|[0-9]|$)/gi)];
-  if (!parts.length || parts.map((p) => p[0]).join('').replace(/\s/g, '') !== text.replace(/\s/g, '')) return undefined;
+  if (
+    !parts.length ||
+    parts
+      .map((p) => p[0])
+      .join('')
+      .replace(/\s/g, '') !== text.replace(/\s/g, '')
+  )
+    return undefined;
   const out = parts.map((p) => (units[p[2].toLowerCase()] ? `${p[1]}${units[p[2].toLowerCase()]}` : undefined));
   return out.every(Boolean) ? out.join('') : undefined;
 }

@@ -36,9 +36,17 @@ interface SourceFile {
 /** A file whose data came from the fast parser; its positions are parsed on first use. */
 class LazySource implements SourceFile {
   private parsed?: { doc: Document; lines: LineCounter };
-  constructor(readonly file: string, private readonly text: string, readonly data: Json) {}
-  get doc(): Document { return this.positions().doc; }
-  get lines(): LineCounter { return this.positions().lines; }
+  constructor(
+    readonly file: string,
+    private readonly text: string,
+    readonly data: Json,
+  ) {}
+  get doc(): Document {
+    return this.positions().doc;
+  }
+  get lines(): LineCounter {
+    return this.positions().lines;
+  }
   private positions(): { doc: Document; lines: LineCounter } {
     if (!this.parsed) {
       const lines = new LineCounter();
@@ -83,9 +91,18 @@ export function loadPlatform(dir: string): TargetConfig[] {
   const display = (file: string) => path.relative(process.cwd(), file) || file;
 
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-    throw new ConfigError([{ file: display(dir), path: '', message: 'is not a directory; pass the folder that holds defaults.yaml and the environment files' }]);
+    throw new ConfigError([
+      {
+        file: display(dir),
+        path: '',
+        message: 'is not a directory; pass the folder that holds defaults.yaml and the environment files',
+      },
+    ]);
   }
-  const names = fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+  const names = fs
+    .readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort();
   // only regular files are read: no link (it may point anywhere, e.g. at /proc/self/environ), no
   // pipe (opening one waits forever), no device or socket, no directory that merely ends in .yaml
   const unreadable = new Set<string>();
@@ -97,11 +114,19 @@ export function loadPlatform(dir: string): TargetConfig[] {
     }
   }
   if (!names.includes(DEFAULTS_FILE)) {
-    issues.push({ file: display(path.join(dir, DEFAULTS_FILE)), path: '', message: 'is missing; every environment builds on defaults.yaml' });
+    issues.push({
+      file: display(path.join(dir, DEFAULTS_FILE)),
+      path: '',
+      message: 'is missing; every environment builds on defaults.yaml',
+    });
   }
   const environmentNames = names.filter((f) => f !== DEFAULTS_FILE);
   if (environmentNames.length === 0) {
-    issues.push({ file: display(dir), path: '', message: 'holds no environment file; add e.g. development.yaml next to defaults.yaml' });
+    issues.push({
+      file: display(dir),
+      path: '',
+      message: 'holds no environment file; add e.g. development.yaml next to defaults.yaml',
+    });
   }
 
   const sources = new Map<string, SourceFile>();
@@ -122,16 +147,26 @@ export function loadPlatform(dir: string): TargetConfig[] {
     const env = sources.get(name)!;
     const environment = name.replace(/\.ya?ml$/, '');
     if (!new RegExp('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$').test(environment) || environment.length > MAX_TARGET_NAME) {
-      issues.push({ file: env.file, path: '', message: `the file name ${excerpt(environment)} must be a DNS-1123 label of at most ${MAX_TARGET_NAME} characters: lower-case letters, digits and "-" (it names the environment, its dist/ folder and the objects' labels); rename the file` });
+      issues.push({
+        file: env.file,
+        path: '',
+        message: `the file name ${excerpt(environment)} must be a DNS-1123 label of at most ${MAX_TARGET_NAME} characters: lower-case letters, digits and "-" (it names the environment, its dist/ folder and the objects' labels); rename the file`,
+      });
       continue;
     }
     if (defaults.data.regions !== undefined) {
-      issues.push({ file: defaults.file, line: lineOf(defaults, ['regions'], true), path: 'regions', message: 'regions belong in an environment file, not in defaults.yaml' });
+      issues.push({
+        file: defaults.file,
+        line: lineOf(defaults, ['regions'], true),
+        path: 'regions',
+        message: 'regions belong in an environment file, not in defaults.yaml',
+      });
     }
     const { regions, ...envData } = env.data;
-    const regionEntries: Array<[string | undefined, Json | undefined]> = regions && typeof regions === 'object'
-      ? Object.entries(regions as Record<string, Json>)
-      : [[undefined, undefined]];
+    const regionEntries: Array<[string | undefined, Json | undefined]> =
+      regions && typeof regions === 'object'
+        ? Object.entries(regions as Record<string, Json>)
+        : [[undefined, undefined]];
     for (const [region, overrides] of regionEntries) {
       const origins = new Map<string, Origin>();
       let merged: Json = {};
@@ -142,14 +177,20 @@ export function loadPlatform(dir: string): TargetConfig[] {
       }
       const target = region ? `${environment}-${region}` : environment;
       if (target.length > MAX_TARGET_NAME) {
-        issues.push({ file: env.file, line: lineOf(env, ['regions', region!], true), path: formatPath(['regions', region!]), message: `makes the target name "${target}" ${target.length} characters long; a target names a dist/ folder and Argo CD objects and may have at most ${MAX_TARGET_NAME}: shorten the environment file name or the region` });
+        issues.push({
+          file: env.file,
+          line: lineOf(env, ['regions', region!], true),
+          path: formatPath(['regions', region!]),
+          message: `makes the target name "${target}" ${target.length} characters long; a target names a dist/ folder and Argo CD objects and may have at most ${MAX_TARGET_NAME}: shorten the environment file name or the region`,
+        });
         continue;
       }
       const locate = (p: PathSegment[]) => locateMerged(p, origins, env);
       const before = issues.length;
       const validate = validators().target;
       if (!validate(merged)) {
-        for (const error of relevantErrors(validate.errors ?? [])) issues.push(describeAjvError(error, merged, locate, target));
+        for (const error of relevantErrors(validate.errors ?? []))
+          issues.push(describeAjvError(error, merged, locate, target));
       }
       if (issues.length > before) continue;
       const config = toTargetConfig(merged, { target, environment, region, sources: [defaults.file, env.file] });
@@ -170,10 +211,14 @@ function notARegularFile(file: string): string | undefined {
     return `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}); environment files must be regular files`;
   }
   if (stat.isFile()) return undefined;
-  const what = stat.isSymbolicLink() ? 'a symbolic link'
-    : stat.isDirectory() ? 'a directory'
-      : stat.isFIFO() ? 'a named pipe (FIFO)'
-        : stat.isSocket() ? 'a socket'
+  const what = stat.isSymbolicLink()
+    ? 'a symbolic link'
+    : stat.isDirectory()
+      ? 'a directory'
+      : stat.isFIFO()
+        ? 'a named pipe (FIFO)'
+        : stat.isSocket()
+          ? 'a socket'
           : 'a device';
   const fix = stat.isSymbolicLink()
     ? 'synth follows no link, which could point at any file outside the folder; put the file itself here'
@@ -192,18 +237,33 @@ function readRegularFile(absolute: string, file: string, issues: ConfigIssue[]):
     fd = fs.openSync(absolute, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    issues.push({ file, path: '', message: code === 'ELOOP' ? notARegularFile(absolute) ?? 'is a symbolic link; put the file itself here' : `cannot be read (${code ?? 'error'})` });
+    issues.push({
+      file,
+      path: '',
+      message:
+        code === 'ELOOP'
+          ? (notARegularFile(absolute) ?? 'is a symbolic link; put the file itself here')
+          : `cannot be read (${code ?? 'error'})`,
+    });
     return undefined;
   }
   try {
     const stat = fs.fstatSync(fd);
     if (!stat.isFile()) {
-      issues.push({ file, path: '', message: 'is not a regular file; only regular files named *.yaml are read from the configuration folder: rename or remove it' });
+      issues.push({
+        file,
+        path: '',
+        message:
+          'is not a regular file; only regular files named *.yaml are read from the configuration folder: rename or remove it',
+      });
       return undefined;
     }
-    const tooLarge = (bytes: number) => issues.push({
-      file, path: '', message: `is ${mebibytes(bytes)} MiB; an environment file may be at most ${mebibytes(MAX_FILE_BYTES)} MiB: keep long text (descriptions, dashboards) out of the configuration`,
-    });
+    const tooLarge = (bytes: number) =>
+      issues.push({
+        file,
+        path: '',
+        message: `is ${mebibytes(bytes)} MiB; an environment file may be at most ${mebibytes(MAX_FILE_BYTES)} MiB: keep long text (descriptions, dashboards) out of the configuration`,
+      });
     if (stat.size > MAX_FILE_BYTES) {
       tooLarge(stat.size);
       return undefined;
@@ -229,11 +289,13 @@ function readRegularFile(absolute: string, file: string, issues: ConfigIssue[]):
   }
 }
 
-const mebibytes = (bytes: number) => String(Math.round(bytes / 1024 / 1024 * 10) / 10);
+const mebibytes = (bytes: number) => String(Math.round((bytes / 1024 / 1024) * 10) / 10);
 
 /** A short, quoted excerpt of a name or value for a message. */
 function excerpt(value: string): string {
-  return value.length > 40 ? `${JSON.stringify(value.slice(0, 40))}... (${value.length} characters)` : JSON.stringify(value);
+  return value.length > 40
+    ? `${JSON.stringify(value.slice(0, 40))}... (${value.length} characters)`
+    : JSON.stringify(value);
 }
 
 /**
@@ -244,7 +306,11 @@ function excerpt(value: string): string {
  * (and so the cdk8s serializer) do not treat as ordinary keys. Linear in the file: a shared
  * object is measured once.
  */
-function checkData(data: unknown, source: { file: string; lineOf: (p: PathSegment[], key?: boolean) => number | undefined }, issues: ConfigIssue[]): boolean {
+function checkData(
+  data: unknown,
+  source: { file: string; lineOf: (p: PathSegment[], key?: boolean) => number | undefined },
+  issues: ConfigIssue[],
+): boolean {
   const sizes = new Map<object, number>();
   const p: PathSegment[] = [];
   let reserved = 0;
@@ -266,7 +332,9 @@ function checkData(data: unknown, source: { file: string; lineOf: (p: PathSegmen
         p.push(key);
         if ((key === '__proto__' || key === 'constructor') && reserved++ < 10) {
           issues.push({
-            file: source.file, line: source.lineOf([...p], true), path: formatPath(p),
+            file: source.file,
+            line: source.lineOf([...p], true),
+            path: formatPath(p),
             message: `"${key}" is a reserved name in JavaScript: objects (and cdk8s, which writes the manifests) do not treat it as an ordinary key; rename it`,
           });
         }
@@ -281,7 +349,8 @@ function checkData(data: unknown, source: { file: string; lineOf: (p: PathSegmen
   const before = issues.length;
   if (walk(data) > MAX_EXPANDED_SIZE) {
     issues.push({
-      file: source.file, path: '',
+      file: source.file,
+      path: '',
       message: `expands to more than ${mebibytes(MAX_EXPANDED_SIZE)} MiB of data through YAML aliases (*anchor); an anchor may be reused, but not to multiply the file: write the values out or reduce the use of aliases`,
     });
   }
@@ -315,14 +384,19 @@ function parseFile(absolute: string, file: string, isDefaults: boolean, issues: 
     try {
       data = doc.toJS({ maxAliasCount: 1000 });
     } catch (error) {
-      issues.push({ file, path: '', message: `cannot be read: ${(error as Error).message}; reduce the use of YAML aliases (*anchor)` });
+      issues.push({
+        file,
+        path: '',
+        message: `cannot be read: ${(error as Error).message}; reduce the use of YAML aliases (*anchor)`,
+      });
       return undefined;
     }
     source = { file, doc, lines, data: data as Json };
   }
   if (data === null || data === undefined) {
     issues.push({
-      file, path: '',
+      file,
+      path: '',
       message: isDefaults
         ? 'is empty; it must be a mapping with the platform, services and shared settings'
         : 'is empty; an environment file must be a mapping and set at least `tier` (development, staging or production)',
@@ -330,7 +404,12 @@ function parseFile(absolute: string, file: string, isDefaults: boolean, issues: 
     return undefined;
   }
   if (typeof data !== 'object' || Array.isArray(data)) {
-    issues.push({ file, line: 1, path: '', message: `must be a YAML mapping (key: value), got ${Array.isArray(data) ? 'a list' : show(data)}` });
+    issues.push({
+      file,
+      line: 1,
+      path: '',
+      message: `must be a YAML mapping (key: value), got ${Array.isArray(data) ? 'a list' : show(data)}`,
+    });
     return undefined;
   }
   source ??= new LazySource(file, text, data as Json);
@@ -338,8 +417,13 @@ function parseFile(absolute: string, file: string, isDefaults: boolean, issues: 
   if (!checkData(data, { file, lineOf: (p, key) => lineOf(located, p, key) }, issues)) return undefined;
   const validate = validators().layer;
   if (!validate(data)) {
-    const locate = (p: PathSegment[], key = false) => ({ file, line: lineOf(source, p, key), prefix: [] as PathSegment[] });
-    for (const error of relevantErrors(validate.errors ?? [])) issues.push(describeAjvError(error, data as Json, locate));
+    const locate = (p: PathSegment[], key = false) => ({
+      file,
+      line: lineOf(source, p, key),
+      prefix: [] as PathSegment[],
+    });
+    for (const error of relevantErrors(validate.errors ?? []))
+      issues.push(describeAjvError(error, data as Json, locate));
     return undefined;
   }
   // no secret in any field of the file (config/secret-rules.ts), each at its line
@@ -349,7 +433,12 @@ function parseFile(absolute: string, file: string, isDefaults: boolean, issues: 
     return undefined;
   }
   if (!isDefaults && data && (data as Json).tier === undefined) {
-    issues.push({ file, line: 1, path: 'tier', message: 'is required in an environment file; allowed: development, staging, production' });
+    issues.push({
+      file,
+      line: 1,
+      path: 'tier',
+      message: 'is required in an environment file; allowed: development, staging, production',
+    });
   }
   return source;
 }
@@ -359,7 +448,13 @@ function parseFile(absolute: string, file: string, isDefaults: boolean, issues: 
  * `origins` records which file set each path, keyed by the path's segments joined with NUL
  * (`at` is the key of the mapping being merged, undefined at the top).
  */
-function mergeLayer(base: Json, overlay: Json, origin: Origin, at: string | undefined, origins: Map<string, Origin>): Json {
+function mergeLayer(
+  base: Json,
+  overlay: Json,
+  origin: Origin,
+  at: string | undefined,
+  origins: Map<string, Origin>,
+): Json {
   const out: Json = { ...base };
   for (const key of Object.keys(overlay)) {
     const value = overlay[key];
@@ -387,12 +482,20 @@ function isPlainObject(value: unknown): value is Json {
 }
 
 /** The file and line that set `p` in a merged target (or its nearest ancestor). */
-function locateMerged(p: PathSegment[], origins: Map<string, Origin>, fallback: SourceFile): { file: string; line?: number; prefix: PathSegment[] } {
+function locateMerged(
+  p: PathSegment[],
+  origins: Map<string, Origin>,
+  fallback: SourceFile,
+): { file: string; line?: number; prefix: PathSegment[] } {
   for (let n = p.length; n >= 0; n--) {
     const origin = origins.get(p.slice(0, n).join('\u0000'));
     if (origin) {
       const inFile = [...origin.prefix, ...p];
-      return { file: origin.source.file, line: lineOf(origin.source, inFile) ?? lineOf(origin.source, [...origin.prefix, ...p.slice(0, n)]), prefix: origin.prefix };
+      return {
+        file: origin.source.file,
+        line: lineOf(origin.source, inFile) ?? lineOf(origin.source, [...origin.prefix, ...p.slice(0, n)]),
+        prefix: origin.prefix,
+      };
     }
   }
   return { file: fallback.file, line: undefined, prefix: [] };
@@ -401,16 +504,24 @@ function locateMerged(p: PathSegment[], origins: Map<string, Origin>, fallback: 
 /** 1-based line of the value (or of the key, when `key`) at `p`, or of its deepest existing ancestor. */
 function lineOf(source: SourceFile, p: PathSegment[], key = false): number | undefined {
   let node: unknown = source.doc.contents;
-  let line: number | undefined = node && (node as Node).range ? source.lines.linePos((node as Node).range![0]).line : undefined;
+  let line: number | undefined =
+    node && (node as Node).range ? source.lines.linePos((node as Node).range![0]).line : undefined;
   for (let i = 0; i < p.length; i++) {
     if (isMap(node)) {
-      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(p[i]));
+      const pair = node.items.find(
+        (item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(p[i]),
+      );
       if (!pair) return line;
       const keyNode = pair.key as Node;
       if (keyNode?.range) line = source.lines.linePos(keyNode.range[0]).line;
       if (key && i === p.length - 1) return line;
       node = pair.value;
-    } else if (node && typeof node === 'object' && 'items' in node && Array.isArray((node as { items: unknown[] }).items)) {
+    } else if (
+      node &&
+      typeof node === 'object' &&
+      'items' in node &&
+      Array.isArray((node as { items: unknown[] }).items)
+    ) {
       node = (node as { items: unknown[] }).items[Number(p[i])];
       if (!node) return line;
     } else {
@@ -424,11 +535,18 @@ function lineOf(source: SourceFile, p: PathSegment[], key = false): number | und
 
 function parsePointer(pointer: string): PathSegment[] {
   if (!pointer) return [];
-  return pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).map((s) => (/^[0-9]+$/.test(s) ? Number(s) : s));
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^[0-9]+$/.test(s) ? Number(s) : s));
 }
 
 function valueAt(data: unknown, p: PathSegment[]): unknown {
-  return p.reduce<unknown>((acc, seg) => (acc && typeof acc === 'object' ? (acc as Record<string, unknown>)[seg as string] : undefined), data);
+  return p.reduce<unknown>(
+    (acc, seg) => (acc && typeof acc === 'object' ? (acc as Record<string, unknown>)[seg as string] : undefined),
+    data,
+  );
 }
 
 type Locator = (p: PathSegment[], key?: boolean) => { file: string; line?: number; prefix: PathSegment[] };
@@ -453,45 +571,90 @@ function describeAjvError(error: ErrorObject, data: Json, locate: Locator, targe
       const misplaced = indentationHint(target ? targetSchema : layerSchemaOnce(), data, p, extra);
       const suggestion = misplaced ? undefined : nearest(extra, known);
       const hint = misplaced ? `${misplaced}; ` : suggestion ? `did you mean "${suggestion}"? ` : '';
-      return { ...at([...p, extra], true), message: `unknown key "${extra}"; ${hint}allowed keys here: ${known.join(', ')}${inTarget}` };
+      return {
+        ...at([...p, extra], true),
+        message: `unknown key "${extra}"; ${hint}allowed keys here: ${known.join(', ')}${inTarget}`,
+      };
     }
     case 'required': {
       const missing = String(error.params.missingProperty);
-      return { ...at(p), path: formatPath([...locate(p).prefix, ...p, missing]), message: `is required but no file sets it; add "${missing}" here or in defaults.yaml${inTarget}` };
+      return {
+        ...at(p),
+        path: formatPath([...locate(p).prefix, ...p, missing]),
+        message: `is required but no file sets it; add "${missing}" here or in defaults.yaml${inTarget}`,
+      };
     }
     case 'enum': {
       const values = (error.params.allowedValues as unknown[]).map(String);
       const suggestion = typeof value === 'string' ? nearest(value, values) : undefined;
-      const tierHint = p.length === 1 && p[0] === 'tier' && typeof value === 'string'
-        ? `; the tier is the set of policies that apply, not the environment's name (an environment "${value}" can have tier: staging)` : '';
-      return { ...at(p), message: `${show(value)} is not allowed; ${suggestion ? `did you mean "${suggestion}"? ` : ''}allowed: ${values.map((v) => show(v)).join(', ')}${tierHint}${inTarget}` };
+      const tierHint =
+        p.length === 1 && p[0] === 'tier' && typeof value === 'string'
+          ? `; the tier is the set of policies that apply, not the environment's name (an environment "${value}" can have tier: staging)`
+          : '';
+      return {
+        ...at(p),
+        message: `${show(value)} is not allowed; ${suggestion ? `did you mean "${suggestion}"? ` : ''}allowed: ${values.map((v) => show(v)).join(', ')}${tierHint}${inTarget}`,
+      };
     }
     case 'pattern': {
-      const kind = error.params.pattern === patterns.memory ? 'memory' : error.params.pattern === patterns.cpu ? 'cpu' : error.params.pattern === patterns.duration ? 'duration' : undefined;
+      const kind =
+        error.params.pattern === patterns.memory
+          ? 'memory'
+          : error.params.pattern === patterns.cpu
+            ? 'cpu'
+            : error.params.pattern === patterns.duration
+              ? 'duration'
+              : undefined;
       const suggestion = kind ? suggestQuantity(kind, value) : undefined;
-      return { ...at(p), message: `${show(value)} is not valid; ${suggestion ? `did you mean "${suggestion}"? ` : ''}expected ${allowed ?? `a value matching ${error.params.pattern}`}${inTarget}` };
+      return {
+        ...at(p),
+        message: `${show(value)} is not valid; ${suggestion ? `did you mean "${suggestion}"? ` : ''}expected ${allowed ?? `a value matching ${error.params.pattern}`}${inTarget}`,
+      };
     }
     case 'minimum':
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum':
-      return { ...at(p), message: `${shown} is out of range: must be ${error.params.comparison} ${error.params.limit}${allowed ? ` (${allowed})` : ''}${inTarget}` };
+      return {
+        ...at(p),
+        message: `${shown} is out of range: must be ${error.params.comparison} ${error.params.limit}${allowed ? ` (${allowed})` : ''}${inTarget}`,
+      };
     case 'type':
-      return { ...at(p), message: `${shown} has the wrong type: expected ${error.params.type}${allowed ? ` (${allowed})` : ''}${inTarget}` };
+      return {
+        ...at(p),
+        message: `${shown} has the wrong type: expected ${error.params.type}${allowed ? ` (${allowed})` : ''}${inTarget}`,
+      };
     case 'oneOf': {
       const described = typeof (error.schema as unknown) === 'object' ? undefined : undefined;
-      return { ...at(p), message: `${shown} is not valid; expected ${allowed ?? described ?? 'one of the documented forms'}${inTarget}` };
+      return {
+        ...at(p),
+        message: `${shown} is not valid; expected ${allowed ?? described ?? 'one of the documented forms'}${inTarget}`,
+      };
     }
     case 'maxLength':
-      return { ...at(p), message: `${shown} is too long: ${typeof value === 'string' ? value.length : '?'} characters, at most ${error.params.limit} allowed${allowed ? ` (${allowed})` : ''}${inTarget}` };
+      return {
+        ...at(p),
+        message: `${shown} is too long: ${typeof value === 'string' ? value.length : '?'} characters, at most ${error.params.limit} allowed${allowed ? ` (${allowed})` : ''}${inTarget}`,
+      };
     case 'minLength':
-      return { ...at(p), message: `${shown} has the wrong length: must have ${error.message?.replace(/^must /, '')}${allowed ? ` (${allowed})` : ''}${inTarget}` };
+      return {
+        ...at(p),
+        message: `${shown} has the wrong length: must have ${error.message?.replace(/^must /, '')}${allowed ? ` (${allowed})` : ''}${inTarget}`,
+      };
     case 'propertyNames': {
-      const names = ((schema.propertyNames ?? {}) as Record<string, unknown>).description ?? 'DNS-1123 labels (lower-case letters, digits and "-", at most 63 characters)';
-      return { ...at([...p, String(error.params.propertyName)], true), message: `contains the invalid name ${show(error.params.propertyName)}; names must be ${names}${inTarget}` };
+      const names =
+        ((schema.propertyNames ?? {}) as Record<string, unknown>).description ??
+        'DNS-1123 labels (lower-case letters, digits and "-", at most 63 characters)';
+      return {
+        ...at([...p, String(error.params.propertyName)], true),
+        message: `contains the invalid name ${show(error.params.propertyName)}; names must be ${names}${inTarget}`,
+      };
     }
     default:
-      return { ...at(p), message: `${shown} is not valid: ${error.message ?? error.keyword}${allowed ? ` (${allowed})` : ''}${inTarget}` };
+      return {
+        ...at(p),
+        message: `${shown} is not valid: ${error.message ?? error.keyword}${allowed ? ` (${allowed})` : ''}${inTarget}`,
+      };
   }
 }
 
@@ -508,7 +671,9 @@ function schemasAt(root: SchemaNode, p: readonly PathSegment[]): SchemaNode[] {
       const name = s.$ref.replace(/^#\/definitions\//, '');
       return resolve(root.definitions?.[name]);
     }
-    const branches = [...(s.oneOf ?? []), ...(s.anyOf ?? []), ...(s.allOf ?? []), ...(s.then ? [s.then] : [])].flatMap(resolve);
+    const branches = [...(s.oneOf ?? []), ...(s.anyOf ?? []), ...(s.allOf ?? []), ...(s.then ? [s.then] : [])].flatMap(
+      resolve,
+    );
     return [s, ...branches];
   };
   let current = resolve(root);
@@ -543,9 +708,17 @@ function indentationHint(root: SchemaNode, data: Json, p: PathSegment[], extra: 
     const parentKey = p[p.length - 1];
     const grand = p.slice(0, -1);
     // a block of settings where a name is expected: services.replicas.min
-    const itemSchemas = schemasAt(root, grand).flatMap((s) => (s.additionalProperties && typeof s.additionalProperties === 'object' && !s.properties?.[parentKey] ? schemasAt(root, [...grand, String(parentKey)]) : []));
-    if (typeof parentKey === 'string' && itemSchemas.length && keysOf(itemSchemas).has(parentKey)
-      && keysOf(schemasAt(root, [...p, parentKey])).has(extra)) {
+    const itemSchemas = schemasAt(root, grand).flatMap((s) =>
+      s.additionalProperties && typeof s.additionalProperties === 'object' && !s.properties?.[parentKey]
+        ? schemasAt(root, [...grand, String(parentKey)])
+        : [],
+    );
+    if (
+      typeof parentKey === 'string' &&
+      itemSchemas.length &&
+      keysOf(itemSchemas).has(parentKey) &&
+      keysOf(schemasAt(root, [...p, parentKey])).has(extra)
+    ) {
       const container = grand.length ? formatPath(grand) : 'the top level';
       const names = Object.keys((valueAt(data, grand) ?? {}) as Json);
       const previous = names[names.indexOf(parentKey) - 1];
@@ -568,10 +741,16 @@ function indentationHint(root: SchemaNode, data: Json, p: PathSegment[], extra: 
  */
 function relevantErrors(errors: ErrorObject[]): ErrorObject[] {
   const combinators = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
-  return errors
-    // a bad map key is reported once, by its propertyNames error, not again by the rule it broke
-    .filter((e) => e.propertyName === undefined || e.keyword === 'propertyNames')
-    .filter((e) => e.keyword === 'oneOf' || e.keyword === 'if' ? e.keyword === 'oneOf' : !combinators.has(e.instancePath) || e.keyword === 'additionalProperties');
+  return (
+    errors
+      // a bad map key is reported once, by its propertyNames error, not again by the rule it broke
+      .filter((e) => e.propertyName === undefined || e.keyword === 'propertyNames')
+      .filter((e) =>
+        e.keyword === 'oneOf' || e.keyword === 'if'
+          ? e.keyword === 'oneOf'
+          : !combinators.has(e.instancePath) || e.keyword === 'additionalProperties',
+      )
+  );
 }
 
 /** One issue per file, line, path and message; the targets it was found in are listed together. */
@@ -585,9 +764,14 @@ function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
     if (match) entry.targets.push(match[1]);
     merged.set(key, entry);
   }
-  return [...merged.values()].map(({ issue, targets }) => targets.length
-    ? { ...issue, message: `${issue.message} (in target${targets.length > 1 ? 's' : ''} ${[...targets].sort().join(', ')})` }
-    : issue);
+  return [...merged.values()].map(({ issue, targets }) =>
+    targets.length
+      ? {
+          ...issue,
+          message: `${issue.message} (in target${targets.length > 1 ? 's' : ''} ${[...targets].sort().join(', ')})`,
+        }
+      : issue,
+  );
 }
 
 interface TargetIdentity {
@@ -600,18 +784,35 @@ interface TargetIdentity {
 /** Fills in documented defaults and the names carried by map keys. */
 function toTargetConfig(merged: Json, id: TargetIdentity): TargetConfig {
   const m = merged as Obj;
-  const services = Object.fromEntries(Object.entries((m.services ?? {}) as Record<string, Json>).sort(([a], [b]) => a.localeCompare(b)).map(([name, s]) => [name, {
-    workload: 'deployment',
-    expose: 'cluster',
-    dependsOn: [],
-    api: [],
-    secrets: [],
-    ...s,
-    name,
-  }]));
-  const externals = Object.fromEntries(Object.entries((m.externals ?? {}) as Record<string, Json>).sort(([a], [b]) => a.localeCompare(b)).map(([name, e]) => [name, { ...e, name }]));
-  const featureFlags = Object.fromEntries(Object.entries((m.featureFlags ?? {}) as Record<string, Json>).sort(([a], [b]) => a.localeCompare(b)).map(([name, f]) => [name, { ...f, name }]));
-  const priorityClasses = Object.fromEntries(Object.entries((m.priorityClasses ?? {}) as Record<string, Json>).sort(([a], [b]) => a.localeCompare(b)));
+  const services = Object.fromEntries(
+    Object.entries((m.services ?? {}) as Record<string, Json>)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, s]) => [
+        name,
+        {
+          workload: 'deployment',
+          expose: 'cluster',
+          dependsOn: [],
+          api: [],
+          secrets: [],
+          ...s,
+          name,
+        },
+      ]),
+  );
+  const externals = Object.fromEntries(
+    Object.entries((m.externals ?? {}) as Record<string, Json>)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, e]) => [name, { ...e, name }]),
+  );
+  const featureFlags = Object.fromEntries(
+    Object.entries((m.featureFlags ?? {}) as Record<string, Json>)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, f]) => [name, { ...f, name }]),
+  );
+  const priorityClasses = Object.fromEntries(
+    Object.entries((m.priorityClasses ?? {}) as Record<string, Json>).sort(([a], [b]) => a.localeCompare(b)),
+  );
   return {
     ...(m as object),
     ...id,

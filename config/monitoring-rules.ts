@@ -53,50 +53,94 @@ export function checkMonitoringRules(config: TargetConfig, at: (p: PathSegment[]
     custom.forEach((alert, i) => {
       const error = promqlError(alert.expr);
       if (error) {
-        at([...base, 'alerts', 'custom', i, 'expr'], `custom alert "${alert.alert}" of service "${service.name}": ${error}; fix the expression (it is checked with the Prometheus grammar)`);
+        at(
+          [...base, 'alerts', 'custom', i, 'expr'],
+          `custom alert "${alert.alert}" of service "${service.name}": ${error}; fix the expression (it is checked with the Prometheus grammar)`,
+        );
       }
       // Prometheus reads summary and description as Go templates ({{ $value }}); one that does not
       // parse makes it refuse the whole rule file. The reason is plain text, escaped when rendered.
       for (const field of ['summary', 'description'] as const) {
         const problem = templateError(alert[field]);
-        if (problem) at([...base, 'alerts', 'custom', i, field], `custom alert "${alert.alert}" of service "${service.name}": Prometheus reads ${field} as a Go template and would refuse it: ${problem}; use {{ $value }} or {{ $labels.<name> }}, and write {{ "{{" }} for a literal "{{"`);
+        if (problem)
+          at(
+            [...base, 'alerts', 'custom', i, field],
+            `custom alert "${alert.alert}" of service "${service.name}": Prometheus reads ${field} as a Go template and would refuse it: ${problem}; use {{ $value }} or {{ $labels.<name> }}, and write {{ "{{" }} for a literal "{{"`,
+          );
       }
       if (names.has(alert.alert)) {
-        at([...base, 'alerts', 'custom', i, 'alert'], `custom alert name "${alert.alert}" is already used by custom[${names.get(alert.alert)}] of service "${service.name}"; alert names must be unique per service`);
+        at(
+          [...base, 'alerts', 'custom', i, 'alert'],
+          `custom alert name "${alert.alert}" is already used by custom[${names.get(alert.alert)}] of service "${service.name}"; alert names must be unique per service`,
+        );
       } else if (ALERT_NAMES.has(alert.alert)) {
         // the generated alert and the custom one would share a name, a runbook URL and a silence
-        at([...base, 'alerts', 'custom', i, 'alert'], `custom alert name "${alert.alert}" is the name of an alert the platform generates for every service (core/alert-names.ts); give the custom alert its own name, e.g. "${service.name.replace(/(^|-)([a-z0-9])/g, (_m, _d, c: string) => c.toUpperCase())}${alert.alert}"`);
+        at(
+          [...base, 'alerts', 'custom', i, 'alert'],
+          `custom alert name "${alert.alert}" is the name of an alert the platform generates for every service (core/alert-names.ts); give the custom alert its own name, e.g. "${service.name.replace(/(^|-)([a-z0-9])/g, (_m, _d, c: string) => c.toUpperCase())}${alert.alert}"`,
+        );
       }
       names.set(alert.alert, i);
     });
 
     const duration = monitoring.metrics?.duration;
     if (alerts.latencyP95Seconds !== undefined && !servesHttp(service) && !(duration && 'histogram' in duration)) {
-      at([...base, 'alerts', 'latencyP95Seconds'], `service "${service.name}" sets http: false, so there is no http_request_duration_seconds to alert on; name its latency histogram in monitoring.metrics.duration.histogram, remove latencyP95Seconds or set monitoring.http: true`);
+      at(
+        [...base, 'alerts', 'latencyP95Seconds'],
+        `service "${service.name}" sets http: false, so there is no http_request_duration_seconds to alert on; name its latency histogram in monitoring.metrics.duration.histogram, remove latencyP95Seconds or set monitoring.http: true`,
+      );
     }
     if (alerts.latencyMeanSeconds !== undefined) {
       if (servesHttp(service)) {
-        at([...base, 'alerts', 'latencyMeanSeconds'], `service "${service.name}" serves HTTP, whose latency is alerted on its p95 (latencyP95Seconds); latencyMeanSeconds is for services with http: false and a monitoring.metrics.duration.sum`);
+        at(
+          [...base, 'alerts', 'latencyMeanSeconds'],
+          `service "${service.name}" serves HTTP, whose latency is alerted on its p95 (latencyP95Seconds); latencyMeanSeconds is for services with http: false and a monitoring.metrics.duration.sum`,
+        );
       } else if (!(duration && 'sum' in duration && (duration.count ?? monitoring.metrics?.requests))) {
-        at([...base, 'alerts', 'latencyMeanSeconds'], `service "${service.name}" has no monitoring.metrics.duration {sum, count} (or sum and metrics.requests) to compute a mean latency from; add them or remove latencyMeanSeconds`);
+        at(
+          [...base, 'alerts', 'latencyMeanSeconds'],
+          `service "${service.name}" has no monitoring.metrics.duration {sum, count} (or sum and metrics.requests) to compute a mean latency from; add them or remove latencyMeanSeconds`,
+        );
       }
     }
     if (monitoring.metrics && servesHttp(service)) {
-      at([...base, 'metrics'], `service "${service.name}" serves HTTP, whose rate, errors and duration come from http_requests_total and http_request_duration_seconds; monitoring.metrics is for services with http: false`);
+      at(
+        [...base, 'metrics'],
+        `service "${service.name}" serves HTTP, whose rate, errors and duration come from http_requests_total and http_request_duration_seconds; monitoring.metrics is for services with http: false`,
+      );
     }
     if (monitoring.thresholds) {
       checkThresholds(monitoring.thresholds, [...base, 'thresholds'], at);
       checkOverriddenRatios(config, service.name, monitoring.thresholds, [...base, 'thresholds'], at);
     }
     if (!scraped) {
-      const appMetrics = ['latencyP95Seconds', 'latencyMeanSeconds', 'orderLatency', 'orderRejectionRatio', 'marketDataStaleSeconds', 'drawdownRatio', 'custom'] as const;
+      const appMetrics = [
+        'latencyP95Seconds',
+        'latencyMeanSeconds',
+        'orderLatency',
+        'orderRejectionRatio',
+        'marketDataStaleSeconds',
+        'drawdownRatio',
+        'custom',
+      ] as const;
       for (const key of appMetrics) {
         if (alerts[key] !== undefined) {
-          at([...base, 'alerts', key], `service "${service.name}" has no port named "${METRICS_PORT}", so Prometheus scrapes nothing to alert on; add ports: [{name: ${METRICS_PORT}, port: 9090}] or remove the alert`);
+          at(
+            [...base, 'alerts', key],
+            `service "${service.name}" has no port named "${METRICS_PORT}", so Prometheus scrapes nothing to alert on; add ports: [{name: ${METRICS_PORT}, port: 9090}] or remove the alert`,
+          );
         }
       }
-      if (monitoring.slo) at([...base, 'slo'], `service "${service.name}" has no port named "${METRICS_PORT}", so there is no error ratio to measure the SLO with; add a metrics port or remove the SLO`);
-      if (monitoring.interval) at([...base, 'interval'], `service "${service.name}" has no port named "${METRICS_PORT}" to scrape; add a metrics port or remove interval`);
+      if (monitoring.slo)
+        at(
+          [...base, 'slo'],
+          `service "${service.name}" has no port named "${METRICS_PORT}", so there is no error ratio to measure the SLO with; add a metrics port or remove the SLO`,
+        );
+      if (monitoring.interval)
+        at(
+          [...base, 'interval'],
+          `service "${service.name}" has no port named "${METRICS_PORT}" to scrape; add a metrics port or remove interval`,
+        );
     }
   }
 }
@@ -106,7 +150,13 @@ export function checkMonitoringRules(config: TargetConfig, at: (p: PathSegment[]
  * environment: the warning must still come before the critical alert once the two are merged
  * (checkThresholds sees an override only on its own).
  */
-function checkOverriddenRatios(config: TargetConfig, name: string, own: ThresholdOverrides, p: PathSegment[], at: (p: PathSegment[], message: string) => void): void {
+function checkOverriddenRatios(
+  config: TargetConfig,
+  name: string,
+  own: ThresholdOverrides,
+  p: PathSegment[],
+  at: (p: PathSegment[], message: string) => void,
+): void {
   const errors = own.httpErrors;
   if (!errors || (errors.warning === undefined) === (errors.critical === undefined)) return;
   const inherited = config.monitoring.thresholds.httpErrors;
@@ -114,9 +164,12 @@ function checkOverriddenRatios(config: TargetConfig, name: string, own: Threshol
   const critical = errors.critical ?? inherited.critical;
   if (warning < critical) return;
   const from = 'monitoring.thresholds.httpErrors';
-  at([...p, 'httpErrors', errors.warning !== undefined ? 'warning' : 'critical'], errors.warning !== undefined
-    ? `the warning ratio (${warning}) of service "${name}" must be below the critical ratio it inherits (${critical}, ${from}.critical): the warning comes first; lower it, or set critical here too`
-    : `the critical ratio (${critical}) of service "${name}" must be above the warning ratio it inherits (${warning}, ${from}.warning): the warning comes first; raise it, or set warning here too`);
+  at(
+    [...p, 'httpErrors', errors.warning !== undefined ? 'warning' : 'critical'],
+    errors.warning !== undefined
+      ? `the warning ratio (${warning}) of service "${name}" must be below the critical ratio it inherits (${critical}, ${from}.critical): the warning comes first; lower it, or set critical here too`
+      : `the critical ratio (${critical}) of service "${name}" must be above the warning ratio it inherits (${warning}, ${from}.warning): the warning comes first; raise it, or set warning here too`,
+  );
 }
 
 const UNIT_ORDER = ['y', 'w', 'd', 'h', 'm', 's', 'ms'];
@@ -127,15 +180,21 @@ const UNIT_ORDER = ['y', 'w', 'd', 'h', 'm', 's', 'ms'];
  */
 export function prometheusDurationError(text: string): string | undefined {
   const parts = [...text.matchAll(/([0-9]+)(ms|s|m|h|d|w|y)/g)];
-  if (!parts.length || parts.map((p) => p[0]).join('') !== text) return `"${text}" is not a Prometheus duration; write a number and a unit (ms, s, m, h, d, w, y) such as "30s", "5m" or "1h30m"`;
+  if (!parts.length || parts.map((p) => p[0]).join('') !== text)
+    return `"${text}" is not a Prometheus duration; write a number and a unit (ms, s, m, h, d, w, y) such as "30s", "5m" or "1h30m"`;
   const order = parts.map((p) => UNIT_ORDER.indexOf(p[2]));
-  if (order.some((o, i) => i > 0 && o <= order[i - 1])) return `"${text}" is not a Prometheus duration: units must go from the largest to the smallest, each once (e.g. "1h30m", not "30m1h")`;
+  if (order.some((o, i) => i > 0 && o <= order[i - 1]))
+    return `"${text}" is not a Prometheus duration: units must go from the largest to the smallest, each once (e.g. "1h30m", not "30m1h")`;
   if (parts.every((p) => Number(p[1]) === 0)) return `"${text}" is zero; a window or a for: duration must be positive`;
   return undefined;
 }
 
 /** The standard thresholds (the environment's or a service's overrides): valid durations, warning below critical. */
-function checkThresholds(thresholds: StandardThresholds | ThresholdOverrides, p: PathSegment[], at: (p: PathSegment[], message: string) => void): void {
+function checkThresholds(
+  thresholds: StandardThresholds | ThresholdOverrides,
+  p: PathSegment[],
+  at: (p: PathSegment[], message: string) => void,
+): void {
   for (const [block, values] of Object.entries(thresholds ?? {})) {
     for (const key of ['for', 'window'] as const) {
       const value = (values as Record<string, unknown>)?.[key];
@@ -146,6 +205,9 @@ function checkThresholds(thresholds: StandardThresholds | ThresholdOverrides, p:
   }
   const errors = (thresholds as ThresholdOverrides).httpErrors;
   if (errors?.warning !== undefined && errors.critical !== undefined && errors.warning >= errors.critical) {
-    at([...p, 'httpErrors', 'warning'], `the warning ratio (${errors.warning}) must be below the critical ratio (${errors.critical}): the warning comes first. Ratios are between 0 and 1 (0.01 is 1%)`);
+    at(
+      [...p, 'httpErrors', 'warning'],
+      `the warning ratio (${errors.warning}) must be below the critical ratio (${errors.critical}): the warning comes first. Ratios are between 0 and 1 (0.01 is 1%)`,
+    );
   }
 }

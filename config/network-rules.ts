@@ -25,9 +25,15 @@ export function checkNetworkRules(config: TargetConfig, at: At): void {
     peer.cidrs.forEach((text, i) => {
       const cidr = parseCidr(text);
       if (!cidr) {
-        at(['externals', peer.name, 'cidrs', i], `${show(text)} is not a valid CIDR; expected an IPv4 block such as "203.0.113.0/24" (octets 0-255, prefix 0-32) or an IPv6 block such as "2001:db8::/32"`);
+        at(
+          ['externals', peer.name, 'cidrs', i],
+          `${show(text)} is not a valid CIDR; expected an IPv4 block such as "203.0.113.0/24" (octets 0-255, prefix 0-32) or an IPv6 block such as "2001:db8::/32"`,
+        );
       } else if (networkOf(cidr) !== cidr.address) {
-        at(['externals', peer.name, 'cidrs', i], `${show(text)} has host bits set, so it is not the block it looks like; write its network address, ${show(canonicalCidr(cidr))}, or a /${cidr.family === 4 ? 32 : 128} for a single host`);
+        at(
+          ['externals', peer.name, 'cidrs', i],
+          `${show(text)} has host bits set, so it is not the block it looks like; write its network address, ${show(canonicalCidr(cidr))}, or a /${cidr.family === 4 ? 32 : 128} for a single host`,
+        );
       }
     });
   }
@@ -58,7 +64,10 @@ export function checkEgressUnion(config: TargetConfig, at: At): void {
     const named = unjustified.map(({ peer }) => `${peer.name} (${peer.cidrs.join(', ')})`);
     const peers = named.length > 6 ? `${named.slice(0, 5).join(', ')} and ${named.length - 5} more` : named.join(', ');
     for (const w of wide) {
-      at(['services', service.name, 'dependsOn'], `service "${service.name}" may reach the external peers ${peers}, whose blocks ${w.message.replace(/^.* (together )/, '$1')}; the egress of one service is judged as a whole. Narrow the peers' blocks (at most one /${WIDEST_PREFIX[4]} of public IPv4 or /${WIDEST_PREFIX[6]} of IPv6 in all, over the peers without a reason) or add a "reason" (${REASON_ALLOWED}) to each of these externals saying why`);
+      at(
+        ['services', service.name, 'dependsOn'],
+        `service "${service.name}" may reach the external peers ${peers}, whose blocks ${w.message.replace(/^.* (together )/, '$1')}; the egress of one service is judged as a whole. Narrow the peers' blocks (at most one /${WIDEST_PREFIX[4]} of public IPv4 or /${WIDEST_PREFIX[6]} of IPv6 in all, over the peers without a reason) or add a "reason" (${REASON_ALLOWED}) to each of these externals saying why`,
+      );
     }
   }
 }
@@ -73,18 +82,27 @@ export function checkEgressUnion(config: TargetConfig, at: At): void {
  */
 export function checkApiRules(config: TargetConfig, at: At): void {
   for (const service of Object.values(config.services)) {
-    (service.api ?? []).forEach((rule, i) => checkApiRule(service.name, rule, ['services', service.name, 'api', i], config.tier, at));
+    (service.api ?? []).forEach((rule, i) =>
+      checkApiRule(service.name, rule, ['services', service.name, 'api', i], config.tier, at),
+    );
   }
 }
 
 function checkApiRule(service: string, rule: ApiAccess, p: PathSegment[], tier: Tier, at: At): void {
-  const wildcard = (field: 'verbs' | 'resources' | 'resourceNames', values: readonly string[]) => values.forEach((value, j) => {
-    if (value.includes('*')) {
-      at([...p, field, j], `${show(value)} is a wildcard; service "${service}" must list every ${field === 'verbs' ? 'verb' : field === 'resources' ? 'resource' : 'object name'} it needs explicitly (least privilege: a wildcard also grants whatever is added later)`);
-    }
-  });
+  const wildcard = (field: 'verbs' | 'resources' | 'resourceNames', values: readonly string[]) =>
+    values.forEach((value, j) => {
+      if (value.includes('*')) {
+        at(
+          [...p, field, j],
+          `${show(value)} is a wildcard; service "${service}" must list every ${field === 'verbs' ? 'verb' : field === 'resources' ? 'resource' : 'object name'} it needs explicitly (least privilege: a wildcard also grants whatever is added later)`,
+        );
+      }
+    });
   if (rule.apiGroup.includes('*')) {
-    at([...p, 'apiGroup'], `${show(rule.apiGroup)} is a wildcard; name the one API group of the resources ("" for the core group, e.g. "coordination.k8s.io" for leases)`);
+    at(
+      [...p, 'apiGroup'],
+      `${show(rule.apiGroup)} is a wildcard; name the one API group of the resources ("" for the core group, e.g. "coordination.k8s.io" for leases)`,
+    );
   }
   wildcard('verbs', rule.verbs);
   wildcard('resources', rule.resources);
@@ -93,7 +111,10 @@ function checkApiRule(service: string, rule: ApiAccess, p: PathSegment[], tier: 
   rule.resources.forEach((resource, j) => {
     const secretData = rule.verbs.filter((v) => SECRET_DATA_VERBS.has(v));
     if ((rule.apiGroup === '' || rule.apiGroup === 'v1') && resource.split('/')[0] === 'secrets' && secretData.length) {
-      at([...p, 'resources', j], `service "${service}" asks for ${secretData.join(', ')} on "secrets"; read access to Secrets is not allowed (get, list and watch read them, update, patch and delete answer with their data). Declare the value under the service's secrets so an ExternalSecret provides it as an environment variable`);
+      at(
+        [...p, 'resources', j],
+        `service "${service}" asks for ${secretData.join(', ')} on "secrets"; read access to Secrets is not allowed (get, list and watch read them, update, patch and delete answer with their data). Declare the value under the service's secrets so an ExternalSecret provides it as an environment variable`,
+      );
     }
   });
 
@@ -101,17 +122,26 @@ function checkApiRule(service: string, rule: ApiAccess, p: PathSegment[], tier: 
     const j = rule.resources.indexOf(grant.resource);
     const what = `service "${service}" asks for ${describeGrant(grant)} (${grant.risk.name}), which ${grant.risk.why}`;
     if (tier === 'production') {
-      at([...p, 'resources', j], `${what}; such grants are refused in production, even with a reason. Remove the rule from the production environment (services.${service}.api in its file replaces the list) or grant it outside the platform`);
+      at(
+        [...p, 'resources', j],
+        `${what}; such grants are refused in production, even with a reason. Remove the rule from the production environment (services.${service}.api in its file replaces the list) or grant it outside the platform`,
+      );
     } else if (!isReason(rule.reason)) {
       const got = rule.reason === undefined ? 'the rule gives no reason' : `its reason ${show(rule.reason)} is not one`;
-      at([...p, 'resources', j], `${what}; ${got}. Remove the grant, or add "reason" to the rule (${REASON_ALLOWED}) saying why the service needs it (production refuses it even then)`);
+      at(
+        [...p, 'resources', j],
+        `${what}; ${got}. Remove the grant, or add "reason" to the rule (${REASON_ALLOWED}) saying why the service needs it (production refuses it even then)`,
+      );
     }
   }
 
   if (rule.resourceNames?.length) {
     const unnamed = rule.verbs.filter((v) => UNNAMED_VERBS.has(v));
     if (unnamed.length) {
-      at([...p, 'verbs'], `${unnamed.map((v) => show(v)).join(', ')} cannot be restricted by resourceNames (the request carries no object name), so this rule would never allow it; move ${unnamed.join(', ')} to a rule of its own without resourceNames`);
+      at(
+        [...p, 'verbs'],
+        `${unnamed.map((v) => show(v)).join(', ')} cannot be restricted by resourceNames (the request carries no object name), so this rule would never allow it; move ${unnamed.join(', ')} to a rule of its own without resourceNames`,
+      );
     }
   }
 }

@@ -66,35 +66,53 @@ function validate(schema: Schema, value: unknown, path: PathSegment[], out: Prov
     }
   }
   if (schema.enum && !schema.enum.includes(value)) {
-    out.push({ path, message: `${show(value)} is not allowed; allowed: ${schema.enum.map((v) => show(v)).join(', ')} (${WHAT})` });
+    out.push({
+      path,
+      message: `${show(value)} is not allowed; allowed: ${schema.enum.map((v) => show(v)).join(', ')} (${WHAT})`,
+    });
   }
   if (typeof value === 'string') {
     if (schema.pattern) {
       let re = patterns.get(schema.pattern);
-      if (!re) patterns.set(schema.pattern, re = new RegExp(schema.pattern, 'u'));
-      if (!re.test(value)) out.push({ path, message: `${show(value)} is not valid; expected a value matching ${schema.pattern} (${WHAT})` });
+      if (!re) patterns.set(schema.pattern, (re = new RegExp(schema.pattern, 'u')));
+      if (!re.test(value))
+        out.push({
+          path,
+          message: `${show(value)} is not valid; expected a value matching ${schema.pattern} (${WHAT})`,
+        });
     }
-    if (schema.minLength !== undefined && value.length < schema.minLength) out.push({ path, message: `${show(value)} is too short: at least ${schema.minLength} characters (${WHAT})` });
-    if (schema.maxLength !== undefined && value.length > schema.maxLength) out.push({ path, message: `${show(value)} is too long: at most ${schema.maxLength} characters (${WHAT})` });
+    if (schema.minLength !== undefined && value.length < schema.minLength)
+      out.push({ path, message: `${show(value)} is too short: at least ${schema.minLength} characters (${WHAT})` });
+    if (schema.maxLength !== undefined && value.length > schema.maxLength)
+      out.push({ path, message: `${show(value)} is too long: at most ${schema.maxLength} characters (${WHAT})` });
   }
   if (typeof value === 'number') {
-    if (schema.minimum !== undefined && value < schema.minimum) out.push({ path, message: `${value} is out of range: must be >= ${schema.minimum} (${WHAT})` });
-    if (schema.maximum !== undefined && value > schema.maximum) out.push({ path, message: `${value} is out of range: must be <= ${schema.maximum} (${WHAT})` });
+    if (schema.minimum !== undefined && value < schema.minimum)
+      out.push({ path, message: `${value} is out of range: must be >= ${schema.minimum} (${WHAT})` });
+    if (schema.maximum !== undefined && value > schema.maximum)
+      out.push({ path, message: `${value} is out of range: must be <= ${schema.maximum} (${WHAT})` });
   }
   if (Array.isArray(value)) {
-    if (schema.minItems !== undefined && value.length < schema.minItems) out.push({ path, message: `has ${value.length} item(s); at least ${schema.minItems} (${WHAT})` });
-    if (schema.maxItems !== undefined && value.length > schema.maxItems) out.push({ path, message: `has ${value.length} item(s); at most ${schema.maxItems} (${WHAT})` });
+    if (schema.minItems !== undefined && value.length < schema.minItems)
+      out.push({ path, message: `has ${value.length} item(s); at least ${schema.minItems} (${WHAT})` });
+    if (schema.maxItems !== undefined && value.length > schema.maxItems)
+      out.push({ path, message: `has ${value.length} item(s); at most ${schema.maxItems} (${WHAT})` });
     if (schema.items) value.forEach((item, i) => validate(schema.items!, item, [...path, i], out));
   }
   if (actual === 'object') {
     const object = value as Record<string, unknown>;
     const keys = Object.keys(object);
-    if (schema.minProperties !== undefined && keys.length < schema.minProperties) out.push({ path, message: `needs at least ${schema.minProperties} key(s) (${WHAT})` });
+    if (schema.minProperties !== undefined && keys.length < schema.minProperties)
+      out.push({ path, message: `needs at least ${schema.minProperties} key(s) (${WHAT})` });
     if (schema.maxProperties !== undefined && keys.length > schema.maxProperties) {
-      out.push({ path, message: `has ${keys.length} keys (${keys.join(', ')}); at most ${schema.maxProperties} (${WHAT})${path.length === 0 ? ': one provider per store' : ''}` });
+      out.push({
+        path,
+        message: `has ${keys.length} keys (${keys.join(', ')}); at most ${schema.maxProperties} (${WHAT})${path.length === 0 ? ': one provider per store' : ''}`,
+      });
     }
     for (const required of schema.required ?? []) {
-      if (!(required in object)) out.push({ path, message: `is missing "${required}", which ${WHAT} requires here; add it` });
+      if (!(required in object))
+        out.push({ path, message: `is missing "${required}", which ${WHAT} requires here; add it` });
     }
     const known = schema.properties ?? {};
     for (const key of keys) {
@@ -104,7 +122,11 @@ function validate(schema: Schema, value: unknown, path: PathSegment[], out: Prov
       } else if (schema.additionalProperties === false) {
         const names = Object.keys(known);
         const suggestion = names.length ? closest(key, names) : undefined;
-        out.push({ path: [...path, key], key: true, message: `unknown key ${show(key)}; ${suggestion ? `did you mean "${suggestion}"? ` : ''}allowed keys: ${names.join(', ')} (${WHAT}; Kubernetes would drop it silently)` });
+        out.push({
+          path: [...path, key],
+          key: true,
+          message: `unknown key ${show(key)}; ${suggestion ? `did you mean "${suggestion}"? ` : ''}allowed keys: ${names.join(', ')} (${WHAT}; Kubernetes would drop it silently)`,
+        });
       } else if (typeof schema.additionalProperties === 'object') {
         validate(schema.additionalProperties, object[key], [...path, key], out);
       }
@@ -113,7 +135,8 @@ function validate(schema: Schema, value: unknown, path: PathSegment[], out: Prov
 }
 
 /** HTTP headers that carry a credential (RFC 9110's Authorization, cookies, the usual API-key headers). */
-const CREDENTIAL_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|apikey|x-auth-token|x-access-token|private-token|x-vault-token)$/i;
+const CREDENTIAL_HEADER =
+  /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|apikey|x-auth-token|x-access-token|private-token|x-vault-token)$/i;
 
 /**
  * The provider block of `secretStore`, checked against the CRD's schema and for secret material
@@ -131,7 +154,11 @@ export function providerProblems(provider: unknown): ProviderProblem[] {
     fake.forEach((entry: Record<string, unknown>, i: number) => {
       for (const field of ['value', 'valueMap']) {
         if (entry && entry[field] !== undefined && entry[field] !== '') {
-          out.push({ path: ['fake', 'data', i, field], message: 'the fake provider keeps the secret values in the ClusterSecretStore itself, which is written to dist/ in plain text; use a provider backed by a secret manager (aws, gcpsm, vault, ...) whose credentials come from secretRefs' });
+          out.push({
+            path: ['fake', 'data', i, field],
+            message:
+              'the fake provider keeps the secret values in the ClusterSecretStore itself, which is written to dist/ in plain text; use a provider backed by a secret manager (aws, gcpsm, vault, ...) whose credentials come from secretRefs',
+          });
         }
       }
     });
@@ -141,7 +168,10 @@ export function providerProblems(provider: unknown): ProviderProblem[] {
     for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
       if (typeof value !== 'string' || value.includes('{{')) continue;
       if (CREDENTIAL_HEADER.test(name) || CREDENTIAL_NAME.test(name)) {
-        out.push({ path: ['webhook', 'headers', name], message: `header ${show(name)} carries a credential written to dist/ in plain text; list the credential under webhook.secrets: [{name: auth, secretRef: {name: ..., key: ...}}] and write the header as a template, e.g. "Bearer {{ .auth.token }}"` });
+        out.push({
+          path: ['webhook', 'headers', name],
+          message: `header ${show(name)} carries a credential written to dist/ in plain text; list the credential under webhook.secrets: [{name: auth, secretRef: {name: ..., key: ...}}] and write the header as a template, e.g. "Bearer {{ .auth.token }}"`,
+        });
       }
     }
   }

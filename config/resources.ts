@@ -6,7 +6,11 @@ import { cpuMillis, formatCpu, formatMemory, memoryBytes } from '../core/quantit
  * environment's `requestScale` (limits unchanged). Guaranteed-QoS services are never scaled,
  * because requests must stay equal to limits. `resources` is a sidecar's, scaled the same way.
  */
-export function effectiveResources(config: TargetConfig, service: ServiceConfig, resources: Resources = service.resources): Resources {
+export function effectiveResources(
+  config: TargetConfig,
+  service: ServiceConfig,
+  resources: Resources = service.resources,
+): Resources {
   const scale = service.qos === 'guaranteed' ? 1 : config.requestScale;
   if (scale === 1) return resources;
   const requests: ResourceAmounts = {
@@ -22,7 +26,13 @@ export { DEFAULT_EPHEMERAL_STORAGE };
 /** The ephemeral-storage request and limit of a container with these resources. */
 export function ephemeralStorageOf(config: TargetConfig, resources: Resources): { request: string; limit: string } {
   return {
-    request: resources.requests.ephemeralStorage ?? config.limitRange.defaultRequest.ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE.request,
-    limit: resources.limits.ephemeralStorage ?? config.limitRange.default.ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE.limit,
+    request:
+      resources.requests.ephemeralStorage ??
+      config.limitRange.defaultRequest.ephemeralStorage ??
+      DEFAULT_EPHEMERAL_STORAGE.request,
+    limit:
+      resources.limits.ephemeralStorage ??
+      config.limitRange.default.ephemeralStorage ??
+      DEFAULT_EPHEMERAL_STORAGE.limit,
   };
 }

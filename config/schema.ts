@@ -13,10 +13,26 @@
  */
 
 import {
-  ArrayOptions, ObjectOptions, Static, TArray, TObject, TOptional, TProperties, TReadonly, TSchema, Type,
+  ArrayOptions,
+  ObjectOptions,
+  Static,
+  TArray,
+  TObject,
+  TOptional,
+  TProperties,
+  TReadonly,
+  TSchema,
+  Type,
 } from '@sinclair/typebox';
 import { REASON_ALLOWED, REASON_PATTERN } from '../core/reason';
-import { CONFIG_MAP_KEY, DNS1035_LABEL, LABEL_KEY, LABEL_KEY_RULE, LABEL_VALUE, LABEL_VALUE_RULE } from '../core/k8s-names';
+import {
+  CONFIG_MAP_KEY,
+  DNS1035_LABEL,
+  LABEL_KEY,
+  LABEL_KEY_RULE,
+  LABEL_VALUE,
+  LABEL_VALUE_RULE,
+} from '../core/k8s-names';
 
 type Schema = Record<string, unknown>;
 
@@ -52,10 +68,16 @@ const optionalAll = <P extends TProperties>(properties: P): OptionalProperties<P
 const str = (description?: string) => typeFirst(Type.String(description ? { description } : {}));
 const pattern = (p: string, description: string, maxLength?: number) =>
   typeFirst(Type.String({ pattern: p, description, ...(maxLength !== undefined ? { maxLength } : {}) }));
-const int = (minimum: number, maximum?: number, description?: string) => typeFirst(Type.Integer({
-  minimum, ...(maximum !== undefined ? { maximum } : {}), ...(description ? { description } : {}),
-}));
-const num = (minimum: number, maximum: number, description: string) => typeFirst(Type.Number({ minimum, maximum, description }));
+const int = (minimum: number, maximum?: number, description?: string) =>
+  typeFirst(
+    Type.Integer({
+      minimum,
+      ...(maximum !== undefined ? { maximum } : {}),
+      ...(description ? { description } : {}),
+    }),
+  );
+const num = (minimum: number, maximum: number, description: string) =>
+  typeFirst(Type.Number({ minimum, maximum, description }));
 const bool = (description: string) => typeFirst(Type.Boolean({ description }));
 function arr<T extends TSchema>(items: T, extra: ArrayOptions = {}): TArray<T> {
   const { type, items: i, ...rest } = Type.Array(items, extra);
@@ -63,9 +85,13 @@ function arr<T extends TSchema>(items: T, extra: ArrayOptions = {}): TArray<T> {
 }
 /** An object that refuses unknown keys; every property is required unless wrapped in `opt()`. */
 function obj<P extends TProperties>(properties: P, extra: ObjectOptions = {}): TObject<ReadonlyProperties<P>> {
-  const readonly = Object.fromEntries(Object.entries(properties).map(([key, value]) => [key, Type.Readonly(value)])) as ReadonlyProperties<P>;
+  const readonly = Object.fromEntries(
+    Object.entries(properties).map(([key, value]) => [key, Type.Readonly(value)]),
+  ) as ReadonlyProperties<P>;
   const { type, properties: p, required, ...rest } = Type.Object(readonly, { additionalProperties: false, ...extra });
-  return { type, additionalProperties: false, properties: p, ...(required ? { required } : {}), ...rest } as TObject<ReadonlyProperties<P>>;
+  return { type, additionalProperties: false, properties: p, ...(required ? { required } : {}), ...rest } as TObject<
+    ReadonlyProperties<P>
+  >;
 }
 /** One of the given strings (a JSON Schema `enum`; a union of string literals in TypeScript). */
 const oneOfStrings = <const V extends readonly string[]>(values: V, description?: string) =>
@@ -74,14 +100,30 @@ const oneOfStrings = <const V extends readonly string[]>(values: V, description?
 const oneOf = <T extends TSchema[]>(schemas: [...T], description?: string) =>
   Type.Unsafe<Static<T[number]>>({ oneOf: schemas, ...(description ? { description } : {}) });
 /** A reference to `definitions.<name>`, typed as the definition it points at (a wrong name fails ajv's compile in the build). */
-const ref = <T extends TSchema>(name: string, _definition: T) => Type.Unsafe<Static<T>>({ $ref: `#/definitions/${name}` });
+const ref = <T extends TSchema>(name: string, _definition: T) =>
+  Type.Unsafe<Static<T>>({ $ref: `#/definitions/${name}` });
 /** A map from names (`names`, DNS labels unless given) to `value`. */
-const mapOf = <T extends TSchema>(value: T, description: string, names: Schema = { pattern: DNS_LABEL, maxLength: 63 }) =>
-  Type.Unsafe<Record<string, Static<T>>>({ type: 'object', description, propertyNames: names, additionalProperties: value });
+const mapOf = <T extends TSchema>(
+  value: T,
+  description: string,
+  names: Schema = { pattern: DNS_LABEL, maxLength: 63 },
+) =>
+  Type.Unsafe<Record<string, Static<T>>>({
+    type: 'object',
+    description,
+    propertyNames: names,
+    additionalProperties: value,
+  });
 /** String values under names that match `names` (environment variables, ConfigMap keys). */
-const stringsBy = (names: Schema) => Type.Unsafe<Record<string, string>>({ type: 'object', propertyNames: names, additionalProperties: { type: 'string' } });
+const stringsBy = (names: Schema) =>
+  Type.Unsafe<Record<string, string>>({
+    type: 'object',
+    propertyNames: names,
+    additionalProperties: { type: 'string' },
+  });
 /** Prose at most `max` characters long: it is written into objects the API server limits in size. */
-const text = (max: number, description?: string) => typeFirst(Type.String({ ...(description ? { description } : {}), maxLength: max }));
+const text = (max: number, description?: string) =>
+  typeFirst(Type.String({ ...(description ? { description } : {}), maxLength: max }));
 /** The longest description of a service, peer, flag or priority class (written into dashboards and ConfigMaps). */
 const DESCRIPTION_MAX = 1024;
 /** The longest alert text (summary, description, reason): annotations of an object are limited to 256 KiB together. */
@@ -90,7 +132,13 @@ const labelKey = pattern(LABEL_KEY, LABEL_KEY_RULE);
 const labelValue = pattern(LABEL_VALUE, LABEL_VALUE_RULE);
 /** Labels written onto objects as they are (keys and values as the API server accepts them). */
 const labels = (description: string, extra: Schema = {}) =>
-  Type.Unsafe<Record<string, string>>({ type: 'object', description, propertyNames: labelKey, additionalProperties: labelValue, ...extra });
+  Type.Unsafe<Record<string, string>>({
+    type: 'object',
+    description,
+    propertyNames: labelKey,
+    additionalProperties: labelValue,
+    ...extra,
+  });
 
 /**
  * An object told apart by its `type`: `{type: <key>, ...branches[key]}` for one key of `branches`
@@ -98,26 +146,40 @@ const labels = (description: string, extra: Schema = {}) =>
  */
 function discriminated<B extends Record<string, TProperties>>(branches: B, description: string) {
   const keys = Object.keys(branches);
-  return Type.Unsafe<{ [K in Extract<keyof B, string>]: { readonly type: K } & Static<TObject<ReadonlyProperties<B[K]>>> }[Extract<keyof B, string>]>({
+  return Type.Unsafe<
+    { [K in Extract<keyof B, string>]: { readonly type: K } & Static<TObject<ReadonlyProperties<B[K]>>> }[Extract<
+      keyof B,
+      string
+    >]
+  >({
     type: 'object',
     required: ['type'],
     properties: { type: oneOfStrings(keys, description) },
-    allOf: keys.map((key) => ({ if: { properties: { type: { const: key } } }, then: obj({ type: str(), ...branches[key] }) })),
+    allOf: keys.map((key) => ({
+      if: { properties: { type: { const: key } } },
+      then: obj({ type: str(), ...branches[key] }),
+    })),
   });
 }
 
-const DNS_LABEL_RULE = 'a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit, at most 63 characters';
+const DNS_LABEL_RULE =
+  'a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit, at most 63 characters';
 const dnsLabel = (description = DNS_LABEL_RULE, maxLength = 63) => pattern(DNS_LABEL, description, maxLength);
 const cpu = (description = 'a CPU quantity such as "250m", "1" or "1.5"') => pattern(patterns.cpu, description);
-const memory = (description = 'a memory quantity such as "512Mi", "2Gi" or "1G"') => pattern(patterns.memory, description);
+const memory = (description = 'a memory quantity such as "512Mi", "2Gi" or "1G"') =>
+  pattern(patterns.memory, description);
 const duration = pattern(patterns.duration, 'a duration such as "30s", "5m", "1h" or "1h30m"');
 const cidr = pattern(patterns.cidr, 'a CIDR such as "203.0.113.0/24"');
 const portNumber = int(1, 65535, 'a port number, 1-65535');
 /** A port by its number or by the name it has in `ports`. */
-const portRef = (description?: string) => oneOf([portNumber, dnsLabel('a port name declared in ports', 15)], description);
+const portRef = (description?: string) =>
+  oneOf([portNumber, dnsLabel('a port name declared in ports', 15)], description);
 const severity = oneOfStrings(['critical', 'warning', 'info']);
-const image = () => pattern('^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$',
-  'an image reference "registry/repo:tag", "registry/repo@sha256:<64 hex>" or both');
+const image = () =>
+  pattern(
+    '^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$',
+    'an image reference "registry/repo:tag", "registry/repo@sha256:<64 hex>" or both',
+  );
 const absolutePath = (description: string) => pattern('^/', description);
 const envVars = () => stringsBy({ pattern: patterns.envName });
 /** Why an exception or a number is what it is: words, never blank (core/reason.ts). */
@@ -135,10 +197,15 @@ const resourceAmounts = obj({
    * Local ephemeral storage (writable layers, logs, emptyDir such as /tmp), a memory-style quantity.
    * @default limitRange.defaultRequest / limitRange.default, else 256Mi requested, 1Gi limit
    */
-  ephemeralStorage: opt(pattern(patterns.memory, 'local ephemeral storage (logs, /tmp), a quantity such as "256Mi" or "1Gi"')),
+  ephemeralStorage: opt(
+    pattern(patterns.memory, 'local ephemeral storage (logs, /tmp), a quantity such as "256Mi" or "1Gi"'),
+  ),
 });
 const partialResourceAmounts = obj(optionalAll({ cpu: cpu(), memory: memory() }));
-const resources = obj({ requests: ref('resourceAmounts', resourceAmounts), limits: ref('resourceAmounts', resourceAmounts) });
+const resources = obj({
+  requests: ref('resourceAmounts', resourceAmounts),
+  limits: ref('resourceAmounts', resourceAmounts),
+});
 
 const port = obj({
   /** IANA_SVC_NAME, e.g. `http`, `metrics`, `fix`. */
@@ -148,41 +215,48 @@ const port = obj({
   protocol: opt(oneOfStrings(['TCP', 'UDP'])),
 });
 
-const probe = obj({
-  /** HTTP GET on `path` at the named or numbered port. */
-  http: opt(obj({ path: absolutePath('an absolute URL path'), port: portRef() })),
-  /** TCP connect to the named or numbered port. */
-  tcp: opt(obj({ port: portRef() })),
-  /** gRPC health check on a numbered port. */
-  grpc: opt(obj({ port: portNumber })),
-  exec: opt(obj({ command: arr(str(), { minItems: 1 }) })),
-  /** @default 0 */
-  initialDelaySeconds: opt(int(0, 3600)),
-  /** @default 10 */
-  periodSeconds: opt(int(1, 3600)),
-  /** @default 1 */
-  timeoutSeconds: opt(int(1, 3600)),
-  /** @default 3 */
-  failureThreshold: opt(int(1, 100)),
-}, { minProperties: 1 });
-const probes = () => obj(optionalAll({ readiness: ref('probe', probe), liveness: ref('probe', probe), startup: ref('probe', probe) }));
+const probe = obj(
+  {
+    /** HTTP GET on `path` at the named or numbered port. */
+    http: opt(obj({ path: absolutePath('an absolute URL path'), port: portRef() })),
+    /** TCP connect to the named or numbered port. */
+    tcp: opt(obj({ port: portRef() })),
+    /** gRPC health check on a numbered port. */
+    grpc: opt(obj({ port: portNumber })),
+    exec: opt(obj({ command: arr(str(), { minItems: 1 }) })),
+    /** @default 0 */
+    initialDelaySeconds: opt(int(0, 3600)),
+    /** @default 10 */
+    periodSeconds: opt(int(1, 3600)),
+    /** @default 1 */
+    timeoutSeconds: opt(int(1, 3600)),
+    /** @default 3 */
+    failureThreshold: opt(int(1, 100)),
+  },
+  { minProperties: 1 },
+);
+const probes = () =>
+  obj(optionalAll({ readiness: ref('probe', probe), liveness: ref('probe', probe), startup: ref('probe', probe) }));
 
-const hpaMetric = discriminated({
-  resource: {
-    resource: oneOfStrings(['cpu', 'memory']),
-    targetUtilization: int(1, 100, 'average utilisation of requests, in percent'),
+const hpaMetric = discriminated(
+  {
+    resource: {
+      resource: oneOfStrings(['cpu', 'memory']),
+      targetUtilization: int(1, 100, 'average utilisation of requests, in percent'),
+    },
+    pods: {
+      metric: str('a per-pod custom metric, e.g. http_requests_per_second'),
+      targetAverageValue: str('a quantity such as "100" or "500m"'),
+    },
+    external: {
+      metric: str('an external metric name'),
+      selector: opt(Type.Unsafe<Record<string, string>>({ type: 'object', additionalProperties: { type: 'string' } })),
+      targetValue: opt(str()),
+      targetAverageValue: opt(str()),
+    },
   },
-  pods: {
-    metric: str('a per-pod custom metric, e.g. http_requests_per_second'),
-    targetAverageValue: str('a quantity such as "100" or "500m"'),
-  },
-  external: {
-    metric: str('an external metric name'),
-    selector: opt(Type.Unsafe<Record<string, string>>({ type: 'object', additionalProperties: { type: 'string' } })),
-    targetValue: opt(str()),
-    targetAverageValue: opt(str()),
-  },
-}, 'the HPA metric source');
+  'the HPA metric source',
+);
 
 const scalingRule = obj({
   /** Seconds of history the autoscaler considers before acting. */
@@ -193,13 +267,17 @@ const scalingRule = obj({
   pods: opt(int(1, 1000)),
   periodSeconds: int(1, 1800),
 });
-const scalingBehavior = () => obj(optionalAll({ scaleUp: ref('scalingRule', scalingRule), scaleDown: ref('scalingRule', scalingRule) }));
+const scalingBehavior = () =>
+  obj(optionalAll({ scaleUp: ref('scalingRule', scalingRule), scaleDown: ref('scalingRule', scalingRule) }));
 
 /** A flow from this service to another service or to an external peer. */
-const dependency = oneOf([
-  obj({ service: dnsLabel(), port: portRef() }),
-  obj({ external: dnsLabel(), ports: opt(arr(portNumber, { minItems: 1 })) }),
-], '{service, port} for a service of this platform or {external, ports?} for a peer declared under externals');
+const dependency = oneOf(
+  [
+    obj({ service: dnsLabel(), port: portRef() }),
+    obj({ external: dnsLabel(), ports: opt(arr(portNumber, { minItems: 1 })) }),
+  ],
+  '{service, port} for a service of this platform or {external, ports?} for a peer declared under externals',
+);
 
 /** One rule of access to the Kubernetes API. No wildcards, no Secrets. */
 const apiAccess = obj({
@@ -207,7 +285,24 @@ const apiAccess = obj({
   apiGroup: str('API group, "" for the core group'),
   resources: arr(str(), { minItems: 1 }),
   // typed string[], not the union: checks compare them with the verbs of rendered Roles (pipeline/api-access-policy.ts)
-  verbs: arr(oneOfStrings<readonly string[]>(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection', 'escalate', 'bind', 'impersonate', 'approve', 'sign']), { minItems: 1 }),
+  verbs: arr(
+    oneOfStrings<readonly string[]>([
+      'get',
+      'list',
+      'watch',
+      'create',
+      'update',
+      'patch',
+      'delete',
+      'deletecollection',
+      'escalate',
+      'bind',
+      'impersonate',
+      'approve',
+      'sign',
+    ]),
+    { minItems: 1 },
+  ),
   /** Restricts the rule to these object names. */
   resourceNames: opt(arr(str(), { minItems: 1 })),
   /** @default 'namespace' (a Role); 'cluster' makes a ClusterRole and must be declared. */
@@ -216,7 +311,11 @@ const apiAccess = obj({
    * Why the rule needs a grant that can take over the cluster (core/rbac-risks.ts: exec, bind,
    * impersonate, ...). Required for such grants, which are refused in production even with it.
    */
-  reason: opt(reason('why the service needs a grant that can take over the cluster (core/rbac-risks.ts); such grants are refused in production')),
+  reason: opt(
+    reason(
+      'why the service needs a grant that can take over the cluster (core/rbac-risks.ts); such grants are refused in production',
+    ),
+  ),
 });
 
 /** A secret the service reads, synced from the cloud secret manager by an ExternalSecret. */
@@ -234,8 +333,14 @@ const customAlert = obj({
   expr: str('a PromQL expression'),
   for: duration,
   severity,
-  summary: text(ALERT_TEXT_MAX, 'a Prometheus template: {{ $value }}, {{ $labels.<name> }}; {{ "{{" }} for literal braces'),
-  description: text(ALERT_TEXT_MAX, 'a Prometheus template: {{ $value }}, {{ $labels.<name> }}; {{ "{{" }} for literal braces'),
+  summary: text(
+    ALERT_TEXT_MAX,
+    'a Prometheus template: {{ $value }}, {{ $labels.<name> }}; {{ "{{" }} for literal braces',
+  ),
+  description: text(
+    ALERT_TEXT_MAX,
+    'a Prometheus template: {{ $value }}, {{ $labels.<name> }}; {{ "{{" }} for literal braces',
+  ),
   /** Why this threshold. */
   reason: reason('why this threshold', ALERT_TEXT_MAX),
 });
@@ -253,7 +358,12 @@ const sidecar = obj({
   command: opt(arr(str())),
   args: opt(arr(str())),
   /** Names (or numbers) of the service's `ports` this container serves; they leave the main container. @default none */
-  ports: opt(arr(portRef(), { uniqueItems: true, description: 'names (or numbers) of the service\'s ports this container serves' })),
+  ports: opt(
+    arr(portRef(), {
+      uniqueItems: true,
+      description: "names (or numbers) of the service's ports this container serves",
+    }),
+  ),
   resources: ref('resources', resources),
   /** Plain, non-secret environment variables. */
   env: opt(envVars()),
@@ -288,17 +398,26 @@ const thresholdBlocks = {
 type ThresholdBlocks = typeof thresholdBlocks;
 const thresholdReason = {
   /** Why the numbers are what they are; written to the alert's `threshold_reason` annotation. */
-  reason: reason('why the numbers are what they are; written to the alert\'s threshold_reason annotation'),
+  reason: reason("why the numbers are what they are; written to the alert's threshold_reason annotation"),
 };
 type WithReason<P extends TProperties> = P & typeof thresholdReason;
 const thresholdBlock = <P extends TProperties>(properties: P): WithReason<P> => ({ ...properties, ...thresholdReason });
 /** A block as the merged target has it: every key and the reason. */
 type Complete<P> = P extends TProperties ? TObject<ReadonlyProperties<WithReason<P>>> : never;
 /** A block as a service overrides it: any of its keys. */
-type Overrides<P> = P extends TProperties ? TOptional<TObject<ReadonlyProperties<OptionalProperties<WithReason<P>>>>> : never;
-const blocks = <T extends TProperties>(make: (block: TProperties) => TSchema) => Object.fromEntries(Object.entries(thresholdBlocks).map(([key, block]) => [key, make(block)])) as T;
-const standardThresholds = obj(blocks<{ [K in keyof ThresholdBlocks]: Complete<ThresholdBlocks[K]> }>((block) => obj(thresholdBlock(block))));
-const thresholdOverrides = obj(blocks<{ [K in keyof ThresholdBlocks]: Overrides<ThresholdBlocks[K]> }>((block) => opt(obj(optionalAll(thresholdBlock(block))))));
+type Overrides<P> = P extends TProperties
+  ? TOptional<TObject<ReadonlyProperties<OptionalProperties<WithReason<P>>>>>
+  : never;
+const blocks = <T extends TProperties>(make: (block: TProperties) => TSchema) =>
+  Object.fromEntries(Object.entries(thresholdBlocks).map(([key, block]) => [key, make(block)])) as T;
+const standardThresholds = obj(
+  blocks<{ [K in keyof ThresholdBlocks]: Complete<ThresholdBlocks[K]> }>((block) => obj(thresholdBlock(block))),
+);
+const thresholdOverrides = obj(
+  blocks<{ [K in keyof ThresholdBlocks]: Overrides<ThresholdBlocks[K]> }>((block) =>
+    opt(obj(optionalAll(thresholdBlock(block)))),
+  ),
+);
 
 /** The services of the platform. */
 const service = obj({
@@ -315,23 +434,32 @@ const service = obj({
   /** Path prefix on the public host. @default '/' */
   ingressPath: opt(absolutePath('an absolute URL path')),
   /** A number for fixed replicas, `{min, max}` for an HPA. */
-  replicas: oneOf([
-    int(0, 1000, 'a fixed number of replicas, 0 or more'),
-    obj({ min: int(0, 1000, 'minimum replicas, 0 or more'), max: int(1, 1000, 'maximum replicas, 1 or more') }),
-  ], 'a fixed number of replicas (a whole number, 0 or more), or {min, max} for an HPA with 0 <= min <= max'),
-  autoscaling: opt(obj({
-    metrics: arr(ref('hpaMetric', hpaMetric), { minItems: 1 }),
-    /** @default the environment's `autoscaling.behavior`, per direction */
-    behavior: opt(scalingBehavior()),
-  })),
-  vpa: opt(obj(optionalAll({
-    /** @default 'Off' where an HPA exists, otherwise 'Initial' */
-    updateMode: oneOfStrings(['Off', 'Initial', 'Recreate', 'Auto']),
-    /** @default ['cpu', 'memory'] minus whatever an HPA scales on */
-    controlledResources: arr(oneOfStrings(['cpu', 'memory']), { uniqueItems: true }),
-    minAllowed: ref('partialResourceAmounts', partialResourceAmounts),
-    maxAllowed: ref('partialResourceAmounts', partialResourceAmounts),
-  }))),
+  replicas: oneOf(
+    [
+      int(0, 1000, 'a fixed number of replicas, 0 or more'),
+      obj({ min: int(0, 1000, 'minimum replicas, 0 or more'), max: int(1, 1000, 'maximum replicas, 1 or more') }),
+    ],
+    'a fixed number of replicas (a whole number, 0 or more), or {min, max} for an HPA with 0 <= min <= max',
+  ),
+  autoscaling: opt(
+    obj({
+      metrics: arr(ref('hpaMetric', hpaMetric), { minItems: 1 }),
+      /** @default the environment's `autoscaling.behavior`, per direction */
+      behavior: opt(scalingBehavior()),
+    }),
+  ),
+  vpa: opt(
+    obj(
+      optionalAll({
+        /** @default 'Off' where an HPA exists, otherwise 'Initial' */
+        updateMode: oneOfStrings(['Off', 'Initial', 'Recreate', 'Auto']),
+        /** @default ['cpu', 'memory'] minus whatever an HPA scales on */
+        controlledResources: arr(oneOfStrings(['cpu', 'memory']), { uniqueItems: true }),
+        minAllowed: ref('partialResourceAmounts', partialResourceAmounts),
+        maxAllowed: ref('partialResourceAmounts', partialResourceAmounts),
+      }),
+    ),
+  ),
   resources: ref('resources', resources),
   /** 'guaranteed' demands requests = limits and whole CPUs. */
   qos: opt(oneOfStrings(['guaranteed', 'burstable'])),
@@ -348,11 +476,17 @@ const service = obj({
    */
   auth: opt(ref('secretRef', secretRef)),
   /** Non-secret configuration, rendered as a ConfigMap mounted at /etc/<service>. */
-  config: opt(Type.Unsafe<Record<string, string>>({
-    type: 'object',
-    propertyNames: { pattern: CONFIG_MAP_KEY, maxLength: 253, description: 'ConfigMap keys: at most 253 letters, digits, "-", "_" and "."' },
-    additionalProperties: { type: 'string' },
-  })),
+  config: opt(
+    Type.Unsafe<Record<string, string>>({
+      type: 'object',
+      propertyNames: {
+        pattern: CONFIG_MAP_KEY,
+        maxLength: 253,
+        description: 'ConfigMap keys: at most 253 letters, digits, "-", "_" and "."',
+      },
+      additionalProperties: { type: 'string' },
+    }),
+  ),
   dependsOn: opt(arr(ref('dependency', dependency))),
   api: opt(arr(ref('apiAccess', apiAccess))),
   storage: opt(obj({ size: memory(), mountPath: absolutePath('an absolute path') })),
@@ -361,100 +495,144 @@ const service = obj({
    * a quorum before any member is ready (Raft, Paxos, gossip clusters). Without it, replicas start
    * one by one and appear in DNS only once ready, which such a group can never reach.
    */
-  peers: opt(obj(optionalAll({
-    /** Start and scale all replicas at once (podManagementPolicy Parallel). @default false (OrderedReady) */
-    startTogether: bool('start and scale all replicas at once (podManagementPolicy Parallel) instead of one by one'),
-    /**
-     * Publish every replica in the headless Service's DNS from its start, before it is ready
-     * (publishNotReadyAddresses), so members find each other to form the group. @default false
-     */
-    discoverBeforeReady: bool('publish every replica in the headless Service\'s DNS before it is ready (publishNotReadyAddresses), so a group can form its quorum'),
-    /**
-     * The port (name or number) members talk to each other on. NetworkPolicies open it between the
-     * service's own pods, and only it. @default none: the replicas never talk to each other
-     */
-    port: portRef('the port (a name declared in ports, or its number) the replicas talk to each other on; NetworkPolicies open it between them'),
-  }))),
-  release: opt(obj({
-    /** @default 'rolling' */
-    strategy: oneOfStrings(['rolling', 'blueGreen']),
-    blueGreen: opt(obj(optionalAll({
-      /** @default 30 */
-      scaleDownDelaySeconds: int(0, 86400),
-      /** Success-rate floor (0–1) the analysis requires before promotion. @default 0.99 */
-      successRate: num(0, 1, 'a ratio between 0 and 1'),
-      /** p99 latency ceiling in seconds the analysis requires before promotion. */
-      latencyP99Seconds: num(0, 3600, 'seconds'),
-    }))),
-  })),
+  peers: opt(
+    obj(
+      optionalAll({
+        /** Start and scale all replicas at once (podManagementPolicy Parallel). @default false (OrderedReady) */
+        startTogether: bool(
+          'start and scale all replicas at once (podManagementPolicy Parallel) instead of one by one',
+        ),
+        /**
+         * Publish every replica in the headless Service's DNS from its start, before it is ready
+         * (publishNotReadyAddresses), so members find each other to form the group. @default false
+         */
+        discoverBeforeReady: bool(
+          "publish every replica in the headless Service's DNS before it is ready (publishNotReadyAddresses), so a group can form its quorum",
+        ),
+        /**
+         * The port (name or number) members talk to each other on. NetworkPolicies open it between the
+         * service's own pods, and only it. @default none: the replicas never talk to each other
+         */
+        port: portRef(
+          'the port (a name declared in ports, or its number) the replicas talk to each other on; NetworkPolicies open it between them',
+        ),
+      }),
+    ),
+  ),
+  release: opt(
+    obj({
+      /** @default 'rolling' */
+      strategy: oneOfStrings(['rolling', 'blueGreen']),
+      blueGreen: opt(
+        obj(
+          optionalAll({
+            /** @default 30 */
+            scaleDownDelaySeconds: int(0, 86400),
+            /** Success-rate floor (0–1) the analysis requires before promotion. @default 0.99 */
+            successRate: num(0, 1, 'a ratio between 0 and 1'),
+            /** p99 latency ceiling in seconds the analysis requires before promotion. */
+            latencyP99Seconds: num(0, 3600, 'seconds'),
+          }),
+        ),
+      ),
+    }),
+  ),
   /**
    * How pods of this service spread when they cannot spread evenly, in production only: staging and
    * development always spread best-effort (ScheduleAnyway). @default 'ScheduleAnyway'
    */
-  spreadPolicy: opt(oneOfStrings(['DoNotSchedule', 'ScheduleAnyway'], 'what production does when pods cannot spread evenly; staging and development always spread best-effort (ScheduleAnyway)')),
+  spreadPolicy: opt(
+    oneOfStrings(
+      ['DoNotSchedule', 'ScheduleAnyway'],
+      'what production does when pods cannot spread evenly; staging and development always spread best-effort (ScheduleAnyway)',
+    ),
+  ),
   /**
    * Mount the feature-flags ConfigMap at /etc/feature-flags although the service owns no flag (it
    * reads flags of other services). A flag's owner mounts it anyway. @default false
    */
   featureFlags: opt(bool('mount the feature-flags ConfigMap at /etc/feature-flags')),
-  monitoring: opt(obj(optionalAll({
-    /** Scrape interval. @default monitoring.scrapeInterval */
-    interval: duration,
-    /** Whether the service serves HTTP (`http_requests_total`, `http_request_duration_seconds`). @default true */
-    http: bool('the service serves http_requests_total and http_request_duration_seconds'),
-    /**
-     * Availability SLO in percent (e.g. 99.9), alerted by multi-window multi-burn-rate rules. Its
-     * errors: 5xx responses of an HTTP service; else `metrics.errors` out of `metrics.requests`
-     * when both are set; else orders with `status="error"` out of `trading_orders_total`.
-     */
-    slo: obj({ availability: num(50, 99.9999, 'availability target in percent, e.g. 99.9') }),
-    /** This service's overrides of `monitoring.thresholds`, key by key. @default none */
-    thresholds: ref('thresholdOverrides', thresholdOverrides),
-    /**
-     * Rate, errors and duration of a service that does not serve HTTP, from metrics it (or its
-     * exporter sidecar) exposes; they give its dashboard the RED panels and its latency alert.
-     * @default none: the dashboard shows saturation only
-     */
-    metrics: obj(optionalAll({
-      /** A counter of requests (commands, messages) handled. */
-      requests: pattern(patterns.metricName, 'a counter of requests handled, e.g. redis_commands_processed_total'),
-      /** A counter of failed or rejected requests. */
-      errors: pattern(patterns.metricName, 'a counter of failed or rejected requests'),
-      /**
-       * Duration: a histogram (`histogram`: the base name, without `_bucket`) for quantiles, or a
-       * counter of seconds spent (`sum`) divided by a counter of requests (`count`, default `requests`).
-       */
-      duration: oneOf([
-        obj({ histogram: pattern(patterns.metricName, 'a histogram\'s base name, without _bucket') }),
-        obj({ sum: pattern(patterns.metricName, 'a counter of seconds spent'), count: opt(pattern(patterns.metricName, 'a counter of requests; default: requests')) }),
-      ], '{histogram} for quantiles, or {sum, count?} for the mean'),
-    })),
-    /** The alerts the service opts into; thresholds are data, the rules are built by constructs. */
-    alerts: obj(optionalAll({
-      /**
-       * p95 latency over this many seconds for `thresholds.latency.for`: of
-       * `http_request_duration_seconds`, or of `metrics.duration.histogram` for a non-HTTP service.
-       */
-      latencyP95Seconds: num(0, 3600, 'seconds'),
-      /** Mean latency (`metrics.duration.sum` / `count`) over this many seconds, for a non-HTTP service without a histogram. */
-      latencyMeanSeconds: num(0, 3600, 'seconds'),
-      /** Order latency quantile alert (histogram `trading_order_latency_seconds`). */
-      orderLatency: obj({ quantile: num(0, 1, 'a quantile such as 0.99'), thresholdSeconds: num(0, 3600, 'seconds'), for: duration }),
-      /** Order rejection ratio over this for 5m (`trading_orders_total{status}`). */
-      orderRejectionRatio: num(0, 1, 'a ratio between 0 and 1'),
-      /** Market data older than this many seconds (`marketdata_last_update_timestamp_seconds`). */
-      marketDataStaleSeconds: num(0, 86400, 'seconds'),
-      /** Drawdown ratio above this (`trading_pnl_drawdown_ratio`). */
-      drawdownRatio: num(0, 1, 'a ratio between 0 and 1'),
-      /** Extra, service-specific rules (e.g. consensus failures). */
-      custom: arr(ref('customAlert', customAlert)),
-    })),
-  }))),
+  monitoring: opt(
+    obj(
+      optionalAll({
+        /** Scrape interval. @default monitoring.scrapeInterval */
+        interval: duration,
+        /** Whether the service serves HTTP (`http_requests_total`, `http_request_duration_seconds`). @default true */
+        http: bool('the service serves http_requests_total and http_request_duration_seconds'),
+        /**
+         * Availability SLO in percent (e.g. 99.9), alerted by multi-window multi-burn-rate rules. Its
+         * errors: 5xx responses of an HTTP service; else `metrics.errors` out of `metrics.requests`
+         * when both are set; else orders with `status="error"` out of `trading_orders_total`.
+         */
+        slo: obj({ availability: num(50, 99.9999, 'availability target in percent, e.g. 99.9') }),
+        /** This service's overrides of `monitoring.thresholds`, key by key. @default none */
+        thresholds: ref('thresholdOverrides', thresholdOverrides),
+        /**
+         * Rate, errors and duration of a service that does not serve HTTP, from metrics it (or its
+         * exporter sidecar) exposes; they give its dashboard the RED panels and its latency alert.
+         * @default none: the dashboard shows saturation only
+         */
+        metrics: obj(
+          optionalAll({
+            /** A counter of requests (commands, messages) handled. */
+            requests: pattern(
+              patterns.metricName,
+              'a counter of requests handled, e.g. redis_commands_processed_total',
+            ),
+            /** A counter of failed or rejected requests. */
+            errors: pattern(patterns.metricName, 'a counter of failed or rejected requests'),
+            /**
+             * Duration: a histogram (`histogram`: the base name, without `_bucket`) for quantiles, or a
+             * counter of seconds spent (`sum`) divided by a counter of requests (`count`, default `requests`).
+             */
+            duration: oneOf(
+              [
+                obj({ histogram: pattern(patterns.metricName, "a histogram's base name, without _bucket") }),
+                obj({
+                  sum: pattern(patterns.metricName, 'a counter of seconds spent'),
+                  count: opt(pattern(patterns.metricName, 'a counter of requests; default: requests')),
+                }),
+              ],
+              '{histogram} for quantiles, or {sum, count?} for the mean',
+            ),
+          }),
+        ),
+        /** The alerts the service opts into; thresholds are data, the rules are built by constructs. */
+        alerts: obj(
+          optionalAll({
+            /**
+             * p95 latency over this many seconds for `thresholds.latency.for`: of
+             * `http_request_duration_seconds`, or of `metrics.duration.histogram` for a non-HTTP service.
+             */
+            latencyP95Seconds: num(0, 3600, 'seconds'),
+            /** Mean latency (`metrics.duration.sum` / `count`) over this many seconds, for a non-HTTP service without a histogram. */
+            latencyMeanSeconds: num(0, 3600, 'seconds'),
+            /** Order latency quantile alert (histogram `trading_order_latency_seconds`). */
+            orderLatency: obj({
+              quantile: num(0, 1, 'a quantile such as 0.99'),
+              thresholdSeconds: num(0, 3600, 'seconds'),
+              for: duration,
+            }),
+            /** Order rejection ratio over this for 5m (`trading_orders_total{status}`). */
+            orderRejectionRatio: num(0, 1, 'a ratio between 0 and 1'),
+            /** Market data older than this many seconds (`marketdata_last_update_timestamp_seconds`). */
+            marketDataStaleSeconds: num(0, 86400, 'seconds'),
+            /** Drawdown ratio above this (`trading_pnl_drawdown_ratio`). */
+            drawdownRatio: num(0, 1, 'a ratio between 0 and 1'),
+            /** Extra, service-specific rules (e.g. consensus failures). */
+            custom: arr(ref('customAlert', customAlert)),
+          }),
+        ),
+      }),
+    ),
+  ),
   /** Command and args override. */
   command: opt(arr(str())),
   args: opt(arr(str())),
   /** UID, GID and fsGroup, 10000 or more. @default 10001 */
-  runAsUser: opt(int(10000, 2147483647, 'a UID (and GID, fsGroup) of 10000 or more, outside the system users of images and nodes')),
+  runAsUser: opt(
+    int(10000, 2147483647, 'a UID (and GID, fsGroup) of 10000 or more, outside the system users of images and nodes'),
+  ),
   /** Helper containers in every pod of the service. @default none */
   sidecars: opt(arr(ref('sidecar', sidecar))),
 });
@@ -476,7 +654,9 @@ const externalPeer = obj({
 const featureFlag = obj({
   description: opt(text(DESCRIPTION_MAX)),
   /** The service that reads the flag: the feature-flags ConfigMap is mounted into its pods. */
-  owner: dnsLabel('the service that reads the flag and answers for it; the feature-flags ConfigMap is mounted into its pods'),
+  owner: dnsLabel(
+    'the service that reads the flag and answers for it; the feature-flags ConfigMap is mounted into its pods',
+  ),
   enabled: bool('whether the flag is on'),
   rolloutPercent: int(0, 100, 'a whole percentage, 0-100'),
 });
@@ -490,7 +670,13 @@ const backup = obj({
   /** Retention, e.g. `720h`. */
   ttl: duration,
   /** Namespaces backed up together with the target namespace, e.g. `kube-system`. @default - the target namespace only */
-  extraNamespaces: opt(arr(dnsLabel(), { uniqueItems: true, description: 'namespaces backed up together with the target namespace (e.g. kube-system for a full system backup)' })),
+  extraNamespaces: opt(
+    arr(dnsLabel(), {
+      uniqueItems: true,
+      description:
+        'namespaces backed up together with the target namespace (e.g. kube-system for a full system backup)',
+    }),
+  ),
 });
 
 /** The shared parts of the schema, referred to as `#/definitions/<name>`; their order is schema.json's. */
@@ -526,7 +712,10 @@ const percentOrCount = () => oneOf([int(0), pattern('^[0-9]+%$', 'a percentage s
 export const target = obj({
   $schema: opt(str('the JSON Schema editors use for this file')),
   /** The tier an environment belongs to; policies (probes, digests, spread) depend on it. */
-  tier: oneOfStrings(['development', 'staging', 'production'], 'which policies apply: probes are required from staging, digests in production'),
+  tier: oneOfStrings(
+    ['development', 'staging', 'production'],
+    'which policies apply: probes are required from staging, digests in production',
+  ),
   platform: obj({ name: dnsLabel(), owner: str('the owning team, shown in annotations') }),
   namespace: dnsLabel(),
   cluster: obj({
@@ -535,31 +724,50 @@ export const target = obj({
      * The node pool of the target's cluster: synth checks that every pod fits a node and that the
      * pool can spread and hold the quota; the live twin (test/live) creates these nodes.
      */
-    nodes: opt(obj({
-      /** Zones of the pool (`topology.kubernetes.io/zone`). */
-      zones: arr(dnsLabel(), { minItems: 1, uniqueItems: true, description: 'the zones of the pool (topology.kubernetes.io/zone), e.g. [us-east-1a, us-east-1b, us-east-1c]' }),
-      /** Nodes in each zone. */
-      perZone: int(1, 1000, 'nodes in each zone'),
-      /** Allocatable CPU and memory of one node. */
-      cpu: cpu('allocatable CPU of one node, e.g. "8"'),
-      memory: memory('allocatable memory of one node, e.g. "30Gi"'),
-      /** Allocatable pods of one node. */
-      pods: int(1, 1000, 'allocatable pods of one node (the kubelet\'s maxPods, 110 by default)'),
-    })),
+    nodes: opt(
+      obj({
+        /** Zones of the pool (`topology.kubernetes.io/zone`). */
+        zones: arr(dnsLabel(), {
+          minItems: 1,
+          uniqueItems: true,
+          description: 'the zones of the pool (topology.kubernetes.io/zone), e.g. [us-east-1a, us-east-1b, us-east-1c]',
+        }),
+        /** Nodes in each zone. */
+        perZone: int(1, 1000, 'nodes in each zone'),
+        /** Allocatable CPU and memory of one node. */
+        cpu: cpu('allocatable CPU of one node, e.g. "8"'),
+        memory: memory('allocatable memory of one node, e.g. "30Gi"'),
+        /** Allocatable pods of one node. */
+        pods: int(1, 1000, "allocatable pods of one node (the kubelet's maxPods, 110 by default)"),
+      }),
+    ),
   }),
-  podSecurity: obj({ level: oneOfStrings(['restricted']), version: pattern('^v1\\.[0-9]+$', 'a Kubernetes minor version such as v1.28') }),
+  podSecurity: obj({
+    level: oneOfStrings(['restricted']),
+    version: pattern('^v1\\.[0-9]+$', 'a Kubernetes minor version such as v1.28'),
+  }),
   /** Development scales every request by this factor (limits unchanged). @default 1 */
   requestScale: opt(num(0.01, 1, 'a factor between 0.01 and 1 applied to every request (limits unchanged)')),
-  quota: obj({ requests: ref('resourceAmounts', resourceAmounts), limits: ref('resourceAmounts', resourceAmounts), pods: int(1, 100000) }),
+  quota: obj({
+    requests: ref('resourceAmounts', resourceAmounts),
+    limits: ref('resourceAmounts', resourceAmounts),
+    pods: int(1, 100000),
+  }),
   /** Environment-wide HPA defaults (constructs/autoscaling.ts). */
-  autoscaling: opt(obj({
-    /**
-     * HPA behaviour of every autoscaled service that does not set its own (per direction).
-     * @default scale up fast (double or +4 pods every 15s), scale down slowly (300s window, 25% or 1 pod a minute)
-     */
-    behavior: opt(scalingBehavior()),
-  })),
-  limitRange: obj({ defaultRequest: ref('resourceAmounts', resourceAmounts), default: ref('resourceAmounts', resourceAmounts), max: ref('resourceAmounts', resourceAmounts) }),
+  autoscaling: opt(
+    obj({
+      /**
+       * HPA behaviour of every autoscaled service that does not set its own (per direction).
+       * @default scale up fast (double or +4 pods every 15s), scale down slowly (300s window, 25% or 1 pod a minute)
+       */
+      behavior: opt(scalingBehavior()),
+    }),
+  ),
+  limitRange: obj({
+    defaultRequest: ref('resourceAmounts', resourceAmounts),
+    default: ref('resourceAmounts', resourceAmounts),
+    max: ref('resourceAmounts', resourceAmounts),
+  }),
   storageClass: dnsLabel(),
   ingress: obj({
     className: dnsLabel(),
@@ -570,14 +778,23 @@ export const target = obj({
      * HSTS max-age the ingress-nginx controller sends (its ConfigMap's `hsts-max-age`; HSTS is not set
      * on the Ingress), listed in dist/<target>/README.md.
      */
-    hstsMaxAgeSeconds: int(0, 63072000, 'seconds; the HSTS max-age the ingress-nginx controller must send (its ConfigMap hsts-max-age), HSTS is not set on the Ingress'),
+    hstsMaxAgeSeconds: int(
+      0,
+      63072000,
+      'seconds; the HSTS max-age the ingress-nginx controller must send (its ConfigMap hsts-max-age), HSTS is not set on the Ingress',
+    ),
     /** Requests per second per client (`limit-rps`). */
     rateLimitRps: int(1, 100000),
   }),
   secretStore: obj({
     name: dnsLabel(),
     /** The ClusterSecretStore `spec.provider` object, passed through (no credentials). */
-    provider: Type.Unsafe<Record<string, unknown>>({ type: 'object', minProperties: 1, maxProperties: 1, description: 'one External Secrets provider block, e.g. {aws: {service: SecretsManager, region: us-east-1}}' }),
+    provider: Type.Unsafe<Record<string, unknown>>({
+      type: 'object',
+      minProperties: 1,
+      maxProperties: 1,
+      description: 'one External Secrets provider block, e.g. {aws: {service: SecretsManager, region: us-east-1}}',
+    }),
     /** @default '1h' */
     refreshInterval: opt(duration),
   }),
@@ -593,12 +810,19 @@ export const target = obj({
      * (required in production). A service's `spreadPolicy` overrides it in production.
      * @default ScheduleAnyway
      */
-    zoneSpread: opt(obj({
-      whenUnsatisfiable: oneOfStrings(['DoNotSchedule', 'ScheduleAnyway'], 'what the zone spread does when pods cannot spread evenly'),
-      reason: str('why this environment chose it'),
-    })),
+    zoneSpread: opt(
+      obj({
+        whenUnsatisfiable: oneOfStrings(
+          ['DoNotSchedule', 'ScheduleAnyway'],
+          'what the zone spread does when pods cannot spread evenly',
+        ),
+        reason: str('why this environment chose it'),
+      }),
+    ),
   }),
-  priorityClasses: opt(mapOf(ref('priorityClass', priorityClass), 'PriorityClasses services may refer to with `priority`')),
+  priorityClasses: opt(
+    mapOf(ref('priorityClass', priorityClass), 'PriorityClasses services may refer to with `priority`'),
+  ),
   backups: opt(arr(ref('backup', backup))),
   delivery: obj({
     /** Git repository Argo CD reads `dist/` from. */
@@ -613,33 +837,50 @@ export const target = obj({
   monitoring: obj({
     namespace: dnsLabel(),
     /** Labels the Prometheus instance selects ServiceMonitors and rules by. */
-    selectorLabels: labels('labels the Prometheus instance selects ServiceMonitors and PrometheusRules by, written onto them as they are'),
+    selectorLabels: labels(
+      'labels the Prometheus instance selects ServiceMonitors and PrometheusRules by, written onto them as they are',
+    ),
     /**
      * Labels of the Prometheus pods in `namespace`: only they may reach the `metrics` ports.
      * @default { 'app.kubernetes.io/name': 'prometheus' } (the Prometheus Operator's pods)
      */
-    prometheusPodSelector: opt(labels('labels of the Prometheus pods (in monitoring.namespace) that may scrape the metrics ports', { minProperties: 1 })),
+    prometheusPodSelector: opt(
+      labels('labels of the Prometheus pods (in monitoring.namespace) that may scrape the metrics ports', {
+        minProperties: 1,
+      }),
+    ),
     /** @default '15s' */
     scrapeInterval: duration,
     /** `{alert}` is replaced with the alert name in lower-case kebab form. */
     runbookUrlPattern: pattern('^https://.*\\{alert\\}', 'an https URL containing {alert}'),
     grafana: obj({ dashboardLabel: labelKey, dashboardLabelValue: labelValue, folder: opt(text(DESCRIPTION_MAX)) }),
-    alerting: opt(obj(optionalAll({
-      pagerduty: obj({ remoteKey: str(), severities: arr(severity, { minItems: 1 }) }),
-      slack: obj({ remoteKey: str(), channel: str(), severities: arr(severity, { minItems: 1 }) }),
-    }))),
+    alerting: opt(
+      obj(
+        optionalAll({
+          pagerduty: obj({ remoteKey: str(), severities: arr(severity, { minItems: 1 }) }),
+          slack: obj({ remoteKey: str(), channel: str(), severities: arr(severity, { minItems: 1 }) }),
+        }),
+      ),
+    ),
     /** Severity of "target down". */
     targetDownSeverity: oneOfStrings(['critical', 'warning']),
     /** Thresholds of the standard alerts. */
     thresholds: ref('standardThresholds', standardThresholds),
     /** Prometheus HTTP API the blue/green analysis queries. @default 'http://prometheus-operated.monitoring.svc:9090' */
-    prometheusUrl: opt(pattern('^https?://[^\\s/]+(:[0-9]+)?(/\\S*)?$', 'the Prometheus HTTP API the blue/green analysis queries, e.g. http://prometheus-operated.monitoring.svc:9090')),
+    prometheusUrl: opt(
+      pattern(
+        '^https?://[^\\s/]+(:[0-9]+)?(/\\S*)?$',
+        'the Prometheus HTTP API the blue/green analysis queries, e.g. http://prometheus-operated.monitoring.svc:9090',
+      ),
+    ),
   }),
   featureFlags: opt(mapOf(ref('featureFlag', featureFlag), 'feature flags by name')),
   externals: opt(mapOf(ref('externalPeer', externalPeer), 'peers outside the cluster, by name')),
   services: mapOf(ref('service', service), 'the services of the platform, by name', {
-    pattern: DNS1035_LABEL, maxLength: 63,
-    description: 'DNS-1035 labels (each names a Kubernetes Service): lower-case letters, digits and "-", starting with a letter, at most 63 characters',
+    pattern: DNS1035_LABEL,
+    maxLength: 63,
+    description:
+      'DNS-1035 labels (each names a Kubernetes Service): lower-case letters, digits and "-", starting with a letter, at most 63 characters',
   }),
 });
 
@@ -664,7 +905,12 @@ export function layerSchema(): Schema {
   delete regionProperties.$schema;
   const region = { type: 'object', additionalProperties: false, properties: regionProperties };
   properties.regions = mapOf(Type.Unsafe(region), 'one deployment target per region, each overriding the environment');
-  return { ...stripped, $id: 'https://trading.example.com/schemas/environment-file.json', title: 'Trading platform environment file', properties };
+  return {
+    ...stripped,
+    $id: 'https://trading.example.com/schemas/environment-file.json',
+    title: 'Trading platform environment file',
+    properties,
+  };
 }
 
 function stripRequired(value: unknown): unknown {
@@ -674,7 +920,7 @@ function stripRequired(value: unknown): unknown {
   for (const [key, inner] of Object.entries(value)) {
     if (key === 'required' && Array.isArray(inner)) continue;
     // keep the discriminating `if` of hpaMetric and the oneOf branches intact: they need `required`
-    out[key] = (key === 'if' || key === 'then' || key === 'oneOf') ? inner : stripRequired(inner);
+    out[key] = key === 'if' || key === 'then' || key === 'oneOf' ? inner : stripRequired(inner);
   }
   return out;
 }

@@ -18,7 +18,9 @@ const MAX_REPORTED = 20;
 export function secretLiteralIssues(file: string, data: unknown, lineOf: LineOf): ConfigIssue[] {
   const strings = stringsOf(data, []);
   // a credential flag's value as the next item of any array (args, command, probe commands, ...)
-  const findings = [...scanStrings(strings), ...flagValueFindings(data)].sort((a, b) => a.index - b.index || a.start - b.start);
+  const findings = [...scanStrings(strings), ...flagValueFindings(data)].sort(
+    (a, b) => a.index - b.index || a.start - b.start,
+  );
   const issues: ConfigIssue[] = [];
   for (const finding of findings.slice(0, MAX_REPORTED)) {
     const where = stringPath(data, finding.index);
@@ -32,7 +34,11 @@ export function secretLiteralIssues(file: string, data: unknown, lineOf: LineOf)
     });
   }
   if (findings.length > MAX_REPORTED) {
-    issues.push({ file, path: '', message: `${findings.length - MAX_REPORTED} more secret(s) not listed; fix the ones above and run synth again` });
+    issues.push({
+      file,
+      path: '',
+      message: `${findings.length - MAX_REPORTED} more secret(s) not listed; fix the ones above and run synth again`,
+    });
   }
   return issues;
 }
@@ -51,11 +57,16 @@ export function fixFor(path: readonly PathSegment[], finding: Pick<StringFinding
       const name = p[env + 1];
       return `move it to secrets: [{env: ${name}, remoteKey: ...}] so an ExternalSecret provides it${finding.inUrl ? ` (keep the URL without the credential in env and give the credential its own variable, then compose the URL as $(${name}))` : ''}`;
     }
-    if (p[2] === 'config') return 'config: entries are written to dist/ (a ConfigMap) in plain text; move the value to the service\'s secrets: [{env: ..., remoteKey: ...}] so an ExternalSecret provides it';
-    if (p.includes('args') || p.includes('command')) return 'pass it in an environment variable from the service\'s secrets: [{env: NAME, remoteKey: ...}] and write $(NAME) in the argument';
+    if (p[2] === 'config')
+      return "config: entries are written to dist/ (a ConfigMap) in plain text; move the value to the service's secrets: [{env: ..., remoteKey: ...}] so an ExternalSecret provides it";
+    if (p.includes('args') || p.includes('command'))
+      return "pass it in an environment variable from the service's secrets: [{env: NAME, remoteKey: ...}] and write $(NAME) in the argument";
   }
-  if (p[0] === 'delivery') return 'take the credential out of the URL: Argo CD reads repository and cluster credentials from its own Secrets in the argocd namespace, never from delivery.repoURL or delivery.server';
-  if (p[0] === 'secretStore') return 'the store\'s credentials come from the provider\'s secretRef fields ({name, key, namespace}), never from literals in secretStore.provider';
-  if (finding.inUrl) return 'take the credential out of the URL and keep it in the secret manager (a service gets it through secrets: [{env, remoteKey}])';
-  return 'keep secret values in the secret manager and reference them (secrets: [{env, remoteKey}] for a service\'s environment); nothing in dist/ may hold one';
+  if (p[0] === 'delivery')
+    return 'take the credential out of the URL: Argo CD reads repository and cluster credentials from its own Secrets in the argocd namespace, never from delivery.repoURL or delivery.server';
+  if (p[0] === 'secretStore')
+    return "the store's credentials come from the provider's secretRef fields ({name, key, namespace}), never from literals in secretStore.provider";
+  if (finding.inUrl)
+    return 'take the credential out of the URL and keep it in the secret manager (a service gets it through secrets: [{env, remoteKey}])';
+  return "keep secret values in the secret manager and reference them (secrets: [{env, remoteKey}] for a service's environment); nothing in dist/ may hold one";
 }

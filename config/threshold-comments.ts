@@ -12,7 +12,15 @@
 import { ConfigIssue, PathSegment, formatPath } from './errors';
 
 /** The keys of a service's own thresholds (under `monitoring.alerts` or `monitoring.slo`). */
-export const THRESHOLD_KEYS: ReadonlySet<string> = new Set(['latencyP95Seconds', 'latencyMeanSeconds', 'thresholdSeconds', 'orderRejectionRatio', 'marketDataStaleSeconds', 'drawdownRatio', 'availability']);
+export const THRESHOLD_KEYS: ReadonlySet<string> = new Set([
+  'latencyP95Seconds',
+  'latencyMeanSeconds',
+  'thresholdSeconds',
+  'orderRejectionRatio',
+  'marketDataStaleSeconds',
+  'drawdownRatio',
+  'availability',
+]);
 
 export interface Threshold {
   /** The path of the threshold in the file, e.g. `services.gateway.monitoring.alerts.latencyP95Seconds`. */
@@ -89,7 +97,10 @@ function isThreshold(keys: readonly string[]): boolean {
   const key = keys[keys.length - 1];
   const ancestors = keys.slice(0, -1);
   const standard = ancestors.some((k, i) => k === 'thresholds' && ancestors[i - 1] === 'monitoring');
-  return (THRESHOLD_KEYS.has(key) && (ancestors.includes('alerts') || ancestors.includes('slo'))) || (standard && key !== 'reason');
+  return (
+    (THRESHOLD_KEYS.has(key) && (ancestors.includes('alerts') || ancestors.includes('slo'))) ||
+    (standard && key !== 'reason')
+  );
 }
 
 /** Every threshold of a file (its text and its parsed data), with whether it says why. */
@@ -97,8 +108,8 @@ export function thresholdsOf(text: string, data: Json): Threshold[] {
   const out: Threshold[] = [];
   const rawLines = text.split('\n');
   let lines: Map<string, number> | undefined;
-  const commentAt = (line: number | undefined) => line !== undefined
-    && (/\s#\s/.test(rawLines[line - 1] ?? '') || /^\s*#/.test(rawLines[line - 2] ?? ''));
+  const commentAt = (line: number | undefined) =>
+    line !== undefined && (/\s#\s/.test(rawLines[line - 1] ?? '') || /^\s*#/.test(rawLines[line - 2] ?? ''));
   const walk = (value: unknown, keys: string[], parent: Json | undefined) => {
     if (value && typeof value === 'object' && !Array.isArray(value)) {
       for (const [k, v] of Object.entries(value as Json)) walk(v, [...keys, k], value as Json);
@@ -109,9 +120,10 @@ export function thresholdsOf(text: string, data: Json): Threshold[] {
     const line = lines.get(keys.join('\u0000'));
     if (line === undefined) return; // a layout the line scanner does not follow: not reported
     const standard = keys.slice(0, -1).some((k, i, a) => k === 'thresholds' && a[i - 1] === 'monitoring');
-    const commented = commentAt(line)
-      || (keys.length > 1 && commentAt(lines.get(keys.slice(0, -1).join('\u0000'))))
-      || (standard && typeof parent?.reason === 'string' && parent.reason.trim() !== '');
+    const commented =
+      commentAt(line) ||
+      (keys.length > 1 && commentAt(lines.get(keys.slice(0, -1).join('\u0000')))) ||
+      (standard && typeof parent?.reason === 'string' && parent.reason.trim() !== '');
     out.push({ path: formatPath(keys as PathSegment[]), line, commented });
   };
   walk(data, [], undefined);
@@ -120,10 +132,13 @@ export function thresholdsOf(text: string, data: Json): Threshold[] {
 
 /** One issue per threshold of the file that has no comment saying why. */
 export function uncommentedThresholds(file: string, text: string, data: Json): ConfigIssue[] {
-  return thresholdsOf(text, data).filter((t) => !t.commented).map((t) => ({
-    file,
-    line: t.line,
-    path: t.path,
-    message: 'is an alert threshold without a comment saying why; add one on its line or the line above (e.g. "# p95 above 250ms means clients see a sluggish API"): the alert\'s threshold_reason points readers at it',
-  }));
+  return thresholdsOf(text, data)
+    .filter((t) => !t.commented)
+    .map((t) => ({
+      file,
+      line: t.line,
+      path: t.path,
+      message:
+        'is an alert threshold without a comment saying why; add one on its line or the line above (e.g. "# p95 above 250ms means clients see a sluggish API"): the alert\'s threshold_reason points readers at it',
+    }));
 }

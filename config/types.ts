@@ -96,7 +96,10 @@ export type QuotaConfig = TargetInput['quota'];
 export type LimitRangeConfig = TargetInput['limitRange'];
 
 /** Everything one target needs: the merged YAML, with defaults, names and the target's identity. */
-export type TargetConfig = Defaulted<Omit<TargetInput, '$schema' | 'priorityClasses' | 'featureFlags' | 'externals' | 'services'>, 'requestScale' | 'backups'> & {
+export type TargetConfig = Defaulted<
+  Omit<TargetInput, '$schema' | 'priorityClasses' | 'featureFlags' | 'externals' | 'services'>,
+  'requestScale' | 'backups'
+> & {
   /** The dist/ folder name, e.g. `production-us-east-1`. */
   readonly target: string;
   readonly environment: string;

@@ -17,7 +17,15 @@ import { IMMUTABLE_TAG, parseImage } from './model';
 import type { ServiceConfig, TargetConfig, Tier } from './types';
 
 /** Tags that are moved on purpose and so never pin anything. */
-export const FLOATING_TAGS: ReadonlySet<string> = new Set(['latest', 'stable', 'main', 'master', 'edge', 'nightly', 'dev']);
+export const FLOATING_TAGS: ReadonlySet<string> = new Set([
+  'latest',
+  'stable',
+  'main',
+  'master',
+  'edge',
+  'nightly',
+  'dev',
+]);
 
 /**
  * Why an image reference does not pin what runs, with the fix, or undefined when it does: a tag
@@ -63,10 +71,16 @@ export function guaranteedQosProblems(resources: QosResources, exclusiveCores: b
   const bytes = (q: string | number | undefined) => (q === undefined ? NaN : memoryBytes(String(q)));
   const problems: QosProblem[] = [];
   if (!(millis(requests.cpu) === millis(limits.cpu) && bytes(requests.memory) === bytes(limits.memory))) {
-    problems.push({ field: '', message: `Guaranteed QoS needs requests equal to limits${exclusiveCores ? '' : ' in every container of the pod'} (got requests ${show(requests)}, limits ${show(limits)})` });
+    problems.push({
+      field: '',
+      message: `Guaranteed QoS needs requests equal to limits${exclusiveCores ? '' : ' in every container of the pod'} (got requests ${show(requests)}, limits ${show(limits)})`,
+    });
   }
   if (exclusiveCores && millis(limits.cpu) % 1000 !== 0) {
-    problems.push({ field: 'limits.cpu', message: `Guaranteed QoS with exclusive cores needs whole CPUs; ${show(limits.cpu)} is fractional` });
+    problems.push({
+      field: 'limits.cpu',
+      message: `Guaranteed QoS with exclusive cores needs whole CPUs; ${show(limits.cpu)} is fractional`,
+    });
   }
   return problems;
 }

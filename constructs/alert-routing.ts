@@ -6,7 +6,11 @@ import {
   AlertmanagerConfigSpecRoute,
   AlertmanagerConfigSpecRouteMatchersMatchType,
 } from '../imports/alertmanagerconfig-monitoring.coreos.com';
-import { ExternalSecret, ExternalSecretSpecSecretStoreRefKind, ExternalSecretSpecTargetCreationPolicy } from '../imports/externalsecret-external-secrets.io';
+import {
+  ExternalSecret,
+  ExternalSecretSpecSecretStoreRefKind,
+  ExternalSecretSpecTargetCreationPolicy,
+} from '../imports/externalsecret-external-secrets.io';
 
 /** The Secret the receivers' keys are synced into (by an ExternalSecret of the same name). */
 export const RECEIVERS_SECRET = 'alertmanager-receivers';
@@ -60,9 +64,19 @@ export class AlertRouting extends Construct {
 
     const receivers: AlertmanagerConfigSpecReceivers[] = [{ name: NULL_RECEIVER }];
     const routes: AlertmanagerConfigSpecRoute[] = [];
-    const severityRoute = (receiver: string, severities: readonly string[], repeatInterval: string): AlertmanagerConfigSpecRoute => ({
+    const severityRoute = (
+      receiver: string,
+      severities: readonly string[],
+      repeatInterval: string,
+    ): AlertmanagerConfigSpecRoute => ({
       receiver,
-      matchers: [{ name: 'severity', matchType: AlertmanagerConfigSpecRouteMatchersMatchType.VALUE_EQUAL_TILDE, value: [...severities].sort().join('|') }],
+      matchers: [
+        {
+          name: 'severity',
+          matchType: AlertmanagerConfigSpecRouteMatchersMatchType.VALUE_EQUAL_TILDE,
+          value: [...severities].sort().join('|'),
+        },
+      ],
       // an alert of a severity two receivers take goes to both
       continue: true,
       repeatInterval,
@@ -70,16 +84,18 @@ export class AlertRouting extends Construct {
     if (alerting.pagerduty) {
       receivers.push({
         name: 'pagerduty',
-        pagerdutyConfigs: [{
-          routingKey: { name: RECEIVERS_SECRET, key: PAGERDUTY_KEY },
-          sendResolved: true,
-          severity: '{{ .CommonLabels.severity }}',
-          description: '{{ .CommonLabels.service }}: {{ .CommonAnnotations.summary }}',
-          details: [
-            { key: 'runbook', value: '{{ .CommonAnnotations.runbook_url }}' },
-            { key: 'description', value: '{{ .CommonAnnotations.description }}' },
-          ],
-        }],
+        pagerdutyConfigs: [
+          {
+            routingKey: { name: RECEIVERS_SECRET, key: PAGERDUTY_KEY },
+            sendResolved: true,
+            severity: '{{ .CommonLabels.severity }}',
+            description: '{{ .CommonLabels.service }}: {{ .CommonAnnotations.summary }}',
+            details: [
+              { key: 'runbook', value: '{{ .CommonAnnotations.runbook_url }}' },
+              { key: 'description', value: '{{ .CommonAnnotations.description }}' },
+            ],
+          },
+        ],
       });
       // a page that is still open is repeated hourly
       routes.push(severityRoute('pagerduty', alerting.pagerduty.severities, '1h'));
@@ -87,13 +103,16 @@ export class AlertRouting extends Construct {
     if (alerting.slack) {
       receivers.push({
         name: 'slack',
-        slackConfigs: [{
-          apiUrl: { name: RECEIVERS_SECRET, key: SLACK_KEY },
-          channel: alerting.slack.channel,
-          sendResolved: true,
-          title: '[{{ .Status | toUpper }}] {{ .CommonLabels.severity }}: {{ .CommonLabels.service }} {{ .CommonLabels.alertname }}',
-          text: '{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook_url }}\n{{ end }}',
-        }],
+        slackConfigs: [
+          {
+            apiUrl: { name: RECEIVERS_SECRET, key: SLACK_KEY },
+            channel: alerting.slack.channel,
+            sendResolved: true,
+            title:
+              '[{{ .Status | toUpper }}] {{ .CommonLabels.severity }}: {{ .CommonLabels.service }} {{ .CommonLabels.alertname }}',
+            text: '{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook_url }}\n{{ end }}',
+          },
+        ],
       });
       routes.push(severityRoute('slack', alerting.slack.severities, '4h'));
     }
@@ -112,11 +131,13 @@ export class AlertRouting extends Construct {
         },
         receivers,
         // a critical alert silences the warning of the same alert and service (5xx > 5% and > 1%)
-        inhibitRules: [{
-          sourceMatch: [{ name: 'severity', value: 'critical' }],
-          targetMatch: [{ name: 'severity', value: 'warning' }],
-          equal: ['alertname', 'service'],
-        }],
+        inhibitRules: [
+          {
+            sourceMatch: [{ name: 'severity', value: 'critical' }],
+            targetMatch: [{ name: 'severity', value: 'warning' }],
+            equal: ['alertname', 'service'],
+          },
+        ],
       },
     });
   }

@@ -135,7 +135,10 @@ export function rateWindow(scope: MonitoringScope): string {
 
 /** `HTTPErrorRateHigh` → `http-error-rate-high`, the `{alert}` of the runbook URL pattern. */
 export function runbookSlug(alert: string): string {
-  return alert.replace(/([a-z0-9])([A-Z])/g, '$1-$2').replace(/([A-Z]+)([A-Z][a-z])/g, '$1-$2').toLowerCase();
+  return alert
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1-$2')
+    .toLowerCase();
 }
 
 /** `0.0001` → `100µs`, `0.25` → `250ms`, `2` → `2s`. */
@@ -152,7 +155,9 @@ export function percent(ratio: number): string {
 /** The standard thresholds of a service: the environment's, with the service's overrides key by key. */
 export function thresholdsOf(base: StandardThresholds, service: MonitoredService): StandardThresholds {
   const own = service.monitoring?.thresholds ?? {};
-  return Object.fromEntries(Object.entries(base).map(([k, v]) => [k, { ...v, ...(own as Record<string, object>)[k] }])) as unknown as StandardThresholds;
+  return Object.fromEntries(
+    Object.entries(base).map(([k, v]) => [k, { ...v, ...(own as Record<string, object>)[k] }]),
+  ) as unknown as StandardThresholds;
 }
 
 /** Where a standard threshold is set, for the reason annotation. */
@@ -231,7 +236,10 @@ export function standardAlerts(scope: MonitoringScope): { service: AlertSpec[]; 
   if (scope.scraped && servesHttp(service)) {
     const e = t.httpErrors;
     const ratio = `sum by (namespace, job) (rate(http_requests_total{${app},code=~"5.."}[${e.window}]))\n  /\nsum by (namespace, job) (rate(http_requests_total{${app}}[${e.window}]))`;
-    for (const [severity, threshold] of [['warning', e.warning], ['critical', e.critical]] as const) {
+    for (const [severity, threshold] of [
+      ['warning', e.warning],
+      ['critical', e.critical],
+    ] as const) {
       out.push({
         alert: ALERT.httpErrorRateHigh,
         expr: `(\n${ratio}\n) > ${num(threshold)}`,
@@ -273,30 +281,34 @@ export function standardAlerts(scope: MonitoringScope): { service: AlertSpec[]; 
   }
 
   const c = t.crashLooping;
-  const kubernetes: AlertSpec[] = [{
-    alert: ALERT.podCrashLooping,
-    expr: `increase(kube_pod_container_status_restarts_total{${pods}}[${c.window}]) > ${num(c.restarts)}`,
-    severity: 'warning',
-    summary: `${name} pod {{ $labels.pod }} is crash looping`,
-    description: `Container ${name} of pod {{ $labels.pod }} restarted {{ $value | humanize }} times in the last ${spelled(c.window)}.`,
-    reason: standardReason(service, t, 'crashLooping'),
-  }, {
-    alert: ALERT.containerMemoryNearLimit,
-    expr: `(\nmax by (namespace, pod, container) (container_memory_working_set_bytes{${pods}})\n  /\nmax by (namespace, pod, container) (kube_pod_container_resource_limits{${pods},resource="memory"})\n) > ${num(t.memory.ratio)}`,
-    for: t.memory.for,
-    severity: 'warning',
-    summary: `${name} pod {{ $labels.pod }} uses more than ${percent(t.memory.ratio)} of its memory limit`,
-    description: `Container ${name} of pod {{ $labels.pod }} has used {{ $value | humanizePercentage }} of its memory limit for ${spelled(t.memory.for)}; at 100% it is OOM-killed.`,
-    reason: standardReason(service, t, 'memory'),
-  }, {
-    alert: ALERT.containerCpuThrottled,
-    expr: `(\nsum by (namespace, pod, container) (increase(container_cpu_cfs_throttled_periods_total{${pods}}[${t.cpuThrottling.window}]))\n  /\nsum by (namespace, pod, container) (increase(container_cpu_cfs_periods_total{${pods}}[${t.cpuThrottling.window}]))\n) > ${num(t.cpuThrottling.ratio)}`,
-    for: t.cpuThrottling.for,
-    severity: 'warning',
-    summary: `${name} pod {{ $labels.pod }} is CPU throttled`,
-    description: `Container ${name} of pod {{ $labels.pod }} was throttled in {{ $value | humanizePercentage }} of its CFS periods over ${spelled(t.cpuThrottling.window)}, for ${spelled(t.cpuThrottling.for)}; its CPU limit is too low for its load.`,
-    reason: standardReason(service, t, 'cpuThrottling'),
-  }];
+  const kubernetes: AlertSpec[] = [
+    {
+      alert: ALERT.podCrashLooping,
+      expr: `increase(kube_pod_container_status_restarts_total{${pods}}[${c.window}]) > ${num(c.restarts)}`,
+      severity: 'warning',
+      summary: `${name} pod {{ $labels.pod }} is crash looping`,
+      description: `Container ${name} of pod {{ $labels.pod }} restarted {{ $value | humanize }} times in the last ${spelled(c.window)}.`,
+      reason: standardReason(service, t, 'crashLooping'),
+    },
+    {
+      alert: ALERT.containerMemoryNearLimit,
+      expr: `(\nmax by (namespace, pod, container) (container_memory_working_set_bytes{${pods}})\n  /\nmax by (namespace, pod, container) (kube_pod_container_resource_limits{${pods},resource="memory"})\n) > ${num(t.memory.ratio)}`,
+      for: t.memory.for,
+      severity: 'warning',
+      summary: `${name} pod {{ $labels.pod }} uses more than ${percent(t.memory.ratio)} of its memory limit`,
+      description: `Container ${name} of pod {{ $labels.pod }} has used {{ $value | humanizePercentage }} of its memory limit for ${spelled(t.memory.for)}; at 100% it is OOM-killed.`,
+      reason: standardReason(service, t, 'memory'),
+    },
+    {
+      alert: ALERT.containerCpuThrottled,
+      expr: `(\nsum by (namespace, pod, container) (increase(container_cpu_cfs_throttled_periods_total{${pods}}[${t.cpuThrottling.window}]))\n  /\nsum by (namespace, pod, container) (increase(container_cpu_cfs_periods_total{${pods}}[${t.cpuThrottling.window}]))\n) > ${num(t.cpuThrottling.ratio)}`,
+      for: t.cpuThrottling.for,
+      severity: 'warning',
+      summary: `${name} pod {{ $labels.pod }} is CPU throttled`,
+      description: `Container ${name} of pod {{ $labels.pod }} was throttled in {{ $value | humanizePercentage }} of its CFS periods over ${spelled(t.cpuThrottling.window)}, for ${spelled(t.cpuThrottling.for)}; its CPU limit is too low for its load.`,
+      reason: standardReason(service, t, 'cpuThrottling'),
+    },
+  ];
   if (scope.autoscaled) {
     const hpa = matchers({ namespace, horizontalpodautoscaler: scope.hpaName });
     kubernetes.push({
@@ -451,34 +463,51 @@ export class ServiceAlertRules extends Construct {
         groups: this.groups.map((group) => ({
           name: group.name,
           interval: group.interval,
-          rules: group.rules.map((rule) => isAlert(rule)
-            ? {
-              alert: rule.alert,
-              expr: PrometheusRuleSpecGroupsRulesExpr.fromString(rule.expr),
-              for: rule.for,
-              // namespace and service on every alert: the AlertmanagerConfig of the namespace
-              // only receives alerts labelled with it, whatever the expression aggregates away
-              // and region in a multi-region environment: a global Alertmanager tells the regions apart
-              labels: { severity: rule.severity, namespace, service: service.name, ...(region ? { region } : {}), ...rule.labels },
-              annotations: {
-                summary: rule.summary,
-                description: rule.description,
-                runbook_url: runbook(rule.alert),
-                // plain text: Prometheus would read a "{{" in it as a template
-                threshold_reason: escapeTemplate(rule.reason),
-              },
-            }
-            : { record: rule.record, expr: PrometheusRuleSpecGroupsRulesExpr.fromString(rule.expr), labels: rule.labels }),
+          rules: group.rules.map((rule) =>
+            isAlert(rule)
+              ? {
+                  alert: rule.alert,
+                  expr: PrometheusRuleSpecGroupsRulesExpr.fromString(rule.expr),
+                  for: rule.for,
+                  // namespace and service on every alert: the AlertmanagerConfig of the namespace
+                  // only receives alerts labelled with it, whatever the expression aggregates away
+                  // and region in a multi-region environment: a global Alertmanager tells the regions apart
+                  labels: {
+                    severity: rule.severity,
+                    namespace,
+                    service: service.name,
+                    ...(region ? { region } : {}),
+                    ...rule.labels,
+                  },
+                  annotations: {
+                    summary: rule.summary,
+                    description: rule.description,
+                    runbook_url: runbook(rule.alert),
+                    // plain text: Prometheus would read a "{{" in it as a template
+                    threshold_reason: escapeTemplate(rule.reason),
+                  },
+                }
+              : {
+                  record: rule.record,
+                  expr: PrometheusRuleSpecGroupsRulesExpr.fromString(rule.expr),
+                  labels: rule.labels,
+                },
+          ),
         })),
       },
     });
 
     this.node.addValidation({
-      validate: () => this.groups.flatMap((group) => group.rules.flatMap((rule) => {
-        const error = promqlError(rule.expr);
-        const what = isAlert(rule) ? `alert "${rule.alert}"` : `recording rule "${rule.record}"`;
-        return error ? [`service "${service.name}": ${what} in rule group "${group.name}": ${error}; expression: ${rule.expr}`] : [];
-      })),
+      validate: () =>
+        this.groups.flatMap((group) =>
+          group.rules.flatMap((rule) => {
+            const error = promqlError(rule.expr);
+            const what = isAlert(rule) ? `alert "${rule.alert}"` : `recording rule "${rule.record}"`;
+            return error
+              ? [`service "${service.name}": ${what} in rule group "${group.name}": ${error}; expression: ${rule.expr}`]
+              : [];
+          }),
+        ),
     });
   }
 }

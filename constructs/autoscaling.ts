@@ -73,7 +73,9 @@ export class ServiceAutoscaling extends Construct {
     const targetRef = { apiVersion: workload.apiVersion, kind: workload.kind, name: workload.name };
     const hpa = replicas.min < replicas.max && props.metrics !== undefined;
     // the resources whose utilisation the HPA scales on
-    const scaled = hpa ? RESOURCES.filter((r) => props.metrics!.some((m) => m.type === 'resource' && m.resource === r)) : [];
+    const scaled = hpa
+      ? RESOURCES.filter((r) => props.metrics!.some((m) => m.type === 'resource' && m.resource === r))
+      : [];
 
     if (hpa) {
       const behavior = {
@@ -97,21 +99,28 @@ export class ServiceAutoscaling extends Construct {
     if (props.vpa) {
       const { minAllowed, maxAllowed } = props.vpa;
       const updateMode = props.vpa.updateMode ?? (replicas.min < replicas.max ? 'Off' : 'Initial');
-      const controlledResources = props.vpa.controlledResources ? [...props.vpa.controlledResources] : RESOURCES.filter((r) => !scaled.includes(r));
+      const controlledResources = props.vpa.controlledResources
+        ? [...props.vpa.controlledResources]
+        : RESOURCES.filter((r) => !scaled.includes(r));
       new VerticalPodAutoscaler(this, 'vpa', {
         metadata: { name: workload.name, labels },
         spec: {
           targetRef,
           updatePolicy: { updateMode: updateMode as UpdateMode },
           resourcePolicy: {
-            containerPolicies: [{
-              containerName: props.container ?? workload.name,
-              controlledResources,
-              minAllowed: quantities(minAllowed, MinAllowed.fromString),
-              maxAllowed: quantities(maxAllowed, MaxAllowed.fromString),
-            },
-            // sidecars keep their configured resources: the VPA's bounds are the service's
-            ...(props.fixedContainers ?? []).map((containerName) => ({ containerName, mode: ContainerPolicyMode.OFF }))],
+            containerPolicies: [
+              {
+                containerName: props.container ?? workload.name,
+                controlledResources,
+                minAllowed: quantities(minAllowed, MinAllowed.fromString),
+                maxAllowed: quantities(maxAllowed, MaxAllowed.fromString),
+              },
+              // sidecars keep their configured resources: the VPA's bounds are the service's
+              ...(props.fixedContainers ?? []).map((containerName) => ({
+                containerName,
+                mode: ContainerPolicyMode.OFF,
+              })),
+            ],
           },
         },
       });
@@ -120,11 +129,13 @@ export class ServiceAutoscaling extends Construct {
         validate: () => {
           // a VPA that acts (any mode but Off) on a resource the HPA scales on fights the HPA
           const conflicts = updateMode === 'Off' ? [] : controlledResources.filter((r) => scaled.includes(r));
-          return conflicts.length ? [
-            `${Chart.of(this).node.id}: the VPA of "${workload.name}" updates ${conflicts.join(' and ')} (updateMode ${updateMode}) while its HPA scales on ${conflicts.map((r) => `${r} utilisation`).join(' and ')}: `
-            + 'the VPA raises requests, which lowers the utilisation the HPA sees, so the HPA removes pods and the two fight; '
-            + 'set the VPA\'s updateMode to Off, leave those resources out of its controlledResources, or scale the HPA on another metric',
-          ] : [];
+          return conflicts.length
+            ? [
+                `${Chart.of(this).node.id}: the VPA of "${workload.name}" updates ${conflicts.join(' and ')} (updateMode ${updateMode}) while its HPA scales on ${conflicts.map((r) => `${r} utilisation`).join(' and ')}: ` +
+                  'the VPA raises requests, which lowers the utilisation the HPA sees, so the HPA removes pods and the two fight; ' +
+                  "set the VPA's updateMode to Off, leave those resources out of its controlledResources, or scale the HPA on another metric",
+              ]
+            : [];
         },
       });
     }
@@ -137,10 +148,13 @@ export class ServiceAutoscaling extends Construct {
       // the workload construct says what it wrote; no need to render it again
       return workload.replicas === undefined ? [] : [replicasMessage(where, workload, range, workload.replicas)];
     }
-    const object = Chart.of(this).node.findAll()
+    const object = Chart.of(this)
+      .node.findAll()
       .find((c): c is ApiObject => c instanceof ApiObject && c.kind === workload.kind && c.name === workload.name);
     if (!object) {
-      return [`the HPA of "${workload.name}" in ${where} targets ${workload.kind}/${workload.name}, which this chart does not define; point it at the service's workload`];
+      return [
+        `the HPA of "${workload.name}" in ${where} targets ${workload.kind}/${workload.name}, which this chart does not define; point it at the service's workload`,
+      ];
     }
     const replicas = (object.toJson() as { spec?: { replicas?: number } }).spec?.replicas;
     return replicas === undefined ? [] : [replicasMessage(where, workload, range, replicas)];
@@ -150,24 +164,37 @@ export class ServiceAutoscaling extends Construct {
 const RESOURCES: ReadonlyArray<'cpu' | 'memory'> = ['cpu', 'memory'];
 
 function replicasMessage(where: string, workload: WorkloadRef, range: ReplicaRange, replicas: number): string {
-  return `${workload.kind}/${workload.name} in ${where} sets spec.replicas (${replicas}) although an HPA scales it between ${range.min} and ${range.max}; `
-    + 'leave replicas out of the workload so that the HPA and Argo CD do not fight over it';
+  return (
+    `${workload.kind}/${workload.name} in ${where} sets spec.replicas (${replicas}) although an HPA scales it between ${range.min} and ${range.max}; ` +
+    'leave replicas out of the workload so that the HPA and Argo CD do not fight over it'
+  );
 }
 
 function metricSpec(metric: HpaMetric): k8s.MetricSpecV2 {
   switch (metric.type) {
     case 'resource':
-      return { type: 'Resource', resource: { name: metric.resource, target: { type: 'Utilization', averageUtilization: metric.targetUtilization } } };
+      return {
+        type: 'Resource',
+        resource: {
+          name: metric.resource,
+          target: { type: 'Utilization', averageUtilization: metric.targetUtilization },
+        },
+      };
     case 'pods':
       return {
         type: 'Pods',
-        pods: { metric: { name: metric.metric }, target: { type: 'AverageValue', averageValue: k8s.Quantity.fromString(metric.targetAverageValue) } },
+        pods: {
+          metric: { name: metric.metric },
+          target: { type: 'AverageValue', averageValue: k8s.Quantity.fromString(metric.targetAverageValue) },
+        },
       };
     case 'external': {
-      const selector = metric.selector && Object.keys(metric.selector).length ? { matchLabels: metric.selector } : undefined;
-      const target: k8s.MetricTargetV2 = metric.targetValue !== undefined
-        ? { type: 'Value', value: k8s.Quantity.fromString(metric.targetValue) }
-        : { type: 'AverageValue', averageValue: k8s.Quantity.fromString(metric.targetAverageValue ?? '1') };
+      const selector =
+        metric.selector && Object.keys(metric.selector).length ? { matchLabels: metric.selector } : undefined;
+      const target: k8s.MetricTargetV2 =
+        metric.targetValue !== undefined
+          ? { type: 'Value', value: k8s.Quantity.fromString(metric.targetValue) }
+          : { type: 'AverageValue', averageValue: k8s.Quantity.fromString(metric.targetAverageValue ?? '1') };
       return { type: 'External', external: { metric: { name: metric.metric, selector }, target } };
     }
   }
@@ -176,12 +203,16 @@ function metricSpec(metric: HpaMetric): k8s.MetricSpecV2 {
 /** One direction of HPA behaviour: a percent and/or a pods policy; the larger change wins. */
 function scalingRules(rule: ScalingRule): k8s.HpaScalingRulesV2 {
   const policies: k8s.HpaScalingPolicyV2[] = [];
-  if (rule.percent !== undefined) policies.push({ type: 'Percent', value: rule.percent, periodSeconds: rule.periodSeconds });
+  if (rule.percent !== undefined)
+    policies.push({ type: 'Percent', value: rule.percent, periodSeconds: rule.periodSeconds });
   if (rule.pods !== undefined) policies.push({ type: 'Pods', value: rule.pods, periodSeconds: rule.periodSeconds });
   return { stabilizationWindowSeconds: rule.stabilizationWindowSeconds, selectPolicy: 'Max', policies };
 }
 
-function quantities<T>(amounts: Partial<ResourceAmounts> | undefined, of: (q: string) => T): Record<string, T> | undefined {
+function quantities<T>(
+  amounts: Partial<ResourceAmounts> | undefined,
+  of: (q: string) => T,
+): Record<string, T> | undefined {
   const entries = Object.entries(amounts ?? {}).filter(([, v]) => v !== undefined) as Array<[string, string]>;
   return entries.length ? Object.fromEntries(entries.map(([k, v]) => [k, of(v)])) : undefined;
 }

@@ -50,7 +50,11 @@ export class BackupSchedules extends Construct {
       validate: () => {
         const seen = new Set<string>();
         const dupes = schedules.filter((s) => seen.size === seen.add(s.name).size).map((s) => s.name);
-        return dupes.length ? [`backup schedule name(s) ${dupes.join(', ')} repeat in ${Chart.of(this).node.id}; give each entry of backups a unique name`] : [];
+        return dupes.length
+          ? [
+              `backup schedule name(s) ${dupes.join(', ')} repeat in ${Chart.of(this).node.id}; give each entry of backups a unique name`,
+            ]
+          : [];
       },
     });
   }

@@ -30,7 +30,14 @@ export const ORDER_FAILURE_STATUS = 'error';
  * tolerated, one minute without data tolerated; the first measurement after one minute, when the
  * smoke test's requests (pre-promotion) or the switched traffic (post-promotion) have been scraped.
  */
-const MEASUREMENTS = { interval: '1m', count: 5, failureLimit: 1, inconclusiveLimit: 1, rateWindow: '2m', initialDelay: '1m' };
+const MEASUREMENTS = {
+  interval: '1m',
+  count: 5,
+  failureLimit: 1,
+  inconclusiveLimit: 1,
+  rateWindow: '2m',
+  initialDelay: '1m',
+};
 
 /**
  * The smoke test of the preview: a Job (an Argo Rollouts `job` metric) that sends one request every
@@ -174,7 +181,12 @@ export class BlueGreenRelease extends Construct {
         spec: { args: [{ name: 'service-name' }, { name: 'namespace' }, { name: 'pod-template-hash' }], metrics },
       });
     }
-    new SmokeTestNetworkPolicy(this, 'smoke-test-network', { name, labels, selector: props.selector, port: props.smokeTest.port });
+    new SmokeTestNetworkPolicy(this, 'smoke-test-network', {
+      name,
+      labels,
+      selector: props.selector,
+      port: props.smokeTest.port,
+    });
 
     const analysisArgs = [
       { name: 'service-name', value: name },
@@ -190,14 +202,19 @@ export class BlueGreenRelease extends Construct {
       // analysis passed: an abort or undo in that time switches back without starting a pod
       scaleDownDelaySeconds: props.scaleDownDelaySeconds ?? DEFAULT_SCALE_DOWN_DELAY_SECONDS,
       prePromotionAnalysis: { templates: [{ templateName: this.analysisTemplate }], args: analysisArgs },
-      postPromotionAnalysis: metrics.length ? { templates: [{ templateName: this.postPromotionTemplate }], args: analysisArgs } : undefined,
+      postPromotionAnalysis: metrics.length
+        ? { templates: [{ templateName: this.postPromotionTemplate }], args: analysisArgs }
+        : undefined,
     };
 
     this.node.addValidation({ validate: () => analysisQueryErrors(Chart.of(this).node.id, name, metrics) });
     this.node.addValidation({
-      validate: () => props.analysis.signal ? [] : [
-        `blue/green service "${name}" in ${Chart.of(this).node.id} has no metrics the analysis can query (no "metrics" port, or monitoring.http is false without order alerts); add them or release it with strategy: rolling`,
-      ],
+      validate: () =>
+        props.analysis.signal
+          ? []
+          : [
+              `blue/green service "${name}" in ${Chart.of(this).node.id} has no metrics the analysis can query (no "metrics" port, or monitoring.http is false without order alerts); add them or release it with strategy: rolling`,
+            ],
     });
   }
 }
@@ -236,20 +253,32 @@ export function analysisMetrics(options: BlueGreenAnalysisOptions): AnalysisTemp
 
   const metrics: AnalysisTemplateSpecMetrics[] = [];
   if (signal === 'http') {
-    metrics.push(measured('success-rate',
-      `sum(rate(http_requests_total{${pods}, code!~"5.."}[${w}])) / sum(rate(http_requests_total{${pods}}[${w}]))`,
-      `result[0] >= ${successRate}`));
+    metrics.push(
+      measured(
+        'success-rate',
+        `sum(rate(http_requests_total{${pods}, code!~"5.."}[${w}])) / sum(rate(http_requests_total{${pods}}[${w}]))`,
+        `result[0] >= ${successRate}`,
+      ),
+    );
   } else if (signal === 'orders') {
-    metrics.push(measured('success-rate',
-      `1 - ((sum(rate(trading_orders_total{${pods}, status="${ORDER_FAILURE_STATUS}"}[${w}])) or vector(0)) / sum(rate(trading_orders_total{${pods}}[${w}])))`,
-      `result[0] >= ${successRate}`));
+    metrics.push(
+      measured(
+        'success-rate',
+        `1 - ((sum(rate(trading_orders_total{${pods}, status="${ORDER_FAILURE_STATUS}"}[${w}])) or vector(0)) / sum(rate(trading_orders_total{${pods}}[${w}])))`,
+        `result[0] >= ${successRate}`,
+      ),
+    );
   }
   // the same histogram the service's latency alerts and dashboard read
   const histogram = options.latencyHistogram;
   if (signal && histogram && options.latencyP99Seconds !== undefined) {
-    metrics.push(measured('latency-p99',
-      `histogram_quantile(0.99, sum by (le) (rate(${histogram}_bucket{${pods}}[${w}])))`,
-      `result[0] <= ${num(options.latencyP99Seconds)}`));
+    metrics.push(
+      measured(
+        'latency-p99',
+        `histogram_quantile(0.99, sum by (le) (rate(${histogram}_bucket{${pods}}[${w}])))`,
+        `result[0] <= ${num(options.latencyP99Seconds)}`,
+      ),
+    );
   }
   return metrics;
 }
@@ -260,12 +289,20 @@ export function analysisMetrics(options: BlueGreenAnalysisOptions): AnalysisTemp
  * synthesis instead of every promotion. One message per broken query, naming target, service
  * and metric.
  */
-export function analysisQueryErrors(where: string, service: string, metrics: readonly AnalysisTemplateSpecMetrics[]): string[] {
+export function analysisQueryErrors(
+  where: string,
+  service: string,
+  metrics: readonly AnalysisTemplateSpecMetrics[],
+): string[] {
   return metrics.flatMap((metric) => {
     const query = metric.provider.prometheus?.query;
     if (query === undefined) return [];
     const error = promqlError(query.replace(/\{\{\s*args\.[A-Za-z0-9_-]+\s*\}\}/g, 'placeholder'));
-    return error ? [`AnalysisTemplate "${analysisTemplateNameOf({ name: service })}" of service "${service}" in ${where}: metric "${metric.name}": invalid PromQL: ${error}; query: ${query}`] : [];
+    return error
+      ? [
+          `AnalysisTemplate "${analysisTemplateNameOf({ name: service })}" of service "${service}" in ${where}: metric "${metric.name}": invalid PromQL: ${error}; query: ${query}`,
+        ]
+      : [];
   });
 }
 
@@ -286,10 +323,14 @@ export function smokeTestMetric(props: {
   const target = props.smokeTest;
   const host = `${props.previewService}.${props.namespace}.svc`;
   const { requests, intervalSeconds, timeoutSeconds } = SMOKE_TEST;
-  const probe = target.path !== undefined
-    ? `wget -q -O /dev/null -T ${timeoutSeconds} "http://${host}:${target.port.port}${target.path}"`
-    : `nc -z -w ${timeoutSeconds} ${host} ${target.port.port}`;
-  const what = target.path !== undefined ? `GET http://${host}:${target.port.port}${target.path}` : `TCP ${host}:${target.port.port}`;
+  const probe =
+    target.path !== undefined
+      ? `wget -q -O /dev/null -T ${timeoutSeconds} "http://${host}:${target.port.port}${target.path}"`
+      : `nc -z -w ${timeoutSeconds} ${host} ${target.port.port}`;
+  const what =
+    target.path !== undefined
+      ? `GET http://${host}:${target.port.port}${target.path}`
+      : `TCP ${host}:${target.port.port}`;
   const script = [
     'set -u',
     `i=0; while [ $i -lt ${requests} ]; do`,
@@ -318,13 +359,19 @@ export function smokeTestMetric(props: {
                 runAsGroup: SMOKE_TEST_UID,
                 seccompProfile: { type: 'RuntimeDefault' },
               },
-              containers: [{
-                name: 'smoke-test',
-                image: SMOKE_TEST_IMAGE,
-                command: ['sh', '-c', script],
-                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-                resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '32Mi' } },
-              }],
+              containers: [
+                {
+                  name: 'smoke-test',
+                  image: SMOKE_TEST_IMAGE,
+                  command: ['sh', '-c', script],
+                  securityContext: {
+                    allowPrivilegeEscalation: false,
+                    readOnlyRootFilesystem: true,
+                    capabilities: { drop: ['ALL'] },
+                  },
+                  resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '32Mi' } },
+                },
+              ],
             },
           },
         },
@@ -358,10 +405,12 @@ export class SmokeTestNetworkPolicy extends Construct {
       spec: {
         podSelector: { matchLabels: smokeTestSelector(props.selector, props.name) },
         policyTypes: ['Ingress', 'Egress'],
-        egress: [{
-          to: [{ podSelector: { matchLabels: props.selector } }],
-          ports: [{ port: k8s.IntOrString.fromNumber(port.port), protocol: port.protocol ?? 'TCP' }],
-        }],
+        egress: [
+          {
+            to: [{ podSelector: { matchLabels: props.selector } }],
+            ports: [{ port: k8s.IntOrString.fromNumber(port.port), protocol: port.protocol ?? 'TCP' }],
+          },
+        ],
       },
     });
   }

@@ -8,7 +8,14 @@ import { Construct } from 'constructs';
 import { servesHttp } from '../config/monitoring-rules';
 import { num, promqlError } from '../core/promql';
 import { MonitoringScope } from './alert-rules';
-import { BUDGET_REMAINING_RECORD, BURN_RATE_WINDOWS, burnRateRecord, OBJECTIVE_RECORD, SLO_PERIOD_DAYS, sliOf } from './slo-burn-rate';
+import {
+  BUDGET_REMAINING_RECORD,
+  BURN_RATE_WINDOWS,
+  burnRateRecord,
+  OBJECTIVE_RECORD,
+  SLO_PERIOD_DAYS,
+  sliOf,
+} from './slo-burn-rate';
 
 /** The datasource template variable every panel queries through. */
 const DATASOURCE: common.DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
@@ -40,33 +47,43 @@ export function dashboardRows(scope: MonitoringScope): RowSpec[] {
     const total = `sum(rate(http_requests_total{${app}}[${RATE}]))`;
     rows.push({
       title: 'HTTP: rate, errors, duration',
-      panels: [{
-        title: 'Rate: requests per second by status',
-        description: 'http_requests_total, summed over all pods, by status code',
-        unit: 'reqps',
-        queries: [{ expr: `sum by (code) (rate(http_requests_total{${app}}[${RATE}]))`, legend: '{{code}}' }],
-        min: 0,
-      }, {
-        title: 'Errors: 5xx ratio',
-        description: `Share of requests answered with a 5xx status; the alerts warn at ${num(t.httpErrors.warning * 100)}% and page at ${num(t.httpErrors.critical * 100)}% (${t.httpErrors.for})`,
-        unit: 'percentunit',
-        queries: [{ expr: `sum(rate(http_requests_total{${app},code=~"5.."}[${RATE}])) / ${total}`, legend: '5xx ratio' }],
-        thresholds: [t.httpErrors.warning, t.httpErrors.critical],
-        min: 0,
-      }, {
-        title: 'Duration: request latency',
-        description: 'Quantiles of http_request_duration_seconds over all pods',
-        unit: 's',
-        queries: [0.5, 0.95, 0.99].map((q) => ({
-          expr: `histogram_quantile(${q}, sum by (le) (rate(http_request_duration_seconds_bucket{${app}}[${RATE}])))`,
-          legend: `p${num(q * 100)}`,
-        })),
-        thresholds: alerts.latencyP95Seconds !== undefined ? [alerts.latencyP95Seconds] : undefined,
-        min: 0,
-      }],
+      panels: [
+        {
+          title: 'Rate: requests per second by status',
+          description: 'http_requests_total, summed over all pods, by status code',
+          unit: 'reqps',
+          queries: [{ expr: `sum by (code) (rate(http_requests_total{${app}}[${RATE}]))`, legend: '{{code}}' }],
+          min: 0,
+        },
+        {
+          title: 'Errors: 5xx ratio',
+          description: `Share of requests answered with a 5xx status; the alerts warn at ${num(t.httpErrors.warning * 100)}% and page at ${num(t.httpErrors.critical * 100)}% (${t.httpErrors.for})`,
+          unit: 'percentunit',
+          queries: [
+            { expr: `sum(rate(http_requests_total{${app},code=~"5.."}[${RATE}])) / ${total}`, legend: '5xx ratio' },
+          ],
+          thresholds: [t.httpErrors.warning, t.httpErrors.critical],
+          min: 0,
+        },
+        {
+          title: 'Duration: request latency',
+          description: 'Quantiles of http_request_duration_seconds over all pods',
+          unit: 's',
+          queries: [0.5, 0.95, 0.99].map((q) => ({
+            expr: `histogram_quantile(${q}, sum by (le) (rate(http_request_duration_seconds_bucket{${app}}[${RATE}])))`,
+            legend: `p${num(q * 100)}`,
+          })),
+          thresholds: alerts.latencyP95Seconds !== undefined ? [alerts.latencyP95Seconds] : undefined,
+          min: 0,
+        },
+      ],
     });
   }
-  const orders = scope.scraped && (alerts.orderLatency || alerts.orderRejectionRatio !== undefined || (service.monitoring?.slo && !servesHttp(service)));
+  const orders =
+    scope.scraped &&
+    (alerts.orderLatency ||
+      alerts.orderRejectionRatio !== undefined ||
+      (service.monitoring?.slo && !servesHttp(service)));
   // a service without HTTP gets its rate, errors and duration from the metrics it names, unless
   // the orders row below already shows them
   const red = scope.scraped && !servesHttp(service) && !orders ? redRow(scope) : undefined;
@@ -75,33 +92,37 @@ export function dashboardRows(scope: MonitoringScope): RowSpec[] {
     const total = `sum(rate(trading_orders_total{${app}}[${RATE}]))`;
     rows.push({
       title: 'Orders: rate, errors, duration',
-      panels: [{
-        title: 'Rate: orders per second by status',
-        description: 'trading_orders_total, summed over all pods, by status',
-        unit: 'ops',
-        queries: [{ expr: `sum by (status) (rate(trading_orders_total{${app}}[${RATE}]))`, legend: '{{status}}' }],
-        min: 0,
-      }, {
-        title: 'Errors: rejected and failed orders',
-        description: 'Share of orders rejected by the venue and of orders that failed (status "error")',
-        unit: 'percentunit',
-        queries: ['rejected', 'error'].map((status) => ({
-          expr: `sum(rate(trading_orders_total{${app},status="${status}"}[${RATE}])) / ${total}`,
-          legend: status,
-        })),
-        thresholds: alerts.orderRejectionRatio !== undefined ? [alerts.orderRejectionRatio] : undefined,
-        min: 0,
-      }, {
-        title: 'Duration: order latency',
-        description: 'Quantiles of trading_order_latency_seconds over all pods',
-        unit: 's',
-        queries: [0.5, 0.99, 0.999].map((q) => ({
-          expr: `histogram_quantile(${q}, sum by (le) (rate(trading_order_latency_seconds_bucket{${app}}[${RATE}])))`,
-          legend: `p${num(q * 100)}`,
-        })),
-        thresholds: alerts.orderLatency ? [alerts.orderLatency.thresholdSeconds] : undefined,
-        min: 0,
-      }],
+      panels: [
+        {
+          title: 'Rate: orders per second by status',
+          description: 'trading_orders_total, summed over all pods, by status',
+          unit: 'ops',
+          queries: [{ expr: `sum by (status) (rate(trading_orders_total{${app}}[${RATE}]))`, legend: '{{status}}' }],
+          min: 0,
+        },
+        {
+          title: 'Errors: rejected and failed orders',
+          description: 'Share of orders rejected by the venue and of orders that failed (status "error")',
+          unit: 'percentunit',
+          queries: ['rejected', 'error'].map((status) => ({
+            expr: `sum(rate(trading_orders_total{${app},status="${status}"}[${RATE}])) / ${total}`,
+            legend: status,
+          })),
+          thresholds: alerts.orderRejectionRatio !== undefined ? [alerts.orderRejectionRatio] : undefined,
+          min: 0,
+        },
+        {
+          title: 'Duration: order latency',
+          description: 'Quantiles of trading_order_latency_seconds over all pods',
+          unit: 's',
+          queries: [0.5, 0.99, 0.999].map((q) => ({
+            expr: `histogram_quantile(${q}, sum by (le) (rate(trading_order_latency_seconds_bucket{${app}}[${RATE}])))`,
+            legend: `p${num(q * 100)}`,
+          })),
+          thresholds: alerts.orderLatency ? [alerts.orderLatency.thresholdSeconds] : undefined,
+          min: 0,
+        },
+      ],
     });
   }
   const trading: PanelSpec[] = [];
@@ -110,7 +131,12 @@ export function dashboardRows(scope: MonitoringScope): RowSpec[] {
       title: 'Market data age',
       description: 'Age of the last market data update at scrape time, per pod',
       unit: 's',
-      queries: [{ expr: `timestamp(marketdata_last_update_timestamp_seconds{${app}}) - marketdata_last_update_timestamp_seconds{${app}}`, legend: '{{pod}}' }],
+      queries: [
+        {
+          expr: `timestamp(marketdata_last_update_timestamp_seconds{${app}}) - marketdata_last_update_timestamp_seconds{${app}}`,
+          legend: '{{pod}}',
+        },
+      ],
       thresholds: [alerts.marketDataStaleSeconds],
       min: 0,
     });
@@ -149,50 +175,68 @@ export function dashboardRows(scope: MonitoringScope): RowSpec[] {
   }
   if (trading.length) rows.push({ title: 'Trading and SLO', panels: trading });
 
-  const saturation: PanelSpec[] = [{
-    title: 'Saturation: CPU',
-    description: 'CPU used per pod (cores) against the container limit',
-    unit: 'short',
-    queries: [
-      { expr: `sum by (pod) (rate(container_cpu_usage_seconds_total{${pods}}[${RATE}]))`, legend: '{{pod}}' },
-      { expr: `max(kube_pod_container_resource_limits{${pods},resource="cpu"})`, legend: 'limit' },
-    ],
-    min: 0,
-  }, {
-    title: 'Saturation: memory',
-    description: `Working set per pod against the container limit; the alert fires at ${num(t.memory.ratio * 100)}% for ${t.memory.for}`,
-    unit: 'bytes',
-    queries: [
-      { expr: `max by (pod) (container_memory_working_set_bytes{${pods}})`, legend: '{{pod}}' },
-      { expr: `max(kube_pod_container_resource_limits{${pods},resource="memory"})`, legend: 'limit' },
-    ],
-    min: 0,
-  }, {
-    title: 'Saturation: CPU throttling',
-    description: `Share of CFS periods in which the container was throttled; the alert fires at ${num(t.cpuThrottling.ratio * 100)}% for ${t.cpuThrottling.for}`,
-    unit: 'percentunit',
-    queries: [{
-      expr: `sum by (pod) (rate(container_cpu_cfs_throttled_periods_total{${pods}}[${RATE}])) / sum by (pod) (rate(container_cpu_cfs_periods_total{${pods}}[${RATE}]))`,
-      legend: '{{pod}}',
-    }],
-    thresholds: [t.cpuThrottling.ratio],
-    min: 0,
-  }, {
-    title: `Restarts (${t.crashLooping.window})`,
-    description: `Container restarts over ${t.crashLooping.window}; more than ${t.crashLooping.restarts} is crash looping`,
-    unit: 'short',
-    queries: [{ expr: `increase(kube_pod_container_status_restarts_total{${pods}}[${t.crashLooping.window}])`, legend: '{{pod}}' }],
-    thresholds: [t.crashLooping.restarts],
-    min: 0,
-  }];
+  const saturation: PanelSpec[] = [
+    {
+      title: 'Saturation: CPU',
+      description: 'CPU used per pod (cores) against the container limit',
+      unit: 'short',
+      queries: [
+        { expr: `sum by (pod) (rate(container_cpu_usage_seconds_total{${pods}}[${RATE}]))`, legend: '{{pod}}' },
+        { expr: `max(kube_pod_container_resource_limits{${pods},resource="cpu"})`, legend: 'limit' },
+      ],
+      min: 0,
+    },
+    {
+      title: 'Saturation: memory',
+      description: `Working set per pod against the container limit; the alert fires at ${num(t.memory.ratio * 100)}% for ${t.memory.for}`,
+      unit: 'bytes',
+      queries: [
+        { expr: `max by (pod) (container_memory_working_set_bytes{${pods}})`, legend: '{{pod}}' },
+        { expr: `max(kube_pod_container_resource_limits{${pods},resource="memory"})`, legend: 'limit' },
+      ],
+      min: 0,
+    },
+    {
+      title: 'Saturation: CPU throttling',
+      description: `Share of CFS periods in which the container was throttled; the alert fires at ${num(t.cpuThrottling.ratio * 100)}% for ${t.cpuThrottling.for}`,
+      unit: 'percentunit',
+      queries: [
+        {
+          expr: `sum by (pod) (rate(container_cpu_cfs_throttled_periods_total{${pods}}[${RATE}])) / sum by (pod) (rate(container_cpu_cfs_periods_total{${pods}}[${RATE}]))`,
+          legend: '{{pod}}',
+        },
+      ],
+      thresholds: [t.cpuThrottling.ratio],
+      min: 0,
+    },
+    {
+      title: `Restarts (${t.crashLooping.window})`,
+      description: `Container restarts over ${t.crashLooping.window}; more than ${t.crashLooping.restarts} is crash looping`,
+      unit: 'short',
+      queries: [
+        {
+          expr: `increase(kube_pod_container_status_restarts_total{${pods}}[${t.crashLooping.window}])`,
+          legend: '{{pod}}',
+        },
+      ],
+      thresholds: [t.crashLooping.restarts],
+      min: 0,
+    },
+  ];
   if (scope.autoscaled) {
     saturation.push({
       title: 'Replicas against the HPA maximum',
       description: `Current replicas and the HorizontalPodAutoscaler maximum; ${t.hpaAtMax.for} at the maximum alerts`,
       unit: 'short',
       queries: [
-        { expr: `max(kube_horizontalpodautoscaler_status_current_replicas{namespace="${scope.namespace}",horizontalpodautoscaler="${scope.hpaName}"})`, legend: 'current' },
-        { expr: `max(kube_horizontalpodautoscaler_spec_max_replicas{namespace="${scope.namespace}",horizontalpodautoscaler="${scope.hpaName}"})`, legend: 'max' },
+        {
+          expr: `max(kube_horizontalpodautoscaler_status_current_replicas{namespace="${scope.namespace}",horizontalpodautoscaler="${scope.hpaName}"})`,
+          legend: 'current',
+        },
+        {
+          expr: `max(kube_horizontalpodautoscaler_spec_max_replicas{namespace="${scope.namespace}",horizontalpodautoscaler="${scope.hpaName}"})`,
+          legend: 'max',
+        },
       ],
       min: 0,
     });
@@ -237,7 +281,14 @@ function redRow(scope: MonitoringScope): RowSpec | undefined {
       unit: 'ops',
       queries: [
         { expr: `sum(rate(${metrics.errors}{${app}}[${RATE}]))`, legend: 'errors/s' },
-        ...(metrics.requests ? [{ expr: `sum(rate(${metrics.errors}{${app}}[${RATE}])) / sum(rate(${metrics.requests}{${app}}[${RATE}]))`, legend: 'error ratio' }] : []),
+        ...(metrics.requests
+          ? [
+              {
+                expr: `sum(rate(${metrics.errors}{${app}}[${RATE}])) / sum(rate(${metrics.requests}{${app}}[${RATE}]))`,
+                legend: 'error ratio',
+              },
+            ]
+          : []),
       ],
       min: 0,
     });
@@ -261,7 +312,9 @@ function redRow(scope: MonitoringScope): RowSpec | undefined {
       title: 'Duration: mean latency',
       description: `Time spent (${duration.sum}) per request (${count}), over all pods`,
       unit: 's',
-      queries: [{ expr: `sum(rate(${duration.sum}{${app}}[${RATE}])) / sum(rate(${count}{${app}}[${RATE}]))`, legend: 'mean' }],
+      queries: [
+        { expr: `sum(rate(${duration.sum}{${app}}[${RATE}])) / sum(rate(${count}{${app}}[${RATE}]))`, legend: 'mean' },
+      ],
       thresholds: alerts.latencyMeanSeconds !== undefined ? [alerts.latencyMeanSeconds] : undefined,
       min: 0,
     });
@@ -276,32 +329,55 @@ function panel(spec: PanelSpec): timeseries.PanelBuilder {
     .datasource(DATASOURCE)
     .unit(spec.unit)
     .gridPos({ x: 0, y: 0, w: 8, h: 8 })
-    .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom))
-    .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending));
+    .legend(
+      new common.VizLegendOptionsBuilder()
+        .showLegend(true)
+        .displayMode(common.LegendDisplayMode.List)
+        .placement(common.LegendPlacement.Bottom),
+    )
+    .tooltip(
+      new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending),
+    );
   if (spec.min !== undefined) builder.min(spec.min);
-  spec.queries.forEach((q, i) => builder.withTarget(new prometheus.DataqueryBuilder()
-    .datasource(DATASOURCE)
-    .expr(q.expr)
-    .legendFormat(q.legend)
-    .refId(String.fromCharCode(65 + i))));
+  spec.queries.forEach((q, i) =>
+    builder.withTarget(
+      new prometheus.DataqueryBuilder()
+        .datasource(DATASOURCE)
+        .expr(q.expr)
+        .legendFormat(q.legend)
+        .refId(String.fromCharCode(65 + i)),
+    ),
+  );
   if (spec.thresholds?.length) {
     builder
-      .thresholds(new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute).steps([
-        { value: null, color: 'green' },
-        ...spec.thresholds.map((value, i) => ({ value, color: i === spec.thresholds!.length - 1 ? 'red' : 'orange' })),
-      ]))
+      .thresholds(
+        new dashboard.ThresholdsConfigBuilder()
+          .mode(dashboard.ThresholdsMode.Absolute)
+          .steps([
+            { value: null, color: 'green' },
+            ...spec.thresholds.map((value, i) => ({
+              value,
+              color: i === spec.thresholds!.length - 1 ? 'red' : 'orange',
+            })),
+          ]),
+      )
       .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed));
   }
   return builder;
 }
 
 /** The dashboard model of a service, with a stable uid (no random ids). */
-export function serviceDashboard(scope: MonitoringScope, tags: readonly string[] = [scope.service.name]): dashboard.Dashboard {
+export function serviceDashboard(
+  scope: MonitoringScope,
+  tags: readonly string[] = [scope.service.name],
+): dashboard.Dashboard {
   const { service, namespace, region } = scope;
   // named by service, namespace and region: a global Grafana tells the regions of one environment apart
   const builder = new dashboard.DashboardBuilder(`${service.name} (${namespace}${region ? `, ${region}` : ''})`)
     .uid(dashboardUid(service.name, namespace, region))
-    .description(`${service.description}: rate, errors, duration and saturation. Generated by cdk8s from environments/; edits in Grafana are overwritten.`)
+    .description(
+      `${service.description}: rate, errors, duration and saturation. Generated by cdk8s from environments/; edits in Grafana are overwritten.`,
+    )
     .tags([...tags])
     .editable()
     .timezone('utc')
@@ -345,7 +421,8 @@ function sorted(value: unknown): unknown {
   for (const key of Object.keys(value).sort()) {
     const v = sorted((value as Record<string, unknown>)[key]);
     // an assignment to `__proto__` would set the prototype instead of adding the key
-    if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+    if (key === '__proto__')
+      Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
     else out[key] = v;
   }
   return out;
@@ -384,12 +461,15 @@ export class ServiceDashboard extends Construct {
       data: { [`${service.name}.json`]: stableJson(this.model) },
     });
     this.node.addValidation({
-      validate: () => (this.model.panels ?? []).flatMap((p) => ('targets' in p ? (p.targets ?? []) : []).flatMap((t) => {
-        const expr = (t as { expr?: string }).expr ?? '';
-        // Grafana's own variables are not PromQL: check the query as Grafana sends it
-        const error = promqlError(expr.replace(/\$__rate_interval/g, '5m'));
-        return error ? [`service "${service.name}": dashboard panel "${p.title}": ${error}; query: ${expr}`] : [];
-      })),
+      validate: () =>
+        (this.model.panels ?? []).flatMap((p) =>
+          ('targets' in p ? (p.targets ?? []) : []).flatMap((t) => {
+            const expr = (t as { expr?: string }).expr ?? '';
+            // Grafana's own variables are not PromQL: check the query as Grafana sends it
+            const error = promqlError(expr.replace(/\$__rate_interval/g, '5m'));
+            return error ? [`service "${service.name}": dashboard panel "${p.title}": ${error}; query: ${expr}`] : [];
+          }),
+        ),
     });
   }
 }

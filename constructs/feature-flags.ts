@@ -25,10 +25,13 @@ export class FeatureFlags extends Construct {
         const errors: string[] = [];
         const names = new Set<string>();
         for (const flag of flags) {
-          if (names.has(flag.name)) errors.push(`feature flag "${flag.name}" is declared twice; flag names must be unique`);
+          if (names.has(flag.name))
+            errors.push(`feature flag "${flag.name}" is declared twice; flag names must be unique`);
           names.add(flag.name);
           if (!Number.isInteger(flag.rolloutPercent) || flag.rolloutPercent < 0 || flag.rolloutPercent > 100) {
-            errors.push(`feature flag "${flag.name}": rolloutPercent ${flag.rolloutPercent} must be a whole number 0-100`);
+            errors.push(
+              `feature flag "${flag.name}": rolloutPercent ${flag.rolloutPercent} must be a whole number 0-100`,
+            );
           }
         }
         return errors;

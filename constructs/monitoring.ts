@@ -34,11 +34,24 @@ export class ServiceMonitoring extends Construct {
     super(scope, id);
     const { scope: monitored, workload } = props;
     if (monitored.scraped) {
-      const monitor = { name: monitored.service.name, labels: props.labels, namespace: monitored.namespace, interval: monitored.interval };
+      const monitor = {
+        name: monitored.service.name,
+        labels: props.labels,
+        namespace: monitored.namespace,
+        interval: monitored.interval,
+      };
       if (workload.previewService) new PodMonitor(this, 'pod-monitor', { ...monitor, selector: workload.selector });
-      else new ServiceMonitor(this, 'service-monitor', { ...monitor, selector: props.serviceSelector ?? workload.selector });
+      else
+        new ServiceMonitor(this, 'service-monitor', {
+          ...monitor,
+          selector: props.serviceSelector ?? workload.selector,
+        });
     }
-    this.rules = new ServiceAlertRules(this, 'rules', { scope: monitored, labels: props.labels, runbookUrlPattern: props.runbookUrlPattern });
+    this.rules = new ServiceAlertRules(this, 'rules', {
+      scope: monitored,
+      labels: props.labels,
+      runbookUrlPattern: props.runbookUrlPattern,
+    });
     new ServiceDashboard(this, 'dashboard', { ...props.dashboard, scope: monitored });
   }
 }

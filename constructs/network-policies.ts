@@ -33,7 +33,9 @@ export const flowPort = (p: PortConfig): FlowPort => ({ name: p.name, port: p.po
 const policyPorts = (ports: readonly FlowPort[]): k8s.NetworkPolicyPort[] =>
   ports.map((p) => ({ port: k8s.IntOrString.fromNumber(p.port), protocol: p.protocol }));
 
-const namespacePeer = (namespace: string): k8s.NetworkPolicyPeer => ({ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: namespace } } });
+const namespacePeer = (namespace: string): k8s.NetworkPolicyPeer => ({
+  namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: namespace } },
+});
 
 export interface NamespaceNetworkPoliciesProps {
   /** Labels of the policies. @default - none (the chart's) */
@@ -58,11 +60,16 @@ export class NamespaceNetworkPolicies extends Construct {
       spec: {
         podSelector: {},
         policyTypes: ['Egress'],
-        egress: [{
-          // one peer with both selectors: kube-dns pods in kube-system, not all of kube-system
-          to: [{ ...namespacePeer(CLUSTER_DNS.namespace), podSelector: { matchLabels: CLUSTER_DNS.podLabels } }],
-          ports: CLUSTER_DNS.protocols.map((protocol) => ({ port: k8s.IntOrString.fromNumber(CLUSTER_DNS.port), protocol })),
-        }],
+        egress: [
+          {
+            // one peer with both selectors: kube-dns pods in kube-system, not all of kube-system
+            to: [{ ...namespacePeer(CLUSTER_DNS.namespace), podSelector: { matchLabels: CLUSTER_DNS.podLabels } }],
+            ports: CLUSTER_DNS.protocols.map((protocol) => ({
+              port: k8s.IntOrString.fromNumber(CLUSTER_DNS.port),
+              protocol,
+            })),
+          },
+        ],
       },
     });
   }
@@ -114,15 +121,26 @@ export class ServiceNetworkPolicy extends Construct {
     super(scope, id);
     this.name = props.name;
     const rule = (r: PeerRule) => ({ peers: peersOf(r.peer), ports: policyPorts(r.ports.map(flowPort)) });
-    const ingress: k8s.NetworkPolicyIngressRule[] = (props.ingress ?? []).map(rule).map(({ peers, ports }) => ({ from: peers, ports }));
-    const egress: k8s.NetworkPolicyEgressRule[] = (props.egress ?? []).map(rule).map(({ peers, ports }) => ({ to: peers, ports }));
+    const ingress: k8s.NetworkPolicyIngressRule[] = (props.ingress ?? [])
+      .map(rule)
+      .map(({ peers, ports }) => ({ from: peers, ports }));
+    const egress: k8s.NetworkPolicyEgressRule[] = (props.egress ?? [])
+      .map(rule)
+      .map(({ peers, ports }) => ({ to: peers, ports }));
     this.node.addValidation({
-      validate: () => [...(props.ingress ?? []), ...(props.egress ?? [])].flatMap((r) => {
-        const { pods, namespace, cidrs } = r.peer;
-        if (cidrs && (pods || namespace)) return [`NetworkPolicy "${props.name}": a peer with cidrs (${cidrs.join(', ')}) must not also name pods or a namespace; give them as separate peers`];
-        if (!cidrs && !pods && namespace === undefined) return [`NetworkPolicy "${props.name}": a peer names no pods, namespace or cidrs; say which pods may connect (an empty pods selector means every pod of the namespace)`];
-        return [];
-      }),
+      validate: () =>
+        [...(props.ingress ?? []), ...(props.egress ?? [])].flatMap((r) => {
+          const { pods, namespace, cidrs } = r.peer;
+          if (cidrs && (pods || namespace))
+            return [
+              `NetworkPolicy "${props.name}": a peer with cidrs (${cidrs.join(', ')}) must not also name pods or a namespace; give them as separate peers`,
+            ];
+          if (!cidrs && !pods && namespace === undefined)
+            return [
+              `NetworkPolicy "${props.name}": a peer names no pods, namespace or cidrs; say which pods may connect (an empty pods selector means every pod of the namespace)`,
+            ];
+          return [];
+        }),
     });
 
     new k8s.KubeNetworkPolicy(this, 'resource', {
@@ -142,8 +160,10 @@ export class ServiceNetworkPolicy extends Construct {
 /** The NetworkPolicy peers of one PeerRef: one per CIDR, or one with the namespace and pod selectors (both must match). */
 function peersOf(peer: PeerRef): k8s.NetworkPolicyPeer[] {
   if (peer.cidrs) return peer.cidrs.map((cidr) => ({ ipBlock: { cidr } }));
-  return [{
-    ...(peer.namespace !== undefined ? namespacePeer(peer.namespace) : {}),
-    ...(peer.pods ? { podSelector: { matchLabels: peer.pods } } : {}),
-  }];
+  return [
+    {
+      ...(peer.namespace !== undefined ? namespacePeer(peer.namespace) : {}),
+      ...(peer.pods ? { podSelector: { matchLabels: peer.pods } } : {}),
+    },
+  ];
 }

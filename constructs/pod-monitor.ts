@@ -46,9 +46,12 @@ export class PodMonitor extends Construct {
       },
     });
     this.node.addValidation({
-      validate: () => props.selector[LABEL.name] === name ? [] : [
-        `PodMonitor of service "${name}" in ${Chart.of(this).node.id} selects pods whose ${LABEL.name} is "${props.selector[LABEL.name]}", but jobLabel takes job from it and the rules expect job="${name}"; select the workload's pods by the service's selector labels`,
-      ],
+      validate: () =>
+        props.selector[LABEL.name] === name
+          ? []
+          : [
+              `PodMonitor of service "${name}" in ${Chart.of(this).node.id} selects pods whose ${LABEL.name} is "${props.selector[LABEL.name]}", but jobLabel takes job from it and the rules expect job="${name}"; select the workload's pods by the service's selector labels`,
+            ],
     });
   }
 }

@@ -1,6 +1,15 @@
 import { k8s } from 'cdk8s-plus-28';
 import { topologyKeysOf, ZONE_KEY } from '../config/availability-rules';
-import { AvailabilityConfig, DEFAULT_EPHEMERAL_STORAGE, PortConfig, ProbeConfig, ProbesConfig, Resources, ServiceConfig, SidecarConfig } from '../config/types';
+import {
+  AvailabilityConfig,
+  DEFAULT_EPHEMERAL_STORAGE,
+  PortConfig,
+  ProbeConfig,
+  ProbesConfig,
+  Resources,
+  ServiceConfig,
+  SidecarConfig,
+} from '../config/types';
 
 /** Default UID/GID of every container: non-root, outside the range of system users. */
 export const DEFAULT_UID = 10001;
@@ -150,20 +159,22 @@ export function podTemplate(props: PodTemplateProps): k8s.PodTemplateSpec {
         fsGroup: uid,
         seccompProfile: { type: 'RuntimeDefault' },
       },
-      topologySpreadConstraints: spread.length ? spread.map((c) => ({
-        maxSkew: 1,
-        topologyKey: c.topologyKey,
-        whenUnsatisfiable: c.whenUnsatisfiable,
-        // a cordoned node (a drain, a node upgrade) carries the unschedulable taint: it is no longer
-        // a place to spread to. Under the default (Ignore) a drained zone still counts with its
-        // evicted pods missing, so a DoNotSchedule zone spread refuses every other zone and the
-        // drained pods stay Pending (found by the live twin's Drain scenario, test/live)
-        nodeTaintsPolicy: 'Honor',
-        labelSelector: { matchLabels: props.selector },
-        // count only the pods of the same revision: during a rolling update or beside a blue/green
-        // preview, the old revision's pods would otherwise skew where the new ones go
-        matchLabelKeys: [props.revisionLabel ?? revisionLabelOf('deployment')],
-      })) : undefined,
+      topologySpreadConstraints: spread.length
+        ? spread.map((c) => ({
+            maxSkew: 1,
+            topologyKey: c.topologyKey,
+            whenUnsatisfiable: c.whenUnsatisfiable,
+            // a cordoned node (a drain, a node upgrade) carries the unschedulable taint: it is no longer
+            // a place to spread to. Under the default (Ignore) a drained zone still counts with its
+            // evicted pods missing, so a DoNotSchedule zone spread refuses every other zone and the
+            // drained pods stay Pending (found by the live twin's Drain scenario, test/live)
+            nodeTaintsPolicy: 'Honor',
+            labelSelector: { matchLabels: props.selector },
+            // count only the pods of the same revision: during a rolling update or beside a blue/green
+            // preview, the old revision's pods would otherwise skew where the new ones go
+            matchLabelKeys: [props.revisionLabel ?? revisionLabelOf('deployment')],
+          }))
+        : undefined,
       containers: [container, ...sidecars],
       volumes,
     },
@@ -178,12 +189,17 @@ export function spreadKeysOf(spread: AvailabilityConfig['spread']): string[] {
 export { ZONE_KEY };
 
 /** The service's ports a sidecar serves, by name or number (config/rules.ts checks they exist). */
-export function sidecarPortsOf(service: Pick<ServiceConfig, 'ports'>, sidecar: Pick<SidecarConfig, 'ports'>): PortConfig[] {
+export function sidecarPortsOf(
+  service: Pick<ServiceConfig, 'ports'>,
+  sidecar: Pick<SidecarConfig, 'ports'>,
+): PortConfig[] {
   return (sidecar.ports ?? []).flatMap((ref) => service.ports.filter((p) => p.name === ref || p.port === ref));
 }
 
 function literalEnv(env: Record<string, string> | undefined): k8s.EnvVar[] {
-  return Object.entries(env ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([name, value]) => ({ name, value }));
+  return Object.entries(env ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, value]) => ({ name, value }));
 }
 
 /**
@@ -191,7 +207,13 @@ function literalEnv(env: Record<string, string> | undefined): k8s.EnvVar[] {
  * context for both (non-root, no privilege escalation, all capabilities dropped, RuntimeDefault
  * seccomp, read-only root filesystem), the resources given, probes when given.
  */
-function containerOf(uid: number, spec: ContainerProps, env: k8s.EnvVar[], mounts: k8s.VolumeMount[], preStopSeconds: number): k8s.Container {
+function containerOf(
+  uid: number,
+  spec: ContainerProps,
+  env: k8s.EnvVar[],
+  mounts: k8s.VolumeMount[],
+  preStopSeconds: number,
+): k8s.Container {
   const { resources } = spec;
   const ports = spec.ports ?? [];
   const probes = spec.probes ?? {};
@@ -201,27 +223,34 @@ function containerOf(uid: number, spec: ContainerProps, env: k8s.EnvVar[], mount
     imagePullPolicy: 'IfNotPresent',
     command: spec.command,
     args: spec.args,
-    ports: ports.length ? ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: p.protocol ?? 'TCP' })) : undefined,
+    ports: ports.length
+      ? ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: p.protocol ?? 'TCP' }))
+      : undefined,
     env: env.length ? env : undefined,
     resources: {
       requests: {
-        'cpu': k8s.Quantity.fromString(resources.requests.cpu),
-        'memory': k8s.Quantity.fromString(resources.requests.memory),
-        'ephemeral-storage': k8s.Quantity.fromString(resources.requests.ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE.request),
+        cpu: k8s.Quantity.fromString(resources.requests.cpu),
+        memory: k8s.Quantity.fromString(resources.requests.memory),
+        'ephemeral-storage': k8s.Quantity.fromString(
+          resources.requests.ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE.request,
+        ),
       },
       limits: {
-        'cpu': k8s.Quantity.fromString(resources.limits.cpu),
-        'memory': k8s.Quantity.fromString(resources.limits.memory),
-        'ephemeral-storage': k8s.Quantity.fromString(resources.limits.ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE.limit),
+        cpu: k8s.Quantity.fromString(resources.limits.cpu),
+        memory: k8s.Quantity.fromString(resources.limits.memory),
+        'ephemeral-storage': k8s.Quantity.fromString(
+          resources.limits.ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE.limit,
+        ),
       },
     },
     startupProbe: probe(probes.startup),
     readinessProbe: probe(probes.readiness),
     livenessProbe: probe(probes.liveness),
-    lifecycle: preStopSeconds > 0
-      // let endpoints and load balancers drop the pod before it stops accepting connections
-      ? { preStop: { exec: { command: ['sleep', String(preStopSeconds)] } } }
-      : undefined,
+    lifecycle:
+      preStopSeconds > 0
+        ? // let endpoints and load balancers drop the pod before it stops accepting connections
+          { preStop: { exec: { command: ['sleep', String(preStopSeconds)] } } }
+        : undefined,
     securityContext: {
       allowPrivilegeEscalation: false,
       privileged: false,
@@ -239,7 +268,8 @@ function containerOf(uid: number, spec: ContainerProps, env: k8s.EnvVar[], mount
 
 function probe(config: ProbeConfig | undefined): k8s.Probe | undefined {
   if (!config) return undefined;
-  const port = (p: string | number) => (typeof p === 'number' ? k8s.IntOrString.fromNumber(p) : k8s.IntOrString.fromString(p));
+  const port = (p: string | number) =>
+    typeof p === 'number' ? k8s.IntOrString.fromNumber(p) : k8s.IntOrString.fromString(p);
   return {
     httpGet: config.http ? { path: config.http.path, port: port(config.http.port), scheme: 'HTTP' } : undefined,
     tcpSocket: config.tcp ? { port: port(config.tcp.port) } : undefined,

@@ -32,8 +32,10 @@ export function publicPortOf(ports: readonly PortConfig[]): PortConfig {
  * A per-Ingress header would need `configuration-snippet`, which a stock controller refuses
  * (`allow-snippet-annotations` is false, and the admission webhook rejects it, since v1.9).
  */
-export function hstsControllerSettings(config: { readonly ingress: Pick<IngressConfig, 'hstsMaxAgeSeconds'> }): Record<string, string> {
-  return { 'hsts': 'true', 'hsts-max-age': String(config.ingress.hstsMaxAgeSeconds), 'hsts-include-subdomains': 'true' };
+export function hstsControllerSettings(config: {
+  readonly ingress: Pick<IngressConfig, 'hstsMaxAgeSeconds'>;
+}): Record<string, string> {
+  return { hsts: 'true', 'hsts-max-age': String(config.ingress.hstsMaxAgeSeconds), 'hsts-include-subdomains': 'true' };
 }
 
 /** The annotations of a public Ingress that a policy check requires. */
@@ -70,16 +72,20 @@ export class PublicIngress extends Construct {
       spec: {
         ingressClassName: ingress.className,
         tls: [{ hosts: [ingress.host], secretName: `${name}-tls` }],
-        rules: [{
-          host: ingress.host,
-          http: {
-            paths: [{
-              path: props.path ?? '/',
-              pathType: 'Prefix',
-              backend: { service: { name: props.backendService ?? name, port: { name: props.port } } },
-            }],
+        rules: [
+          {
+            host: ingress.host,
+            http: {
+              paths: [
+                {
+                  path: props.path ?? '/',
+                  pathType: 'Prefix',
+                  backend: { service: { name: props.backendService ?? name, port: { name: props.port } } },
+                },
+              ],
+            },
           },
-        }],
+        ],
       },
     });
   }

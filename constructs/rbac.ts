@@ -64,12 +64,17 @@ export class ServiceApiAccess extends Construct {
       const clusterScope = props.clusterScope;
       if (!clusterScope) {
         this.node.addValidation({
-          validate: () => [`service "${service}" declares ${cluster.length} api rule(s) with scope: cluster, but no cluster scope was given to ServiceApiAccess; pass the chart's clusterScope`],
+          validate: () => [
+            `service "${service}" declares ${cluster.length} api rule(s) with scope: cluster, but no cluster scope was given to ServiceApiAccess; pass the chart's clusterScope`,
+          ],
         });
         return;
       }
       const name = clusterRoleNameOf(props.namespace, service);
-      new k8s.KubeClusterRole(clusterScope, `${service}-cluster-role`, { metadata: { name, labels }, rules: cluster.map(toPolicyRule) });
+      new k8s.KubeClusterRole(clusterScope, `${service}-cluster-role`, {
+        metadata: { name, labels },
+        rules: cluster.map(toPolicyRule),
+      });
       new k8s.KubeClusterRoleBinding(clusterScope, `${service}-cluster-role-binding`, {
         metadata: { name, labels },
         roleRef: { apiGroup: RBAC_API_GROUP, kind: 'ClusterRole', name },

@@ -2,7 +2,11 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { SecretRef, SecretStoreConfig } from '../config/types';
 import { ClusterSecretStore } from '../imports/clustersecretstore-external-secrets.io';
-import { ExternalSecret, ExternalSecretSpecSecretStoreRefKind, ExternalSecretSpecTargetCreationPolicy } from '../imports/externalsecret-external-secrets.io';
+import {
+  ExternalSecret,
+  ExternalSecretSpecSecretStoreRefKind,
+  ExternalSecretSpecTargetCreationPolicy,
+} from '../imports/externalsecret-external-secrets.io';
 
 export interface SecretStoreProps {
   /** The store: its name and provider block (checked by config/provider-rules.ts). */

@@ -37,7 +37,7 @@ export class ServiceEndpoints extends Construct {
         type: 'ClusterIP',
         clusterIp: props.headless ? 'None' : undefined,
         // members of a group (service.peers) must find each other before any of them is ready
-        publishNotReadyAddresses: props.headless ? props.publishNotReadyAddresses ?? false : undefined,
+        publishNotReadyAddresses: props.headless ? (props.publishNotReadyAddresses ?? false) : undefined,
         selector: props.selector,
         ports: props.ports.map((p) => ({
           name: p.name,

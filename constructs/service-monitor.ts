@@ -7,7 +7,10 @@ import { durationSeconds, formatDuration } from '../core/promql';
 const DEFAULT_SCRAPE_TIMEOUT_SECONDS = 10;
 
 /** How a service's metrics port is scraped: port, interval and timeout, the same for a ServiceMonitor and a PodMonitor. */
-export function scrapeEndpointOf(interval: string, port: string = METRICS_PORT): { port: string; interval: string; scrapeTimeout: string } {
+export function scrapeEndpointOf(
+  interval: string,
+  port: string = METRICS_PORT,
+): { port: string; interval: string; scrapeTimeout: string } {
   return {
     port,
     interval,

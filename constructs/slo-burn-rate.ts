@@ -15,8 +15,8 @@ export const SLO_PERIOD_DAYS = 30;
 export const BURN_RATE_WINDOWS = [
   { burnRate: 14.4, long: '1h', short: '5m', severity: 'critical', budgetSpent: 0.02 },
   { burnRate: 6, long: '6h', short: '30m', severity: 'critical', budgetSpent: 0.05 },
-  { burnRate: 3, long: '1d', short: '2h', severity: 'warning', budgetSpent: 0.10 },
-  { burnRate: 1, long: '3d', short: '6h', severity: 'warning', budgetSpent: 0.10 },
+  { burnRate: 3, long: '1d', short: '2h', severity: 'warning', budgetSpent: 0.1 },
+  { burnRate: 1, long: '3d', short: '6h', severity: 'warning', budgetSpent: 0.1 },
 ] as const;
 
 /** Every window a burn-rate alert reads, each recorded once. */
@@ -89,7 +89,10 @@ export function sloRuleGroup(scope: MonitoringScope): RuleGroupSpec | undefined 
   records.push(
     { record: OBJECTIVE_RECORD, expr: `vector(${num(slo.availability / 100)})`, labels },
     { record: ERROR_BUDGET_RECORD, expr: `vector(${num(budget)})`, labels },
-    ...SLO_WINDOWS.map((w) => ({ record: burnRateRecord(w), expr: `${errorRatioRecord(w)}{${scope.app}} / ${num(budget)}` })),
+    ...SLO_WINDOWS.map((w) => ({
+      record: burnRateRecord(w),
+      expr: `${errorRatioRecord(w)}{${scope.app}} / ${num(budget)}`,
+    })),
     {
       record: errorRatioRecord(period),
       // the mean of the 5m ratio over the period: cheap to evaluate, unlike a 30-day rate()

@@ -48,8 +48,12 @@ export class TargetNamespace extends Construct {
           'requests.memory': k8s.Quantity.fromString(q.requests.memory),
           'limits.cpu': k8s.Quantity.fromString(q.limits.cpu),
           'limits.memory': k8s.Quantity.fromString(q.limits.memory),
-          ...(q.requests.ephemeralStorage ? { 'requests.ephemeral-storage': k8s.Quantity.fromString(q.requests.ephemeralStorage) } : {}),
-          ...(q.limits.ephemeralStorage ? { 'limits.ephemeral-storage': k8s.Quantity.fromString(q.limits.ephemeralStorage) } : {}),
+          ...(q.requests.ephemeralStorage
+            ? { 'requests.ephemeral-storage': k8s.Quantity.fromString(q.requests.ephemeralStorage) }
+            : {}),
+          ...(q.limits.ephemeralStorage
+            ? { 'limits.ephemeral-storage': k8s.Quantity.fromString(q.limits.ephemeralStorage) }
+            : {}),
           pods: k8s.Quantity.fromNumber(q.pods),
         },
       },
@@ -58,15 +62,33 @@ export class TargetNamespace extends Construct {
     new k8s.KubeLimitRange(this, 'limits', {
       metadata: { name: 'container-defaults', labels: props.labels },
       spec: {
-        limits: [{
-          type: 'Container',
-          defaultRequest: { ...amounts(l.defaultRequest), 'ephemeral-storage': k8s.Quantity.fromString(l.defaultRequest.ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE.request) },
-          default: { ...amounts(l.default), 'ephemeral-storage': k8s.Quantity.fromString(l.default.ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE.limit) },
-          max: { ...amounts(l.max), 'ephemeral-storage': k8s.Quantity.fromString(l.max.ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE.max) },
-        }],
+        limits: [
+          {
+            type: 'Container',
+            defaultRequest: {
+              ...amounts(l.defaultRequest),
+              'ephemeral-storage': k8s.Quantity.fromString(
+                l.defaultRequest.ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE.request,
+              ),
+            },
+            default: {
+              ...amounts(l.default),
+              'ephemeral-storage': k8s.Quantity.fromString(
+                l.default.ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE.limit,
+              ),
+            },
+            max: {
+              ...amounts(l.max),
+              'ephemeral-storage': k8s.Quantity.fromString(l.max.ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE.max),
+            },
+          },
+        ],
       },
     });
   }
 }
 
-const amounts = (a: ResourceAmounts) => ({ cpu: k8s.Quantity.fromString(a.cpu), memory: k8s.Quantity.fromString(a.memory) });
+const amounts = (a: ResourceAmounts) => ({
+  cpu: k8s.Quantity.fromString(a.cpu),
+  memory: k8s.Quantity.fromString(a.memory),
+});

@@ -113,14 +113,18 @@ export class Workload extends Construct implements WorkloadRef {
           revisionHistoryLimit: 5,
           persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
           template,
-          volumeClaimTemplates: props.storage ? [{
-            metadata: { name: DATA_VOLUME, labels: this.selector },
-            spec: {
-              accessModes: ['ReadWriteOnce'],
-              storageClassName: props.storage.storageClass,
-              resources: { requests: { storage: k8s.Quantity.fromString(props.storage.size) } },
-            },
-          }] : undefined,
+          volumeClaimTemplates: props.storage
+            ? [
+                {
+                  metadata: { name: DATA_VOLUME, labels: this.selector },
+                  spec: {
+                    accessModes: ['ReadWriteOnce'],
+                    storageClassName: props.storage.storageClass,
+                    resources: { requests: { storage: k8s.Quantity.fromString(props.storage.size) } },
+                  },
+                },
+              ]
+            : undefined,
         },
       });
       this.apiVersion = set.apiVersion;
@@ -129,18 +133,27 @@ export class Workload extends Construct implements WorkloadRef {
     } else if (props.blueGreen) {
       // same pod template and selector as a Deployment; Argo Rollouts switches the Services
       const release = new BlueGreenRelease(this, 'blue-green', {
-        ...props.blueGreen, name: props.name, labels: props.labels, activeService: props.governingService, selector: this.selector,
+        ...props.blueGreen,
+        name: props.name,
+        labels: props.labels,
+        activeService: props.governingService,
+        selector: this.selector,
       });
-      const rolloutObject = new CoreTemplateRollout(this, 'resource', sortedJson(k8s.toJson_PodTemplateSpec(template)), {
-        metadata,
-        spec: {
-          replicas,
-          selector: { matchLabels: this.selector },
-          revisionHistoryLimit: 5,
-          progressDeadlineSeconds: 600,
-          strategy: { blueGreen: release.strategy },
+      const rolloutObject = new CoreTemplateRollout(
+        this,
+        'resource',
+        sortedJson(k8s.toJson_PodTemplateSpec(template)),
+        {
+          metadata,
+          spec: {
+            replicas,
+            selector: { matchLabels: this.selector },
+            revisionHistoryLimit: 5,
+            progressDeadlineSeconds: 600,
+            strategy: { blueGreen: release.strategy },
+          },
         },
-      });
+      );
       this.apiVersion = rolloutObject.apiVersion;
       this.kind = rolloutObject.kind;
       this.resource = rolloutObject;
@@ -155,10 +168,12 @@ export class Workload extends Construct implements WorkloadRef {
           progressDeadlineSeconds: 600,
           strategy: {
             type: 'RollingUpdate',
-            rollingUpdate: props.rollingUpdate ? {
-              maxSurge: intOrString(props.rollingUpdate.maxSurge),
-              maxUnavailable: intOrString(props.rollingUpdate.maxUnavailable),
-            } : undefined,
+            rollingUpdate: props.rollingUpdate
+              ? {
+                  maxSurge: intOrString(props.rollingUpdate.maxSurge),
+                  maxUnavailable: intOrString(props.rollingUpdate.maxUnavailable),
+                }
+              : undefined,
           },
           template,
         },
@@ -188,7 +203,12 @@ export function intOrString(value: string | number): k8s.IntOrString {
  * string ports of probes (`port: http`); so the template is set after that conversion.
  */
 class CoreTemplateRollout extends Rollout {
-  constructor(scope: Construct, id: string, private readonly podTemplate: unknown, props: RolloutProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly podTemplate: unknown,
+    props: RolloutProps,
+  ) {
     super(scope, id, props);
   }
 
@@ -202,8 +222,10 @@ class CoreTemplateRollout extends Rollout {
 function sortedJson(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortedJson);
   if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([k, v]) => [k, sortedJson(v)]));
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => [k, sortedJson(v)]),
+  );
 }

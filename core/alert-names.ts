@@ -28,7 +28,7 @@ export const ALERT = {
   errorBudgetBurn: 'ErrorBudgetBurn',
 } as const;
 
-export type AlertName = typeof ALERT[keyof typeof ALERT];
+export type AlertName = (typeof ALERT)[keyof typeof ALERT];
 
 /** Every generated alert name. */
 export const ALERT_NAMES: ReadonlySet<string> = new Set(Object.values(ALERT));

@@ -95,8 +95,19 @@ export function isWholeInternet(cidr: string): boolean {
 export const WIDEST_PREFIX = { 4: 8, 6: 32 } as const;
 
 /** Address space that is not the public internet: it does not count towards the public total. */
-const NON_PUBLIC = ['0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.168.0.0/16',
-  '::/128', '::1/128', 'fc00::/7', 'fe80::/10'];
+const NON_PUBLIC = [
+  '0.0.0.0/8',
+  '10.0.0.0/8',
+  '100.64.0.0/10',
+  '127.0.0.0/8',
+  '169.254.0.0/16',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '::/128',
+  '::1/128',
+  'fc00::/7',
+  'fe80::/10',
+];
 
 type Range = [bigint, bigint];
 
@@ -118,8 +129,16 @@ function merge(ranges: Range[]): Range[] {
 
 /** NON_PUBLIC as merged ranges, per family (parsed once). */
 const NON_PUBLIC_RANGES = {
-  4: merge(NON_PUBLIC.map((t) => parseCidr(t)!).filter((c) => c.family === 4).map(rangeOf)),
-  6: merge(NON_PUBLIC.map((t) => parseCidr(t)!).filter((c) => c.family === 6).map(rangeOf)),
+  4: merge(
+    NON_PUBLIC.map((t) => parseCidr(t)!)
+      .filter((c) => c.family === 4)
+      .map(rangeOf),
+  ),
+  6: merge(
+    NON_PUBLIC.map((t) => parseCidr(t)!)
+      .filter((c) => c.family === 6)
+      .map(rangeOf),
+  ),
 } as const;
 
 function sizeOf(ranges: Range[]): bigint {
@@ -144,20 +163,26 @@ function subtract(ranges: Range[], holes: Range[]): Range[] {
  * lowest bit. The local-use NAT64 prefix (RFC 8215) may hold network-specific prefixes of any
  * RFC 6052 length; it is read as /96 ones, the reading under which its blocks embed the most.
  */
-const IPV4_EMBEDDING = ([
-  { prefix: '::ffff:0:0/96', name: 'IPv4-mapped', shift: 0n },
-  { prefix: '::/96', name: 'IPv4-compatible', shift: 0n },
-  { prefix: '64:ff9b::/96', name: 'NAT64', shift: 0n },
-  { prefix: '64:ff9b:1::/48', name: 'local-use NAT64', shift: 0n },
-  { prefix: '2002::/16', name: '6to4', shift: 80n },
-  // the client's address, bit-inverted, in the last 32 bits (RFC 4380)
-  { prefix: '2001::/32', name: 'Teredo', shift: 0n, inverted: true },
-] as Array<{ prefix: string; name: string; shift: bigint; inverted?: boolean }>).map((e) => ({ ...e, range: parseCidr(e.prefix)! }));
+const IPV4_EMBEDDING = (
+  [
+    { prefix: '::ffff:0:0/96', name: 'IPv4-mapped', shift: 0n },
+    { prefix: '::/96', name: 'IPv4-compatible', shift: 0n },
+    { prefix: '64:ff9b::/96', name: 'NAT64', shift: 0n },
+    { prefix: '64:ff9b:1::/48', name: 'local-use NAT64', shift: 0n },
+    { prefix: '2002::/16', name: '6to4', shift: 80n },
+    // the client's address, bit-inverted, in the last 32 bits (RFC 4380)
+    { prefix: '2001::/32', name: 'Teredo', shift: 0n, inverted: true },
+  ] as Array<{ prefix: string; name: string; shift: bigint; inverted?: boolean }>
+).map((e) => ({ ...e, range: parseCidr(e.prefix)! }));
 
 const IPV4_ALL = (1n << 32n) - 1n;
 
 function contains(outer: Cidr, inner: Cidr): boolean {
-  return outer.family === inner.family && outer.prefix <= inner.prefix && (networkOf(inner) & mask(outer)) === networkOf(outer);
+  return (
+    outer.family === inner.family &&
+    outer.prefix <= inner.prefix &&
+    (networkOf(inner) & mask(outer)) === networkOf(outer)
+  );
 }
 
 /** The IPv4 blocks an IPv6 block embeds (none for IPv4 blocks and for IPv6 space that embeds nothing). */
@@ -198,7 +223,10 @@ export function wideCidrs(cidrs: readonly string[]): WideCidr[] {
   const out: WideCidr[] = [];
   const parsed = cidrs.map(parseCidr);
   const embedded = parsed.map((c) => (c ? embeddedIpv4(c) : []));
-  const tooWide = (c: Cidr) => (c.prefix === 0 ? 'opens the whole internet' : `is wider than a /${WIDEST_PREFIX[c.family]} (the widest ${c.family === 4 ? 'IPv4' : 'IPv6'} block allowed without a reason)`);
+  const tooWide = (c: Cidr) =>
+    c.prefix === 0
+      ? 'opens the whole internet'
+      : `is wider than a /${WIDEST_PREFIX[c.family]} (the widest ${c.family === 4 ? 'IPv4' : 'IPv6'} block allowed without a reason)`;
   parsed.forEach((c, index) => {
     if (!c) return;
     if (c.prefix < WIDEST_PREFIX[c.family]) {
@@ -208,7 +236,10 @@ export function wideCidrs(cidrs: readonly string[]): WideCidr[] {
     const wide = embedded[index].find((e) => e.cidr.prefix < WIDEST_PREFIX[4]);
     if (wide) {
       const what = wide.cidr.prefix === 0 ? 'opens the whole IPv4 internet' : tooWide(wide.cidr);
-      out.push({ index, message: `${cidrs[index]} embeds ${canonicalCidr(wide.cidr)} (${wide.via} addresses), which ${what}` });
+      out.push({
+        index,
+        message: `${cidrs[index]} embeds ${canonicalCidr(wide.cidr)} (${wide.via} addresses), which ${what}`,
+      });
     }
   });
   if (out.length) return out;
@@ -238,7 +269,9 @@ export function wideCidrs(cidrs: readonly string[]): WideCidr[] {
     const holes = NON_PUBLIC_RANGES[family];
     const bound = 1n << BigInt(BITS[family] - WIDEST_PREFIX[family]);
     if (sizeOf(subtract(covered, holes)) > bound) {
-      out.push({ message: `${list} together cover more public addresses than one /${WIDEST_PREFIX[family]} (the widest ${family === 4 ? 'IPv4' : 'IPv6'} range allowed without a reason)` });
+      out.push({
+        message: `${list} together cover more public addresses than one /${WIDEST_PREFIX[family]} (the widest ${family === 4 ? 'IPv4' : 'IPv6'} range allowed without a reason)`,
+      });
     }
   }
   return out;

@@ -13,14 +13,68 @@ export function escapeTemplate(text: string): string {
 /** Functions and keywords a Prometheus alert template may call (Go's text/template and Prometheus's own). */
 const KNOWN = new Set([
   // text/template keywords and built-ins
-  'if', 'else', 'end', 'range', 'with', 'define', 'template', 'block', 'break', 'continue', 'nil', 'true', 'false',
-  'and', 'or', 'not', 'call', 'html', 'index', 'slice', 'js', 'len', 'print', 'printf', 'println', 'urlquery',
-  'eq', 'ne', 'lt', 'le', 'gt', 'ge',
+  'if',
+  'else',
+  'end',
+  'range',
+  'with',
+  'define',
+  'template',
+  'block',
+  'break',
+  'continue',
+  'nil',
+  'true',
+  'false',
+  'and',
+  'or',
+  'not',
+  'call',
+  'html',
+  'index',
+  'slice',
+  'js',
+  'len',
+  'print',
+  'printf',
+  'println',
+  'urlquery',
+  'eq',
+  'ne',
+  'lt',
+  'le',
+  'gt',
+  'ge',
   // Prometheus template functions (docs: Configuration > Template reference)
-  'query', 'first', 'label', 'value', 'strvalue', 'sortByLabel', 'args', 'reReplaceAll', 'safeHtml', 'match',
-  'title', 'toUpper', 'toLower', 'stripPort', 'stripDomain', 'graphLink', 'tableLink', 'pathPrefix', 'externalURL',
-  'parseDuration', 'humanize', 'humanize1024', 'humanizeDuration', 'humanizePercentage', 'humanizeTimestamp',
-  'toTime', 'toDuration', 'now', 'urlUnescape',
+  'query',
+  'first',
+  'label',
+  'value',
+  'strvalue',
+  'sortByLabel',
+  'args',
+  'reReplaceAll',
+  'safeHtml',
+  'match',
+  'title',
+  'toUpper',
+  'toLower',
+  'stripPort',
+  'stripDomain',
+  'graphLink',
+  'tableLink',
+  'pathPrefix',
+  'externalURL',
+  'parseDuration',
+  'humanize',
+  'humanize1024',
+  'humanizeDuration',
+  'humanizePercentage',
+  'humanizeTimestamp',
+  'toTime',
+  'toDuration',
+  'now',
+  'urlUnescape',
 ]);
 /** Variables Prometheus defines for an alert template. */
 const PREDEFINED = new Set(['$', '$labels', '$externalLabels', '$externalURL', '$value']);
@@ -47,14 +101,17 @@ export function templateError(text: string): string | undefined {
       if (quote) {
         if (c === '\\' && quote !== '`') i++;
         else if (c === quote) quote = undefined;
-      } else if (c === '"' || c === '`' || c === '\'') {
+      } else if (c === '"' || c === '`' || c === "'") {
         quote = c;
       } else if (c === '}' && text[i + 1] === '}') {
         close = i;
         break;
       }
     }
-    if (close < 0) return quote ? `a string in the action at character ${open + 1} is not terminated` : `"{{" at character ${open + 1} is never closed by "}}"`;
+    if (close < 0)
+      return quote
+        ? `a string in the action at character ${open + 1} is not terminated`
+        : `"{{" at character ${open + 1} is never closed by "}}"`;
     let body = text.slice(open + 2, close);
     if (body.startsWith('-')) body = body.slice(1);
     if (body.endsWith('-')) body = body.slice(0, -1);
@@ -73,7 +130,8 @@ export function templateError(text: string): string | undefined {
     for (const match of code.matchAll(/(\$[A-Za-z0-9_]*)\s*(:?=)?|(^|[^.\w$])([A-Za-z_][A-Za-z0-9_]*)/g)) {
       if (match[1]) {
         if (match[2]) declared.add(match[1]);
-        else if (!declared.has(match[1])) return `the variable ${match[1]} at character ${open + 1} is not defined; Prometheus defines $value, $labels and $externalLabels`;
+        else if (!declared.has(match[1]))
+          return `the variable ${match[1]} at character ${open + 1} is not defined; Prometheus defines $value, $labels and $externalLabels`;
       } else if (match[4] && !KNOWN.has(match[4])) {
         return `"${match[4]}" at character ${open + 1} is not a template function; write {{ "{{" }} for a literal "{{"`;
       }

@@ -43,8 +43,10 @@ const labelValue = new RegExp(LABEL_VALUE);
 export type NameRule = 'dns1123-label' | 'dns1035-label' | 'dns1123-subdomain' | 'path-segment';
 
 export const NAME_RULES: Record<NameRule, string> = {
-  'dns1123-label': 'a DNS-1123 label: at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit',
-  'dns1035-label': 'a DNS-1035 label: at most 63 lower-case letters, digits and "-", starting with a letter and ending with a letter or digit',
+  'dns1123-label':
+    'a DNS-1123 label: at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit',
+  'dns1035-label':
+    'a DNS-1035 label: at most 63 lower-case letters, digits and "-", starting with a letter and ending with a letter or digit',
   'dns1123-subdomain': 'a DNS-1123 subdomain: at most 253 characters, DNS-1123 labels joined by "."',
   'path-segment': 'a path segment name: not "." or "..", no "/" or "%", at most 253 characters',
 };
@@ -52,15 +54,21 @@ export const NAME_RULES: Record<NameRule, string> = {
 /** Whether `name` follows `rule`. */
 export function followsNameRule(name: string, rule: NameRule): boolean {
   switch (rule) {
-    case 'dns1123-label': return name.length <= MAX_LABEL && dns1123Label.test(name);
-    case 'dns1035-label': return name.length <= MAX_LABEL && dns1035Label.test(name);
-    case 'dns1123-subdomain': return name.length <= MAX_SUBDOMAIN && dns1123Subdomain.test(name);
-    case 'path-segment': return name.length > 0 && name.length <= MAX_SUBDOMAIN && name !== '.' && name !== '..' && !/[/%]/.test(name);
+    case 'dns1123-label':
+      return name.length <= MAX_LABEL && dns1123Label.test(name);
+    case 'dns1035-label':
+      return name.length <= MAX_LABEL && dns1035Label.test(name);
+    case 'dns1123-subdomain':
+      return name.length <= MAX_SUBDOMAIN && dns1123Subdomain.test(name);
+    case 'path-segment':
+      return name.length > 0 && name.length <= MAX_SUBDOMAIN && name !== '.' && name !== '..' && !/[/%]/.test(name);
   }
 }
 
-export const LABEL_KEY_RULE = 'a label key: an optional DNS-1123 subdomain prefix of at most 253 characters and "/", then a name of at most 63 characters of letters, digits, "-", "_" and ".", starting and ending with a letter or digit';
-export const LABEL_VALUE_RULE = 'a label value: empty, or at most 63 characters of letters, digits, "-", "_" and ".", starting and ending with a letter or digit';
+export const LABEL_KEY_RULE =
+  'a label key: an optional DNS-1123 subdomain prefix of at most 253 characters and "/", then a name of at most 63 characters of letters, digits, "-", "_" and ".", starting and ending with a letter or digit';
+export const LABEL_VALUE_RULE =
+  'a label value: empty, or at most 63 characters of letters, digits, "-", "_" and ".", starting and ending with a letter or digit';
 
 export function isLabelKey(key: string): boolean {
   return labelKey.test(key);

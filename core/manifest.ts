@@ -22,8 +22,14 @@ export type Obj = Record<string, any>;
 
 /** Kinds that are not namespaced, among those this project emits. */
 export const CLUSTER_SCOPED_KINDS = new Set([
-  'Namespace', 'PriorityClass', 'ClusterRole', 'ClusterRoleBinding', 'ClusterSecretStore', 'StorageClass',
-  'CustomResourceDefinition', 'IngressClass',
+  'Namespace',
+  'PriorityClass',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'ClusterSecretStore',
+  'StorageClass',
+  'CustomResourceDefinition',
+  'IngressClass',
 ]);
 
 /** The file a manifest is written to inside its target folder: `<kind>-<name>.yaml`. */

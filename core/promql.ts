@@ -56,7 +56,8 @@ function parseErrors(expr: string): PromqlSyntaxError[] {
 }
 
 function describeAt(expr: string, offset: number): string {
-  if (offset >= expr.trimEnd().length) return `the expression ends too early (after ${JSON.stringify(tail(expr, expr.length))})`;
+  if (offset >= expr.trimEnd().length)
+    return `the expression ends too early (after ${JSON.stringify(tail(expr, expr.length))})`;
   const near = expr.slice(offset, offset + 12);
   return `unexpected ${JSON.stringify(near)} at character ${offset + 1} (after ${JSON.stringify(tail(expr, offset))})`;
 }
@@ -75,7 +76,9 @@ export function promqlError(expr: string): string | undefined {
 
 /** `{a: 'x', b: 'y'}` → `a="x",b="y"` (values escaped as PromQL strings). */
 export function matchers(labels: Record<string, string>): string {
-  return Object.entries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',');
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(',');
 }
 
 /**
@@ -120,7 +123,8 @@ const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, 
 /** A Prometheus duration (`30s`, `1h30m`) in seconds. */
 export function durationSeconds(duration: string): number {
   const parts = [...duration.matchAll(/([0-9]+)(ms|s|m|h|d|w|y)/g)];
-  if (!parts.length || parts.map((p) => p[0]).join('') !== duration) throw new Error(`"${duration}" is not a Prometheus duration such as "30s" or "1h30m"`);
+  if (!parts.length || parts.map((p) => p[0]).join('') !== duration)
+    throw new Error(`"${duration}" is not a Prometheus duration such as "30s" or "1h30m"`);
   return parts.reduce((sum, [, n, unit]) => sum + Number(n) * UNIT_SECONDS[unit], 0);
 }
 
@@ -129,7 +133,13 @@ export function formatDuration(seconds: number): string {
   let rest = Math.round(seconds * 1000);
   if (rest === 0) return '0s';
   let out = '';
-  for (const [unit, size] of [['d', 86400000], ['h', 3600000], ['m', 60000], ['s', 1000], ['ms', 1]] as const) {
+  for (const [unit, size] of [
+    ['d', 86400000],
+    ['h', 3600000],
+    ['m', 60000],
+    ['s', 1000],
+    ['ms', 1],
+  ] as const) {
     if (rest >= size) {
       out += `${Math.floor(rest / size)}${unit}`;
       rest %= size;

@@ -29,7 +29,17 @@ export const RBAC_RISKS: readonly RbacRisk[] = [
   {
     name: 'workload creation',
     apiGroups: ['', 'apps', 'batch', 'argoproj.io'],
-    resources: ['pods', 'replicationcontrollers', 'deployments', 'replicasets', 'statefulsets', 'daemonsets', 'jobs', 'cronjobs', 'rollouts'],
+    resources: [
+      'pods',
+      'replicationcontrollers',
+      'deployments',
+      'replicasets',
+      'statefulsets',
+      'daemonsets',
+      'jobs',
+      'cronjobs',
+      'rollouts',
+    ],
     verbs: WRITE,
     why: 'runs pods of any image in the namespace, which may mount every Secret, ConfigMap and volume there and run as any of its ServiceAccounts',
   },
@@ -38,7 +48,7 @@ export const RBAC_RISKS: readonly RbacRisk[] = [
     apiGroups: [''],
     resources: ['persistentvolumes'],
     verbs: WRITE,
-    why: 'a hostPath PersistentVolume gives the pod that claims it the node\'s filesystem',
+    why: "a hostPath PersistentVolume gives the pod that claims it the node's filesystem",
   },
   {
     name: 'node proxy',
@@ -52,7 +62,7 @@ export const RBAC_RISKS: readonly RbacRisk[] = [
     apiGroups: [''],
     resources: ['nodes', 'nodes/status'],
     verbs: [...WRITE, 'delete'],
-    why: 'rewrites node labels, taints and status, which steers pods (and the Secrets they mount) to a node of the holder\'s choosing or drives them off theirs',
+    why: "rewrites node labels, taints and status, which steers pods (and the Secrets they mount) to a node of the holder's choosing or drives them off theirs",
   },
   {
     name: 'exec, attach and port-forward',
@@ -113,14 +123,26 @@ export const RBAC_RISKS: readonly RbacRisk[] = [
   {
     name: 'certificate signing',
     apiGroups: ['certificates.k8s.io'],
-    resources: ['certificatesigningrequests', 'certificatesigningrequests/approval', 'certificatesigningrequests/status', 'signers'],
+    resources: [
+      'certificatesigningrequests',
+      'certificatesigningrequests/approval',
+      'certificatesigningrequests/status',
+      'signers',
+    ],
     verbs: ['create', 'update', 'patch', 'approve', 'sign'],
     why: 'requests, approves or signs client certificates, which authenticate as any user or node, system:masters included',
   },
   {
     name: 'admission control',
     apiGroups: [ADMISSION],
-    resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations', 'validatingadmissionpolicies', 'validatingadmissionpolicybindings', 'mutatingadmissionpolicies', 'mutatingadmissionpolicybindings'],
+    resources: [
+      'mutatingwebhookconfigurations',
+      'validatingwebhookconfigurations',
+      'validatingadmissionpolicies',
+      'validatingadmissionpolicybindings',
+      'mutatingadmissionpolicies',
+      'mutatingadmissionpolicybindings',
+    ],
     verbs: ['create', 'update', 'patch', 'delete', 'deletecollection'],
     why: 'reads or rewrites every object sent to the API server, or switches off the policies that guard them',
   },
@@ -149,15 +171,23 @@ const resourceMatches = (pattern: string, resource: string) =>
  * entry per risk, group and resource it hits. A `*` matches everything (wildcards are refused
  * separately). `resourceNames` limits a grant but never makes it safe, so it is not asked.
  */
-export function riskyGrants(apiGroups: readonly string[], resources: readonly string[], verbs: readonly string[]): RiskyGrant[] {
+export function riskyGrants(
+  apiGroups: readonly string[],
+  resources: readonly string[],
+  verbs: readonly string[],
+): RiskyGrant[] {
   const out: RiskyGrant[] = [];
   for (const risk of RBAC_RISKS) {
-    const hit = risk.verbs === 'any' ? [...verbs] : verbs.filter((v) => v === '*' || (risk.verbs as readonly string[]).includes(v));
+    const hit =
+      risk.verbs === 'any'
+        ? [...verbs]
+        : verbs.filter((v) => v === '*' || (risk.verbs as readonly string[]).includes(v));
     if (!hit.length) continue;
     for (const apiGroup of apiGroups) {
       if (apiGroup !== '*' && !risk.apiGroups.includes(apiGroup)) continue;
       for (const resource of resources) {
-        if (risk.resources.some((r) => resourceMatches(r, resource))) out.push({ risk, apiGroup, resource, verbs: hit });
+        if (risk.resources.some((r) => resourceMatches(r, resource)))
+          out.push({ risk, apiGroup, resource, verbs: hit });
       }
     }
   }

@@ -44,7 +44,10 @@ export interface SecretFinding {
 /** The part of secretlint's rule interface (@secretlint/types) used here. */
 interface SecretlintRule {
   readonly meta: { readonly id: string };
-  create(context: SecretlintContext, options: Record<string, unknown>): { file?(source: SecretlintSource): void } | void;
+  create(
+    context: SecretlintContext,
+    options: Record<string, unknown>,
+  ): { file?(source: SecretlintSource): void } | void;
 }
 interface SecretlintContext {
   report(descriptor: { message: string; range: readonly [number, number] | number[] }): void;
@@ -61,12 +64,26 @@ interface SecretlintSource {
 
 /** What each secretlint rule finds, for messages (the rule id's last part → a phrase). */
 const SECRETLINT_WHAT: Record<string, string> = {
-  aws: 'an AWS secret access key', gcp: 'a GCP service account key', privatekey: 'a private key',
-  github: 'a GitHub token', gitlab: 'a GitLab token', slack: 'a Slack token or webhook URL', npm: 'an npm token',
-  basicauth: 'a password in a URL (user:password@)', 'database-connection-string': 'a database connection string with a password',
-  openai: 'an OpenAI API key', anthropic: 'an Anthropic API key', sendgrid: 'a SendGrid API key', shopify: 'a Shopify token',
-  stripe: 'a Stripe key', linear: 'a Linear API key', '1password': 'a 1Password token', docker: 'a Docker registry credential',
-  grafana: 'a Grafana token', 'hashicorp-vault': 'a HashiCorp Vault token', azure: 'an Azure credential',
+  aws: 'an AWS secret access key',
+  gcp: 'a GCP service account key',
+  privatekey: 'a private key',
+  github: 'a GitHub token',
+  gitlab: 'a GitLab token',
+  slack: 'a Slack token or webhook URL',
+  npm: 'an npm token',
+  basicauth: 'a password in a URL (user:password@)',
+  'database-connection-string': 'a database connection string with a password',
+  openai: 'an OpenAI API key',
+  anthropic: 'an Anthropic API key',
+  sendgrid: 'a SendGrid API key',
+  shopify: 'a Shopify token',
+  stripe: 'a Stripe key',
+  linear: 'a Linear API key',
+  '1password': 'a 1Password token',
+  docker: 'a Docker registry credential',
+  grafana: 'a Grafana token',
+  'hashicorp-vault': 'a HashiCorp Vault token',
+  azure: 'an Azure credential',
 };
 
 interface LoadedRule {
@@ -103,7 +120,9 @@ function secretlintRules(): Loaded {
       file: () => undefined,
     };
     const context: SecretlintContext = {
-      report: (descriptor) => { sink.found.push({ rule: entry, range: descriptor.range }); },
+      report: (descriptor) => {
+        sink.found.push({ rule: entry, range: descriptor.range });
+      },
       // a `secretlint-disable` comment inside a scanned value must not hide anything
       ignore: () => undefined,
       // messages are not used: they would repeat the secret
@@ -143,7 +162,8 @@ const JWT = /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g;
  */
 const URL_USERINFO = /:\/\/([^\s/?#@"'<>\\]{1,512})@/g;
 /** Credential words that name a credential whatever stands before them (`PGPASSWORD`, `db-password`, `client_secret`). */
-const STRONG_WORDS = 'password|passwd|passphrase|secret|token|api[-_]?key|apikey|access[-_]?key|private[-_]?key|credentials?';
+const STRONG_WORDS =
+  'password|passwd|passphrase|secret|token|api[-_]?key|apikey|access[-_]?key|private[-_]?key|credentials?';
 /** Short or ambiguous words: only as a whole name (`MYSQL_PWD`, `?key=`, `&sig=`), not inside one (`bypass`, `monkey`). */
 const WEAK_WORDS = 'pwd|pass|auth|key|sig|signature';
 /**
@@ -151,7 +171,10 @@ const WEAK_WORDS = 'pwd|pass|auth|key|sig|signature';
  * `--api-key`, `--auth`): the same words as `name=value`, a short word only as the flag's whole
  * name or its last part. Group 1: the credential word.
  */
-const CREDENTIAL_FLAG = new RegExp(`^--?(?:[A-Za-z0-9_.-]{0,64}?(${STRONG_WORDS})|(?:[A-Za-z0-9_.-]{0,64}[-_.])?(${WEAK_WORDS}))$`, 'i');
+const CREDENTIAL_FLAG = new RegExp(
+  `^--?(?:[A-Za-z0-9_.-]{0,64}?(${STRONG_WORDS})|(?:[A-Za-z0-9_.-]{0,64}[-_.])?(${WEAK_WORDS}))$`,
+  'i',
+);
 const STRONG = new RegExp(`^(${STRONG_WORDS})$`, 'i');
 /**
  * `name=value`: a URL query parameter, a libpq keyword, a command-line flag (`--db-password=`)
@@ -201,16 +224,25 @@ function atLineStart(text: string, at: number): boolean {
 function ownFindings(text: string, out: SecretFinding[]): void {
   const add = (start: number, end: number, what: string, rule: string, inUrl: boolean, password: boolean) =>
     out.push({ start, end, what, rule, inUrl, password });
-  for (const m of text.matchAll(AWS_ACCESS_KEY_ID)) add(m.index!, m.index! + m[0].length, 'an AWS access key id', 'aws-access-key-id', false, false);
+  for (const m of text.matchAll(AWS_ACCESS_KEY_ID))
+    add(m.index!, m.index! + m[0].length, 'an AWS access key id', 'aws-access-key-id', false, false);
   // a private key runs from its header to its END line, or to the end of the text when it has none
   let endLine = -2;
   for (const m of text.matchAll(PRIVATE_KEY_HEADER)) {
     const from = m.index! + m[0].length;
     if (endLine !== -1 && endLine < from) endLine = text.indexOf('-----END', from);
     const close = endLine < 0 ? -1 : text.slice(endLine + 8, endLine + 72).indexOf('-----');
-    add(m.index!, endLine < 0 ? text.length : endLine + 8 + (close < 0 ? 0 : close + 5), 'a private key', 'private-key', false, false);
+    add(
+      m.index!,
+      endLine < 0 ? text.length : endLine + 8 + (close < 0 ? 0 : close + 5),
+      'a private key',
+      'private-key',
+      false,
+      false,
+    );
   }
-  for (const m of text.matchAll(GOOGLE_API_KEY)) add(m.index!, m.index! + m[0].length, 'a Google API key', 'google-api-key', false, false);
+  for (const m of text.matchAll(GOOGLE_API_KEY))
+    add(m.index!, m.index! + m[0].length, 'a Google API key', 'google-api-key', false, false);
   for (const m of text.matchAll(JWT)) add(m.index!, m.index! + m[0].length, 'a JSON Web Token', 'jwt', false, false);
   for (const m of text.matchAll(URL_USERINFO)) {
     const userinfo = m[1];
@@ -219,16 +251,29 @@ function ownFindings(text: string, out: SecretFinding[]): void {
     // percent-encoded userinfo (`app%3Apw@`) is judged decoded; a malformed escape is judged as written
     let decoded = userinfo;
     if (userinfo.includes('%')) {
-      try { decoded = decodeURIComponent(userinfo); } catch { decoded = userinfo; }
+      try {
+        decoded = decodeURIComponent(userinfo);
+      } catch {
+        decoded = userinfo;
+      }
     }
     const decodedColon = decoded.indexOf(':');
     if (colon < 0 && decodedColon >= 0) {
       const password = decoded.slice(decodedColon + 1);
       // offsets of the decoded text do not map back: the whole userinfo is the secret
-      if (password && !VARIABLE_REFERENCE.test(password)) add(at, at + userinfo.length, 'a password in a URL (user:password@, percent-encoded)', 'url-userinfo', true, true);
+      if (password && !VARIABLE_REFERENCE.test(password))
+        add(
+          at,
+          at + userinfo.length,
+          'a password in a URL (user:password@, percent-encoded)',
+          'url-userinfo',
+          true,
+          true,
+        );
     } else if (colon >= 0) {
       const password = userinfo.slice(colon + 1);
-      if (password && !VARIABLE_REFERENCE.test(password)) add(at + colon + 1, at + userinfo.length, 'a password in a URL (user:password@)', 'url-userinfo', true, true);
+      if (password && !VARIABLE_REFERENCE.test(password))
+        add(at + colon + 1, at + userinfo.length, 'a password in a URL (user:password@)', 'url-userinfo', true, true);
     } else if (!VARIABLE_REFERENCE.test(decoded) && tokenLike(userinfo)) {
       add(at, at + userinfo.length, 'a token as the user of a URL (token@host)', 'url-userinfo', true, false);
     }
@@ -302,7 +347,15 @@ export function flagValueFindings(value: unknown, arrayKeys?: readonly string[],
         const item = v[i];
         const prev = v[i - 1];
         if (pair && i > 0 && typeof item === 'string' && typeof prev === 'string' && flagValue(prev, item)) {
-          out.push({ start: 0, end: item.length, what: `a credential given as the value of "${prev}"`, rule: 'credential-flag', inUrl: false, password: true, index: count });
+          out.push({
+            start: 0,
+            end: item.length,
+            what: `a credential given as the value of "${prev}"`,
+            rule: 'credential-flag',
+            inUrl: false,
+            password: true,
+            index: count,
+          });
         }
         walk(item, undefined);
       }
@@ -375,7 +428,8 @@ export function scanStrings(strings: readonly string[]): StringFinding[] {
     let hi = starts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (starts[mid] <= f.start) lo = mid; else hi = mid - 1;
+      if (starts[mid] <= f.start) lo = mid;
+      else hi = mid - 1;
     }
     const base = starts[lo];
     const length = unique[lo].length;
@@ -403,7 +457,10 @@ export function stringsOf(value: unknown, out: string[]): string[] {
 /** Where the `n`th string of `value` (in `stringsOf` order) is: its path, and whether it is a key. */
 export function stringPath(value: unknown, n: number): { path: Array<string | number>; key: boolean } | undefined {
   let count = 0;
-  const walk = (v: unknown, path: Array<string | number>): { path: Array<string | number>; key: boolean } | undefined => {
+  const walk = (
+    v: unknown,
+    path: Array<string | number>,
+  ): { path: Array<string | number>; key: boolean } | undefined => {
     if (typeof v === 'string') return count++ === n ? { path, key: false } : undefined;
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) {
@@ -451,7 +508,11 @@ export const EXCERPT_LENGTH = 48;
  * when there is one (a little context before it, never the secret), else the beginning; `…`
  * marks what was left out.
  */
-export function excerpt(value: string, findings: readonly SecretFinding[] = findSecrets(value), max = EXCERPT_LENGTH): string {
+export function excerpt(
+  value: string,
+  findings: readonly SecretFinding[] = findSecrets(value),
+  max = EXCERPT_LENGTH,
+): string {
   const first = findings[0];
   const from = first ? Math.max(0, first.start - 16) : 0;
   let out = '';

@@ -74,14 +74,23 @@ export const SERVER_SIDE_APPLY_BYTES = 128 * 1024;
 /** The sync wave of an object: Grafana dashboards (ConfigMaps for the sidecar) count as monitoring. */
 export function syncWaveOf(config: TargetConfig, manifest: Manifest): number {
   const grafana = config.monitoring.grafana;
-  if (manifest.kind === 'ConfigMap' && manifest.metadata.labels?.[grafana.dashboardLabel] !== undefined) return WAVES.monitoring;
+  if (manifest.kind === 'ConfigMap' && manifest.metadata.labels?.[grafana.dashboardLabel] !== undefined)
+    return WAVES.monitoring;
   return WAVE_OF_KIND[manifest.kind] ?? WAVES.workloads;
 }
 
 /** Whether an object must be applied server-side. */
-export function needsServerSideApply(config: TargetConfig, manifest: Manifest, bound = jsonBytesAtMost(manifest)): boolean {
-  const dashboard = manifest.kind === 'ConfigMap' && manifest.metadata.labels?.[config.monitoring.grafana.dashboardLabel] !== undefined;
-  return dashboard || (bound > SERVER_SIDE_APPLY_BYTES && Buffer.byteLength(JSON.stringify(manifest)) > SERVER_SIDE_APPLY_BYTES);
+export function needsServerSideApply(
+  config: TargetConfig,
+  manifest: Manifest,
+  bound = jsonBytesAtMost(manifest),
+): boolean {
+  const dashboard =
+    manifest.kind === 'ConfigMap' && manifest.metadata.labels?.[config.monitoring.grafana.dashboardLabel] !== undefined;
+  return (
+    dashboard ||
+    (bound > SERVER_SIDE_APPLY_BYTES && Buffer.byteLength(JSON.stringify(manifest)) > SERVER_SIDE_APPLY_BYTES)
+  );
 }
 
 /** `jsonBytesAtMost` of the manifests `withDeliveryAnnotations` returned, computed as they were made. */
@@ -106,7 +115,8 @@ export function jsonBytesAtMost(value: unknown): number {
     for (const item of value) bytes += jsonBytesAtMost(item) + 1;
     return bytes;
   }
-  for (const key of Object.keys(value)) bytes += 6 * key.length + 4 + jsonBytesAtMost((value as Record<string, unknown>)[key]);
+  for (const key of Object.keys(value))
+    bytes += 6 * key.length + 4 + jsonBytesAtMost((value as Record<string, unknown>)[key]);
   return bytes;
 }
 
@@ -119,7 +129,8 @@ export function withDeliveryAnnotations(config: TargetConfig, manifest: Manifest
   const annotations: Record<string, string> = { ...(manifest.metadata.annotations ?? {}) };
   annotations[SYNC_WAVE] ??= String(syncWaveOf(config, manifest));
   const bound = jsonBytesAtMost(manifest);
-  if (needsServerSideApply(config, manifest, bound) && !annotations[SYNC_OPTIONS]) annotations[SYNC_OPTIONS] = 'ServerSideApply=true';
+  if (needsServerSideApply(config, manifest, bound) && !annotations[SYNC_OPTIONS])
+    annotations[SYNC_OPTIONS] = 'ServerSideApply=true';
   const metadata = sortKeys({ ...manifest.metadata, annotations: sortKeys(annotations) }) as Manifest['metadata'];
   const result = { ...manifest, metadata };
   // the old annotations are counted twice: still a bound, and the walk is not repeated

@@ -12,15 +12,25 @@ const LABEL: Record<AmountKey, string> = {
   requestsEphemeral: 'ephemeral-storage requests',
   limitsEphemeral: 'ephemeral-storage limits',
 };
-const ORDER: AmountKey[] = ['requestsCpu', 'limitsCpu', 'requestsMemory', 'limitsMemory', 'requestsEphemeral', 'limitsEphemeral'];
+const ORDER: AmountKey[] = [
+  'requestsCpu',
+  'limitsCpu',
+  'requestsMemory',
+  'limitsMemory',
+  'requestsEphemeral',
+  'limitsEphemeral',
+];
 
 /** The capacity section of a target's README: per workload, totals, the quota and the headroom. */
 export function renderCapacitySection(config: TargetConfig, manifests: readonly Manifest[]): string | undefined {
   const capacity = capacityOf(manifests);
   if (!capacity.workloads.length) return undefined;
   const pair = (k: AmountKey, min: number, max: number) => `${format(k, min)} / ${format(k, max)}`;
-  const rows = capacity.workloads.map((w) => `| ${w.name}${w.vpaRaised ? ' (VPA maxAllowed at max)' : ''} | ${w.kind} | ${w.minReplicas === w.maxReplicas ? w.minReplicas : `${w.minReplicas}–${w.maxReplicas}`} `
-    + `| ${w.surge} (${w.surgeReason}) | ${ORDER.map((k) => pair(k, w.atMin[k], w.atMax[k])).join(' | ')} | ${w.minReplicas} / ${w.podsAtMax} |`);
+  const rows = capacity.workloads.map(
+    (w) =>
+      `| ${w.name}${w.vpaRaised ? ' (VPA maxAllowed at max)' : ''} | ${w.kind} | ${w.minReplicas === w.maxReplicas ? w.minReplicas : `${w.minReplicas}–${w.maxReplicas}`} ` +
+      `| ${w.surge} (${w.surgeReason}) | ${ORDER.map((k) => pair(k, w.atMin[k], w.atMax[k])).join(' | ')} | ${w.minReplicas} / ${w.podsAtMax} |`,
+  );
   const quota = (k: AmountKey | 'pods') => (capacity.quota[k] === undefined ? 'none' : format(k, capacity.quota[k]!));
   const headroom = (k: AmountKey | 'pods') => {
     const h = headroomPercent(capacity.atMax[k], capacity.quota[k]);
@@ -47,6 +57,9 @@ export function renderCapacitySection(config: TargetConfig, manifests: readonly 
 /** One line for the synth summary: the maximum against the quota, per resource. */
 export function capacityLine(capacity: Capacity): string {
   return [...AMOUNT_KEYS, 'pods' as const]
-    .map((k) => `${QUOTA_KEY[k]} ${format(k, capacity.atMax[k])}/${capacity.quota[k] === undefined ? '-' : format(k, capacity.quota[k]!)}`)
+    .map(
+      (k) =>
+        `${QUOTA_KEY[k]} ${format(k, capacity.atMax[k])}/${capacity.quota[k] === undefined ? '-' : format(k, capacity.quota[k]!)}`,
+    )
     .join(', ');
 }

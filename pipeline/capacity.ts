@@ -32,8 +32,15 @@ export interface Amounts {
   readonly limitsEphemeral: number;
 }
 
-export const AMOUNT_KEYS = ['requestsCpu', 'requestsMemory', 'limitsCpu', 'limitsMemory', 'requestsEphemeral', 'limitsEphemeral'] as const;
-export type AmountKey = typeof AMOUNT_KEYS[number];
+export const AMOUNT_KEYS = [
+  'requestsCpu',
+  'requestsMemory',
+  'limitsCpu',
+  'limitsMemory',
+  'requestsEphemeral',
+  'limitsEphemeral',
+] as const;
+export type AmountKey = (typeof AMOUNT_KEYS)[number];
 
 /** The ResourceQuota name of each amount (`spec.hard` keys). */
 export const QUOTA_KEY: Record<AmountKey | 'pods', string> = {
@@ -76,7 +83,14 @@ export interface Capacity {
   readonly quota: Partial<Record<AmountKey | 'pods', number>>;
 }
 
-const ZERO: Amounts = { requestsCpu: 0, requestsMemory: 0, limitsCpu: 0, limitsMemory: 0, requestsEphemeral: 0, limitsEphemeral: 0 };
+const ZERO: Amounts = {
+  requestsCpu: 0,
+  requestsMemory: 0,
+  limitsCpu: 0,
+  limitsMemory: 0,
+  requestsEphemeral: 0,
+  limitsEphemeral: 0,
+};
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'Rollout', 'ReplicaSet']);
 
 /** The capacity of a target, from its manifests. */
@@ -91,8 +105,14 @@ export function capacityOf(manifests: readonly Manifest[]): Capacity {
   });
   return {
     workloads,
-    atMin: total((w) => w.atMin, (w) => w.minReplicas),
-    atMax: total((w) => w.atMax, (w) => w.podsAtMax),
+    atMin: total(
+      (w) => w.atMin,
+      (w) => w.minReplicas,
+    ),
+    atMax: total(
+      (w) => w.atMax,
+      (w) => w.podsAtMax,
+    ),
     quota: quotaOf(manifests),
   };
 }
@@ -148,9 +168,11 @@ export function capacityProblems(target: string, quotaFile: string, capacity: Ca
   return quotaOverflows(capacity).map((o) => {
     const top = o.top.map((t) => `${t.name} ${format(o.resource, t.amount)} (${t.detail})`).join(', ');
     const field = o.resource === 'pods' ? 'quota.pods' : `quota.${QUOTA_KEY[o.resource]}`;
-    return `${target}: ${QUOTA_KEY[o.resource]} at maximum scale plus release surge is ${format(o.resource, o.total)}, `
-      + `over the namespace ResourceQuota of ${format(o.resource, o.quota)} by ${format(o.resource, o.total - o.quota)}; biggest: ${top}. `
-      + `Raise ${field} in ${quotaFile} or lower replicas.max of these services`;
+    return (
+      `${target}: ${QUOTA_KEY[o.resource]} at maximum scale plus release surge is ${format(o.resource, o.total)}, ` +
+      `over the namespace ResourceQuota of ${format(o.resource, o.quota)} by ${format(o.resource, o.total - o.quota)}; biggest: ${top}. ` +
+      `Raise ${field} in ${quotaFile} or lower replicas.max of these services`
+    );
   });
 }
 
@@ -198,10 +220,12 @@ export function drainBlockers(manifests: readonly Manifest[], capacity = capacit
       if (!pairs.every(([k, v]) => podLabels[k] === v)) continue;
       const min = minReplicas.get(`${m.kind}/${m.metadata.name}`)!;
       if (min === 0) continue;
-      const allowed = spec.maxUnavailable !== undefined
-        ? Math.min(min, resolve(spec.maxUnavailable, min))
-        : min - Math.min(min, resolve(spec.minAvailable ?? 1, min));
-      if (allowed < 1) out.push({ pdb: pdb.metadata.name, workload: `${m.kind}/${m.metadata.name}`, minReplicas: min, allowed });
+      const allowed =
+        spec.maxUnavailable !== undefined
+          ? Math.min(min, resolve(spec.maxUnavailable, min))
+          : min - Math.min(min, resolve(spec.minAvailable ?? 1, min));
+      if (allowed < 1)
+        out.push({ pdb: pdb.metadata.name, workload: `${m.kind}/${m.metadata.name}`, minReplicas: min, allowed });
     }
   }
   return out;
@@ -211,12 +235,20 @@ export function drainBlockers(manifests: readonly Manifest[], capacity = capacit
  * `drainBlockers` as messages; a workload of a configured service names where its minimum is set.
  * `capacity` is the manifests' own (`capacityOf(manifests)`), when the caller has it already.
  */
-export function drainProblems(config: TargetConfig, manifests: readonly Manifest[], capacity = capacityOf(manifests)): string[] {
+export function drainProblems(
+  config: TargetConfig,
+  manifests: readonly Manifest[],
+  capacity = capacityOf(manifests),
+): string[] {
   return drainBlockers(manifests, capacity).map((b) => {
     const service = ownValue(config.services, b.workload.slice(b.workload.indexOf('/') + 1));
-    const minimum = service ? `, or raise services.${service.name}.replicas${typeof service.replicas === 'number' ? '' : '.min'} in ${filesOf(config)} above what the budget keeps` : '';
-    return `${config.target}: PodDisruptionBudget/${b.pdb} allows ${b.allowed} eviction(s) at the minimum of ${b.minReplicas} replica(s) of ${b.workload}, `
-      + `so a node drain would wait on it forever; use maxUnavailable: 1 (constructs/disruption-budget.ts), or a minAvailable below the minimum replicas${minimum}`;
+    const minimum = service
+      ? `, or raise services.${service.name}.replicas${typeof service.replicas === 'number' ? '' : '.min'} in ${filesOf(config)} above what the budget keeps`
+      : '';
+    return (
+      `${config.target}: PodDisruptionBudget/${b.pdb} allows ${b.allowed} eviction(s) at the minimum of ${b.minReplicas} replica(s) of ${b.workload}, ` +
+      `so a node drain would wait on it forever; use maxUnavailable: 1 (constructs/disruption-budget.ts), or a minAvailable below the minimum replicas${minimum}`
+    );
   });
 }
 
@@ -254,8 +286,11 @@ function workloadCapacity(m: Manifest, hpas: readonly Manifest[], vpas: readonly
 
 function targets(autoscaler: Manifest, field: string, workload: Manifest): boolean {
   const ref = (autoscaler.spec as Obj)?.[field];
-  return ref?.kind === workload.kind && ref?.name === workload.metadata.name
-    && (ref.apiVersion === undefined || ref.apiVersion === workload.apiVersion);
+  return (
+    ref?.kind === workload.kind &&
+    ref?.name === workload.metadata.name &&
+    (ref.apiVersion === undefined || ref.apiVersion === workload.apiVersion)
+  );
 }
 
 function surgeOf(kind: string, spec: Obj, replicas: number): { surge: number; reason: string } {
@@ -280,10 +315,18 @@ function resolve(value: number | string, replicas: number): number {
 function podAmounts(podSpec: Obj, vpa: Manifest | undefined): Amounts {
   const policies: Obj[] = (vpa?.spec as Obj)?.resourcePolicy?.containerPolicies ?? [];
   const acting = vpa !== undefined && ((vpa.spec as Obj)?.updatePolicy?.updateMode ?? 'Recreate') !== 'Off';
-  const of = (c: Obj) => containerAmounts(c, acting ? policies.find((p) => p.containerName === c.name) ?? policies.find((p) => p.containerName === '*') : undefined);
+  const of = (c: Obj) =>
+    containerAmounts(
+      c,
+      acting
+        ? (policies.find((p) => p.containerName === c.name) ?? policies.find((p) => p.containerName === '*'))
+        : undefined,
+    );
   const containers = ((podSpec.containers ?? []) as Obj[]).map(of).reduce(add, ZERO);
   const inits = ((podSpec.initContainers ?? []) as Obj[]).map(of);
-  return Object.fromEntries(AMOUNT_KEYS.map((k) => [k, Math.max(containers[k], ...inits.map((i) => i[k]))])) as unknown as Amounts;
+  return Object.fromEntries(
+    AMOUNT_KEYS.map((k) => [k, Math.max(containers[k], ...inits.map((i) => i[k]))]),
+  ) as unknown as Amounts;
 }
 
 function containerAmounts(container: Obj, policy: Obj | undefined): Amounts {
@@ -293,8 +336,10 @@ function containerAmounts(container: Obj, policy: Obj | undefined): Amounts {
     requestsMemory: r.requests?.memory !== undefined ? memoryBytes(String(r.requests.memory)) : 0,
     limitsCpu: r.limits?.cpu !== undefined ? cpuMillis(String(r.limits.cpu)) : 0,
     limitsMemory: r.limits?.memory !== undefined ? memoryBytes(String(r.limits.memory)) : 0,
-    requestsEphemeral: r.requests?.['ephemeral-storage'] !== undefined ? memoryBytes(String(r.requests['ephemeral-storage'])) : 0,
-    limitsEphemeral: r.limits?.['ephemeral-storage'] !== undefined ? memoryBytes(String(r.limits['ephemeral-storage'])) : 0,
+    requestsEphemeral:
+      r.requests?.['ephemeral-storage'] !== undefined ? memoryBytes(String(r.requests['ephemeral-storage'])) : 0,
+    limitsEphemeral:
+      r.limits?.['ephemeral-storage'] !== undefined ? memoryBytes(String(r.limits['ephemeral-storage'])) : 0,
   };
   if (!policy || policy.mode === 'Off') return amounts;
   const controlled: string[] = policy.controlledResources ?? ['cpu', 'memory'];
@@ -303,11 +348,20 @@ function containerAmounts(container: Obj, policy: Obj | undefined): Amounts {
     const max = policy.maxAllowed?.[resource];
     if (!controlled.includes(resource) || max === undefined) return { request, limit };
     const raised = Math.max(request, parse(String(max)));
-    return { request: raised, limit: limitsToo && request > 0 ? Math.round((limit * raised) / request) : Math.max(limit, raised) };
+    return {
+      request: raised,
+      limit: limitsToo && request > 0 ? Math.round((limit * raised) / request) : Math.max(limit, raised),
+    };
   };
   const cpu = raise('cpu', amounts.requestsCpu, amounts.limitsCpu, cpuMillis);
   const memory = raise('memory', amounts.requestsMemory, amounts.limitsMemory, memoryBytes);
-  return { ...amounts, requestsCpu: cpu.request, requestsMemory: memory.request, limitsCpu: cpu.limit, limitsMemory: memory.limit };
+  return {
+    ...amounts,
+    requestsCpu: cpu.request,
+    requestsMemory: memory.request,
+    limitsCpu: cpu.limit,
+    limitsMemory: memory.limit,
+  };
 }
 
 function quotaOf(manifests: readonly Manifest[]): Partial<Record<AmountKey | 'pods', number>> {
@@ -315,9 +369,11 @@ function quotaOf(manifests: readonly Manifest[]): Partial<Record<AmountKey | 'po
   for (const q of manifests.filter((m) => m.kind === 'ResourceQuota')) {
     const hard = ((q.spec as Obj)?.hard ?? {}) as Record<string, string | number>;
     for (const key of [...AMOUNT_KEYS, 'pods'] as const) {
-      const raw = hard[QUOTA_KEY[key]] ?? (key === 'requestsCpu' ? hard.cpu : key === 'requestsMemory' ? hard.memory : undefined);
+      const raw =
+        hard[QUOTA_KEY[key]] ?? (key === 'requestsCpu' ? hard.cpu : key === 'requestsMemory' ? hard.memory : undefined);
       if (raw === undefined) continue;
-      const value = key === 'pods' ? Number(raw) : key.endsWith('Cpu') ? cpuMillis(String(raw)) : memoryBytes(String(raw));
+      const value =
+        key === 'pods' ? Number(raw) : key.endsWith('Cpu') ? cpuMillis(String(raw)) : memoryBytes(String(raw));
       quota[key] = Math.min(quota[key] ?? Infinity, value);
     }
   }
@@ -326,15 +382,22 @@ function quotaOf(manifests: readonly Manifest[]): Partial<Record<AmountKey | 'po
 
 function add(a: Amounts, b: Amounts): Amounts {
   return {
-    requestsCpu: a.requestsCpu + b.requestsCpu, requestsMemory: a.requestsMemory + b.requestsMemory,
-    limitsCpu: a.limitsCpu + b.limitsCpu, limitsMemory: a.limitsMemory + b.limitsMemory,
-    requestsEphemeral: a.requestsEphemeral + b.requestsEphemeral, limitsEphemeral: a.limitsEphemeral + b.limitsEphemeral,
+    requestsCpu: a.requestsCpu + b.requestsCpu,
+    requestsMemory: a.requestsMemory + b.requestsMemory,
+    limitsCpu: a.limitsCpu + b.limitsCpu,
+    limitsMemory: a.limitsMemory + b.limitsMemory,
+    requestsEphemeral: a.requestsEphemeral + b.requestsEphemeral,
+    limitsEphemeral: a.limitsEphemeral + b.limitsEphemeral,
   };
 }
 
 function times(a: Amounts, n: number): Amounts {
   return {
-    requestsCpu: a.requestsCpu * n, requestsMemory: a.requestsMemory * n, limitsCpu: a.limitsCpu * n, limitsMemory: a.limitsMemory * n,
-    requestsEphemeral: a.requestsEphemeral * n, limitsEphemeral: a.limitsEphemeral * n,
+    requestsCpu: a.requestsCpu * n,
+    requestsMemory: a.requestsMemory * n,
+    limitsCpu: a.limitsCpu * n,
+    limitsMemory: a.limitsMemory * n,
+    requestsEphemeral: a.requestsEphemeral * n,
+    limitsEphemeral: a.limitsEphemeral * n,
   };
 }

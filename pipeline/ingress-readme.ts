@@ -2,7 +2,6 @@ import { TargetConfig } from '../config/types';
 import { hstsControllerSettings, INGRESS_ANNOTATIONS } from '../constructs/public-ingress';
 import { Manifest, Obj, ofKind } from '../core/manifest';
 
-
 /**
  * The "Ingress" section of dist/<target>/README.md: the public hosts, and what the ingress-nginx
  * controller must be configured with for them, since HSTS comes from its ConfigMap rather than
@@ -11,11 +10,18 @@ import { Manifest, Obj, ofKind } from '../core/manifest';
 export function renderIngressSection(config: TargetConfig, manifests: readonly Manifest[]): string | undefined {
   const ingresses = ofKind(manifests, 'Ingress') as Obj[];
   if (!ingresses.length) return undefined;
-  const lines = ['## Ingress', '', '| Ingress | host | TLS secret | issuer | rate limit |', '| --- | --- | --- | --- | --- |'];
+  const lines = [
+    '## Ingress',
+    '',
+    '| Ingress | host | TLS secret | issuer | rate limit |',
+    '| --- | --- | --- | --- | --- |',
+  ];
   for (const ingress of ingresses) {
     const a = ingress.metadata.annotations ?? {};
     for (const tls of ingress.spec.tls ?? []) {
-      lines.push(`| ${ingress.metadata.name} | ${tls.hosts.join(', ')} | ${tls.secretName} | ${a[INGRESS_ANNOTATIONS.clusterIssuer] ?? '-'} | ${a[INGRESS_ANNOTATIONS.limitRps] ?? '-'} rps, ${a[INGRESS_ANNOTATIONS.limitConnections] ?? '-'} connections per client |`);
+      lines.push(
+        `| ${ingress.metadata.name} | ${tls.hosts.join(', ')} | ${tls.secretName} | ${a[INGRESS_ANNOTATIONS.clusterIssuer] ?? '-'} | ${a[INGRESS_ANNOTATIONS.limitRps] ?? '-'} rps, ${a[INGRESS_ANNOTATIONS.limitConnections] ?? '-'} connections per client |`,
+      );
     }
   }
   const settings = Object.entries(hstsControllerSettings(config)).map(([k, v]) => `  ${k}: "${v}"`);

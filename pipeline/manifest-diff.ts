@@ -50,7 +50,11 @@ export function diffManifests(from: readonly Manifest[], to: readonly Manifest[]
     if (r.length === 1 && a.length === 1) {
       const oldM = before.get(r[0])!;
       const newM = after.get(a[0])!;
-      changed.push({ object: `${kind}/${oldM.metadata.name} → ${newM.metadata.name}`, kind, changes: diffValues(oldM, newM, '') });
+      changed.push({
+        object: `${kind}/${oldM.metadata.name} → ${newM.metadata.name}`,
+        kind,
+        changes: diffValues(oldM, newM, ''),
+      });
       removed = removed.filter((k) => k !== r[0]);
       added = added.filter((k) => k !== a[0]);
     }
@@ -74,7 +78,9 @@ function namedItems(a: Json[], b: Json[]): boolean {
   const names = (list: Json[]) => list.map((x) => (isObject(x) && typeof x.name === 'string' ? x.name : undefined));
   const na = names(a);
   const nb = names(b);
-  return [...na, ...nb].every((n) => n !== undefined) && new Set(na).size === na.length && new Set(nb).size === nb.length;
+  return (
+    [...na, ...nb].every((n) => n !== undefined) && new Set(na).size === na.length && new Set(nb).size === nb.length
+  );
 }
 
 export function diffValues(a: Json, b: Json, path: string): FieldChange[] {

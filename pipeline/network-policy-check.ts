@@ -16,23 +16,33 @@ export interface NetworkFinding {
   readonly fix: string;
 }
 
-
-type Selector = { matchLabels?: Record<string, string>; matchExpressions?: Array<{ key: string; operator: string; values?: string[] }> };
+type Selector = {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
+};
 
 /** Whether a label selector (matchLabels and matchExpressions) picks a pod with these labels. */
 function selects(selector: Selector | undefined, labels: Record<string, string>): boolean {
   if (!selector) return false;
   const byLabels = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
-  return byLabels && (selector.matchExpressions ?? []).every((e) => {
-    const has = Object.prototype.hasOwnProperty.call(labels, e.key);
-    switch (e.operator) {
-      case 'In': return has && (e.values ?? []).includes(labels[e.key]);
-      case 'NotIn': return !has || !(e.values ?? []).includes(labels[e.key]);
-      case 'Exists': return has;
-      case 'DoesNotExist': return !has;
-      default: return true; // an unknown operator: assume it selects, so its blocks are judged
-    }
-  });
+  return (
+    byLabels &&
+    (selector.matchExpressions ?? []).every((e) => {
+      const has = Object.prototype.hasOwnProperty.call(labels, e.key);
+      switch (e.operator) {
+        case 'In':
+          return has && (e.values ?? []).includes(labels[e.key]);
+        case 'NotIn':
+          return !has || !(e.values ?? []).includes(labels[e.key]);
+        case 'Exists':
+          return has;
+        case 'DoesNotExist':
+          return !has;
+        default:
+          return true; // an unknown operator: assume it selects, so its blocks are judged
+      }
+    })
+  );
 }
 
 /** The labels of the pods a manifest runs, when it runs any. */
@@ -57,12 +67,21 @@ export function checkNetworkPolicies(config: TargetConfig, manifests: readonly M
   const findings: NetworkFinding[] = [];
   const policies = manifests.filter((m) => m.kind === 'NetworkPolicy') as Obj[];
   const namespaceOf = (m: Obj): string => m.metadata?.namespace ?? config.namespace;
-  const denies = policies.some((p) => namespaceOf(p) === config.namespace
-    && Object.keys(p.spec?.podSelector ?? { x: 1 }).length === 0
-    && ['Ingress', 'Egress'].every((t) => (p.spec.policyTypes ?? []).includes(t))
-    && !(p.spec.ingress ?? []).length && !(p.spec.egress ?? []).length);
+  const denies = policies.some(
+    (p) =>
+      namespaceOf(p) === config.namespace &&
+      Object.keys(p.spec?.podSelector ?? { x: 1 }).length === 0 &&
+      ['Ingress', 'Egress'].every((t) => (p.spec.policyTypes ?? []).includes(t)) &&
+      !(p.spec.ingress ?? []).length &&
+      !(p.spec.egress ?? []).length,
+  );
   if (!denies) {
-    findings.push({ rule: 'network-default-deny', field: '', message: `namespace "${config.namespace}" has no default-deny NetworkPolicy (podSelector {}, policyTypes Ingress and Egress, no rules)`, fix: 'keep NamespaceNetworkPolicies in the chart' });
+    findings.push({
+      rule: 'network-default-deny',
+      field: '',
+      message: `namespace "${config.namespace}" has no default-deny NetworkPolicy (podSelector {}, policyTypes Ingress and Egress, no rules)`,
+      fix: 'keep NamespaceNetworkPolicies in the chart',
+    });
   }
   // services by each `key=value` of their selector labels, so a policy looks only at plausible ones
   const byLabel = new Map<string, Array<{ service: ServiceConfig; labels: Record<string, string> }>>();
@@ -84,18 +103,35 @@ export function checkNetworkPolicies(config: TargetConfig, manifests: readonly M
   };
   // the justified peers of a service: those with a reason that it depends on
   const justifiedFor = (service: ServiceConfig | undefined): ReadonlyArray<{ name: string; cidrs: string[] }> =>
-    (service?.dependsOn ?? []).flatMap((d) => ('external' in d && isReason(config.externals[d.external]?.reason) ? [config.externals[d.external]] : []));
+    (service?.dependsOn ?? []).flatMap((d) =>
+      'external' in d && isReason(config.externals[d.external]?.reason) ? [config.externals[d.external]] : [],
+    );
 
-  const sides: Array<[string, string]> = [['ingress', 'from'], ['egress', 'to']];
+  const sides: Array<[string, string]> = [
+    ['ingress', 'from'],
+    ['egress', 'to'],
+  ];
   for (const policy of policies) {
     for (const [side, peersKey] of sides) {
       (policy.spec?.[side] ?? []).forEach((rule: Obj, i: number) => {
         const at = `spec.${side}[${i}]`;
         if (!(rule[peersKey] ?? []).length) {
-          findings.push({ rule: 'network-least-privilege', manifest: policy as Manifest, field: `${at}.${peersKey}`, message: `is empty, which allows every ${side === 'ingress' ? 'source' : 'destination'}`, fix: 'derive the rule from the service graph (dependsOn, externals)' });
+          findings.push({
+            rule: 'network-least-privilege',
+            manifest: policy as Manifest,
+            field: `${at}.${peersKey}`,
+            message: `is empty, which allows every ${side === 'ingress' ? 'source' : 'destination'}`,
+            fix: 'derive the rule from the service graph (dependsOn, externals)',
+          });
         }
         if (!(rule.ports ?? []).length) {
-          findings.push({ rule: 'network-least-privilege', manifest: policy as Manifest, field: `${at}.ports`, message: 'is empty, which allows every port', fix: 'name the ports of the flow' });
+          findings.push({
+            rule: 'network-least-privilege',
+            manifest: policy as Manifest,
+            field: `${at}.ports`,
+            message: 'is empty, which allows every port',
+            fix: 'name the ports of the flow',
+          });
         }
       });
     }
@@ -104,7 +140,10 @@ export function checkNetworkPolicies(config: TargetConfig, manifests: readonly M
   // policies by the rarest `key=value` of their podSelector's matchLabels; those without any
   // matchLabels may select every pod and are asked of every workload
   const pairCount = new Map<string, number>();
-  const pairsOf = (p: Obj) => Object.entries((p.spec?.podSelector?.matchLabels ?? {}) as Record<string, string>).map(([k, v]) => `${namespaceOf(p)}/${k}=${v}`);
+  const pairsOf = (p: Obj) =>
+    Object.entries((p.spec?.podSelector?.matchLabels ?? {}) as Record<string, string>).map(
+      ([k, v]) => `${namespaceOf(p)}/${k}=${v}`,
+    );
   for (const p of policies) for (const key of pairsOf(p)) pairCount.set(key, (pairCount.get(key) ?? 0) + 1);
   const index = new Map<string, Obj[]>();
   const everyPod: Obj[] = [];
@@ -137,7 +176,10 @@ export function checkNetworkPolicies(config: TargetConfig, manifests: readonly M
     for (const k in labels) index.get(`${ns}/${k}=${labels[k]}`)?.forEach(consider);
     selecting.sort((a, b) => order.get(a)! - order.get(b)!);
     selecting.forEach((p) => used.add(p));
-    groups.push({ policies: selecting, service: config.services[labels[LABEL.name] ?? m.metadata?.labels?.[LABEL.name] ?? m.metadata?.name] });
+    groups.push({
+      policies: selecting,
+      service: config.services[labels[LABEL.name] ?? m.metadata?.labels?.[LABEL.name] ?? m.metadata?.name],
+    });
   }
   for (const p of policies) if (!used.has(p)) groups.push({ policies: [p], service: serviceOfPolicy(p) });
 
@@ -151,28 +193,45 @@ export function checkNetworkPolicies(config: TargetConfig, manifests: readonly M
   const fix = `narrow the blocks (/${WIDEST_PREFIX[4]} or narrower for IPv4, /${WIDEST_PREFIX[6]} for IPv6), or declare them under externals with a "reason" and depend on that peer`;
   for (const group of groups) {
     const justified = justifiedFor(group.service);
-    const dependsOn = justified.length ? `; the peers with a reason this service depends on are ${justified.map((p) => p.name).join(', ')}, and they do not declare these blocks` : '';
+    const dependsOn = justified.length
+      ? `; the peers with a reason this service depends on are ${justified.map((p) => p.name).join(', ')}, and they do not declare these blocks`
+      : '';
     for (const [side, peersKey] of sides) {
       const blocks: Array<{ policy: Obj; field: string; cidr: string }> = [];
       for (const policy of group.policies) {
-        (policy.spec?.[side] ?? []).forEach((rule: Obj, i: number) => (rule[peersKey] ?? []).forEach((peer: Obj, j: number) => {
-          if (peer?.ipBlock?.cidr === undefined) return;
-          const cidr = String(peer.ipBlock.cidr);
-          // a block inside a justified peer passes; `except` is ignored (it never narrows what is judged)
-          if (justified.some((jp) => jp.cidrs.some((c) => cidrInside(cidr, c)))) return;
-          blocks.push({ policy, field: `spec.${side}[${i}].${peersKey}[${j}].ipBlock.cidr`, cidr });
-        }));
+        (policy.spec?.[side] ?? []).forEach((rule: Obj, i: number) =>
+          (rule[peersKey] ?? []).forEach((peer: Obj, j: number) => {
+            if (peer?.ipBlock?.cidr === undefined) return;
+            const cidr = String(peer.ipBlock.cidr);
+            // a block inside a justified peer passes; `except` is ignored (it never narrows what is judged)
+            if (justified.some((jp) => jp.cidrs.some((c) => cidrInside(cidr, c)))) return;
+            blocks.push({ policy, field: `spec.${side}[${i}].${peersKey}[${j}].ipBlock.cidr`, cidr });
+          }),
+        );
       }
       for (const w of wideCidrs(blocks.map((b) => b.cidr))) {
         if (w.index !== undefined) {
           const b = blocks[w.index];
-          report(b.policy, b.field, `${w.message} and no external peer this service depends on declares it with a reason${dependsOn}`, fix);
+          report(
+            b.policy,
+            b.field,
+            `${w.message} and no external peer this service depends on declares it with a reason${dependsOn}`,
+            fix,
+          );
           continue;
         }
         const involved = [...new Set(blocks.map((b) => b.policy))];
-        const across = involved.length > 1 ? ` (over the NetworkPolicies ${involved.map((p) => p.metadata.name).join(', ')}, which all select these pods)` : '';
+        const across =
+          involved.length > 1
+            ? ` (over the NetworkPolicies ${involved.map((p) => p.metadata.name).join(', ')}, which all select these pods)`
+            : '';
         const who = group.service ? `the pods of service "${group.service.name}"` : 'the selected pods';
-        report(involved[0], `spec.${side}`, `${w.message}: what ${who} may ${side === 'egress' ? 'reach' : 'be reached from'}${across}, and no external peer this service depends on declares them with a reason${dependsOn}`, fix);
+        report(
+          involved[0],
+          `spec.${side}`,
+          `${w.message}: what ${who} may ${side === 'egress' ? 'reach' : 'be reached from'}${across}, and no external peer this service depends on declares them with a reason${dependsOn}`,
+          fix,
+        );
       }
     }
   }

@@ -1,7 +1,6 @@
 import { TargetConfig } from '../config/types';
 import { Manifest, Obj, ofKind } from '../core/manifest';
 
-
 /** Where the network and API section sits in dist/<target>/README.md (after capacity, before monitoring). */
 
 const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
@@ -36,16 +35,27 @@ const portKey = (p: Obj) => `${p.port ?? 'any'}/${p.protocol ?? 'TCP'}`;
  * an edge needs both sides: the caller's egress and the callee's ingress. Traffic from other
  * namespaces needs the callee's ingress; traffic to addresses outside needs the caller's egress.
  */
-export function allowedFlows(config: TargetConfig, manifests: readonly Manifest[]): { nodes: Map<string, Node>; edges: Map<string, Set<string>> } {
-  const pods: Pods[] = manifests.filter((m) => WORKLOAD_KINDS.has(m.kind)).map((m) => ({
-    name: m.metadata.name, namespace: m.metadata.namespace ?? config.namespace, labels: (m as Obj).spec?.template?.metadata?.labels ?? {},
-  }));
+export function allowedFlows(
+  config: TargetConfig,
+  manifests: readonly Manifest[],
+): { nodes: Map<string, Node>; edges: Map<string, Set<string>> } {
+  const pods: Pods[] = manifests
+    .filter((m) => WORKLOAD_KINDS.has(m.kind))
+    .map((m) => ({
+      name: m.metadata.name,
+      namespace: m.metadata.namespace ?? config.namespace,
+      labels: (m as Obj).spec?.template?.metadata?.labels ?? {},
+    }));
   // pods by namespace and by label, so that a selector looks only at the pods that can match
   const byNamespace = new Map<string, { all: Pods[]; byLabel: Map<string, Pods[]> }>();
   for (const p of pods) {
     const entry = byNamespace.get(p.namespace) ?? { all: [], byLabel: new Map<string, Pods[]>() };
     entry.all.push(p);
-    for (const [k, v] of Object.entries(p.labels)) { const bucket = entry.byLabel.get(`${k}=${v}`); if (bucket) bucket.push(p); else entry.byLabel.set(`${k}=${v}`, [p]); }
+    for (const [k, v] of Object.entries(p.labels)) {
+      const bucket = entry.byLabel.get(`${k}=${v}`);
+      if (bucket) bucket.push(p);
+      else entry.byLabel.set(`${k}=${v}`, [p]);
+    }
     byNamespace.set(p.namespace, entry);
   }
   const empty = { all: [] as Pods[], byLabel: new Map<string, Pods[]>() };
@@ -59,11 +69,20 @@ export function allowedFlows(config: TargetConfig, manifests: readonly Manifest[
     return candidates.filter((p) => matches(selector, p.labels));
   };
   const nodes = new Map<string, Node>();
-  const node = (n: Node) => { if (!nodes.has(n.id)) nodes.set(n.id, n); return n.id; };
+  const node = (n: Node) => {
+    if (!nodes.has(n.id)) nodes.set(n.id, n);
+    return n.id;
+  };
   const workload = (p: Pods) => node({ id: idOf('w', p.name), text: p.name, shape: 'workload' });
   const outside = (namespace: string, podSelector: Obj | undefined) => {
-    const labels = Object.entries(podSelector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(', ');
-    return node({ id: idOf('ns', labels ? `${namespace}_${labels}` : namespace), text: labels ? `${namespace}: ${labels}` : `namespace ${namespace}`, shape: 'namespace' });
+    const labels = Object.entries(podSelector?.matchLabels ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ');
+    return node({
+      id: idOf('ns', labels ? `${namespace}_${labels}` : namespace),
+      text: labels ? `${namespace}: ${labels}` : `namespace ${namespace}`,
+      shape: 'namespace',
+    });
   };
   const external = (cidr: string) => {
     const peer = Object.values(config.externals).find((e) => e.cidrs.includes(cidr));
@@ -85,7 +104,9 @@ export function allowedFlows(config: TargetConfig, manifests: readonly Manifest[
     const namespace = policy.metadata.namespace ?? config.namespace;
     const local = podsIn(namespace);
     const selected = select(local, policy.spec.podSelector);
-    const everyPod = Object.keys(policy.spec.podSelector?.matchLabels ?? {}).length === 0 && !policy.spec.podSelector?.matchExpressions?.length;
+    const everyPod =
+      Object.keys(policy.spec.podSelector?.matchLabels ?? {}).length === 0 &&
+      !policy.spec.podSelector?.matchExpressions?.length;
     const sources = everyPod ? [node({ id: 'all_pods', text: EVERY_POD, shape: 'all' })] : selected.map(workload);
 
     for (const rule of policy.spec.egress ?? []) {
@@ -99,7 +120,8 @@ export function allowedFlows(config: TargetConfig, manifests: readonly Manifest[
           for (const from of sources) for (const port of ports) addEdge(from, to, port);
         } else {
           for (const target of select(local, peer.podSelector)) {
-            for (const from of selected) for (const port of ports) egress.add(`${workload(from)}>${workload(target)}>${port}`);
+            for (const from of selected)
+              for (const port of ports) egress.add(`${workload(from)}>${workload(target)}>${port}`);
           }
         }
       }
@@ -112,7 +134,8 @@ export function allowedFlows(config: TargetConfig, manifests: readonly Manifest[
           for (const to of selected) for (const port of ports) addEdge(from, workload(to), port);
         } else if (peer.podSelector) {
           for (const source of select(local, peer.podSelector)) {
-            for (const to of selected) for (const port of ports) ingress.add(`${workload(source)}>${workload(to)}>${port}`);
+            for (const to of selected)
+              for (const port of ports) ingress.add(`${workload(source)}>${workload(to)}>${port}`);
           }
         } else if (peer.ipBlock) {
           const from = external(peer.ipBlock.cidr);
@@ -138,16 +161,22 @@ function portLabel(ports: Set<string>): string {
   }
   return [...byPort.entries()]
     .sort(([a], [b]) => Number(a) - Number(b))
-    .map(([port, protocols]) => (protocols.length === 1 && protocols[0] === 'TCP' ? port : `${port} ${protocols.sort().reverse().join('+')}`))
+    .map(([port, protocols]) =>
+      protocols.length === 1 && protocols[0] === 'TCP' ? port : `${port} ${protocols.sort().reverse().join('+')}`,
+    )
     .join(', ');
 }
 
 function mermaidNode(n: Node): string {
   switch (n.shape) {
-    case 'workload': return `${n.id}["${n.text}"]`;
-    case 'namespace': return `${n.id}(["${n.text}"])`;
-    case 'external': return `${n.id}[/"${n.text}"/]`;
-    case 'all': return `${n.id}(("${n.text}"))`;
+    case 'workload':
+      return `${n.id}["${n.text}"]`;
+    case 'namespace':
+      return `${n.id}(["${n.text}"])`;
+    case 'external':
+      return `${n.id}[/"${n.text}"/]`;
+    case 'all':
+      return `${n.id}(("${n.text}"))`;
   }
 }
 
@@ -174,7 +203,10 @@ export function renderNetworkSection(config: TargetConfig, manifests: readonly M
     '| --- | --- | --- |',
     ...ordered.map(([key, ports]) => {
       const [from, to] = key.split('>');
-      const cidrs = nodes.get(to)!.shape === 'external' ? ` (${nodes.get(to)!.text.split('<br/>').slice(1).join(', ') || text(to)})` : '';
+      const cidrs =
+        nodes.get(to)!.shape === 'external'
+          ? ` (${nodes.get(to)!.text.split('<br/>').slice(1).join(', ') || text(to)})`
+          : '';
       return `| ${text(from)} | ${text(to)}${cidrs} | ${portLabel(ports)} |`;
     }),
   ];
@@ -190,7 +222,10 @@ export function renderApiAccessSection(config: TargetConfig, manifests: readonly
   const accounts = ofKind(manifests, 'ServiceAccount') as Obj[];
   if (!accounts.length) return undefined;
   const roles = new Map<string, Obj>([
-    ...(ofKind(manifests, 'Role') as Obj[]).map((r): [string, Obj] => [`Role/${r.metadata.namespace ?? config.namespace}/${r.metadata.name}`, r]),
+    ...(ofKind(manifests, 'Role') as Obj[]).map((r): [string, Obj] => [
+      `Role/${r.metadata.namespace ?? config.namespace}/${r.metadata.name}`,
+      r,
+    ]),
     ...(ofKind(manifests, 'ClusterRole') as Obj[]).map((r): [string, Obj] => [`ClusterRole//${r.metadata.name}`, r]),
   ]);
   const bindings = [...ofKind(manifests, 'RoleBinding'), ...ofKind(manifests, 'ClusterRoleBinding')] as Obj[];
@@ -202,17 +237,31 @@ export function renderApiAccessSection(config: TargetConfig, manifests: readonly
     '| ServiceAccount | token mounted | granted by | verbs | API group | resources | resourceNames |',
     '| --- | --- | --- | --- | --- | --- | --- |',
   ];
-  const cell = (values: string[] | undefined, empty: string) => (values?.length ? values.map((v) => `\`${v === '' ? '""' : v}\``).join(', ') : empty);
+  const cell = (values: string[] | undefined, empty: string) =>
+    values?.length ? values.map((v) => `\`${v === '' ? '""' : v}\``).join(', ') : empty;
   for (const account of [...accounts].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
     const namespace = account.metadata.namespace ?? config.namespace;
     const mounted = account.automountServiceAccountToken === false ? 'no' : 'yes';
-    const mine = bindings.filter((b) => (b.subjects ?? []).some((s: Obj) => s.kind === 'ServiceAccount' && s.name === account.metadata.name && (s.namespace ?? b.metadata.namespace) === namespace));
+    const mine = bindings.filter((b) =>
+      (b.subjects ?? []).some(
+        (s: Obj) =>
+          s.kind === 'ServiceAccount' &&
+          s.name === account.metadata.name &&
+          (s.namespace ?? b.metadata.namespace) === namespace,
+      ),
+    );
     const rows: string[] = [];
     for (const binding of mine) {
       const kind = binding.roleRef.kind;
-      const role = roles.get(kind === 'Role' ? `Role/${binding.metadata.namespace ?? config.namespace}/${binding.roleRef.name}` : `ClusterRole//${binding.roleRef.name}`);
+      const role = roles.get(
+        kind === 'Role'
+          ? `Role/${binding.metadata.namespace ?? config.namespace}/${binding.roleRef.name}`
+          : `ClusterRole//${binding.roleRef.name}`,
+      );
       for (const rule of role?.rules ?? []) {
-        rows.push(`| ${account.metadata.name} | ${mounted} | ${kind} \`${binding.roleRef.name}\` (${binding.kind} \`${binding.metadata.name}\`) | ${cell(rule.verbs, '-')} | ${cell(rule.apiGroups, '-')} | ${cell(rule.resources, '-')} | ${cell(rule.resourceNames, 'any')} |`);
+        rows.push(
+          `| ${account.metadata.name} | ${mounted} | ${kind} \`${binding.roleRef.name}\` (${binding.kind} \`${binding.metadata.name}\`) | ${cell(rule.verbs, '-')} | ${cell(rule.apiGroups, '-')} | ${cell(rule.resources, '-')} | ${cell(rule.resourceNames, 'any')} |`,
+        );
       }
     }
     lines.push(...(rows.length ? rows : [`| ${account.metadata.name} | ${mounted} | nothing | - | - | - | - |`]));

@@ -59,11 +59,18 @@ export interface WorkerReply {
  */
 export function outline(manifest: Manifest): Manifest {
   const { name, namespace } = manifest.metadata;
-  return { apiVersion: manifest.apiVersion, kind: manifest.kind, metadata: namespace === undefined ? { name } : { name, namespace } };
+  return {
+    apiVersion: manifest.apiVersion,
+    kind: manifest.kind,
+    metadata: namespace === undefined ? { name } : { name, namespace },
+  };
 }
 
 /** How many workers to start for these targets: none when the work is small or one core is all there is. */
-export function workerCount(configs: readonly TargetConfig[], cores = os.availableParallelism?.() ?? os.cpus().length): number {
+export function workerCount(
+  configs: readonly TargetConfig[],
+  cores = os.availableParallelism?.() ?? os.cpus().length,
+): number {
   const services = configs.reduce((n, c) => n + Object.keys(c.services).length, 0);
   if (configs.length < 2 || cores < 2 || services < PARALLEL_MIN_SERVICES) return 0;
   return Math.min(configs.length, cores);
@@ -89,9 +96,14 @@ export class SynthPool {
    * Synthesizes every target on the pool's workers (each used once), like `synthesizeAll`;
    * `onOutput` sees each valid target's output as soon as its worker sends it.
    */
-  async synthesize(configs: readonly TargetConfig[], onOutput?: (output: TargetOutput) => void, stageDirOf?: StageDirOf): Promise<TargetOutput[]> {
+  async synthesize(
+    configs: readonly TargetConfig[],
+    onOutput?: (output: TargetOutput) => void,
+    stageDirOf?: StageDirOf,
+  ): Promise<TargetOutput[]> {
     // largest targets first, each to the worker with the least work so far
-    const order = configs.map((config, index) => ({ index, config, size: Object.keys(config.services).length }))
+    const order = configs
+      .map((config, index) => ({ index, config, size: Object.keys(config.services).length }))
       .sort((a, b) => b.size - a.size || a.index - b.index);
     const batches = this.workers.map((worker) => ({ worker, load: 0, items: [] as WorkerTarget[] }));
     for (const item of order) {
@@ -101,10 +113,16 @@ export class SynthPool {
     }
     const results: TargetResult[] = new Array(configs.length);
     try {
-      const replies = Promise.all(batches.filter((b) => b.items.length).map((b) => run(b.worker, { configs: b.items }, (reply) => {
-        results[reply.index] = reply.result!;
-        if (reply.result!.output) onOutput?.(reply.result!.output);
-      })));
+      const replies = Promise.all(
+        batches
+          .filter((b) => b.items.length)
+          .map((b) =>
+            run(b.worker, { configs: b.items }, (reply) => {
+              results[reply.index] = reply.result!;
+              if (reply.result!.output) onOutput?.(reply.result!.output);
+            }),
+          ),
+      );
       // while the workers build, this thread loads what makes argocd/ from their results
       synth();
       await replies;
@@ -145,8 +163,13 @@ export function poolFor(dir: string, cores = os.availableParallelism?.() ?? os.c
  * `stageDirOf`, workers write the files of the folders it names there themselves. Throws
  * SynthError listing every problem of every target.
  */
-export async function synthesizeInParallel(configs: readonly TargetConfig[], workers = workerCount(configs), pool?: SynthPool,
-  onOutput?: (output: TargetOutput) => void, stageDirOf?: StageDirOf): Promise<TargetOutput[]> {
+export async function synthesizeInParallel(
+  configs: readonly TargetConfig[],
+  workers = workerCount(configs),
+  pool?: SynthPool,
+  onOutput?: (output: TargetOutput) => void,
+  stageDirOf?: StageDirOf,
+): Promise<TargetOutput[]> {
   if (pool && workers < 1) await pool.close();
   if (workers < 1) return synth().synthesizeAll(configs);
   return (pool ?? new SynthPool(workers)).synthesize(configs, onOutput, stageDirOf);
@@ -159,7 +182,11 @@ function run(worker: Worker, request: WorkerRequest, onReply: (reply: WorkerRepl
     worker.on('message', (reply: WorkerReply) => {
       if (reply.error !== undefined) {
         failed = true;
-        reject(reply.writeError ? new OutputError(`${reply.error}; nothing was changed in the output folder`) : new Error(reply.error));
+        reject(
+          reply.writeError
+            ? new OutputError(`${reply.error}; nothing was changed in the output folder`)
+            : new Error(reply.error),
+        );
         return;
       }
       try {

@@ -32,23 +32,28 @@ function fixFor(manifest: Manifest, path: readonly Segment[], finding: StringFin
     return `move it to the service's secrets: [{env: ${name}, remoteKey: ...}] so an ExternalSecret provides ${name} (for a URL: keep the URL without the credential and give the credential its own variable)`;
   }
   if (manifest.kind === 'ConfigMap' && at(0) === 'data') {
-    return 'config: entries are written to dist/ in plain text; move the value to the service\'s secrets: [{env: ..., remoteKey: ...}] so an ExternalSecret provides it';
+    return "config: entries are written to dist/ in plain text; move the value to the service's secrets: [{env: ..., remoteKey: ...}] so an ExternalSecret provides it";
   }
   if (path.includes('args') || path.includes('command')) {
-    return 'pass it in an environment variable from the service\'s secrets: and refer to it as $(NAME) in the argument';
+    return "pass it in an environment variable from the service's secrets: and refer to it as $(NAME) in the argument";
   }
   if (manifest.kind === 'Application' || manifest.kind === 'AppProject') {
     return 'take the credential out of delivery.repoURL / delivery.server: Argo CD reads repository and cluster credentials from its own Secrets in the argocd namespace';
   }
   if (manifest.kind === 'ClusterSecretStore') {
-    return 'credentials of the secret store come from the provider\'s secretRef fields ({name, key, namespace}), never from literals in secretStore.provider';
+    return "credentials of the secret store come from the provider's secretRef fields ({name, key, namespace}), never from literals in secretStore.provider";
   }
-  if (finding.inUrl) return 'take the credential out of the URL and keep it in the secret manager (a service gets it through secrets:)';
-  return 'keep secret values out of the configuration: store them in the secret manager and reference them (secrets: [{env, remoteKey}] for a service\'s environment)';
+  if (finding.inUrl)
+    return 'take the credential out of the URL and keep it in the secret manager (a service gets it through secrets:)';
+  return "keep secret values out of the configuration: store them in the secret manager and reference them (secrets: [{env, remoteKey}] for a service's environment)";
 }
 
 function valueAt(value: unknown, path: readonly Segment[]): unknown {
-  return path.reduce<unknown>((acc, seg) => (acc !== null && typeof acc === 'object' ? (acc as Record<string, unknown>)[seg as string] : undefined), value);
+  return path.reduce<unknown>(
+    (acc, seg) =>
+      acc !== null && typeof acc === 'object' ? (acc as Record<string, unknown>)[seg as string] : undefined,
+    value,
+  );
 }
 
 /**
@@ -74,20 +79,28 @@ export function secretProblems(folder: string, manifests: readonly Manifest[], r
     const also = elsewhere ? ` (and ${elsewhere} other place${elsewhere > 1 ? 's' : ''})` : '';
     if (readme !== undefined && finding.index === 0) {
       const line = readme.slice(0, finding.start).split('\n').length;
-      problems.push(`${folder}: README.md:${line}: ${finding.what} would be written to dist/ in plain text (${quoted}); fix: remove it from the configuration the README shows; keep secret values in the secret manager`);
+      problems.push(
+        `${folder}: README.md:${line}: ${finding.what} would be written to dist/ in plain text (${quoted}); fix: remove it from the configuration the README shows; keep secret values in the secret manager`,
+      );
       continue;
     }
     // the manifest the string belongs to: the last one whose first string is at or before it
     let m = 0;
     for (let hi = firstString.length - 1; m < hi;) {
       const mid = (m + hi + 1) >> 1;
-      if (firstString[mid] <= finding.index) m = mid; else hi = mid - 1;
+      if (firstString[mid] <= finding.index) m = mid;
+      else hi = mid - 1;
     }
     const manifest = manifests[m];
     const where = stringPath(manifest, finding.index - firstString[m]);
     const path = where ? `${formatObjectPath(where.path)}${where.key ? ' (a key)' : ''}` : '(unknown field)';
-    problems.push(`${folder}: ${fileNameOf(manifest)}: ${manifest.kind}/${manifest.metadata.name}: ${path}: ${finding.what} would be written to dist/ in plain text (${quoted})${also}; fix: ${where ? fixFor(manifest, where.path, finding) : 'remove it'}`);
+    problems.push(
+      `${folder}: ${fileNameOf(manifest)}: ${manifest.kind}/${manifest.metadata.name}: ${path}: ${finding.what} would be written to dist/ in plain text (${quoted})${also}; fix: ${where ? fixFor(manifest, where.path, finding) : 'remove it'}`,
+    );
   }
-  if (findings.length > MAX_REPORTED) problems.push(`${folder}: ${findings.length - MAX_REPORTED} more secret(s) not listed; fix the ones above and run synth again`);
+  if (findings.length > MAX_REPORTED)
+    problems.push(
+      `${folder}: ${findings.length - MAX_REPORTED} more secret(s) not listed; fix the ones above and run synth again`,
+    );
   return problems;
 }

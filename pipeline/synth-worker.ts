@@ -30,9 +30,10 @@ parentPort!.once('message', (request: WorkerRequest) => {
       reply = { index, result: { output, problems: result.problems } };
     } catch (error) {
       // a failed write of the staged folder (a name too long, a full disk) is reported as such, not as an internal error
-      reply = (error as NodeJS.ErrnoException).code && stageDir !== undefined
-        ? { index, error: `cannot write ${describeFsError(error)}`, writeError: true }
-        : { index, error: `${config.target}: ${(error as Error).message}` };
+      reply =
+        (error as NodeJS.ErrnoException).code && stageDir !== undefined
+          ? { index, error: `cannot write ${describeFsError(error)}`, writeError: true }
+          : { index, error: `${config.target}: ${(error as Error).message}` };
     }
     parentPort!.postMessage(reply);
     if (reply.error !== undefined) break;

@@ -57,7 +57,10 @@ function synthTargetWithCapacity(config: TargetConfig): { manifests: Manifest[];
   // rules over the whole namespace (pipeline/capacity.ts): the quota holds maximum scale plus surge, no PDB blocks a drain
   const quotaFile = config.sources[config.sources.length - 1];
   const capacity = capacityOf(manifests);
-  const refused = [...capacityProblems(config.target, quotaFile, capacity), ...drainProblems(config, manifests, capacity)];
+  const refused = [
+    ...capacityProblems(config.target, quotaFile, capacity),
+    ...drainProblems(config, manifests, capacity),
+  ];
   if (refused.length) throw new SynthError(refused);
   return { manifests, capacity };
 }
@@ -69,7 +72,10 @@ function synthTargetWithCapacity(config: TargetConfig): { manifests: Manifest[];
 export function synthDelivery(targets: readonly DeliveryTarget[]): TargetOutput {
   const app = new App({ outdir: 'unused' });
   const chart = new DeliveryChart(app, DELIVERY_FOLDER, { targets });
-  const errors = chart.node.findAll().flatMap((c) => c.node.validate()).map((message) => `${DELIVERY_FOLDER}: ${message}`);
+  const errors = chart.node
+    .findAll()
+    .flatMap((c) => c.node.validate())
+    .map((message) => `${DELIVERY_FOLDER}: ${message}`);
   if (errors.length) throw new SynthError(errors);
   const manifests = chart.toJson() as Manifest[];
   const readme = renderDeliveryReadme(targets, manifests);
@@ -88,9 +94,12 @@ export function renderFiles(folder: string, manifests: readonly Manifest[]): Map
   const files = new Map<string, string>();
   // the order of localeCompare, with one collator instead of one per comparison
   const collator = new Intl.Collator();
-  const named = manifests.map((manifest) => ({ manifest, name: fileNameOf(manifest) })).sort((a, b) => collator.compare(a.name, b.name));
+  const named = manifests
+    .map((manifest) => ({ manifest, name: fileNameOf(manifest) }))
+    .sort((a, b) => collator.compare(a.name, b.name));
   for (const { manifest, name } of named) {
-    if (files.has(name)) throw new SynthError([`${folder}: two objects would be written to ${name}; give one of them another name`]);
+    if (files.has(name))
+      throw new SynthError([`${folder}: two objects would be written to ${name}; give one of them another name`]);
     files.set(name, toYaml(manifest));
   }
   return files;
@@ -106,7 +115,9 @@ export interface TargetResult {
 export function synthTargetResult(config: TargetConfig): TargetResult {
   try {
     const { manifests, capacity } = synthTargetWithCapacity(config);
-    const problems = [...checkPolicies(config, manifests), ...checkApiServerRules(config.target, manifests)].map(formatViolation);
+    const problems = [...checkPolicies(config, manifests), ...checkApiServerRules(config.target, manifests)].map(
+      formatViolation,
+    );
     const readme = problems.length ? undefined : renderTargetReadme(config, manifests);
     // no secret reaches dist/, whatever field it came through (pipeline/secret-check.ts)
     problems.push(...secretProblems(config.target, manifests, readme));
@@ -130,7 +141,10 @@ export function assembleOutputs(configs: readonly TargetConfig[], results: reado
     if (problems.length) throw new SynthError(problems);
     const outputs = results.map((r) => r.output!);
     if (outputs.length) {
-      const targets = outputs.map((output) => ({ config: configs.find((c) => c.target === output.folder)!, manifests: output.manifests }));
+      const targets = outputs.map((output) => ({
+        config: configs.find((c) => c.target === output.folder)!,
+        manifests: output.manifests,
+      }));
       outputs.push(synthDelivery(targets));
     }
     return outputs;

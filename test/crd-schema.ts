@@ -38,5 +38,7 @@ export function crdErrors(manifest: Manifest): string[] {
     compiled.set(key, validate);
   }
   if (validate(JSON.parse(JSON.stringify(manifest)))) return [];
-  return (validate.errors ?? []).map((e) => `${manifest.kind}/${manifest.metadata.name}: ${e.instancePath || '/'} ${e.message}`);
+  return (validate.errors ?? []).map(
+    (e) => `${manifest.kind}/${manifest.metadata.name}: ${e.instancePath || '/'} ${e.message}`,
+  );
 }

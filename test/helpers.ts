@@ -49,16 +49,33 @@ export function configOf(target: string): TargetConfig {
 export const TARGETS: readonly string[] = targetsIn(ENVIRONMENTS);
 
 export function targetsIn(dir: string): string[] {
-  return fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f) && f !== 'defaults.yaml').sort().flatMap((f) => {
-    const environment = f.replace(/\.ya?ml$/, '');
-    const data = loadYaml(fs.readFileSync(path.join(dir, f), 'utf8')) as { regions?: Record<string, unknown> } | null;
-    return data?.regions ? Object.keys(data.regions).map((region) => `${environment}-${region}`) : [environment];
-  });
+  return fs
+    .readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f) && f !== 'defaults.yaml')
+    .sort()
+    .flatMap((f) => {
+      const environment = f.replace(/\.ya?ml$/, '');
+      const data = loadYaml(fs.readFileSync(path.join(dir, f), 'utf8')) as { regions?: Record<string, unknown> } | null;
+      return data?.regions ? Object.keys(data.regions).map((region) => `${environment}-${region}`) : [environment];
+    });
 }
 
 /** The four targets and seven services PLATFORM.md describes (tests that check its figures by hand). */
-export const PLATFORM_TARGETS: readonly string[] = ['development', 'staging', 'production-us-east-1', 'production-eu-west-1'];
-export const PLATFORM_SERVICES: readonly string[] = ['gateway', 'data-service', 'signal-service', 'ml-service', 'orchestrator', 'execution-gateway', 'redis'];
+export const PLATFORM_TARGETS: readonly string[] = [
+  'development',
+  'staging',
+  'production-us-east-1',
+  'production-eu-west-1',
+];
+export const PLATFORM_SERVICES: readonly string[] = [
+  'gateway',
+  'data-service',
+  'signal-service',
+  'ml-service',
+  'orchestrator',
+  'execution-gateway',
+  'redis',
+];
 
 /** A scratch copy of environments/ (or of `from`) in a temp dir; returns its path. */
 export function copyEnvironments(from = ENVIRONMENTS): string {

@@ -6,8 +6,12 @@ import { NetworkEvaluator, PodEndpoint, selects } from './network-evaluator';
  * vacuously: no policy allows everything, a default deny allows nothing, and each kind of peer
  * and port behaves as Kubernetes documents it.
  */
-const policy = (name: string, spec: Record<string, unknown>, namespace = 'app'): Manifest =>
-  ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace }, spec });
+const policy = (name: string, spec: Record<string, unknown>, namespace = 'app'): Manifest => ({
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'NetworkPolicy',
+  metadata: { name, namespace },
+  spec,
+});
 
 const web: PodEndpoint = { namespace: 'app', labels: { app: 'web' }, ports: [{ name: 'http', containerPort: 8080 }] };
 const db: PodEndpoint = { namespace: 'app', labels: { app: 'db' }, ports: [{ name: 'sql', containerPort: 5432 }] };
@@ -34,8 +38,16 @@ describe('NetworkEvaluator', () => {
   });
 
   it('needs both the egress of the source and the ingress of the destination', () => {
-    const egressOnly = policy('web-out', { podSelector: { matchLabels: { app: 'web' } }, policyTypes: ['Egress'], egress: [{ to: [{ podSelector: { matchLabels: { app: 'db' } } }], ports: [{ port: 5432 }] }] });
-    const ingressOnly = policy('db-in', { podSelector: { matchLabels: { app: 'db' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: { matchLabels: { app: 'web' } } }], ports: [{ port: 5432 }] }] });
+    const egressOnly = policy('web-out', {
+      podSelector: { matchLabels: { app: 'web' } },
+      policyTypes: ['Egress'],
+      egress: [{ to: [{ podSelector: { matchLabels: { app: 'db' } } }], ports: [{ port: 5432 }] }],
+    });
+    const ingressOnly = policy('db-in', {
+      podSelector: { matchLabels: { app: 'db' } },
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ podSelector: { matchLabels: { app: 'web' } } }], ports: [{ port: 5432 }] }],
+    });
     expect(new NetworkEvaluator([denyAll, egressOnly]).mayReach(web, db, 5432)).toBe(false);
     expect(new NetworkEvaluator([denyAll, ingressOnly]).mayReach(web, db, 5432)).toBe(false);
     const both = new NetworkEvaluator([denyAll, egressOnly, ingressOnly]);
@@ -62,8 +74,32 @@ describe('NetworkEvaluator', () => {
   });
 
   it('ANDs namespaceSelector and podSelector in one peer and ORs separate peers', () => {
-    const and = policy('and', { podSelector: { matchLabels: { app: 'db' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ops' } }, podSelector: { matchLabels: { app: 'probe' } } }] }] });
-    const or = policy('or', { podSelector: { matchLabels: { app: 'db' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ops' } } }, { podSelector: { matchLabels: { app: 'probe' } } }] }] });
+    const and = policy('and', {
+      podSelector: { matchLabels: { app: 'db' } },
+      policyTypes: ['Ingress'],
+      ingress: [
+        {
+          from: [
+            {
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ops' } },
+              podSelector: { matchLabels: { app: 'probe' } },
+            },
+          ],
+        },
+      ],
+    });
+    const or = policy('or', {
+      podSelector: { matchLabels: { app: 'db' } },
+      policyTypes: ['Ingress'],
+      ingress: [
+        {
+          from: [
+            { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ops' } } },
+            { podSelector: { matchLabels: { app: 'probe' } } },
+          ],
+        },
+      ],
+    });
     const otherOps = { namespace: 'ops', labels: { app: 'other' } };
     const probeHere = { namespace: 'app', labels: { app: 'probe' } };
     expect(new NetworkEvaluator([and]).mayReach(probe, db, 5432)).toBe(true);
@@ -72,21 +108,35 @@ describe('NetworkEvaluator', () => {
     expect(new NetworkEvaluator([or]).mayReach(otherOps, db, 5432)).toBe(true);
     expect(new NetworkEvaluator([or]).mayReach(probeHere, db, 5432)).toBe(true);
     // a podSelector alone means the policy's own namespace
-    const sameNs = policy('same', { podSelector: { matchLabels: { app: 'db' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: { matchLabels: { app: 'probe' } } }] }] });
+    const sameNs = policy('same', {
+      podSelector: { matchLabels: { app: 'db' } },
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ podSelector: { matchLabels: { app: 'probe' } } }] }],
+    });
     expect(new NetworkEvaluator([sameNs]).mayReach(probe, db, 5432)).toBe(false);
     expect(new NetworkEvaluator([sameNs]).mayReach(probeHere, db, 5432)).toBe(true);
   });
 
   it('matches namespaces by the labels of Namespace objects and options', () => {
-    const byTeam = policy('team', { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'sre' } } }] }] });
+    const byTeam = policy('team', {
+      podSelector: {},
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'sre' } } }] }],
+    });
     expect(new NetworkEvaluator([byTeam]).mayReach(probe, db, 5432)).toBe(false);
-    expect(new NetworkEvaluator([byTeam], { namespaceLabels: { ops: { team: 'sre' } } }).mayReach(probe, db, 5432)).toBe(true);
+    expect(
+      new NetworkEvaluator([byTeam], { namespaceLabels: { ops: { team: 'sre' } } }).mayReach(probe, db, 5432),
+    ).toBe(true);
     const ns: Manifest = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ops', labels: { team: 'sre' } } };
     expect(new NetworkEvaluator([byTeam, ns]).mayReach(probe, db, 5432)).toBe(true);
   });
 
   it('matches ipBlocks by CIDR minus except, and never matches pods by selector for plain IPs', () => {
-    const out = policy('out', { podSelector: {}, policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '203.0.113.0/24', except: ['203.0.113.128/25'] } }], ports: [{ port: 443 }] }] });
+    const out = policy('out', {
+      podSelector: {},
+      policyTypes: ['Egress'],
+      egress: [{ to: [{ ipBlock: { cidr: '203.0.113.0/24', except: ['203.0.113.128/25'] } }], ports: [{ port: 443 }] }],
+    });
     const net = new NetworkEvaluator([out]);
     expect(net.mayReach(web, { ip: '203.0.113.1' }, 443)).toBe(true);
     expect(net.mayReach(web, { ip: '203.0.113.127' }, 443)).toBe(true);
@@ -94,19 +144,35 @@ describe('NetworkEvaluator', () => {
     expect(net.mayReach(web, { ip: '203.0.114.1' }, 443)).toBe(false);
     expect(net.mayReach(web, { ip: '203.0.113.1' }, 80)).toBe(false);
     expect(net.mayReach(web, db, 443)).toBe(false); // db has no IP in the block
-    const anyPod = policy('pods', { podSelector: {}, policyTypes: ['Egress'], egress: [{ to: [{ namespaceSelector: {} }] }] });
+    const anyPod = policy('pods', {
+      podSelector: {},
+      policyTypes: ['Egress'],
+      egress: [{ to: [{ namespaceSelector: {} }] }],
+    });
     expect(new NetworkEvaluator([anyPod]).mayReach(web, { ip: '10.0.0.1' }, 443)).toBe(false);
     expect(new NetworkEvaluator([anyPod]).mayReach(web, probe, 443)).toBe(true);
   });
 
   it('resolves named ports on the destination pod and honours endPort', () => {
-    const named = policy('named', { podSelector: { matchLabels: { app: 'db' } }, policyTypes: ['Ingress'], ingress: [{ ports: [{ port: 'sql' }] }] });
+    const named = policy('named', {
+      podSelector: { matchLabels: { app: 'db' } },
+      policyTypes: ['Ingress'],
+      ingress: [{ ports: [{ port: 'sql' }] }],
+    });
     expect(new NetworkEvaluator([named]).mayReach(web, db, 5432)).toBe(true);
     expect(new NetworkEvaluator([named]).mayReach(web, db, 5433)).toBe(false);
-    const namedOut = policy('named-out', { podSelector: { matchLabels: { app: 'web' } }, policyTypes: ['Egress'], egress: [{ ports: [{ port: 'sql' }] }] });
+    const namedOut = policy('named-out', {
+      podSelector: { matchLabels: { app: 'web' } },
+      policyTypes: ['Egress'],
+      egress: [{ ports: [{ port: 'sql' }] }],
+    });
     expect(new NetworkEvaluator([namedOut]).mayReach(web, db, 5432)).toBe(true);
     expect(new NetworkEvaluator([namedOut]).mayReach(web, { ip: '192.0.2.1' }, 5432)).toBe(false);
-    const range = policy('range', { podSelector: {}, policyTypes: ['Egress'], egress: [{ ports: [{ port: 32000, endPort: 32768, protocol: 'UDP' }] }] });
+    const range = policy('range', {
+      podSelector: {},
+      policyTypes: ['Egress'],
+      egress: [{ ports: [{ port: 32000, endPort: 32768, protocol: 'UDP' }] }],
+    });
     expect(new NetworkEvaluator([range]).mayReach(web, { ip: '192.0.2.1' }, 32768, 'UDP')).toBe(true);
     expect(new NetworkEvaluator([range]).mayReach(web, { ip: '192.0.2.1' }, 32769, 'UDP')).toBe(false);
     expect(new NetworkEvaluator([range]).mayReach(web, { ip: '192.0.2.1' }, 32000, 'TCP')).toBe(false);
@@ -115,7 +181,9 @@ describe('NetworkEvaluator', () => {
   it('evaluates label selector expressions', () => {
     const labels = { app: 'web', tier: 'front' };
     expect(selects({}, labels)).toBe(true);
-    expect(selects({ matchExpressions: [{ key: 'tier', operator: 'In', values: ['front', 'back'] }] }, labels)).toBe(true);
+    expect(selects({ matchExpressions: [{ key: 'tier', operator: 'In', values: ['front', 'back'] }] }, labels)).toBe(
+      true,
+    );
     expect(selects({ matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['front'] }] }, labels)).toBe(false);
     expect(selects({ matchExpressions: [{ key: 'zone', operator: 'Exists' }] }, labels)).toBe(false);
     expect(selects({ matchExpressions: [{ key: 'zone', operator: 'DoesNotExist' }] }, labels)).toBe(true);

@@ -70,11 +70,20 @@ export function selects(selector: LabelSelector | undefined | null, labels: Reco
     const has = Object.prototype.hasOwnProperty.call(labels, expr.key);
     const values = expr.values ?? [];
     switch (expr.operator) {
-      case 'In': if (!has || !values.includes(labels[expr.key])) return false; break;
-      case 'NotIn': if (has && values.includes(labels[expr.key])) return false; break;
-      case 'Exists': if (!has) return false; break;
-      case 'DoesNotExist': if (has) return false; break;
-      default: throw new Error(`unknown label selector operator ${expr.operator}`);
+      case 'In':
+        if (!has || !values.includes(labels[expr.key])) return false;
+        break;
+      case 'NotIn':
+        if (has && values.includes(labels[expr.key])) return false;
+        break;
+      case 'Exists':
+        if (!has) return false;
+        break;
+      case 'DoesNotExist':
+        if (has) return false;
+        break;
+      default:
+        throw new Error(`unknown label selector operator ${expr.operator}`);
     }
   }
   return true;
@@ -84,8 +93,13 @@ export class NetworkEvaluator {
   private readonly policies: Obj[];
   private readonly namespaceLabels = new Map<string, Record<string, string>>();
 
-  constructor(manifests: readonly Manifest[], options: { namespaceLabels?: Record<string, Record<string, string>> } = {}) {
-    this.policies = manifests.filter((m) => m.kind === 'NetworkPolicy' && m.apiVersion === 'networking.k8s.io/v1') as Obj[];
+  constructor(
+    manifests: readonly Manifest[],
+    options: { namespaceLabels?: Record<string, Record<string, string>> } = {},
+  ) {
+    this.policies = manifests.filter(
+      (m) => m.kind === 'NetworkPolicy' && m.apiVersion === 'networking.k8s.io/v1',
+    ) as Obj[];
     for (const m of manifests) {
       if (m.kind === 'Namespace') this.namespaceLabels.set(m.metadata.name, { ...(m.metadata.labels ?? {}) });
     }
@@ -101,8 +115,12 @@ export class NetworkEvaluator {
 
   /** The decision with its reasons, for readable test failures. */
   check(from: Endpoint, to: Endpoint, port: number, protocol: Protocol = 'TCP'): Verdict {
-    const egress = isPod(from) ? this.side('Egress', from, to, to, port, protocol) : { allowed: true, why: 'source is not a pod' };
-    const ingress = isPod(to) ? this.side('Ingress', to, from, to, port, protocol) : { allowed: true, why: 'destination is not a pod' };
+    const egress = isPod(from)
+      ? this.side('Egress', from, to, to, port, protocol)
+      : { allowed: true, why: 'source is not a pod' };
+    const ingress = isPod(to)
+      ? this.side('Ingress', to, from, to, port, protocol)
+      : { allowed: true, why: 'destination is not a pod' };
     return { allowed: egress.allowed && ingress.allowed, egress: egress.why, ingress: ingress.why };
   }
 
@@ -111,27 +129,50 @@ export class NetworkEvaluator {
     return { ...(this.namespaceLabels.get(name) ?? {}), 'kubernetes.io/metadata.name': name };
   }
 
-  private side(type: 'Ingress' | 'Egress', pod: PodEndpoint, peer: Endpoint, destination: Endpoint, port: number, protocol: Protocol): { allowed: boolean; why: string } {
-    const selecting = this.policies.filter((p) =>
-      (p.metadata.namespace ?? 'default') === pod.namespace && selects(p.spec?.podSelector ?? {}, pod.labels) && policyTypesOf(p).includes(type));
+  private side(
+    type: 'Ingress' | 'Egress',
+    pod: PodEndpoint,
+    peer: Endpoint,
+    destination: Endpoint,
+    port: number,
+    protocol: Protocol,
+  ): { allowed: boolean; why: string } {
+    const selecting = this.policies.filter(
+      (p) =>
+        (p.metadata.namespace ?? 'default') === pod.namespace &&
+        selects(p.spec?.podSelector ?? {}, pod.labels) &&
+        policyTypesOf(p).includes(type),
+    );
     if (!selecting.length) return { allowed: true, why: `not isolated for ${type.toLowerCase()}` };
     for (const policy of selecting) {
       const rules: Obj[] = (type === 'Ingress' ? policy.spec.ingress : policy.spec.egress) ?? [];
       for (const [i, rule] of rules.entries()) {
         const peers: Obj[] | undefined = type === 'Ingress' ? rule.from : rule.to;
-        const peerOk = !peers || peers.length === 0 || peers.some((p) => this.peerMatches(p, policy.metadata.namespace ?? 'default', peer));
-        const portOk = !rule.ports || rule.ports.length === 0 || rule.ports.some((p: Obj) => portMatches(p, destination, port, protocol));
-        if (peerOk && portOk) return { allowed: true, why: `allowed by NetworkPolicy ${policy.metadata.name} ${type.toLowerCase()}[${i}]` };
+        const peerOk =
+          !peers ||
+          peers.length === 0 ||
+          peers.some((p) => this.peerMatches(p, policy.metadata.namespace ?? 'default', peer));
+        const portOk =
+          !rule.ports ||
+          rule.ports.length === 0 ||
+          rule.ports.some((p: Obj) => portMatches(p, destination, port, protocol));
+        if (peerOk && portOk)
+          return { allowed: true, why: `allowed by NetworkPolicy ${policy.metadata.name} ${type.toLowerCase()}[${i}]` };
       }
     }
-    return { allowed: false, why: `denied: isolated for ${type.toLowerCase()} by ${selecting.map((p) => p.metadata.name).join(', ')} and no rule matches` };
+    return {
+      allowed: false,
+      why: `denied: isolated for ${type.toLowerCase()} by ${selecting.map((p) => p.metadata.name).join(', ')} and no rule matches`,
+    };
   }
 
   private peerMatches(peer: Obj, policyNamespace: string, endpoint: Endpoint): boolean {
     if (peer.ipBlock) {
       const ip = ipOf(endpoint);
       if (!ip) return false;
-      return cidrContains(peer.ipBlock.cidr, ip) && !(peer.ipBlock.except ?? []).some((e: string) => cidrContains(e, ip));
+      return (
+        cidrContains(peer.ipBlock.cidr, ip) && !(peer.ipBlock.except ?? []).some((e: string) => cidrContains(e, ip))
+      );
     }
     if (!peer.podSelector && !peer.namespaceSelector) return false; // an empty peer is invalid; it matches nothing here
     if (!isPod(endpoint)) return false;
@@ -156,7 +197,9 @@ function portMatches(rulePort: Obj, destination: Endpoint, port: number, protoco
   }
   // a named port: the destination pod's container port of that name and protocol
   if (!isPod(destination)) return false;
-  return (destination.ports ?? []).some((p) => p.name === rulePort.port && p.containerPort === port && (p.protocol ?? 'TCP') === protocol);
+  return (destination.ports ?? []).some(
+    (p) => p.name === rulePort.port && p.containerPort === port && (p.protocol ?? 'TCP') === protocol,
+  );
 }
 
 /** Kinds whose pod template makes pods. */
@@ -167,7 +210,8 @@ const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'Rollout', 'DaemonSet', 'Jo
  * Argo Rollouts' pod-template-hash for a Rollout, as the controller adds it) and container ports.
  */
 export function podOf(manifests: readonly Manifest[], name: string): PodEndpoint {
-  const workload = manifests.find((m) => WORKLOAD_KINDS.includes(m.kind) && m.metadata.name === name) as Obj | undefined;
+  const workload = manifests.find((m) => WORKLOAD_KINDS.includes(m.kind) && m.metadata.name === name) as
+    Obj | undefined;
   if (!workload) throw new Error(`no workload named ${name}`);
   const template = workload.spec.template;
   const labels = { ...(template.metadata?.labels ?? {}) };

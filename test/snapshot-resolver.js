@@ -9,7 +9,10 @@ module.exports = {
     return path.join(root, 'test', '__snapshots__', rel + ext);
   },
   resolveTestPath: (snapshotPath, ext) => {
-    const rel = path.relative(path.join(root, 'test', '__snapshots__'), snapshotPath).slice(0, -ext.length).replace(/\.ts$/, '.js');
+    const rel = path
+      .relative(path.join(root, 'test', '__snapshots__'), snapshotPath)
+      .slice(0, -ext.length)
+      .replace(/\.ts$/, '.js');
     return path.join(root, 'build', 'test', rel);
   },
   testPathForConsistencyCheck: path.join(root, 'build', 'test', 'charts', 'example.test.js'),

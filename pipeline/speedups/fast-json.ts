@@ -35,7 +35,8 @@ function resolved(value: any): any {
     if (value == null) return value;
     if (value instanceof Lazy) value = value.produce();
     else if (typeof value.resolve === 'function') value = value.resolve();
-    else if (value.constructor !== Object && (typeof value.value === 'number' || typeof value.value === 'string')) value = { value: value.value };
+    else if (value.constructor !== Object && (typeof value.value === 'number' || typeof value.value === 'string'))
+      value = { value: value.value };
     else return value;
   }
 }
@@ -58,13 +59,16 @@ function plain(input: unknown): unknown {
 const stockToJson = ApiObject.prototype.toJson;
 
 function fastToJson(this: ApiObject): Obj {
-  if (process.env.CDK8S_DISABLE_SORT || App.of(this).resolvers.length !== BUILT_IN_RESOLVERS) return stockToJson.call(this);
+  if (process.env.CDK8S_DISABLE_SORT || App.of(this).resolvers.length !== BUILT_IN_RESOLVERS)
+    return stockToJson.call(this);
   let json: Obj;
   try {
     json = plain({ ...(this as unknown as ApiObjectInternals).props, metadata: this.metadata.toJson() }) as Obj;
   } catch (error) {
     if (error instanceof NotPlain) return stockToJson.call(this);
-    throw new Error(`Failed serializing construct at path '${this.node.path}' with name '${this.name}': ${error}`, { cause: error });
+    throw new Error(`Failed serializing construct at path '${this.node.path}' with name '${this.name}': ${error}`, {
+      cause: error,
+    });
   }
   const { patches } = this as unknown as ApiObjectInternals;
   const patched: Obj = patches.length ? JsonPatch.apply(json, ...patches) : json;

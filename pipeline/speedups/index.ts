@@ -38,9 +38,15 @@ export function stockSpeedups(value: string | undefined): ReadonlySet<Speedup> {
   const text = (value ?? '').trim().toLowerCase();
   if (text === '' || text === '0' || text === 'false') return new Set();
   if (text === '1' || text === 'true' || text === 'all') return new Set(SPEEDUPS);
-  const names = text.split(',').map((n) => n.trim()).filter(Boolean);
+  const names = text
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
   const unknown = names.filter((n) => !(SPEEDUPS as readonly string[]).includes(n));
-  if (unknown.length) throw new Error(`${STOCK_VARIABLE}=${value}: unknown speed-up ${unknown.join(', ')}; use 1 (all stock) or a list of ${SPEEDUPS.join(', ')}`);
+  if (unknown.length)
+    throw new Error(
+      `${STOCK_VARIABLE}=${value}: unknown speed-up ${unknown.join(', ')}; use 1 (all stock) or a list of ${SPEEDUPS.join(', ')}`,
+    );
   return new Set(names as Speedup[]);
 }
 
@@ -65,9 +71,14 @@ export function chartsToJson(charts: readonly Chart[], constructs: readonly ICon
   if (!speedupsEnabled('charts') || constructs.some((c) => c.node.dependencies.length > 0)) {
     return serialize(() => charts.flatMap((c) => c.toJson() as Manifest[]));
   }
-  return serialize(() => charts.flatMap((chart) => chart.node.findAll()
-    .filter((c): c is ApiObject => c instanceof ApiObject && Chart.of(c) === chart)
-    .map((o) => o.toJson() as Manifest)));
+  return serialize(() =>
+    charts.flatMap((chart) =>
+      chart.node
+        .findAll()
+        .filter((c): c is ApiObject => c instanceof ApiObject && Chart.of(c) === chart)
+        .map((o) => o.toJson() as Manifest),
+    ),
+  );
 }
 
 /** One manifest (plain JSON data) as a YAML document: what js-yaml's `dump(manifest, YAML_OPTIONS)` writes. */

@@ -32,11 +32,18 @@ export function toYamlDocument(value: unknown): string {
 function node(value: unknown, level: number, compact: boolean): string {
   if (value === null) return 'null';
   switch (typeof value) {
-    case 'string': return stringValue(value, level);
-    case 'number': return numberValue(value);
-    case 'boolean': return value ? 'true' : 'false';
-    case 'object': return Array.isArray(value) ? sequence(value, level, compact) : mapping(value as Record<string, unknown>, level, compact);
-    default: throw new Error(`cannot write a ${typeof value} as YAML`);
+    case 'string':
+      return stringValue(value, level);
+    case 'number':
+      return numberValue(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object':
+      return Array.isArray(value)
+        ? sequence(value, level, compact)
+        : mapping(value as Record<string, unknown>, level, compact);
+    default:
+      throw new Error(`cannot write a ${typeof value} as YAML`);
   }
 }
 
@@ -46,7 +53,8 @@ function mapping(object: Record<string, unknown>, level: number, compact: boolea
     const value = object[key];
     if (value === undefined) continue;
     const text = stringKey(key);
-    if (text.length > 1024) throw new Error(`a key of ${text.length} characters is not written by this writer: ${text.slice(0, 40)}...`);
+    if (text.length > 1024)
+      throw new Error(`a key of ${text.length} characters is not written by this writer: ${text.slice(0, 40)}...`);
     const rendered = node(value, level + 1, false);
     if (compact === false || out !== '') out += newline(level);
     out += text + (rendered.charCodeAt(0) === 10 ? ':' : ': ') + rendered;
@@ -74,7 +82,8 @@ function newline(level: number): string {
 function stringValue(value: string, level: number): string {
   // long text of several lines (a dashboard's JSON, a description) in printable ASCII: js-yaml
   // writes it as a literal block, and scanning it to find that out is what costs
-  if (value.length > REMEMBER_UP_TO && value.includes('\n') && PRINTABLE_ASCII.test(value)) return literal(value, level);
+  if (value.length > REMEMBER_UP_TO && value.includes('\n') && PRINTABLE_ASCII.test(value))
+    return literal(value, level);
   let text = value.length <= REMEMBER_UP_TO ? values.get(value) : undefined;
   if (text === undefined) {
     // js-yaml writes `a: <value>` for a value one level deep
@@ -129,7 +138,10 @@ function literal(value: string, level: number): string {
  */
 function indent(text: string, spaces: number): string {
   const pad = ' '.repeat(spaces);
-  return text.split('\n').map((line) => (line === '' ? line : pad + line)).join('\n');
+  return text
+    .split('\n')
+    .map((line) => (line === '' ? line : pad + line))
+    .join('\n');
 }
 
 function dropEndingNewline(text: string): string {

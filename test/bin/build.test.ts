@@ -13,7 +13,8 @@ jest.setTimeout(120_000);
  */
 describe('the build of npm run synth', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'build-'));
-  for (const entry of ['bin', 'charts', 'config', 'constructs', 'core', 'imports', 'pipeline']) fs.cpSync(path.join(ROOT, entry), path.join(dir, entry), { recursive: true });
+  for (const entry of ['bin', 'charts', 'config', 'constructs', 'core', 'imports', 'pipeline'])
+    fs.cpSync(path.join(ROOT, entry), path.join(dir, entry), { recursive: true });
   for (const file of ['tsconfig.json', 'package.json']) fs.copyFileSync(path.join(ROOT, file), path.join(dir, file));
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
   const build = () => spawnSync(process.execPath, [path.join(dir, 'bin', 'build.mjs')], { cwd: dir, encoding: 'utf8' });
@@ -29,7 +30,8 @@ describe('the build of npm run synth', () => {
   it('builds a fresh clone: every source, then the validators', () => {
     const result = build();
     expect(result.status).toBe(0);
-    const sources = ['bin', 'charts', 'config', 'constructs', 'core', 'imports', 'pipeline'].flatMap((d) => fs.readdirSync(path.join(dir, d), { recursive: true }) as string[])
+    const sources = ['bin', 'charts', 'config', 'constructs', 'core', 'imports', 'pipeline']
+      .flatMap((d) => fs.readdirSync(path.join(dir, d), { recursive: true }) as string[])
       .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
     expect(result.stderr).toContain(`transpiled ${sources.length} changed file(s)`);
     expect(fs.existsSync(out('bin/synth.js'))).toBe(true);
@@ -60,7 +62,10 @@ describe('the build of npm run synth', () => {
   it('regenerates the validators when the schema changed', () => {
     const schema = path.join(dir, 'config', 'schema.ts');
     const text = fs.readFileSync(schema, 'utf8');
-    fs.writeFileSync(schema, text.replace("'a CIDR such as \"203.0.113.0/24\"'", "'a CIDR such as \"198.51.100.0/24\"'"));
+    fs.writeFileSync(
+      schema,
+      text.replace('\'a CIDR such as "203.0.113.0/24"\'', '\'a CIDR such as "198.51.100.0/24"\''),
+    );
     expect(fs.readFileSync(schema, 'utf8')).not.toBe(text);
     later(schema);
     const hash = /schemaHash = "([0-9a-f]+)"/.exec(fs.readFileSync(validators, 'utf8'))![1];
@@ -80,7 +85,19 @@ describe('the build of npm run synth', () => {
   });
 
   it('makes a synth that writes the committed dist/ file for file', () => {
-    const result = spawnSync(process.execPath, [out('bin/synth.js'), '--check', '--quiet', '--config', path.join(ROOT, 'environments'), '--out', path.join(ROOT, 'dist')], { cwd: ROOT, encoding: 'utf8' });
+    const result = spawnSync(
+      process.execPath,
+      [
+        out('bin/synth.js'),
+        '--check',
+        '--quiet',
+        '--config',
+        path.join(ROOT, 'environments'),
+        '--out',
+        path.join(ROOT, 'dist'),
+      ],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
   });

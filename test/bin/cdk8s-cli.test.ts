@@ -27,7 +27,8 @@ function scratchCopy(build: 'none' | 'linked'): string {
   if (build === 'linked') {
     // the compiled project, entry by entry, so that the CLI's scratch output lands in the copy
     fs.mkdirSync(path.join(copy, 'build'));
-    for (const entry of fs.readdirSync(BUILD)) if (entry !== 'cdk8s.out') fs.symlinkSync(path.join(BUILD, entry), path.join(copy, 'build', entry));
+    for (const entry of fs.readdirSync(BUILD))
+      if (entry !== 'cdk8s.out') fs.symlinkSync(path.join(BUILD, entry), path.join(copy, 'build', entry));
   }
   return copy;
 }

@@ -7,11 +7,18 @@ import { derivedHost, derivedNamespace } from '../../bin/new-env-names';
 import { BUILD, copyEnvironments, ENVIRONMENTS, ROOT, runSynth, targetsIn, TARGETS, treeDigest } from '../helpers';
 
 /** A name no environment of environments/ has yet (a user may have added qa). */
-const NAME = ['qa', 'uat', 'perf', 'sandbox', 'new-env-test'].find((n) => !TARGETS.some((t) => t === n || t.startsWith(`${n}-`)))!;
+const NAME = ['qa', 'uat', 'perf', 'sandbox', 'new-env-test'].find(
+  (n) => !TARGETS.some((t) => t === n || t.startsWith(`${n}-`)),
+)!;
 
-const environments = fs.readdirSync(ENVIRONMENTS).filter((f) => f.endsWith('.yaml') && f !== 'defaults.yaml').map((f) => f.replace(/\.yaml$/, '')).sort();
+const environments = fs
+  .readdirSync(ENVIRONMENTS)
+  .filter((f) => f.endsWith('.yaml') && f !== 'defaults.yaml')
+  .map((f) => f.replace(/\.yaml$/, ''))
+  .sort();
 
-const newEnv = (args: string[]) => spawnSync(process.execPath, [path.join(BUILD, 'bin', 'new-env.js'), ...args], { cwd: ROOT, encoding: 'utf8' });
+const newEnv = (args: string[]) =>
+  spawnSync(process.execPath, [path.join(BUILD, 'bin', 'new-env.js'), ...args], { cwd: ROOT, encoding: 'utf8' });
 
 describe('npm run new-env', () => {
   it('writes an environment file that synthesizes into its own folder, namespace and Argo CD Application', () => {
@@ -22,17 +29,29 @@ describe('npm run new-env', () => {
     expect(result.stdout).toMatch(new RegExp(`wrote .*${NAME}\\.yaml .*target ${NAME}; review it, then npm run synth`));
     const written = yaml.load(fs.readFileSync(path.join(dir, `${NAME}.yaml`), 'utf8')) as Record<string, any>;
     const staging = yaml.load(fs.readFileSync(path.join(dir, 'staging.yaml'), 'utf8')) as Record<string, any>;
-    expect(written).toEqual({ ...staging, namespace: `trading-${NAME}`, ingress: { ...staging.ingress, host: `api.${NAME}.trading.example.com` } });
+    expect(written).toEqual({
+      ...staging,
+      namespace: `trading-${NAME}`,
+      ingress: { ...staging.ingress, host: `api.${NAME}.trading.example.com` },
+    });
     // the copy keeps the comments that say why (thresholds) and the editor's schema line
-    expect(fs.readFileSync(path.join(dir, `${NAME}.yaml`), 'utf8')).toMatch(new RegExp(`^# yaml-language-server: \\$schema=\\./schema\\.json\\n# Environment "${NAME}", copied from staging\\.yaml`));
+    expect(fs.readFileSync(path.join(dir, `${NAME}.yaml`), 'utf8')).toMatch(
+      new RegExp(
+        `^# yaml-language-server: \\$schema=\\./schema\\.json\\n# Environment "${NAME}", copied from staging\\.yaml`,
+      ),
+    );
 
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'new-env-out-'));
     const synth = runSynth(['--config', dir, '--out', out]);
     expect(synth.stderr).toBe('');
     expect(synth.status).toBe(0);
-    const namespace = yaml.load(fs.readFileSync(path.join(out, NAME, `namespace-trading-${NAME}.yaml`), 'utf8')) as Record<string, any>;
+    const namespace = yaml.load(
+      fs.readFileSync(path.join(out, NAME, `namespace-trading-${NAME}.yaml`), 'utf8'),
+    ) as Record<string, any>;
     expect(namespace).toMatchObject({ kind: 'Namespace', metadata: { name: `trading-${NAME}` } });
-    const application = yaml.load(fs.readFileSync(path.join(out, 'argocd', `application-trading-platform-${NAME}.yaml`), 'utf8')) as Record<string, any>;
+    const application = yaml.load(
+      fs.readFileSync(path.join(out, 'argocd', `application-trading-platform-${NAME}.yaml`), 'utf8'),
+    ) as Record<string, any>;
     expect(application.spec.source.path).toMatch(new RegExp(`(^|/)${NAME}$`));
     expect(application.spec.destination.namespace).toBe(`trading-${NAME}`);
     expect(targetsIn(dir)).toContain(NAME);
@@ -46,26 +65,48 @@ describe('npm run new-env', () => {
   });
 
   it.each([
-    ['an existing environment', ['staging', '--from', 'development'], 1, /staging\.yaml already exists; choose another name/],
-    ['an existing target', ['production-us-east-1', '--from', 'staging'], 1, /"production-us-east-1" is already a target/],
-    ['a name that is not a DNS-1123 label', ['QA_1', '--from', 'staging'], 1, /"QA_1" is not a valid environment name: .*DNS-1123 label/],
+    [
+      'an existing environment',
+      ['staging', '--from', 'development'],
+      1,
+      /staging\.yaml already exists; choose another name/,
+    ],
+    [
+      'an existing target',
+      ['production-us-east-1', '--from', 'staging'],
+      1,
+      /"production-us-east-1" is already a target/,
+    ],
+    [
+      'a name that is not a DNS-1123 label',
+      ['QA_1', '--from', 'staging'],
+      1,
+      /"QA_1" is not a valid environment name: .*DNS-1123 label/,
+    ],
     ['the Argo CD folder', ['argocd', '--from', 'staging'], 1, /"argocd" is reserved/],
-    ['an unknown source', [NAME, '--from', 'stagin'], 1, new RegExp(`--from stagin: no such environment .*; environments: ${environments.join(', ')}$`, 'm')],
+    [
+      'an unknown source',
+      [NAME, '--from', 'stagin'],
+      1,
+      new RegExp(`--from stagin: no such environment .*; environments: ${environments.join(', ')}$`, 'm'),
+    ],
     ['no --from', [NAME], 2, /--from <environment> is missing/],
   ])('refuses %s and writes nothing', (_, args, status, message) => {
     const dir = copyEnvironments();
     const before = treeDigest(dir);
-    const result = newEnv([...args as string[], '--config', dir]);
+    const result = newEnv([...(args as string[]), '--config', dir]);
     expect(result.status).toBe(status);
     expect(result.stderr).toMatch(message as RegExp);
     expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(treeDigest(dir)).toBe(before);
   });
 
-  it('derives the namespace and the ingress host from the source\'s', () => {
+  it("derives the namespace and the ingress host from the source's", () => {
     expect(derivedNamespace('trading-staging', 'qa')).toBe('trading-qa');
     expect(derivedNamespace('payments', 'qa')).toBe('payments-qa');
-    expect(derivedHost('api.staging.trading.example.com', 'staging', 'staging', 'qa')).toBe('api.qa.trading.example.com');
+    expect(derivedHost('api.staging.trading.example.com', 'staging', 'staging', 'qa')).toBe(
+      'api.qa.trading.example.com',
+    );
     expect(derivedHost('api.trading.example.com', 'production', 'prod', 'qa')).toBe('qa.api.trading.example.com');
   });
 });

@@ -32,7 +32,14 @@ describe('synth CLI', () => {
     expect(runSynth(['--config', envs, '--out', out, '--quiet']).status).toBe(0);
     expect(treeDigest(out)).toBe(first);
     expect(fs.statSync(file).mtime.getTime()).toBe(past.getTime());
-    expect(fs.readdirSync(out).sort()).toEqual([MARKER, 'argocd', 'development', 'production-eu-west-1', 'production-us-east-1', 'staging']);
+    expect(fs.readdirSync(out).sort()).toEqual([
+      MARKER,
+      'argocd',
+      'development',
+      'production-eu-west-1',
+      'production-us-east-1',
+      'staging',
+    ]);
   });
 
   it('prints objects per target and kind, what was added, changed and removed per folder, and the time taken', () => {
@@ -42,27 +49,41 @@ describe('synth CLI', () => {
     expect(first.status).toBe(0);
     expect(first.stdout).toMatch(/^  staging\s+\d+ objects: .*Deployment \d+/m);
     expect(first.stdout).toMatch(/^  staging\s+\d+ objects: .*\n.*capacity.*\n {30}new folder, \d+ file\(s\)$/m);
-    expect(first.stdout).toMatch(new RegExp(`^${out}/: 5 folder\\(s\\) changed, 0 unchanged; \\d+ objects in 4 targets and argocd/ in \\d+ ms$`, 'm'));
+    expect(first.stdout).toMatch(
+      new RegExp(
+        `^${out}/: 5 folder\\(s\\) changed, 0 unchanged; \\d+ objects in 4 targets and argocd/ in \\d+ ms$`,
+        'm',
+      ),
+    );
     // one host changed: one file in staging, and nothing else
     edit(envs, 'staging.yaml', 'api.staging.trading.example.com', 'api.staging2.trading.example.com');
     fs.writeFileSync(path.join(out, 'development', 'stray.yaml'), 'x');
     const second = runSynth(['--config', envs, '--out', out]);
     expect(second.status).toBe(0);
-    expect(second.stdout).toMatch(/^  staging\s+\d+ objects: .*\n.*capacity.*\n {30}changed \d+: .*ingress-gateway\.yaml/m);
+    expect(second.stdout).toMatch(
+      /^  staging\s+\d+ objects: .*\n.*capacity.*\n {30}changed \d+: .*ingress-gateway\.yaml/m,
+    );
     // a count past a few names
-    expect(second.stdout).toMatch(/^ {30}changed \d+: ([a-zA-Z.-]+, ){3}[a-zA-Z.-]+ and \d+ more$|^ {30}changed [1-4]: /m);
+    expect(second.stdout).toMatch(
+      /^ {30}changed \d+: ([a-zA-Z.-]+, ){3}[a-zA-Z.-]+ and \d+ more$|^ {30}changed [1-4]: /m,
+    );
     expect(second.stdout).toMatch(/^  development\s+\d+ objects: .*\n.*capacity.*\n {30}removed 1: stray\.yaml$/m);
     expect(second.stdout).toMatch(/^  production-eu-west-1\s+\d+ objects: .*\n.*capacity.*\n {30}unchanged$/m);
     expect(second.stdout).toContain(`${out}/: 2 folder(s) changed, 3 unchanged;`);
     const third = runSynth(['--config', envs, '--out', out]);
-    expect(third.stdout).toMatch(new RegExp(`^${out}/ unchanged: \\d+ objects in 4 targets and argocd/ in \\d+ ms$`, 'm'));
+    expect(third.stdout).toMatch(
+      new RegExp(`^${out}/ unchanged: \\d+ objects in 4 targets and argocd/ in \\d+ ms$`, 'm'),
+    );
     expect(third.stdout).not.toMatch(/changed \d+|added \d+|removed \d+/);
   });
 
   it('--check after a hand edit says what differs with a short diff, and that the output is generated', () => {
     const { envs, out } = written();
     const file = path.join(out, 'staging', 'ingress-gateway.yaml');
-    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('api.staging.trading.example.com', 'api.hand-edited.example.com'));
+    fs.writeFileSync(
+      file,
+      fs.readFileSync(file, 'utf8').replace('api.staging.trading.example.com', 'api.hand-edited.example.com'),
+    );
     fs.rmSync(path.join(out, 'staging', 'README.md'));
     const result = runSynth(['--config', envs, '--out', out, '--check']);
     expect(result.status).toBe(1);
@@ -70,7 +91,9 @@ describe('synth CLI', () => {
     expect(result.stderr).toMatch(/^ {6}-.*api\.hand-edited\.example\.com/m);
     expect(result.stderr).toMatch(/^ {6}\+.*api\.staging\.trading\.example\.com/m);
     expect(result.stderr).toContain(`missing  ${path.join(out, 'staging', 'README.md')}`);
-    expect(result.stderr).toContain(`${out}/ is generated: do not edit it by hand (synth replaces hand edits). Change the configuration in ${envs}/`);
+    expect(result.stderr).toContain(
+      `${out}/ is generated: do not edit it by hand (synth replaces hand edits). Change the configuration in ${envs}/`,
+    );
     // bounded: a file rewritten from top to bottom shows at most 20 lines of diff
     fs.writeFileSync(file, Array.from({ length: 200 }, (_, i) => `line${i}`).join('\n'));
     const long = runSynth(['--config', envs, '--out', out, '--check']);
@@ -81,11 +104,24 @@ describe('synth CLI', () => {
   it('explains every flag with --help, takes --flag=value, lists the targets, prints one target to stdout', () => {
     const help = runSynth(['--help']);
     expect(help.status).toBe(0);
-    for (const flag of ['--target', '--check', '--config', '--out', '--list', '--stdout', '--quiet', '--help', '--flag=value']) expect(help.stdout).toContain(flag);
+    for (const flag of [
+      '--target',
+      '--check',
+      '--config',
+      '--out',
+      '--list',
+      '--stdout',
+      '--quiet',
+      '--help',
+      '--flag=value',
+    ])
+      expect(help.stdout).toContain(flag);
     const envs = copyEnvironments();
     const list = runSynth([`--config=${envs}`, '--list']);
     expect(list.status).toBe(0);
-    expect(list.stdout).toMatch(/^staging\s+staging\s+trading-staging\s+https:\/\/staging\.k8s\.trading\.example\.com$/m);
+    expect(list.stdout).toMatch(
+      /^staging\s+staging\s+trading-staging\s+https:\/\/staging\.k8s\.trading\.example\.com$/m,
+    );
     expect(list.stdout.trim().split('\n')).toHaveLength(5);
     const out = path.join(tmp(), 'dist');
     const printed = runSynth([`--config=${envs}`, `--out=${out}`, '--target=staging', '--stdout']);
@@ -95,16 +131,20 @@ describe('synth CLI', () => {
     expect(docs.every((d) => typeof d.kind === 'string' && d.metadata?.name)).toBe(true);
     expect(docs.filter((d) => d.kind === 'Namespace').map((d) => d.metadata.name)).toEqual(['trading-staging']);
     expect(fs.existsSync(out)).toBe(false); // wrote nothing
-    expect(runSynth(['--config', envs, '--stdout']).stderr).toBe('synth: --stdout prints one target: add --target <name>\n');
+    expect(runSynth(['--config', envs, '--stdout']).stderr).toBe(
+      'synth: --stdout prints one target: add --target <name>\n',
+    );
   });
 
-  it('warns when a target\'s maximum scale leaves less than 10 % of its quota', () => {
+  it("warns when a target's maximum scale leaves less than 10 % of its quota", () => {
     const envs = copyEnvironments();
     // staging needs 11.375 CPU at maximum scale plus surge: a quota of 12 leaves 5 %
     edit(envs, 'staging.yaml', 'requests: { cpu: "20", memory: 40Gi,', 'requests: { cpu: "12", memory: 40Gi,');
     const result = runSynth(['--config', envs, '--out', tmp(), '--quiet']);
     expect(result.status).toBe(0);
-    expect(result.stderr).toMatch(/^synth: warning: staging: requests\.cpu at maximum scale plus surge is 11\.375 of a quota of 12: 5 % headroom \(below 10 %\)/m);
+    expect(result.stderr).toMatch(
+      /^synth: warning: staging: requests\.cpu at maximum scale plus surge is 11\.375 of a quota of 12: 5 % headroom \(below 10 %\)/m,
+    );
     expect(result.stderr).not.toMatch(/warning: (development|production)/);
   });
 
@@ -115,7 +155,9 @@ describe('synth CLI', () => {
     edit(envs, 'staging.yaml', 'api.staging.trading.example.com', 'api.staging2.trading.example.com');
     const result = runSynth(['--config', envs, '--out', out, '--target', 'development', '--quiet']);
     expect(result.status).toBe(0);
-    expect(fs.readFileSync(path.join(out, 'development', 'ingress-gateway.yaml'), 'utf8')).toContain('api.dev2.trading.example.com');
+    expect(fs.readFileSync(path.join(out, 'development', 'ingress-gateway.yaml'), 'utf8')).toContain(
+      'api.dev2.trading.example.com',
+    );
     expect(treeDigest(path.join(out, 'staging'))).toBe(staging);
   });
 
@@ -133,12 +175,14 @@ describe('synth CLI', () => {
   it('refuses an unknown target by name', () => {
     const result = runSynth(['--config', copyEnvironments(), '--out', tmp(), '--target', 'prod']);
     expect(result.status).toBe(2);
-    expect(result.stderr).toContain('unknown target prod; targets: development, production-eu-west-1, production-us-east-1, staging');
+    expect(result.stderr).toContain(
+      'unknown target prod; targets: development, production-eu-west-1, production-us-east-1, staging',
+    );
   });
 });
 
 describe('synth CLI and the output folder', () => {
-  it('refuses --out \'\' and --out <a file> as usage errors, without a stack', () => {
+  it("refuses --out '' and --out <a file> as usage errors, without a stack", () => {
     const empty = runSynth(['--config', copyEnvironments(), '--out', '']);
     expect(empty.status).toBe(2);
     expect(empty.stderr).toBe('synth: --out needs a folder name (the folder synth writes, dist/ by default)\n');
@@ -146,7 +190,9 @@ describe('synth CLI and the output folder', () => {
     fs.writeFileSync(file, 'mine');
     const onFile = runSynth(['--config', copyEnvironments(), '--out', file]);
     expect(onFile.status).toBe(2);
-    expect(onFile.stderr).toBe(`synth: the output folder ${file} is a file, not a folder; --out names the folder synth writes (dist/ by default)\n`);
+    expect(onFile.stderr).toBe(
+      `synth: the output folder ${file} is a file, not a folder; --out names the folder synth writes (dist/ by default)\n`,
+    );
     expect(fs.readFileSync(file, 'utf8')).toBe('mine');
   });
 
@@ -159,7 +205,9 @@ describe('synth CLI and the output folder', () => {
     const before = treeDigest(repo);
     const result = runSynth(['--config', copyEnvironments(), '--out', '.'], repo);
     expect(result.status).toBe(2);
-    expect(result.stderr).toContain(`synth: . is not a synth output folder: it holds docs, src and no ${MARKER} marker`);
+    expect(result.stderr).toContain(
+      `synth: . is not a synth output folder: it holds docs, src and no ${MARKER} marker`,
+    );
     expect(result.stderr).not.toContain('internal error');
     expect(treeDigest(repo)).toBe(before);
   });
@@ -196,15 +244,22 @@ describe('synth CLI and the output folder', () => {
   it('runs one synth at a time per output folder: a second one is refused while the first holds the lock', async () => {
     const { envs, out } = written();
     edit(envs, 'staging.yaml', 'api.staging.trading.example.com', 'api.staging2.trading.example.com');
-    const start = () => new Promise<{ status: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [path.join(BUILD, 'bin', 'synth.js'), '--config', envs, '--out', out, '--quiet'], { cwd: ROOT });
-      let stderr = '';
-      child.stderr.on('data', (d) => (stderr += d));
-      child.on('close', (status) => resolve({ status, stderr }));
-    });
+    const start = () =>
+      new Promise<{ status: number | null; stderr: string }>((resolve) => {
+        const child = spawn(
+          process.execPath,
+          [path.join(BUILD, 'bin', 'synth.js'), '--config', envs, '--out', out, '--quiet'],
+          { cwd: ROOT },
+        );
+        let stderr = '';
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('close', (status) => resolve({ status, stderr }));
+      });
     const results = await Promise.all([start(), start()]);
     expect(results.map((r) => r.status).sort()).toEqual([0, 2]);
-    expect(results.find((r) => r.status === 2)!.stderr).toMatch(/^synth: another synth \(pid \d+\) is writing .* now; run one synth at a time/);
+    expect(results.find((r) => r.status === 2)!.stderr).toMatch(
+      /^synth: another synth \(pid \d+\) is writing .* now; run one synth at a time/,
+    );
     expect(fs.existsSync(path.join(out, LOCK))).toBe(false);
     // a lock left by a killed synth is taken over
     fs.writeFileSync(path.join(out, LOCK), `${deadPid()}\n`);
@@ -218,7 +273,9 @@ describe('synth CLI and the output folder', () => {
     const before = treeDigest(path.join(out, 'staging'));
     edit(envs, 'staging.yaml', 'api.staging.trading.example.com', 'api.staging2.trading.example.com');
     const killed = spawnSync(process.execPath, [path.join(BUILD, 'bin', 'synth.js'), '--config', envs, '--out', out], {
-      cwd: ROOT, encoding: 'utf8', env: { ...process.env, SYNTH_TEST_CRASH_AT: 'aside' },
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, SYNTH_TEST_CRASH_AT: 'aside' },
     });
     expect(killed.signal).toBe('SIGKILL');
     expect(fs.existsSync(path.join(out, WORK))).toBe(true);
@@ -234,7 +291,9 @@ describe('synth CLI and the output folder', () => {
     expect(fs.readdirSync(out).filter((f) => f.startsWith('.'))).toEqual([MARKER]);
     expect(fs.existsSync(path.join(out, 'planted'))).toBe(false);
     expect(runSynth(['--config', envs, '--out', out, '--quiet']).status).toBe(0);
-    expect(fs.readFileSync(path.join(out, 'staging', 'ingress-gateway.yaml'), 'utf8')).toContain('api.staging2.trading.example.com');
+    expect(fs.readFileSync(path.join(out, 'staging', 'ingress-gateway.yaml'), 'utf8')).toContain(
+      'api.staging2.trading.example.com',
+    );
     expect(runSynth(['--config', envs, '--out', out, '--check', '--quiet']).status).toBe(0);
   });
 
@@ -255,7 +314,7 @@ describe('synth CLI and the output folder', () => {
     expect(runSynth(['--config', envs, '--out', out, '--check', '--quiet']).status).toBe(0);
   });
 
-  it('ignores a leftover plan naming a path, \'..\' or a folder with no old copy, and just removes the work folder', () => {
+  it("ignores a leftover plan naming a path, '..' or a folder with no old copy, and just removes the work folder", () => {
     const { envs, out } = written();
     const before = treeDigest(out);
     for (const plan of [
@@ -295,7 +354,8 @@ describe('synth CLI and the output folder', () => {
     const { envs, out } = written();
     const before = treeDigest(out);
     const name = `${'e'.repeat(235)}.yaml`;
-    const text = fs.readFileSync(path.join(envs, 'development.yaml'), 'utf8')
+    const text = fs
+      .readFileSync(path.join(envs, 'development.yaml'), 'utf8')
       .replace(/^namespace: trading-dev/m, 'namespace: trading-long')
       .replace('server: https://kubernetes.default.svc', 'server: https://long.k8s.example.com')
       .replace('api.dev.trading', 'api.long.trading');
@@ -305,8 +365,18 @@ describe('synth CLI and the output folder', () => {
     expect(result.stderr).not.toContain('internal error');
     // refused by the configuration rules, or by the write: either way named, and nothing changed
     expect(result.stderr).toMatch(/e{20,}/); // the file or target named (perhaps shortened)
-    if (result.status === 2) expect(result.stderr).toMatch(/^synth: cannot write .*argocd\/application-trading-platform-e+\.yaml: file name too long \(ENAMETOOLONG\); nothing was changed in/);
+    if (result.status === 2)
+      expect(result.stderr).toMatch(
+        /^synth: cannot write .*argocd\/application-trading-platform-e+\.yaml: file name too long \(ENAMETOOLONG\); nothing was changed in/,
+      );
     expect(treeDigest(out)).toBe(before);
-    expect(fs.readdirSync(out).sort()).toEqual([MARKER, 'argocd', 'development', 'production-eu-west-1', 'production-us-east-1', 'staging']);
+    expect(fs.readdirSync(out).sort()).toEqual([
+      MARKER,
+      'argocd',
+      'development',
+      'production-eu-west-1',
+      'production-us-east-1',
+      'staging',
+    ]);
   });
 });

@@ -8,17 +8,24 @@ import { ROOT } from '../helpers';
  */
 describe('the split between npm test and npm run test:slow', () => {
   const slow: string[] = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'slow-suites.json'), 'utf8')).suites;
-  const scripts = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts as Record<string, string>;
+  const scripts = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts as Record<
+    string,
+    string
+  >;
 
   it('names only suites that exist', () => {
     expect(slow.length).toBeGreaterThan(0);
-    for (const suite of slow) expect([suite, fs.existsSync(path.join(ROOT, 'test', `${suite}.ts`))]).toEqual([suite, true]);
+    for (const suite of slow)
+      expect([suite, fs.existsSync(path.join(ROOT, 'test', `${suite}.ts`))]).toEqual([suite, true]);
   });
 
   it('runs every suite in CI: .ci/run runs npm test and then npm run test:slow', () => {
     expect(scripts.test).toBe('node bin/test.mjs');
     expect(scripts['test:slow']).toBe('node bin/test.mjs --slow');
-    const ci = fs.readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8').split('\n').filter((l) => !l.trim().startsWith('#'));
+    const ci = fs
+      .readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8')
+      .split('\n')
+      .filter((l) => !l.trim().startsWith('#'));
     const at = (command: string) => ci.findIndex((l) => l.trim() === command);
     expect(at('npm test')).toBeGreaterThan(-1);
     expect(at('npm run test:slow')).toBeGreaterThan(at('npm test'));

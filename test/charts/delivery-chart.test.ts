@@ -3,12 +3,28 @@ import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { loadPlatform } from '../../config/load';
-import { applicationNameOf, DELIVERY_FOLDER, groupOf, RESOURCES_FINALIZER, validateTargets } from '../../charts/delivery-chart';
+import {
+  applicationNameOf,
+  DELIVERY_FOLDER,
+  groupOf,
+  RESOURCES_FINALIZER,
+  validateTargets,
+} from '../../charts/delivery-chart';
 import { CLUSTER_SCOPED_KINDS, find, Manifest, ofKind } from '../../core/manifest';
 import { targetNamespaces } from '../../core/namespaces';
 import { synthesizeAll, SynthError } from '../../pipeline/synth';
 import { crdErrors } from '../crd-schema';
-import { configOf, copyEnvironments, edit, manifestsOf, referencePlatform, ROOT, runSynth, TARGETS, treeDigest } from '../helpers';
+import {
+  configOf,
+  copyEnvironments,
+  edit,
+  manifestsOf,
+  referencePlatform,
+  ROOT,
+  runSynth,
+  TARGETS,
+  treeDigest,
+} from '../helpers';
 
 type Obj = Record<string, any>;
 
@@ -18,13 +34,23 @@ const delivery = () => {
   return output;
 };
 const applications = () => ofKind(delivery().manifests, 'Application') as Obj[];
-const applicationOf = (target: string) => find(delivery().manifests, 'Application', applicationNameOf(configOf(target))) as Obj;
-const projectOf = (target: string) => find(delivery().manifests, 'AppProject', applicationNameOf(configOf(target))) as Obj;
+const applicationOf = (target: string) =>
+  find(delivery().manifests, 'Application', applicationNameOf(configOf(target))) as Obj;
+const projectOf = (target: string) =>
+  find(delivery().manifests, 'AppProject', applicationNameOf(configOf(target))) as Obj;
 
 describe('dist/argocd', () => {
   it('holds one AppProject and one Application per target, and the root Application with its AppProject', () => {
-    expect(ofKind(delivery().manifests, 'AppProject').map((m) => m.metadata.name).sort()).toEqual([...TARGETS.map((t) => `trading-platform-${t}`), 'trading-platform-delivery'].sort());
-    expect(applications().map((m) => m.metadata.name).sort()).toEqual([...TARGETS.map((t) => `trading-platform-${t}`), 'trading-platform-root'].sort());
+    expect(
+      ofKind(delivery().manifests, 'AppProject')
+        .map((m) => m.metadata.name)
+        .sort(),
+    ).toEqual([...TARGETS.map((t) => `trading-platform-${t}`), 'trading-platform-delivery'].sort());
+    expect(
+      applications()
+        .map((m) => m.metadata.name)
+        .sort(),
+    ).toEqual([...TARGETS.map((t) => `trading-platform-${t}`), 'trading-platform-root'].sort());
     for (const m of delivery().manifests) expect([m.kind, m.metadata.namespace]).toEqual([m.kind, 'argocd']);
   });
 
@@ -33,7 +59,10 @@ describe('dist/argocd', () => {
   });
 
   it('would catch an Application the CRD refuses (the check is not vacuous)', () => {
-    const broken = { ...applicationOf('staging'), spec: { ...applicationOf('staging').spec, destination: undefined, syncPolicy: { automated: { prune: 'yes' } } } };
+    const broken = {
+      ...applicationOf('staging'),
+      spec: { ...applicationOf('staging').spec, destination: undefined, syncPolicy: { automated: { prune: 'yes' } } },
+    };
     expect(crdErrors(JSON.parse(JSON.stringify(broken)))).toEqual([
       "Application/trading-platform-staging: /spec must have required property 'destination'",
       'Application/trading-platform-staging: /spec/syncPolicy/automated/prune must be boolean',
@@ -53,7 +82,7 @@ describe('dist/argocd', () => {
     expect([...delivery().files.keys()].filter((f) => !f.endsWith('.yaml'))).toEqual(['README.md']);
   });
 
-  it('lets the root Application manage only Applications in Argo CD\'s namespace, never AppProjects', () => {
+  it("lets the root Application manage only Applications in Argo CD's namespace, never AppProjects", () => {
     const rootProject = find(delivery().manifests, 'AppProject', 'trading-platform-delivery') as Obj;
     expect(rootProject.spec.destinations).toEqual([{ server: 'https://kubernetes.default.svc', namespace: 'argocd' }]);
     expect(rootProject.spec.clusterResourceWhitelist).toEqual([]);
@@ -63,7 +92,9 @@ describe('dist/argocd', () => {
         expect(list.filter((k: Obj) => k.kind === 'AppProject' || k.kind === '*')).toEqual([]);
       }
     }
-    expect(find(delivery().manifests, 'Application', 'trading-platform-root').spec).toMatchObject({ project: 'trading-platform-delivery' });
+    expect(find(delivery().manifests, 'Application', 'trading-platform-root').spec).toMatchObject({
+      project: 'trading-platform-delivery',
+    });
   });
 });
 
@@ -71,14 +102,16 @@ describe.each(TARGETS)('the AppProject of %s', (target) => {
   const config = () => configOf(target);
   const emitted = () => manifestsOf(target);
 
-  it('restricts the source repository to the target\'s', () => {
+  it("restricts the source repository to the target's", () => {
     expect(projectOf(target).spec.sourceRepos).toEqual([config().delivery.repoURL]);
   });
 
-  it('allows the target\'s own cluster and namespaces only, Velero\'s where it has backups', () => {
+  it("allows the target's own cluster and namespaces only, Velero's where it has backups", () => {
     const expected = targetNamespaces(config()).map((namespace) => ({ server: config().delivery.server, namespace }));
     expect(projectOf(target).spec.destinations).toEqual(expected);
-    expect(projectOf(target).spec.destinations.some((d: Obj) => d.namespace === 'velero')).toBe(config().backups.length > 0);
+    expect(projectOf(target).spec.destinations.some((d: Obj) => d.namespace === 'velero')).toBe(
+      config().backups.length > 0,
+    );
     // no other target's destination: an Application of this project cannot deploy there
     for (const other of TARGETS.filter((t) => t !== target)) {
       for (const namespace of targetNamespaces(configOf(other))) {
@@ -91,7 +124,9 @@ describe.each(TARGETS)('the AppProject of %s', (target) => {
   });
 
   it('whitelists exactly the cluster-scoped objects the target emits, by kind and name', () => {
-    const own = emitted().filter((m) => CLUSTER_SCOPED_KINDS.has(m.kind)).map((m) => ({ group: groupOf(m.apiVersion), kind: m.kind, name: m.metadata.name }));
+    const own = emitted()
+      .filter((m) => CLUSTER_SCOPED_KINDS.has(m.kind))
+      .map((m) => ({ group: groupOf(m.apiVersion), kind: m.kind, name: m.metadata.name }));
     const whitelist: Obj[] = projectOf(target).spec.clusterResourceWhitelist;
     expect(whitelist).toEqual(expect.arrayContaining(own));
     expect(whitelist).toHaveLength(new Set(own.map((e) => JSON.stringify(e))).size);
@@ -101,8 +136,14 @@ describe.each(TARGETS)('the AppProject of %s', (target) => {
   });
 
   it('whitelists every namespaced kind the target emits and nothing else', () => {
-    const own = new Set(emitted().filter((m) => !CLUSTER_SCOPED_KINDS.has(m.kind)).map((m) => `${groupOf(m.apiVersion)}/${m.kind}`));
-    expect(new Set((projectOf(target).spec.namespaceResourceWhitelist as Obj[]).map((w) => `${w.group}/${w.kind}`))).toEqual(own);
+    const own = new Set(
+      emitted()
+        .filter((m) => !CLUSTER_SCOPED_KINDS.has(m.kind))
+        .map((m) => `${groupOf(m.apiVersion)}/${m.kind}`),
+    );
+    expect(
+      new Set((projectOf(target).spec.namespaceResourceWhitelist as Obj[]).map((w) => `${w.group}/${w.kind}`)),
+    ).toEqual(own);
   });
 });
 
@@ -121,23 +162,29 @@ describe.each(TARGETS)('the Application of %s', (target) => {
     expect([...output.files.keys()].filter((f) => !/\.yaml$/.test(f))).toEqual(['README.md']);
   });
 
-  it('deploys to the target\'s cluster and namespace', () => {
-    expect(applicationOf(target).spec.destination).toEqual({ server: config().delivery.server, namespace: config().namespace });
+  it("deploys to the target's cluster and namespace", () => {
+    expect(applicationOf(target).spec.destination).toEqual({
+      server: config().delivery.server,
+      namespace: config().namespace,
+    });
     expect(applicationOf(target).spec.project).toBe(applicationNameOf(config()));
   });
 
-  it('points at a folder of dist/ that holds only this target\'s objects', () => {
+  it("points at a folder of dist/ that holds only this target's objects", () => {
     const folder = path.join(ROOT, applicationOf(target).spec.source.path);
     expect(fs.existsSync(folder)).toBe(true);
     const app = applicationOf(target);
-    const allowed = (projectOf(target).spec.destinations as Obj[]).filter((d) => d.server === app.spec.destination.server).map((d) => d.namespace);
+    const allowed = (projectOf(target).spec.destinations as Obj[])
+      .filter((d) => d.server === app.spec.destination.server)
+      .map((d) => d.namespace);
     const clusterWide = (projectOf(target).spec.clusterResourceWhitelist as Obj[]).map((w) => `${w.kind}/${w.name}`);
     for (const file of fs.readdirSync(folder).filter((f) => f.endsWith('.yaml'))) {
       const m = YAML.parse(fs.readFileSync(path.join(folder, file), 'utf8')) as Manifest;
       if (CLUSTER_SCOPED_KINDS.has(m.kind)) expect(clusterWide).toContain(`${m.kind}/${m.metadata.name}`);
       else expect([file, allowed.includes(m.metadata.namespace!)]).toEqual([file, true]);
       if (m.kind === 'Namespace') expect(m.metadata.name).toBe(config().namespace);
-      if (!CLUSTER_SCOPED_KINDS.has(m.kind) && m.metadata.namespace !== config().namespace) expect(m.kind).toBe('Schedule');
+      if (!CLUSTER_SCOPED_KINDS.has(m.kind) && m.metadata.namespace !== config().namespace)
+        expect(m.kind).toBe('Schedule');
     }
   });
 
@@ -149,7 +196,9 @@ describe.each(TARGETS)('the Application of %s', (target) => {
     } else {
       expect(policy.automated).toEqual({ prune: true, selfHeal: true });
     }
-    expect(policy.syncOptions).toEqual(expect.arrayContaining(['CreateNamespace=false', 'PruneLast=true', 'ApplyOutOfSyncOnly=true']));
+    expect(policy.syncOptions).toEqual(
+      expect.arrayContaining(['CreateNamespace=false', 'PruneLast=true', 'ApplyOutOfSyncOnly=true']),
+    );
     expect(policy.syncOptions).not.toContain('ServerSideApply=true');
   });
 
@@ -168,7 +217,9 @@ describe('production', () => {
   });
 
   it('deploys each region to its own cluster', () => {
-    expect(applicationOf('production-us-east-1').spec.destination.server).not.toBe(applicationOf('production-eu-west-1').spec.destination.server);
+    expect(applicationOf('production-us-east-1').spec.destination.server).not.toBe(
+      applicationOf('production-eu-west-1').spec.destination.server,
+    );
   });
 });
 
@@ -190,7 +241,12 @@ describe('synth --target', () => {
 describe('refusals across targets', () => {
   it('fails when two targets deploy to the same cluster and namespace', () => {
     const dir = copyEnvironments();
-    edit(dir, 'production.yaml', 'server: https://prod-eu-west-1.k8s.trading.example.com', 'server: https://prod-us-east-1.k8s.trading.example.com');
+    edit(
+      dir,
+      'production.yaml',
+      'server: https://prod-eu-west-1.k8s.trading.example.com',
+      'server: https://prod-us-east-1.k8s.trading.example.com',
+    );
     let error: unknown;
     try {
       synthesizeAll(loadPlatform(dir));
@@ -205,11 +261,22 @@ describe('refusals across targets', () => {
 
   it('fails when targets read different repositories, naming each', () => {
     const targets = referencePlatform().configs.map((config) => ({ config, manifests: manifestsOf(config.target) }));
-    const moved = targets.map((t) => (t.config.target === 'staging'
-      ? { ...t, config: { ...t.config, delivery: { ...t.config.delivery, repoURL: 'https://example.com/other.git' } } }
-      : t));
+    const moved = targets.map((t) =>
+      t.config.target === 'staging'
+        ? {
+            ...t,
+            config: { ...t.config, delivery: { ...t.config.delivery, repoURL: 'https://example.com/other.git' } },
+          }
+        : t,
+    );
     expect(validateTargets(moved)).toEqual([
-      expect.stringContaining(`dist/argocd is one folder for all targets, so they must share delivery.repoURL; got "https://github.com/trading-platform/platform-manifests.git" (${TARGETS.filter((t) => t !== 'staging').sort().join(', ')}), "https://example.com/other.git" (staging)`),
+      expect.stringContaining(
+        `dist/argocd is one folder for all targets, so they must share delivery.repoURL; got "https://github.com/trading-platform/platform-manifests.git" (${TARGETS.filter(
+          (t) => t !== 'staging',
+        )
+          .sort()
+          .join(', ')}), "https://example.com/other.git" (staging)`,
+      ),
     ]);
   });
 

@@ -8,7 +8,9 @@ import { manifestsOf, TARGETS } from '../helpers';
  */
 describe.each(TARGETS)('inventory of %s', (target) => {
   it('matches the reviewed snapshot', () => {
-    const inventory = manifestsOf(target).map((m) => `${fileNameOf(m)}${m.metadata.namespace ? ` (${m.metadata.namespace})` : ''}`).sort();
+    const inventory = manifestsOf(target)
+      .map((m) => `${fileNameOf(m)}${m.metadata.namespace ? ` (${m.metadata.namespace})` : ''}`)
+      .sort();
     expect(inventory).toMatchSnapshot();
   });
 });

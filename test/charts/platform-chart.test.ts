@@ -12,8 +12,10 @@ describe.each(TARGETS)('target %s', (target) => {
       const foreign = foreignNamespaces(config()).find((f) => f.kinds.includes(m.kind));
       if (CLUSTER_SCOPED_KINDS.has(m.kind)) expect([m.kind, m.metadata.namespace]).toEqual([m.kind, undefined]);
       // Velero Schedules go to Velero's namespace (core/namespaces.ts)
-      else if (foreign) expect([m.kind, m.metadata.name, m.metadata.namespace]).toEqual([m.kind, m.metadata.name, foreign.namespace]);
-      else expect([m.kind, m.metadata.name, m.metadata.namespace]).toEqual([m.kind, m.metadata.name, config().namespace]);
+      else if (foreign)
+        expect([m.kind, m.metadata.name, m.metadata.namespace]).toEqual([m.kind, m.metadata.name, foreign.namespace]);
+      else
+        expect([m.kind, m.metadata.name, m.metadata.namespace]).toEqual([m.kind, m.metadata.name, config().namespace]);
     }
   });
 
@@ -41,7 +43,11 @@ describe.each(TARGETS)('target %s', (target) => {
   });
 
   it('selects pods by stable labels only (name and instance, never a version or a path)', () => {
-    for (const m of [...ofKind(manifests(), 'Deployment'), ...ofKind(manifests(), 'StatefulSet'), ...ofKind(manifests(), 'Rollout')]) {
+    for (const m of [
+      ...ofKind(manifests(), 'Deployment'),
+      ...ofKind(manifests(), 'StatefulSet'),
+      ...ofKind(manifests(), 'Rollout'),
+    ]) {
       const selector = (m.spec as any).selector.matchLabels;
       expect(Object.keys(selector).sort()).toEqual([LABEL.instance, LABEL.name]);
       expect(selector[LABEL.name]).toBe(m.metadata.name);
@@ -55,10 +61,17 @@ describe.each(TARGETS)('target %s', (target) => {
 
   it('has one workload, Service, ServiceAccount and PodDisruptionBudget per service', () => {
     for (const service of Object.values(config().services)) {
-      const workloads = manifests().filter((m) => ['Deployment', 'StatefulSet', 'Rollout'].includes(m.kind) && m.metadata.name === service.name);
+      const workloads = manifests().filter(
+        (m) => ['Deployment', 'StatefulSet', 'Rollout'].includes(m.kind) && m.metadata.name === service.name,
+      );
       expect(workloads.map((w) => w.kind)).toHaveLength(1);
-      expect(workloads[0].kind).toBe(service.workload === 'statefulset' ? 'StatefulSet'
-        : service.release?.strategy === 'blueGreen' ? 'Rollout' : 'Deployment');
+      expect(workloads[0].kind).toBe(
+        service.workload === 'statefulset'
+          ? 'StatefulSet'
+          : service.release?.strategy === 'blueGreen'
+            ? 'Rollout'
+            : 'Deployment',
+      );
       find(manifests(), 'Service', service.name);
       find(manifests(), 'ServiceAccount', service.name);
       find(manifests(), 'PodDisruptionBudget', service.name);
@@ -68,9 +81,16 @@ describe.each(TARGETS)('target %s', (target) => {
 
 describe('the targets', () => {
   it('are one per environment file and one per region of an environment with regions', () => {
-    const folders = referencePlatform().outputs.map((o) => o.folder).filter((f) => f !== 'argocd').sort();
+    const folders = referencePlatform()
+      .outputs.map((o) => o.folder)
+      .filter((f) => f !== 'argocd')
+      .sort();
     expect(folders).toEqual([...TARGETS].sort());
-    expect(referencePlatform().configs.map((c) => c.target).sort()).toEqual(folders);
+    expect(
+      referencePlatform()
+        .configs.map((c) => c.target)
+        .sort(),
+    ).toEqual(folders);
   });
 
   it('include the four of PLATFORM.md', () => {

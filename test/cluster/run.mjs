@@ -23,7 +23,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startControlPlane, tail } from './lib/controlplane.mjs';
-import { CRD_DIR, externalNamespaces, installCleanup, installCrds, rel, resolveAssets, targetFolders } from './lib/harness.mjs';
+import {
+  CRD_DIR,
+  externalNamespaces,
+  installCleanup,
+  installCrds,
+  rel,
+  resolveAssets,
+  targetFolders,
+} from './lib/harness.mjs';
 import { Kube } from './lib/kube.mjs';
 import { describe, loadObjects, prepareCrds } from './lib/manifests.mjs';
 
@@ -41,13 +49,21 @@ const SELF_TESTS = [
     dir: 'fixtures/bad-unknown-field',
     expectFail: true,
     // strict field validation on server-side apply
-    mustMention: ['ConfigMap cluster-test-bad/unknown-field', 'bad-unknown-field/configmap.yaml', '.dataa: field not declared in schema'],
+    mustMention: [
+      'ConfigMap cluster-test-bad/unknown-field',
+      'bad-unknown-field/configmap.yaml',
+      '.dataa: field not declared in schema',
+    ],
   },
   {
     dir: 'fixtures/bad-restricted',
     expectFail: true,
     // PodSecurity admission warning for a root/privileged pod template
-    mustMention: ['Deployment cluster-test-restricted/runs-as-root', 'bad-restricted/deployment.yaml', 'PodSecurity "restricted'],
+    mustMention: [
+      'Deployment cluster-test-restricted/runs-as-root',
+      'bad-restricted/deployment.yaml',
+      'PodSecurity "restricted',
+    ],
   },
   {
     dir: 'fixtures/bad-duplicate',
@@ -59,7 +75,16 @@ const SELF_TESTS = [
     dir: 'fixtures/bad-drift',
     expectFail: true,
     // the live object is changed behind the manifests' back before the diff
-    beforeDiff: ['patch', 'configmap', 'settings', '-n', 'cluster-test-drift', '--type=merge', '-p', '{"data":{"LOG_LEVEL":"debug"}}'],
+    beforeDiff: [
+      'patch',
+      'configmap',
+      'settings',
+      '-n',
+      'cluster-test-drift',
+      '--type=merge',
+      '-p',
+      '{"data":{"LOG_LEVEL":"debug"}}',
+    ],
     mustMention: ['[diff]', 'v1.ConfigMap.cluster-test-drift.settings', '-  LOG_LEVEL: debug', '+  LOG_LEVEL: info'],
   },
 ];
@@ -76,7 +101,8 @@ const log = (msg) => console.log(`cluster-test: ${msg}`);
 // ---------------------------------------------------------------------------
 // Binaries: envtest convention.
 function assetsDir() {
-  if (!process.env.KUBEBUILDER_ASSETS) log('KUBEBUILDER_ASSETS not set: building/using cached assets (test/cluster/build-assets.sh)');
+  if (!process.env.KUBEBUILDER_ASSETS)
+    log('KUBEBUILDER_ASSETS not set: building/using cached assets (test/cluster/build-assets.sh)');
   return resolveAssets({ dir: process.env.KUBEBUILDER_ASSETS, need: ['etcd', 'kube-apiserver', 'kubectl'], log });
 }
 
@@ -191,7 +217,11 @@ async function checkFolder(label, dir, assets, crds, { beforeDiff } = {}) {
       return true;
     };
     let ok = true;
-    if (nsFiles.length) ok = await runApply('apply namespaces', nsFiles.flatMap((f) => ['-f', f]));
+    if (nsFiles.length)
+      ok = await runApply(
+        'apply namespaces',
+        nsFiles.flatMap((f) => ['-f', f]),
+      );
     ok = (await runApply('apply', ['-R', '-f', dir])) && ok;
     if (!ok) {
       const findings = await diagnose(kc, objects);
@@ -213,18 +243,32 @@ async function checkFolder(label, dir, assets, crds, { beforeDiff } = {}) {
     // --force-conflicts as Argo CD's server-side apply/diff does: if another
     // field manager changed one of our fields, show the difference instead of
     // stopping at the ownership conflict.
-    const diff = await kubectl(kc, ['diff', '--server-side', '--field-manager=kubectl', '--force-conflicts', '-R', '-f', dir]);
+    const diff = await kubectl(kc, [
+      'diff',
+      '--server-side',
+      '--field-manager=kubectl',
+      '--force-conflicts',
+      '-R',
+      '-f',
+      dir,
+    ]);
     if (diff.code === 1) {
       const lines = diff.out.split('\n');
       const shown = lines.slice(0, 200).join('\n      ');
-      fail('diff', `${diff.cmd} found differences after apply (permanent out-of-sync):\n      ${shown}${lines.length > 200 ? `\n      ... ${lines.length - 200} more lines` : ''}`);
+      fail(
+        'diff',
+        `${diff.cmd} found differences after apply (permanent out-of-sync):\n      ${shown}${lines.length > 200 ? `\n      ... ${lines.length - 200} more lines` : ''}`,
+      );
     } else if (diff.code !== 0) {
       fail('diff', `${diff.cmd} failed (exit ${diff.code}):\n      ${diff.out.trim()}`);
     } else {
       const c = classify(diff.out);
       if (c.warnings.length) fail('diff', `${diff.cmd} printed warnings:\n      ${c.warnings.join('\n      ')}`);
     }
-    if (!problems.length) log(`  ${objects.length} objects applied twice, no warnings, no diff (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+    if (!problems.length)
+      log(
+        `  ${objects.length} objects applied twice, no warnings, no diff (${((Date.now() - t0) / 1000).toFixed(1)}s)`,
+      );
     return problems;
   } catch (err) {
     fail('harness', String(err?.message ?? err));
@@ -249,7 +293,10 @@ async function checkVersions(assets, crds) {
     const client = v.clientVersion?.gitVersion;
     const server = v.serverVersion?.gitVersion;
     log(`kubectl ${client}, kube-apiserver ${server}`);
-    for (const [what, ver] of [['kubectl', client], ['kube-apiserver', server]]) {
+    for (const [what, ver] of [
+      ['kubectl', client],
+      ['kube-apiserver', server],
+    ]) {
       if (!ver?.startsWith(`v${EXPECTED_MINOR}.`)) {
         throw new Error(`${what} is ${ver}, expected v${EXPECTED_MINOR}.x (set CLUSTER_TEST_KUBE_MINOR to override)`);
       }
@@ -311,7 +358,11 @@ async function main() {
     // every target of the reference platform, and of each example under examples/<system>/dist
     targets.push(...targetFolders());
     if (!targets.length) {
-      results.push({ name: 'dist targets', ok: false, problems: ['no target folders under dist/ (run `npm run synth` first)'] });
+      results.push({
+        name: 'dist targets',
+        ok: false,
+        problems: ['no target folders under dist/ (run `npm run synth` first)'],
+      });
     }
   }
   for (const dir of targets) {

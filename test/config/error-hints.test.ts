@@ -10,47 +10,87 @@ function problems(change: (dir: string) => void): string[] {
 
 describe('configuration errors', () => {
   it('reports a missing required field once, with every target it is missing in', () => {
-    const found = problems((dir) => edit(dir, 'defaults.yaml', '    image: ghcr.io/trading-platform/gateway:1.8.2\n', ''));
+    const found = problems((dir) =>
+      edit(dir, 'defaults.yaml', '    image: ghcr.io/trading-platform/gateway:1.8.2\n', ''),
+    );
     expect(found).toHaveLength(1);
-    expect(found[0]).toMatch(/defaults\.yaml:\d+: services\.gateway\.image: is required but no file sets it; add "image" here or in defaults\.yaml \(in targets (.*)\)$/);
+    expect(found[0]).toMatch(
+      /defaults\.yaml:\d+: services\.gateway\.image: is required but no file sets it; add "image" here or in defaults\.yaml \(in targets (.*)\)$/,
+    );
     expect(/\(in targets (.*)\)$/.exec(found[0])![1].split(', ')).toEqual([...TARGETS].sort());
   });
 
   it('says when an unknown key is a block of settings written where a name is expected (under-indented)', () => {
-    const found = problems((dir) => edit(dir, 'staging.yaml', '  gateway:\n    replicas: { min: 2, max: 4 }\n', '  gateway:\n  replicas:\n    min: 2\n    max: 4\n'));
+    const found = problems((dir) =>
+      edit(
+        dir,
+        'staging.yaml',
+        '  gateway:\n    replicas: { min: 2, max: 4 }\n',
+        '  gateway:\n  replicas:\n    min: 2\n    max: 4\n',
+      ),
+    );
     const min = found.find((p) => p.includes('services.replicas.min'));
-    expect(min).toMatch(/staging\.yaml:\d+: services\.replicas\.min: unknown key "min"; "replicas" is a setting of each entry of services, not a name, so its block looks under-indented: indent "replicas:" and its keys under "gateway"/);
+    expect(min).toMatch(
+      /staging\.yaml:\d+: services\.replicas\.min: unknown key "min"; "replicas" is a setting of each entry of services, not a name, so its block looks under-indented: indent "replicas:" and its keys under "gateway"/,
+    );
     // no far-away guess (the old message said: did you mean "vpa"?)
     expect(found.join('\n')).not.toMatch(/did you mean "vpa"/);
   });
 
   it('says when an unknown key belongs under the key above it', () => {
     const under = problems((dir) => edit(dir, 'staging.yaml', '\n  nodes: {', '\nnodes: {'));
-    expect(under.join('\n')).toMatch(/staging\.yaml:\d+: nodes: unknown key "nodes"; "nodes" is a key of "cluster", the key above it: indent it under cluster/);
+    expect(under.join('\n')).toMatch(
+      /staging\.yaml:\d+: nodes: unknown key "nodes"; "nodes" is a key of "cluster", the key above it: indent it under cluster/,
+    );
   });
 
   it('says when an unknown key belongs one level up (over-indented)', () => {
-    const found = problems((dir) => edit(dir, 'staging.yaml', '\n\nstorageClass: gp3-encrypted\n', '\n  storageClass: gp3-encrypted\n'));
-    expect(found.join('\n')).toMatch(/staging\.yaml:\d+: cluster\.storageClass: unknown key "storageClass"; "storageClass" is a key of the top level, one level up: it looks indented one level too deep/);
+    const found = problems((dir) =>
+      edit(dir, 'staging.yaml', '\n\nstorageClass: gp3-encrypted\n', '\n  storageClass: gp3-encrypted\n'),
+    );
+    expect(found.join('\n')).toMatch(
+      /staging\.yaml:\d+: cluster\.storageClass: unknown key "storageClass"; "storageClass" is a key of the top level, one level up: it looks indented one level too deep/,
+    );
   });
 
   it('suggests a near key name and no far one', () => {
-    expect(problems((dir) => edit(dir, 'staging.yaml', 'namespace: trading-staging', 'namspace: trading-staging')).join('\n')).toMatch(/did you mean "namespace"\?/);
-    const far = problems((dir) => edit(dir, 'staging.yaml', 'storageClass: gp3-encrypted', 'storageClass: gp3-encrypted\nzzz: 1'));
+    expect(
+      problems((dir) => edit(dir, 'staging.yaml', 'namespace: trading-staging', 'namspace: trading-staging')).join(
+        '\n',
+      ),
+    ).toMatch(/did you mean "namespace"\?/);
+    const far = problems((dir) =>
+      edit(dir, 'staging.yaml', 'storageClass: gp3-encrypted', 'storageClass: gp3-encrypted\nzzz: 1'),
+    );
     expect(far.join('\n')).toMatch(/zzz: unknown key "zzz"; allowed keys here:/);
   });
 
   it('suggests values: a memory quantity, a near enum value, a declared service', () => {
-    expect(problems((dir) => edit(dir, 'staging.yaml', 'memory: 40Gi', 'memory: 40GB')).join('\n'))
-      .toMatch(/quota\.requests\.memory: "40GB" is not valid; did you mean "40Gi"\?/);
-    expect(problems((dir) => edit(dir, 'staging.yaml', 'sync: automated', 'sync: automatic')).join('\n'))
-      .toMatch(/delivery\.sync: "automatic" is not allowed; did you mean "automated"\?/);
+    expect(problems((dir) => edit(dir, 'staging.yaml', 'memory: 40Gi', 'memory: 40GB')).join('\n')).toMatch(
+      /quota\.requests\.memory: "40GB" is not valid; did you mean "40Gi"\?/,
+    );
+    expect(problems((dir) => edit(dir, 'staging.yaml', 'sync: automated', 'sync: automatic')).join('\n')).toMatch(
+      /delivery\.sync: "automatic" is not allowed; did you mean "automated"\?/,
+    );
     const qa = problems((dir) => edit(dir, 'staging.yaml', 'tier: staging', 'tier: qa')).join('\n');
-    expect(qa).toMatch(/tier: "qa" is not allowed; allowed: "development", "staging", "production"; the tier is the set of policies that apply, not the environment's name/);
-    expect(problems((dir) => edit(dir, 'defaults.yaml', '      - { service: ml-service, port: http }\n      - { service: redis', '      - { service: ml-svc, port: http }\n      - { service: redis')).join('\n'))
-      .toMatch(/depends on "ml-svc", which is not a declared service; did you mean "ml-service"\?/);
-    expect(problems((dir) => edit(dir, 'defaults.yaml', '      - { external: market-data }', '      - { external: market-dta }')).join('\n'))
-      .toMatch(/external peer "market-dta", which is not declared \(did you mean "market-data"\?\)/);
+    expect(qa).toMatch(
+      /tier: "qa" is not allowed; allowed: "development", "staging", "production"; the tier is the set of policies that apply, not the environment's name/,
+    );
+    expect(
+      problems((dir) =>
+        edit(
+          dir,
+          'defaults.yaml',
+          '      - { service: ml-service, port: http }\n      - { service: redis',
+          '      - { service: ml-svc, port: http }\n      - { service: redis',
+        ),
+      ).join('\n'),
+    ).toMatch(/depends on "ml-svc", which is not a declared service; did you mean "ml-service"\?/);
+    expect(
+      problems((dir) =>
+        edit(dir, 'defaults.yaml', '      - { external: market-data }', '      - { external: market-dta }'),
+      ).join('\n'),
+    ).toMatch(/external peer "market-dta", which is not declared \(did you mean "market-data"\?\)/);
   });
 });
 
@@ -66,9 +106,17 @@ describe('nearest', () => {
 
 describe('suggestQuantity', () => {
   it.each([
-    ['memory', '4GB', '4Gi'], ['memory', '512 mb', '512Mi'], ['memory', '2GiB', '2Gi'], ['memory', 'lots', undefined],
-    ['cpu', '500 millicores', '500m'], ['cpu', '2 cores', '2'], ['cpu', 'fast', undefined],
-    ['duration', '5 min', '5m'], ['duration', '30 seconds', '30s'], ['duration', '1 hour', '1h'], ['duration', 'soon', undefined],
+    ['memory', '4GB', '4Gi'],
+    ['memory', '512 mb', '512Mi'],
+    ['memory', '2GiB', '2Gi'],
+    ['memory', 'lots', undefined],
+    ['cpu', '500 millicores', '500m'],
+    ['cpu', '2 cores', '2'],
+    ['cpu', 'fast', undefined],
+    ['duration', '5 min', '5m'],
+    ['duration', '30 seconds', '30s'],
+    ['duration', '1 hour', '1h'],
+    ['duration', 'soon', undefined],
   ] as const)('%s %s → %s', (kind, value, expected) => {
     expect(suggestQuantity(kind, value)).toBe(expected);
   });

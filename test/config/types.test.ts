@@ -11,7 +11,7 @@ import type { ExternalPeer, FeatureFlag, ServiceConfig, TargetConfig } from '../
  */
 
 /** True when A and B are the same type. */
-type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 const assertType = <T extends true>(): T | undefined => undefined;
 
 // a field added to a definition is a field of the type, with nothing kept in step by hand: the
@@ -19,7 +19,12 @@ const assertType = <T extends true>(): T | undefined => undefined;
 assertType<Equal<keyof ServiceConfig, keyof Static<typeof definitions.service> | 'name'>>();
 assertType<Equal<keyof ExternalPeer, keyof Static<typeof definitions.externalPeer> | 'name'>>();
 assertType<Equal<keyof FeatureFlag, keyof Static<typeof definitions.featureFlag> | 'name'>>();
-assertType<Equal<keyof TargetConfig, Exclude<keyof Static<typeof target>, '$schema'> | 'target' | 'environment' | 'region' | 'sources'>>();
+assertType<
+  Equal<
+    keyof TargetConfig,
+    Exclude<keyof Static<typeof target>, '$schema'> | 'target' | 'environment' | 'region' | 'sources'
+  >
+>();
 // and the schema's types: an enum is a union of literals, `oneOf` a union, `opt()` optional
 assertType<Equal<ServiceConfig['workload'], 'deployment' | 'statefulset'>>();
 assertType<Equal<ServiceConfig['replicas'], number | { readonly min: number; readonly max: number }>>();

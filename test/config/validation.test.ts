@@ -46,34 +46,60 @@ describe('synth refuses invalid configuration', () => {
   });
 
   it('fails on negative replicas', () => {
-    const message = refuse('staging.yaml', /gateway:\n    replicas: \{ min: 2, max: 4 \}/, 'gateway:\n    replicas: -1');
-    expect(message).toMatch(/staging\.yaml:\d+: services\.gateway\.replicas: -1 is not valid; expected a fixed number of replicas \(a whole number, 0 or more\)/);
+    const message = refuse(
+      'staging.yaml',
+      /gateway:\n    replicas: \{ min: 2, max: 4 \}/,
+      'gateway:\n    replicas: -1',
+    );
+    expect(message).toMatch(
+      /staging\.yaml:\d+: services\.gateway\.replicas: -1 is not valid; expected a fixed number of replicas \(a whole number, 0 or more\)/,
+    );
   });
 
   it('fails when minReplicas exceeds maxReplicas', () => {
     const message = refuse('production.yaml', 'replicas: { min: 2, max: 15 }', 'replicas: { min: 20, max: 15 }');
-    expect(message).toMatch(/production\.yaml:\d+: services\.gateway\.replicas\.min: minReplicas \(20\) must be <= maxReplicas \(15\) for service "gateway"/);
+    expect(message).toMatch(
+      /production\.yaml:\d+: services\.gateway\.replicas\.min: minReplicas \(20\) must be <= maxReplicas \(15\) for service "gateway"/,
+    );
     expect(message).toContain('in targets production-eu-west-1, production-us-east-1');
   });
 
   it('fails on a dependency on an undeclared service', () => {
-    const message = refuse('defaults.yaml', '- { service: orchestrator, port: http }', '- { service: risk-engine, port: http }');
-    expect(message).toMatch(/defaults\.yaml:\d+: services\.gateway\.dependsOn\[2\]\.service: "gateway" depends on "risk-engine", which is not a declared service; (did you mean "[^"]+"\? )?declared: data-service/);
+    const message = refuse(
+      'defaults.yaml',
+      '- { service: orchestrator, port: http }',
+      '- { service: risk-engine, port: http }',
+    );
+    expect(message).toMatch(
+      /defaults\.yaml:\d+: services\.gateway\.dependsOn\[2\]\.service: "gateway" depends on "risk-engine", which is not a declared service; (did you mean "[^"]+"\? )?declared: data-service/,
+    );
   });
 
   it('fails on an image tagged latest', () => {
     const message = refuse('defaults.yaml', 'image: ghcr.io/trading-platform/ml-service:0.9.4', 'image: x:latest');
-    expect(message).toMatch(/defaults\.yaml:\d+: services\.ml-service\.image: "x:latest" uses the moving tag "latest"; pin a version tag/);
+    expect(message).toMatch(
+      /defaults\.yaml:\d+: services\.ml-service\.image: "x:latest" uses the moving tag "latest"; pin a version tag/,
+    );
   });
 
   it('fails on an untagged image', () => {
-    const message = refuse('defaults.yaml', 'image: ghcr.io/trading-platform/ml-service:0.9.4', 'image: ghcr.io/trading-platform/ml-service');
+    const message = refuse(
+      'defaults.yaml',
+      'image: ghcr.io/trading-platform/ml-service:0.9.4',
+      'image: ghcr.io/trading-platform/ml-service',
+    );
     expect(message).toContain('services.ml-service.image: "ghcr.io/trading-platform/ml-service" is not pinned');
   });
 
   it('fails on a malformed CPU quantity', () => {
-    const message = refuse('defaults.yaml', 'requests: { cpu: 500m, memory: 2Gi }', 'requests: { cpu: 2 cores, memory: 2Gi }');
-    expect(message).toMatch(/defaults\.yaml:\d+: services\.ml-service\.resources\.requests\.cpu: "2 cores" is not valid; did you mean "2"\? expected a CPU quantity such as "250m"/);
+    const message = refuse(
+      'defaults.yaml',
+      'requests: { cpu: 500m, memory: 2Gi }',
+      'requests: { cpu: 2 cores, memory: 2Gi }',
+    );
+    expect(message).toMatch(
+      /defaults\.yaml:\d+: services\.ml-service\.resources\.requests\.cpu: "2 cores" is not valid; did you mean "2"\? expected a CPU quantity such as "250m"/,
+    );
   });
 
   it('fails on invalid YAML and names the line', () => {
@@ -86,7 +112,9 @@ describe('synth refuses invalid configuration', () => {
     fs.writeFileSync(path.join(dir, 'staging.yaml'), '');
     const result = runSynth(['--config', dir, '--out', out]);
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/staging\.yaml: \(top level\): is empty; an environment file must be a mapping and set at least `tier`/);
+    expect(result.stderr).toMatch(
+      /staging\.yaml: \(top level\): is empty; an environment file must be a mapping and set at least `tier`/,
+    );
     expect(treeDigest(out)).toBe(before);
   });
 
@@ -97,7 +125,9 @@ describe('synth refuses invalid configuration', () => {
 
   it('fails on a value of the wrong enum and lists what is allowed', () => {
     const message = refuse('staging.yaml', 'tier: staging', 'tier: qa');
-    expect(message).toMatch(/staging\.yaml:\d+: tier: "qa" is not allowed; allowed: "development", "staging", "production"/);
+    expect(message).toMatch(
+      /staging\.yaml:\d+: tier: "qa" is not allowed; allowed: "development", "staging", "production"/,
+    );
   });
 
   it('fails on a service name that is not a DNS-1123 label', () => {
@@ -106,13 +136,20 @@ describe('synth refuses invalid configuration', () => {
   });
 
   it('fails on duplicate ports in one service', () => {
-    const message = refuse('defaults.yaml', '- { name: metrics, port: 9090 }\n    replicas: 1\n    autoscaling:\n      metrics:\n        - { type: resource, resource: cpu, targetUtilization: 60 }',
-      '- { name: metrics, port: 8080 }\n    replicas: 1\n    autoscaling:\n      metrics:\n        - { type: resource, resource: cpu, targetUtilization: 60 }');
+    const message = refuse(
+      'defaults.yaml',
+      '- { name: metrics, port: 9090 }\n    replicas: 1\n    autoscaling:\n      metrics:\n        - { type: resource, resource: cpu, targetUtilization: 60 }',
+      '- { name: metrics, port: 8080 }\n    replicas: 1\n    autoscaling:\n      metrics:\n        - { type: resource, resource: cpu, targetUtilization: 60 }',
+    );
     expect(message).toMatch(/services\.gateway\.ports\[1\]\.port: port 8080 is already used by ports\[0\]/);
   });
 
   it('fails on a literal credential in env', () => {
-    const message = refuse('defaults.yaml', 'LEADER_ELECTION_LEASE: orchestrator-leader', 'LEADER_ELECTION_LEASE: orchestrator-leader\n      DB_PASSWORD: hunter2');
+    const message = refuse(
+      'defaults.yaml',
+      'LEADER_ELECTION_LEASE: orchestrator-leader',
+      'LEADER_ELECTION_LEASE: orchestrator-leader\n      DB_PASSWORD: hunter2',
+    );
     expect(message).toMatch(/services\.orchestrator\.env\.DB_PASSWORD: looks like a credential/);
     expect(message).not.toContain('hunter2');
   });
@@ -157,56 +194,100 @@ describe('credential-like literals', () => {
     ['REDIS_AUTH', 'hunter2'],
   ])('fails on a literal %s in env, naming file, path and fix', (name, value) => {
     const message = loadIssues([['defaults.yaml', lease, `${lease}\n      ${name}: "${value}"`]]);
-    expect(message).toMatch(new RegExp(`defaults\\.yaml:\\d+: services\\.orchestrator\\.env\\.${name}: looks like a credential; .*Move it to secrets: \\[\\{env: ${name}, remoteKey: \\.\\.\\.\\}\\]`));
+    expect(message).toMatch(
+      new RegExp(
+        `defaults\\.yaml:\\d+: services\\.orchestrator\\.env\\.${name}: looks like a credential; .*Move it to secrets: \\[\\{env: ${name}, remoteKey: \\.\\.\\.\\}\\]`,
+      ),
+    );
     expect(message).not.toContain(value);
   });
 
-  it('fails on a credential-like key of a service\'s config map', () => {
-    const message = loadIssues([['defaults.yaml', '      LEADER_ELECTION_LEASE: orchestrator-leader\n', '      LEADER_ELECTION_LEASE: orchestrator-leader\n    config:\n      SIGNING_KEY: abc\n      log-format: json\n']]);
-    expect(message).toMatch(/defaults\.yaml:\d+: services\.orchestrator\.config\.SIGNING_KEY: looks like a credential; config entries are written to dist\/ in plain text \(the ConfigMap orchestrator-config\)\. Move it to secrets/);
+  it("fails on a credential-like key of a service's config map", () => {
+    const message = loadIssues([
+      [
+        'defaults.yaml',
+        '      LEADER_ELECTION_LEASE: orchestrator-leader\n',
+        '      LEADER_ELECTION_LEASE: orchestrator-leader\n    config:\n      SIGNING_KEY: abc\n      log-format: json\n',
+      ],
+    ]);
+    expect(message).toMatch(
+      /defaults\.yaml:\d+: services\.orchestrator\.config\.SIGNING_KEY: looks like a credential; config entries are written to dist\/ in plain text \(the ConfigMap orchestrator-config\)\. Move it to secrets/,
+    );
     expect(message).not.toContain('log-format');
   });
 
   it('passes harmless names, and connection URLs that carry no user or password', () => {
-    expect(loadIssues([['defaults.yaml', lease, [lease,
-      'CACHE_KEY_PREFIX: md', 'KEYSPACE: trading', 'TLS_KEY_FILE: /etc/tls/tls.key', 'AUTH_SERVICE_URL: http://auth:8080',
-      'BYPASS_CACHE: "false"', 'REDIS_URL: redis://redis:6379/0', 'POSTGRES_URL: postgres://db:5432/trading',
-    ].join('\n      ')]])).toBe('');
+    expect(
+      loadIssues([
+        [
+          'defaults.yaml',
+          lease,
+          [
+            lease,
+            'CACHE_KEY_PREFIX: md',
+            'KEYSPACE: trading',
+            'TLS_KEY_FILE: /etc/tls/tls.key',
+            'AUTH_SERVICE_URL: http://auth:8080',
+            'BYPASS_CACHE: "false"',
+            'REDIS_URL: redis://redis:6379/0',
+            'POSTGRES_URL: postgres://db:5432/trading',
+          ].join('\n      '),
+        ],
+      ]),
+    ).toBe('');
   });
 
   it('fails on a connection URL that is not a URL, since it may hold anything', () => {
-    expect(loadIssues([['defaults.yaml', lease, `${lease}\n      POSTGRES_URL: host=db password=x`]])).toMatch(/services\.orchestrator\.env\.POSTGRES_URL: looks like a credential/);
+    expect(loadIssues([['defaults.yaml', lease, `${lease}\n      POSTGRES_URL: host=db password=x`]])).toMatch(
+      /services\.orchestrator\.env\.POSTGRES_URL: looks like a credential/,
+    );
   });
 });
 
 describe('production availability cannot be switched off', () => {
   it('fails on spread none, with file, line, value and what is allowed', () => {
     const message = loadIssues([['production.yaml', 'spread: zones-and-nodes', 'spread: none']]);
-    expect(message).toMatch(/production\.yaml:\d+: availability\.spread: "none" is not allowed in production: .*; allowed: "zones-and-nodes" \(in targets production-eu-west-1, production-us-east-1\)$/m);
+    expect(message).toMatch(
+      /production\.yaml:\d+: availability\.spread: "none" is not allowed in production: .*; allowed: "zones-and-nodes" \(in targets production-eu-west-1, production-us-east-1\)$/m,
+    );
   });
 
   it('fails on a preStop delay of 0', () => {
     const message = loadIssues([['production.yaml', 'preStopSeconds: 15', 'preStopSeconds: 0']]);
-    expect(message).toMatch(/production\.yaml:\d+: availability\.preStopSeconds: 0 is not allowed in production: .*; allowed: 1 or more seconds/);
+    expect(message).toMatch(
+      /production\.yaml:\d+: availability\.preStopSeconds: 0 is not allowed in production: .*; allowed: 1 or more seconds/,
+    );
   });
 
   it('fails on maxUnavailable above 0, as a number or a percentage', () => {
-    expect(loadIssues([['production.yaml', 'maxUnavailable: 0', 'maxUnavailable: 1']])).toMatch(/production\.yaml:\d+: availability\.maxUnavailable: 1 is not allowed in production: .*; allowed: 0/);
-    expect(loadIssues([['production.yaml', 'maxUnavailable: 0', 'maxUnavailable: "25%"']])).toMatch(/availability\.maxUnavailable: "25%" is not allowed in production/);
+    expect(loadIssues([['production.yaml', 'maxUnavailable: 0', 'maxUnavailable: 1']])).toMatch(
+      /production\.yaml:\d+: availability\.maxUnavailable: 1 is not allowed in production: .*; allowed: 0/,
+    );
+    expect(loadIssues([['production.yaml', 'maxUnavailable: 0', 'maxUnavailable: "25%"']])).toMatch(
+      /availability\.maxUnavailable: "25%" is not allowed in production/,
+    );
   });
 
   it('fails on a grace period that ends before the preStop delay', () => {
-    expect(loadIssues([['production.yaml', 'terminationGracePeriodSeconds: 60', 'terminationGracePeriodSeconds: 15']])).toMatch(/production\.yaml:\d+: availability\.terminationGracePeriodSeconds: 15 leaves no time to shut down after the preStop delay of 15s; allowed: more than preStopSeconds/);
+    expect(
+      loadIssues([['production.yaml', 'terminationGracePeriodSeconds: 60', 'terminationGracePeriodSeconds: 15']]),
+    ).toMatch(
+      /production\.yaml:\d+: availability\.terminationGracePeriodSeconds: 15 leaves no time to shut down after the preStop delay of 15s; allowed: more than preStopSeconds/,
+    );
   });
 
   it('fails on a production service without a priority', () => {
     const message = loadIssues([['production.yaml', '  ml-service:\n    priority: high\n', '  ml-service:\n']]);
-    expect(message).toMatch(/defaults\.yaml:\d+: services\.ml-service\.priority: is not set for service "ml-service": .*add "priority" under services\.ml-service in .*production\.yaml; allowed: "critical", "high"/);
+    expect(message).toMatch(
+      /defaults\.yaml:\d+: services\.ml-service\.priority: is not set for service "ml-service": .*add "priority" under services\.ml-service in .*production\.yaml; allowed: "critical", "high"/,
+    );
     expect(message.split('\n')).toHaveLength(1);
   });
 
   it('allows the same settings outside production', () => {
-    expect(loadIssues([['staging.yaml', 'spread: zones', 'spread: none\n  preStopSeconds: 0\n  maxUnavailable: 1']])).toBe('');
+    expect(
+      loadIssues([['staging.yaml', 'spread: zones', 'spread: none\n  preStopSeconds: 0\n  maxUnavailable: 1']]),
+    ).toBe('');
   });
 });
 
@@ -214,7 +295,9 @@ describe('the reference configuration', () => {
   it('loads into one target per environment file and region, sorted', () => {
     const targets = loadPlatform('environments').map((t) => t.target);
     expect(targets).toEqual([...TARGETS].sort());
-    expect(targets).toEqual(expect.arrayContaining(['development', 'production-eu-west-1', 'production-us-east-1', 'staging']));
+    expect(targets).toEqual(
+      expect.arrayContaining(['development', 'production-eu-west-1', 'production-us-east-1', 'staging']),
+    );
   });
 
   it('merges region overrides over the environment over the defaults', () => {

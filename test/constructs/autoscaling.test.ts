@@ -13,7 +13,16 @@ import { ServiceConfig, TargetConfig } from '../../config/types';
 import { ServiceAutoscaling } from '../../constructs/autoscaling';
 import { find, Manifest, ofKind } from '../../core/manifest';
 import { synthTarget } from '../../pipeline/synth';
-import { configOf, copyEnvironments, edit, manifestsOf, PLATFORM_SERVICES, runSynth, SHARED, TARGETS } from '../helpers';
+import {
+  configOf,
+  copyEnvironments,
+  edit,
+  manifestsOf,
+  PLATFORM_SERVICES,
+  runSynth,
+  SHARED,
+  TARGETS,
+} from '../helpers';
 
 type Obj = Record<string, any>;
 
@@ -21,7 +30,8 @@ const PRODUCTION = ['production-us-east-1', 'production-eu-west-1'];
 const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'Rollout'];
 
 const workloadOf = (manifests: readonly Manifest[], ref: Obj): Obj | undefined =>
-  manifests.find((m) => m.kind === ref.kind && m.metadata.name === ref.name && m.apiVersion === ref.apiVersion) as Obj | undefined;
+  manifests.find((m) => m.kind === ref.kind && m.metadata.name === ref.name && m.apiVersion === ref.apiVersion) as
+    Obj | undefined;
 
 /** The issues loadPlatform reports for a scratch copy of environments/ after one edit. */
 function issuesAfter(file: string, search: string | RegExp, replacement: string): string[] {
@@ -30,7 +40,8 @@ function issuesAfter(file: string, search: string | RegExp, replacement: string)
   try {
     loadPlatform(dir);
   } catch (error) {
-    if (error instanceof ConfigError) return error.issues.map((i) => `${path.basename(i.file)}:${i.line ?? '?'}: ${i.path}: ${i.message}`);
+    if (error instanceof ConfigError)
+      return error.issues.map((i) => `${path.basename(i.file)}:${i.line ?? '?'}: ${i.path}: ${i.message}`);
     throw error;
   }
   return [];
@@ -38,11 +49,14 @@ function issuesAfter(file: string, search: string | RegExp, replacement: string)
 
 /** Validators for the objects this construct writes: the Kubernetes 1.28 schema and the VPA CRD. */
 const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
-const k8sDefinitions = JSON.parse(fs.readFileSync(path.join(SHARED, 'k8s', 'kubernetes-1.28-definitions.json'), 'utf8'));
+const k8sDefinitions = JSON.parse(
+  fs.readFileSync(path.join(SHARED, 'k8s', 'kubernetes-1.28-definitions.json'), 'utf8'),
+);
 ajv.addSchema({ $id: 'k8s', definitions: k8sDefinitions.definitions });
 const validateHpa = ajv.compile({ $ref: 'k8s#/definitions/io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler' });
 const vpaCrd = YAML.parseAllDocuments(fs.readFileSync(path.join(SHARED, 'k8s', 'crds', 'vpa.yaml'), 'utf8'))
-  .map((d) => d.toJS()).find((d) => d?.spec?.names?.kind === 'VerticalPodAutoscaler');
+  .map((d) => d.toJS())
+  .find((d) => d?.spec?.names?.kind === 'VerticalPodAutoscaler');
 const validateVpa = ajv.compile(vpaCrd.spec.versions.find((v: Obj) => v.name === 'v1').schema.openAPIV3Schema);
 
 describe.each(TARGETS)('HorizontalPodAutoscalers in %s', (target) => {
@@ -51,11 +65,23 @@ describe.each(TARGETS)('HorizontalPodAutoscalers in %s', (target) => {
   const autoscaled = () => Object.values(config().services).filter(isAutoscaled);
 
   it('creates one HPA per autoscaled service and none for fixed replicas', () => {
-    const hpas = ofKind(manifests(), 'HorizontalPodAutoscaler').map((m) => m.metadata.name).sort();
-    expect(hpas).toEqual(autoscaled().map((s) => s.name).sort());
+    const hpas = ofKind(manifests(), 'HorizontalPodAutoscaler')
+      .map((m) => m.metadata.name)
+      .sort();
+    expect(hpas).toEqual(
+      autoscaled()
+        .map((s) => s.name)
+        .sort(),
+    );
     if (target === 'development') expect(hpas).toEqual([]);
     // PLATFORM.md's autoscaled services (services added since are checked against the configuration above)
-    else expect(hpas.filter((name) => PLATFORM_SERVICES.includes(name))).toEqual(['data-service', 'gateway', 'ml-service', 'signal-service']);
+    else
+      expect(hpas.filter((name) => PLATFORM_SERVICES.includes(name))).toEqual([
+        'data-service',
+        'gateway',
+        'ml-service',
+        'signal-service',
+      ]);
   });
 
   it('scales between the configured replicas on the configured metrics, with the environment behaviour', () => {
@@ -65,8 +91,15 @@ describe.each(TARGETS)('HorizontalPodAutoscalers in %s', (target) => {
       const { min, max } = replicaRange(service);
       expect(hpa.spec.minReplicas).toBe(min);
       expect(hpa.spec.maxReplicas).toBe(max);
-      const cpu = service.autoscaling!.metrics.find((m) => m.type === 'resource' && m.resource === 'cpu') as { targetUtilization: number };
-      expect(hpa.spec.metrics).toEqual([{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: cpu.targetUtilization } } }]);
+      const cpu = service.autoscaling!.metrics.find((m) => m.type === 'resource' && m.resource === 'cpu') as {
+        targetUtilization: number;
+      };
+      expect(hpa.spec.metrics).toEqual([
+        {
+          type: 'Resource',
+          resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: cpu.targetUtilization } },
+        },
+      ]);
       const scaleDown = config().autoscaling!.behavior!.scaleDown!;
       expect(hpa.spec.behavior.scaleDown).toEqual({
         stabilizationWindowSeconds: scaleDown.stabilizationWindowSeconds,
@@ -86,13 +119,22 @@ describe.each(TARGETS)('HorizontalPodAutoscalers in %s', (target) => {
       const workload = workloadOf(manifests(), hpa.spec.scaleTargetRef);
       expect(workload).toBeDefined();
       const service = config().services[hpa.metadata.name];
-      const kind = service.release?.strategy === 'blueGreen' ? 'Rollout' : service.workload === 'statefulset' ? 'StatefulSet' : 'Deployment';
+      const kind =
+        service.release?.strategy === 'blueGreen'
+          ? 'Rollout'
+          : service.workload === 'statefulset'
+            ? 'StatefulSet'
+            : 'Deployment';
       expect(hpa.spec.scaleTargetRef.kind).toBe(kind);
     }
   });
 
   it('writes no spec.replicas for any workload an HPA scales, and fixed replicas for the rest', () => {
-    const scaled = new Set((ofKind(manifests(), 'HorizontalPodAutoscaler') as Obj[]).map((h) => `${h.spec.scaleTargetRef.kind}/${h.spec.scaleTargetRef.name}`));
+    const scaled = new Set(
+      (ofKind(manifests(), 'HorizontalPodAutoscaler') as Obj[]).map(
+        (h) => `${h.spec.scaleTargetRef.kind}/${h.spec.scaleTargetRef.name}`,
+      ),
+    );
     const workloads = manifests().filter((m) => WORKLOAD_KINDS.includes(m.kind)) as Obj[];
     expect(workloads.length).toBe(Object.keys(config().services).length);
     for (const w of workloads) {
@@ -105,15 +147,24 @@ describe.each(TARGETS)('HorizontalPodAutoscalers in %s', (target) => {
 describe('production scaling behaviour and blue/green targets', () => {
   it.each(PRODUCTION)('scales down slowly in %s (600s window, 10%% or 1 pod per 2 minutes) and up fast', (target) => {
     const gateway = find(manifestsOf(target), 'HorizontalPodAutoscaler', 'gateway') as Obj;
-    expect(gateway.spec.scaleTargetRef).toEqual({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', name: 'gateway' });
+    expect(gateway.spec.scaleTargetRef).toEqual({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Rollout',
+      name: 'gateway',
+    });
     expect(gateway.spec.behavior.scaleDown.stabilizationWindowSeconds).toBe(600);
     expect(gateway.spec.behavior.scaleDown.policies).toEqual([
-      { type: 'Percent', value: 10, periodSeconds: 120 }, { type: 'Pods', value: 1, periodSeconds: 120 },
+      { type: 'Percent', value: 10, periodSeconds: 120 },
+      { type: 'Pods', value: 1, periodSeconds: 120 },
     ]);
     expect(gateway.spec.behavior.scaleUp.policies).toEqual([
-      { type: 'Percent', value: 100, periodSeconds: 15 }, { type: 'Pods', value: 4, periodSeconds: 15 },
+      { type: 'Percent', value: 100, periodSeconds: 15 },
+      { type: 'Pods', value: 4, periodSeconds: 15 },
     ]);
-    expect(find(manifestsOf(target), 'HorizontalPodAutoscaler', 'data-service').spec).toMatchObject({ minReplicas: 3, maxReplicas: 10 });
+    expect(find(manifestsOf(target), 'HorizontalPodAutoscaler', 'data-service').spec).toMatchObject({
+      minReplicas: 3,
+      maxReplicas: 10,
+    });
   });
 
   it('uses the 300s default scale-down window in staging, equal to the built-in default', () => {
@@ -127,8 +178,15 @@ describe.each(PRODUCTION)('VerticalPodAutoscalers in %s', (target) => {
   const vpa = (name: string) => find(manifestsOf(target), 'VerticalPodAutoscaler', name) as Obj;
 
   it('creates one VPA per service with vpa config, valid against the VPA CRD', () => {
-    const expected = Object.values(configOf(target).services).filter((s) => s.vpa).map((s) => s.name).sort();
-    expect(ofKind(manifestsOf(target), 'VerticalPodAutoscaler').map((m) => m.metadata.name).sort()).toEqual(expected);
+    const expected = Object.values(configOf(target).services)
+      .filter((s) => s.vpa)
+      .map((s) => s.name)
+      .sort();
+    expect(
+      ofKind(manifestsOf(target), 'VerticalPodAutoscaler')
+        .map((m) => m.metadata.name)
+        .sort(),
+    ).toEqual(expected);
     for (const m of ofKind(manifestsOf(target), 'VerticalPodAutoscaler')) {
       expect(m.apiVersion).toBe('autoscaling.k8s.io/v1');
       expect(validateVpa(m) ? [] : validateVpa.errors).toEqual([]);
@@ -136,15 +194,19 @@ describe.each(PRODUCTION)('VerticalPodAutoscalers in %s', (target) => {
     }
   });
 
-  it('recommends only (Off) where an HPA exists, leaving the HPA\'s CPU alone', () => {
+  it("recommends only (Off) where an HPA exists, leaving the HPA's CPU alone", () => {
     // every service with both a vpa block and an HPA (a service without vpa has no VPA)
-    const withVpa = (ofKind(manifestsOf(target), 'HorizontalPodAutoscaler') as Obj[]).filter((hpa) => configOf(target).services[hpa.metadata.name]?.vpa);
+    const withVpa = (ofKind(manifestsOf(target), 'HorizontalPodAutoscaler') as Obj[]).filter(
+      (hpa) => configOf(target).services[hpa.metadata.name]?.vpa,
+    );
     expect(withVpa.length).toBeGreaterThan(0);
     for (const hpa of withVpa) {
       const v = vpa(hpa.metadata.name);
       expect(v.spec.updatePolicy.updateMode).toBe('Off');
       expect(v.spec.targetRef).toEqual(hpa.spec.scaleTargetRef);
-      expect(v.spec.resourcePolicy.containerPolicies).toEqual([{ containerName: hpa.metadata.name, controlledResources: ['memory'] }]);
+      expect(v.spec.resourcePolicy.containerPolicies).toEqual([
+        { containerName: hpa.metadata.name, controlledResources: ['memory'] },
+      ]);
     }
   });
 
@@ -152,7 +214,10 @@ describe.each(PRODUCTION)('VerticalPodAutoscalers in %s', (target) => {
     const redis = vpa('redis');
     expect(redis.spec.targetRef).toEqual({ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'redis' });
     expect(redis.spec.updatePolicy.updateMode).toBe('Initial');
-    expect(redis.spec.resourcePolicy.containerPolicies[0]).toMatchObject({ controlledResources: ['cpu', 'memory'], maxAllowed: { cpu: '500m', memory: '1Gi' } });
+    expect(redis.spec.resourcePolicy.containerPolicies[0]).toMatchObject({
+      controlledResources: ['cpu', 'memory'],
+      maxAllowed: { cpu: '500m', memory: '1Gi' },
+    });
   });
 
   it('keeps the explicitly configured Off for orchestrator, which has no HPA', () => {
@@ -162,14 +227,21 @@ describe.each(PRODUCTION)('VerticalPodAutoscalers in %s', (target) => {
 });
 
 describe('the HPA/VPA conflict is refused', () => {
-  const AUTO_CPU = 'vpa: { updateMode: Auto, controlledResources: [cpu, memory], maxAllowed: { cpu: "1", memory: 1Gi } }';
+  const AUTO_CPU =
+    'vpa: { updateMode: Auto, controlledResources: [cpu, memory], maxAllowed: { cpu: "1", memory: 1Gi } }';
 
   it('fails when a VPA that updates CPU meets an HPA on CPU, explaining both fixes', () => {
-    const issues = issuesAfter('production.yaml', /(replicas: \{ min: 2, max: 15 \}[\s\S]*?)vpa: \{\}/, `$1${AUTO_CPU}`);
+    const issues = issuesAfter(
+      'production.yaml',
+      /(replicas: \{ min: 2, max: 15 \}[\s\S]*?)vpa: \{\}/,
+      `$1${AUTO_CPU}`,
+    );
     expect(issues).toHaveLength(1);
     const [issue] = issues;
     expect(issue).toMatch(/^production\.yaml:\d+: services\.gateway\.vpa\.controlledResources: /);
-    expect(issue).toContain('the VPA of "gateway" updates cpu (updateMode Auto) while its HPA scales on cpu utilisation');
+    expect(issue).toContain(
+      'the VPA of "gateway" updates cpu (updateMode Auto) while its HPA scales on cpu utilisation',
+    );
     expect(issue).toContain('the two fight');
     expect(issue).toContain('set vpa.updateMode: "Off"');
     expect(issue).toContain('set vpa.controlledResources to [memory]');
@@ -179,7 +251,13 @@ describe('the HPA/VPA conflict is refused', () => {
 
   it('fails when only updateMode is set to an acting mode and the default controlled resources still hold no CPU', () => {
     // the default controlledResources leave CPU to the HPA: Recreate on memory alone is allowed
-    expect(issuesAfter('production.yaml', /(replicas: \{ min: 3, max: 10 \}\n)    vpa: \{\}/, '$1    vpa: { updateMode: Recreate, maxAllowed: { memory: 2Gi } }')).toEqual([]);
+    expect(
+      issuesAfter(
+        'production.yaml',
+        /(replicas: \{ min: 3, max: 10 \}\n)    vpa: \{\}/,
+        '$1    vpa: { updateMode: Recreate, maxAllowed: { memory: 2Gi } }',
+      ),
+    ).toEqual([]);
   });
 
   it('refuses the synth from the command line with the message and writes nothing', () => {
@@ -202,12 +280,19 @@ describe('the HPA/VPA conflict is refused', () => {
       metrics: [{ type: 'resource', resource: 'cpu', targetUtilization: 70 }],
       vpa: { updateMode: 'Auto', controlledResources: ['cpu'] },
     });
-    expect(autoscaling.node.validate()).toEqual([expect.stringContaining('production-us-east-1: the VPA of "gateway" updates cpu (updateMode Auto) while its HPA scales on cpu utilisation')]);
+    expect(autoscaling.node.validate()).toEqual([
+      expect.stringContaining(
+        'production-us-east-1: the VPA of "gateway" updates cpu (updateMode Auto) while its HPA scales on cpu utilisation',
+      ),
+    ]);
   });
 
   it('leaves a VPA beside an HPA in recommendation mode over what the HPA does not scale on, built without any configuration', () => {
     const chart = new Chart(new App({ outdir: 'unused' }), 'bare', { disableResourceNameHashes: true });
-    new k8s.KubeDeployment(chart, 'api', { metadata: { name: 'api' }, spec: { selector: { matchLabels: { app: 'api' } }, template: {} } });
+    new k8s.KubeDeployment(chart, 'api', {
+      metadata: { name: 'api' },
+      spec: { selector: { matchLabels: { app: 'api' } }, template: {} },
+    });
     new ServiceAutoscaling(chart, 'autoscaling', {
       workload: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api', selector: { app: 'api' } },
       replicas: { min: 2, max: 6 },
@@ -217,8 +302,14 @@ describe('the HPA/VPA conflict is refused', () => {
     });
     const objects = Testing.synth(chart) as Manifest[];
     const hpa = find(objects, 'HorizontalPodAutoscaler', 'api') as any;
-    expect(hpa.spec).toMatchObject({ minReplicas: 2, maxReplicas: 6, scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' } });
-    expect(hpa.spec.behavior.scaleDown.stabilizationWindowSeconds).toBe(DEFAULT_BEHAVIOR.scaleDown.stabilizationWindowSeconds);
+    expect(hpa.spec).toMatchObject({
+      minReplicas: 2,
+      maxReplicas: 6,
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' },
+    });
+    expect(hpa.spec.behavior.scaleDown.stabilizationWindowSeconds).toBe(
+      DEFAULT_BEHAVIOR.scaleDown.stabilizationWindowSeconds,
+    );
     const vpa = find(objects, 'VerticalPodAutoscaler', 'api') as any;
     expect(vpa.spec.updatePolicy.updateMode).toBe('Off');
     expect(vpa.spec.resourcePolicy.containerPolicies).toEqual([
@@ -231,7 +322,10 @@ describe('the HPA/VPA conflict is refused', () => {
 describe('an HPA and fixed replicas on the same workload', () => {
   it('is refused: the HPA owns spec.replicas', () => {
     const chart = new Chart(new App({ outdir: 'unused' }), 'staging', { disableResourceNameHashes: true });
-    new k8s.KubeDeployment(chart, 'gateway', { metadata: { name: 'gateway' }, spec: { replicas: 3, selector: {}, template: {} } });
+    new k8s.KubeDeployment(chart, 'gateway', {
+      metadata: { name: 'gateway' },
+      spec: { replicas: 3, selector: {}, template: {} },
+    });
     const autoscaling = new ServiceAutoscaling(chart, 'autoscaling', {
       workload: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'gateway', selector: {} },
       replicas: { min: 2, max: 4 },
@@ -244,13 +338,18 @@ describe('an HPA and fixed replicas on the same workload', () => {
 
   it('is refused when the workload construct reports the replicas it wrote', () => {
     const chart = new Chart(new App({ outdir: 'unused' }), 'staging', { disableResourceNameHashes: true });
-    const resource = new k8s.KubeDeployment(chart, 'gateway', { metadata: { name: 'gateway' }, spec: { replicas: 3, selector: {}, template: {} } });
+    const resource = new k8s.KubeDeployment(chart, 'gateway', {
+      metadata: { name: 'gateway' },
+      spec: { replicas: 3, selector: {}, template: {} },
+    });
     const autoscaling = new ServiceAutoscaling(chart, 'autoscaling', {
       workload: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'gateway', selector: {}, resource, replicas: 3 },
       replicas: { min: 2, max: 4 },
       metrics: [{ type: 'resource', resource: 'cpu', targetUtilization: 70 }],
     });
-    expect(autoscaling.node.validate()).toEqual([expect.stringContaining('Deployment/gateway in staging sets spec.replicas (3)')]);
+    expect(autoscaling.node.validate()).toEqual([
+      expect.stringContaining('Deployment/gateway in staging sets spec.replicas (3)'),
+    ]);
   });
 });
 
@@ -260,7 +359,7 @@ describe('metrics and behaviour from configuration', () => {
     return { ...config, services: { ...config.services, gateway: { ...config.services.gateway, ...gateway } } };
   }
 
-  it('writes pods and external metrics and the service\'s own behaviour', () => {
+  it("writes pods and external metrics and the service's own behaviour", () => {
     const config = stagingWith({
       autoscaling: {
         metrics: [
@@ -275,11 +374,27 @@ describe('metrics and behaviour from configuration', () => {
     const hpa = find(synthTarget(config), 'HorizontalPodAutoscaler', 'gateway') as Obj;
     expect(hpa.spec.metrics).toEqual([
       { type: 'Resource', resource: { name: 'memory', target: { type: 'Utilization', averageUtilization: 75 } } },
-      { type: 'Pods', pods: { metric: { name: 'http_requests_per_second' }, target: { type: 'AverageValue', averageValue: '100' } } },
-      { type: 'External', external: { metric: { name: 'order_queue_depth', selector: { matchLabels: { queue: 'orders' } } }, target: { type: 'Value', value: '500' } } },
-      { type: 'External', external: { metric: { name: 'feed_lag_seconds' }, target: { type: 'AverageValue', averageValue: '2' } } },
+      {
+        type: 'Pods',
+        pods: { metric: { name: 'http_requests_per_second' }, target: { type: 'AverageValue', averageValue: '100' } },
+      },
+      {
+        type: 'External',
+        external: {
+          metric: { name: 'order_queue_depth', selector: { matchLabels: { queue: 'orders' } } },
+          target: { type: 'Value', value: '500' },
+        },
+      },
+      {
+        type: 'External',
+        external: { metric: { name: 'feed_lag_seconds' }, target: { type: 'AverageValue', averageValue: '2' } },
+      },
     ]);
-    expect(hpa.spec.behavior.scaleUp).toEqual({ stabilizationWindowSeconds: 30, selectPolicy: 'Max', policies: [{ type: 'Pods', value: 2, periodSeconds: 60 }] });
+    expect(hpa.spec.behavior.scaleUp).toEqual({
+      stabilizationWindowSeconds: 30,
+      selectPolicy: 'Max',
+      policies: [{ type: 'Pods', value: 2, periodSeconds: 60 }],
+    });
     // the direction the service leaves out comes from the environment
     expect(hpa.spec.behavior.scaleDown.stabilizationWindowSeconds).toBe(300);
     expect(validateHpa(hpa) ? [] : validateHpa.errors).toEqual([]);
@@ -296,24 +411,50 @@ describe('metrics and behaviour from configuration', () => {
   });
 
   it('fails on an external metric without a target', () => {
-    const issues = issuesAfter('staging.yaml', 'gateway:\n    replicas: { min: 2, max: 4 }',
-      'gateway:\n    replicas: { min: 2, max: 4 }\n    autoscaling:\n      metrics:\n        - { type: external, metric: order_queue_depth }');
-    expect(issues).toEqual([expect.stringMatching(/^staging\.yaml:\d+: services\.gateway\.autoscaling\.metrics\[0\]: external metric "order_queue_depth" of "gateway" needs exactly one of targetValue/)]);
+    const issues = issuesAfter(
+      'staging.yaml',
+      'gateway:\n    replicas: { min: 2, max: 4 }',
+      'gateway:\n    replicas: { min: 2, max: 4 }\n    autoscaling:\n      metrics:\n        - { type: external, metric: order_queue_depth }',
+    );
+    expect(issues).toEqual([
+      expect.stringMatching(
+        /^staging\.yaml:\d+: services\.gateway\.autoscaling\.metrics\[0\]: external metric "order_queue_depth" of "gateway" needs exactly one of targetValue/,
+      ),
+    ]);
   });
 
   it('fails when a percent-only scale-down would never reach the minimum', () => {
-    const issues = issuesAfter('staging.yaml', 'gateway:\n    replicas: { min: 2, max: 4 }',
-      'gateway:\n    replicas: { min: 2, max: 4 }\n    autoscaling:\n      metrics: [{ type: resource, resource: cpu, targetUtilization: 60 }]\n      behavior:\n        scaleDown: { stabilizationWindowSeconds: 300, percent: 25, periodSeconds: 60 }');
-    expect(issues).toEqual([expect.stringMatching(/^staging\.yaml:\d+: services\.gateway\.autoscaling\.behavior\.scaleDown: scales "gateway" down by 25% only: .* below 4 pods it can never remove one .* add "pods: 1"/)]);
+    const issues = issuesAfter(
+      'staging.yaml',
+      'gateway:\n    replicas: { min: 2, max: 4 }',
+      'gateway:\n    replicas: { min: 2, max: 4 }\n    autoscaling:\n      metrics: [{ type: resource, resource: cpu, targetUtilization: 60 }]\n      behavior:\n        scaleDown: { stabilizationWindowSeconds: 300, percent: 25, periodSeconds: 60 }',
+    );
+    expect(issues).toEqual([
+      expect.stringMatching(
+        /^staging\.yaml:\d+: services\.gateway\.autoscaling\.behavior\.scaleDown: scales "gateway" down by 25% only: .* below 4 pods it can never remove one .* add "pods: 1"/,
+      ),
+    ]);
   });
 
   it('fails when an HPA would scale to zero', () => {
     const issues = issuesAfter('staging.yaml', 'replicas: { min: 1, max: 2 }', 'replicas: { min: 0, max: 2 }');
-    expect(issues).toEqual([expect.stringMatching(/^staging\.yaml:\d+: services\.ml-service\.replicas\.min: is 0 for "ml-service", which an HPA scales; an HPA needs minReplicas >= 1/)]);
+    expect(issues).toEqual([
+      expect.stringMatching(
+        /^staging\.yaml:\d+: services\.ml-service\.replicas\.min: is 0 for "ml-service", which an HPA scales; an HPA needs minReplicas >= 1/,
+      ),
+    ]);
   });
 
   it('fails when a VPA that changes pods has no maxAllowed', () => {
-    const issues = issuesAfter('production.yaml', 'vpa: { updateMode: Initial, maxAllowed: { cpu: 500m, memory: 1Gi } }', 'vpa: { updateMode: Initial, maxAllowed: { cpu: 500m } }');
-    expect(issues).toEqual([expect.stringMatching(/^production\.yaml:\d+: services\.redis\.vpa\.maxAllowed: the VPA of "redis" changes memory \(updateMode Initial\) without a maxAllowed/)]);
+    const issues = issuesAfter(
+      'production.yaml',
+      'vpa: { updateMode: Initial, maxAllowed: { cpu: 500m, memory: 1Gi } }',
+      'vpa: { updateMode: Initial, maxAllowed: { cpu: 500m } }',
+    );
+    expect(issues).toEqual([
+      expect.stringMatching(
+        /^production\.yaml:\d+: services\.redis\.vpa\.maxAllowed: the VPA of "redis" changes memory \(updateMode Initial\) without a maxAllowed/,
+      ),
+    ]);
   });
 });

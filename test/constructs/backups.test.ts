@@ -24,14 +24,23 @@ const EXPECTED: Record<string, Array<{ name: string; schedule: string; ttl: stri
 describe.each(TARGETS)('Velero backups of %s', (target) => {
   const schedules = () => ofKind(manifestsOf(target), 'Schedule') as Obj[];
 
-  it('schedule PLATFORM.md\'s backups: daily 02:00 UTC (7 days staging, 30 days production), weekly Sunday 03:00 UTC for 90 days in production', () => {
+  it("schedule PLATFORM.md's backups: daily 02:00 UTC (7 days staging, 30 days production), weekly Sunday 03:00 UTC for 90 days in production", () => {
     // an environment added since has the Schedules its configuration lists
-    const expected = EXPECTED[target] ?? configOf(target).backups.map((b) => ({ name: `${configOf(target).namespace}-${b.name}`, schedule: b.schedule, ttl: b.ttl }));
-    expect(schedules().map((s) => ({ name: s.metadata.name, schedule: s.spec.schedule, ttl: s.spec.template.ttl }))
-      .sort((a, b) => a.name.localeCompare(b.name))).toEqual([...expected].sort((a, b) => a.name.localeCompare(b.name)));
+    const expected =
+      EXPECTED[target] ??
+      configOf(target).backups.map((b) => ({
+        name: `${configOf(target).namespace}-${b.name}`,
+        schedule: b.schedule,
+        ttl: b.ttl,
+      }));
+    expect(
+      schedules()
+        .map((s) => ({ name: s.metadata.name, schedule: s.spec.schedule, ttl: s.spec.template.ttl }))
+        .sort((a, b) => a.name.localeCompare(b.name)),
+    ).toEqual([...expected].sort((a, b) => a.name.localeCompare(b.name)));
   });
 
-  it('back up the target namespace with volume snapshots, from Velero\'s namespace, and keep backups when a Schedule goes', () => {
+  it("back up the target namespace with volume snapshots, from Velero's namespace, and keep backups when a Schedule goes", () => {
     for (const s of schedules()) {
       expect(s.metadata.namespace).toBe('velero');
       expect(s.spec.template.includedNamespaces).toEqual([configOf(target).namespace]);
@@ -43,21 +52,33 @@ describe.each(TARGETS)('Velero backups of %s', (target) => {
 });
 
 describe('the namespace policy with backups', () => {
-  it('accepts Schedules in Velero\'s namespace and refuses anything else there', () => {
+  it("accepts Schedules in Velero's namespace and refuses anything else there", () => {
     const config = configOf('staging');
     const manifests = manifestsOf('staging');
     expect(checkPolicies(config, manifests)).toEqual([]);
-    const stray = { ...find(manifests, 'ConfigMap', 'feature-flags'), metadata: { name: 'stray', namespace: 'velero' } } as Manifest;
-    expect(checkPolicies(config, [...manifests, stray])).toEqual([expect.objectContaining({
-      rule: 'namespace-scope', kind: 'ConfigMap', name: 'stray', message: 'is "velero", where only Schedule may go (Velero reads Schedules in its own namespace)',
-    })]);
+    const stray = {
+      ...find(manifests, 'ConfigMap', 'feature-flags'),
+      metadata: { name: 'stray', namespace: 'velero' },
+    } as Manifest;
+    expect(checkPolicies(config, [...manifests, stray])).toEqual([
+      expect.objectContaining({
+        rule: 'namespace-scope',
+        kind: 'ConfigMap',
+        name: 'stray',
+        message: 'is "velero", where only Schedule may go (Velero reads Schedules in its own namespace)',
+      }),
+    ]);
   });
 
-  it('refuses a Schedule in Velero\'s namespace for a target without backups', () => {
+  it("refuses a Schedule in Velero's namespace for a target without backups", () => {
     const schedule = ofKind(manifestsOf('staging'), 'Schedule')[0];
-    expect(checkPolicies(configOf('development'), [...manifestsOf('development'), schedule])).toEqual([expect.objectContaining({
-      rule: 'namespace-scope', kind: 'Schedule', message: 'is "velero", expected "trading-dev"',
-    })]);
+    expect(checkPolicies(configOf('development'), [...manifestsOf('development'), schedule])).toEqual([
+      expect.objectContaining({
+        rule: 'namespace-scope',
+        kind: 'Schedule',
+        message: 'is "velero", expected "trading-dev"',
+      }),
+    ]);
   });
 });
 
@@ -65,20 +86,31 @@ describe('extra namespaces of a backup schedule', () => {
   const synth = (extraNamespaces?: string[]) => {
     const config = configOf('staging');
     const chart = new Chart(Testing.app(), 'test', { namespace: config.namespace });
-    new BackupSchedules(chart, 'backups', { namespace: config.namespace, schedules: [{ name: 'full', schedule: '0 3 * * 0', ttl: '2160h', extraNamespaces }] });
+    new BackupSchedules(chart, 'backups', {
+      namespace: config.namespace,
+      schedules: [{ name: 'full', schedule: '0 3 * * 0', ttl: '2160h', extraNamespaces }],
+    });
     return Testing.synth(chart) as Obj[];
   };
 
   it('backs up the target namespace first, then the extra ones, each once', () => {
     expect(synth(['kube-system'])[0].spec.template.includedNamespaces).toEqual(['trading-staging', 'kube-system']);
-    expect(synth(['trading-staging', 'kube-system'])[0].spec.template.includedNamespaces).toEqual(['trading-staging', 'kube-system']);
+    expect(synth(['trading-staging', 'kube-system'])[0].spec.template.includedNamespaces).toEqual([
+      'trading-staging',
+      'kube-system',
+    ]);
     expect(synth()[0].spec.template.includedNamespaces).toEqual(['trading-staging']);
     expect(crdErrors(synth(['kube-system'])[0] as Manifest)).toEqual([]);
   });
 
   it('fails when an extra namespace is not a DNS-1123 label, naming file, path and value', () => {
     const dir = copyEnvironments();
-    edit(dir, 'production.yaml', '{ name: weekly, schedule: "0 3 * * 0", ttl: 2160h }', '{ name: weekly, schedule: "0 3 * * 0", ttl: 2160h, extraNamespaces: [Kube_System] }');
+    edit(
+      dir,
+      'production.yaml',
+      '{ name: weekly, schedule: "0 3 * * 0", ttl: 2160h }',
+      '{ name: weekly, schedule: "0 3 * * 0", ttl: 2160h, extraNamespaces: [Kube_System] }',
+    );
     const refused = configIssues(dir);
     const issue = refused.find((i) => i.path === 'backups[1].extraNamespaces[0]');
     expect(issue?.file).toMatch(/production\.yaml$/);

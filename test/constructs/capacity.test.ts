@@ -5,10 +5,27 @@ import { effectiveVpa } from '../../config/autoscaling-rules';
 import { replicaRange } from '../../config/model';
 import { Resources, TargetConfig } from '../../config/types';
 import { effectiveResources } from '../../config/resources';
-import { AMOUNT_KEYS, AmountKey, capacityOf, drainBlockers, drainProblems, format, QUOTA_KEY } from '../../pipeline/capacity';
+import {
+  AMOUNT_KEYS,
+  AmountKey,
+  capacityOf,
+  drainBlockers,
+  drainProblems,
+  format,
+  QUOTA_KEY,
+} from '../../pipeline/capacity';
 import { Manifest, ofKind } from '../../core/manifest';
 import { cpuMillis, memoryBytes } from '../../core/quantity';
-import { configOf, copyEnvironments, edit, manifestsOf, referencePlatform, runSynth, TARGETS, PLATFORM_SERVICES } from '../helpers';
+import {
+  configOf,
+  copyEnvironments,
+  edit,
+  manifestsOf,
+  referencePlatform,
+  runSynth,
+  TARGETS,
+  PLATFORM_SERVICES,
+} from '../helpers';
 
 type Obj = Record<string, any>;
 type Totals = Record<AmountKey | 'pods', number>;
@@ -19,21 +36,42 @@ type Totals = Record<AmountKey | 'pods', number>;
  * strategy and availability.maxSurge, requests after requestScale, a VPA that acts at maxAllowed.
  */
 function expectedCapacity(config: TargetConfig): { atMin: Totals; atMax: Totals } {
-  const atMin: Totals = { requestsCpu: 0, requestsMemory: 0, limitsCpu: 0, limitsMemory: 0, requestsEphemeral: 0, limitsEphemeral: 0, pods: 0 };
+  const atMin: Totals = {
+    requestsCpu: 0,
+    requestsMemory: 0,
+    limitsCpu: 0,
+    limitsMemory: 0,
+    requestsEphemeral: 0,
+    limitsEphemeral: 0,
+    pods: 0,
+  };
   // ephemeral storage: the container's own, else the LimitRange's defaults, else 256Mi / 1Gi
   const ephemeral = (r: Resources) => ({
-    requestsEphemeral: memoryBytes(r.requests.ephemeralStorage ?? config.limitRange.defaultRequest.ephemeralStorage ?? '256Mi'),
+    requestsEphemeral: memoryBytes(
+      r.requests.ephemeralStorage ?? config.limitRange.defaultRequest.ephemeralStorage ?? '256Mi',
+    ),
     limitsEphemeral: memoryBytes(r.limits.ephemeralStorage ?? config.limitRange.default.ephemeralStorage ?? '1Gi'),
   });
   const atMax: Totals = { ...atMin };
   for (const service of Object.values(config.services)) {
     const { min, max } = replicaRange(service);
     const maxSurge = config.availability.maxSurge;
-    const surge = service.release?.strategy === 'blueGreen' ? max
-      : service.workload === 'statefulset' ? 0
-        : typeof maxSurge === 'number' ? maxSurge : Math.ceil((max * parseInt(maxSurge, 10)) / 100);
+    const surge =
+      service.release?.strategy === 'blueGreen'
+        ? max
+        : service.workload === 'statefulset'
+          ? 0
+          : typeof maxSurge === 'number'
+            ? maxSurge
+            : Math.ceil((max * parseInt(maxSurge, 10)) / 100);
     const { requests, limits } = effectiveResources(config, service);
-    const pod = { requestsCpu: cpuMillis(requests.cpu), requestsMemory: memoryBytes(requests.memory), limitsCpu: cpuMillis(limits.cpu), limitsMemory: memoryBytes(limits.memory), ...ephemeral({ requests, limits }) };
+    const pod = {
+      requestsCpu: cpuMillis(requests.cpu),
+      requestsMemory: memoryBytes(requests.memory),
+      limitsCpu: cpuMillis(limits.cpu),
+      limitsMemory: memoryBytes(limits.memory),
+      ...ephemeral({ requests, limits }),
+    };
     const podAtMax = { ...pod };
     const vpa = effectiveVpa(service);
     if (vpa && vpa.updateMode !== 'Off') {
@@ -50,7 +88,13 @@ function expectedCapacity(config: TargetConfig): { atMin: Totals; atMax: Totals 
     // sidecars count in every pod; the VPA leaves them alone (containerPolicies mode Off)
     for (const sidecar of service.sidecars ?? []) {
       const r = effectiveResources(config, service, sidecar.resources);
-      const extra = { requestsCpu: cpuMillis(r.requests.cpu), requestsMemory: memoryBytes(r.requests.memory), limitsCpu: cpuMillis(r.limits.cpu), limitsMemory: memoryBytes(r.limits.memory), ...ephemeral(r) };
+      const extra = {
+        requestsCpu: cpuMillis(r.requests.cpu),
+        requestsMemory: memoryBytes(r.requests.memory),
+        limitsCpu: cpuMillis(r.limits.cpu),
+        limitsMemory: memoryBytes(r.limits.memory),
+        ...ephemeral(r),
+      };
       for (const k of AMOUNT_KEYS) {
         pod[k] += extra[k];
         podAtMax[k] += extra[k];
@@ -66,7 +110,10 @@ function expectedCapacity(config: TargetConfig): { atMin: Totals; atMax: Totals 
   return { atMin, atMax };
 }
 
-const readmeOf = (target: string) => referencePlatform().outputs.find((o) => o.folder === target)!.files.get('README.md')!;
+const readmeOf = (target: string) =>
+  referencePlatform()
+    .outputs.find((o) => o.folder === target)!
+    .files.get('README.md')!;
 
 describe.each(TARGETS)('capacity of %s', (target) => {
   it('equals, at minimum and at maximum scale plus surge, what the configuration adds up to', () => {
@@ -80,11 +127,16 @@ describe.each(TARGETS)('capacity of %s', (target) => {
     const capacity = capacityOf(manifestsOf(target));
     const quota = configOf(target).quota;
     expect(capacity.quota).toEqual({
-      requestsCpu: cpuMillis(quota.requests.cpu), requestsMemory: memoryBytes(quota.requests.memory),
-      limitsCpu: cpuMillis(quota.limits.cpu), limitsMemory: memoryBytes(quota.limits.memory), pods: quota.pods,
-      requestsEphemeral: memoryBytes(quota.requests.ephemeralStorage!), limitsEphemeral: memoryBytes(quota.limits.ephemeralStorage!),
+      requestsCpu: cpuMillis(quota.requests.cpu),
+      requestsMemory: memoryBytes(quota.requests.memory),
+      limitsCpu: cpuMillis(quota.limits.cpu),
+      limitsMemory: memoryBytes(quota.limits.memory),
+      pods: quota.pods,
+      requestsEphemeral: memoryBytes(quota.requests.ephemeralStorage!),
+      limitsEphemeral: memoryBytes(quota.limits.ephemeralStorage!),
     });
-    for (const k of [...AMOUNT_KEYS, 'pods'] as const) expect(capacity.atMax[k]).toBeLessThanOrEqual(capacity.quota[k]!);
+    for (const k of [...AMOUNT_KEYS, 'pods'] as const)
+      expect(capacity.atMax[k]).toBeLessThanOrEqual(capacity.quota[k]!);
   });
 
   it('prints the figures in dist/<target>/README.md: every workload, the totals, the quota and the headroom', () => {
@@ -93,36 +145,55 @@ describe.each(TARGETS)('capacity of %s', (target) => {
     expect(readme).toContain('## Capacity');
     const total = readme.split('\n').find((l) => l.startsWith('| **total** |'))!;
     expect(total).toBeDefined();
-    for (const k of ['requestsCpu', 'limitsCpu', 'requestsMemory', 'limitsMemory', 'requestsEphemeral', 'limitsEphemeral'] as const) {
+    for (const k of [
+      'requestsCpu',
+      'limitsCpu',
+      'requestsMemory',
+      'limitsMemory',
+      'requestsEphemeral',
+      'limitsEphemeral',
+    ] as const) {
       expect(total).toContain(`**${format(k, atMin[k])} / ${format(k, atMax[k])}**`);
     }
     expect(total).toContain(`**${atMin.pods} / ${atMax.pods}**`);
-    for (const name of Object.keys(configOf(target).services)) expect(readme).toMatch(new RegExp(`^\\| ${name}( \\(VPA maxAllowed at max\\))? \\|`, 'm'));
+    for (const name of Object.keys(configOf(target).services))
+      expect(readme).toMatch(new RegExp(`^\\| ${name}( \\(VPA maxAllowed at max\\))? \\|`, 'm'));
     const quota = configOf(target).quota;
-    expect(readme).toContain(`| quota | | | | ${quota.requests.cpu} | ${quota.limits.cpu} | ${quota.requests.memory} | ${quota.limits.memory} | ${quota.requests.ephemeralStorage} | ${quota.limits.ephemeralStorage} | ${quota.pods} |`);
+    expect(readme).toContain(
+      `| quota | | | | ${quota.requests.cpu} | ${quota.limits.cpu} | ${quota.requests.memory} | ${quota.limits.memory} | ${quota.requests.ephemeralStorage} | ${quota.limits.ephemeralStorage} | ${quota.pods} |`,
+    );
     const headroom = Math.floor(((quota.pods - atMax.pods) / quota.pods) * 100);
     expect(readme).toMatch(new RegExp(`^\\| headroom at max \\|.*\\| ${headroom}% \\|$`, 'm'));
   });
 });
 
 describe('the reference figures', () => {
-  it.each(['production-us-east-1', 'production-eu-west-1'])('of %s: 54.6 CPU limits (redis\'s exporter sidecar included) and 66 pods at maximum scale plus surge for the services of PLATFORM.md', (target) => {
-    // gateway 30 pods × 500m (15 max + a full blue/green second set), data-service 11 × 500m,
-    // signal-service 9 × 500m, ml-service 6 × 2, orchestrator 3 × 1, execution-gateway 6 × 2,
-    // redis 1 × 2.5 (VPA Initial up to maxAllowed 500m, limit grown 5×) plus its exporter
-    // sidecar's 100m, which the VPA leaves alone. Services added since count in the totals
-    // (checked against the configuration above), not in these hand-computed figures.
-    const capacity = capacityOf(manifestsOf(target));
-    const platform = capacity.workloads.filter((w) => PLATFORM_SERVICES.includes(w.name));
-    expect(platform.map((w) => w.name).sort()).toEqual([...PLATFORM_SERVICES].sort());
-    expect(platform.reduce((n, w) => n + w.atMax.limitsCpu, 0)).toBe(15000 + 5500 + 4500 + 12000 + 3000 + 12000 + 2500 + 100);
-    expect(platform.reduce((n, w) => n + w.podsAtMax, 0)).toBe(66);
-    expect(capacity.atMax.limitsCpu).toBe(capacity.workloads.reduce((n, w) => n + w.atMax.limitsCpu, 0));
-    expect(capacity.atMax.pods).toBe(capacity.workloads.reduce((n, w) => n + w.podsAtMax, 0));
-    const gateway = capacity.workloads.find((w) => w.name === 'gateway')!;
-    expect(gateway).toMatchObject({ kind: 'Rollout', minReplicas: 2, maxReplicas: 15, surge: 15, podsAtMax: 30 });
-    expect(capacity.workloads.find((w) => w.name === 'redis')).toMatchObject({ kind: 'StatefulSet', surge: 0, vpaRaised: true });
-  });
+  it.each(['production-us-east-1', 'production-eu-west-1'])(
+    "of %s: 54.6 CPU limits (redis's exporter sidecar included) and 66 pods at maximum scale plus surge for the services of PLATFORM.md",
+    (target) => {
+      // gateway 30 pods × 500m (15 max + a full blue/green second set), data-service 11 × 500m,
+      // signal-service 9 × 500m, ml-service 6 × 2, orchestrator 3 × 1, execution-gateway 6 × 2,
+      // redis 1 × 2.5 (VPA Initial up to maxAllowed 500m, limit grown 5×) plus its exporter
+      // sidecar's 100m, which the VPA leaves alone. Services added since count in the totals
+      // (checked against the configuration above), not in these hand-computed figures.
+      const capacity = capacityOf(manifestsOf(target));
+      const platform = capacity.workloads.filter((w) => PLATFORM_SERVICES.includes(w.name));
+      expect(platform.map((w) => w.name).sort()).toEqual([...PLATFORM_SERVICES].sort());
+      expect(platform.reduce((n, w) => n + w.atMax.limitsCpu, 0)).toBe(
+        15000 + 5500 + 4500 + 12000 + 3000 + 12000 + 2500 + 100,
+      );
+      expect(platform.reduce((n, w) => n + w.podsAtMax, 0)).toBe(66);
+      expect(capacity.atMax.limitsCpu).toBe(capacity.workloads.reduce((n, w) => n + w.atMax.limitsCpu, 0));
+      expect(capacity.atMax.pods).toBe(capacity.workloads.reduce((n, w) => n + w.podsAtMax, 0));
+      const gateway = capacity.workloads.find((w) => w.name === 'gateway')!;
+      expect(gateway).toMatchObject({ kind: 'Rollout', minReplicas: 2, maxReplicas: 15, surge: 15, podsAtMax: 30 });
+      expect(capacity.workloads.find((w) => w.name === 'redis')).toMatchObject({
+        kind: 'StatefulSet',
+        surge: 0,
+        vpaRaised: true,
+      });
+    },
+  );
 
   it('prints one capacity line per target in the synth summary', () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'dist-'));
@@ -130,7 +201,9 @@ describe('the reference figures', () => {
     expect(result.status).toBe(0);
     const { atMax } = expectedCapacity(configOf('staging'));
     const quota = configOf('staging').quota;
-    expect(result.stdout).toContain(`capacity at max + surge / quota: requests.cpu ${format('requestsCpu', atMax.requestsCpu)}/${quota.requests.cpu}, `);
+    expect(result.stdout).toContain(
+      `capacity at max + surge / quota: requests.cpu ${format('requestsCpu', atMax.requestsCpu)}/${quota.requests.cpu}, `,
+    );
     expect(result.stdout).toContain(`pods ${atMax.pods}/${quota.pods}`);
   });
 });
@@ -154,12 +227,25 @@ describe('a quota that maximum scale plus surge exceeds', () => {
     return `${target}: ${label} at maximum scale plus release surge is ${format(resource, total)}, over the namespace ResourceQuota of ${format(resource, quota)} by ${format(resource, total - quota)}; biggest: `;
   }
   /** The names the refusal lists as biggest, which must be the largest contributors. */
-  function expectBiggest(line: string, target: string, resource: AmountKey | 'pods', extra: Record<string, number> = {}): void {
-    const amounts = capacityOf(manifestsOf(target)).workloads.map((w) => ({ name: w.name, amount: (resource === 'pods' ? w.podsAtMax : w.atMax[resource]) + (extra[w.name] ?? 0) }));
-    const listed = line.split('; biggest: ')[1].split('. Raise')[0].split(/, (?=[a-z0-9-]+ [0-9.]+[a-zA-Z]* \()/).map((entry) => entry.split(' ')[0]);
+  function expectBiggest(
+    line: string,
+    target: string,
+    resource: AmountKey | 'pods',
+    extra: Record<string, number> = {},
+  ): void {
+    const amounts = capacityOf(manifestsOf(target)).workloads.map((w) => ({
+      name: w.name,
+      amount: (resource === 'pods' ? w.podsAtMax : w.atMax[resource]) + (extra[w.name] ?? 0),
+    }));
+    const listed = line
+      .split('; biggest: ')[1]
+      .split('. Raise')[0]
+      .split(/, (?=[a-z0-9-]+ [0-9.]+[a-zA-Z]* \()/)
+      .map((entry) => entry.split(' ')[0]);
     expect(listed.length).toBe(Math.min(3, amounts.length));
     const smallestListed = Math.min(...amounts.filter((a) => listed.includes(a.name)).map((a) => a.amount));
-    for (const other of amounts.filter((a) => !listed.includes(a.name))) expect([other.name, other.amount <= smallestListed]).toEqual([other.name, true]);
+    for (const other of amounts.filter((a) => !listed.includes(a.name)))
+      expect([other.name, other.amount <= smallestListed]).toEqual([other.name, true]);
   }
 
   it('refuses the synth, naming the target, the resource, the total, the quota and the biggest services', () => {
@@ -199,21 +285,29 @@ describe('a quota that maximum scale plus surge exceeds', () => {
 });
 
 describe('PodDisruptionBudgets never block a node drain', () => {
-  const selects = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+  const selects = (selector: Record<string, string>, labels: Record<string, string>) =>
+    Object.entries(selector).every(([k, v]) => labels[k] === v);
 
   it.each(TARGETS)('in %s: each budget lets a pod go at the minimum replicas of what it selects', (target) => {
     const manifests = manifestsOf(target);
     const pdbs = ofKind(manifests, 'PodDisruptionBudget') as Obj[];
     expect(pdbs.length).toBe(Object.keys(configOf(target).services).length);
     for (const pdb of pdbs) {
-      const workloads = manifests.filter((m) => ['Deployment', 'StatefulSet', 'Rollout'].includes(m.kind)
-        && selects(pdb.spec.selector.matchLabels, (m as Obj).spec.template.metadata.labels)) as Obj[];
+      const workloads = manifests.filter(
+        (m) =>
+          ['Deployment', 'StatefulSet', 'Rollout'].includes(m.kind) &&
+          selects(pdb.spec.selector.matchLabels, (m as Obj).spec.template.metadata.labels),
+      ) as Obj[];
       expect(workloads).toHaveLength(1);
       const [workload] = workloads;
-      const hpa = ofKind(manifests, 'HorizontalPodAutoscaler').find((h) => (h as Obj).spec.scaleTargetRef.name === workload.metadata.name) as Obj | undefined;
+      const hpa = ofKind(manifests, 'HorizontalPodAutoscaler').find(
+        (h) => (h as Obj).spec.scaleTargetRef.name === workload.metadata.name,
+      ) as Obj | undefined;
       const min: number = hpa ? hpa.spec.minReplicas : workload.spec.replicas;
       const { maxUnavailable, minAvailable } = pdb.spec;
-      const allowsOne = (typeof maxUnavailable === 'number' && maxUnavailable >= 1) || (typeof minAvailable === 'number' && minAvailable < min);
+      const allowsOne =
+        (typeof maxUnavailable === 'number' && maxUnavailable >= 1) ||
+        (typeof minAvailable === 'number' && minAvailable < min);
       expect({ pdb: pdb.metadata.name, min, allowsOne }).toEqual({ pdb: pdb.metadata.name, min, allowsOne: true });
       expect(pdb.spec.unhealthyPodEvictionPolicy).toBe('AlwaysAllow');
     }
@@ -223,27 +317,38 @@ describe('PodDisruptionBudgets never block a node drain', () => {
   it('gives single-replica services maxUnavailable 1', () => {
     for (const target of TARGETS) {
       for (const service of Object.values(configOf(target).services).filter((s) => replicaRange(s).min === 1)) {
-        const pdb = ofKind(manifestsOf(target), 'PodDisruptionBudget').find((m) => m.metadata.name === service.name) as Obj;
+        const pdb = ofKind(manifestsOf(target), 'PodDisruptionBudget').find(
+          (m) => m.metadata.name === service.name,
+        ) as Obj;
         expect(pdb.spec.maxUnavailable).toBe(1);
       }
     }
   });
 
   it('refuses a budget that allows no eviction at the minimum replicas', () => {
-    const withPdb = (name: string, spec: Obj): Manifest[] => manifestsOf('production-us-east-1').map((m) => (m.kind === 'PodDisruptionBudget' && m.metadata.name === name
-      ? { ...m, spec: { selector: (m as Obj).spec.selector, ...spec } } : m));
+    const withPdb = (name: string, spec: Obj): Manifest[] =>
+      manifestsOf('production-us-east-1').map((m) =>
+        m.kind === 'PodDisruptionBudget' && m.metadata.name === name
+          ? { ...m, spec: { selector: (m as Obj).spec.selector, ...spec } }
+          : m,
+      );
     expect(drainProblems(configOf('production-us-east-1'), withPdb('orchestrator', { minAvailable: 2 }))).toEqual([
-      'production-us-east-1: PodDisruptionBudget/orchestrator allows 0 eviction(s) at the minimum of 2 replica(s) of Deployment/orchestrator, '
-      + 'so a node drain would wait on it forever; use maxUnavailable: 1 (constructs/disruption-budget.ts), or a minAvailable below the minimum replicas, '
-      + 'or raise services.orchestrator.replicas in environments/defaults.yaml, environments/production.yaml above what the budget keeps',
+      'production-us-east-1: PodDisruptionBudget/orchestrator allows 0 eviction(s) at the minimum of 2 replica(s) of Deployment/orchestrator, ' +
+        'so a node drain would wait on it forever; use maxUnavailable: 1 (constructs/disruption-budget.ts), or a minAvailable below the minimum replicas, ' +
+        'or raise services.orchestrator.replicas in environments/defaults.yaml, environments/production.yaml above what the budget keeps',
     ]);
     // ml-service may run 1 replica (HPA minimum): minAvailable 1 or maxUnavailable 0 would block
-    expect(drainBlockers(withPdb('ml-service', { minAvailable: 1 }))).toEqual([{ pdb: 'ml-service', workload: 'Deployment/ml-service', minReplicas: 1, allowed: 0 }]);
+    expect(drainBlockers(withPdb('ml-service', { minAvailable: 1 }))).toEqual([
+      { pdb: 'ml-service', workload: 'Deployment/ml-service', minReplicas: 1, allowed: 0 },
+    ]);
     // the minimum of a service that scales is replicas.min of its configuration
-    expect(drainProblems(configOf('production-us-east-1'), withPdb('ml-service', { minAvailable: 1 }))[0])
-      .toMatch(/, or raise services\.ml-service\.replicas\.min in environments\/defaults\.yaml, environments\/production\.yaml above what the budget keeps$/);
+    expect(drainProblems(configOf('production-us-east-1'), withPdb('ml-service', { minAvailable: 1 }))[0]).toMatch(
+      /, or raise services\.ml-service\.replicas\.min in environments\/defaults\.yaml, environments\/production\.yaml above what the budget keeps$/,
+    );
     expect(drainBlockers(withPdb('ml-service', { maxUnavailable: 0 }))).toHaveLength(1);
     expect(drainBlockers(withPdb('gateway', { minAvailable: '50%' }))).toEqual([]);
-    expect(drainBlockers(withPdb('gateway', { minAvailable: '100%' }))).toEqual([{ pdb: 'gateway', workload: 'Rollout/gateway', minReplicas: 2, allowed: 0 }]);
+    expect(drainBlockers(withPdb('gateway', { minAvailable: '100%' }))).toEqual([
+      { pdb: 'gateway', workload: 'Rollout/gateway', minReplicas: 2, allowed: 0 },
+    ]);
   });
 });

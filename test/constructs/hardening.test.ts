@@ -17,7 +17,12 @@ jest.setTimeout(180_000);
 
 type Obj = Record<string, any>;
 
-interface Target { readonly name: string; readonly config: TargetConfig; readonly manifests: Manifest[]; readonly files: Map<string, string> }
+interface Target {
+  readonly name: string;
+  readonly config: TargetConfig;
+  readonly manifests: Manifest[];
+  readonly files: Map<string, string>;
+}
 
 const synthesizedReadme = (t: Target) => t.files.get('README.md') ?? '';
 
@@ -34,7 +39,8 @@ function targets(): Target[] {
       }
     };
     add('reference', referencePlatform().configs);
-    for (const example of listExamples(ROOT)) add(example, loadPlatform(path.join(ROOT, EXAMPLES_DIR, example, 'environments')));
+    for (const example of listExamples(ROOT))
+      add(example, loadPlatform(path.join(ROOT, EXAMPLES_DIR, example, 'environments')));
   }
   return all;
 }
@@ -58,15 +64,27 @@ describe('redis authentication', () => {
         const serverPod = pods(t).find((p) => p.workload.metadata.name === server.name)!;
         for (const c of containersOf(serverPod.spec)) {
           const env = (c.env ?? []).find((e: Obj) => e.name === auth.env);
-          expect({ target: t.name, container: c.name, env: env?.valueFrom?.secretKeyRef?.key }).toEqual({ target: t.name, container: c.name, env: auth.env });
+          expect({ target: t.name, container: c.name, env: env?.valueFrom?.secretKeyRef?.key }).toEqual({
+            target: t.name,
+            container: c.name,
+            env: auth.env,
+          });
         }
-        const dependants = Object.values(t.config.services).filter((s) => (s.dependsOn ?? []).some((d) => 'service' in d && d.service === server.name));
+        const dependants = Object.values(t.config.services).filter((s) =>
+          (s.dependsOn ?? []).some((d) => 'service' in d && d.service === server.name),
+        );
         expect(dependants.length).toBeGreaterThan(0);
         for (const client of dependants) {
           const pod = pods(t).find((p) => p.workload.metadata.name === client.name)!;
           const env = (pod.spec.containers[0].env ?? []).find((e: Obj) => e.name === auth.env);
-          expect({ target: t.name, client: client.name, secret: env?.valueFrom?.secretKeyRef?.name }).toEqual({ target: t.name, client: client.name, secret: `${client.name}-secrets` });
-          const external = ofKind(t.manifests, 'ExternalSecret').find((e) => e.metadata.name === `${client.name}-secrets`) as Obj;
+          expect({ target: t.name, client: client.name, secret: env?.valueFrom?.secretKeyRef?.name }).toEqual({
+            target: t.name,
+            client: client.name,
+            secret: `${client.name}-secrets`,
+          });
+          const external = ofKind(t.manifests, 'ExternalSecret').find(
+            (e) => e.metadata.name === `${client.name}-secrets`,
+          ) as Obj;
           expect(external.spec.data).toContainEqual({ secretKey: auth.env, remoteRef: { key: auth.remoteKey } });
         }
         checked++;
@@ -87,7 +105,9 @@ describe('redis authentication', () => {
         const ref = /^\$\(([A-Za-z_][A-Za-z0-9_]*)\)$/.exec(args[at + 1]);
         expect(ref).not.toBeNull();
         expect(redis.env.find((e: Obj) => e.name === ref![1]).valueFrom.secretKeyRef).toBeDefined();
-        const policy = ofKind(t.manifests, 'NetworkPolicy').find((n) => n.metadata.name === workload.metadata.name) as Obj;
+        const policy = ofKind(t.manifests, 'NetworkPolicy').find(
+          (n) => n.metadata.name === workload.metadata.name,
+        ) as Obj;
         expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
         checked++;
       }
@@ -101,18 +121,32 @@ describe('metrics ingress', () => {
     for (const t of targets()) {
       for (const policy of ofKind(t.manifests, 'NetworkPolicy') as Obj[]) {
         for (const rule of policy.spec.ingress ?? []) {
-          const scrapes = (rule.from ?? []).filter((p: Obj) => p.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === t.config.monitoring.namespace);
-          for (const peer of scrapes) expect({ target: t.name, policy: policy.metadata.name, pods: peer.podSelector?.matchLabels }).toEqual({ target: t.name, policy: policy.metadata.name, pods: { 'app.kubernetes.io/name': 'prometheus' } });
+          const scrapes = (rule.from ?? []).filter(
+            (p: Obj) =>
+              p.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === t.config.monitoring.namespace,
+          );
+          for (const peer of scrapes)
+            expect({ target: t.name, policy: policy.metadata.name, pods: peer.podSelector?.matchLabels }).toEqual({
+              target: t.name,
+              policy: policy.metadata.name,
+              pods: { 'app.kubernetes.io/name': 'prometheus' },
+            });
         }
       }
     }
     const dir = copyEnvironments();
     edit(dir, 'staging.yaml', /^monitoring:\n/m, 'monitoring:\n  prometheusPodSelector: { prometheus: staging-k8s }\n');
     const staging = loadPlatform(dir).find((c) => c.target === 'staging')!;
-    const policy = synthesizeAll([staging])[0].manifests.find((m) => m.kind === 'NetworkPolicy' && m.metadata.name === 'gateway') as Obj;
-    const scrape = policy.spec.ingress.flatMap((r: Obj) => r.from).find((p: Obj) => p.namespaceSelector && p.podSelector);
+    const policy = synthesizeAll([staging])[0].manifests.find(
+      (m) => m.kind === 'NetworkPolicy' && m.metadata.name === 'gateway',
+    ) as Obj;
+    const scrape = policy.spec.ingress
+      .flatMap((r: Obj) => r.from)
+      .find((p: Obj) => p.namespaceSelector && p.podSelector);
     // mappings merge key by key: the environment's label narrows the default selector (both must match)
-    expect(scrape.podSelector).toEqual({ matchLabels: { 'app.kubernetes.io/name': 'prometheus', prometheus: 'staging-k8s' } });
+    expect(scrape.podSelector).toEqual({
+      matchLabels: { 'app.kubernetes.io/name': 'prometheus', prometheus: 'staging-k8s' },
+    });
   });
 });
 
@@ -120,11 +154,19 @@ describe('user and group IDs', () => {
   it('every container of every target runs as UID and GID 10000 or more, volumes owned by such a group', () => {
     for (const t of targets()) {
       for (const { workload, spec } of pods(t)) {
-        expect({ target: t.name, workload: workload.metadata.name, fsGroup: spec.securityContext.fsGroup >= 10000 }).toEqual({ target: t.name, workload: workload.metadata.name, fsGroup: true });
+        expect({
+          target: t.name,
+          workload: workload.metadata.name,
+          fsGroup: spec.securityContext.fsGroup >= 10000,
+        }).toEqual({ target: t.name, workload: workload.metadata.name, fsGroup: true });
         for (const c of containersOf(spec)) {
           for (const id of ['runAsUser', 'runAsGroup']) {
             const value = c.securityContext?.[id] ?? spec.securityContext[id];
-            expect({ target: t.name, container: c.name, [id]: value >= 10000 }).toEqual({ target: t.name, container: c.name, [id]: true });
+            expect({ target: t.name, container: c.name, [id]: value >= 10000 }).toEqual({
+              target: t.name,
+              container: c.name,
+              [id]: true,
+            });
           }
         }
       }
@@ -135,7 +177,13 @@ describe('user and group IDs', () => {
     const dir = copyEnvironments();
     edit(dir, 'defaults.yaml', '    workload: statefulset\n', '    workload: statefulset\n    runAsUser: 999\n');
     const issues = configIssues(dir);
-    expect(issues).toContainEqual(expect.objectContaining({ file: expect.stringContaining('defaults.yaml'), path: 'services.redis.runAsUser', message: expect.stringContaining('10000') }));
+    expect(issues).toContainEqual(
+      expect.objectContaining({
+        file: expect.stringContaining('defaults.yaml'),
+        path: 'services.redis.runAsUser',
+        message: expect.stringContaining('10000'),
+      }),
+    );
   });
 });
 
@@ -148,7 +196,11 @@ describe('liveness and readiness probes', () => {
     for (const t of targets()) {
       for (const { spec } of pods(t)) {
         for (const c of spec.containers.filter((x: Obj) => x.livenessProbe && x.readinessProbe)) {
-          expect({ target: t.name, container: c.name, same: handler(c.livenessProbe) === handler(c.readinessProbe) }).toEqual({ target: t.name, container: c.name, same: false });
+          expect({
+            target: t.name,
+            container: c.name,
+            same: handler(c.livenessProbe) === handler(c.readinessProbe),
+          }).toEqual({ target: t.name, container: c.name, same: false });
           expect(tolerance(c.livenessProbe)).toBeGreaterThanOrEqual(tolerance(c.readinessProbe));
           checked++;
         }
@@ -158,24 +210,50 @@ describe('liveness and readiness probes', () => {
   });
 
   it('the policy check refuses a liveness probe that repeats the readiness probe', () => {
-    const c = { name: 'x', readinessProbe: { tcpSocket: { port: 'redis' }, periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 1 } };
-    expect(livenessProblem({ ...c, livenessProbe: { ...c.readinessProbe, periodSeconds: 10 } })).toMatch(/same as the readiness probe/);
-    expect(livenessProblem({ ...c, livenessProbe: { exec: { command: ['true'] }, periodSeconds: 1, failureThreshold: 1, timeoutSeconds: 1 } })).toMatch(/tolerates 2s/);
-    expect(livenessProblem({ ...c, livenessProbe: { exec: { command: ['true'] }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 1 } })).toBeUndefined();
+    const c = {
+      name: 'x',
+      readinessProbe: { tcpSocket: { port: 'redis' }, periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 1 },
+    };
+    expect(livenessProblem({ ...c, livenessProbe: { ...c.readinessProbe, periodSeconds: 10 } })).toMatch(
+      /same as the readiness probe/,
+    );
+    expect(
+      livenessProblem({
+        ...c,
+        livenessProbe: { exec: { command: ['true'] }, periodSeconds: 1, failureThreshold: 1, timeoutSeconds: 1 },
+      }),
+    ).toMatch(/tolerates 2s/);
+    expect(
+      livenessProblem({
+        ...c,
+        livenessProbe: { exec: { command: ['true'] }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 1 },
+      }),
+    ).toBeUndefined();
   });
 });
 
 describe('topology spread', () => {
-  const REVISION: Record<string, string> = { Deployment: 'pod-template-hash', StatefulSet: 'controller-revision-hash', Rollout: 'rollouts-pod-template-hash' };
+  const REVISION: Record<string, string> = {
+    Deployment: 'pod-template-hash',
+    StatefulSet: 'controller-revision-hash',
+    Rollout: 'rollouts-pod-template-hash',
+  };
 
   it('spreads each revision on its own (matchLabelKeys), zones as the environment decided with its reason', () => {
     let checked = 0;
     for (const t of targets()) {
       for (const { workload, spec } of pods(t)) {
         for (const c of spec.topologySpreadConstraints ?? []) {
-          expect({ target: t.name, workload: workload.metadata.name, keys: c.matchLabelKeys }).toEqual({ target: t.name, workload: workload.metadata.name, keys: [REVISION[workload.kind]] });
+          expect({ target: t.name, workload: workload.metadata.name, keys: c.matchLabelKeys }).toEqual({
+            target: t.name,
+            workload: workload.metadata.name,
+            keys: [REVISION[workload.kind]],
+          });
           const service = t.config.services[workload.metadata.name];
-          if (c.topologyKey === 'topology.kubernetes.io/zone' && !(t.config.tier === 'production' && service.spreadPolicy)) {
+          if (
+            c.topologyKey === 'topology.kubernetes.io/zone' &&
+            !(t.config.tier === 'production' && service.spreadPolicy)
+          ) {
             expect(c.whenUnsatisfiable).toBe(t.config.availability.zoneSpread!.whenUnsatisfiable);
           }
           checked++;
@@ -193,8 +271,17 @@ describe('topology spread', () => {
     for (const t of targets()) {
       for (const { workload, spec } of pods(t)) {
         for (const c of spec.topologySpreadConstraints ?? []) {
-          expect({ target: t.name, workload: workload.metadata.name, key: c.topologyKey, nodeTaintsPolicy: c.nodeTaintsPolicy })
-            .toEqual({ target: t.name, workload: workload.metadata.name, key: c.topologyKey, nodeTaintsPolicy: 'Honor' });
+          expect({
+            target: t.name,
+            workload: workload.metadata.name,
+            key: c.topologyKey,
+            nodeTaintsPolicy: c.nodeTaintsPolicy,
+          }).toEqual({
+            target: t.name,
+            workload: workload.metadata.name,
+            key: c.topologyKey,
+            nodeTaintsPolicy: 'Honor',
+          });
           checked++;
         }
       }
@@ -205,7 +292,9 @@ describe('topology spread', () => {
   it('production without a zone spread decision is refused, naming the key', () => {
     const dir = copyEnvironments();
     edit(dir, 'production.yaml', /^  zoneSpread:\n    whenUnsatisfiable: .*\n    reason: .*\n/m, '');
-    expect(configIssues(dir)).toContainEqual(expect.objectContaining({ path: 'availability', message: expect.stringContaining('zoneSpread') }));
+    expect(configIssues(dir)).toContainEqual(
+      expect.objectContaining({ path: 'availability', message: expect.stringContaining('zoneSpread') }),
+    );
   });
 });
 
@@ -215,11 +304,17 @@ describe('feature flags', () => {
   it('each flag has an owner service, whose pods mount the ConfigMap; no other pod does unless it asks', () => {
     let checked = 0;
     for (const t of targets()) {
-      const flags = parse((ofKind(t.manifests, 'ConfigMap').find((m) => m.metadata.name === 'feature-flags') as Obj).data['flags.yaml']).flags as Obj[];
+      const flags = parse(
+        (ofKind(t.manifests, 'ConfigMap').find((m) => m.metadata.name === 'feature-flags') as Obj).data['flags.yaml'],
+      ).flags as Obj[];
       for (const flag of flags) {
         expect(t.config.services[flag.owner]).toBeDefined();
         const pod = pods(t).find((p) => p.workload.metadata.name === flag.owner)!;
-        expect({ target: t.name, flag: flag.name, mounted: mounts(pod.spec) }).toEqual({ target: t.name, flag: flag.name, mounted: true });
+        expect({ target: t.name, flag: flag.name, mounted: mounts(pod.spec) }).toEqual({
+          target: t.name,
+          flag: flag.name,
+          mounted: true,
+        });
         checked++;
       }
       for (const { workload } of pods(t).filter((p) => mounts(p.spec))) {
@@ -236,7 +331,12 @@ describe('feature flags', () => {
   it('refuses a flag whose owner is not a declared service', () => {
     const dir = copyEnvironments();
     edit(dir, 'defaults.yaml', 'owner: signal-service', 'owner: signals');
-    expect(configIssues(dir)).toContainEqual(expect.objectContaining({ path: 'featureFlags.ml-signal-v2.owner', message: expect.stringContaining('"signals" is not a declared service') }));
+    expect(configIssues(dir)).toContainEqual(
+      expect.objectContaining({
+        path: 'featureFlags.ml-signal-v2.owner',
+        message: expect.stringContaining('"signals" is not a declared service'),
+      }),
+    );
   });
 });
 
@@ -245,9 +345,19 @@ describe('secret rotation', () => {
     let checked = 0;
     for (const t of targets()) {
       for (const { workload, spec } of pods(t)) {
-        const secrets = [...new Set(containersOf(spec).flatMap((c) => (c.env ?? []).map((e: Obj) => e.valueFrom?.secretKeyRef?.name).filter(Boolean)))].sort();
+        const secrets = [
+          ...new Set(
+            containersOf(spec).flatMap((c) =>
+              (c.env ?? []).map((e: Obj) => e.valueFrom?.secretKeyRef?.name).filter(Boolean),
+            ),
+          ),
+        ].sort();
         const annotation = workload.metadata.annotations?.['secret.reloader.stakater.com/reload'];
-        expect({ target: t.name, workload: workload.metadata.name, reload: annotation?.split(',').sort() }).toEqual({ target: t.name, workload: workload.metadata.name, reload: secrets.length ? secrets : undefined });
+        expect({ target: t.name, workload: workload.metadata.name, reload: annotation?.split(',').sort() }).toEqual({
+          target: t.name,
+          workload: workload.metadata.name,
+          reload: secrets.length ? secrets : undefined,
+        });
         if (secrets.length) checked++;
       }
     }
@@ -261,28 +371,43 @@ describe('regions', () => {
     expect(regional.length).toBeGreaterThanOrEqual(2);
     const uids = new Map<string, string>();
     for (const t of regional) {
-      for (const map of ofKind(t.manifests, 'ConfigMap').filter((m) => m.metadata.name.endsWith('-dashboard')) as Obj[]) {
+      for (const map of ofKind(t.manifests, 'ConfigMap').filter((m) =>
+        m.metadata.name.endsWith('-dashboard'),
+      ) as Obj[]) {
         const uid = JSON.parse(Object.values(map.data)[0] as string).uid;
         expect(uids.get(uid)).toBeUndefined();
         uids.set(uid, t.name);
       }
-      const alerts = (ofKind(t.manifests, 'PrometheusRule') as Obj[]).flatMap((r) => r.spec.groups.flatMap((g: Obj) => g.rules.filter((x: Obj) => x.alert)));
+      const alerts = (ofKind(t.manifests, 'PrometheusRule') as Obj[]).flatMap((r) =>
+        r.spec.groups.flatMap((g: Obj) => g.rules.filter((x: Obj) => x.alert)),
+      );
       expect(alerts.length).toBeGreaterThan(20);
-      for (const alert of alerts) expect({ alert: alert.alert, region: alert.labels.region }).toEqual({ alert: alert.alert, region: t.config.region });
+      for (const alert of alerts)
+        expect({ alert: alert.alert, region: alert.labels.region }).toEqual({
+          alert: alert.alert,
+          region: t.config.region,
+        });
     }
   });
 });
 
 describe('absent metrics and error budgets', () => {
-  const rulesOf = (t: Target, service: string): Obj[] => ((ofKind(t.manifests, 'PrometheusRule').find((r) => r.metadata.name === service) as Obj | undefined)?.spec.groups ?? [])
-    .flatMap((g: Obj) => g.rules as Obj[]);
+  const rulesOf = (t: Target, service: string): Obj[] =>
+    (
+      (ofKind(t.manifests, 'PrometheusRule').find((r) => r.metadata.name === service) as Obj | undefined)?.spec
+        .groups ?? []
+    ).flatMap((g: Obj) => g.rules as Obj[]);
 
   it('every scraped service has an absent() alert on its targets', () => {
     let checked = 0;
     for (const t of targets()) {
       for (const service of Object.values(t.config.services).filter((s) => s.ports.some((p) => p.name === 'metrics'))) {
         const absent = rulesOf(t, service.name).find((r) => r.alert === 'MetricsAbsent');
-        expect({ target: t.name, service: service.name, expr: absent?.expr }).toEqual({ target: t.name, service: service.name, expr: `absent(up{namespace="${t.config.namespace}",job="${service.name}"})` });
+        expect({ target: t.name, service: service.name, expr: absent?.expr }).toEqual({
+          target: t.name,
+          service: service.name,
+          expr: `absent(up{namespace="${t.config.namespace}",job="${service.name}"})`,
+        });
         checked++;
       }
     }
@@ -292,14 +417,25 @@ describe('absent metrics and error budgets', () => {
   it('every SLO records its objective, budget, burn rates and budget remaining, and its dashboard shows them', () => {
     let checked = 0;
     for (const t of targets()) {
-      for (const service of Object.values(t.config.services).filter((s) => s.monitoring?.slo && s.ports.some((p) => p.name === 'metrics'))) {
-        const records = new Map<string, Obj>(rulesOf(t, service.name).filter((r) => r.record).map((r) => [r.record as string, r]));
+      for (const service of Object.values(t.config.services).filter(
+        (s) => s.monitoring?.slo && s.ports.some((p) => p.name === 'metrics'),
+      )) {
+        const records = new Map<string, Obj>(
+          rulesOf(t, service.name)
+            .filter((r) => r.record)
+            .map((r) => [r.record as string, r]),
+        );
         const objective = /^vector\(([0-9.]+)\)$/.exec(records.get('slo:objective:ratio')?.expr ?? '');
         expect(Number(objective?.[1])).toBeCloseTo(service.monitoring!.slo!.availability / 100, 10);
-        expect(records.get('slo:objective:ratio')?.labels).toEqual({ namespace: t.config.namespace, job: service.name });
+        expect(records.get('slo:objective:ratio')?.labels).toEqual({
+          namespace: t.config.namespace,
+          job: service.name,
+        });
         for (const w of ['5m', '1h', '6h', '1d', '3d']) expect(records.has(`slo:burn_rate:ratio_rate${w}`)).toBe(true);
         expect(records.get('slo:error_budget_remaining:ratio')?.expr).toMatch(/^1 - slo:sli_error:ratio_rate30d\{/);
-        const map = ofKind(t.manifests, 'ConfigMap').find((m) => m.metadata.name === `${service.name}-dashboard`) as Obj;
+        const map = ofKind(t.manifests, 'ConfigMap').find(
+          (m) => m.metadata.name === `${service.name}-dashboard`,
+        ) as Obj;
         const model = JSON.parse(map.data[`${service.name}.json`]);
         const queries: string[] = model.panels.flatMap((p: Obj) => (p.targets ?? []).map((q: Obj) => q.expr));
         expect(queries.some((q) => q.startsWith('slo:error_budget_remaining:ratio{'))).toBe(true);
@@ -318,13 +454,19 @@ describe('ephemeral storage', () => {
     for (const t of targets()) {
       for (const { spec } of pods(t)) {
         for (const c of containersOf(spec)) {
-          expect({ target: t.name, container: c.name, request: !!c.resources?.requests?.['ephemeral-storage'], limit: !!c.resources?.limits?.['ephemeral-storage'] })
-            .toEqual({ target: t.name, container: c.name, request: true, limit: true });
+          expect({
+            target: t.name,
+            container: c.name,
+            request: !!c.resources?.requests?.['ephemeral-storage'],
+            limit: !!c.resources?.limits?.['ephemeral-storage'],
+          }).toEqual({ target: t.name, container: c.name, request: true, limit: true });
           checked++;
         }
       }
       const quota = ofKind(t.manifests, 'ResourceQuota')[0] as Obj;
-      expect(Object.keys(quota.spec.hard)).toEqual(expect.arrayContaining(['requests.ephemeral-storage', 'limits.ephemeral-storage']));
+      expect(Object.keys(quota.spec.hard)).toEqual(
+        expect.arrayContaining(['requests.ephemeral-storage', 'limits.ephemeral-storage']),
+      );
       const limits = (ofKind(t.manifests, 'LimitRange')[0] as Obj).spec.limits[0];
       for (const key of ['defaultRequest', 'default', 'max']) expect(limits[key]['ephemeral-storage']).toBeDefined();
       const readme = synthesizedReadme(t);

@@ -23,14 +23,16 @@ describe.each(TARGETS)('the labels of %s', (target) => {
   const manifests = () => manifestsOf(target);
   const config = () => configOf(target);
 
-  it('let every workload\'s pods be found by its own selector, its Service, its PodDisruptionBudget and its NetworkPolicy', () => {
+  it("let every workload's pods be found by its own selector, its Service, its PodDisruptionBudget and its NetworkPolicy", () => {
     for (const w of workloadsOf(manifests())) {
       const name = w.metadata.name;
       const labels = podLabelsOf(w);
       expect([name, selects(w.spec.selector.matchLabels, labels)]).toEqual([name, true]);
       const service = find(manifests(), 'Service', name) as Obj;
       expect([name, selects(service.spec.selector, labels)]).toEqual([name, true]);
-      const budgets = manifests().filter((m) => m.kind === 'PodDisruptionBudget' && selects((m as Obj).spec.selector.matchLabels, labels));
+      const budgets = manifests().filter(
+        (m) => m.kind === 'PodDisruptionBudget' && selects((m as Obj).spec.selector.matchLabels, labels),
+      );
       expect([name, budgets.map((b) => b.metadata.name)]).toEqual([name, [name]]);
       const policy = find(manifests(), 'NetworkPolicy', name) as Obj;
       expect([name, selects(policy.spec.podSelector.matchLabels, labels)]).toEqual([name, true]);
@@ -43,17 +45,25 @@ describe.each(TARGETS)('the labels of %s', (target) => {
       const selector = m.kind === 'Service' ? m.spec.selector : m.spec.selector.matchLabels;
       const found = workloads.filter((w) => selects(selector, podLabelsOf(w))).map((w) => w.metadata.name);
       // a Service without a selector (an external peer's) finds no pods; a blue/green preview Service finds its service's
-      expect([m.kind, m.metadata.name, found.every((n) => m.metadata.name === n || m.metadata.name === `${n}-preview`)]).toEqual([m.kind, m.metadata.name, true]);
+      expect([
+        m.kind,
+        m.metadata.name,
+        found.every((n) => m.metadata.name === n || m.metadata.name === `${n}-preview`),
+      ]).toEqual([m.kind, m.metadata.name, true]);
     }
   });
 
-  it('give app.kubernetes.io/version the tag of the service\'s image, or the first 12 hex digits of its digest', () => {
+  it("give app.kubernetes.io/version the tag of the service's image, or the first 12 hex digits of its digest", () => {
     for (const w of workloadsOf(manifests())) {
       const image: string = w.spec.template.spec.containers.find((c: Obj) => c.name === w.metadata.name).image;
       const digest = /@sha256:([0-9a-f]{12})/.exec(image);
       const tag = /:([^:/@]+)(@|$)/.exec(image);
       const expected = tag ? tag[1] : digest![1];
-      expect([w.metadata.name, podLabelsOf(w)['app.kubernetes.io/version'], w.metadata.labels['app.kubernetes.io/version']]).toEqual([w.metadata.name, expected, expected]);
+      expect([
+        w.metadata.name,
+        podLabelsOf(w)['app.kubernetes.io/version'],
+        w.metadata.labels['app.kubernetes.io/version'],
+      ]).toEqual([w.metadata.name, expected, expected]);
     }
   });
 
@@ -91,10 +101,23 @@ describe('a release', () => {
   it('changes the version label of the pods and nothing that selects them', () => {
     const before = configOf('staging');
     const service = before.services['ml-service'];
-    const after: TargetConfig = { ...before, services: { ...before.services, 'ml-service': { ...service, image: 'ghcr.io/trading-platform/ml-service:0.10.0' } } };
-    const selectorsOf = (manifests: readonly Manifest[]) => (manifests as readonly Obj[]).flatMap((m) => [
-      m.spec?.selector, m.spec?.podSelector, ...(m.spec?.template?.spec?.topologySpreadConstraints ?? []).map((c: Obj) => c.labelSelector),
-    ].filter(Boolean).map((s) => [m.kind, m.metadata.name, s]));
+    const after: TargetConfig = {
+      ...before,
+      services: {
+        ...before.services,
+        'ml-service': { ...service, image: 'ghcr.io/trading-platform/ml-service:0.10.0' },
+      },
+    };
+    const selectorsOf = (manifests: readonly Manifest[]) =>
+      (manifests as readonly Obj[]).flatMap((m) =>
+        [
+          m.spec?.selector,
+          m.spec?.podSelector,
+          ...(m.spec?.template?.spec?.topologySpreadConstraints ?? []).map((c: Obj) => c.labelSelector),
+        ]
+          .filter(Boolean)
+          .map((s) => [m.kind, m.metadata.name, s]),
+      );
     const old = manifestsOf('staging');
     const released = synthTarget(after);
     expect(selectorsOf(released)).toEqual(selectorsOf(old));

@@ -9,7 +9,16 @@ import { addressIn } from '../../core/cidr';
 import { find, Manifest, ofKind } from '../../core/manifest';
 import { checkPolicies } from '../../pipeline/policy';
 import { synthTarget } from '../../pipeline/synth';
-import { configOf, copyEnvironments, edit, manifestsOf, PLATFORM_SERVICES, runSynth, TARGETS, treeDigest } from '../helpers';
+import {
+  configOf,
+  copyEnvironments,
+  edit,
+  manifestsOf,
+  PLATFORM_SERVICES,
+  runSynth,
+  TARGETS,
+  treeDigest,
+} from '../helpers';
 import { Endpoint, NetworkEvaluator, PodEndpoint, podOf, Protocol } from '../network-evaluator';
 
 /**
@@ -60,11 +69,18 @@ describe.each(TARGETS)('NetworkPolicies of %s', (target) => {
   const config = configOf(target);
   const net = new NetworkEvaluator(manifests);
   const pod = (name: string) => podOf(manifests, name);
-  const ingressController: PodEndpoint = { namespace: config.ingress.controllerNamespace, labels: { 'app.kubernetes.io/name': 'ingress-nginx' } };
-  const prometheus: PodEndpoint = { namespace: config.monitoring.namespace, labels: { 'app.kubernetes.io/name': 'prometheus' } };
+  const ingressController: PodEndpoint = {
+    namespace: config.ingress.controllerNamespace,
+    labels: { 'app.kubernetes.io/name': 'ingress-nginx' },
+  };
+  const prometheus: PodEndpoint = {
+    namespace: config.monitoring.namespace,
+    labels: { 'app.kubernetes.io/name': 'prometheus' },
+  };
   const kubeDns: PodEndpoint = { namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } };
   /** A verdict that carries its reasons, so a failure says which side refused. */
-  const reach = (from: Endpoint, to: Endpoint, port: number, protocol: Protocol = 'TCP') => net.check(from, to, port, protocol);
+  const reach = (from: Endpoint, to: Endpoint, port: number, protocol: Protocol = 'TCP') =>
+    net.check(from, to, port, protocol);
   /** Every service of the target: PLATFORM.md's and any added since. */
   const services = Object.keys(config.services);
 
@@ -81,7 +97,9 @@ describe.each(TARGETS)('NetworkPolicies of %s', (target) => {
 
   it('gives every service one policy, named after it, selecting its pods by the selector labels', () => {
     for (const name of services) {
-      const policy = find(manifests, 'NetworkPolicy', name) as Manifest & { spec: { podSelector: { matchLabels: Record<string, string> } } };
+      const policy = find(manifests, 'NetworkPolicy', name) as Manifest & {
+        spec: { podSelector: { matchLabels: Record<string, string> } };
+      };
       const labels = pod(name).labels;
       for (const [key, value] of Object.entries(policy.spec.podSelector.matchLabels)) expect(labels[key]).toBe(value);
       expect(policy.spec.podSelector.matchLabels).not.toHaveProperty('app.kubernetes.io/version');
@@ -96,7 +114,8 @@ describe.each(TARGETS)('NetworkPolicies of %s', (target) => {
   });
 
   it.each(EXTERNAL_FLOWS)('allows %s → %s (every configured CIDR) :%d', (from, external, port) => {
-    for (const ip of addressesOf(config, external)) expect(reach(pod(from), { ip }, port)).toMatchObject({ allowed: true });
+    for (const ip of addressesOf(config, external))
+      expect(reach(pod(from), { ip }, port)).toMatchObject({ allowed: true });
   });
 
   it('allows the ingress controller to the gateway on 8080 only', () => {
@@ -112,9 +131,16 @@ describe.each(TARGETS)('NetworkPolicies of %s', (target) => {
       expect(reach(prometheus, pod(name), METRICS)).toMatchObject({ allowed: true });
       // only Prometheus' pods: another pod of the monitoring namespace, or a pod with Prometheus'
       // labels in another namespace, is refused
-      expect(net.mayReach({ namespace: config.monitoring.namespace, labels: { 'app.kubernetes.io/name': 'grafana' } }, pod(name), METRICS)).toBe(false);
+      expect(
+        net.mayReach(
+          { namespace: config.monitoring.namespace, labels: { 'app.kubernetes.io/name': 'grafana' } },
+          pod(name),
+          METRICS,
+        ),
+      ).toBe(false);
       expect(net.mayReach({ namespace: 'default', labels: prometheus.labels }, pod(name), METRICS)).toBe(false);
-      for (const port of portsOf(pod(name)).filter((p) => p !== METRICS)) expect(net.mayReach(prometheus, pod(name), port)).toBe(false);
+      for (const port of portsOf(pod(name)).filter((p) => p !== METRICS))
+        expect(net.mayReach(prometheus, pod(name), port)).toBe(false);
     }
   });
 
@@ -123,7 +149,9 @@ describe.each(TARGETS)('NetworkPolicies of %s', (target) => {
       expect(reach(pod(name), kubeDns, 53, 'UDP')).toMatchObject({ allowed: true });
       expect(reach(pod(name), kubeDns, 53, 'TCP')).toMatchObject({ allowed: true });
       expect(net.mayReach(pod(name), kubeDns, 9153)).toBe(false);
-      expect(net.mayReach(pod(name), { namespace: 'kube-system', labels: { component: 'etcd' } }, 53, 'UDP')).toBe(false);
+      expect(net.mayReach(pod(name), { namespace: 'kube-system', labels: { component: 'etcd' } }, 53, 'UDP')).toBe(
+        false,
+      );
     }
   });
 
@@ -134,7 +162,8 @@ describe.each(TARGETS)('NetworkPolicies of %s', (target) => {
       for (const to of SERVICES.filter((s) => s !== from)) {
         for (const port of portsOf(pod(to))) {
           const key = `${from}>${to}:${port}`;
-          if (net.mayReach(pod(from), pod(to), port) !== allowed.has(key)) unexpected.push(`${key} ${allowed.has(key) ? 'denied' : 'allowed'}`);
+          if (net.mayReach(pod(from), pod(to), port) !== allowed.has(key))
+            unexpected.push(`${key} ${allowed.has(key) ? 'denied' : 'allowed'}`);
         }
       }
     }
@@ -146,7 +175,10 @@ describe.each(TARGETS)('NetworkPolicies of %s', (target) => {
     for (const service of Object.values(config.services)) {
       for (const dep of service.dependsOn ?? []) {
         if (!('service' in dep)) continue;
-        const port = typeof dep.port === 'number' ? dep.port : config.services[dep.service].ports.find((p) => p.name === dep.port)!.port;
+        const port =
+          typeof dep.port === 'number'
+            ? dep.port
+            : config.services[dep.service].ports.find((p) => p.name === dep.port)!.port;
         declared.add(`${service.name}>${dep.service}:${port}`);
       }
     }
@@ -155,7 +187,8 @@ describe.each(TARGETS)('NetworkPolicies of %s', (target) => {
       for (const to of services.filter((s) => s !== from)) {
         for (const port of portsOf(pod(to))) {
           const key = `${from}>${to}:${port}`;
-          if (net.mayReach(pod(from), pod(to), port) !== declared.has(key)) unexpected.push(`${key} ${declared.has(key) ? 'denied' : 'allowed'}`);
+          if (net.mayReach(pod(from), pod(to), port) !== declared.has(key))
+            unexpected.push(`${key} ${declared.has(key) ? 'denied' : 'allowed'}`);
         }
       }
     }
@@ -175,15 +208,17 @@ describe.each(TARGETS)('NetworkPolicies of %s', (target) => {
     }
   });
 
-  it('denies anything from another namespace to redis, even with a client\'s labels', () => {
+  it("denies anything from another namespace to redis, even with a client's labels", () => {
     const impostor: PodEndpoint = { namespace: 'intruder', labels: pod('signal-service').labels };
-    for (const from of [impostor, ingressController, kubeDns]) expect(net.mayReach(from, pod('redis'), 6379)).toBe(false);
+    for (const from of [impostor, ingressController, kubeDns])
+      expect(net.mayReach(from, pod('redis'), 6379)).toBe(false);
     expect(net.mayReach(prometheus, pod('redis'), 6379)).toBe(false);
     expect(net.mayReach({ ip: '10.0.0.99' }, pod('redis'), 6379)).toBe(false);
   });
 
   it('denies external peers on ports they were not declared with', () => {
-    for (const ip of addressesOf(config, 'postgres')) expect(net.mayReach(pod('orchestrator'), { ip }, 443)).toBe(false);
+    for (const ip of addressesOf(config, 'postgres'))
+      expect(net.mayReach(pod('orchestrator'), { ip }, 443)).toBe(false);
     for (const ip of addressesOf(config, 'kubernetes-api')) {
       expect(net.mayReach(pod('orchestrator'), { ip }, 6443)).toBe(false);
       expect(net.mayReach(pod('gateway'), { ip }, 443)).toBe(false);
@@ -203,7 +238,10 @@ describe.each(TARGETS)('NetworkPolicies of %s', (target) => {
     for (const policy of ofKind(manifests, 'NetworkPolicy') as Array<Manifest & { spec: Record<string, any> }>) {
       // the API server drops empty lists, which Argo CD would show as a permanent diff
       expect([policy.metadata.name, policy.spec.ingress, policy.spec.egress]).not.toContainEqual([]);
-      const rules = [...(policy.spec.ingress ?? []).map((r: any) => ({ peers: r.from, ports: r.ports })), ...(policy.spec.egress ?? []).map((r: any) => ({ peers: r.to, ports: r.ports }))];
+      const rules = [
+        ...(policy.spec.ingress ?? []).map((r: any) => ({ peers: r.from, ports: r.ports })),
+        ...(policy.spec.egress ?? []).map((r: any) => ({ peers: r.to, ports: r.ports })),
+      ];
       for (const rule of rules) {
         expect(rule.peers?.length).toBeGreaterThan(0);
         expect(rule.ports?.length).toBeGreaterThan(0);
@@ -229,20 +267,27 @@ describe.each([
       expect(net.mayReach(gateway, { ip }, 9878)).toBe(false);
     }
     for (const ip of addressesOf(configOf(other), 'postgres')) expect(net.mayReach(gateway, { ip }, 5432)).toBe(false);
-    for (const ip of addressesOf(configOf(other), 'kubernetes-api')) expect(net.mayReach(podOf(manifests, 'orchestrator'), { ip }, 443)).toBe(false);
+    for (const ip of addressesOf(configOf(other), 'kubernetes-api'))
+      expect(net.mayReach(podOf(manifests, 'orchestrator'), { ip }, 443)).toBe(false);
   });
 });
 
 describe('0.0.0.0/0', () => {
   it('is written only for the peer that declares it with a reason, and only for its callers', () => {
     const dir = copyEnvironments();
-    edit(dir, 'defaults.yaml', /cidrs: \[203\.0\.113\.0\/24\]/, 'cidrs: [0.0.0.0/0]\n    reason: venues rotate their order-entry addresses without notice');
+    edit(
+      dir,
+      'defaults.yaml',
+      /cidrs: \[203\.0\.113\.0\/24\]/,
+      'cidrs: [0.0.0.0/0]\n    reason: venues rotate their order-entry addresses without notice',
+    );
     const config = loadPlatform(dir).find((c) => c.target === 'development')!;
     const manifests = synthTarget(config);
     const net = new NetworkEvaluator(manifests);
     expect(net.mayReach(podOf(manifests, 'execution-gateway'), { ip: '8.8.8.8' }, 9878)).toBe(true);
     expect(net.mayReach(podOf(manifests, 'execution-gateway'), { ip: '8.8.8.8' }, 80)).toBe(false);
-    for (const name of SERVICES.filter((s) => s !== 'execution-gateway')) expect(net.mayReach(podOf(manifests, name), { ip: '8.8.8.8' }, 443)).toBe(false);
+    for (const name of SERVICES.filter((s) => s !== 'execution-gateway'))
+      expect(net.mayReach(podOf(manifests, name), { ip: '8.8.8.8' }, 443)).toBe(false);
   });
 });
 
@@ -257,14 +302,23 @@ describe('the network policy check', () => {
 
   it('reports a namespace without a default deny', () => {
     const violations = networkViolations(manifests.filter((m) => m.metadata.name !== 'default-deny'));
-    expect(violations.map((v) => `${v.rule}: ${v.message}`)).toEqual(['network-default-deny: namespace "trading-staging" has no default-deny NetworkPolicy (podSelector {}, policyTypes Ingress and Egress, no rules)']);
+    expect(violations.map((v) => `${v.rule}: ${v.message}`)).toEqual([
+      'network-default-deny: namespace "trading-staging" has no default-deny NetworkPolicy (podSelector {}, policyTypes Ingress and Egress, no rules)',
+    ]);
   });
 
   it('reports a rule that allows every peer or every port, and an unjustified 0.0.0.0/0', () => {
     const loosened = manifests.map((m) => {
       if (m.kind !== 'NetworkPolicy' || m.metadata.name !== 'execution-gateway') return m;
       const spec = (m as Manifest & { spec: Record<string, any> }).spec;
-      return { ...m, spec: { ...spec, ingress: [{}], egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: 443, protocol: 'TCP' }] }] } } as Manifest;
+      return {
+        ...m,
+        spec: {
+          ...spec,
+          ingress: [{}],
+          egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: 443, protocol: 'TCP' }] }],
+        },
+      } as Manifest;
     });
     expect(networkViolations(loosened).map((v) => `${v.kind}/${v.name}: ${v.field}: ${v.message}`)).toEqual([
       'NetworkPolicy/execution-gateway: spec.ingress[0].from: is empty, which allows every source',
@@ -287,19 +341,24 @@ describe('wide CIDRs need a reason', () => {
     }
   }
   const exchanges = /cidrs: \[203\.0\.113\.0\/24\]/;
-  const allowed = /narrow it to the peer's own ranges \(each block \/8 or narrower for IPv4, \/32 or narrower for IPv6, at most one such block of public addresses in all\) or add a "reason" to externals\.exchanges/;
+  const allowed =
+    /narrow it to the peer's own ranges \(each block \/8 or narrower for IPv4, \/32 or narrower for IPv6, at most one such block of public addresses in all\) or add a "reason" to externals\.exchanges/;
 
   it('fails on two halves that together cover the whole IPv4 internet', () => {
     const message = loadError('defaults.yaml', exchanges, 'cidrs: [0.0.0.0/1, 128.0.0.0/1]');
     expect(message).toMatch(/defaults\.yaml:\d+: externals\.exchanges\.cidrs\[0\]: 0\.0\.0\.0\/1 is wider than a \/8/);
-    expect(message).toMatch(/defaults\.yaml:\d+: externals\.exchanges\.cidrs\[1\]: 128\.0\.0\.0\/1 is wider than a \/8 \(the widest IPv4 block allowed without a reason\)/);
+    expect(message).toMatch(
+      /defaults\.yaml:\d+: externals\.exchanges\.cidrs\[1\]: 128\.0\.0\.0\/1 is wider than a \/8 \(the widest IPv4 block allowed without a reason\)/,
+    );
     expect(message).toMatch(allowed);
   });
 
   it('fails on /8 blocks that together cover the whole IPv4 internet', () => {
     const all = Array.from({ length: 256 }, (_, i) => `${i}.0.0.0/8`).join(', ');
     const message = loadError('defaults.yaml', exchanges, `cidrs: [${all}]`);
-    expect(message).toMatch(/defaults\.yaml:\d+: externals\.exchanges\.cidrs: 0\.0\.0\.0\/8, 1\.0\.0\.0\/8, .* together cover the whole IPv4 internet; narrow it/);
+    expect(message).toMatch(
+      /defaults\.yaml:\d+: externals\.exchanges\.cidrs: 0\.0\.0\.0\/8, 1\.0\.0\.0\/8, .* together cover the whole IPv4 internet; narrow it/,
+    );
   });
 
   it('fails on a single IPv4 block wider than /8', () => {
@@ -310,7 +369,9 @@ describe('wide CIDRs need a reason', () => {
 
   it('fails on blocks that together hold more public addresses than one /8', () => {
     const message = loadError('defaults.yaml', exchanges, 'cidrs: [3.0.0.0/8, 4.0.0.0/9]');
-    expect(message).toMatch(/defaults\.yaml:\d+: externals\.exchanges\.cidrs: 3\.0\.0\.0\/8, 4\.0\.0\.0\/9 together cover more public addresses than one \/8/);
+    expect(message).toMatch(
+      /defaults\.yaml:\d+: externals\.exchanges\.cidrs: 3\.0\.0\.0\/8, 4\.0\.0\.0\/9 together cover more public addresses than one \/8/,
+    );
   });
 
   it('does not count private ranges towards the public total', () => {
@@ -319,38 +380,80 @@ describe('wide CIDRs need a reason', () => {
   });
 
   it('fails on ::/0 and on an IPv6 block wider than /32', () => {
-    expect(loadError('defaults.yaml', exchanges, 'cidrs: ["::/0"]')).toMatch(/defaults\.yaml:\d+: externals\.exchanges\.cidrs\[0\]: ::\/0 opens the whole internet; narrow it/);
-    expect(loadError('defaults.yaml', exchanges, 'cidrs: ["2000::/3"]')).toMatch(/defaults\.yaml:\d+: externals\.exchanges\.cidrs\[0\]: 2000::\/3 is wider than a \/32 \(the widest IPv6 block allowed without a reason\)/);
-    expect(loadError('defaults.yaml', exchanges, 'cidrs: ["::/1", "8000::/1"]')).toMatch(/externals\.exchanges\.cidrs\[0\]: ::\/1 is wider than a \/32/);
+    expect(loadError('defaults.yaml', exchanges, 'cidrs: ["::/0"]')).toMatch(
+      /defaults\.yaml:\d+: externals\.exchanges\.cidrs\[0\]: ::\/0 opens the whole internet; narrow it/,
+    );
+    expect(loadError('defaults.yaml', exchanges, 'cidrs: ["2000::/3"]')).toMatch(
+      /defaults\.yaml:\d+: externals\.exchanges\.cidrs\[0\]: 2000::\/3 is wider than a \/32 \(the widest IPv6 block allowed without a reason\)/,
+    );
+    expect(loadError('defaults.yaml', exchanges, 'cidrs: ["::/1", "8000::/1"]')).toMatch(
+      /externals\.exchanges\.cidrs\[0\]: ::\/1 is wider than a \/32/,
+    );
   });
 
   it('allows wide blocks when the peer declares a reason', () => {
-    expect(loadError('defaults.yaml', exchanges, 'cidrs: [0.0.0.0/1, 128.0.0.0/1]\n    reason: venues rotate their order-entry addresses without notice')).toBe('');
+    expect(
+      loadError(
+        'defaults.yaml',
+        exchanges,
+        'cidrs: [0.0.0.0/1, 128.0.0.0/1]\n    reason: venues rotate their order-entry addresses without notice',
+      ),
+    ).toBe('');
   });
 
   it('a 0.0.0.0/0 justified for one peer does not pass in the policy of a service that does not depend on it', () => {
     const dir = copyEnvironments();
-    edit(dir, 'defaults.yaml', exchanges, 'cidrs: [0.0.0.0/0]\n    reason: venues rotate their order-entry addresses without notice');
+    edit(
+      dir,
+      'defaults.yaml',
+      exchanges,
+      'cidrs: [0.0.0.0/0]\n    reason: venues rotate their order-entry addresses without notice',
+    );
     const config = loadPlatform(dir).find((c) => c.target === 'development')!;
     const manifests = synthTarget(config);
     const at = (name: string) => manifests.find((m) => m.kind === 'NetworkPolicy' && m.metadata.name === name)!;
     expect(checkPolicies(config, manifests).filter((v) => v.rule.startsWith('network-'))).toEqual([]);
     // copy the justified rule into data-service's policy, which does not depend on exchanges
-    const rule = ((at('execution-gateway') as any).spec.egress as any[]).find((r) => r.to.some((t: any) => t.ipBlock?.cidr === '0.0.0.0/0'));
-    const widened = manifests.map((m) => (m === at('data-service') ? { ...m, spec: { ...(m as any).spec, egress: [...(m as any).spec.egress, rule] } } as Manifest : m));
+    const rule = ((at('execution-gateway') as any).spec.egress as any[]).find((r) =>
+      r.to.some((t: any) => t.ipBlock?.cidr === '0.0.0.0/0'),
+    );
+    const widened = manifests.map((m) =>
+      m === at('data-service')
+        ? ({ ...m, spec: { ...(m as any).spec, egress: [...(m as any).spec.egress, rule] } } as Manifest)
+        : m,
+    );
     const violations = checkPolicies(config, widened).filter((v) => v.rule.startsWith('network-'));
     expect(violations.map((v) => `${v.kind}/${v.name}: ${v.field}: ${v.message}`)).toEqual([
-      expect.stringMatching(/^NetworkPolicy\/data-service: spec\.egress\[\d+\]\.to\[0\]\.ipBlock\.cidr: 0\.0\.0\.0\/0 opens the whole internet and no external peer this service depends on declares it with a reason$/),
+      expect.stringMatching(
+        /^NetworkPolicy\/data-service: spec\.egress\[\d+\]\.to\[0\]\.ipBlock\.cidr: 0\.0\.0\.0\/0 opens the whole internet and no external peer this service depends on declares it with a reason$/,
+      ),
     ]);
-    expect(violations[0].fix).toMatch(/narrow the blocks \(\/8 or narrower for IPv4, \/32 for IPv6\), or declare them under externals with a "reason" and depend on that peer/);
+    expect(violations[0].fix).toMatch(
+      /narrow the blocks \(\/8 or narrower for IPv4, \/32 for IPv6\), or declare them under externals with a "reason" and depend on that peer/,
+    );
   });
 
   it('reports blocks that together cover the whole internet in a policy', () => {
     const config = configOf('staging');
-    const loosened = manifestsOf('staging').map((m) => (m.kind === 'NetworkPolicy' && m.metadata.name === 'gateway'
-      ? { ...m, spec: { ...(m as any).spec, egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/1' } }, { ipBlock: { cidr: '128.0.0.0/1' } }], ports: [{ port: 443, protocol: 'TCP' }] }] } } as Manifest
-      : m));
-    const messages = checkPolicies(config, loosened).filter((v) => v.rule.startsWith('network-')).map((v) => `${v.field}: ${v.message}`);
+    const loosened = manifestsOf('staging').map((m) =>
+      m.kind === 'NetworkPolicy' && m.metadata.name === 'gateway'
+        ? ({
+            ...m,
+            spec: {
+              ...(m as any).spec,
+              egress: [
+                {
+                  to: [{ ipBlock: { cidr: '0.0.0.0/1' } }, { ipBlock: { cidr: '128.0.0.0/1' } }],
+                  ports: [{ port: 443, protocol: 'TCP' }],
+                },
+              ],
+            },
+          } as Manifest)
+        : m,
+    );
+    const messages = checkPolicies(config, loosened)
+      .filter((v) => v.rule.startsWith('network-'))
+      .map((v) => `${v.field}: ${v.message}`);
     expect(messages).toEqual([
       'spec.egress[0].to[0].ipBlock.cidr: 0.0.0.0/1 is wider than a /8 (the widest IPv4 block allowed without a reason) and no external peer this service depends on declares it with a reason',
       'spec.egress[0].to[1].ipBlock.cidr: 128.0.0.0/1 is wider than a /8 (the widest IPv4 block allowed without a reason) and no external peer this service depends on declares it with a reason',
@@ -384,22 +487,34 @@ describe('synth refuses a bad service graph', () => {
 
   it('fails on a dependency on an undeclared external peer', () => {
     const message = refuse('defaults.yaml', '- { external: market-data }', '- { external: market-feed }');
-    expect(message).toMatch(/defaults\.yaml:\d+: services\.data-service\.dependsOn\[2\]\.external: "data-service" depends on the external peer "market-feed", which is not declared; declared externals: .*market-data/);
+    expect(message).toMatch(
+      /defaults\.yaml:\d+: services\.data-service\.dependsOn\[2\]\.external: "data-service" depends on the external peer "market-feed", which is not declared; declared externals: .*market-data/,
+    );
   });
 
   it('fails on a dependency on an undeclared service', () => {
-    const message = refuse('defaults.yaml', '- { service: ml-service, port: http }\n      - { service: redis, port: redis }', '- { service: risk-engine, port: http }\n      - { service: redis, port: redis }');
-    expect(message).toMatch(/defaults\.yaml:\d+: services\.signal-service\.dependsOn\[1\]\.service: "signal-service" depends on "risk-engine", which is not a declared service/);
+    const message = refuse(
+      'defaults.yaml',
+      '- { service: ml-service, port: http }\n      - { service: redis, port: redis }',
+      '- { service: risk-engine, port: http }\n      - { service: redis, port: redis }',
+    );
+    expect(message).toMatch(
+      /defaults\.yaml:\d+: services\.signal-service\.dependsOn\[1\]\.service: "signal-service" depends on "risk-engine", which is not a declared service/,
+    );
   });
 
   it('fails on 0.0.0.0/0 without a reason', () => {
     const message = refuse('production.yaml', 'cidrs: [203.0.113.0/26, 198.51.100.128/26]', 'cidrs: [0.0.0.0/0]');
-    expect(message).toMatch(/production\.yaml:\d+: regions\.us-east-1\.externals\.exchanges\.cidrs\[0\]: 0\.0\.0\.0\/0 opens the whole internet; narrow it .* or add a "reason"/);
+    expect(message).toMatch(
+      /production\.yaml:\d+: regions\.us-east-1\.externals\.exchanges\.cidrs\[0\]: 0\.0\.0\.0\/0 opens the whole internet; narrow it .* or add a "reason"/,
+    );
   });
 
   it('fails on a CIDR with host bits set and names its network address', () => {
     const message = refuse('staging.yaml', 'cidrs: [10.20.0.0/24]', 'cidrs: [10.20.0.5/24]');
-    expect(message).toMatch(/staging\.yaml:\d+: externals\.postgres\.cidrs\[0\]: "10\.20\.0\.5\/24" has host bits set.*"10\.20\.0\.0\/24"/);
+    expect(message).toMatch(
+      /staging\.yaml:\d+: externals\.postgres\.cidrs\[0\]: "10\.20\.0\.5\/24" has host bits set.*"10\.20\.0\.0\/24"/,
+    );
   });
 });
 
@@ -416,7 +531,10 @@ describe('ServiceNetworkPolicy without the platform configuration', () => {
     const chart = build({
       ingress: [
         { peer: { pods: web }, ports: [{ name: 'http', port: 8080 }] },
-        { peer: { namespace: 'monitoring', pods: { 'app.kubernetes.io/name': 'prometheus' } }, ports: [{ name: 'metrics', port: 9090 }] },
+        {
+          peer: { namespace: 'monitoring', pods: { 'app.kubernetes.io/name': 'prometheus' } },
+          ports: [{ name: 'metrics', port: 9090 }],
+        },
       ],
       egress: [{ peer: { cidrs: ['10.1.0.0/16'] }, ports: [{ name: 'db', port: 5432 }] }],
     });
@@ -427,7 +545,9 @@ describe('ServiceNetworkPolicy without the platform configuration', () => {
     expect(net.check(webPod, apiPod, 8080).allowed).toBe(true);
     expect(net.mayReach(webPod, apiPod, 9090)).toBe(false);
     expect(net.check(prometheus, apiPod, 9090).allowed).toBe(true);
-    expect(net.mayReach({ namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'grafana' } }, apiPod, 9090)).toBe(false);
+    expect(
+      net.mayReach({ namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'grafana' } }, apiPod, 9090),
+    ).toBe(false);
     expect(net.mayReach(apiPod, { ip: '10.1.2.3' }, 5432)).toBe(true);
     expect(net.mayReach(apiPod, { ip: '10.2.0.1' }, 5432)).toBe(false);
   });
@@ -438,7 +558,11 @@ describe('ServiceNetworkPolicy without the platform configuration', () => {
   });
 
   it('fails when a peer mixes address blocks with pods', () => {
-    const chart = build({ egress: [{ peer: { cidrs: ['10.1.0.0/16'], pods: web }, ports: [{ name: 'db', port: 5432 }] }] });
-    expect(() => Testing.synth(chart)).toThrow(/a peer with cidrs \(10.1.0.0\/16\) must not also name pods or a namespace/);
+    const chart = build({
+      egress: [{ peer: { cidrs: ['10.1.0.0/16'], pods: web }, ports: [{ name: 'db', port: 5432 }] }],
+    });
+    expect(() => Testing.synth(chart)).toThrow(
+      /a peer with cidrs \(10.1.0.0\/16\) must not also name pods or a namespace/,
+    );
   });
 });

@@ -13,7 +13,12 @@ type Obj = Record<string, any>;
 /** PLATFORM.md, "Access to the Kubernetes API", split so that everything but create is limited to the one Lease. */
 const ORCHESTRATOR_RULES = [
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
-  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['orchestrator-leader'], verbs: ['get', 'watch', 'update'] },
+  {
+    apiGroups: ['coordination.k8s.io'],
+    resources: ['leases'],
+    resourceNames: ['orchestrator-leader'],
+    verbs: ['get', 'watch', 'update'],
+  },
   { apiGroups: [''], resources: ['configmaps'], resourceNames: ['feature-flags'], verbs: ['get', 'watch'] },
 ];
 
@@ -42,20 +47,27 @@ describe.each(TARGETS)('RBAC of %s', (target) => {
 
   it('mounts a token only for orchestrator, on the ServiceAccount and on the pods', () => {
     for (const account of ofKind(manifests, 'ServiceAccount') as Obj[]) {
-      expect([account.metadata.name, account.automountServiceAccountToken]).toEqual([account.metadata.name, account.metadata.name === 'orchestrator']);
+      expect([account.metadata.name, account.automountServiceAccountToken]).toEqual([
+        account.metadata.name,
+        account.metadata.name === 'orchestrator',
+      ]);
     }
     for (const m of manifests) {
       const template = podTemplateOf(m);
       if (!template) continue;
-      expect([m.metadata.name, template.spec.serviceAccountName, template.spec.automountServiceAccountToken])
-        .toEqual([m.metadata.name, m.metadata.name, m.metadata.name === 'orchestrator']);
+      expect([m.metadata.name, template.spec.serviceAccountName, template.spec.automountServiceAccountToken]).toEqual([
+        m.metadata.name,
+        m.metadata.name,
+        m.metadata.name === 'orchestrator',
+      ]);
     }
   });
 
   it('uses no wildcard and reads no Secret anywhere', () => {
     for (const role of [...ofKind(manifests, 'Role'), ...ofKind(manifests, 'ClusterRole')] as Obj[]) {
       for (const rule of role.rules) {
-        for (const field of ['apiGroups', 'resources', 'verbs', 'resourceNames']) expect((rule[field] ?? []).join()).not.toContain('*');
+        for (const field of ['apiGroups', 'resources', 'verbs', 'resourceNames'])
+          expect((rule[field] ?? []).join()).not.toContain('*');
         expect(rule.resources).not.toContain('secrets');
       }
     }
@@ -65,8 +77,12 @@ describe.each(TARGETS)('RBAC of %s', (target) => {
 describe('API access', () => {
   it('makes a ClusterRole and ClusterRoleBinding, without a namespace, only for rules declaring scope: cluster', () => {
     const dir = copyEnvironments();
-    edit(dir, 'defaults.yaml', '        resourceNames: [feature-flags]\n        verbs: [get, watch]',
-      '        resourceNames: [feature-flags]\n        verbs: [get, watch]\n      - apiGroup: ""\n        resources: [nodes]\n        verbs: [get, list]\n        scope: cluster');
+    edit(
+      dir,
+      'defaults.yaml',
+      '        resourceNames: [feature-flags]\n        verbs: [get, watch]',
+      '        resourceNames: [feature-flags]\n        verbs: [get, watch]\n      - apiGroup: ""\n        resources: [nodes]\n        verbs: [get, list]\n        scope: cluster',
+    );
     const config = loadPlatform(dir).find((c) => c.target === 'staging')!;
     const manifests = synthTarget(config);
     expect(checkPolicies(config, manifests)).toEqual([]);
@@ -74,7 +90,11 @@ describe('API access', () => {
     expect(role.metadata.namespace).toBeUndefined();
     expect(role.rules).toEqual([{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list'] }]);
     const binding = find(manifests, 'ClusterRoleBinding', 'trading-staging-orchestrator') as Obj;
-    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'trading-staging-orchestrator' });
+    expect(binding.roleRef).toEqual({
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'ClusterRole',
+      name: 'trading-staging-orchestrator',
+    });
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'orchestrator', namespace: 'trading-staging' }]);
     // the namespaced rules stay in the Role
     expect((find(manifests, 'Role', 'orchestrator') as Obj).rules).toEqual(ORCHESTRATOR_RULES);
@@ -96,7 +116,9 @@ describe('API access', () => {
       const { automountServiceAccountToken: _omit, ...rest } = m as Obj;
       return rest as Manifest;
     });
-    const violations = checkPolicies(configOf('development'), manifests).filter((v) => v.rule === 'token-needs-binding');
+    const violations = checkPolicies(configOf('development'), manifests).filter(
+      (v) => v.rule === 'token-needs-binding',
+    );
     expect(violations.map((v) => `${v.kind}/${v.name}`)).toEqual(['ServiceAccount/gateway']);
   });
 });
@@ -123,23 +145,42 @@ describe('synth refuses excessive API access', () => {
   }
 
   it('fails on a wildcard verb', () => {
-    const message = refuse('resources: [configmaps]\n        resourceNames: [feature-flags]\n        verbs: [get, watch]', 'resources: [configmaps]\n        resourceNames: [feature-flags]\n        verbs: ["*"]');
-    expect(message).toMatch(/defaults\.yaml:\d+: services\.orchestrator\.api\[2\]\.verbs\[0\]: "\*" is not allowed; allowed: "get", "list", "watch"/);
+    const message = refuse(
+      'resources: [configmaps]\n        resourceNames: [feature-flags]\n        verbs: [get, watch]',
+      'resources: [configmaps]\n        resourceNames: [feature-flags]\n        verbs: ["*"]',
+    );
+    expect(message).toMatch(
+      /defaults\.yaml:\d+: services\.orchestrator\.api\[2\]\.verbs\[0\]: "\*" is not allowed; allowed: "get", "list", "watch"/,
+    );
   });
 
   it('fails on a wildcard resource and a wildcard API group', () => {
-    const message = refuse('      - apiGroup: ""\n        resources: [configmaps]', '      - apiGroup: "*"\n        resources: ["*"]');
-    expect(message).toMatch(/defaults\.yaml:\d+: services\.orchestrator\.api\[2\]\.apiGroup: "\*" is a wildcard; name the one API group/);
-    expect(message).toMatch(/defaults\.yaml:\d+: services\.orchestrator\.api\[2\]\.resources\[0\]: "\*" is a wildcard; service "orchestrator" must list every resource it needs explicitly/);
+    const message = refuse(
+      '      - apiGroup: ""\n        resources: [configmaps]',
+      '      - apiGroup: "*"\n        resources: ["*"]',
+    );
+    expect(message).toMatch(
+      /defaults\.yaml:\d+: services\.orchestrator\.api\[2\]\.apiGroup: "\*" is a wildcard; name the one API group/,
+    );
+    expect(message).toMatch(
+      /defaults\.yaml:\d+: services\.orchestrator\.api\[2\]\.resources\[0\]: "\*" is a wildcard; service "orchestrator" must list every resource it needs explicitly/,
+    );
   });
 
   it('fails on read access to Secrets', () => {
     const message = refuse('resources: [configmaps]', 'resources: [configmaps, secrets]');
-    expect(message).toMatch(/defaults\.yaml:\d+: services\.orchestrator\.api\[2\]\.resources\[1\]: service "orchestrator" asks for get, watch on "secrets"; read access to Secrets is not allowed/);
+    expect(message).toMatch(
+      /defaults\.yaml:\d+: services\.orchestrator\.api\[2\]\.resources\[1\]: service "orchestrator" asks for get, watch on "secrets"; read access to Secrets is not allowed/,
+    );
   });
 
   it('fails on create restricted by resourceNames, which Kubernetes cannot enforce', () => {
-    const message = refuse('resourceNames: [orchestrator-leader]\n        verbs: [get, watch, update]', 'resourceNames: [orchestrator-leader]\n        verbs: [get, watch, create, update]');
-    expect(message).toMatch(/defaults\.yaml:\d+: services\.orchestrator\.api\[1\]\.verbs: "create" cannot be restricted by resourceNames/);
+    const message = refuse(
+      'resourceNames: [orchestrator-leader]\n        verbs: [get, watch, update]',
+      'resourceNames: [orchestrator-leader]\n        verbs: [get, watch, create, update]',
+    );
+    expect(message).toMatch(
+      /defaults\.yaml:\d+: services\.orchestrator\.api\[1\]\.verbs: "create" cannot be restricted by resourceNames/,
+    );
   });
 });

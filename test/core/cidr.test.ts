@@ -22,7 +22,8 @@ describe('IPv6 blocks that embed IPv4 addresses', () => {
 
   it('leaves IPv6 blocks that embed a narrow IPv4 range alone, and counts them towards the IPv4 total', () => {
     expect(wideCidrs(['64:ff9b::cb00:7100/120', '203.0.113.0/24', '2001:db8::/48'])).toEqual([]);
-    expect(wideCidrs(['::ffff:300:0/104', '::ffff:400:0/104']).map((w) => w.message))
-      .toEqual(['::ffff:300:0/104 (embeds 3.0.0.0/8), ::ffff:400:0/104 (embeds 4.0.0.0/8) together cover more public addresses than one /8 (the widest IPv4 range allowed without a reason)']);
+    expect(wideCidrs(['::ffff:300:0/104', '::ffff:400:0/104']).map((w) => w.message)).toEqual([
+      '::ffff:300:0/104 (embeds 3.0.0.0/8), ::ffff:400:0/104 (embeds 4.0.0.0/8) together cover more public addresses than one /8 (the widest IPv4 range allowed without a reason)',
+    ]);
   });
 });

@@ -7,7 +7,8 @@ describe('promqlErrors (the Prometheus lezer grammar)', () => {
       'histogram_quantile(0.99, sum by (namespace, job, le) (rate(x_bucket{job="a"}[1m]))) > 0.0001',
       'slo:sli_error:ratio_rate1h{job="a"} > (14.4 * 0.001) and slo:sli_error:ratio_rate5m{job="a"} > (14.4 * 0.001)',
       'timestamp(m) - m > 10',
-    ]) expect(promqlErrors(expr)).toEqual([]);
+    ])
+      expect(promqlErrors(expr)).toEqual([]);
   });
 
   it('finds an unclosed parenthesis and says the expression ends too early', () => {
@@ -35,8 +36,9 @@ describe('scopeSelectors', () => {
   });
 
   it('adds the matchers in front of existing ones, inside functions and ranges', () => {
-    expect(scopeSelectors('rate(x_total{code=~"5.."}[5m]) / rate(x_total[5m])', scope))
-      .toBe('rate(x_total{namespace="trading-prod",job="redis",code=~"5.."}[5m]) / rate(x_total{namespace="trading-prod",job="redis"}[5m])');
+    expect(scopeSelectors('rate(x_total{code=~"5.."}[5m]) / rate(x_total[5m])', scope)).toBe(
+      'rate(x_total{namespace="trading-prod",job="redis",code=~"5.."}[5m]) / rate(x_total{namespace="trading-prod",job="redis"}[5m])',
+    );
   });
 
   it('keeps a matcher the expression sets itself', () => {
@@ -49,7 +51,9 @@ describe('scopeSelectors', () => {
   });
 
   it('produces valid PromQL', () => {
-    expect(promqlErrors(scopeSelectors('sum by (le) (rate(a_bucket[5m] offset 1m)) > on() group_left b', scope))).toEqual([]);
+    expect(
+      promqlErrors(scopeSelectors('sum by (le) (rate(a_bucket[5m] offset 1m)) > on() group_left b', scope)),
+    ).toEqual([]);
   });
 });
 

@@ -6,18 +6,38 @@ import { ROOT } from '../helpers';
 
 // fixtures shaped like real credentials; none of them is one
 const TOKENS: Array<[string, string, RegExp]> = [
-  ['an AWS access key id (even AWS\'s documented example)', 'UPSTREAM=AKIAIOSFODNN7EXAMPLE', /aws-access-key-id/],
-  ['a PEM private key (any length)', '-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAx4\n-----END RSA PRIVATE KEY-----', /private-key/],
+  ["an AWS access key id (even AWS's documented example)", 'UPSTREAM=AKIAIOSFODNN7EXAMPLE', /aws-access-key-id/],
+  [
+    'a PEM private key (any length)',
+    '-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAx4\n-----END RSA PRIVATE KEY-----',
+    /private-key/,
+  ],
   ['an OpenSSH private key header', '-----BEGIN OPENSSH PRIVATE KEY-----', /private-key/],
-  ['a JSON Web Token', 'Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c', /jwt/],
+  [
+    'a JSON Web Token',
+    'Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c',
+    /jwt/,
+  ],
   ['a GitHub token (secretlint)', 'token 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 here', /secretlint\/github/],
-  ['a Slack webhook URL (secretlint)', 'https://hooks.slack.com/services/T0A1B2C3D/B0A1B2C3D/abcdefghijklmnopqrstuvwx', /secretlint\/slack/],
+  [
+    'a Slack webhook URL (secretlint)',
+    'https://hooks.slack.com/services/T0A1B2C3D/B0A1B2C3D/abcdefghijklmnopqrstuvwx',
+    /secretlint\/slack/,
+  ],
   ['a Slack bot token (secretlint)', 'xoxb-123456789012-1234567890123-abcdefghijABCDEFGHIJklmn', /secretlint\/slack/],
   ['a password in a URL', 'postgres://user:pw@db/x', /url-userinfo/],
   ['a password in an https URL', 'https://deploy:s3cr3t@git.example.com/x.git', /url-userinfo/],
-  ['a token as the user of a URL', 'https://0123456789abcdef0123456789abcdef01234567@github.com/org/repo.git', /url-userinfo/],
+  [
+    'a token as the user of a URL',
+    'https://0123456789abcdef0123456789abcdef01234567@github.com/org/repo.git',
+    /url-userinfo/,
+  ],
   ['a password query parameter', 'postgresql://db/x?user=app&password=pw', /credential-parameter/],
-  ['an access_token query parameter', 'https://prometheus:9090/api/v1/query?access_token=abc123def', /credential-parameter/],
+  [
+    'an access_token query parameter',
+    'https://prometheus:9090/api/v1/query?access_token=abc123def',
+    /credential-parameter/,
+  ],
   ['an API key query parameter', 'https://maps.example.com/?key=AIzaSyA1234567890abcdefghij', /credential-parameter/],
   ['a password flag', '--db-password=hunter2', /credential-parameter/],
   ['a shell assignment', 'PGPASSWORD=hunter2 psql -h db', /credential-parameter/],
@@ -34,23 +54,32 @@ const TOKENS: Array<[string, string, RegExp]> = [
 
 // what the platform writes everywhere and must not be taken for a secret
 const NOT_SECRETS: Array<[string, string]> = [
-  ['an image digest', 'ghcr.io/trading-platform/gateway@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'],
+  [
+    'an image digest',
+    'ghcr.io/trading-platform/gateway@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+  ],
   ['a dashboard UID', '{"uid": "a1b2c3d4e5f60718", "title": "gateway"}'],
   ['a hash in a generated name', 'gateway-config-c8a1b2c3'],
-  ['PromQL', 'sum(rate(http_requests_total{job="gateway",code=~"5.."}[5m])) / sum(rate(http_requests_total{job="gateway"}[5m])) > 0.05'],
+  [
+    'PromQL',
+    'sum(rate(http_requests_total{job="gateway",code=~"5.."}[5m])) / sum(rate(http_requests_total{job="gateway"}[5m])) > 0.05',
+  ],
   ['a Prometheus URL', 'http://prometheus-operated.monitoring.svc:9090'],
-  ['an Alertmanager URL with a path and query', 'http://alertmanager-operated.monitoring.svc:9093/api/v2/alerts?silenced=false'],
+  [
+    'an Alertmanager URL with a path and query',
+    'http://alertmanager-operated.monitoring.svc:9093/api/v2/alerts?silenced=false',
+  ],
   ['a secretKeyRef', 'valueFrom: {secretKeyRef: {name: gateway-secrets, key: DATABASE_URL}}'],
   ['a remote key', 'trading/database-url'],
   ['a variable as the password of a URL', 'postgres://app:$(DB_PASSWORD)@db:5432/trading'],
-  ['an SSH URL\'s user', 'ssh://git@github.com/trading-platform/platform-manifests.git'],
+  ["an SSH URL's user", 'ssh://git@github.com/trading-platform/platform-manifests.git'],
   ['a switch', '--use-token=false'],
   ['words that end in a credential word', 'bypass=abc monkey=abcdefg'],
   ['a number of tokens', '--max-tokens=4096'],
   ['a field that references a secret', 'tokenSecretRef: vault-token'],
   ['a runbook URL', 'https://runbooks.trading.example.com/alerts/{alert}'],
   ['a percent-encoded variable as the password of a URL', 'postgres://app%3A$(DB_PASSWORD)@db/x'],
-  ['a malformed percent escape in a URL\'s user', 'https://a%zz@host/x'],
+  ["a malformed percent escape in a URL's user", 'https://a%zz@host/x'],
 ];
 
 describe('secret scan', () => {
@@ -75,7 +104,8 @@ describe('secret scan', () => {
     };
     walk(path.join(ROOT, 'dist'));
     for (const example of fs.readdirSync(path.join(ROOT, 'examples'))) {
-      if (fs.existsSync(path.join(ROOT, 'examples', example, 'dist'))) walk(path.join(ROOT, 'examples', example, 'dist'));
+      if (fs.existsSync(path.join(ROOT, 'examples', example, 'dist')))
+        walk(path.join(ROOT, 'examples', example, 'dist'));
     }
     expect(strings.length).toBeGreaterThan(10000);
     expect(scanStrings(strings).map((f) => `${f.rule}: ${strings[f.index].slice(0, 80)}`)).toEqual([]);
@@ -87,16 +117,29 @@ describe('secret scan', () => {
   });
 
   it('scans many strings as one text and points each finding at its own string', () => {
-    const strings = ['plain value', 'another plain one', 'x postgres://a:pw@db/x', 'plain value', 'AKIAIOSFODNN7EXAMPLE', 'pwd=abc'];
+    const strings = [
+      'plain value',
+      'another plain one',
+      'x postgres://a:pw@db/x',
+      'plain value',
+      'AKIAIOSFODNN7EXAMPLE',
+      'pwd=abc',
+    ];
     const findings = scanStrings(strings);
-    expect(findings.map((f) => [f.index, strings[f.index].slice(f.start, f.end)])).toEqual([[2, 'pw'], [4, 'AKIAIOSFODNN7EXAMPLE'], [5, 'abc']]);
+    expect(findings.map((f) => [f.index, strings[f.index].slice(f.start, f.end)])).toEqual([
+      [2, 'pw'],
+      [4, 'AKIAIOSFODNN7EXAMPLE'],
+      [5, 'abc'],
+    ]);
   });
 
   it('pairs a credential flag with its value in the next item of an array', () => {
     const args = ['--db-password', 'Hunter6pwXY'];
     expect(scanStrings(args)).toEqual([]); // each string alone says nothing
     const findings = flagValueFindings({ args });
-    expect(findings.map((f) => [f.rule, f.index, f.start, f.end, f.password])).toEqual([['credential-flag', 2, 0, 11, true]]);
+    expect(findings.map((f) => [f.rule, f.index, f.start, f.end, f.password])).toEqual([
+      ['credential-flag', 2, 0, 11, true],
+    ]);
     expect(stringsOf({ args }, [])[findings[0].index]).toBe('Hunter6pwXY');
     expect(excerpt('Hunter6pwXY', findings)).toBe('****');
     for (const flag of ['--password', '--token', '--secret', '--api-key', '-auth', '--redis.pass']) {
@@ -110,9 +153,16 @@ describe('secret scan', () => {
 
   it('does not pair a credential flag with a variable, a switch, a number, another flag or a file', () => {
     for (const [flag, next] of [
-      ['--db-password', '$(DB_PASSWORD)'], ['--token', '${TOKEN}'], ['--use-token', 'false'], ['--token', '-v'],
-      ['--tls-private-key', '/etc/tls/tls.key'], ['--key', 'name'], ['--max-tokens', 'Hunter6pwXY'], ['--password-file', 'x.txt'],
-      ['--bypass', 'Hunter6pwXY'], ['password', 'Hunter6pwXY'],
+      ['--db-password', '$(DB_PASSWORD)'],
+      ['--token', '${TOKEN}'],
+      ['--use-token', 'false'],
+      ['--token', '-v'],
+      ['--tls-private-key', '/etc/tls/tls.key'],
+      ['--key', 'name'],
+      ['--max-tokens', 'Hunter6pwXY'],
+      ['--password-file', 'x.txt'],
+      ['--bypass', 'Hunter6pwXY'],
+      ['password', 'Hunter6pwXY'],
     ]) {
       expect([flag, next, flagValueFindings([flag, next])]).toEqual([flag, next, []]);
     }
@@ -123,7 +173,12 @@ describe('secret scan', () => {
   });
 
   it('stays linear on long hostile input', () => {
-    const hostile = ['a-'.repeat(200000), 'password'.repeat(50000), '://'.repeat(100000), '-----BEGIN PRIVATE KEY-----'.repeat(20000)].join('\n');
+    const hostile = [
+      'a-'.repeat(200000),
+      'password'.repeat(50000),
+      '://'.repeat(100000),
+      '-----BEGIN PRIVATE KEY-----'.repeat(20000),
+    ].join('\n');
     const started = Date.now();
     findSecrets(hostile);
     expect(Date.now() - started).toBeLessThan(5000);
@@ -143,11 +198,13 @@ describe('redaction', () => {
     expect(quoted.length).toBeLessThanOrEqual(50);
   });
 
-  it('masks a password whole and shows a token\'s first characters (its kind)', () => {
+  it("masks a password whole and shows a token's first characters (its kind)", () => {
     expect(maskSecrets('postgres://user:longpassword123456@db/x')).toBe('postgres://user:****@db/x');
     expect(maskSecrets('postgresql://db/x?user=app&password=pw')).toBe('postgresql://db/x?user=app&password=****');
     expect(maskSecrets('token 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 here')).toBe('token ghp_… here');
-    expect(maskSecrets('-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAx4\n-----END RSA PRIVATE KEY----- after')).toBe('----… after');
+    expect(
+      maskSecrets('-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAx4\n-----END RSA PRIVATE KEY----- after'),
+    ).toBe('----… after');
   });
 
   it('cuts a long value to a short excerpt around the first secret', () => {

@@ -25,16 +25,24 @@ type Obj = Record<string, any>;
 
 /** Example folder → the seed document it is written from. */
 const SEEDS: Record<string, string> = {
-  'flashmm': '000',
+  flashmm: '000',
   'autonomous-trading-system': '001',
   'hive-mind': '002',
   'signal-trading-system': '003',
-  'alphintra': '004',
+  alphintra: '004',
 };
 const EXAMPLES = Object.keys(SEEDS).sort();
 const TARGETS = ['development', 'production', 'staging'];
 /** Kinds whose CRDs test/crd-schema.ts validates against. */
-const CRD_KINDS = ['Application', 'AppProject', 'Rollout', 'AnalysisTemplate', 'Schedule', 'ServiceMonitor', 'PodMonitor'];
+const CRD_KINDS = [
+  'Application',
+  'AppProject',
+  'Rollout',
+  'AnalysisTemplate',
+  'Schedule',
+  'ServiceMonitor',
+  'PodMonitor',
+];
 
 const cache = new Map<string, { configs: TargetConfig[]; outputs: TargetOutput[] }>();
 
@@ -63,12 +71,17 @@ function config(name: string, target: string): TargetConfig {
 
 /** Every alerting rule of a target, with the PrometheusRule it is in. */
 function alerts(name: string, target: string): Array<Obj & { owner: string }> {
-  return ofKind(manifests(name, target), 'PrometheusRule').flatMap((rule) => ((rule as Obj).spec.groups as Obj[])
-    .flatMap((g) => (g.rules as Obj[]).filter((r) => r.alert).map((r) => ({ ...r, owner: rule.metadata.name }))));
+  return ofKind(manifests(name, target), 'PrometheusRule').flatMap((rule) =>
+    ((rule as Obj).spec.groups as Obj[]).flatMap((g) =>
+      (g.rules as Obj[]).filter((r) => r.alert).map((r) => ({ ...r, owner: rule.metadata.name })),
+    ),
+  );
 }
 
 const hpa = (name: string, target: string, workload: string) =>
-  ofKind(manifests(name, target), 'HorizontalPodAutoscaler').find((h) => (h as Obj).spec.scaleTargetRef.name === workload) as Obj | undefined;
+  ofKind(manifests(name, target), 'HorizontalPodAutoscaler').find(
+    (h) => (h as Obj).spec.scaleTargetRef.name === workload,
+  ) as Obj | undefined;
 
 describe('examples/', () => {
   it('holds the five seed systems, each with a README entry naming its seed', () => {
@@ -85,7 +98,11 @@ describe('examples/', () => {
       const dir = path.join(ROOT, EXAMPLES_DIR, name, 'environments');
       for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
         const text = fs.readFileSync(path.join(dir, file), 'utf8');
-        expect([name, file, text.split('\n')[0]]).toEqual([name, file, '# yaml-language-server: $schema=../../../environments/schema.json']);
+        expect([name, file, text.split('\n')[0]]).toEqual([
+          name,
+          file,
+          '# yaml-language-server: $schema=../../../environments/schema.json',
+        ]);
         expect([name, file, text.slice(0, 400)]).toEqual([name, file, expect.stringContaining(`seeds/${SEEDS[name]}`)]);
       }
     }
@@ -99,9 +116,11 @@ describe('examples/', () => {
         const full = path.join(dir, entry.name);
         if (entry.isDirectory()) walk(full);
         else if (entry.name.endsWith('.ts')) {
-          fs.readFileSync(full, 'utf8').split('\n').forEach((line, i) => {
-            if (SYSTEM_NAME.test(line)) hits.push(`${path.relative(ROOT, full)}:${i + 1}: ${line.trim()}`);
-          });
+          fs.readFileSync(full, 'utf8')
+            .split('\n')
+            .forEach((line, i) => {
+              if (SYSTEM_NAME.test(line)) hits.push(`${path.relative(ROOT, full)}:${i + 1}: ${line.trim()}`);
+            });
         }
       }
     };
@@ -113,7 +132,11 @@ describe('examples/', () => {
 describe.each(EXAMPLES)('example %s', (name) => {
   it('synthesizes development, staging and production, and its Argo CD folder', () => {
     expect(example(name).configs.map((c) => c.target)).toEqual(TARGETS);
-    expect(example(name).outputs.map((o) => o.folder).sort()).toEqual(['argocd', ...TARGETS]);
+    expect(
+      example(name)
+        .outputs.map((o) => o.folder)
+        .sort(),
+    ).toEqual(['argocd', ...TARGETS]);
     for (const target of TARGETS) expect(manifests(name, target).length).toBeGreaterThan(10);
   });
 
@@ -122,15 +145,27 @@ describe.each(EXAMPLES)('example %s', (name) => {
   });
 
   it.each(TARGETS)('runs every pod template in %s under Pod Security "restricted"', (target) => {
-    const templates = manifests(name, target).map((m) => ({ m, t: podTemplateOf(m) })).filter((x) => x.t);
+    const templates = manifests(name, target)
+      .map((m) => ({ m, t: podTemplateOf(m) }))
+      .filter((x) => x.t);
     expect(templates.length).toBeGreaterThan(0);
-    for (const { m, t } of templates) expect([m.kind, m.metadata.name, checkRestricted(t!.spec, t!.annotations)]).toEqual([m.kind, m.metadata.name, []]);
+    for (const { m, t } of templates)
+      expect([m.kind, m.metadata.name, checkRestricted(t!.spec, t!.annotations)]).toEqual([
+        m.kind,
+        m.metadata.name,
+        [],
+      ]);
   });
 
   it('writes custom resources that their CRDs accept', () => {
     for (const output of example(name).outputs) {
       for (const m of output.manifests.filter((x) => CRD_KINDS.includes(x.kind))) {
-        expect([output.folder, m.kind, m.metadata.name, crdErrors(m)]).toEqual([output.folder, m.kind, m.metadata.name, []]);
+        expect([output.folder, m.kind, m.metadata.name, crdErrors(m)]).toEqual([
+          output.folder,
+          m.kind,
+          m.metadata.name,
+          [],
+        ]);
       }
     }
   });
@@ -162,7 +197,9 @@ describe.each(EXAMPLES)('example %s', (name) => {
     const argocd = example(name).outputs.find((o) => o.folder === 'argocd')!.manifests;
     const applications = ofKind(argocd, 'Application') as Obj[];
     const paths = applications.map((a) => a.spec.source.path).sort();
-    expect(paths).toEqual([...TARGETS.map((t) => `${EXAMPLES_DIR}/${name}/dist/${t}`), `${EXAMPLES_DIR}/${name}/dist/argocd`].sort());
+    expect(paths).toEqual(
+      [...TARGETS.map((t) => `${EXAMPLES_DIR}/${name}/dist/${t}`), `${EXAMPLES_DIR}/${name}/dist/argocd`].sort(),
+    );
   });
 
   it('has a committed dist/ laid out like the reference dist/ and up to date', () => {
@@ -190,17 +227,28 @@ describe('FlashMM (seeds/000)', () => {
   });
 
   it('releases blue/green in production and rolls in staging', () => {
-    expect((find(prod(), 'Rollout', 'flashmm') as Obj).spec.strategy.blueGreen).toMatchObject({ autoPromotionEnabled: false, activeService: 'flashmm' });
+    expect((find(prod(), 'Rollout', 'flashmm') as Obj).spec.strategy.blueGreen).toMatchObject({
+      autoPromotionEnabled: false,
+      activeService: 'flashmm',
+    });
     expect(find(manifests('flashmm', 'staging'), 'Deployment', 'flashmm')).toBeDefined();
   });
 
   it('keeps Redis state on a volume and backs it up every 15 minutes (RPO < 15m) and daily', () => {
-    expect((find(prod(), 'StatefulSet', 'redis') as Obj).spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('10Gi');
-    expect(ofKind(prod(), 'Schedule').map((s) => (s as Obj).spec.schedule).sort()).toEqual(['*/15 * * * *', '0 2 * * *']);
+    expect(
+      (find(prod(), 'StatefulSet', 'redis') as Obj).spec.volumeClaimTemplates[0].spec.resources.requests.storage,
+    ).toBe('10Gi');
+    expect(
+      ofKind(prod(), 'Schedule')
+        .map((s) => (s as Obj).spec.schedule)
+        .sort(),
+    ).toEqual(['*/15 * * * *', '0 2 * * *']);
   });
 
   it('alerts on P95 order latency over 50ms and serves its API over TLS', () => {
-    const latency = alerts('flashmm', 'production').find((a) => a.alert === 'OrderLatencyHigh' || /trading_order_latency_seconds/.test(a.expr))!;
+    const latency = alerts('flashmm', 'production').find(
+      (a) => a.alert === 'OrderLatencyHigh' || /trading_order_latency_seconds/.test(a.expr),
+    )!;
     expect(latency.expr).toMatch(/histogram_quantile\(0\.95,/);
     expect(latency.expr).toMatch(/> 0\.05$/);
     const ingress = find(prod(), 'Ingress', 'flashmm') as Obj;
@@ -213,16 +261,30 @@ describe('Autonomous Trading System (seeds/001)', () => {
 
   it('releases the execution gateway blue/green in production, promoted by hand after analysis', () => {
     const rollout = find(prod(), 'Rollout', 'execution-gateway') as Obj;
-    expect(rollout.spec.strategy.blueGreen).toMatchObject({ activeService: 'execution-gateway', previewService: 'execution-gateway-preview', autoPromotionEnabled: false, scaleDownDelaySeconds: 600 });
+    expect(rollout.spec.strategy.blueGreen).toMatchObject({
+      activeService: 'execution-gateway',
+      previewService: 'execution-gateway-preview',
+      autoPromotionEnabled: false,
+      scaleDownDelaySeconds: 600,
+    });
     expect(rollout.spec.strategy.blueGreen.prePromotionAnalysis.templates.length).toBeGreaterThan(0);
-    expect(hpa('autonomous-trading-system', 'production', 'execution-gateway')!.spec).toMatchObject({ minReplicas: 3, maxReplicas: 6 });
-    for (const target of ['development', 'staging']) expect(ofKind(manifests('autonomous-trading-system', target), 'Rollout')).toEqual([]);
+    expect(hpa('autonomous-trading-system', 'production', 'execution-gateway')!.spec).toMatchObject({
+      minReplicas: 3,
+      maxReplicas: 6,
+    });
+    for (const target of ['development', 'staging'])
+      expect(ofKind(manifests('autonomous-trading-system', target), 'Rollout')).toEqual([]);
   });
 
   it('hot-reloads feature flags from a mounted ConfigMap, rolled out by percentage per environment', () => {
-    const flags = (target: string) => find(manifests('autonomous-trading-system', target), 'ConfigMap', 'feature-flags') as Obj;
-    expect(flags('production').data['flags.yaml']).toMatch(/name: risk-limits-v2\n\s+owner: orchestrator\n\s+enabled: true\n\s+rolloutPercent: 10\n/);
-    expect(flags('staging').data['flags.yaml']).toMatch(/name: autonomous-recovery\n\s+owner: monitoring-service\n\s+enabled: true\n\s+rolloutPercent: 50\n/);
+    const flags = (target: string) =>
+      find(manifests('autonomous-trading-system', target), 'ConfigMap', 'feature-flags') as Obj;
+    expect(flags('production').data['flags.yaml']).toMatch(
+      /name: risk-limits-v2\n\s+owner: orchestrator\n\s+enabled: true\n\s+rolloutPercent: 10\n/,
+    );
+    expect(flags('staging').data['flags.yaml']).toMatch(
+      /name: autonomous-recovery\n\s+owner: monitoring-service\n\s+enabled: true\n\s+rolloutPercent: 50\n/,
+    );
     for (const workload of ['orchestrator', 'monitoring-service']) {
       const volumes = (find(prod(), 'Deployment', workload) as Obj).spec.template.spec.volumes as Obj[];
       expect(volumes).toContainEqual({ name: 'feature-flags', configMap: { name: 'feature-flags' } });
@@ -230,11 +292,14 @@ describe('Autonomous Trading System (seeds/001)', () => {
   });
 
   it('reaches the managed PostgreSQL and Redis through ExternalName Services', () => {
-    for (const peer of ['postgres', 'redis']) expect((find(prod(), 'Service', peer) as Obj).spec.type).toBe('ExternalName');
+    for (const peer of ['postgres', 'redis'])
+      expect((find(prod(), 'Service', peer) as Obj).spec.type).toBe('ExternalName');
   });
 
   it('alerts on drawdown for the high-drawdown runbook', () => {
-    const drawdown = alerts('autonomous-trading-system', 'production').find((a) => /trading_pnl_drawdown_ratio/.test(a.expr))!;
+    const drawdown = alerts('autonomous-trading-system', 'production').find((a) =>
+      /trading_pnl_drawdown_ratio/.test(a.expr),
+    )!;
     expect(drawdown.labels.severity).toBe('critical');
     expect(drawdown.expr).toMatch(/> 0\.05/);
   });
@@ -246,13 +311,23 @@ describe('Hive Mind (seeds/002)', () => {
   it('runs the consensus replicas as a StatefulSet with an encrypted volume each, scaled 3-10', () => {
     const set = find(prod(), 'StatefulSet', 'hive-mind') as Obj;
     expect(set.spec.volumeClaimTemplates).toHaveLength(1);
-    expect(set.spec.volumeClaimTemplates[0].spec).toMatchObject({ storageClassName: 'gp3-encrypted', resources: { requests: { storage: '50Gi' } } });
-    expect(hpa('hive-mind', 'production', 'hive-mind')!.spec).toMatchObject({ minReplicas: 3, maxReplicas: 10, scaleTargetRef: { kind: 'StatefulSet' } });
+    expect(set.spec.volumeClaimTemplates[0].spec).toMatchObject({
+      storageClassName: 'gp3-encrypted',
+      resources: { requests: { storage: '50Gi' } },
+    });
+    expect(hpa('hive-mind', 'production', 'hive-mind')!.spec).toMatchObject({
+      minReplicas: 3,
+      maxReplicas: 10,
+      scaleTargetRef: { kind: 'StatefulSet' },
+    });
   });
 
   it('starts the replicas together and lets them find each other before they are ready (a quorum)', () => {
     expect((find(prod(), 'StatefulSet', 'hive-mind') as Obj).spec.podManagementPolicy).toBe('Parallel');
-    expect((find(prod(), 'Service', 'hive-mind') as Obj).spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
+    expect((find(prod(), 'Service', 'hive-mind') as Obj).spec).toMatchObject({
+      clusterIP: 'None',
+      publishNotReadyAddresses: true,
+    });
     // the replicas reach each other on the consensus port only
     const policy = (find(prod(), 'NetworkPolicy', 'hive-mind') as Obj).spec;
     const self = [{ podSelector: { matchLabels: policy.podSelector.matchLabels } }];
@@ -262,9 +337,13 @@ describe('Hive Mind (seeds/002)', () => {
     expect((find(prod(), 'PodDisruptionBudget', 'hive-mind') as Obj).spec.maxUnavailable).toBe(1);
   });
 
-  it('bounds the VPA to the seed\'s 2-8GB and leaves CPU to the HPA', () => {
+  it("bounds the VPA to the seed's 2-8GB and leaves CPU to the HPA", () => {
     const policy = (find(prod(), 'VerticalPodAutoscaler', 'hive-mind') as Obj).spec.resourcePolicy.containerPolicies[0];
-    expect(policy).toMatchObject({ controlledResources: ['memory'], minAllowed: { memory: '2Gi' }, maxAllowed: { memory: '8Gi' } });
+    expect(policy).toMatchObject({
+      controlledResources: ['memory'],
+      minAllowed: { memory: '2Gi' },
+      maxAllowed: { memory: '8Gi' },
+    });
   });
 
   it('pages when P99 trading latency exceeds 100µs for 30 seconds', () => {
@@ -275,10 +354,12 @@ describe('Hive Mind (seeds/002)', () => {
     expect(latency.labels.severity).toBe('critical');
   });
 
-  it('pages on repeated consensus failures, with the threshold\'s reason and a runbook', () => {
+  it("pages on repeated consensus failures, with the threshold's reason and a runbook", () => {
     const consensus = alerts('hive-mind', 'production').find((a) => a.alert === 'ConsensusFailures')!;
     expect(consensus.labels.severity).toBe('critical');
-    expect(consensus.expr).toMatch(/increase\(hive_mind_consensus_failures_total\{[^}]*namespace="hive-mind-production"[^}]*\}\[5m\]\) > 1/);
+    expect(consensus.expr).toMatch(
+      /increase\(hive_mind_consensus_failures_total\{[^}]*namespace="hive-mind-production"[^}]*\}\[5m\]\) > 1/,
+    );
     expect(consensus.annotations.runbook_url).toMatch(/^https:\/\//);
   });
 
@@ -300,7 +381,9 @@ describe('Signal Trading System (seeds/003)', () => {
     ['ml-service', 1, 5, 80],
   ])('scales %s %i-%i at %i%% CPU with a VPA beside its HPA', (service, min, max, cpu) => {
     expect(hpa('signal-trading-system', 'production', service)!.spec).toMatchObject({
-      minReplicas: min, maxReplicas: max, metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { averageUtilization: cpu } } }],
+      minReplicas: min,
+      maxReplicas: max,
+      metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { averageUtilization: cpu } } }],
     });
     expect(find(prod(), 'VerticalPodAutoscaler', service)).toBeDefined();
   });
@@ -311,13 +394,20 @@ describe('Signal Trading System (seeds/003)', () => {
   });
 
   it('backs up daily at 02:00 UTC (30 days) and weekly (90 days) with Velero', () => {
-    const schedules = ofKind(prod(), 'Schedule').map((s) => [(s as Obj).spec.schedule, (s as Obj).spec.template.ttl]).sort();
-    expect(schedules).toEqual([['0 2 * * *', '720h'], ['0 3 * * 0', '2160h']]);
+    const schedules = ofKind(prod(), 'Schedule')
+      .map((s) => [(s as Obj).spec.schedule, (s as Obj).spec.template.ttl])
+      .sort();
+    expect(schedules).toEqual([
+      ['0 2 * * *', '720h'],
+      ['0 3 * * 0', '2160h'],
+    ]);
   });
 
   it('backs up its namespace daily and, weekly, the full system including kube-system', () => {
     const ns = config('signal-trading-system', 'production').namespace;
-    const included = Object.fromEntries(ofKind(prod(), 'Schedule').map((s) => [(s as Obj).spec.schedule, (s as Obj).spec.template.includedNamespaces]));
+    const included = Object.fromEntries(
+      ofKind(prod(), 'Schedule').map((s) => [(s as Obj).spec.schedule, (s as Obj).spec.template.includedNamespaces]),
+    );
     expect(included).toEqual({ '0 2 * * *': [ns], '0 3 * * 0': [ns, 'kube-system'] });
     // the Schedules stay in Velero's namespace: the namespace policy accepts them
     expect(checkPolicies(config('signal-trading-system', 'production'), prod())).toEqual([]);
@@ -337,7 +427,9 @@ describe('Alphintra (seeds/004)', () => {
     for (const target of ['development', 'staging']) {
       expect(Object.keys(config('alphintra', target).services).sort()).toEqual(SERVICES);
     }
-    expect(Object.keys(config('alphintra', 'production').services).sort()).toEqual(SERVICES.filter((s) => s !== 'broker-simulator'));
+    expect(Object.keys(config('alphintra', 'production').services).sort()).toEqual(
+      SERVICES.filter((s) => s !== 'broker-simulator'),
+    );
   });
 
   it('is delivered by an Argo CD app-of-apps over examples/alphintra/dist', () => {
@@ -358,13 +450,19 @@ describe('Alphintra (seeds/004)', () => {
     }
   });
 
-  it('serves auth-service on the seed\'s port 8001 and alerts on the seed\'s latency targets', () => {
+  it("serves auth-service on the seed's port 8001 and alerts on the seed's latency targets", () => {
     const prod = manifests('alphintra', 'production');
-    expect((find(prod, 'Service', 'auth-service') as Obj).spec.ports).toContainEqual(expect.objectContaining({ name: 'http', port: 8001 }));
+    expect((find(prod, 'Service', 'auth-service') as Obj).spec.ports).toContainEqual(
+      expect.objectContaining({ name: 'http', port: 8001 }),
+    );
     const rules = alerts('alphintra', 'production');
-    const api = rules.find((a) => a.owner === 'trading-api' && /http_request_duration_seconds/.test(a.expr) && !/burn/i.test(a.alert))!;
+    const api = rules.find(
+      (a) => a.owner === 'trading-api' && /http_request_duration_seconds/.test(a.expr) && !/burn/i.test(a.alert),
+    )!;
     expect(api.expr).toMatch(/histogram_quantile\(0\.95,[\s\S]*> 0\.05$/);
-    const execution = rules.find((a) => a.owner === 'broker-connector' && /trading_order_latency_seconds/.test(a.expr))!;
+    const execution = rules.find(
+      (a) => a.owner === 'broker-connector' && /trading_order_latency_seconds/.test(a.expr),
+    )!;
     expect(execution.expr).toMatch(/histogram_quantile\(0\.99,[\s\S]*> 0\.01$/);
     expect(find(prod, 'Rollout', 'trading-api')).toBeDefined();
   });

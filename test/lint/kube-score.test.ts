@@ -31,16 +31,21 @@ function targetDirs(): string[] {
   const dirs: string[] = [];
   const add = (dist: string) => {
     if (!fs.existsSync(dist)) return;
-    for (const d of fs.readdirSync(dist).sort()) if (d !== 'argocd' && fs.statSync(path.join(dist, d)).isDirectory()) dirs.push(path.join(dist, d));
+    for (const d of fs.readdirSync(dist).sort())
+      if (d !== 'argocd' && fs.statSync(path.join(dist, d)).isDirectory()) dirs.push(path.join(dist, d));
   };
   add(path.join(ROOT, 'dist'));
-  for (const example of fs.readdirSync(path.join(ROOT, 'examples')).sort()) add(path.join(ROOT, 'examples', example, 'dist'));
+  for (const example of fs.readdirSync(path.join(ROOT, 'examples')).sort())
+    add(path.join(ROOT, 'examples', example, 'dist'));
   return dirs;
 }
 
 /** The objects of one folder, by `kind/name`. */
 function objectsOf(dir: string): Obj[] {
-  return fs.readdirSync(dir).filter((f) => f.endsWith('.yaml')).flatMap((f) => parseAllDocuments(fs.readFileSync(path.join(dir, f), 'utf8')).map((d) => d.toJS() as Obj));
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .flatMap((f) => parseAllDocuments(fs.readFileSync(path.join(dir, f), 'utf8')).map((d) => d.toJS() as Obj));
 }
 
 /** Whether an object kube-score says selects nothing selects (or targets) the pods of an Argo Rollout or of its analysis Jobs. */
@@ -49,21 +54,40 @@ function selectsRolloutPods(objects: Obj[], kind: string, name: string): boolean
   const object = objects.find((o) => o.kind === kind && o.metadata?.name === name);
   if (!object) return false;
   if (kind === 'HorizontalPodAutoscaler') return object.spec.scaleTargetRef?.kind === 'Rollout';
-  const selector: Record<string, string> = kind === 'Service' ? object.spec.selector ?? {} : object.spec.podSelector?.matchLabels ?? object.spec.selector?.matchLabels ?? {};
+  const selector: Record<string, string> =
+    kind === 'Service'
+      ? (object.spec.selector ?? {})
+      : (object.spec.podSelector?.matchLabels ?? object.spec.selector?.matchLabels ?? {});
   // the pods of a Rollout, and those of the Jobs its analysis runs (the blue/green smoke test)
-  const jobPods = objects.filter((o) => o.kind === 'AnalysisTemplate')
-    .flatMap((t) => (t.spec.metrics ?? []).map((m: Obj) => m.provider?.job?.spec?.template?.metadata?.labels).filter(Boolean));
-  const podLabels: Array<Record<string, string>> = [...rollouts.map((r) => r.spec.template?.metadata?.labels ?? {}), ...jobPods];
-  return Object.keys(selector).length > 0 && podLabels.some((labels) => Object.entries(selector).every(([k, v]) => labels[k] === v));
+  const jobPods = objects
+    .filter((o) => o.kind === 'AnalysisTemplate')
+    .flatMap((t) =>
+      (t.spec.metrics ?? []).map((m: Obj) => m.provider?.job?.spec?.template?.metadata?.labels).filter(Boolean),
+    );
+  const podLabels: Array<Record<string, string>> = [
+    ...rollouts.map((r) => r.spec.template?.metadata?.labels ?? {}),
+    ...jobPods,
+  ];
+  return (
+    Object.keys(selector).length > 0 &&
+    podLabels.some((labels) => Object.entries(selector).every(([k, v]) => labels[k] === v))
+  );
 }
 
-const CANNOT_SEE_ROLLOUT = /The services selector does not match any pods|The NetworkPolicys selector doesn't match any pods|The HPA target does not match anything|No pods match the PodDisruptionBudget|The PodDisruptionBudget's selector doesn't match/;
+const CANNOT_SEE_ROLLOUT =
+  /The services selector does not match any pods|The NetworkPolicys selector doesn't match any pods|The HPA target does not match anything|No pods match the PodDisruptionBudget|The PodDisruptionBudget's selector doesn't match/;
 const PINNED_PULL_POLICY = /ImagePullPolicy is not set to Always/;
-const KIND_OF: Record<string, string> = { Service: 'Service', NetworkPolicy: 'NetworkPolicy', HorizontalPodAutoscaler: 'HorizontalPodAutoscaler', PodDisruptionBudget: 'PodDisruptionBudget' };
+const KIND_OF: Record<string, string> = {
+  Service: 'Service',
+  NetworkPolicy: 'NetworkPolicy',
+  HorizontalPodAutoscaler: 'HorizontalPodAutoscaler',
+  PodDisruptionBudget: 'PodDisruptionBudget',
+};
 
 describe('kube-score', () => {
   it(`is installed (${KUBE_SCORE_VERSION})`, () => {
-    if (!fs.existsSync(BINARY)) throw new Error(`kube-score not found at ${BINARY}; install it with: ${INSTALL} (.ci/run does)`);
+    if (!fs.existsSync(BINARY))
+      throw new Error(`kube-score not found at ${BINARY}; install it with: ${INSTALL} (.ci/run does)`);
   });
 
   it('reports no CRITICAL over any target except what it cannot see', () => {
@@ -72,16 +96,27 @@ describe('kube-score', () => {
     const unexpected: string[] = [];
     let allowed = 0;
     for (const dir of dirs) {
-      const files = fs.readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => path.join(dir, f));
-      const run = spawnSync(BINARY, ['score', '--kubernetes-version', 'v1.28', '--output-format', 'ci', ...files], { encoding: 'utf8' });
+      const files = fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith('.yaml'))
+        .map((f) => path.join(dir, f));
+      const run = spawnSync(BINARY, ['score', '--kubernetes-version', 'v1.28', '--output-format', 'ci', ...files], {
+        encoding: 'utf8',
+      });
       if (run.error) throw new Error(`kube-score could not be run (${run.error.message}); install it with: ${INSTALL}`);
       expect(run.stdout).toMatch(/\[(OK|SKIPPED|WARNING|CRITICAL)\]/);
       const objects = objectsOf(dir);
       for (const line of run.stdout.split('\n').filter((l) => l.startsWith('[CRITICAL]'))) {
         // [CRITICAL] <name>/<namespace> <apiVersion>/<Kind>: <message>
         const m = /^\[CRITICAL\] ([^/\s]+)\/\S* (?:\S+\/)?(\w+): (.*)$/.exec(line);
-        if (m && PINNED_PULL_POLICY.test(m[3])) { allowed++; continue; }
-        if (m && CANNOT_SEE_ROLLOUT.test(m[3]) && KIND_OF[m[2]] && selectsRolloutPods(objects, m[2], m[1])) { allowed++; continue; }
+        if (m && PINNED_PULL_POLICY.test(m[3])) {
+          allowed++;
+          continue;
+        }
+        if (m && CANNOT_SEE_ROLLOUT.test(m[3]) && KIND_OF[m[2]] && selectsRolloutPods(objects, m[2], m[1])) {
+          allowed++;
+          continue;
+        }
         unexpected.push(`${path.relative(ROOT, dir)}: ${line}`);
       }
     }

@@ -15,7 +15,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startControlPlane, tail } from '../cluster/lib/controlplane.mjs';
-import { CRD_DIR, externalNamespaces, installCleanup, installCrds, pool, rel, REPO, resolveAssets, targetFolders } from '../cluster/lib/harness.mjs';
+import {
+  CRD_DIR,
+  externalNamespaces,
+  installCleanup,
+  installCrds,
+  pool,
+  rel,
+  REPO,
+  resolveAssets,
+  targetFolders,
+} from '../cluster/lib/harness.mjs';
 import { conditionsOf, Kube, ref, sleep, waitFor } from '../cluster/lib/kube.mjs';
 import { loadObjects, prepareCrds } from '../cluster/lib/manifests.mjs';
 import { FixtureExporter, startControllers, startPrometheus, startRollouts, stopProcess } from './lib/twin.mjs';
@@ -23,7 +33,9 @@ import { FixtureExporter, startControllers, startPrometheus, startRollouts, stop
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const TIMEOUT_S = Number(process.env.LIVE_TEST_TIMEOUT ?? 5400);
 /** Targets (and fixtures) run side by side, each on its own twin (`--jobs=N` or LIVE_TEST_JOBS). */
-const JOBS = Number(process.argv.find((a) => a.startsWith('--jobs='))?.slice('--jobs='.length) ?? process.env.LIVE_TEST_JOBS ?? 1);
+const JOBS = Number(
+  process.argv.find((a) => a.startsWith('--jobs='))?.slice('--jobs='.length) ?? process.env.LIVE_TEST_JOBS ?? 1,
+);
 /** Time compression of the twin (README: "What the twin changes"). */
 const TWIN = { analysisInterval: '2s', analysisInitialDelay: '10s', rateWindow: '10s', scaleDownDelaySeconds: 10 };
 /** Bounds (seconds) of each wait; a fixture's twin.conf may set its own. */
@@ -32,11 +44,31 @@ const DEFAULT_BOUND = { availableS: 240, drainS: Number(process.env.LIVE_TEST_DR
 // ---------------------------------------------------------------------------
 // Self-test fixtures: each must FAIL the named scenario with a report mentioning the strings.
 const SELF_TESTS = [
-  { dir: 'fixtures/bad-unschedulable', scenario: 'Apply', mustMention: ['Deployment live-bad-unschedulable/too-big', 'FailedScheduling', 'Insufficient cpu'] },
-  { dir: 'fixtures/bad-spread', scenario: 'Spread', mustMention: ['Deployment live-bad-spread/pinned', 'topology.kubernetes.io/zone', 'zone-a=3'] },
-  { dir: 'fixtures/bad-quota', scenario: 'Maximum', mustMention: ['Deployment live-bad-quota/tight', 'exceeded quota'] },
-  { dir: 'fixtures/bad-pdb', scenario: 'Drain', mustMention: ['PodDisruptionBudget live-bad-pdb/blocker', 'disruption budget'] },
-  { dir: 'fixtures/bad-analysis', scenario: 'Release', mustMention: ['Rollout live-bad-analysis/api', 'AnalysisRun', 'Failed', 'always-fails'] },
+  {
+    dir: 'fixtures/bad-unschedulable',
+    scenario: 'Apply',
+    mustMention: ['Deployment live-bad-unschedulable/too-big', 'FailedScheduling', 'Insufficient cpu'],
+  },
+  {
+    dir: 'fixtures/bad-spread',
+    scenario: 'Spread',
+    mustMention: ['Deployment live-bad-spread/pinned', 'topology.kubernetes.io/zone', 'zone-a=3'],
+  },
+  {
+    dir: 'fixtures/bad-quota',
+    scenario: 'Maximum',
+    mustMention: ['Deployment live-bad-quota/tight', 'exceeded quota'],
+  },
+  {
+    dir: 'fixtures/bad-pdb',
+    scenario: 'Drain',
+    mustMention: ['PodDisruptionBudget live-bad-pdb/blocker', 'disruption budget'],
+  },
+  {
+    dir: 'fixtures/bad-analysis',
+    scenario: 'Release',
+    mustMention: ['Rollout live-bad-analysis/api', 'AnalysisRun', 'Failed', 'always-fails'],
+  },
 ];
 
 // ---------------------------------------------------------------------------
@@ -58,7 +90,15 @@ const log = (msg) => console.log(`live-test: ${msg}`);
 /** The binaries; the twin's are built by build-assets.sh --live when missing (cold: see README). */
 function assetsDir() {
   // rollouts-controller is looked for when a target has Rollouts (startRollouts)
-  const need = ['etcd', 'kube-apiserver', 'kubectl', 'kube-scheduler', 'kube-controller-manager', 'kwok', 'kwok-stages.yaml'];
+  const need = [
+    'etcd',
+    'kube-apiserver',
+    'kubectl',
+    'kube-scheduler',
+    'kube-controller-manager',
+    'kwok',
+    'kwok-stages.yaml',
+  ];
   return resolveAssets({ dir: process.env.LIVE_TEST_ASSETS, live: true, need, log });
 }
 
@@ -95,7 +135,12 @@ const DEFAULT_NODE_EPHEMERAL_STORAGE = '100Gi';
 
 function nodeObjects(nodes) {
   const out = [];
-  const resources = { cpu: String(nodes.cpu), memory: nodes.memory, pods: String(nodes.pods), 'ephemeral-storage': nodes.ephemeralStorage ?? DEFAULT_NODE_EPHEMERAL_STORAGE };
+  const resources = {
+    cpu: String(nodes.cpu),
+    memory: nodes.memory,
+    pods: String(nodes.pods),
+    'ephemeral-storage': nodes.ephemeralStorage ?? DEFAULT_NODE_EPHEMERAL_STORAGE,
+  };
   for (const zone of nodes.zones) {
     for (let i = 1; i <= nodes.perZone; i++) {
       const name = `twin-${zone}-${i}`;
@@ -127,7 +172,11 @@ function nodeObjects(nodes) {
 
 /** Static PVs (no provisioner) for every claim a StatefulSet can make up to its maximum scale. */
 function storageObjects(objects) {
-  const hpaMax = new Map(objects.filter((o) => o.kind === 'HorizontalPodAutoscaler').map((o) => [`${o.data.spec.scaleTargetRef.kind}/${o.data.spec.scaleTargetRef.name}`, o.data.spec.maxReplicas]));
+  const hpaMax = new Map(
+    objects
+      .filter((o) => o.kind === 'HorizontalPodAutoscaler')
+      .map((o) => [`${o.data.spec.scaleTargetRef.kind}/${o.data.spec.scaleTargetRef.name}`, o.data.spec.maxReplicas]),
+  );
   const classes = new Set();
   const pvs = [];
   for (const o of objects.filter((x) => x.kind === 'StatefulSet')) {
@@ -155,13 +204,15 @@ function storageObjects(objects) {
     }
   }
   const defined = new Set(objects.filter((x) => x.kind === 'StorageClass').map((x) => x.name));
-  const scs = [...classes].filter((c) => !defined.has(c)).map((name) => ({
-    apiVersion: 'storage.k8s.io/v1',
-    kind: 'StorageClass',
-    metadata: { name },
-    provisioner: 'kubernetes.io/no-provisioner',
-    volumeBindingMode: 'Immediate',
-  }));
+  const scs = [...classes]
+    .filter((c) => !defined.has(c))
+    .map((name) => ({
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name },
+      provisioner: 'kubernetes.io/no-provisioner',
+      volumeBindingMode: 'Immediate',
+    }));
   return [...scs, ...pvs];
 }
 
@@ -212,13 +263,25 @@ function workloadReady(w) {
   const s = w.status ?? {};
   const want = w.spec.replicas ?? 1;
   if (w.kind === 'Rollout') return s.phase === 'Healthy' && (s.availableReplicas ?? 0) >= want;
-  if (w.kind === 'StatefulSet') return (s.readyReplicas ?? 0) >= want && (s.updatedReplicas ?? 0) >= want && s.observedGeneration >= w.metadata.generation;
-  return (s.availableReplicas ?? 0) >= want && (s.updatedReplicas ?? 0) >= want && (s.replicas ?? 0) === want && s.observedGeneration >= w.metadata.generation;
+  if (w.kind === 'StatefulSet')
+    return (
+      (s.readyReplicas ?? 0) >= want &&
+      (s.updatedReplicas ?? 0) >= want &&
+      s.observedGeneration >= w.metadata.generation
+    );
+  return (
+    (s.availableReplicas ?? 0) >= want &&
+    (s.updatedReplicas ?? 0) >= want &&
+    (s.replicas ?? 0) === want &&
+    s.observedGeneration >= w.metadata.generation
+  );
 }
 
 async function warningEvents(kube, ns, since = 0) {
   const events = await kube.json(['get', 'events', '-n', ns, '--field-selector=type=Warning']);
-  return events.filter((e) => new Date(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp).getTime() >= since);
+  return events.filter(
+    (e) => new Date(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp).getTime() >= since,
+  );
 }
 
 /** Why the workloads that are not ready are not: their conditions, their pending pods, their events. */
@@ -228,13 +291,24 @@ async function explainNotReady(kube, ns, notReady, since = 0) {
   const lines = [];
   for (const w of notReady) {
     const s = w.status ?? {};
-    lines.push(`${ref(w)}: ${w.spec.replicas ?? 1} wanted, ${s.readyReplicas ?? s.availableReplicas ?? 0} ready${s.phase ? `, phase ${s.phase}${s.message ? ` (${s.message})` : ''}` : ''}; ${conditionsOf(w, ['Available', 'Progressing', 'ReplicaFailure']) || 'no conditions'}`);
+    lines.push(
+      `${ref(w)}: ${w.spec.replicas ?? 1} wanted, ${s.readyReplicas ?? s.availableReplicas ?? 0} ready${s.phase ? `, phase ${s.phase}${s.message ? ` (${s.message})` : ''}` : ''}; ${conditionsOf(w, ['Available', 'Progressing', 'ReplicaFailure']) || 'no conditions'}`,
+    );
     const prefix = `${w.metadata.name}-`;
-    for (const p of pods.filter((x) => x.metadata.name.startsWith(prefix) && x.status?.phase !== 'Running' && x.status?.phase !== 'Succeeded').slice(0, 3)) {
-      lines.push(`  Pod ${ns}/${p.metadata.name}: ${p.status?.phase}; ${conditionsOf(p, ['PodScheduled']) || 'not scheduled'}`);
+    for (const p of pods
+      .filter(
+        (x) => x.metadata.name.startsWith(prefix) && x.status?.phase !== 'Running' && x.status?.phase !== 'Succeeded',
+      )
+      .slice(0, 3)) {
+      lines.push(
+        `  Pod ${ns}/${p.metadata.name}: ${p.status?.phase}; ${conditionsOf(p, ['PodScheduled']) || 'not scheduled'}`,
+      );
     }
-    const mine = events.filter((e) => e.involvedObject.name === w.metadata.name || e.involvedObject.name.startsWith(prefix));
-    for (const e of dedupeEvents(mine).slice(0, 4)) lines.push(`  event ${e.involvedObject.kind}/${e.involvedObject.name}: ${e.reason}: ${e.message}`);
+    const mine = events.filter(
+      (e) => e.involvedObject.name === w.metadata.name || e.involvedObject.name.startsWith(prefix),
+    );
+    for (const e of dedupeEvents(mine).slice(0, 4))
+      lines.push(`  event ${e.involvedObject.kind}/${e.involvedObject.name}: ${e.reason}: ${e.message}`);
   }
   return lines;
 }
@@ -246,11 +320,14 @@ function dedupeEvents(events) {
 }
 
 async function waitReady(kube, ns, timeoutS, since) {
-  const r = await waitFor(async () => {
-    const ws = await workloads(kube, ns);
-    const notReady = ws.filter((w) => !workloadReady(w));
-    return { done: notReady.length === 0, notReady, count: ws.length };
-  }, { timeoutMs: timeoutS * 1000, intervalMs: 2000 });
+  const r = await waitFor(
+    async () => {
+      const ws = await workloads(kube, ns);
+      const notReady = ws.filter((w) => !workloadReady(w));
+      return { done: notReady.length === 0, notReady, count: ws.length };
+    },
+    { timeoutMs: timeoutS * 1000, intervalMs: 2000 },
+  );
   if (r.ok) return { ok: true, count: r.value.count };
   return { ok: false, lines: r.last?.error ? [r.last.error] : await explainNotReady(kube, ns, r.last.notReady, since) };
 }
@@ -264,28 +341,57 @@ async function scenarioApply(ctx) {
   // start at 1 until the HPA raises them to its minimum. Wait for that first, so that every later
   // scenario sees the scale production runs at (the HPA does this without the metrics API)
   const hpas = await kube.json(['get', 'hpa', '-n', ns]);
-  const atMin = await waitFor(async () => {
-    const ws = await workloads(kube, ns);
-    const low = hpas.filter((h) => {
-      const w = ws.find((x) => x.kind === h.spec.scaleTargetRef.kind && x.metadata.name === h.spec.scaleTargetRef.name);
-      return !w || (w.spec.replicas ?? 1) < (h.spec.minReplicas ?? 1);
-    });
-    return { done: low.length === 0, low };
-  }, { timeoutMs: kube.bound.availableS * 1000, intervalMs: 2000 });
-  if (!atMin.ok) return { ok: false, detail: (atMin.last?.low ?? []).map((h) => `HorizontalPodAutoscaler ${ns}/${h.metadata.name}: its target is below minReplicas ${h.spec.minReplicas}; ${conditionsOf(h)}`) };
+  const atMin = await waitFor(
+    async () => {
+      const ws = await workloads(kube, ns);
+      const low = hpas.filter((h) => {
+        const w = ws.find(
+          (x) => x.kind === h.spec.scaleTargetRef.kind && x.metadata.name === h.spec.scaleTargetRef.name,
+        );
+        return !w || (w.spec.replicas ?? 1) < (h.spec.minReplicas ?? 1);
+      });
+      return { done: low.length === 0, low };
+    },
+    { timeoutMs: kube.bound.availableS * 1000, intervalMs: 2000 },
+  );
+  if (!atMin.ok)
+    return {
+      ok: false,
+      detail: (atMin.last?.low ?? []).map(
+        (h) =>
+          `HorizontalPodAutoscaler ${ns}/${h.metadata.name}: its target is below minReplicas ${h.spec.minReplicas}; ${conditionsOf(h)}`,
+      ),
+    };
   const ready = await waitReady(kube, ns, kube.bound.availableS, t0);
   if (!ready.ok) return { ok: false, detail: ready.lines };
-  const pods = (await kube.json(['get', 'pods', '-n', ns])).filter((p) => !p.metadata.ownerReferences?.some((o) => o.kind === 'Job'));
+  const pods = (await kube.json(['get', 'pods', '-n', ns])).filter(
+    (p) => !p.metadata.ownerReferences?.some((o) => o.kind === 'Job'),
+  );
   const bad = pods.filter((p) => p.status?.phase !== 'Running' || !p.spec.nodeName);
-  if (bad.length) return { ok: false, detail: bad.map((p) => `Pod ${ns}/${p.metadata.name}: ${p.status?.phase}, node ${p.spec.nodeName ?? '-'}; ${conditionsOf(p)}`) };
+  if (bad.length)
+    return {
+      ok: false,
+      detail: bad.map(
+        (p) => `Pod ${ns}/${p.metadata.name}: ${p.status?.phase}, node ${p.spec.nodeName ?? '-'}; ${conditionsOf(p)}`,
+      ),
+    };
   // Warning events of objects that are still unhappy: pods not running, claims not bound
-  const events = dedupeEvents(await warningEvents(kube, ns)).filter((e) => !['HorizontalPodAutoscaler'].includes(e.involvedObject.kind));
+  const events = dedupeEvents(await warningEvents(kube, ns)).filter(
+    (e) => !['HorizontalPodAutoscaler'].includes(e.involvedObject.kind),
+  );
   const claims = await kube.json(['get', 'pvc', '-n', ns]);
   const unbound = claims.filter((c) => c.status?.phase !== 'Bound');
-  if (unbound.length) return { ok: false, detail: unbound.map((c) => `PersistentVolumeClaim ${ns}/${c.metadata.name}: ${c.status?.phase}`) };
+  if (unbound.length)
+    return {
+      ok: false,
+      detail: unbound.map((c) => `PersistentVolumeClaim ${ns}/${c.metadata.name}: ${c.status?.phase}`),
+    };
   const resolved = events.map((e) => e.reason);
   const summary = [...new Set(resolved)].map((r) => `${r} x${resolved.filter((x) => x === r).length}`).join(', ');
-  return { ok: true, detail: `${ready.count} workloads available, ${pods.length} pods Running on ${new Set(pods.map((p) => p.spec.nodeName)).size} nodes, ${claims.length} claims bound${summary ? `; resolved warnings: ${summary}` : ''}` };
+  return {
+    ok: true,
+    detail: `${ready.count} workloads available, ${pods.length} pods Running on ${new Set(pods.map((p) => p.spec.nodeName)).size} nodes, ${claims.length} claims bound${summary ? `; resolved warnings: ${summary}` : ''}`,
+  };
 }
 
 async function podsByOwner(kube, ns) {
@@ -308,7 +414,8 @@ async function scenarioSpread(ctx) {
     const parts = [];
     for (const key of ['topology.kubernetes.io/zone', 'kubernetes.io/hostname']) {
       const domains = new Map();
-      for (const n of nodes.values()) if (n.metadata.labels?.[key] && !n.spec.unschedulable) domains.set(n.metadata.labels[key], 0);
+      for (const n of nodes.values())
+        if (n.metadata.labels?.[key] && !n.spec.unschedulable) domains.set(n.metadata.labels[key], 0);
       for (const p of mine) {
         const d = nodes.get(p.spec.nodeName)?.metadata.labels?.[key];
         domains.set(d, (domains.get(d) ?? 0) + 1);
@@ -316,14 +423,30 @@ async function scenarioSpread(ctx) {
       const counts = [...domains.values()];
       const skew = Math.max(...counts) - Math.min(...counts);
       const c = constraints.find((x) => x.topologyKey === key);
-      if (key === 'topology.kubernetes.io/zone') parts.push([...domains.entries()].filter(([, v]) => v > 0).sort().map(([d, v]) => `${d}=${v}`).join(' '));
+      if (key === 'topology.kubernetes.io/zone')
+        parts.push(
+          [...domains.entries()]
+            .filter(([, v]) => v > 0)
+            .sort()
+            .map(([d, v]) => `${d}=${v}`)
+            .join(' '),
+        );
       if (c && skew > c.maxSkew) {
-        problems.push(`${ref(w)}: ${mine.length} pods over ${key} skew ${skew} > maxSkew ${c.maxSkew} (${c.whenUnsatisfiable}); ${[...domains.entries()].sort().map(([d, v]) => `${d}=${v}`).join(' ')}`);
+        problems.push(
+          `${ref(w)}: ${mine.length} pods over ${key} skew ${skew} > maxSkew ${c.maxSkew} (${c.whenUnsatisfiable}); ${[
+            ...domains.entries(),
+          ]
+            .sort()
+            .map(([d, v]) => `${d}=${v}`)
+            .join(' ')}`,
+        );
       }
     }
     report.push(`${w.metadata.name} [${parts.join('')}]`);
   }
-  return problems.length ? { ok: false, detail: problems } : { ok: true, detail: report.join(', ') || 'no multi-replica workload' };
+  return problems.length
+    ? { ok: false, detail: problems }
+    : { ok: true, detail: report.join(', ') || 'no multi-replica workload' };
 }
 
 async function quotaUsed(kube, ns) {
@@ -338,58 +461,109 @@ async function scenarioMaximum(ctx) {
   const scaled = [];
   for (const h of hpas) {
     const t = h.spec.scaleTargetRef;
-    const kind = { Deployment: 'deployment.apps', StatefulSet: 'statefulset.apps', Rollout: 'rollout.argoproj.io' }[t.kind] ?? t.kind;
+    const kind =
+      { Deployment: 'deployment.apps', StatefulSet: 'statefulset.apps', Rollout: 'rollout.argoproj.io' }[t.kind] ??
+      t.kind;
     const r = await kube.run(['scale', '-n', ns, `${kind}/${t.name}`, `--replicas=${h.spec.maxReplicas}`]);
-    if (r.code !== 0) return { ok: false, detail: [`HorizontalPodAutoscaler ${ns}/${h.metadata.name}: ${r.cmd}: ${r.out.trim()}`] };
+    if (r.code !== 0)
+      return { ok: false, detail: [`HorizontalPodAutoscaler ${ns}/${h.metadata.name}: ${r.cmd}: ${r.out.trim()}`] };
     scaled.push(`${t.name}=${h.spec.maxReplicas}`);
   }
   // wait for maximum scale, then start a release of every workload at once
   await waitReady(kube, ns, kube.bound.availableS, since);
   const ws = await workloads(kube, ns);
   for (const w of ws) {
-    const kind = { Deployment: 'deployment.apps', StatefulSet: 'statefulset.apps', Rollout: 'rollout.argoproj.io' }[w.kind];
-    const r = await kube.run(['patch', '-n', ns, `${kind}/${w.metadata.name}`, '--type=merge', '-p', JSON.stringify({ spec: { template: { metadata: { annotations: { 'live-twin/release': 'maximum' } } } } })]);
+    const kind = { Deployment: 'deployment.apps', StatefulSet: 'statefulset.apps', Rollout: 'rollout.argoproj.io' }[
+      w.kind
+    ];
+    const r = await kube.run([
+      'patch',
+      '-n',
+      ns,
+      `${kind}/${w.metadata.name}`,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { template: { metadata: { annotations: { 'live-twin/release': 'maximum' } } } } }),
+    ]);
     if (r.code !== 0) return { ok: false, detail: [`${ref(w)}: ${r.cmd}: ${r.out.trim()}`] };
   }
   // done when every Deployment/StatefulSet rolled and every Rollout's preview is up at full size
   let peakPods = 0;
   let peakQuota = [];
-  const r = await waitFor(async () => {
-    const used = await quotaUsed(kube, ns);
-    const podsUsed = Math.max(0, ...used.map((q) => Number(q.used.pods ?? 0)));
-    if (podsUsed >= peakPods) {
-      peakPods = podsUsed;
-      peakQuota = used;
-    }
-    const all = await workloads(kube, ns);
-    const rss = all.some((w) => w.kind === 'Rollout') ? await kube.json(['get', 'replicasets.apps', '-n', ns]) : [];
-    const pending = [];
-    for (const w of all) {
-      if (w.kind === 'Rollout') {
-        // the Rollout's status counts the new revision only: look at both ReplicaSets
-        const bg = w.status?.blueGreen ?? {};
-        const ready = (hash) => rss.filter((x) => x.metadata.labels?.['rollouts-pod-template-hash'] === hash && x.metadata.ownerReferences?.some((o) => o.name === w.metadata.name)).reduce((n, x) => n + (x.status?.readyReplicas ?? 0), 0);
-        const want = w.spec.replicas ?? 1;
-        const previewUp = bg.previewSelector && bg.previewSelector !== bg.activeSelector && ready(bg.previewSelector) >= want && ready(bg.activeSelector) >= want;
-        if (!previewUp) pending.push(w);
-      } else if (!workloadReady(w)) pending.push(w);
-    }
-    return { done: pending.length === 0, pending };
-  }, { timeoutMs: kube.bound.availableS * 1000, intervalMs: 2000 });
-  const events = dedupeEvents(await warningEvents(kube, ns, since)).filter((e) => /exceeded quota|Insufficient|FailedScheduling/.test(`${e.reason} ${e.message}`));
+  const r = await waitFor(
+    async () => {
+      const used = await quotaUsed(kube, ns);
+      const podsUsed = Math.max(0, ...used.map((q) => Number(q.used.pods ?? 0)));
+      if (podsUsed >= peakPods) {
+        peakPods = podsUsed;
+        peakQuota = used;
+      }
+      const all = await workloads(kube, ns);
+      const rss = all.some((w) => w.kind === 'Rollout') ? await kube.json(['get', 'replicasets.apps', '-n', ns]) : [];
+      const pending = [];
+      for (const w of all) {
+        if (w.kind === 'Rollout') {
+          // the Rollout's status counts the new revision only: look at both ReplicaSets
+          const bg = w.status?.blueGreen ?? {};
+          const ready = (hash) =>
+            rss
+              .filter(
+                (x) =>
+                  x.metadata.labels?.['rollouts-pod-template-hash'] === hash &&
+                  x.metadata.ownerReferences?.some((o) => o.name === w.metadata.name),
+              )
+              .reduce((n, x) => n + (x.status?.readyReplicas ?? 0), 0);
+          const want = w.spec.replicas ?? 1;
+          const previewUp =
+            bg.previewSelector &&
+            bg.previewSelector !== bg.activeSelector &&
+            ready(bg.previewSelector) >= want &&
+            ready(bg.activeSelector) >= want;
+          if (!previewUp) pending.push(w);
+        } else if (!workloadReady(w)) pending.push(w);
+      }
+      return { done: pending.length === 0, pending };
+    },
+    { timeoutMs: kube.bound.availableS * 1000, intervalMs: 2000 },
+  );
+  const events = dedupeEvents(await warningEvents(kube, ns, since)).filter((e) =>
+    /exceeded quota|Insufficient|FailedScheduling/.test(`${e.reason} ${e.message}`),
+  );
   const synth = ctx.predicted;
-  const quotaLine = peakQuota.map((q) => `${q.name}: ${['pods', 'requests.cpu', 'requests.memory'].filter((k) => q.hard[k] !== undefined).map((k) => `${k} ${q.used[k] ?? 0}/${q.hard[k]}`).join(', ')}`).join('; ');
+  const quotaLine = peakQuota
+    .map(
+      (q) =>
+        `${q.name}: ${['pods', 'requests.cpu', 'requests.memory']
+          .filter((k) => q.hard[k] !== undefined)
+          .map((k) => `${k} ${q.used[k] ?? 0}/${q.hard[k]}`)
+          .join(', ')}`,
+    )
+    .join('; ');
   let result;
   if (!r.ok) {
     const lines = r.last?.error ? [r.last.error] : await explainNotReady(kube, ns, r.last.pending, since);
-    for (const e of events.slice(0, 6)) lines.push(`event ${e.involvedObject.kind}/${e.involvedObject.name}: ${e.reason}: ${e.message}`);
-    lines.push(`peak quota use: ${quotaLine || 'no ResourceQuota'}${synth ? `; synth predicted ${synth.pods} pods at max + surge` : ''}`);
+    for (const e of events.slice(0, 6))
+      lines.push(`event ${e.involvedObject.kind}/${e.involvedObject.name}: ${e.reason}: ${e.message}`);
+    lines.push(
+      `peak quota use: ${quotaLine || 'no ResourceQuota'}${synth ? `; synth predicted ${synth.pods} pods at max + surge` : ''}`,
+    );
     result = { ok: false, detail: lines };
   } else {
-    result = { ok: true, detail: `${scaled.length ? `scaled ${scaled.join(' ')}; ` : ''}release at maximum admitted and scheduled; peak ${quotaLine || 'no ResourceQuota'}${synth ? ` (synth: ${synth.pods} pods, requests.cpu ${synth.cpu} at max + surge)` : ''}` };
+    result = {
+      ok: true,
+      detail: `${scaled.length ? `scaled ${scaled.join(' ')}; ` : ''}release at maximum admitted and scheduled; peak ${quotaLine || 'no ResourceQuota'}${synth ? ` (synth: ${synth.pods} pods, requests.cpu ${synth.cpu} at max + surge)` : ''}`,
+    };
   }
   const back = await restore(ctx, hpas);
-  if (!back.ok) return { ok: false, detail: [...[].concat(result.detail), 'then, back at the synthesized state (releases undone, HPA targets at their minimum, re-applied), not everything became ready again:', ...back.lines.map((l) => `  ${l}`)] };
+  if (!back.ok)
+    return {
+      ok: false,
+      detail: [
+        ...[].concat(result.detail),
+        'then, back at the synthesized state (releases undone, HPA targets at their minimum, re-applied), not everything became ready again:',
+        ...back.lines.map((l) => `  ${l}`),
+      ],
+    };
   return result;
 }
 
@@ -400,17 +574,32 @@ async function restore(ctx, hpas = []) {
   // keep it. Removing it takes every template back to the synthesized one (for a Rollout: back to
   // its stable ReplicaSet, the preview goes away)
   for (const w of await workloads(kube, ns)) {
-    const kind = { Deployment: 'deployment.apps', StatefulSet: 'statefulset.apps', Rollout: 'rollout.argoproj.io' }[w.kind];
+    const kind = { Deployment: 'deployment.apps', StatefulSet: 'statefulset.apps', Rollout: 'rollout.argoproj.io' }[
+      w.kind
+    ];
     const annotations = w.spec.template.metadata?.annotations ?? {};
     if (annotations['live-twin/release']) {
       // the whole map when it was the only key: a Rollout's pod-template hash tells {} from none
-      const path = Object.keys(annotations).length === 1 ? '/spec/template/metadata/annotations' : '/spec/template/metadata/annotations/live-twin~1release';
-      await kube.run(['patch', '-n', ns, `${kind}/${w.metadata.name}`, '--type=json', '-p', JSON.stringify([{ op: 'remove', path }])]);
+      const path =
+        Object.keys(annotations).length === 1
+          ? '/spec/template/metadata/annotations'
+          : '/spec/template/metadata/annotations/live-twin~1release';
+      await kube.run([
+        'patch',
+        '-n',
+        ns,
+        `${kind}/${w.metadata.name}`,
+        '--type=json',
+        '-p',
+        JSON.stringify([{ op: 'remove', path }]),
+      ]);
     }
   }
   for (const h of hpas) {
     const t = h.spec.scaleTargetRef;
-    const kind = { Deployment: 'deployment.apps', StatefulSet: 'statefulset.apps', Rollout: 'rollout.argoproj.io' }[t.kind] ?? t.kind;
+    const kind =
+      { Deployment: 'deployment.apps', StatefulSet: 'statefulset.apps', Rollout: 'rollout.argoproj.io' }[t.kind] ??
+      t.kind;
     await kube.run(['scale', '-n', ns, `${kind}/${t.name}`, `--replicas=${h.spec.minReplicas ?? 1}`]);
   }
   await kube.run([...ARGOCD_APPLY, '-f', path.join(ctx.dir, 'twin-copy.yaml')]);
@@ -423,7 +612,9 @@ async function scenarioDrain(ctx) {
   const report = [];
   const pdbs = await kube.json(['get', 'pdb', '-n', ns]);
   for (const zone of nodes.zones) {
-    const names = (await kube.json(['get', 'nodes', '-l', `topology.kubernetes.io/zone=${zone}`])).map((n) => n.metadata.name);
+    const names = (await kube.json(['get', 'nodes', '-l', `topology.kubernetes.io/zone=${zone}`])).map(
+      (n) => n.metadata.name,
+    );
     const t0 = Date.now();
     let worst = new Map();
     let draining = true;
@@ -440,27 +631,44 @@ async function scenarioDrain(ctx) {
         await sleep(1000);
       }
     })();
-    const r = await kube.run(['drain', ...names, '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${kube.bound.drainS}s`], { timeoutMs: (kube.bound.drainS + 30) * 1000 });
+    const r = await kube.run(
+      ['drain', ...names, '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${kube.bound.drainS}s`],
+      { timeoutMs: (kube.bound.drainS + 30) * 1000 },
+    );
     draining = false;
     await watcher;
     const took = (Date.now() - t0) / 1000;
     if (r.code !== 0) {
       const blocked = [...new Set([...r.out.matchAll(/disruption budget[^\n]*/gi)].map((m) => m[0]))];
       const evictPods = [...new Set([...r.out.matchAll(/evicting pod ([\w-]+\/[\w.-]+)/g)].map((m) => m[1]))];
-      const budgets = pdbs.filter((p) => evictPods.some((ep) => ep.split('/')[1].startsWith(`${(p.spec.selector?.matchLabels ?? {})['app.kubernetes.io/name'] ?? p.metadata.name}-`)));
-      lines.push(`zone ${zone}: kubectl drain ${names.join(' ')} did not complete within ${kube.bound.drainS}s (exit ${r.code})`);
+      const budgets = pdbs.filter((p) =>
+        evictPods.some((ep) =>
+          ep
+            .split('/')[1]
+            .startsWith(`${(p.spec.selector?.matchLabels ?? {})['app.kubernetes.io/name'] ?? p.metadata.name}-`),
+        ),
+      );
+      lines.push(
+        `zone ${zone}: kubectl drain ${names.join(' ')} did not complete within ${kube.bound.drainS}s (exit ${r.code})`,
+      );
       for (const p of budgets.length ? budgets : pdbs.filter((x) => (x.status?.disruptionsAllowed ?? 1) === 0)) {
-        lines.push(`  PodDisruptionBudget ${ns}/${p.metadata.name}: disruptionsAllowed ${p.status?.disruptionsAllowed}, currentHealthy ${p.status?.currentHealthy}, desiredHealthy ${p.status?.desiredHealthy}; ${conditionsOf(p)}`);
+        lines.push(
+          `  PodDisruptionBudget ${ns}/${p.metadata.name}: disruptionsAllowed ${p.status?.disruptionsAllowed}, currentHealthy ${p.status?.currentHealthy}, desiredHealthy ${p.status?.desiredHealthy}; ${conditionsOf(p)}`,
+        );
       }
       for (const b of blocked.slice(0, 3)) lines.push(`  kubectl: ${b}`);
       await kube.run(['uncordon', ...names]);
       break;
     }
     const below = [...worst.entries()].filter(([, m]) => m < 0);
-    for (const [name, m] of below) lines.push(`zone ${zone}: PodDisruptionBudget ${ns}/${name} went ${-m} below desiredHealthy during the drain`);
+    for (const [name, m] of below)
+      lines.push(`zone ${zone}: PodDisruptionBudget ${ns}/${name} went ${-m} below desiredHealthy during the drain`);
     const ready = await waitReady(kube, ns, kube.bound.availableS, t0);
     if (!ready.ok) {
-      lines.push(`zone ${zone} drained: not everything rescheduled on the other zones within ${kube.bound.availableS}s:`, ...ready.lines.map((l) => `  ${l}`));
+      lines.push(
+        `zone ${zone} drained: not everything rescheduled on the other zones within ${kube.bound.availableS}s:`,
+        ...ready.lines.map((l) => `  ${l}`),
+      );
       await kube.run(['uncordon', ...names]);
       break;
     }
@@ -468,14 +676,18 @@ async function scenarioDrain(ctx) {
     await kube.run(['uncordon', ...names]);
     report.push(`${zone} ${took.toFixed(0)}s (all available after ${rescheduled.toFixed(0)}s)`);
   }
-  return lines.length ? { ok: false, detail: lines } : { ok: true, detail: `drained each zone in turn, no PDB went below its minimum: ${report.join(', ')}` };
+  return lines.length
+    ? { ok: false, detail: lines }
+    : { ok: true, detail: `drained each zone in turn, no PDB went below its minimum: ${report.join(', ')}` };
 }
 
 function newImage(image, suffix) {
   const at = image.indexOf('@sha256:');
   if (at >= 0) {
     const digest = image.slice(at + 8);
-    const flipped = [...digest].map((c, i) => (i < 8 ? ((parseInt(c, 16) + suffix.length) % 16).toString(16) : c)).join('');
+    const flipped = [...digest]
+      .map((c, i) => (i < 8 ? ((parseInt(c, 16) + suffix.length) % 16).toString(16) : c))
+      .join('');
     return `${image.slice(0, at)}@sha256:${flipped}`;
   }
   const colon = image.lastIndexOf(':');
@@ -485,132 +697,278 @@ function newImage(image, suffix) {
 async function releaseOne(ctx, name) {
   const { kube, ns, exporter } = ctx;
   const get = () => kube.json(['get', 'rollout.argoproj.io', name, '-n', ns]);
-  const activeSelector = async (svc) => (await kube.json(['get', 'service', svc, '-n', ns])).spec.selector?.['rollouts-pod-template-hash'];
+  const activeSelector = async (svc) =>
+    (await kube.json(['get', 'service', svc, '-n', ns])).spec.selector?.['rollouts-pod-template-hash'];
   const ro = await get();
   const bg = ro.spec.strategy.blueGreen;
   const container = ro.spec.template.spec.containers[0];
   const stableHash = ro.status?.blueGreen?.activeSelector;
   const steps = [];
-  const runsOf = async (hash) => (await kube.json(['get', 'analysisrun.argoproj.io', '-n', ns])).filter((a) => a.metadata.ownerReferences?.some((o) => o.name === name) && (!hash || a.metadata.labels?.['rollouts-pod-template-hash'] === hash));
-  const runLine = (a) => `AnalysisRun ${ns}/${a.metadata.name}: ${a.status?.phase}${a.status?.message ? ` (${a.status.message})` : ''}; ${(a.status?.metricResults ?? []).map((m) => `${m.name}=${m.phase}${m.message ? ` (${m.message})` : ''}`).join(', ')}`;
+  const runsOf = async (hash) =>
+    (await kube.json(['get', 'analysisrun.argoproj.io', '-n', ns])).filter(
+      (a) =>
+        a.metadata.ownerReferences?.some((o) => o.name === name) &&
+        (!hash || a.metadata.labels?.['rollouts-pod-template-hash'] === hash),
+    );
+  const runLine = (a) =>
+    `AnalysisRun ${ns}/${a.metadata.name}: ${a.status?.phase}${a.status?.message ? ` (${a.status.message})` : ''}; ${(a.status?.metricResults ?? []).map((m) => `${m.name}=${m.phase}${m.message ? ` (${m.message})` : ''}`).join(', ')}`;
 
   // 1. a good release: preview up, pre-promotion analysis passes, promotion, switch, post-promotion, scale-down
   const good = newImage(container.image, 'twin1');
-  let r = await kube.run(['patch', '-n', ns, `rollout.argoproj.io/${name}`, '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: good }])]);
+  let r = await kube.run([
+    'patch',
+    '-n',
+    ns,
+    `rollout.argoproj.io/${name}`,
+    '--type=json',
+    '-p',
+    JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: good }]),
+  ]);
   if (r.code !== 0) return { ok: false, detail: [`Rollout ${ns}/${name}: ${r.cmd}: ${r.out.trim()}`] };
-  const paused = await waitFor(async () => {
-    const x = await get();
-    const runs = (await runsOf()).filter((a) => a.metadata.labels?.['rollouts-pod-template-hash'] === x.status?.blueGreen?.previewSelector);
-    const failed = runs.find((a) => ['Failed', 'Error', 'Inconclusive'].includes(a.status?.phase));
-    if (failed || x.status?.abort) return { done: true, fail: failed ? runLine(failed) : `aborted: ${x.status?.message}`, x };
-    const waiting = (x.status?.pauseConditions ?? []).some((c) => c.reason === 'BlueGreenPause');
-    return { done: waiting && runs.some((a) => a.status?.phase === 'Successful'), x, runs };
-  }, { timeoutMs: kube.bound.releaseS * 1000, intervalMs: 1000 });
+  const paused = await waitFor(
+    async () => {
+      const x = await get();
+      const runs = (await runsOf()).filter(
+        (a) => a.metadata.labels?.['rollouts-pod-template-hash'] === x.status?.blueGreen?.previewSelector,
+      );
+      const failed = runs.find((a) => ['Failed', 'Error', 'Inconclusive'].includes(a.status?.phase));
+      if (failed || x.status?.abort)
+        return { done: true, fail: failed ? runLine(failed) : `aborted: ${x.status?.message}`, x };
+      const waiting = (x.status?.pauseConditions ?? []).some((c) => c.reason === 'BlueGreenPause');
+      return { done: waiting && runs.some((a) => a.status?.phase === 'Successful'), x, runs };
+    },
+    { timeoutMs: kube.bound.releaseS * 1000, intervalMs: 1000 },
+  );
   if (!paused.ok || paused.value.fail) {
     const x = paused.last?.x ?? (await get());
-    return { ok: false, detail: [`Rollout ${ns}/${name} (image ${good}): pre-promotion did not pass: ${paused.value?.fail ?? `phase ${x.status?.phase}${x.status?.message ? ` (${x.status.message})` : ''}, pauseConditions ${JSON.stringify(x.status?.pauseConditions ?? [])}`}`, ...(await runsOf()).map((a) => `  ${runLine(a)}`)] };
+    return {
+      ok: false,
+      detail: [
+        `Rollout ${ns}/${name} (image ${good}): pre-promotion did not pass: ${paused.value?.fail ?? `phase ${x.status?.phase}${x.status?.message ? ` (${x.status.message})` : ''}, pauseConditions ${JSON.stringify(x.status?.pauseConditions ?? [])}`}`,
+        ...(await runsOf()).map((a) => `  ${runLine(a)}`),
+      ],
+    };
   }
   const newHash = paused.value.x.status.blueGreen.previewSelector;
-  if ((await activeSelector(bg.activeService)) !== stableHash) return { ok: false, detail: [`Service ${ns}/${bg.activeService} moved before promotion`] };
+  if ((await activeSelector(bg.activeService)) !== stableHash)
+    return { ok: false, detail: [`Service ${ns}/${bg.activeService} moved before promotion`] };
   const pre = paused.value.runs.find((a) => a.status?.phase === 'Successful');
-  steps.push(`preview ${newHash} up, pre-promotion passed (${(pre.status.metricResults ?? []).map((m) => `${m.name} ${m.phase}`).join(', ')})`);
-  r = await kube.run(['patch', '-n', ns, `rollout.argoproj.io/${name}`, '--subresource=status', '--type=merge', '-p', '{"status":{"pauseConditions":null}}']);
+  steps.push(
+    `preview ${newHash} up, pre-promotion passed (${(pre.status.metricResults ?? []).map((m) => `${m.name} ${m.phase}`).join(', ')})`,
+  );
+  r = await kube.run([
+    'patch',
+    '-n',
+    ns,
+    `rollout.argoproj.io/${name}`,
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    '{"status":{"pauseConditions":null}}',
+  ]);
   if (r.code !== 0) return { ok: false, detail: [`Rollout ${ns}/${name}: promote: ${r.cmd}: ${r.out.trim()}`] };
   // the design (README, "Blue/green releases"): the old pods stay until the post-promotion analysis
   // passed and at least scaleDownDelaySeconds after the switch (the window of `rollouts undo`)
   const at = {};
   const promotedT0 = Date.now();
-  const promoted = await waitFor(async () => {
-    const x = await get();
-    const active = await activeSelector(bg.activeService);
-    const rss = await kube.json(['get', 'replicasets.apps', '-n', ns, '-l', `rollouts-pod-template-hash=${stableHash}`]);
-    const oldReplicas = rss.reduce((n, rs) => n + (rs.spec.replicas ?? 0), 0);
-    const runs = await runsOf(newHash);
-    const fail = runs.find((a) => ['Failed', 'Error'].includes(a.status?.phase));
-    if (fail) return { done: true, fail: runLine(fail) };
-    const now = Date.now();
-    if (active === newHash) at.switched ??= now;
-    if (runs.some((a) => a.metadata.name.endsWith('-post') && a.status?.phase === 'Successful')) at.postPassed ??= now;
-    if (oldReplicas === 0) at.scaledDown ??= now;
-    return { done: active === newHash && x.status?.phase === 'Healthy' && oldReplicas === 0, active, oldReplicas, x };
-  }, { timeoutMs: kube.bound.releaseS * 1000, intervalMs: 1000 });
+  const promoted = await waitFor(
+    async () => {
+      const x = await get();
+      const active = await activeSelector(bg.activeService);
+      const rss = await kube.json([
+        'get',
+        'replicasets.apps',
+        '-n',
+        ns,
+        '-l',
+        `rollouts-pod-template-hash=${stableHash}`,
+      ]);
+      const oldReplicas = rss.reduce((n, rs) => n + (rs.spec.replicas ?? 0), 0);
+      const runs = await runsOf(newHash);
+      const fail = runs.find((a) => ['Failed', 'Error'].includes(a.status?.phase));
+      if (fail) return { done: true, fail: runLine(fail) };
+      const now = Date.now();
+      if (active === newHash) at.switched ??= now;
+      if (runs.some((a) => a.metadata.name.endsWith('-post') && a.status?.phase === 'Successful'))
+        at.postPassed ??= now;
+      if (oldReplicas === 0) at.scaledDown ??= now;
+      return { done: active === newHash && x.status?.phase === 'Healthy' && oldReplicas === 0, active, oldReplicas, x };
+    },
+    { timeoutMs: kube.bound.releaseS * 1000, intervalMs: 1000 },
+  );
   if (!promoted.ok || promoted.value.fail) {
     const l = promoted.last ?? {};
-    return { ok: false, detail: [`Rollout ${ns}/${name}: after promotion: ${promoted.value?.fail ?? `active Service selects ${l.active}, want ${newHash}; old ReplicaSet replicas ${l.oldReplicas}; phase ${l.x?.status?.phase} ${l.x?.status?.message ?? ''}`}`, ...(await runsOf(newHash)).map((a) => `  ${runLine(a)}`)] };
+    return {
+      ok: false,
+      detail: [
+        `Rollout ${ns}/${name}: after promotion: ${promoted.value?.fail ?? `active Service selects ${l.active}, want ${newHash}; old ReplicaSet replicas ${l.oldReplicas}; phase ${l.x?.status?.phase} ${l.x?.status?.message ?? ''}`}`,
+        ...(await runsOf(newHash)).map((a) => `  ${runLine(a)}`),
+      ],
+    };
   }
   const hasPost = Boolean(bg.postPromotionAnalysis);
   const secs = (t) => ((t - promotedT0) / 1000).toFixed(0);
   // sampled each second: allow 2 s of sampling error on the delay
   const delay = bg.scaleDownDelaySeconds ?? 30;
   if ((hasPost && !(at.postPassed <= at.scaledDown)) || at.scaledDown - at.switched < (delay - 2) * 1000) {
-    return { ok: false, detail: [`Rollout ${ns}/${name}: old ReplicaSet ${stableHash} scaled down too early: Service switched at ${secs(at.switched)}s, post-promotion passed at ${at.postPassed ? `${secs(at.postPassed)}s` : 'never'}, old pods gone at ${secs(at.scaledDown)}s (scaleDownDelaySeconds ${delay})`] };
+    return {
+      ok: false,
+      detail: [
+        `Rollout ${ns}/${name}: old ReplicaSet ${stableHash} scaled down too early: Service switched at ${secs(at.switched)}s, post-promotion passed at ${at.postPassed ? `${secs(at.postPassed)}s` : 'never'}, old pods gone at ${secs(at.scaledDown)}s (scaleDownDelaySeconds ${delay})`,
+      ],
+    };
   }
-  steps.push(`promoted, Service ${bg.activeService} switched at ${secs(at.switched)}s, ${hasPost ? `post-promotion passed at ${secs(at.postPassed)}s, ` : ''}old ReplicaSet scaled down at ${secs(at.scaledDown)}s`);
+  steps.push(
+    `promoted, Service ${bg.activeService} switched at ${secs(at.switched)}s, ${hasPost ? `post-promotion passed at ${secs(at.postPassed)}s, ` : ''}old ReplicaSet scaled down at ${secs(at.scaledDown)}s`,
+  );
 
   // 2. a bad release: its analysis fails, the release is aborted, the active Service never moves
   const bad = newImage(container.image, 'twin-bad');
   exporter.badImages.add(bad);
-  await kube.run(['patch', '-n', ns, `rollout.argoproj.io/${name}`, '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: bad }])]);
+  await kube.run([
+    'patch',
+    '-n',
+    ns,
+    `rollout.argoproj.io/${name}`,
+    '--type=json',
+    '-p',
+    JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: bad }]),
+  ]);
   let moved = false;
-  const aborted = await waitFor(async () => {
-    const x = await get();
-    if ((await activeSelector(bg.activeService)) !== newHash) moved = true;
-    const runs = (await runsOf()).filter((a) => a.metadata.labels?.['rollouts-pod-template-hash'] && a.metadata.labels['rollouts-pod-template-hash'] !== newHash);
-    return { done: Boolean(x.status?.abort) && runs.some((a) => a.status?.phase === 'Failed'), x, runs };
-  }, { timeoutMs: kube.bound.releaseS * 1000, intervalMs: 1000 });
+  const aborted = await waitFor(
+    async () => {
+      const x = await get();
+      if ((await activeSelector(bg.activeService)) !== newHash) moved = true;
+      const runs = (await runsOf()).filter(
+        (a) =>
+          a.metadata.labels?.['rollouts-pod-template-hash'] &&
+          a.metadata.labels['rollouts-pod-template-hash'] !== newHash,
+      );
+      return { done: Boolean(x.status?.abort) && runs.some((a) => a.status?.phase === 'Failed'), x, runs };
+    },
+    { timeoutMs: kube.bound.releaseS * 1000, intervalMs: 1000 },
+  );
   if (!aborted.ok || moved) {
     const x = aborted.last?.x ?? (await get());
-    return { ok: false, detail: [`Rollout ${ns}/${name} (bad image ${bad}): ${moved ? 'the active Service moved to the failing release' : `not aborted: phase ${x.status?.phase} ${x.status?.message ?? ''}`}`, ...(aborted.last?.runs ?? []).map((a) => `  ${runLine(a)}`)] };
+    return {
+      ok: false,
+      detail: [
+        `Rollout ${ns}/${name} (bad image ${bad}): ${moved ? 'the active Service moved to the failing release' : `not aborted: phase ${x.status?.phase} ${x.status?.message ?? ''}`}`,
+        ...(aborted.last?.runs ?? []).map((a) => `  ${runLine(a)}`),
+      ],
+    };
   }
-  steps.push(`bad release aborted by its analysis (${aborted.value.runs.filter((a) => a.status?.phase === 'Failed').map((a) => (a.status.metricResults ?? []).filter((m) => m.phase === 'Failed').map((m) => m.name).join('+')).join(', ')} failed), Service never moved`);
+  steps.push(
+    `bad release aborted by its analysis (${aborted.value.runs
+      .filter((a) => a.status?.phase === 'Failed')
+      .map((a) =>
+        (a.status.metricResults ?? [])
+          .filter((m) => m.phase === 'Failed')
+          .map((m) => m.name)
+          .join('+'),
+      )
+      .join(', ')} failed), Service never moved`,
+  );
   if (!bg.postPromotionAnalysis) return { ok: true, detail: `${name}: ${steps.join('; ')}` };
 
   // 3. a release that fails only on live traffic: healthy until promoted, failing after; the
   // post-promotion analysis must fail and the active Service go back to the old pods (the rollback
   // the README promises while the old ReplicaSet is kept)
   const late = newImage(container.image, 'twin-late');
-  r = await kube.run(['patch', '-n', ns, `rollout.argoproj.io/${name}`, '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: late }])]);
+  r = await kube.run([
+    'patch',
+    '-n',
+    ns,
+    `rollout.argoproj.io/${name}`,
+    '--type=json',
+    '-p',
+    JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: late }]),
+  ]);
   if (r.code !== 0) return { ok: false, detail: [`Rollout ${ns}/${name}: ${r.cmd}: ${r.out.trim()}`] };
-  const latePaused = await waitFor(async () => {
-    const x = await get();
-    const hash = x.status?.blueGreen?.previewSelector;
-    const runs = hash && hash !== newHash ? await runsOf(hash) : [];
-    const failed = runs.find((a) => ['Failed', 'Error', 'Inconclusive'].includes(a.status?.phase));
-    if (failed) return { done: true, fail: runLine(failed) };
-    const waiting = (x.status?.pauseConditions ?? []).some((c) => c.reason === 'BlueGreenPause');
-    return { done: waiting && runs.some((a) => a.metadata.name.endsWith('-pre') && a.status?.phase === 'Successful'), hash, x };
-  }, { timeoutMs: kube.bound.releaseS * 1000, intervalMs: 1000 });
+  const latePaused = await waitFor(
+    async () => {
+      const x = await get();
+      const hash = x.status?.blueGreen?.previewSelector;
+      const runs = hash && hash !== newHash ? await runsOf(hash) : [];
+      const failed = runs.find((a) => ['Failed', 'Error', 'Inconclusive'].includes(a.status?.phase));
+      if (failed) return { done: true, fail: runLine(failed) };
+      const waiting = (x.status?.pauseConditions ?? []).some((c) => c.reason === 'BlueGreenPause');
+      return {
+        done: waiting && runs.some((a) => a.metadata.name.endsWith('-pre') && a.status?.phase === 'Successful'),
+        hash,
+        x,
+      };
+    },
+    { timeoutMs: kube.bound.releaseS * 1000, intervalMs: 1000 },
+  );
   if (!latePaused.ok || latePaused.value.fail) {
     const x = latePaused.last?.x ?? {};
-    return { ok: false, detail: [`Rollout ${ns}/${name} (image ${late}, healthy until promoted): pre-promotion did not pass: ${latePaused.value?.fail ?? `phase ${x.status?.phase} ${x.status?.message ?? ''}`}`] };
+    return {
+      ok: false,
+      detail: [
+        `Rollout ${ns}/${name} (image ${late}, healthy until promoted): pre-promotion did not pass: ${latePaused.value?.fail ?? `phase ${x.status?.phase} ${x.status?.message ?? ''}`}`,
+      ],
+    };
   }
   const lateHash = latePaused.value.hash;
   exporter.badImages.add(late);
-  await kube.run(['patch', '-n', ns, `rollout.argoproj.io/${name}`, '--subresource=status', '--type=merge', '-p', '{"status":{"pauseConditions":null}}']);
+  await kube.run([
+    'patch',
+    '-n',
+    ns,
+    `rollout.argoproj.io/${name}`,
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    '{"status":{"pauseConditions":null}}',
+  ]);
   let switched = false;
-  const rolledBack = await waitFor(async () => {
-    const x = await get();
-    const active = await activeSelector(bg.activeService);
-    if (active === lateHash) switched = true;
-    const runs = await runsOf(lateHash);
-    const post = runs.find((a) => a.metadata.name.endsWith('-post'));
-    return { done: switched && Boolean(x.status?.abort) && post?.status?.phase === 'Failed' && active === newHash, active, post, x };
-  }, { timeoutMs: kube.bound.releaseS * 1000, intervalMs: 1000 });
+  const rolledBack = await waitFor(
+    async () => {
+      const x = await get();
+      const active = await activeSelector(bg.activeService);
+      if (active === lateHash) switched = true;
+      const runs = await runsOf(lateHash);
+      const post = runs.find((a) => a.metadata.name.endsWith('-post'));
+      return {
+        done: switched && Boolean(x.status?.abort) && post?.status?.phase === 'Failed' && active === newHash,
+        active,
+        post,
+        x,
+      };
+    },
+    { timeoutMs: kube.bound.releaseS * 1000, intervalMs: 1000 },
+  );
   if (!rolledBack.ok) {
     const l = rolledBack.last ?? {};
-    return { ok: false, detail: [`Rollout ${ns}/${name} (image ${late}, failing after promotion): ${!switched ? 'the active Service never switched to it' : `not rolled back: active Service selects ${l.active}, want ${newHash}; abort ${Boolean(l.x?.status?.abort)}; phase ${l.x?.status?.phase} ${l.x?.status?.message ?? ''}`}`, ...(l.post ? [`  ${runLine(l.post)}`] : [])] };
+    return {
+      ok: false,
+      detail: [
+        `Rollout ${ns}/${name} (image ${late}, failing after promotion): ${!switched ? 'the active Service never switched to it' : `not rolled back: active Service selects ${l.active}, want ${newHash}; abort ${Boolean(l.x?.status?.abort)}; phase ${l.x?.status?.phase} ${l.x?.status?.message ?? ''}`}`,
+        ...(l.post ? [`  ${runLine(l.post)}`] : []),
+      ],
+    };
   }
-  steps.push(`release failing after promotion: post-promotion ${(rolledBack.value.post.status.metricResults ?? []).filter((m) => m.phase === 'Failed').map((m) => m.name).join('+')} failed, aborted, Service ${bg.activeService} back on ${newHash}`);
+  steps.push(
+    `release failing after promotion: post-promotion ${(rolledBack.value.post.status.metricResults ?? [])
+      .filter((m) => m.phase === 'Failed')
+      .map((m) => m.name)
+      .join('+')} failed, aborted, Service ${bg.activeService} back on ${newHash}`,
+  );
   return { ok: true, detail: `${name}: ${steps.join('; ')}` };
 }
 
 async function scenarioRelease(ctx) {
-  const rollouts = (await workloads(ctx.kube, ctx.ns)).filter((w) => w.kind === 'Rollout' && w.spec.strategy?.blueGreen);
+  const rollouts = (await workloads(ctx.kube, ctx.ns)).filter(
+    (w) => w.kind === 'Rollout' && w.spec.strategy?.blueGreen,
+  );
   if (!rollouts.length) return { ok: true, skip: true, detail: 'no blue/green Rollout' };
   const results = await Promise.all(rollouts.map((w) => releaseOne(ctx, w.metadata.name)));
   const failed = results.filter((x) => !x.ok);
   // no restore: the Re-apply scenario puts the synthesized image back (a release of its own)
-  return failed.length ? { ok: false, detail: failed.flatMap((x) => x.detail) } : { ok: true, detail: results.map((x) => x.detail).join(' | ') };
+  return failed.length
+    ? { ok: false, detail: failed.flatMap((x) => x.detail) }
+    : { ok: true, detail: results.map((x) => x.detail).join(' | ') };
 }
 
 async function scenarioReapply(ctx) {
@@ -618,12 +976,32 @@ async function scenarioReapply(ctx) {
   const file = path.join(ctx.dir, 'twin-copy.yaml');
   const res = await kube.run([...ARGOCD_APPLY, '-f', file]);
   const warnings = res.out.split('\n').filter((l) => /^Warning:/i.test(l));
-  if (res.code !== 0 || warnings.length) return { ok: false, detail: [`${res.cmd} (exit ${res.code}):`, ...res.out.trim().split('\n').filter((l) => !/serverside-applied$/.test(l)).slice(0, 20)] };
+  if (res.code !== 0 || warnings.length)
+    return {
+      ok: false,
+      detail: [
+        `${res.cmd} (exit ${res.code}):`,
+        ...res.out
+          .trim()
+          .split('\n')
+          .filter((l) => !/serverside-applied$/.test(l))
+          .slice(0, 20),
+      ],
+    };
   const diff = await kube.run(['diff', '-f', file]);
-  if (diff.code === 0) return { ok: true, detail: `${ctx.twin.length} objects re-applied, kubectl diff: no difference` };
+  if (diff.code === 0)
+    return { ok: true, detail: `${ctx.twin.length} objects re-applied, kubectl diff: no difference` };
   const lines = diff.out.split('\n');
-  const objs = [...new Set(lines.filter((l) => l.startsWith('diff -u')).map((l) => l.split(/\s+/).pop().split('/').pop()))];
-  return { ok: false, detail: [`kubectl diff found drift on ${objs.join(', ') || '(see diff)'}:`, ...lines.filter((l) => /^[-+] /.test(l)).slice(0, 40)] };
+  const objs = [
+    ...new Set(lines.filter((l) => l.startsWith('diff -u')).map((l) => l.split(/\s+/).pop().split('/').pop())),
+  ];
+  return {
+    ok: false,
+    detail: [
+      `kubectl diff found drift on ${objs.join(', ') || '(see diff)'}:`,
+      ...lines.filter((l) => /^[-+] /.test(l)).slice(0, 40),
+    ],
+  };
 }
 
 const SCENARIOS = [
@@ -641,10 +1019,22 @@ const SCENARIOS = [
  * (its controller lists AnalysisRuns, Experiments and ClusterAnalysisTemplates at start).
  */
 function crdsFor(crds, objects) {
-  const all = crds.yaml.split('---\n').map((d) => d.trim()).filter(Boolean).map((d) => JSON.parse(d));
+  const all = crds.yaml
+    .split('---\n')
+    .map((d) => d.trim())
+    .filter(Boolean)
+    .map((d) => JSON.parse(d));
   const used = new Set(objects.map((o) => `${o.apiVersion.split('/')[0]}/${o.kind}`));
   const rollouts = objects.some((o) => o.kind === 'Rollout');
-  const picked = all.filter((c) => used.has(`${c.spec.group}/${c.spec.names.kind}`) || (rollouts && c.spec.group === 'argoproj.io' && ['Rollout', 'AnalysisRun', 'AnalysisTemplate', 'ClusterAnalysisTemplate', 'Experiment'].includes(c.spec.names.kind)));
+  const picked = all.filter(
+    (c) =>
+      used.has(`${c.spec.group}/${c.spec.names.kind}`) ||
+      (rollouts &&
+        c.spec.group === 'argoproj.io' &&
+        ['Rollout', 'AnalysisRun', 'AnalysisTemplate', 'ClusterAnalysisTemplate', 'Experiment'].includes(
+          c.spec.names.kind,
+        )),
+  );
   return { yaml: picked.map((c) => `---\n${JSON.stringify(c)}\n`).join(''), count: picked.length };
 }
 
@@ -679,7 +1069,8 @@ async function runTarget(label, dir, assets, crds, only) {
     // per target (targets may run side by side): the bounds of its waits, the workload kinds it has
     kube.bound = bound;
     kube.workloadResources = 'deployments.apps,statefulsets.apps';
-    const phase = (what) => process.env.LIVE_TEST_DEBUG && log(`    ${label}: ${what} at ${((Date.now() - t0) / 1000).toFixed(0)}s`);
+    const phase = (what) =>
+      process.env.LIVE_TEST_DEBUG && log(`    ${label}: ${what} at ${((Date.now() - t0) / 1000).toFixed(0)}s`);
     phase('control plane up');
     procs.push(...(await startControllers({ assets, dir: workDir, cp })));
     await installCrds(kube, crdsFor(crds, objects));
@@ -691,7 +1082,11 @@ async function runTarget(label, dir, assets, crds, only) {
       exporter = new FixtureExporter({ namespace: ns });
       exporter.closer = () => exporter.server.close();
       closers.add(exporter.closer);
-      exporter.learn(objects.filter((o) => o.kind === 'AnalysisTemplate').flatMap((o) => (o.data.spec.metrics ?? []).map((m) => m.provider?.prometheus?.query).filter(Boolean)));
+      exporter.learn(
+        objects
+          .filter((o) => o.kind === 'AnalysisTemplate')
+          .flatMap((o) => (o.data.spec.metrics ?? []).map((m) => m.provider?.prometheus?.query).filter(Boolean)),
+      );
       const prom = await startPrometheus({ dir: workDir, exporterPort: await exporter.listen() });
       procs.push(prom.proc);
       promUrl = prom.url;
@@ -707,16 +1102,35 @@ async function runTarget(label, dir, assets, crds, only) {
       if (r.code !== 0) throw new Error(`creating storage: ${r.out}`);
     }
     phase('nodes and storage created');
-    const ready = await waitFor(async () => {
-      const ns2 = await kube.json(['get', 'nodes']);
-      return { done: ns2.length === nodes.zones.length * nodes.perZone && ns2.every((n) => (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')) };
-    }, { timeoutMs: 60_000 });
+    const ready = await waitFor(
+      async () => {
+        const ns2 = await kube.json(['get', 'nodes']);
+        return {
+          done:
+            ns2.length === nodes.zones.length * nodes.perZone &&
+            ns2.every((n) => (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')),
+        };
+      },
+      { timeoutMs: 60_000 },
+    );
     if (!ready.ok) throw new Error('kwok nodes not Ready after 60s');
-    log(`  ${label}: ${nodes.zones.length} zones x ${nodes.perZone} nodes (${nodes.cpu} CPU, ${nodes.memory}, ${nodes.pods} pods each)${twinConfig.source ? ` from ${twinConfig.source}` : ''}; up in ${((Date.now() - t0) / 1000).toFixed(0)}s`);
+    log(
+      `  ${label}: ${nodes.zones.length} zones x ${nodes.perZone} nodes (${nodes.cpu} CPU, ${nodes.memory}, ${nodes.pods} pods each)${twinConfig.source ? ` from ${twinConfig.source}` : ''}; up in ${((Date.now() - t0) / 1000).toFixed(0)}s`,
+    );
 
     const twin = twinCopy(objects, promUrl);
     fs.writeFileSync(path.join(workDir, 'twin-copy.yaml'), toDocs(twin));
-    const ctx = { kube, ns, objects, twin, nodes, exporter, dir: workDir, t0: Date.now(), predicted: predictedCapacity(objects) };
+    const ctx = {
+      kube,
+      ns,
+      objects,
+      twin,
+      nodes,
+      exporter,
+      dir: workDir,
+      t0: Date.now(),
+      predicted: predictedCapacity(objects),
+    };
     if (exporter) {
       // the exporter follows the Rollouts' pods
       const follow = async () => {
@@ -724,7 +1138,16 @@ async function runTarget(label, dir, assets, crds, only) {
           try {
             const pods = await kube.json(['get', 'pods', '-n', ns, '-l', 'rollouts-pod-template-hash']);
             const known = new Map(exporter.pods.map((p) => [p.name, p]));
-            exporter.pods = pods.filter((p) => p.status?.phase === 'Running').map((p) => known.get(p.metadata.name) ?? { name: p.metadata.name, image: p.spec.containers[0].image, since: Date.now() });
+            exporter.pods = pods
+              .filter((p) => p.status?.phase === 'Running')
+              .map(
+                (p) =>
+                  known.get(p.metadata.name) ?? {
+                    name: p.metadata.name,
+                    image: p.spec.containers[0].image,
+                    since: Date.now(),
+                  },
+              );
           } catch {
             /* next round */
           }
@@ -738,7 +1161,11 @@ async function runTarget(label, dir, assets, crds, only) {
     r = await kube.run([...ARGOCD_APPLY, '-f', path.join(workDir, 'twin-copy.yaml')]);
     const warnings = r.out.split('\n').filter((l) => /^Warning:|^Error|^error/i.test(l));
     if (r.code !== 0 || warnings.length) {
-      results.push({ scenario: 'Apply', ok: false, detail: [`kubectl apply (exit ${r.code}):`, ...warnings.slice(0, 20)] });
+      results.push({
+        scenario: 'Apply',
+        ok: false,
+        detail: [`kubectl apply (exit ${r.code}):`, ...warnings.slice(0, 20)],
+      });
       return results;
     }
     for (const [name, fn] of SCENARIOS) {
@@ -759,7 +1186,14 @@ async function runTarget(label, dir, assets, crds, only) {
     }
     return results;
   } catch (err) {
-    results.push({ scenario: 'harness', ok: false, detail: [String(err?.message ?? err), ...procs.filter((p) => p.exited).map((p) => `${p.name} exited (${p.exitCode}):\n${tail(p.logFile, 10)}`)] });
+    results.push({
+      scenario: 'harness',
+      ok: false,
+      detail: [
+        String(err?.message ?? err),
+        ...procs.filter((p) => p.exited).map((p) => `${p.name} exited (${p.exitCode}):\n${tail(p.logFile, 10)}`),
+      ],
+    });
     return results;
   } finally {
     if (exporter) {
@@ -783,8 +1217,13 @@ async function main() {
   // --ci: what .ci/run runs within CI's budget (README, "CI"): the self-test, every target of dist/
   // and the production target(s) of each example
   const ci = argv.includes('--ci');
-  const selfTests = selfTestArg?.includes('=') ? SELF_TESTS.filter((t) => selfTestArg.slice('--self-test='.length).split(',').includes(path.basename(t.dir))) : SELF_TESTS;
-  const only = argv.find((a) => a.startsWith('--scenarios='))?.slice('--scenarios='.length).split(',');
+  const selfTests = selfTestArg?.includes('=')
+    ? SELF_TESTS.filter((t) => selfTestArg.slice('--self-test='.length).split(',').includes(path.basename(t.dir)))
+    : SELF_TESTS;
+  const only = argv
+    .find((a) => a.startsWith('--scenarios='))
+    ?.slice('--scenarios='.length)
+    .split(',');
   const dirs = argv.filter((a) => !a.startsWith('--'));
   const runSelfTest = onlySelfTest || dirs.length === 0;
   const started = Date.now();
@@ -807,10 +1246,20 @@ async function main() {
       log(`self-test ${t.dir}: expecting ${t.scenario} to FAIL`);
       const res = await runTarget(t.dir, dir, assets, crds, t.scenario === 'Apply' ? ['Apply'] : ['Apply', t.scenario]);
       const hit = res.find((x) => x.scenario === t.scenario);
-      const report = hit ? (Array.isArray(hit.detail) ? hit.detail.join('\n') : hit.detail) : res.map((x) => `${x.scenario}: ${[].concat(x.detail).join('\n')}`).join('\n');
+      const report = hit
+        ? Array.isArray(hit.detail)
+          ? hit.detail.join('\n')
+          : hit.detail
+        : res.map((x) => `${x.scenario}: ${[].concat(x.detail).join('\n')}`).join('\n');
       const missing = t.mustMention.filter((m) => !report.includes(m));
       const ok = hit && !hit.ok && !missing.length;
-      const why = !hit ? `scenario ${t.scenario} did not run: ${report}` : hit.ok ? `${t.scenario} passed on a bad fixture` : missing.length ? `report does not mention: ${missing.join(' | ')}\n${report}` : '';
+      const why = !hit
+        ? `scenario ${t.scenario} did not run: ${report}`
+        : hit.ok
+          ? `${t.scenario} passed on a bad fixture`
+          : missing.length
+            ? `report does not mention: ${missing.join(' | ')}\n${report}`
+            : '';
       log(`${ok ? 'PASS' : 'FAIL'} self-test ${t.dir} (${t.scenario} failed as expected${ok ? '' : `: NO: ${why}`})`);
       return { name: `self-test ${t.dir} ${t.scenario}`, ok, detail: why };
     });
@@ -818,8 +1267,13 @@ async function main() {
   }
   let targets = dirs.map((d) => path.resolve(d));
   if (!onlySelfTest && !dirs.length) {
-    targets = targetFolders((dir) => isTarget(dir) && (!ci || !path.relative(REPO, dir).startsWith('examples') || path.basename(dir).startsWith('production')));
-    if (!targets.length) lines.push({ name: 'targets', ok: false, detail: 'no targets under dist/ (run `npm run synth` first)' });
+    targets = targetFolders(
+      (dir) =>
+        isTarget(dir) &&
+        (!ci || !path.relative(REPO, dir).startsWith('examples') || path.basename(dir).startsWith('production')),
+    );
+    if (!targets.length)
+      lines.push({ name: 'targets', ok: false, detail: 'no targets under dist/ (run `npm run synth` first)' });
   }
   const perTarget = await pool(targets, JOBS, async (dir) => {
     const label = rel(dir);
@@ -833,13 +1287,20 @@ async function main() {
   for (const { label, res } of perTarget) {
     for (const r of res) {
       if (r.skip) continue;
-      lines.push({ name: `${label} ${r.scenario}`, ok: r.ok, detail: Array.isArray(r.detail) ? r.detail.join('\n') : r.detail });
+      lines.push({
+        name: `${label} ${r.scenario}`,
+        ok: r.ok,
+        detail: Array.isArray(r.detail) ? r.detail.join('\n') : r.detail,
+      });
     }
   }
   // one line per target: its scenarios and their seconds (the README's times table)
   if (perTarget.length > 1) {
     console.log('\nlive-test: times per target (s): twin start + scenarios');
-    for (const { label, secs, res } of perTarget) console.log(`  ${label} ${secs}s: ${res.map((r) => `${r.scenario} ${r.ok ? (r.skip ? 'skip' : 'ok') : 'FAIL'} ${r.secs ?? '-'}`).join(', ')}`);
+    for (const { label, secs, res } of perTarget)
+      console.log(
+        `  ${label} ${secs}s: ${res.map((r) => `${r.scenario} ${r.ok ? (r.skip ? 'skip' : 'ok') : 'FAIL'} ${r.secs ?? '-'}`).join(', ')}`,
+      );
   }
 
   const failed = lines.filter((l) => !l.ok);

@@ -21,7 +21,10 @@ const REASON = 'pages when {{ the queue }} backs up; see {{ runbook';
 
 function promtool(args: string[], cwd: string): { status: number | null; output: string } {
   const result = spawnSync('promtool', args, { cwd, encoding: 'utf8' });
-  if (result.error) throw new Error(`promtool could not be run (${result.error.message}); it comes from the Debian package "prometheus"`);
+  if (result.error)
+    throw new Error(
+      `promtool could not be run (${result.error.message}); it comes from the Debian package "prometheus"`,
+    );
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
@@ -33,12 +36,17 @@ describe('alert text with "{{"', () => {
     const dir = copyEnvironments();
     // a reason every service's TargetDown alert carries, and a custom alert on gateway
     edit(dir, 'defaults.yaml', /^(    targetDown:\n      for: 2m\n      reason: ).*$/m, `$1"${REASON}"`);
-    edit(dir, 'defaults.yaml', /^    monitoring:\n      alerts:\n        # p95 above 250ms/m,
-      '    monitoring:\n      alerts:\n        custom:\n          - { alert: AlwaysOn, expr: "vector(1)", for: 1m, severity: info, summary: \'{{ "{{" }}literal{{ "}}" }} {{ $value }}\', description: "value {{ $value | humanize }}", reason: "{{ braces in a reason" }\n        # p95 above 250ms');
+    edit(
+      dir,
+      'defaults.yaml',
+      /^    monitoring:\n      alerts:\n        # p95 above 250ms/m,
+      '    monitoring:\n      alerts:\n        custom:\n          - { alert: AlwaysOn, expr: "vector(1)", for: 1m, severity: info, summary: \'{{ "{{" }}literal{{ "}}" }} {{ $value }}\', description: "value {{ $value | humanize }}", reason: "{{ braces in a reason" }\n        # p95 above 250ms',
+    );
     const configs = loadPlatform(dir).filter((c) => c.target === 'staging');
     rules = ofKind(synthesizeAll(configs).find((o) => o.folder === 'staging')!.manifests, 'PrometheusRule');
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'alert-templates-'));
-    for (const rule of rules) fs.writeFileSync(path.join(work, `${rule.metadata.name}.yaml`), stringify({ groups: (rule as any).spec.groups }));
+    for (const rule of rules)
+      fs.writeFileSync(path.join(work, `${rule.metadata.name}.yaml`), stringify({ groups: (rule as any).spec.groups }));
   });
 
   it('writes every PrometheusRule so that promtool loads it', () => {
@@ -51,27 +59,36 @@ describe('alert text with "{{"', () => {
     const gateway = find(rules, 'PrometheusRule', 'gateway');
     const always = (gateway as any).spec.groups.flatMap((g: any) => g.rules).find((r: any) => r.alert === 'AlwaysOn');
     expect(always.annotations.threshold_reason).toBe(escapeTemplate('{{ braces in a reason'));
-    fs.writeFileSync(path.join(work, 'test.yaml'), stringify({
-      rule_files: ['gateway.yaml'],
-      evaluation_interval: '15s',
-      tests: [{
-        interval: '15s',
-        input_series: [],
-        alert_rule_test: [{
-          eval_time: '2m',
-          alertname: 'AlwaysOn',
-          exp_alerts: [{
-            exp_labels: { severity: 'info', namespace: 'trading-staging', service: 'gateway' },
-            exp_annotations: {
-              summary: '{{literal}} 1',
-              description: 'value 1',
-              runbook_url: always.annotations.runbook_url,
-              threshold_reason: '{{ braces in a reason',
-            },
-          }],
-        }],
-      }],
-    }));
+    fs.writeFileSync(
+      path.join(work, 'test.yaml'),
+      stringify({
+        rule_files: ['gateway.yaml'],
+        evaluation_interval: '15s',
+        tests: [
+          {
+            interval: '15s',
+            input_series: [],
+            alert_rule_test: [
+              {
+                eval_time: '2m',
+                alertname: 'AlwaysOn',
+                exp_alerts: [
+                  {
+                    exp_labels: { severity: 'info', namespace: 'trading-staging', service: 'gateway' },
+                    exp_annotations: {
+                      summary: '{{literal}} 1',
+                      description: 'value 1',
+                      runbook_url: always.annotations.runbook_url,
+                      threshold_reason: '{{ braces in a reason',
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    );
     const run = promtool(['test', 'rules', 'test.yaml'], work);
     if (run.status !== 0) throw new Error(run.output);
     expect(run.output).toContain('SUCCESS');

@@ -17,14 +17,20 @@ import { manifestsOf, ROOT, TARGETS } from '../helpers';
 jest.setTimeout(180_000);
 
 const FIXTURES = path.join(ROOT, 'test', 'monitoring', 'promtool');
-const INSTALL = 'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus';
+const INSTALL =
+  'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus';
 
-interface Run { status: number | null; output: string }
+interface Run {
+  status: number | null;
+  output: string;
+}
 
 function promtool(args: string[], cwd: string): Run {
   const result = spawnSync('promtool', args, { cwd, encoding: 'utf8' });
   if (result.error) {
-    throw new Error(`promtool could not be run (${result.error.message}). It comes from the Debian package "prometheus": ${INSTALL}`);
+    throw new Error(
+      `promtool could not be run (${result.error.message}). It comes from the Debian package "prometheus": ${INSTALL}`,
+    );
   }
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
@@ -57,9 +63,11 @@ beforeAll(() => {
   // a scratch folder: rules/<service>.yaml from the synthesized production rules, fixtures beside
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'promtool-'));
   writeRuleFiles(path.join(work, 'rules'), ofKind(manifestsOf('production-us-east-1'), 'PrometheusRule'));
-  for (const f of fs.readdirSync(FIXTURES).filter((n) => n.endsWith('.yaml'))) fs.copyFileSync(path.join(FIXTURES, f), path.join(work, f));
+  for (const f of fs.readdirSync(FIXTURES).filter((n) => n.endsWith('.yaml')))
+    fs.copyFileSync(path.join(FIXTURES, f), path.join(work, f));
   fs.mkdirSync(path.join(work, 'broken'));
-  for (const f of fs.readdirSync(path.join(FIXTURES, 'broken'))) fs.copyFileSync(path.join(FIXTURES, 'broken', f), path.join(work, 'broken', f));
+  for (const f of fs.readdirSync(path.join(FIXTURES, 'broken')))
+    fs.copyFileSync(path.join(FIXTURES, 'broken', f), path.join(work, 'broken', f));
 });
 
 describe('promtool', () => {
@@ -111,21 +119,37 @@ describe('promtool test rules on the production rules', () => {
     expect(run.output).toContain('SUCCESS');
   };
 
-  it('execution-gateway p99 order latency over 100µs fires after 30s and not before', () => testRules('order-latency.yaml'));
+  it('execution-gateway p99 order latency over 100µs fires after 30s and not before', () =>
+    testRules('order-latency.yaml'));
 
   it('target down fires after 2m and not before', () => testRules('target-down.yaml'));
 
-  it('market data staleness fires on the first scrape that sees data older than 10s', () => testRules('market-data.yaml'));
+  it('market data staleness fires on the first scrape that sees data older than 10s', () =>
+    testRules('market-data.yaml'));
 
-  it('the 14.4x burn-rate page fires on a fast burn while the 1x ticket does not fire on a short burst; a slow burn opens only the 1x ticket', () => testRules('slo-burn-rate.yaml'));
+  it('the 14.4x burn-rate page fires on a fast burn while the 1x ticket does not fire on a short burst; a slow burn opens only the 1x ticket', () =>
+    testRules('slo-burn-rate.yaml'));
 
-  it('a service whose metrics vanish entirely (no target at all) fires MetricsAbsent after 2m, TargetDown never', () => testRules('metrics-absent.yaml'));
+  it('a service whose metrics vanish entirely (no target at all) fires MetricsAbsent after 2m, TargetDown never', () =>
+    testRules('metrics-absent.yaml'));
 
-  it('the error-budget recordings give the objective, the budget, the burn rate and the budget remaining', () => testRules('slo-error-budget.yaml'));
+  it('the error-budget recordings give the objective, the budget, the burn rate and the budget remaining', () =>
+    testRules('slo-error-budget.yaml'));
 
   it('runs every fixture of test/monitoring/promtool (none is left out)', () => {
-    expect(fs.readdirSync(FIXTURES).filter((n) => n.endsWith('.yaml')).sort())
-      .toEqual(['market-data.yaml', 'metrics-absent.yaml', 'order-latency.yaml', 'slo-burn-rate.yaml', 'slo-error-budget.yaml', 'target-down.yaml']);
+    expect(
+      fs
+        .readdirSync(FIXTURES)
+        .filter((n) => n.endsWith('.yaml'))
+        .sort(),
+    ).toEqual([
+      'market-data.yaml',
+      'metrics-absent.yaml',
+      'order-latency.yaml',
+      'slo-burn-rate.yaml',
+      'slo-error-budget.yaml',
+      'target-down.yaml',
+    ]);
   });
 
   it('fails on an expectation one evaluation before the for: window ends (the tests bite)', () => {
@@ -141,7 +165,7 @@ describe('promtool test rules on the production rules', () => {
  * test/monitoring/promtool/examples/<example>/ run against the rule files Prometheus Operator
  * would write for the committed examples/<example>/dist/production/prometheusrule-*.yaml.
  */
-describe('promtool test rules on the examples\' production rules', () => {
+describe("promtool test rules on the examples' production rules", () => {
   const EXAMPLE_FIXTURES = path.join(FIXTURES, 'examples');
   const examples = fs.readdirSync(EXAMPLE_FIXTURES).sort();
   const dirOf = (example: string) => path.join(work, 'examples', example);
@@ -149,7 +173,9 @@ describe('promtool test rules on the examples\' production rules', () => {
   beforeAll(() => {
     for (const example of examples) {
       const dist = path.join(ROOT, 'examples', example, 'dist', 'production');
-      const rules = findFiles(dist, /^prometheusrule-.*\.yaml$/).map((f) => parse(fs.readFileSync(f, 'utf8')) as Manifest);
+      const rules = findFiles(dist, /^prometheusrule-.*\.yaml$/).map(
+        (f) => parse(fs.readFileSync(f, 'utf8')) as Manifest,
+      );
       writeRuleFiles(path.join(dirOf(example), 'rules'), rules);
       for (const f of fs.readdirSync(path.join(EXAMPLE_FIXTURES, example)).filter((n) => n.endsWith('.yaml'))) {
         fs.copyFileSync(path.join(EXAMPLE_FIXTURES, example, f), path.join(dirOf(example), f));
@@ -165,17 +191,26 @@ describe('promtool test rules on the examples\' production rules', () => {
 
   it('has fixtures for the examples whose seeds name distinctive alerts, each with its production rules', () => {
     expect(examples).toEqual(['hive-mind']);
-    for (const example of examples) expect(fs.readdirSync(path.join(dirOf(example), 'rules')).length).toBeGreaterThan(0);
-    expect(fs.readdirSync(path.join(EXAMPLE_FIXTURES, 'hive-mind')).sort()).toEqual(['consensus.yaml', 'order-latency.yaml']);
+    for (const example of examples)
+      expect(fs.readdirSync(path.join(dirOf(example), 'rules')).length).toBeGreaterThan(0);
+    expect(fs.readdirSync(path.join(EXAMPLE_FIXTURES, 'hive-mind')).sort()).toEqual([
+      'consensus.yaml',
+      'order-latency.yaml',
+    ]);
   });
 
-  it('Hive Mind: p99 latency over 100µs fires after 30s and not before, and never for a p99 just under 100µs', () => testRules('hive-mind', 'order-latency.yaml'));
+  it('Hive Mind: p99 latency over 100µs fires after 30s and not before, and never for a p99 just under 100µs', () =>
+    testRules('hive-mind', 'order-latency.yaml'));
 
-  it('Hive Mind: a second consensus failure within 5m fires at once, a single one never; no leader for 30s fires', () => testRules('hive-mind', 'consensus.yaml'));
+  it('Hive Mind: a second consensus failure within 5m fires at once, a single one never; no leader for 30s fires', () =>
+    testRules('hive-mind', 'consensus.yaml'));
 
   it('fails when the latency alert is expected one evaluation before the 30s window ends (the tests bite)', () => {
     const text = fs.readFileSync(path.join(dirOf('hive-mind'), 'order-latency.yaml'), 'utf8');
-    const early = text.replace('      - eval_time: 155s\n        alertname: OrderLatencyHigh\n        exp_alerts:\n', '      - eval_time: 150s\n        alertname: OrderLatencyHigh\n        exp_alerts:\n');
+    const early = text.replace(
+      '      - eval_time: 155s\n        alertname: OrderLatencyHigh\n        exp_alerts:\n',
+      '      - eval_time: 150s\n        alertname: OrderLatencyHigh\n        exp_alerts:\n',
+    );
     expect(early).not.toBe(text);
     fs.writeFileSync(path.join(dirOf('hive-mind'), 'order-latency-early.yaml'), early);
     const run = promtool(['test', 'rules', 'order-latency-early.yaml'], dirOf('hive-mind'));

@@ -2,7 +2,10 @@ import { allowedFlows } from '../../pipeline/network-readme';
 import { configOf, manifestsOf, referencePlatform, TARGETS } from '../helpers';
 import { NetworkEvaluator, podOf } from '../network-evaluator';
 
-const readmeOf = (target: string) => referencePlatform().outputs.find((o) => o.folder === target)!.files.get('README.md')!;
+const readmeOf = (target: string) =>
+  referencePlatform()
+    .outputs.find((o) => o.folder === target)!
+    .files.get('README.md')!;
 
 describe.each(TARGETS)('README of %s', (target) => {
   const readme = readmeOf(target);
@@ -28,7 +31,9 @@ describe.each(TARGETS)('README of %s', (target) => {
     for (const from of services) {
       for (const to of services.filter((s) => s !== from)) {
         const drawn = edges.get(`w_${from.replace(/-/g, '_')}>w_${to.replace(/-/g, '_')}`);
-        const allowed = config.services[to].ports.filter((p) => net.mayReach(podOf(manifests, from), podOf(manifests, to), p.port)).map((p) => `${p.port}/TCP`);
+        const allowed = config.services[to].ports
+          .filter((p) => net.mayReach(podOf(manifests, from), podOf(manifests, to), p.port))
+          .map((p) => `${p.port}/TCP`);
         expect([from, to, [...(drawn ?? [])].sort()]).toEqual([from, to, allowed.sort()]);
       }
     }
@@ -36,8 +41,12 @@ describe.each(TARGETS)('README of %s', (target) => {
 
   it('lists who may do what in the Kubernetes API', () => {
     expect(readme).toContain('## Who may do what in the Kubernetes API');
-    expect(readme).toContain('| orchestrator | yes | Role `orchestrator` (RoleBinding `orchestrator`) | `get`, `watch` | `""` | `configmaps` | `feature-flags` |');
-    expect(readme).toContain('| orchestrator | yes | Role `orchestrator` (RoleBinding `orchestrator`) | `create` | `coordination.k8s.io` | `leases` | any |');
+    expect(readme).toContain(
+      '| orchestrator | yes | Role `orchestrator` (RoleBinding `orchestrator`) | `get`, `watch` | `""` | `configmaps` | `feature-flags` |',
+    );
+    expect(readme).toContain(
+      '| orchestrator | yes | Role `orchestrator` (RoleBinding `orchestrator`) | `create` | `coordination.k8s.io` | `leases` | any |',
+    );
     for (const name of Object.keys(config.services).filter((s) => s !== 'orchestrator')) {
       expect(readme).toContain(`| ${name} | no | nothing | - | - | - | - |`);
     }

@@ -45,7 +45,10 @@ describe('OutputWriter', () => {
   it('writes a new folder, marks it, and a second identical synth touches nothing', () => {
     const out = path.join(tmp(), 'dist');
     const first = write(out, tree({ a: { 'x.yaml': '1', 'sub/y.yaml': '2' }, b: { 'z.yaml': '3' } }));
-    expect(first.changes.map((c) => [c.folder, c.whole, c.added])).toEqual([['a', 'added', ['sub/y.yaml', 'x.yaml']], ['b', 'added', ['z.yaml']]]);
+    expect(first.changes.map((c) => [c.folder, c.whole, c.added])).toEqual([
+      ['a', 'added', ['sub/y.yaml', 'x.yaml']],
+      ['b', 'added', ['z.yaml']],
+    ]);
     expect(fs.readdirSync(out).sort()).toEqual([MARKER, 'a', 'b']);
     const past = new Date('2020-01-01T00:00:00Z');
     fs.utimesSync(path.join(out, 'a', 'x.yaml'), past, past);
@@ -79,7 +82,10 @@ describe('OutputWriter', () => {
     expect(fs.readdirSync(out).sort()).toEqual([MARKER, 'a', 'b', 'stray.yaml']);
     expect(fs.readdirSync(path.join(out, 'a'))).toEqual(['x.yaml']); // a target folder holds exactly what synth writes
     const result = write(out, tree({ a: { 'x.yaml': '1' } }));
-    expect(result.changes.map((c) => [c.folder, c.whole])).toEqual([['b', 'removed'], ['stray.yaml', 'removed']]);
+    expect(result.changes.map((c) => [c.folder, c.whole])).toEqual([
+      ['b', 'removed'],
+      ['stray.yaml', 'removed'],
+    ]);
     expect(fs.readdirSync(out).sort()).toEqual([MARKER, 'a']);
   });
 
@@ -102,11 +108,14 @@ describe('OutputWriter', () => {
     expect(fs.readFileSync(path.join(out, MARKER), 'utf8')).not.toMatch(/^- b$/m);
   });
 
-  it('rolls back nothing from a forged plan: a path, \'..\' or a folder with no old copy is ignored', () => {
+  it("rolls back nothing from a forged plan: a path, '..' or a folder with no old copy is ignored", () => {
     const out = path.join(tmp(), 'dist');
     write(out, tree({ a: { 'x.yaml': '1' } }));
     fs.mkdirSync(path.join(out, WORK, 'old'), { recursive: true });
-    fs.writeFileSync(path.join(out, WORK, 'plan'), '[{"name":"a","hadOld":true,"hasNew":true},{"name":"../b","hadOld":true,"hasNew":false}]');
+    fs.writeFileSync(
+      path.join(out, WORK, 'plan'),
+      '[{"name":"a","hadOld":true,"hasNew":true},{"name":"../b","hadOld":true,"hasNew":false}]',
+    );
     let writer = OutputWriter.open(out);
     expect(writer.restored).toEqual([]);
     writer.discard();
@@ -152,8 +161,12 @@ describe('OutputWriter', () => {
     const empty = path.join(parent, 'empty');
     fs.mkdirSync(empty);
     fs.symlinkSync(empty, path.join(parent, 'emptylink'));
-    expect(thrown(() => OutputWriter.open(`${path.join(parent, 'emptylink')}/`)).message).toContain('is a symbolic link');
-    expect(thrown(() => OutputWriter.open(`${path.join(parent, 'emptylink')}//`)).message).toContain('is a symbolic link');
+    expect(thrown(() => OutputWriter.open(`${path.join(parent, 'emptylink')}/`)).message).toContain(
+      'is a symbolic link',
+    );
+    expect(thrown(() => OutputWriter.open(`${path.join(parent, 'emptylink')}//`)).message).toContain(
+      'is a symbolic link',
+    );
     expect(fs.readdirSync(empty)).toEqual([]);
 
     const out = path.join(parent, 'dist');
@@ -175,7 +188,9 @@ describe('OutputWriter', () => {
     const holder = OutputWriter.open(out);
     try {
       fs.writeFileSync(path.join(out, LOCK), `${process.ppid}\n`); // held by a live process
-      expect(thrown(() => OutputWriter.open(out)).message).toContain(`another synth (pid ${process.ppid}) is writing ${out}/ now`);
+      expect(thrown(() => OutputWriter.open(out)).message).toContain(
+        `another synth (pid ${process.ppid}) is writing ${out}/ now`,
+      );
     } finally {
       holder.discard();
     }
@@ -192,7 +207,9 @@ describe('OutputWriter', () => {
     const long = `${'n'.repeat(300)}.yaml`;
     const error = thrown(() => write(out, tree({ a: { 'x.yaml': '2' }, [`b${'x'.repeat(200)}`]: { [long]: '1' } })));
     expect(error).toBeInstanceOf(OutputError);
-    expect(error.message).toMatch(/cannot write .*n{300}\.yaml: file name too long \(ENAMETOOLONG\); nothing was changed in/);
+    expect(error.message).toMatch(
+      /cannot write .*n{300}\.yaml: file name too long \(ENAMETOOLONG\); nothing was changed in/,
+    );
     expect(treeDigest(out)).toBe(before);
   });
 
@@ -206,7 +223,9 @@ describe('OutputWriter', () => {
     }
     try {
       const before = treeDigest(out);
-      const error = thrown(() => write(out, tree({ a: { 'x.yaml': '2' }, b: { 'x.yaml': '2' }, c: { 'x.yaml': '2' }, d: { 'x.yaml': '2' } })));
+      const error = thrown(() =>
+        write(out, tree({ a: { 'x.yaml': '2' }, b: { 'x.yaml': '2' }, c: { 'x.yaml': '2' }, d: { 'x.yaml': '2' } })),
+      );
       expect(error).toBeInstanceOf(OutputError);
       expect(error.message).toContain(`cannot replace ${locked}: it is immutable or append-only`);
       expect(treeDigest(out)).toBe(before);
@@ -227,7 +246,9 @@ describe('OutputWriter', () => {
     try {
       const before = treeDigest(out);
       // a and b are swapped before c, which cannot be moved
-      const error = thrown(() => write(out, tree({ a: { 'x.yaml': '2' }, b: { 'x.yaml': '2' }, c: { 'y.yaml': '2' }, d: { 'x.yaml': '2' } })));
+      const error = thrown(() =>
+        write(out, tree({ a: { 'x.yaml': '2' }, b: { 'x.yaml': '2' }, c: { 'y.yaml': '2' }, d: { 'x.yaml': '2' } })),
+      );
       expect(error).toBeInstanceOf(OutputError);
       expect(error.message).toContain(`cannot replace ${locked}: operation not permitted`);
       expect(error.message).toContain('nothing was changed');
@@ -258,8 +279,18 @@ describe('OutputWriter', () => {
 });
 
 describe('OutputWriter killed (SIGKILL) at each step of a write', () => {
-  const OLD = { a: { 'x.yaml': 'old', 'gone.yaml': 'old' }, b: { 'x.yaml': 'old' }, c: { 'x.yaml': 'same' }, d: { 'x.yaml': 'old' } };
-  const NEW = { a: { 'x.yaml': 'new', 'added.yaml': 'new' }, b: { 'x.yaml': 'new' }, c: { 'x.yaml': 'same' }, e: { 'x.yaml': 'new' } };
+  const OLD = {
+    a: { 'x.yaml': 'old', 'gone.yaml': 'old' },
+    b: { 'x.yaml': 'old' },
+    c: { 'x.yaml': 'same' },
+    d: { 'x.yaml': 'old' },
+  };
+  const NEW = {
+    a: { 'x.yaml': 'new', 'added.yaml': 'new' },
+    b: { 'x.yaml': 'new' },
+    c: { 'x.yaml': 'same' },
+    e: { 'x.yaml': 'new' },
+  };
   const script = `
     const { OutputWriter } = require(${JSON.stringify(path.join(BUILD, 'pipeline', 'output.js'))});
     const [out, json] = process.argv.slice(1);
@@ -269,11 +300,19 @@ describe('OutputWriter killed (SIGKILL) at each step of a write', () => {
     writer.commit([...tree.keys()]);
   `;
   const run = (out: string, t: object, crashAt?: string) =>
-    spawnSync(process.execPath, ['-e', script, out, JSON.stringify(t)], { encoding: 'utf8', env: { ...process.env, SYNTH_TEST_CRASH_AT: crashAt ?? '' } });
+    spawnSync(process.execPath, ['-e', script, out, JSON.stringify(t)], {
+      encoding: 'utf8',
+      env: { ...process.env, SYNTH_TEST_CRASH_AT: crashAt ?? '' },
+    });
   const folderState = (out: string, folder: string) => {
     const dir = path.join(out, folder);
     if (!fs.existsSync(dir)) return 'absent';
-    const files = Object.fromEntries(fs.readdirSync(dir).sort().map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]));
+    const files = Object.fromEntries(
+      fs
+        .readdirSync(dir)
+        .sort()
+        .map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]),
+    );
     const key = JSON.stringify(files);
     const isOld = key === JSON.stringify(Object.fromEntries(Object.entries((OLD as any)[folder] ?? {}).sort()));
     const isNew = key === JSON.stringify(Object.fromEntries(Object.entries((NEW as any)[folder] ?? {}).sort()));
@@ -287,7 +326,12 @@ describe('OutputWriter killed (SIGKILL) at each step of a write', () => {
   const FOLDERS = ['a', 'b', 'c', 'd', 'e'];
 
   it.each([
-    ['write', 'old'], ['plan', 'old'], ['aside', 'old'], ['swapped', 'old'], ['swapped:3', 'old'], ['committed', 'new'],
+    ['write', 'old'],
+    ['plan', 'old'],
+    ['aside', 'old'],
+    ['swapped', 'old'],
+    ['swapped:3', 'old'],
+    ['committed', 'new'],
   ])('at %s: every folder is whole, and the next run leaves the %s version with nothing left over', (step, after) => {
     const out = path.join(tmp(), 'dist');
     expect(run(out, OLD).status).toBe(0);
@@ -303,13 +347,23 @@ describe('OutputWriter killed (SIGKILL) at each step of a write', () => {
       expect(['old', 'new', 'same', 'absent']).toContain(state);
     }
     // the next run (it only opens the folder here) rolls back or finishes, and removes every leftover
-    const next = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(path.join(BUILD, 'pipeline', 'output.js'))}).OutputWriter.open(process.argv[1]).discard()`, out]);
+    const next = spawnSync(process.execPath, [
+      '-e',
+      `require(${JSON.stringify(path.join(BUILD, 'pipeline', 'output.js'))}).OutputWriter.open(process.argv[1]).discard()`,
+      out,
+    ]);
     expect(next.status).toBe(0);
     for (const folder of FOLDERS) {
-      const expected = after === 'old' ? ((OLD as any)[folder] ? 'old' : 'absent') : ((NEW as any)[folder] ? 'new' : 'absent');
+      const expected =
+        after === 'old' ? ((OLD as any)[folder] ? 'old' : 'absent') : (NEW as any)[folder] ? 'new' : 'absent';
       expectState(out, folder, expected);
     }
-    expect(fs.readdirSync(out).filter((f) => f.startsWith('.')).sort()).toEqual([MARKER]);
+    expect(
+      fs
+        .readdirSync(out)
+        .filter((f) => f.startsWith('.'))
+        .sort(),
+    ).toEqual([MARKER]);
     expect(fs.readdirSync(path.dirname(out))).toEqual(['dist']);
     // and a whole run then writes the new version
     expect(run(out, NEW).status).toBe(0);
@@ -331,7 +385,9 @@ describe('diffTree (--check)', () => {
     write(out, tree({ a: { 'keep.yaml': 'k', 'change.yaml': '1', 'gone.yaml': 'g' } }));
     const differences = diffTree(out, tree({ a: { 'keep.yaml': 'k', 'change.yaml': '2', 'new.yaml': 'n' } }));
     expect(differences.map((d) => [path.basename(d.file), d.change])).toEqual([
-      ['change.yaml', 'differs'], ['new.yaml', 'missing'], ['gone.yaml', 'extra'],
+      ['change.yaml', 'differs'],
+      ['new.yaml', 'missing'],
+      ['gone.yaml', 'extra'],
     ]);
   });
 
@@ -350,19 +406,27 @@ describe('diffTree (--check)', () => {
     fs.rmSync(path.join(out, 'b'), { recursive: true });
     fs.symlinkSync(elsewhere, path.join(out, 'b'));
     fs.rmSync(path.join(out, MARKER));
-    const found = diffTree(out, t).map((d) => `${d.change} ${path.relative(out, d.file)}${d.note ? ` (${d.note})` : ''}`);
-    expect(found).toEqual(expect.arrayContaining([
-      `missing ${MARKER} (the marker naming the folder as synth's)`,
-      'extra b (a symbolic link)',
-      'missing b/y.yaml',
-      'extra c (a folder synth does not write)',
-      'extra stray.yaml',
-      'extra a/.hidden.yaml',
-      'extra a/empty (an empty folder)',
-    ]));
+    const found = diffTree(out, t).map(
+      (d) => `${d.change} ${path.relative(out, d.file)}${d.note ? ` (${d.note})` : ''}`,
+    );
+    expect(found).toEqual(
+      expect.arrayContaining([
+        `missing ${MARKER} (the marker naming the folder as synth's)`,
+        'extra b (a symbolic link)',
+        'missing b/y.yaml',
+        'extra c (a folder synth does not write)',
+        'extra stray.yaml',
+        'extra a/.hidden.yaml',
+        'extra a/empty (an empty folder)',
+      ]),
+    );
     if (fs.existsSync(path.join(out, 'a', 'pipe.yaml'))) expect(found).toContain('extra a/pipe.yaml (a FIFO)');
     // with --target, only the named folders
-    expect(diffTree(out, tree({ b: { 'y.yaml': '2' } }), ['b']).map((d) => d.change)).toEqual(['missing', 'extra', 'missing']);
+    expect(diffTree(out, tree({ b: { 'y.yaml': '2' } }), ['b']).map((d) => d.change)).toEqual([
+      'missing',
+      'extra',
+      'missing',
+    ]);
   });
 });
 
@@ -384,7 +448,10 @@ describe('a synth of a large platform (worker threads) that fails', () => {
     expect(runSynth(['--config', envs, '--out', out, '--quiet']).status).toBe(0);
     expect(fs.readdirSync(parent)).toEqual(['dist']);
     // one target per environment file (the generator folds regions in)
-    const environments = fs.readdirSync(ENVIRONMENTS).filter((f) => f.endsWith('.yaml') && f !== 'defaults.yaml').map((f) => f.replace(/\.yaml$/, ''));
+    const environments = fs
+      .readdirSync(ENVIRONMENTS)
+      .filter((f) => f.endsWith('.yaml') && f !== 'defaults.yaml')
+      .map((f) => f.replace(/\.yaml$/, ''));
     expect(fs.readdirSync(out).sort()).toEqual([MARKER, 'argocd', ...environments].sort());
     expect(runSynth(['--config', envs, '--out', out, '--check', '--quiet']).status).toBe(0);
   });

@@ -19,7 +19,9 @@ describe('synthesis on worker threads', () => {
     parallel.forEach((output, i) => {
       expect([...output.files.keys()]).toEqual([...outputs[i].files.keys()]);
       for (const [file, content] of output.files) expect(content).toBe(outputs[i].files.get(file));
-      expect(output.manifests.map((m) => `${m.kind}/${m.metadata.name}`)).toEqual(outputs[i].manifests.map((m) => `${m.kind}/${m.metadata.name}`));
+      expect(output.manifests.map((m) => `${m.kind}/${m.metadata.name}`)).toEqual(
+        outputs[i].manifests.map((m) => `${m.kind}/${m.metadata.name}`),
+      );
       expect(output.capacity).toEqual(outputs[i].capacity);
     });
   });
@@ -39,7 +41,9 @@ describe('synthesis on worker threads', () => {
     const { configs, outputs } = referencePlatform();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'staged-'));
     const staged = configs[1].target;
-    const parallel = await synthesizeInParallel(configs, 2, undefined, undefined, (folder) => (folder === staged ? path.join(dir, folder) : undefined));
+    const parallel = await synthesizeInParallel(configs, 2, undefined, undefined, (folder) =>
+      folder === staged ? path.join(dir, folder) : undefined,
+    );
     for (const output of parallel) {
       const expected = outputs.find((o) => o.folder === output.folder)!;
       if (output.folder === staged) {
@@ -47,24 +51,29 @@ describe('synthesis on worker threads', () => {
         expect(output.files.size).toBe(0);
         const written = fs.readdirSync(path.join(dir, staged)).sort();
         expect(written).toEqual([...expected.files.keys()].sort());
-        for (const file of written) expect(fs.readFileSync(path.join(dir, staged, file), 'utf8')).toBe(expected.files.get(file));
+        for (const file of written)
+          expect(fs.readFileSync(path.join(dir, staged, file), 'utf8')).toBe(expected.files.get(file));
       } else {
         expect(output.staged).toBeUndefined();
         expect([...output.files]).toEqual([...expected.files]);
       }
-      expect(output.manifests.map((m) => `${m.kind}/${m.metadata.name}`)).toEqual(expected.manifests.map((m) => `${m.kind}/${m.metadata.name}`));
+      expect(output.manifests.map((m) => `${m.kind}/${m.metadata.name}`)).toEqual(
+        expected.manifests.map((m) => `${m.kind}/${m.metadata.name}`),
+      );
     }
     expect(fs.readdirSync(dir)).toEqual([staged]);
   });
 
-  it('fails, with the caller\'s error, when handling a target fails (a write of staged files, say)', async () => {
+  it("fails, with the caller's error, when handling a target fails (a write of staged files, say)", async () => {
     const { configs } = referencePlatform();
-    await expect(synthesizeInParallel(configs, 2, undefined, () => {
-      throw new Error('ENOSPC: no space left on device');
-    })).rejects.toThrow('ENOSPC: no space left on device');
+    await expect(
+      synthesizeInParallel(configs, 2, undefined, () => {
+        throw new Error('ENOSPC: no space left on device');
+      }),
+    ).rejects.toThrow('ENOSPC: no space left on device');
   });
 
-  it('reports every target\'s problems, as on one thread', async () => {
+  it("reports every target's problems, as on one thread", async () => {
     const dir = copyEnvironments();
     // the quota of staging is too small for its services at maximum scale
     edit(dir, 'staging.yaml', 'requests: { cpu: "20", memory: 40Gi,', 'requests: { cpu: "1", memory: 40Gi,');

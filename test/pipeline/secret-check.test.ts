@@ -8,7 +8,8 @@ import { configOf, referencePlatform } from '../helpers';
  * with the target, the dist file, the object, the field and a redacted excerpt.
  */
 const GITHUB_TOKEN = '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';
-const JWT = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
+const JWT =
+  'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
 const PASSWORD = 'Sup3rS3cretPw';
 
 /** A copy of a reference target's configuration, changed by `change`. */
@@ -28,46 +29,90 @@ function problemsOf(config: TargetConfig): string {
 
 describe('the rendered output of every target is scanned for secrets before it is written', () => {
   it('refuses an env value, naming the file, the object, the field and the secrets: entry to use', () => {
-    const text = problemsOf(changed('development', (c) => { c.services.orchestrator.env.UPSTREAM = GITHUB_TOKEN; }));
-    expect(text).toMatch(/^development: deployment-orchestrator\.yaml: Deployment\/orchestrator: spec\.template\.spec\.containers\[0\]\.env\[\d+\]\.value: a GitHub token would be written to dist\/ in plain text \("ghp_…"\); fix: move it to the service's secrets: \[\{env: UPSTREAM, remoteKey: \.\.\.\}\]/m);
+    const text = problemsOf(
+      changed('development', (c) => {
+        c.services.orchestrator.env.UPSTREAM = GITHUB_TOKEN;
+      }),
+    );
+    expect(text).toMatch(
+      /^development: deployment-orchestrator\.yaml: Deployment\/orchestrator: spec\.template\.spec\.containers\[0\]\.env\[\d+\]\.value: a GitHub token would be written to dist\/ in plain text \("ghp_…"\); fix: move it to the service's secrets: \[\{env: UPSTREAM, remoteKey: \.\.\.\}\]/m,
+    );
   });
 
   it('refuses a password in a container argument', () => {
-    const text = problemsOf(changed('staging', (c) => { c.services.orchestrator.args = [`--db=postgres://app:${PASSWORD}@db/trading`]; }));
-    expect(text).toMatch(/staging: deployment-orchestrator\.yaml: Deployment\/orchestrator: spec\.template\.spec\.containers\[0\]\.args\[0\]: a password in a URL \(user:password@\) would be written to dist\/ in plain text \("[^"]*postgres:\/\/app:\*\*\*\*@db\/trading"\).*\$\(NAME\)/);
+    const text = problemsOf(
+      changed('staging', (c) => {
+        c.services.orchestrator.args = [`--db=postgres://app:${PASSWORD}@db/trading`];
+      }),
+    );
+    expect(text).toMatch(
+      /staging: deployment-orchestrator\.yaml: Deployment\/orchestrator: spec\.template\.spec\.containers\[0\]\.args\[0\]: a password in a URL \(user:password@\) would be written to dist\/ in plain text \("[^"]*postgres:\/\/app:\*\*\*\*@db\/trading"\).*\$\(NAME\)/,
+    );
   });
 
   it('refuses a credential flag whose value is the next argument', () => {
-    const text = problemsOf(changed('development', (c) => { c.services.orchestrator.args = ['--db-password', PASSWORD]; }));
-    expect(text).toMatch(/development: deployment-orchestrator\.yaml: Deployment\/orchestrator: spec\.template\.spec\.containers\[0\]\.args\[1\]: a credential given as the value of "--db-password" would be written to dist\/ in plain text \("\*\*\*\*"\).*\$\(NAME\)/);
+    const text = problemsOf(
+      changed('development', (c) => {
+        c.services.orchestrator.args = ['--db-password', PASSWORD];
+      }),
+    );
+    expect(text).toMatch(
+      /development: deployment-orchestrator\.yaml: Deployment\/orchestrator: spec\.template\.spec\.containers\[0\]\.args\[1\]: a credential given as the value of "--db-password" would be written to dist\/ in plain text \("\*\*\*\*"\).*\$\(NAME\)/,
+    );
   });
 
   it('lets a credential flag take a $(VAR) reference as its value', () => {
-    const result = synthTargetResult(changed('development', (c) => { c.services.orchestrator.args = ['--db-password', '$(DB_PASSWORD)']; }));
+    const result = synthTargetResult(
+      changed('development', (c) => {
+        c.services.orchestrator.args = ['--db-password', '$(DB_PASSWORD)'];
+      }),
+    );
     expect(result.problems.join('\n')).not.toMatch(/--db-password/);
   });
 
-  it('refuses a config: value in the service\'s ConfigMap', () => {
-    const text = problemsOf(changed('development', (c) => { c.services.orchestrator.config = { 'upstream.url': `https://x.example.com/?access_token=${PASSWORD}` }; }));
-    expect(text).toMatch(/development: configmap-orchestrator-config\.yaml: ConfigMap\/orchestrator-config: data\["upstream\.url"\]: .*config: entries are written to dist\//);
+  it("refuses a config: value in the service's ConfigMap", () => {
+    const text = problemsOf(
+      changed('development', (c) => {
+        c.services.orchestrator.config = { 'upstream.url': `https://x.example.com/?access_token=${PASSWORD}` };
+      }),
+    );
+    expect(text).toMatch(
+      /development: configmap-orchestrator-config\.yaml: ConfigMap\/orchestrator-config: data\["upstream\.url"\]: .*config: entries are written to dist\//,
+    );
   });
 
   it('refuses a literal in the ClusterSecretStore provider block', () => {
-    const text = problemsOf(changed('staging', (c) => { c.secretStore.provider.aws.externalID = JWT; }));
-    expect(text).toMatch(/staging: clustersecretstore-aws-secrets-manager\.yaml: ClusterSecretStore\/aws-secrets-manager: spec\.provider\.aws\.externalID: a JSON Web Token .*secretRef fields/);
+    const text = problemsOf(
+      changed('staging', (c) => {
+        c.secretStore.provider.aws.externalID = JWT;
+      }),
+    );
+    expect(text).toMatch(
+      /staging: clustersecretstore-aws-secrets-manager\.yaml: ClusterSecretStore\/aws-secrets-manager: spec\.provider\.aws\.externalID: a JSON Web Token .*secretRef fields/,
+    );
   });
 
-  it('refuses a secret that only the target\'s README would show', () => {
-    const text = problemsOf(changed('development', (c) => { c.cluster.name = JWT; }));
-    expect(text).toMatch(/^development: README\.md:\d+: a JSON Web Token would be written to dist\/ in plain text \("[^"]*eyJh…[^"]*"\)/m);
+  it("refuses a secret that only the target's README would show", () => {
+    const text = problemsOf(
+      changed('development', (c) => {
+        c.cluster.name = JWT;
+      }),
+    );
+    expect(text).toMatch(
+      /^development: README\.md:\d+: a JSON Web Token would be written to dist\/ in plain text \("[^"]*eyJh…[^"]*"\)/m,
+    );
   });
 
   it('refuses a credential in the repository URL of dist/argocd', () => {
     const { outputs, configs } = referencePlatform();
-    const targets = outputs.filter((o) => o.folder !== 'argocd').map((o) => ({
-      config: changed(o.folder, (c) => { c.delivery.repoURL = `https://deploy:${PASSWORD}@github.com/trading-platform/platform-manifests.git`; }),
-      manifests: o.manifests,
-    }));
+    const targets = outputs
+      .filter((o) => o.folder !== 'argocd')
+      .map((o) => ({
+        config: changed(o.folder, (c) => {
+          c.delivery.repoURL = `https://deploy:${PASSWORD}@github.com/trading-platform/platform-manifests.git`;
+        }),
+        manifests: o.manifests,
+      }));
     expect(targets).toHaveLength(configs.length);
     let error: unknown;
     try {
@@ -77,7 +122,9 @@ describe('the rendered output of every target is scanned for secrets before it i
     }
     expect(error).toBeInstanceOf(SynthError);
     const text = (error as SynthError).problems.join('\n');
-    expect(text).toMatch(/^argocd: (application|appproject)-[a-z0-9-]+\.yaml: (Application|AppProject)\/[a-z0-9-]+: spec\.(source\.repoURL|sourceRepos\[0\]): a password in a URL \(user:password@\) .*"https:\/\/deploy:\*\*\*\*@github\.com.*Argo CD reads repository and cluster credentials from its own Secrets/m);
+    expect(text).toMatch(
+      /^argocd: (application|appproject)-[a-z0-9-]+\.yaml: (Application|AppProject)\/[a-z0-9-]+: spec\.(source\.repoURL|sourceRepos\[0\]): a password in a URL \(user:password@\) .*"https:\/\/deploy:\*\*\*\*@github\.com.*Argo CD reads repository and cluster credentials from its own Secrets/m,
+    );
     expect(text).not.toContain(PASSWORD);
   });
 });

@@ -94,7 +94,13 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * Starts etcd + kube-apiserver in `dir` (a fresh temp dir) and waits for
  * /readyz. Returns { kubeconfig, stop() }.
  */
-export async function startControlPlane({ assets, dir, log = () => {}, readyTimeoutMs = 120000, serviceAccountAdmission = false }) {
+export async function startControlPlane({
+  assets,
+  dir,
+  log = () => {},
+  readyTimeoutMs = 120000,
+  serviceAccountAdmission = false,
+}) {
   fs.mkdirSync(dir, { recursive: true });
   const etcdClient = await freePort();
   const etcdPeer = await freePort();

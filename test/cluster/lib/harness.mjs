@@ -60,7 +60,9 @@ export function resolveAssets({ dir, live = false, need, log }) {
   if (dir) log(`using ${dir}`);
   else {
     const t0 = Date.now();
-    const res = spawnSync('bash', [path.join(REPO, 'test/cluster/build-assets.sh'), ...(live ? ['--live'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const res = spawnSync('bash', [path.join(REPO, 'test/cluster/build-assets.sh'), ...(live ? ['--live'] : [])], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     if (res.status !== 0) throw new Error(`build-assets.sh${live ? ' --live' : ''} failed (exit ${res.status})`);
     dir = res.stdout.toString().trim().split('\n').pop();
     log(`assets in ${dir} (${Math.round((Date.now() - t0) / 1000)}s)`);
@@ -75,7 +77,10 @@ export function distRoots() {
   const roots = [path.join(REPO, 'dist')];
   const examples = path.join(REPO, 'examples');
   if (fs.existsSync(examples)) {
-    for (const e of fs.readdirSync(examples, { withFileTypes: true }).filter((x) => x.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const e of fs
+      .readdirSync(examples, { withFileTypes: true })
+      .filter((x) => x.isDirectory())
+      .sort((a, b) => a.name.localeCompare(b.name))) {
       roots.push(path.join(examples, e.name, 'dist'));
     }
   }
@@ -86,7 +91,11 @@ export function distRoots() {
 export function targetFolders(keep = () => true) {
   const out = [];
   for (const dist of distRoots()) {
-    const dirs = fs.readdirSync(dist, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => path.join(dist, e.name)).sort();
+    const dirs = fs
+      .readdirSync(dist, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => path.join(dist, e.name))
+      .sort();
     out.push(...dirs.filter(keep));
   }
   return out;
@@ -95,7 +104,9 @@ export function targetFolders(keep = () => true) {
 /** Namespaces the objects use but do not define (owned by other installs: argocd, monitoring, ...). */
 export function externalNamespaces(objects) {
   const defined = new Set(objects.filter((o) => o.kind === 'Namespace').map((o) => o.name));
-  return [...new Set(objects.map((o) => o.namespace).filter(Boolean))].filter((n) => !defined.has(n) && !SYSTEM_NAMESPACES.has(n)).sort();
+  return [...new Set(objects.map((o) => o.namespace).filter(Boolean))]
+    .filter((n) => !defined.has(n) && !SYSTEM_NAMESPACES.has(n))
+    .sort();
 }
 
 /**
@@ -105,14 +116,23 @@ export function externalNamespaces(objects) {
  */
 export async function installCrds(kube, crds, { timeoutMs = 90_000 } = {}) {
   if (!crds.count) return '';
-  const res = await kube.run(['apply', '--server-side', '--force-conflicts', '--field-manager=harness', '-f', '-'], { input: crds.yaml });
-  if (res.code !== 0 || /^(Error|error)/m.test(res.out)) throw new Error(`installing CRDs failed (${res.cmd}):\n${res.out}`);
-  const r = await waitFor(async () => {
-    const items = await kube.json(['get', 'crd']);
-    const pending = items.filter((c) => !(c.status?.conditions ?? []).some((x) => x.type === 'Established' && x.status === 'True')).map((c) => c.metadata.name);
-    return { done: items.length >= crds.count && !pending.length, pending };
-  }, { timeoutMs, intervalMs: 300 });
-  if (!r.ok) throw new Error(`CRDs not Established after ${timeoutMs / 1000}s: ${r.last?.pending?.join(', ') ?? r.last?.error}`);
+  const res = await kube.run(['apply', '--server-side', '--force-conflicts', '--field-manager=harness', '-f', '-'], {
+    input: crds.yaml,
+  });
+  if (res.code !== 0 || /^(Error|error)/m.test(res.out))
+    throw new Error(`installing CRDs failed (${res.cmd}):\n${res.out}`);
+  const r = await waitFor(
+    async () => {
+      const items = await kube.json(['get', 'crd']);
+      const pending = items
+        .filter((c) => !(c.status?.conditions ?? []).some((x) => x.type === 'Established' && x.status === 'True'))
+        .map((c) => c.metadata.name);
+      return { done: items.length >= crds.count && !pending.length, pending };
+    },
+    { timeoutMs, intervalMs: 300 },
+  );
+  if (!r.ok)
+    throw new Error(`CRDs not Established after ${timeoutMs / 1000}s: ${r.last?.pending?.join(', ') ?? r.last?.error}`);
   return res.out;
 }
 

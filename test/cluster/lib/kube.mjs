@@ -18,12 +18,16 @@ export class Kube {
     return new Promise((resolve) => {
       const outFile = path.join(this.tmp, `kubectl-${process.hrtime.bigint()}.out`);
       const fd = fs.openSync(outFile, 'w');
-      const child = spawn(this.bin, [`--kubeconfig=${this.kubeconfig}`, `--cache-dir=${path.join(this.tmp, 'kube-cache')}`, ...args], {
-        stdio: [input === undefined ? 'ignore' : 'pipe', fd, fd],
-        timeout: timeoutMs,
-        killSignal: 'SIGKILL',
-        env: { ...process.env, KUBECONFIG: this.kubeconfig, KUBECTL_EXTERNAL_DIFF: '' },
-      });
+      const child = spawn(
+        this.bin,
+        [`--kubeconfig=${this.kubeconfig}`, `--cache-dir=${path.join(this.tmp, 'kube-cache')}`, ...args],
+        {
+          stdio: [input === undefined ? 'ignore' : 'pipe', fd, fd],
+          timeout: timeoutMs,
+          killSignal: 'SIGKILL',
+          env: { ...process.env, KUBECONFIG: this.kubeconfig, KUBECTL_EXTERNAL_DIFF: '' },
+        },
+      );
       fs.closeSync(fd);
       if (input !== undefined) child.stdin.end(input);
       child.on('close', (code, signal) => {
@@ -44,7 +48,9 @@ export class Kube {
 
   /** Applies YAML/JSON text (server-side); resolves the kubectl result. */
   apply(text, extra = []) {
-    return this.run(['apply', '--server-side', '--force-conflicts', '--field-manager=live-twin', ...extra, '-f', '-'], { input: text });
+    return this.run(['apply', '--server-side', '--force-conflicts', '--field-manager=live-twin', ...extra, '-f', '-'], {
+      input: text,
+    });
   }
 }
 

@@ -87,7 +87,9 @@ export function prepareCrds(crdDir) {
         // schema our manifests are checked against is unchanged.
         if ('selectableFields' in v) {
           delete v.selectableFields;
-          notes.push(`${path.basename(file)}: dropped spec.versions[${v.name}].selectableFields (unknown to Kubernetes 1.28)`);
+          notes.push(
+            `${path.basename(file)}: dropped spec.versions[${v.name}].selectableFields (unknown to Kubernetes 1.28)`,
+          );
         }
       }
       docs.push(JSON.stringify(crd));

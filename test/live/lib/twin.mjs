@@ -9,39 +9,48 @@ import { sleep } from '../../cluster/lib/kube.mjs';
 
 /** Starts kube-controller-manager, kube-scheduler and kwok; returns their processes. */
 export async function startControllers({ assets, dir, cp }) {
-  const kcm = startProcess('kube-controller-manager', path.join(assets, 'kube-controller-manager'), [
-    `--kubeconfig=${cp.kubeconfig}`,
-    '--bind-address=127.0.0.1',
-    '--secure-port=0',
-    '--leader-elect=false',
-    `--service-account-private-key-file=${cp.saKeyFile}`,
-    `--root-ca-file=${cp.caFile}`,
-    '--use-service-account-credentials=false',
-    // the default controllers: deployment, replicaset, statefulset, job, disruption, resourcequota,
-    // serviceaccount(-token), nodelifecycle, persistentvolume-binder, garbagecollector, ...
-    '--concurrent-deployment-syncs=10',
-    '--concurrent-replicaset-syncs=10',
-    '--v=1',
-  ], path.join(dir, 'kube-controller-manager.log'));
-  const scheduler = startProcess('kube-scheduler', path.join(assets, 'kube-scheduler'), [
-    `--kubeconfig=${cp.kubeconfig}`,
-    '--bind-address=127.0.0.1',
-    '--secure-port=0',
-    '--leader-elect=false',
-    '--v=1',
-  ], path.join(dir, 'kube-scheduler.log'));
+  const kcm = startProcess(
+    'kube-controller-manager',
+    path.join(assets, 'kube-controller-manager'),
+    [
+      `--kubeconfig=${cp.kubeconfig}`,
+      '--bind-address=127.0.0.1',
+      '--secure-port=0',
+      '--leader-elect=false',
+      `--service-account-private-key-file=${cp.saKeyFile}`,
+      `--root-ca-file=${cp.caFile}`,
+      '--use-service-account-credentials=false',
+      // the default controllers: deployment, replicaset, statefulset, job, disruption, resourcequota,
+      // serviceaccount(-token), nodelifecycle, persistentvolume-binder, garbagecollector, ...
+      '--concurrent-deployment-syncs=10',
+      '--concurrent-replicaset-syncs=10',
+      '--v=1',
+    ],
+    path.join(dir, 'kube-controller-manager.log'),
+  );
+  const scheduler = startProcess(
+    'kube-scheduler',
+    path.join(assets, 'kube-scheduler'),
+    [`--kubeconfig=${cp.kubeconfig}`, '--bind-address=127.0.0.1', '--secure-port=0', '--leader-elect=false', '--v=1'],
+    path.join(dir, 'kube-scheduler.log'),
+  );
   const kwokPort = await freePort();
-  const kwok = startProcess('kwok', path.join(assets, 'kwok'), [
-    `--kubeconfig=${cp.kubeconfig}`,
-    `--config=${path.join(assets, 'kwok-stages.yaml')}`,
-    '--manage-all-nodes=false',
-    '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
-    '--node-lease-duration-seconds=40',
-    `--server-address=127.0.0.1:${kwokPort}`,
-    '--cidr=10.244.0.0/16',
-    '--node-ip=10.0.0.1',
-    '-v=WARN',
-  ], path.join(dir, 'kwok.log'));
+  const kwok = startProcess(
+    'kwok',
+    path.join(assets, 'kwok'),
+    [
+      `--kubeconfig=${cp.kubeconfig}`,
+      `--config=${path.join(assets, 'kwok-stages.yaml')}`,
+      '--manage-all-nodes=false',
+      '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+      '--node-lease-duration-seconds=40',
+      `--server-address=127.0.0.1:${kwokPort}`,
+      '--cidr=10.244.0.0/16',
+      '--node-ip=10.0.0.1',
+      '-v=WARN',
+    ],
+    path.join(dir, 'kwok.log'),
+  );
   return [kcm, scheduler, kwok];
 }
 
@@ -51,13 +60,18 @@ export async function startRollouts({ assets, dir, cp }) {
   if (!fs.existsSync(bin)) throw new Error(`${bin} missing: run test/cluster/build-assets.sh --live`);
   const metricsPort = await freePort();
   const healthzPort = await freePort();
-  return startProcess('rollouts-controller', bin, [
-    `--kubeconfig=${cp.kubeconfig}`,
-    '--leader-elect=false',
-    `--metricsPort=${metricsPort}`,
-    `--healthzPort=${healthzPort}`,
-    '--loglevel=warn',
-  ], path.join(dir, 'rollouts-controller.log'));
+  return startProcess(
+    'rollouts-controller',
+    bin,
+    [
+      `--kubeconfig=${cp.kubeconfig}`,
+      '--leader-elect=false',
+      `--metricsPort=${metricsPort}`,
+      `--healthzPort=${healthzPort}`,
+      '--loglevel=warn',
+    ],
+    path.join(dir, 'rollouts-controller.log'),
+  );
 }
 
 /**
@@ -107,7 +121,8 @@ export class FixtureExporter {
       }
       for (const h of this.histograms) {
         // good: every observation under 10µs; bad: every observation at 10s
-        for (const le of ['0.00001', '0.1', '10', '+Inf']) lines.push(`${h}_bucket{${base},le="${le}"} ${bad && le !== '10' && le !== '+Inf' ? 0 : n}`);
+        for (const le of ['0.00001', '0.1', '10', '+Inf'])
+          lines.push(`${h}_bucket{${base},le="${le}"} ${bad && le !== '10' && le !== '+Inf' ? 0 : n}`);
         lines.push(`${h}_count{${base}} ${n}`, `${h}_sum{${base}} ${bad ? n * 10 : n * 0.000005}`);
       }
     }
@@ -127,29 +142,49 @@ export class FixtureExporter {
 }
 
 /** Prometheus (Debian's /usr/bin/prometheus) on loopback, scraping the fixture exporter every second. */
-export async function startPrometheus({ dir, exporterPort, bin = process.env.LIVE_TEST_PROMETHEUS ?? '/usr/bin/prometheus' }) {
-  if (!fs.existsSync(bin)) throw new Error(`${bin} not found: install Debian's prometheus package (apt-get install prometheus) or set LIVE_TEST_PROMETHEUS`);
+export async function startPrometheus({
+  dir,
+  exporterPort,
+  bin = process.env.LIVE_TEST_PROMETHEUS ?? '/usr/bin/prometheus',
+}) {
+  if (!fs.existsSync(bin))
+    throw new Error(
+      `${bin} not found: install Debian's prometheus package (apt-get install prometheus) or set LIVE_TEST_PROMETHEUS`,
+    );
   const port = await freePort();
   const config = path.join(dir, 'prometheus.yml');
-  fs.writeFileSync(config, [
-    'global: { scrape_interval: 1s, evaluation_interval: 1s }',
-    'scrape_configs:',
-    '  - job_name: twin-traffic',
-    '    honor_labels: true',
-    `    static_configs: [{ targets: ["127.0.0.1:${exporterPort}"] }]`,
-    '',
-  ].join('\n'));
-  const proc = startProcess('prometheus', bin, [
-    `--config.file=${config}`,
-    `--storage.tsdb.path=${path.join(dir, 'prometheus-data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    '--log.level=warn',
-  ], path.join(dir, 'prometheus.log'));
+  fs.writeFileSync(
+    config,
+    [
+      'global: { scrape_interval: 1s, evaluation_interval: 1s }',
+      'scrape_configs:',
+      '  - job_name: twin-traffic',
+      '    honor_labels: true',
+      `    static_configs: [{ targets: ["127.0.0.1:${exporterPort}"] }]`,
+      '',
+    ].join('\n'),
+  );
+  const proc = startProcess(
+    'prometheus',
+    bin,
+    [
+      `--config.file=${config}`,
+      `--storage.tsdb.path=${path.join(dir, 'prometheus-data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
+    path.join(dir, 'prometheus.log'),
+  );
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 120; i++) {
     if (proc.exited) throw new Error(`prometheus exited (${proc.exitCode}):\n${tail(proc.logFile)}`);
     const ok = await new Promise((resolve) => {
-      http.get(`${url}/-/ready`, (res) => { res.resume(); resolve(res.statusCode === 200); }).on('error', () => resolve(false));
+      http
+        .get(`${url}/-/ready`, (res) => {
+          res.resume();
+          resolve(res.statusCode === 200);
+        })
+        .on('error', () => resolve(false));
     });
     if (ok) return { proc, url };
     await sleep(500);

@@ -21,7 +21,13 @@ function bothWays(dir: string): Array<{ path: string; stock: unknown; fast: unkn
 
 describe('the one-pass ApiObject.toJson', () => {
   it('gives exactly the stock JSON, key order included, for every object of the reference platform and the examples', () => {
-    const dirs = [ENVIRONMENTS, ...fs.readdirSync(path.join(ROOT, 'examples')).map((e) => path.join(ROOT, 'examples', e, 'environments')).filter((d) => fs.existsSync(d))];
+    const dirs = [
+      ENVIRONMENTS,
+      ...fs
+        .readdirSync(path.join(ROOT, 'examples'))
+        .map((e) => path.join(ROOT, 'examples', e, 'environments'))
+        .filter((d) => fs.existsSync(d)),
+    ];
     expect(dirs.length).toBe(6);
     let count = 0;
     for (const dir of dirs) {
@@ -37,16 +43,29 @@ describe('the one-pass ApiObject.toJson', () => {
     const chart = new Chart(new App({ outdir: 'unused' }), 'test');
     const map = new k8s.KubeConfigMap(chart, 'cm', {
       metadata: { name: 'x', labels: { b: '2', a: '1' } },
-      data: { lazy: Lazy.any({ produce: () => 'produced' }) as unknown as string, token: { resolve: () => 'from-token' } as unknown as string },
+      data: {
+        lazy: Lazy.any({ produce: () => 'produced' }) as unknown as string,
+        token: { resolve: () => 'from-token' } as unknown as string,
+      },
     });
     map.addJsonPatch(JsonPatch.add('/data/patched', 'yes'));
     const service = new k8s.KubeService(chart, 'svc', {
       metadata: { name: 'y', annotations: undefined },
-      spec: { ports: [{ port: 80, targetPort: k8s.IntOrString.fromString('http') }, { port: 81, targetPort: k8s.IntOrString.fromNumber(8081) }], selector: {} },
+      spec: {
+        ports: [
+          { port: 80, targetPort: k8s.IntOrString.fromString('http') },
+          { port: 81, targetPort: k8s.IntOrString.fromNumber(8081) },
+        ],
+        selector: {},
+      },
     });
     const limits = new k8s.KubeLimitRange(chart, 'limits', {
       metadata: { name: 'z' },
-      spec: { limits: [{ type: 'Container', max: { cpu: k8s.Quantity.fromString('2'), memory: k8s.Quantity.fromNumber(1024) } }] },
+      spec: {
+        limits: [
+          { type: 'Container', max: { cpu: k8s.Quantity.fromString('2'), memory: k8s.Quantity.fromNumber(1024) } },
+        ],
+      },
     });
     for (const o of [map, service, limits]) {
       const fast = withFastToJson(() => o.toJson());
@@ -57,10 +76,12 @@ describe('the one-pass ApiObject.toJson', () => {
 
   it('leaves the stock method in place outside the call, even when the work throws', () => {
     const stock = ApiObject.prototype.toJson;
-    expect(() => withFastToJson(() => {
-      expect(ApiObject.prototype.toJson).not.toBe(stock);
-      throw new Error('boom');
-    })).toThrow('boom');
+    expect(() =>
+      withFastToJson(() => {
+        expect(ApiObject.prototype.toJson).not.toBe(stock);
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
     expect(ApiObject.prototype.toJson).toBe(stock);
   });
 });

@@ -27,7 +27,9 @@ function referenceFiles(stock: string): Map<string, string> {
     const { loadPlatform } = load('../../../config/load');
     const { synthesizeAll } = load('../../../pipeline/synth');
     const outputs: TargetOutput[] = synthesizeAll(loadPlatform(ENVIRONMENTS));
-    return new Map(outputs.flatMap((o) => [...o.files].map(([file, text]): [string, string] => [`${o.folder}/${file}`, text])));
+    return new Map(
+      outputs.flatMap((o) => [...o.files].map(([file, text]): [string, string] => [`${o.folder}/${file}`, text])),
+    );
   });
 }
 
@@ -56,9 +58,16 @@ function pathsTaken(stock: string): { stockToJson: boolean[]; chartToJson: numbe
     const manifests = speedups.chartsToJson([chart], chart.node.findAll());
     const calls = dump.mock.calls.length;
     const text = manifests.map((m) => speedups.toYamlDocument(m)).join('---\n');
-    expect(text).toBe('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\ndata:\n  \'yes\': \'no\'\n');
+    expect(text).toBe(
+      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\ndata:\n  'yes': 'no'\n",
+    );
     expect(cdk8s.ApiObject.prototype.toJson).toBe(own);
-    return { stockToJson, chartToJson: chartToJson.mock.calls.length, dump: dump.mock.calls.length - calls, enabled: speedups.speedupsEnabled() };
+    return {
+      stockToJson,
+      chartToJson: chartToJson.mock.calls.length,
+      dump: dump.mock.calls.length - calls,
+      enabled: speedups.speedupsEnabled(),
+    };
   });
 }
 
@@ -70,10 +79,12 @@ describe('SYNTH_STOCK, the switch of the speed-ups (pipeline/speedups/)', () => 
     expect([...stockSpeedups('1')]).toEqual(SPEEDUPS);
     expect([...stockSpeedups('true')]).toEqual(SPEEDUPS);
     expect([...stockSpeedups('yaml, json')]).toEqual(['yaml', 'json']);
-    expect(() => stockSpeedups('jsno')).toThrow(/SYNTH_STOCK=jsno: unknown speed-up jsno; use 1 \(all stock\) or a list of/);
+    expect(() => stockSpeedups('jsno')).toThrow(
+      /SYNTH_STOCK=jsno: unknown speed-up jsno; use 1 \(all stock\) or a list of/,
+    );
   });
 
-  it('runs cdk8s\'s own Chart.toJson and ApiObject.toJson and js-yaml\'s dump in stock mode, and the speed-ups otherwise', () => {
+  it("runs cdk8s's own Chart.toJson and ApiObject.toJson and js-yaml's dump in stock mode, and the speed-ups otherwise", () => {
     const stock = pathsTaken('1');
     expect(stock).toEqual({ stockToJson: [true, true], chartToJson: 1, dump: 2, enabled: false });
     const fast = pathsTaken('');
