@@ -3,10 +3,10 @@
  * npm test [-- <jest arguments>]        the change-test loop: every suite but the slow ones
  * npm run test:slow [-- <jest arguments>] the slow end-to-end suites (test/slow-suites.json)
  *
- * Transpiles what changed (sources and tests, bin/build.mjs), then runs the type-check
- * (`tsc --noEmit`, incremental) and jest side by side, jest on every core: on 2 cores the
- * type-check no longer comes first, and jest no longer runs one suite at a time (its default,
- * cores - 1 workers). Exits non-zero when either fails; the type errors are printed after jest.
+ * Transpiles what changed (sources and tests, bin/build.mjs), then runs jest on every core and,
+ * beside it, the type-check (`tsc --noEmit`, incremental), the linter (eslint) and the formatter's
+ * check (prettier), the last two being `npm run lint`. Exits non-zero when any fails; the problems
+ * of the checks are printed after jest.
  * Arguments go to jest (a path filters the suites; the type-check always covers everything).
  * `--slow` runs only the slow suites, without the type-check (npm test has done it); CI
  * (.ci/run) runs both commands.
@@ -44,22 +44,35 @@ const slow = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'slow-suites.jso
 
 await build({ tests: true, quiet: true });
 const started = Date.now();
-const typecheck = slowOnly
-  ? Promise.resolve({ code: 0, skipped: true })
-  : run(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit'], { capture: true }).then((r) => ({
-      ...r,
-      ms: Date.now() - started,
-    }));
+/** A check that runs beside jest: its output is printed after jest's, only when it fails. */
+const check = (name, command, commandArgs) =>
+  run(bin(command), commandArgs, { capture: true }).then((r) => ({ ...r, name, ms: Date.now() - started }));
+// the type-check, then the linter and the formatter's check, one after another beside jest
+const checks = slowOnly
+  ? Promise.resolve([])
+  : (async () => [
+      await check('type-check (tsc --noEmit)', 'tsc', ['-p', 'tsconfig.json', '--noEmit']),
+      await check('lint (eslint)', 'eslint', ['.']),
+      await check('format (prettier --check; npm run format fixes it)', 'prettier', [
+        '--check',
+        '--log-level=warn',
+        '.',
+      ]),
+    ])();
 const workers = args.some((a) => a.startsWith('--maxWorkers') || a === '-w' || a === '--runInBand' || a === '-i')
   ? []
   : ['--maxWorkers=100%'];
 const selection = slowOnly ? [`--testPathPattern=${slow.join('|')}`] : [`--testPathIgnorePatterns=${slow.join('|')}`];
 const jest = await run(bin('jest'), [...workers, ...selection, ...args]);
-const types = await typecheck;
-if (types.skipped) process.exit(jest.code);
-if (types.code !== 0) {
-  process.stderr.write(`\ntype-check (tsc --noEmit) failed:\n${types.output}`);
-} else {
-  console.error(`type-check (tsc --noEmit): no errors (${(types.ms / 1000).toFixed(1)} s, alongside jest)`);
+let failed = jest.code;
+for (const result of await checks) {
+  if (result.code !== 0) {
+    process.stderr.write(`\n${result.name} failed:\n${result.output}`);
+    failed ||= result.code;
+  } else {
+    console.error(
+      `${result.name}: no problems (done ${(result.ms / 1000).toFixed(1)} s after the start, alongside jest)`,
+    );
+  }
 }
-process.exit(jest.code || types.code);
+process.exit(failed);
