@@ -351,15 +351,13 @@ function panel(spec: PanelSpec): timeseries.PanelBuilder {
   if (spec.thresholds?.length) {
     builder
       .thresholds(
-        new dashboard.ThresholdsConfigBuilder()
-          .mode(dashboard.ThresholdsMode.Absolute)
-          .steps([
-            { value: null, color: 'green' },
-            ...spec.thresholds.map((value, i) => ({
-              value,
-              color: i === spec.thresholds!.length - 1 ? 'red' : 'orange',
-            })),
-          ]),
+        new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute).steps([
+          { value: null, color: 'green' },
+          ...spec.thresholds.map((value, i) => ({
+            value,
+            color: i === spec.thresholds!.length - 1 ? 'red' : 'orange',
+          })),
+        ]),
       )
       .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed));
   }
