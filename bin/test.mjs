@@ -5,7 +5,8 @@
  *
  * Transpiles what changed (sources and tests, bin/build.mjs), then runs jest on every core and,
  * beside it, the type-check (`tsc --noEmit`, incremental), the linter (eslint) and the formatter's
- * check (prettier), the last two being `npm run lint`. Exits non-zero when any fails; the problems
+ * check (prettier), the last two being `npm run lint` with their caches in build/ (a warm run
+ * looks only at the files that changed). Exits non-zero when any fails; the problems
  * of the checks are printed after jest.
  * Arguments go to jest (a path filters the suites; the type-check always covers everything).
  * `--slow` runs only the slow suites, without the type-check (npm test has done it); CI
@@ -52,9 +53,12 @@ const checks = slowOnly
   ? Promise.resolve([])
   : (async () => [
       await check('type-check (tsc --noEmit)', 'tsc', ['-p', 'tsconfig.json', '--noEmit']),
-      await check('lint (eslint)', 'eslint', ['.']),
+      await check('lint (eslint)', 'eslint', ['--cache', '--cache-location', 'build/.eslintcache', '.']),
       await check('format (prettier --check; npm run format fixes it)', 'prettier', [
         '--check',
+        '--cache',
+        '--cache-location',
+        'build/.prettiercache',
         '--log-level=warn',
         '.',
       ]),

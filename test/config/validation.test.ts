@@ -3,6 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ConfigError } from '../../config/errors';
 import { loadPlatform } from '../../config/load';
+import { synthesizeAll, SynthError } from '../../pipeline/synth';
 import { configIssues, copyEnvironments, edit, runSynth, TARGETS, treeDigest } from '../helpers';
 
 /**
@@ -22,17 +23,42 @@ describe('synth refuses invalid configuration', () => {
     before = treeDigest(out);
   });
 
-  function refuse(file: string, search: string | RegExp, replacement: string): string {
+  /** The edited copy of environments/ with one edit. */
+  function edited(file: string, search: string | RegExp, replacement: string): string {
     const dir = copyEnvironments();
     edit(dir, file, search, replacement);
+    return dir;
+  }
+
+  /**
+   * What synth reports for one bad edit, asked in this process (loading and synthesizing as the
+   * command does): the command's own behaviour on a refusal (exit 1, no stack trace, nothing
+   * written) is the first test's, and every refusal's in hostile-input.test.ts (npm run test:slow).
+   */
+  function refuse(file: string, search: string | RegExp, replacement: string): string {
+    return refusalOf(edited(file, search, replacement));
+  }
+
+  function refusalOf(dir: string): string {
+    try {
+      synthesizeAll(loadPlatform(dir));
+    } catch (error) {
+      if (error instanceof ConfigError || error instanceof SynthError) return error.message;
+      throw error;
+    }
+    throw new Error(`${dir} was accepted`);
+  }
+
+  it('as a command: exit 1, the message, no stack trace, and the output folder untouched', () => {
+    const dir = edited('staging.yaml', /^namespace: trading-staging$/m, 'namspace: trading-staging');
     const result = runSynth(['--config', dir, '--out', out]);
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/); // no stack trace
     expect(result.stderr).toContain('nothing was written');
+    expect(result.stderr).toContain(refusalOf(dir));
     expect(treeDigest(out)).toBe(before);
-    return result.stderr;
-  }
+  });
 
   it('fails on an unknown key and suggests the nearest valid one', () => {
     const message = refuse('staging.yaml', /^namespace: trading-staging$/m, 'namspace: trading-staging');
