@@ -77,10 +77,10 @@ describe('the build of npm run synth', () => {
     const extra = path.join(dir, 'core', 'build-test-extra.ts');
     fs.writeFileSync(extra, 'export const x = 1;\n');
     expect(build().status).toBe(0);
-    expect(fs.existsSync(out('lib/build-test-extra.js'))).toBe(true);
+    expect(fs.existsSync(out('core/build-test-extra.js'))).toBe(true);
     fs.rmSync(extra);
     expect(build().status).toBe(0);
-    expect(fs.existsSync(out('lib/build-test-extra.js'))).toBe(false);
+    expect(fs.existsSync(out('core/build-test-extra.js'))).toBe(false);
     expect(fs.existsSync(validators)).toBe(true);
   });
 
