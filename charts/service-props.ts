@@ -12,8 +12,8 @@ import { monitoringScope } from '../constructs/alert-rules';
 import { smokeTestSelector, smokeTestTargetOf } from '../constructs/blue-green';
 import { selectorLabelsOf, serviceLabelsOf, sharedLabels, TargetLabels, versionOf } from '../constructs/labels';
 import { flowPort, FlowPort, PeerRule, ServiceNetworkPolicyProps } from '../constructs/network-policies';
-import { configNameOf, ContainerProps, secretNameOf, sidecarPortsOf, spreadKeysOf } from '../constructs/pod-template';
-import { spreadPolicyOf } from '../config/availability-rules';
+import { configNameOf, ContainerProps, secretNameOf, sidecarPortsOf } from '../constructs/pod-template';
+import { spreadPolicyOf, topologyKeysOf } from '../config/availability-rules';
 import { publicPortOf } from '../constructs/public-ingress';
 import { ServiceMonitoringProps } from '../constructs/monitoring';
 import { RELOAD_SECRET_ANNOTATION, WorkloadProps, WorkloadRef } from '../constructs/workload';
@@ -172,7 +172,7 @@ export function workloadPropsOf(
       priorityClassName: service.priority ? ownValue(config.priorityClasses, service.priority)?.name : undefined,
       terminationGracePeriodSeconds: config.availability.terminationGracePeriodSeconds,
       preStopSeconds: config.availability.preStopSeconds,
-      spread: spreadKeysOf(config.availability.spread).map((topologyKey) => ({
+      spread: topologyKeysOf(config.availability.spread).map((topologyKey) => ({
         topologyKey,
         whenUnsatisfiable: spreadPolicyOf(config, service, topologyKey),
       })),

@@ -1,7 +1,5 @@
 import { k8s } from 'cdk8s-plus-28';
-import { topologyKeysOf, ZONE_KEY } from '../config/availability-rules';
 import {
-  AvailabilityConfig,
   DEFAULT_EPHEMERAL_STORAGE,
   PortConfig,
   ProbeConfig,
@@ -180,13 +178,6 @@ export function podTemplate(props: PodTemplateProps): k8s.PodTemplateSpec {
     },
   };
 }
-
-/** The topology keys pods spread over: none, zones, or zones then nodes (config/availability-rules.ts). */
-export function spreadKeysOf(spread: AvailabilityConfig['spread']): string[] {
-  return topologyKeysOf(spread);
-}
-
-export { ZONE_KEY };
 
 /** The service's ports a sidecar serves, by name or number (config/rules.ts checks they exist). */
 export function sidecarPortsOf(

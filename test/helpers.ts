@@ -8,6 +8,7 @@ import { ConfigError, ConfigIssue } from '../config/errors';
 import { loadPlatform } from '../config/load';
 import { TargetConfig } from '../config/types';
 import { Manifest } from '../core/manifest';
+import { checkPolicies, PolicyViolation } from '../pipeline/policy';
 import { synthesizeAll, TargetOutput } from '../pipeline/synth';
 
 /** The repository root: tests run compiled (from build/test), with the repository as cwd. */
@@ -123,4 +124,26 @@ export function treeDigest(dir: string): string {
   };
   if (fs.existsSync(dir)) walk(dir);
   return hash.digest('hex');
+}
+
+/**
+ * The reference production objects with one object replaced by a mutated copy, checked against the
+ * target's configuration (or a mutated copy of it, for rules derived from the configuration).
+ */
+export function withMutation(
+  kind: string,
+  name: string,
+  mutate: (m: any) => void,
+  target = 'production-us-east-1',
+  mutateConfig?: (c: any) => void,
+): PolicyViolation[] {
+  const manifests = manifestsOf(target).map((m) => {
+    if (m.kind !== kind || m.metadata.name !== name) return m;
+    const copy = JSON.parse(JSON.stringify(m));
+    mutate(copy);
+    return copy;
+  });
+  const config = JSON.parse(JSON.stringify(configOf(target))) as TargetConfig;
+  mutateConfig?.(config);
+  return checkPolicies(config, manifests);
 }

@@ -2,9 +2,9 @@ import { ConfigError, formatIssue } from '../../config/errors';
 import { loadPlatform } from '../../config/load';
 import { TargetConfig } from '../../config/types';
 import { guaranteedQosProblems, imagePinProblem } from '../../config/workload-rules';
-import { checkPolicies, PolicyViolation } from '../../pipeline/policy';
+import { PolicyViolation } from '../../pipeline/policy';
 import { synthTargetResult } from '../../pipeline/synth';
-import { configOf, copyEnvironments, edit, manifestsOf } from '../helpers';
+import { configOf, copyEnvironments, edit, withMutation } from '../helpers';
 
 /**
  * Each invariant of a service's pods is written once (config/workload-rules.ts,
@@ -24,15 +24,7 @@ function policyAfter(
   rule: string,
   mutateConfig?: (c: any) => void,
 ): PolicyViolation[] {
-  const manifests = manifestsOf(target).map((m) => {
-    if (m.kind !== kind || m.metadata.name !== name) return m;
-    const copy = clone(m);
-    mutate(copy);
-    return copy;
-  });
-  const config = clone(configOf(target));
-  mutateConfig?.(config);
-  return checkPolicies(config, manifests).filter((v) => v.rule === rule);
+  return withMutation(kind, name, mutate, target, mutateConfig).filter((v) => v.rule === rule);
 }
 
 /** The files of a target, as its messages name them. */

@@ -713,18 +713,27 @@ async function releaseOne(ctx, name) {
   const runLine = (a) =>
     `AnalysisRun ${ns}/${a.metadata.name}: ${a.status?.phase}${a.status?.message ? ` (${a.status.message})` : ''}; ${(a.status?.metricResults ?? []).map((m) => `${m.name}=${m.phase}${m.message ? ` (${m.message})` : ''}`).join(', ')}`;
 
+  /** A patch of the Rollout; a refused patch is the scenario's failure (named with the command). */
+  const patchRollout = async (what, args) => {
+    const r = await kube.run(['patch', '-n', ns, `rollout.argoproj.io/${name}`, ...args]);
+    return r.code === 0
+      ? undefined
+      : { ok: false, detail: [`Rollout ${ns}/${name}: ${what}: ${r.cmd}: ${r.out.trim()}`] };
+  };
+  const setImage = (image) =>
+    patchRollout(`set image ${image}`, [
+      '--type=json',
+      '-p',
+      JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: image }]),
+    ]);
+  /** Promotion as `kubectl argo rollouts promote` does it: the pause conditions cleared. */
+  const promote = () =>
+    patchRollout('promote', ['--subresource=status', '--type=merge', '-p', '{"status":{"pauseConditions":null}}']);
+
   // 1. a good release: preview up, pre-promotion analysis passes, promotion, switch, post-promotion, scale-down
   const good = newImage(container.image, 'twin1');
-  let r = await kube.run([
-    'patch',
-    '-n',
-    ns,
-    `rollout.argoproj.io/${name}`,
-    '--type=json',
-    '-p',
-    JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: good }]),
-  ]);
-  if (r.code !== 0) return { ok: false, detail: [`Rollout ${ns}/${name}: ${r.cmd}: ${r.out.trim()}`] };
+  let failed = await setImage(good);
+  if (failed) return failed;
   const paused = await waitFor(
     async () => {
       const x = await get();
@@ -756,17 +765,8 @@ async function releaseOne(ctx, name) {
   steps.push(
     `preview ${newHash} up, pre-promotion passed (${(pre.status.metricResults ?? []).map((m) => `${m.name} ${m.phase}`).join(', ')})`,
   );
-  r = await kube.run([
-    'patch',
-    '-n',
-    ns,
-    `rollout.argoproj.io/${name}`,
-    '--subresource=status',
-    '--type=merge',
-    '-p',
-    '{"status":{"pauseConditions":null}}',
-  ]);
-  if (r.code !== 0) return { ok: false, detail: [`Rollout ${ns}/${name}: promote: ${r.cmd}: ${r.out.trim()}`] };
+  failed = await promote();
+  if (failed) return failed;
   // the design (README, "Blue/green releases"): the old pods stay until the post-promotion analysis
   // passed and at least scaleDownDelaySeconds after the switch (the window of `rollouts undo`)
   const at = {};
@@ -825,15 +825,8 @@ async function releaseOne(ctx, name) {
   // 2. a bad release: its analysis fails, the release is aborted, the active Service never moves
   const bad = newImage(container.image, 'twin-bad');
   exporter.badImages.add(bad);
-  await kube.run([
-    'patch',
-    '-n',
-    ns,
-    `rollout.argoproj.io/${name}`,
-    '--type=json',
-    '-p',
-    JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: bad }]),
-  ]);
+  failed = await setImage(bad);
+  if (failed) return failed;
   let moved = false;
   const aborted = await waitFor(
     async () => {
@@ -875,16 +868,8 @@ async function releaseOne(ctx, name) {
   // post-promotion analysis must fail and the active Service go back to the old pods (the rollback
   // the README promises while the old ReplicaSet is kept)
   const late = newImage(container.image, 'twin-late');
-  r = await kube.run([
-    'patch',
-    '-n',
-    ns,
-    `rollout.argoproj.io/${name}`,
-    '--type=json',
-    '-p',
-    JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: late }]),
-  ]);
-  if (r.code !== 0) return { ok: false, detail: [`Rollout ${ns}/${name}: ${r.cmd}: ${r.out.trim()}`] };
+  failed = await setImage(late);
+  if (failed) return failed;
   const latePaused = await waitFor(
     async () => {
       const x = await get();
@@ -912,16 +897,8 @@ async function releaseOne(ctx, name) {
   }
   const lateHash = latePaused.value.hash;
   exporter.badImages.add(late);
-  await kube.run([
-    'patch',
-    '-n',
-    ns,
-    `rollout.argoproj.io/${name}`,
-    '--subresource=status',
-    '--type=merge',
-    '-p',
-    '{"status":{"pauseConditions":null}}',
-  ]);
+  failed = await promote();
+  if (failed) return failed;
   let switched = false;
   const rolledBack = await waitFor(
     async () => {

@@ -1,31 +1,9 @@
 import { Manifest, find } from '../../core/manifest';
 import { checkPolicies, PolicyViolation } from '../../pipeline/policy';
 import { checkRestricted, podTemplateOf } from '../../pipeline/pod-security';
-import { configOf, manifestsOf, TARGETS } from '../helpers';
+import { configOf, manifestsOf, TARGETS, withMutation } from '../helpers';
 
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x));
-
-/**
- * The reference production objects with one object replaced by a mutated copy, checked against the
- * target's configuration (or a mutated copy of it, for rules derived from the configuration).
- */
-function withMutation(
-  kind: string,
-  name: string,
-  mutate: (m: any) => void,
-  target = 'production-us-east-1',
-  mutateConfig?: (c: any) => void,
-): PolicyViolation[] {
-  const manifests = manifestsOf(target).map((m) => {
-    if (m.kind !== kind || m.metadata.name !== name) return m;
-    const copy = clone(m);
-    mutate(copy);
-    return copy;
-  });
-  const config = clone(configOf(target));
-  mutateConfig?.(config);
-  return checkPolicies(config, manifests);
-}
 
 /** The reference objects of a target without the ones `drop` picks. */
 function without(drop: (m: Manifest) => boolean, target = 'production-us-east-1'): PolicyViolation[] {
