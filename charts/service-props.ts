@@ -14,6 +14,7 @@ import { selectorLabelsOf, serviceLabelsOf, sharedLabels, TargetLabels, versionO
 import { flowPort, FlowPort, PeerRule, ServiceNetworkPolicyProps } from '../constructs/network-policies';
 import { configNameOf, ContainerProps, secretNameOf, sidecarPortsOf } from '../constructs/pod-template';
 import { spreadPolicyOf, topologyKeysOf } from '../config/availability-rules';
+import { collectorOf, POD_NAME_VARIABLE, samplingRatioOf } from '../config/tracing-rules';
 import { publicPortOf } from '../constructs/public-ingress';
 import { ServiceMonitoringProps } from '../constructs/monitoring';
 import { RELOAD_SECRET_ANNOTATION, WorkloadProps, WorkloadRef } from '../constructs/workload';
@@ -109,6 +110,53 @@ function containerResources(
   };
 }
 
+/** What tracing adds to each container of a traced service: the pod's name, then the `OTEL_*` variables. */
+export interface TracingEnv {
+  readonly fieldEnv: ReadonlyArray<{ readonly name: string; readonly fieldPath: string }>;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/**
+ * The standard OpenTelemetry SDK variables of a traced service (the specification's "SDK
+ * environment variables"), or undefined when it is not traced. Traces go over OTLP to the
+ * collector, sampled parent-based by trace id (a callee keeps its caller's decision, so a trace
+ * is whole or absent), propagated as W3C trace context and baggage. Metrics and logs stay where
+ * they are (Prometheus scrapes, stdout): their OTLP exporters, on by default in the SDKs, are off.
+ */
+export function tracingEnvOf(config: TargetConfig, service: ServiceConfig): TracingEnv | undefined {
+  const ratio = samplingRatioOf(config, service);
+  const collector = collectorOf(config);
+  if (ratio === undefined || !collector) return undefined;
+  // values are DNS labels and label values already; encoded anyway, as the format (W3C baggage) asks
+  const attribute = (key: string, value: string) => `${key}=${encodeURIComponent(value)}`;
+  const attributes = [
+    attribute('service.namespace', config.platform.name),
+    attribute('service.version', versionOf(service)),
+    // the semantic conventions' name since 1.27, and the older one most backends (Jaeger's UI) still read
+    attribute('deployment.environment.name', config.environment),
+    attribute('deployment.environment', config.environment),
+    attribute('k8s.namespace.name', config.namespace),
+    // expanded by the kubelet from the variable the downward API sets before this one
+    `k8s.pod.name=$(${POD_NAME_VARIABLE})`,
+    ...(config.region ? [attribute('cloud.region', config.region)] : []),
+  ];
+  return {
+    fieldEnv: [{ name: POD_NAME_VARIABLE, fieldPath: 'metadata.name' }],
+    env: {
+      OTEL_SERVICE_NAME: service.name,
+      OTEL_RESOURCE_ATTRIBUTES: attributes.join(','),
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: collector.protocol,
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_METRICS_EXPORTER: 'none',
+      OTEL_LOGS_EXPORTER: 'none',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: String(ratio),
+      OTEL_PROPAGATORS: 'tracecontext,baggage',
+    },
+  };
+}
+
 /** The workload of a service: kind, replicas, pod template, storage and release, from its configuration and the target's. */
 export function workloadPropsOf(
   config: TargetConfig,
@@ -124,13 +172,18 @@ export function workloadPropsOf(
   const sidecarPorts = new Set(
     (service.sidecars ?? []).flatMap((sc) => sidecarPortsOf(service, sc).map((p) => p.name)),
   );
+  // every container of a traced service, sidecars too: a proxy or agent beside it reports as the service
+  const tracing = tracingEnvOf(config, service);
+  const withTracing = (env: Readonly<Record<string, string>> | undefined) =>
+    tracing ? { ...env, ...tracing.env } : env;
   const container: ContainerProps = {
     name: service.name,
     image: service.image,
     command: service.command,
     args: service.args,
     ports: service.ports.filter((p) => !sidecarPorts.has(p.name)),
-    env: service.env,
+    fieldEnv: tracing?.fieldEnv,
+    env: withTracing(service.env),
     secretEnv: secrets.map((s) => s.env),
     resources: containerResources(config, service),
     probes: service.probes,
@@ -141,7 +194,8 @@ export function workloadPropsOf(
     command: sc.command,
     args: sc.args,
     ports: sidecarPortsOf(service, sc),
-    env: sc.env,
+    fieldEnv: tracing?.fieldEnv,
+    env: withTracing(sc.env),
     // a sidecar of a service that demands a credential (an exporter) presents it too
     secretEnv: service.auth ? [service.auth.env] : [],
     resources: containerResources(config, service, sc.resources),
@@ -326,7 +380,23 @@ export function networkPolicyPropsOf(config: TargetConfig, service: ServiceConfi
         : { peer: { cidrs: flow.to.external.cidrs }, ports: flow.ports },
     );
   }
+  const tracing = tracingEgressOf(config, service);
+  if (tracing) egress.push(tracing);
   return { ...identity, ingress, egress };
+}
+
+/**
+ * The one flow tracing adds to a traced service's NetworkPolicy: egress to the collector on its
+ * OTLP port only, to the collector's pods in their namespace (both selectors in one peer), or to
+ * the CIDRs of the external peer that holds it.
+ */
+export function tracingEgressOf(config: TargetConfig, service: ServiceConfig): PeerRule | undefined {
+  const collector = collectorOf(config);
+  if (!collector || samplingRatioOf(config, service) === undefined) return undefined;
+  const ports = [{ name: collector.protocol === 'grpc' ? 'otlp-grpc' : 'otlp-http', port: collector.port }];
+  if (collector.inCluster)
+    return { peer: { namespace: collector.inCluster.namespace, pods: { ...collector.inCluster.podSelector } }, ports };
+  return { peer: { cidrs: collector.external!.cidrs }, ports };
 }
 
 /** The monitoring bundle of a service: what its rules and dashboard select on, and the labels Prometheus and Grafana pick them up by. */

@@ -21,6 +21,7 @@ import {
 } from './model';
 import { providerProblems } from './provider-rules';
 import { checkNodeRules } from './node-rules';
+import { checkTracingRules } from './tracing-rules';
 import { DEFAULT_EPHEMERAL_STORAGE, Dependency, Resources, ServiceConfig, TargetConfig } from './types';
 import { guaranteedQosProblems, imagePinProblem } from './workload-rules';
 
@@ -256,6 +257,7 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
   checkApiRules(config, at);
   checkEgressUnion(config, at);
   checkNodeRules(config, at);
+  checkTracingRules(config, at);
 
   // no peer opens (nearly) the whole internet unless it says why (core/cidr.ts, WIDEST_PREFIX);
   // the peers of one service together are judged by checkEgressUnion

@@ -626,6 +626,23 @@ const service = obj({
       }),
     ),
   ),
+  /**
+   * This service's part in the environment's `tracing`: leave it out (a service without an
+   * OpenTelemetry SDK, such as redis) or sample its root spans at another ratio.
+   * @default traced at `tracing.samplingRatio` whenever the environment traces
+   */
+  tracing: opt(
+    obj(
+      optionalAll({
+        /** @default true: the service is traced whenever the environment is */
+        enabled: bool(
+          'whether the service gets the OTEL_* variables and egress to the collector when the environment traces',
+        ),
+        /** The ratio of root spans this service samples, instead of `tracing.samplingRatio`. */
+        samplingRatio: num(0, 1, 'a ratio between 0 and 1 of root spans sampled (0.05 is 5%)'),
+      }),
+    ),
+  ),
   /** Command and args override. */
   command: opt(arr(str())),
   args: opt(arr(str())),
@@ -874,6 +891,49 @@ export const target = obj({
       ),
     ),
   }),
+  /**
+   * Distributed tracing (OpenTelemetry): every traced service's containers get the standard
+   * `OTEL_*` variables (exporter endpoint and protocol, a parent-based trace-id-ratio sampler,
+   * resource attributes) and its NetworkPolicy egress to the collector on its port, nothing more.
+   * @default off
+   */
+  tracing: opt(
+    obj({
+      enabled: bool('whether the services of this environment export traces'),
+      /** Where spans go: an OpenTelemetry Collector, or Jaeger's own OTLP receiver. Required when enabled. */
+      collector: opt(
+        obj({
+          /**
+           * `<service>.<namespace>[:port]` (or `.svc`, `.svc.cluster.local`) for a collector in the
+           * cluster, or `https://host[:port]` with `external`. The port defaults to the protocol's
+           * (4317 grpc, 4318 http/protobuf).
+           */
+          endpoint: str(
+            'the collector: "<service>.<namespace>:<port>" in the cluster (e.g. "otel-collector.observability:4317"), or "https://host:port" of a peer under externals with `external`',
+          ),
+          /** The peer under `externals` (CIDRs and ports) the endpoint lies in, for a collector outside the cluster. */
+          external: opt(
+            dnsLabel('the peer under externals that holds the collector outside the cluster (its CIDRs and ports)'),
+          ),
+          /**
+           * Labels of the collector's pods in its namespace: egress is opened to them only.
+           * @default { 'app.kubernetes.io/name': 'opentelemetry-collector' } (the OpenTelemetry Collector chart's pods)
+           */
+          podSelector: opt(
+            labels("labels of the collector's pods in its namespace; egress is opened to them only", {
+              minProperties: 1,
+            }),
+          ),
+        }),
+      ),
+      /** OTLP over gRPC (port 4317) or over HTTP with protobuf (port 4318). @default 'grpc' */
+      protocol: opt(
+        oneOfStrings(['grpc', 'http/protobuf'], 'the OTLP transport: grpc (port 4317) or http/protobuf (port 4318)'),
+      ),
+      /** The ratio of root spans sampled (parent-based: a callee follows its caller's decision). Required when enabled. */
+      samplingRatio: opt(num(0, 1, 'a ratio between 0 and 1 of root spans sampled (0.05 is 5%)')),
+    }),
+  ),
   featureFlags: opt(mapOf(ref('featureFlag', featureFlag), 'feature flags by name')),
   externals: opt(mapOf(ref('externalPeer', externalPeer), 'peers outside the cluster, by name')),
   services: mapOf(ref('service', service), 'the services of the platform, by name', {

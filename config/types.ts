@@ -73,6 +73,10 @@ export type BackupSchedule = Input<'backup'>;
 export type SecretStoreConfig = TargetInput['secretStore'];
 
 export type MonitoringConfig = TargetInput['monitoring'];
+/** The environment's distributed tracing (collector, protocol, sampling ratio). */
+export type TracingConfig = NonNullable<TargetInput['tracing']>;
+/** A service's part in the environment's tracing. */
+export type ServiceTracingConfig = NonNullable<ServiceInput['tracing']>;
 export type AlertRoutingConfig = NonNullable<MonitoringConfig['alerting']>;
 /**
  * The thresholds of the standard alerts every service gets (PLATFORM.md, "Monitoring"); set in

@@ -39,7 +39,13 @@ export interface ContainerProps {
   readonly args?: string[];
   /** The ports the container serves. @default none */
   readonly ports?: readonly PortConfig[];
-  /** Plain, non-secret environment variables. @default none */
+  /**
+   * Variables from the pod's own fields (the downward API: `metadata.name`, ...), set before the
+   * literal ones so that those may refer to them as `$(NAME)`, which the kubelet expands only
+   * for variables defined earlier. @default none
+   */
+  readonly fieldEnv?: ReadonlyArray<{ readonly name: string; readonly fieldPath: string }>;
+  /** Plain, non-secret environment variables, written in name order. @default none */
   readonly env?: Readonly<Record<string, string>>;
   /**
    * Environment variables read from the pod's Secret (`PodTemplateProps.secretName`), each from the
@@ -129,6 +135,11 @@ export function podTemplate(props: PodTemplateProps): k8s.PodTemplateSpec {
   }
 
   const envOf = (c: ContainerProps): k8s.EnvVar[] => [
+    // apiVersion spelled out: the API server defaults it, and a default it adds is a diff in Argo CD
+    ...(c.fieldEnv ?? []).map(({ name, fieldPath }) => ({
+      name,
+      valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath } },
+    })),
     ...literalEnv(c.env),
     ...(c.secretEnv ?? []).map((name) => ({ name, valueFrom: { secretKeyRef: { name: secretName, key: name } } })),
   ];

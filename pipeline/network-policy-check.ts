@@ -5,6 +5,8 @@ import { cidrInside, wideCidrs, WIDEST_PREFIX } from '../core/cidr';
 import { Manifest, Obj } from '../core/manifest';
 import { podTemplateOf } from './pod-security';
 import { isReason } from '../core/reason';
+import { Collector, collectorOf, samplingRatioOf } from '../config/tracing-rules';
+import { NAMESPACE_NAME_LABEL } from '../constructs/network-policies';
 
 /** A broken network rule, in the shape pipeline/policy.ts reports. */
 export interface NetworkFinding {
@@ -101,11 +103,17 @@ export function checkNetworkPolicies(config: TargetConfig, manifests: readonly M
     const smallest = buckets.length ? buckets.reduce((a, b) => (b.length < a.length ? b : a)) : [];
     return smallest.find(({ labels }) => pairs.every(([k, v]) => labels[k] === v))?.service;
   };
-  // the justified peers of a service: those with a reason that it depends on
-  const justifiedFor = (service: ServiceConfig | undefined): ReadonlyArray<{ name: string; cidrs: string[] }> =>
-    (service?.dependsOn ?? []).flatMap((d) =>
+  // the justified peers of a service: those with a reason that it depends on, and the external
+  // collector of its traces (an implicit dependency of every traced service)
+  const tracingPeer = collectorOf(config)?.external;
+  const justifiedFor = (service: ServiceConfig | undefined): ReadonlyArray<{ name: string; cidrs: string[] }> => [
+    ...(service?.dependsOn ?? []).flatMap((d) =>
       'external' in d && isReason(config.externals[d.external]?.reason) ? [config.externals[d.external]] : [],
-    );
+    ),
+    ...(service && tracingPeer && isReason(tracingPeer.reason) && samplingRatioOf(config, service) !== undefined
+      ? [tracingPeer]
+      : []),
+  ];
 
   const sides: Array<[string, string]> = [
     ['ingress', 'from'],
@@ -183,6 +191,8 @@ export function checkNetworkPolicies(config: TargetConfig, manifests: readonly M
   }
   for (const p of policies) if (!used.has(p)) groups.push({ policies: [p], service: serviceOfPolicy(p) });
 
+  findings.push(...checkTracingFlows(config, groups));
+
   const reported = new Set<string>();
   const report = (policy: Obj, field: string, message: string, fix: string) => {
     const key = `${namespaceOf(policy)}/${policy.metadata.name}\n${field}\n${message}`;
@@ -233,6 +243,96 @@ export function checkNetworkPolicies(config: TargetConfig, manifests: readonly M
           fix,
         );
       }
+    }
+  }
+  return findings;
+}
+
+/** Whether a NetworkPolicy port entry admits a TCP port. */
+function admitsPort(entry: Obj, port: number): boolean {
+  if ((entry.protocol ?? 'TCP') !== 'TCP') return false;
+  if (typeof entry.port !== 'number') return entry.port === undefined; // a named port never names the collector's
+  return entry.endPort === undefined ? entry.port === port : entry.port <= port && port <= entry.endPort;
+}
+
+/** The TCP ports (or every port) an egress rule of a workload opens to the collector, when it reaches it at all. */
+export function portsToCollector(rule: Obj, collector: Collector): { every: boolean; ports: Obj[] } | undefined {
+  const reaches = (rule.to ?? []).some((peer: Obj) => {
+    if (collector.inCluster) {
+      if (!peer.namespaceSelector) return false;
+      const { namespace, podSelector } = collector.inCluster;
+      return (
+        selects(peer.namespaceSelector, { [NAMESPACE_NAME_LABEL]: namespace }) &&
+        (peer.podSelector === undefined || selects(peer.podSelector, podSelector))
+      );
+    }
+    const cidr = peer.ipBlock?.cidr;
+    return (
+      cidr !== undefined &&
+      collector.external!.cidrs.some((c) => cidrInside(c, String(cidr)) || cidrInside(String(cidr), c))
+    );
+  });
+  if (!reaches) return undefined;
+  return { every: !(rule.ports ?? []).length, ports: rule.ports ?? [] };
+}
+
+/**
+ * Tracing over the synthesized NetworkPolicies: every traced workload may reach the collector on
+ * its OTLP port (or its spans are lost without a sound), and no workload reaches an in-cluster
+ * collector on any other port, nor at all when it is not traced. Exactly the one flow.
+ */
+function checkTracingFlows(
+  config: TargetConfig,
+  groups: ReadonlyArray<{ policies: Obj[]; service?: ServiceConfig }>,
+): NetworkFinding[] {
+  const collector = collectorOf(config);
+  if (!collector) return [];
+  const findings: NetworkFinding[] = [];
+  const where = collector.inCluster
+    ? `the collector's pods (${Object.entries(collector.inCluster.podSelector)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}) in namespace "${collector.inCluster.namespace}"`
+    : `the collector's external peer "${collector.external!.name}" (${collector.external!.cidrs.join(', ')})`;
+  for (const group of groups) {
+    const service = group.service;
+    if (!service || !group.policies.length) continue;
+    const traced = samplingRatioOf(config, service) !== undefined;
+    let admitted = false;
+    for (const policy of group.policies) {
+      (policy.spec?.egress ?? []).forEach((rule: Obj, i: number) => {
+        const opened = portsToCollector(rule, collector);
+        if (!opened) return;
+        if (opened.every || opened.ports.some((e) => admitsPort(e, collector.port))) admitted = true;
+        // an external collector shares its CIDRs with nothing else; an in-cluster one is reached on its port only
+        if (!collector.inCluster) return;
+        const others = opened.every
+          ? ['every port']
+          : opened.ports
+              .filter((e) => !(admitsPort(e, collector.port) && e.endPort === undefined))
+              .map((e) => `${e.port}${e.endPort ? `-${e.endPort}` : ''}/${e.protocol ?? 'TCP'}`);
+        if (!traced || others.length) {
+          findings.push({
+            rule: 'network-tracing',
+            manifest: policy as Manifest,
+            field: `spec.egress[${i}]`,
+            message: traced
+              ? `lets the pods of service "${service.name}" reach ${where} on ${others.join(', ')}; tracing needs port ${collector.port}/TCP only`
+              : `lets the pods of service "${service.name}", which is not traced, reach ${where}`,
+            fix: traced
+              ? `open the collector's OTLP port ${collector.port} only (charts/service-props.ts, tracingEgressOf)`
+              : `remove the rule, or trace the service (services.${service.name}.tracing.enabled)`,
+          });
+        }
+      });
+    }
+    if (traced && !admitted) {
+      findings.push({
+        rule: 'network-tracing',
+        manifest: group.policies[0] as Manifest,
+        field: 'spec.egress',
+        message: `service "${service.name}" is traced but no NetworkPolicy that selects its pods lets them reach ${where} on ${collector.port}/TCP, so its spans are dropped`,
+        fix: `add egress to the collector on port ${collector.port} (charts/service-props.ts, tracingEgressOf)`,
+      });
     }
   }
   return findings;

@@ -5,6 +5,7 @@ import { renderDeliverySection } from './delivery-readme';
 import { renderIngressSection } from './ingress-readme';
 import { renderMonitoringSection } from './monitoring-readme';
 import { renderApiAccessSection, renderNetworkSection } from './network-readme';
+import { renderTracingSection } from './tracing-readme';
 
 /**
  * A section of the README written next to each target's manifests (dist/<target>/README.md).
@@ -20,6 +21,7 @@ export const README_SECTIONS: readonly ReadmeSection[] = [
   renderApiAccessSection,
   renderIngressSection,
   (_config, manifests) => renderMonitoringSection(manifests),
+  renderTracingSection,
   renderDeliverySection,
 ];
 
