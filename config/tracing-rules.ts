@@ -166,14 +166,14 @@ export function checkTracingRules(
   const protocol = protocolOf(tracing);
   if (tracing.samplingRatio === undefined) {
     at(
-      ['tracing'],
+      ['tracing', 'enabled'],
       'tracing is enabled but has no samplingRatio; set tracing.samplingRatio to the ratio of root spans to keep, between 0 and 1 (e.g. 1 in staging, 0.05 in production)',
     );
   }
   const collector = tracing.collector;
   if (!collector) {
     at(
-      ['tracing'],
+      ['tracing', 'enabled'],
       `tracing is enabled but names no collector; set tracing.collector.endpoint to ${ENDPOINT_FORMS}, or set tracing.enabled: false`,
     );
   } else {

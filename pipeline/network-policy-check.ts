@@ -328,7 +328,8 @@ function checkTracingFlows(
     if (traced && !admitted) {
       findings.push({
         rule: 'network-tracing',
-        manifest: group.policies[0] as Manifest,
+        // the service's own policy, where the rule belongs
+        manifest: (group.policies.find((p) => p.metadata?.name === service.name) ?? group.policies[0]) as Manifest,
         field: 'spec.egress',
         message: `service "${service.name}" is traced but no NetworkPolicy that selects its pods lets them reach ${where} on ${collector.port}/TCP, so its spans are dropped`,
         fix: `add egress to the collector on port ${collector.port} (charts/service-props.ts, tracingEgressOf)`,
