@@ -189,7 +189,17 @@ export function checkReplicationRules(config: TargetConfig, locate: Locator): Co
         ['services', service.name, 'sidecars'],
         `a sidecar is named "${SENTINEL}", the name of the container Sentinel replication adds; rename it`,
       );
+    // the headless Service reaches every pod, replicas included, which refuse writes: a caller
+    // that addresses the service's data port directly would write to a replica two times in three
+    const direct = new RegExp(`(^|[/@])${service.name}(\\.[a-z0-9.-]*)?:${facts.dataPort.port}(?![0-9])`);
     for (const caller of callers) {
+      for (const [name, value] of Object.entries(caller.env ?? {})) {
+        if (direct.test(value) && name !== facts.clientEnv.hosts)
+          at(
+            ['services', caller.name, 'env', name],
+            `${show(value)} addresses "${service.name}" on ${facts.dataPort.port} directly; with Sentinel replication that reaches any of its pods, and replicas refuse writes: ask Sentinel (${facts.clientEnv.hosts}, ${facts.clientEnv.master}) and set ${name} only in the environments without Sentinel`,
+          );
+      }
       for (const name of [facts.clientEnv.hosts, facts.clientEnv.master]) {
         if (caller.env?.[name] !== undefined)
           at(

@@ -272,6 +272,14 @@ describe('Sentinel configuration errors', () => {
     );
   });
 
+  it('fails when a caller addresses the set directly (the headless Service reaches replicas too)', () => {
+    const dir = environmentsWith('', SENTINEL_IN_PRODUCTION);
+    edit(dir, 'defaults.yaml', /(  ml-service:\n(    .*\n)*?    env:\n)/, '$1      CACHE_URL: redis://redis:6379/1\n');
+    expect(messages(dir)).toMatch(
+      /services\.ml-service\.env\.CACHE_URL: "redis:\/\/redis:6379\/1" addresses "redis" on 6379 directly; with Sentinel replication that reaches any of its pods, and replicas refuse writes: ask Sentinel \(REDIS_SENTINEL_HOSTS, REDIS_SENTINEL_MASTER\) and set CACHE_URL only in the environments without Sentinel/,
+    );
+  });
+
   it('fails when a sentinel-only key is given to a managed cache', () => {
     expect(
       messages(environmentsWith('', '    replication: { mode: managed, external: postgres, quorum: 2 }\n')),

@@ -245,7 +245,7 @@ describe('FlashMM (seeds/000)', () => {
     ).toEqual(['*/15 * * * *', '0 2 * * *']);
   });
 
-  it('runs Redis with Sentinel in production (three pods, one per zone, quorum 2) and a single redis elsewhere', () => {
+  it('runs Redis with Sentinel in staging and production (three pods, one per zone, quorum 2), one redis in development', () => {
     const set = find(prod(), 'StatefulSet', 'redis') as Obj;
     expect(set.spec.replicas).toBe(3);
     expect(set.spec.template.spec.containers.map((c: Obj) => c.name)).toContain('sentinel');
@@ -262,8 +262,16 @@ describe('FlashMM (seeds/000)', () => {
       { name: 'REDIS_SENTINEL_HOSTS', value: 'redis-sentinel:26379' },
       { name: 'REDIS_SENTINEL_MASTER', value: 'flashmm' },
     ]);
-    for (const env of ['development', 'staging'])
-      expect((find(manifests('flashmm', env), 'StatefulSet', 'redis') as Obj).spec.replicas).toBe(1);
+    expect(env.find((e) => e.name === 'REDIS_URL')).toBeUndefined();
+    expect((find(manifests('flashmm', 'staging'), 'StatefulSet', 'redis') as Obj).spec.replicas).toBe(3);
+    // development: one redis, addressed directly
+    const development = manifests('flashmm', 'development');
+    expect((find(development, 'StatefulSet', 'redis') as Obj).spec.replicas).toBe(1);
+    expect(
+      ((find(development, 'Deployment', 'flashmm') as Obj).spec.template.spec.containers[0].env as Obj[]).find(
+        (e) => e.name === 'REDIS_URL',
+      ),
+    ).toEqual({ name: 'REDIS_URL', value: 'redis://redis:6379/0' });
   });
 
   it('alerts on P95 order latency over 50ms and serves its API over TLS', () => {
