@@ -9,6 +9,7 @@
  */
 import { ConfigIssue, formatPath, PathSegment, show } from './errors';
 import { ownValue, replicaRange } from './model';
+import { METRICS_PORT } from './monitoring-rules';
 import type {
   Dependency,
   PortConfig,
@@ -34,7 +35,6 @@ export const DEFAULT_SENTINEL_RESOURCES: Resources = {
 };
 /** The fewest replicas a Sentinel set may have: with two, losing either loses the majority. */
 export const MIN_SENTINEL_REPLICAS = 3;
-const PORT_NAME = 'metrics';
 
 /** The replication of a service, when it asks for `mode`. */
 export function replicationOf(service: ServiceConfig, mode: 'sentinel'): ReplicationConfig | undefined {
@@ -73,7 +73,7 @@ export function sentinelFactsOf(service: ServiceConfig): SentinelFacts {
     replicas,
     quorum: replication.quorum ?? majorityOf(replicas),
     masterName: replication.masterName ?? service.name,
-    dataPort: service.ports.find((p) => p.name !== PORT_NAME && p.name !== SENTINEL) ?? service.ports[0],
+    dataPort: service.ports.find((p) => p.name !== METRICS_PORT && p.name !== SENTINEL) ?? service.ports[0],
     sentinelPort: replication.sentinelPort ?? SENTINEL_PORT,
     downAfterSeconds: replication.downAfterSeconds ?? 5,
     clientService: sentinelServiceNameOf(service),

@@ -1,4 +1,6 @@
+import { Chart, Testing } from 'cdk8s';
 import { formatIssue } from '../../config/errors';
+import { SentinelReplication, SentinelReplicationProps } from '../../constructs/sentinel-replication';
 import { loadPlatform } from '../../config/load';
 import { TargetConfig } from '../../config/types';
 import { find, Manifest, ofKind } from '../../core/manifest';
@@ -284,5 +286,41 @@ describe('Sentinel configuration errors', () => {
     expect(
       messages(environmentsWith('', '    replication: { mode: managed, external: postgres, quorum: 2 }\n')),
     ).toMatch(/services\.redis\.replication\.quorum: quorum belongs to mode "sentinel"/);
+  });
+});
+
+describe('SentinelReplication on a bare chart', () => {
+  const props: SentinelReplicationProps = {
+    name: 'cache',
+    selector: { app: 'cache' },
+    namespace: 'apps',
+    headlessService: 'cache',
+    clientService: 'cache-sentinel',
+    replicas: 3,
+    quorum: 2,
+    masterName: 'main',
+    dataPort: { name: 'redis', port: 6379 },
+    sentinelPort: 26379,
+  };
+  const chart = () => new Chart(Testing.app(), 'test', { namespace: 'apps' });
+
+  it('writes the scripts and the client Service, without authentication when no password env is given', () => {
+    const c = chart();
+    new SentinelReplication(c, 'sentinel', props);
+    const manifests = Testing.synth(c) as Manifest[];
+    const scripts = (find(manifests, 'ConfigMap', 'cache-sentinel-scripts') as Obj).data;
+    expect(scripts['start-sentinel.sh']).toContain('sentinel monitor main $master 6379 2\n');
+    expect(scripts['start-sentinel.sh']).toContain('auth=""');
+    expect(scripts['start-redis.sh']).toContain('master="cache-0.cache.apps.svc.cluster.local"');
+    expect((find(manifests, 'Service', 'cache-sentinel') as Obj).spec.selector).toEqual({ app: 'cache' });
+  });
+
+  it('refuses fewer than 3 replicas and a quorum that is not a majority', () => {
+    expect(() => new SentinelReplication(chart(), 's', { ...props, replicas: 2 })).toThrow(
+      'SentinelReplication "cache": replicas (2) must be at least 3',
+    );
+    expect(() => new SentinelReplication(chart(), 's', { ...props, replicas: 5, quorum: 2 })).toThrow(
+      'SentinelReplication "cache": quorum (2) must be a majority of the 5 Sentinels: 3 to 5',
+    );
   });
 });
