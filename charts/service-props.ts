@@ -13,7 +13,9 @@ import { smokeTestSelector, smokeTestTargetOf } from '../constructs/blue-green';
 import { selectorLabelsOf, serviceLabelsOf, sharedLabels, TargetLabels, versionOf } from '../constructs/labels';
 import { flowPort, FlowPort, PeerRule, ServiceNetworkPolicyProps } from '../constructs/network-policies';
 import { configNameOf, ContainerProps, secretNameOf, sidecarPortsOf } from '../constructs/pod-template';
-import { spreadPolicyOf, topologyKeysOf } from '../config/availability-rules';
+import { serviceTopologyKeysOf, spreadPolicyOf } from '../config/availability-rules';
+import { replicationOf, SENTINEL, SENTINEL_SCRIPTS_DIR, sentinelFactsOf } from '../config/replication';
+import { sentinelScriptsNameOf, SentinelReplicationProps } from '../constructs/sentinel-replication';
 import { collectorOf, POD_NAME_VARIABLE, samplingRatioOf } from '../config/tracing-rules';
 import { publicPortOf } from '../constructs/public-ingress';
 import { ServiceMonitoringProps } from '../constructs/monitoring';
@@ -226,10 +228,13 @@ export function workloadPropsOf(
       priorityClassName: service.priority ? ownValue(config.priorityClasses, service.priority)?.name : undefined,
       terminationGracePeriodSeconds: config.availability.terminationGracePeriodSeconds,
       preStopSeconds: config.availability.preStopSeconds,
-      spread: topologyKeysOf(config.availability.spread).map((topologyKey) => ({
+      spread: serviceTopologyKeysOf(config.availability.spread, service).map((topologyKey) => ({
         topologyKey,
         whenUnsatisfiable: spreadPolicyOf(config, service, topologyKey),
       })),
+      scripts: replicationOf(service, 'sentinel')
+        ? { name: sentinelScriptsNameOf(service), mountPath: SENTINEL_SCRIPTS_DIR, sidecars: [SENTINEL] }
+        : undefined,
     },
     blueGreen: blueGreen && {
       namespace: config.namespace,
@@ -245,6 +250,27 @@ export function workloadPropsOf(
         latencyP99Seconds: blueGreen.latencyP99Seconds,
       },
     },
+  };
+}
+
+/** The Sentinel set of a service in `replication.mode: sentinel`: its scripts and client Service. */
+export function sentinelPropsOf(config: TargetConfig, service: ServiceConfig): SentinelReplicationProps {
+  const identity = identityOf(config, service);
+  const facts = sentinelFactsOf(service);
+  return {
+    name: service.name,
+    labels: identity.labels,
+    selector: identity.selector,
+    namespace: config.namespace,
+    headlessService: service.name,
+    clientService: facts.clientService,
+    replicas: facts.replicas,
+    quorum: facts.quorum,
+    masterName: facts.masterName,
+    dataPort: facts.dataPort,
+    sentinelPort: facts.sentinelPort,
+    downAfterSeconds: facts.downAfterSeconds,
+    authEnv: service.auth?.env,
   };
 }
 
@@ -316,8 +342,13 @@ function buildFlows(config: TargetConfig): Flow[] {
       if ('service' in dep) {
         const callee = ownValue(config.services, dep.service);
         const port = callee?.ports.find((p) => p.name === dep.port || p.port === dep.port);
+        // a client of a Sentinel set asks Sentinel for the master before it talks to it
+        const sentinel = callee && replicationOf(callee, 'sentinel') && callee.ports.find((p) => p.name === SENTINEL);
         if (callee && port && callee.name !== from.name)
-          add(`service:${callee.name}`, { service: callee }, [flowPort(port)]);
+          add(`service:${callee.name}`, { service: callee }, [
+            flowPort(port),
+            ...(sentinel ? [flowPort(sentinel)] : []),
+          ]);
       } else {
         const peer = ownValue(config.externals, dep.external);
         if (!peer) continue;
@@ -353,7 +384,10 @@ export function networkPolicyPropsOf(config: TargetConfig, service: ServiceConfi
     service.peers?.port === undefined
       ? undefined
       : service.ports.find((p) => p.name === service.peers!.port || p.port === service.peers!.port);
-  if (peerPort) ingress.push({ peer: { pods: identity.selector }, ports: [peerPort] });
+  // a Sentinel set's pods also talk to each other's Sentinels (votes, the master's address)
+  const sentinelPort = replicationOf(service, 'sentinel') && service.ports.find((p) => p.name === SENTINEL);
+  const peerPorts = peerPort ? [peerPort, ...(sentinelPort ? [sentinelPort] : [])] : [];
+  if (peerPort) ingress.push({ peer: { pods: identity.selector }, ports: peerPorts });
   if (service.expose === 'public')
     ingress.push({ peer: { namespace: config.ingress.controllerNamespace }, ports: [publicPortOf(service.ports)] });
   if (isBlueGreen(service)) {
@@ -372,7 +406,7 @@ export function networkPolicyPropsOf(config: TargetConfig, service: ServiceConfi
     });
 
   const egress: PeerRule[] = [];
-  if (peerPort) egress.push({ peer: { pods: identity.selector }, ports: [peerPort] });
+  if (peerPort) egress.push({ peer: { pods: identity.selector }, ports: peerPorts });
   for (const flow of flows.out) {
     egress.push(
       'service' in flow.to
@@ -419,6 +453,14 @@ export function monitoringPropsOf(
       scraped: service.ports.some((p) => p.name === METRICS_PORT),
       autoscaled: isAutoscaled(service),
       workloadName: workload.name,
+      sentinel: replicationOf(service, 'sentinel')
+        ? {
+            replicas: sentinelFactsOf(service).replicas,
+            quorum: sentinelFactsOf(service).quorum,
+            sentinelContainer: SENTINEL,
+            workloadName: workload.name,
+          }
+        : undefined,
     }),
     labels: { ...identity.labels, ...config.monitoring.selectorLabels },
     serviceSelector: identity.selector,

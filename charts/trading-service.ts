@@ -2,6 +2,7 @@ import { k8s } from '../imports/k8s';
 import { Construct } from 'constructs';
 import { effectiveBehavior } from '../config/autoscaling-rules';
 import { replicaRange } from '../config/model';
+import { replicationOf } from '../config/replication';
 import { ServiceConfig, TargetConfig } from '../config/types';
 import { ServiceAutoscaling } from '../constructs/autoscaling';
 import { DisruptionBudget } from '../constructs/disruption-budget';
@@ -11,9 +12,17 @@ import { configNameOf, secretNameOf } from '../constructs/pod-template';
 import { publicPortOf, PublicIngress } from '../constructs/public-ingress';
 import { ServiceApiAccess, usesKubernetesApi } from '../constructs/rbac';
 import { ServiceSecrets } from '../constructs/secrets';
+import { SentinelReplication } from '../constructs/sentinel-replication';
 import { ServiceEndpoints } from '../constructs/service-endpoints';
 import { Workload, WorkloadRef } from '../constructs/workload';
-import { identityOf, monitoringPropsOf, networkPolicyPropsOf, secretsOf, workloadPropsOf } from './service-props';
+import {
+  identityOf,
+  monitoringPropsOf,
+  networkPolicyPropsOf,
+  secretsOf,
+  sentinelPropsOf,
+  workloadPropsOf,
+} from './service-props';
 
 export interface TradingServiceProps {
   readonly config: TargetConfig;
@@ -75,6 +84,7 @@ export class TradingService extends Construct {
       headless: service.workload === 'statefulset',
       publishNotReadyAddresses: service.peers?.discoverBeforeReady,
     });
+    if (replicationOf(service, 'sentinel')) new SentinelReplication(this, 'sentinel', sentinelPropsOf(config, service));
     this.workload = new Workload(
       this,
       'workload',

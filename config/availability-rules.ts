@@ -95,6 +95,18 @@ export function checkAvailabilityRules(config: TargetConfig, at: (p: PathSegment
 }
 
 /**
+ * The topology keys a service's pods spread over: the environment's, and zones for a Sentinel set
+ * whatever the environment says (one pod per zone is what keeps its quorum through a zone outage).
+ */
+export function serviceTopologyKeysOf(
+  spread: TargetConfig['availability']['spread'],
+  service: Pick<ServiceConfig, 'replication'>,
+): string[] {
+  const keys = topologyKeysOf(spread);
+  return service.replication?.mode === 'sentinel' && !keys.includes(ZONE_KEY) ? [ZONE_KEY, ...keys] : keys;
+}
+
+/**
  * How a service's pods spread over one topology key when they cannot spread evenly. A service's
  * `spreadPolicy` applies in production only (staging and development clusters are smaller); else
  * zones follow the environment's `availability.zoneSpread` (decided per environment, with its
@@ -105,9 +117,12 @@ export function spreadPolicyOf(
     readonly tier: TargetConfig['tier'];
     readonly availability: Pick<TargetConfig['availability'], 'zoneSpread'>;
   },
-  service: Pick<ServiceConfig, 'spreadPolicy'>,
+  service: Pick<ServiceConfig, 'spreadPolicy' | 'replication'>,
   topologyKey: string,
 ): 'DoNotSchedule' | 'ScheduleAnyway' {
+  // a Sentinel set spreads one pod per zone in every environment: two in one zone would let that
+  // zone's outage take the Sentinels' majority (config/replication.ts)
+  if (service.replication?.mode === 'sentinel' && topologyKey === ZONE_KEY) return 'DoNotSchedule';
   if (config.tier === 'production' && service.spreadPolicy) return service.spreadPolicy;
   return topologyKey === ZONE_KEY
     ? (config.availability.zoneSpread?.whenUnsatisfiable ?? 'ScheduleAnyway')

@@ -5,6 +5,7 @@ import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { Document, isMap, isPair, isScalar, LineCounter, Node, parseDocument } from 'yaml';
 import { AJV_OPTIONS, GENERATED_VALIDATORS, isCurrent, schemaHash } from './compiled-validators';
 import { ConfigError, ConfigIssue, formatPath, nearest, PathSegment, show, suggestQuantity } from './errors';
+import { checkReplicationRules, expandReplication } from './replication';
 import { checkRules } from './rules';
 import { secretLiteralIssues } from './secret-rules';
 import { uncommentedThresholds } from './threshold-comments';
@@ -205,7 +206,12 @@ export function loadPlatform(dir: string): TargetConfig[] {
           issues.push(describeAjvError(error, merged, locate, target));
       }
       if (issues.length > before) continue;
-      const config = toTargetConfig(merged, { target, environment, region, sources: [defaults.file, env.file] });
+      const written = toTargetConfig(merged, { target, environment, region, sources: [defaults.file, env.file] });
+      // replication is checked as written, then made plain for every other rule and for the charts
+      const replicationIssues = checkReplicationRules(written, locate);
+      issues.push(...replicationIssues);
+      if (replicationIssues.length) continue;
+      const config = expandReplication(written);
       issues.push(...checkRules(config, locate));
       targets.push(config);
     }

@@ -519,6 +519,38 @@ const service = obj({
       }),
     ),
   ),
+  /**
+   * High availability of a stateful cache (Redis) per environment, instead of the single instance its
+   * other fields describe. `sentinel`: the StatefulSet runs `replicas` (at least 3) pods, one per zone,
+   * each a redis server (the first pod the initial master, the others its replicas) beside a Sentinel
+   * sidecar that watches the master and fails over with `quorum` votes; callers reach Sentinel through
+   * the `<service>-sentinel` Service and ask it for the master (constructs/sentinel-replication.ts).
+   * `managed`: the service is not run in the cluster in this environment; the external peer `external`
+   * (a managed cache such as ElastiCache or Memorystore) stands in for it in every `dependsOn`.
+   * @default none: the service runs as its other fields say
+   */
+  replication: opt(
+    obj({
+      mode: oneOfStrings(
+        ['sentinel', 'managed'],
+        'sentinel: replicas with Sentinel failover in the cluster; managed: an external peer stands in for the service',
+      ),
+      ...optionalAll({
+        /** Sentinels that must agree a master is down before a failover. @default a majority of the replicas */
+        quorum: int(1, 99, 'Sentinels that must agree the master is down; more than half of the replicas'),
+        /** The name of the master set clients ask Sentinel for. @default the service's name */
+        masterName: dnsLabel('the name of the master set clients ask Sentinel for'),
+        /** The port Sentinel listens on. @default 26379 */
+        sentinelPort: int(1024, 65535, "Sentinel's port, 26379 by convention"),
+        /** Seconds without an answer before a Sentinel deems the master down. @default 5 */
+        downAfterSeconds: int(1, 600, 'seconds without an answer before a Sentinel deems the master down'),
+        /** Sentinel's requests and limits. @default 50m/64Mi requested, 200m/128Mi limit */
+        sentinelResources: ref('resources', resources),
+        /** managed: the external peer (under `externals`) that stands in for the service. */
+        external: dnsLabel('the external peer (a key of externals) that stands in for the service'),
+      }),
+    }),
+  ),
   release: opt(
     obj({
       /** @default 'rolling' */

@@ -5,6 +5,7 @@ import { PrometheusRule, PrometheusRuleSpecGroupsRulesExpr } from '../imports/pr
 import { ALERT } from '../core/alert-names';
 import { escapeTemplate } from '../core/go-template';
 import { durationSeconds, formatDuration, matchers, num, promqlError, scopeSelectors } from '../core/promql';
+import { replicationAlerts, SentinelScope } from './replication-alerts';
 import { sloRuleGroup } from './slo-burn-rate';
 
 export type Severity = 'critical' | 'warning' | 'info';
@@ -79,6 +80,8 @@ export interface MonitoringScope {
   readonly scraped: boolean;
   /** The name of the HorizontalPodAutoscaler, which is named after the workload. */
   readonly hpaName: string;
+  /** The service's Sentinel set, whose replication is alerted on. @default - not replicated */
+  readonly sentinel?: SentinelScope;
 }
 
 export interface MonitoringScopeOptions {
@@ -98,6 +101,8 @@ export interface MonitoringScopeOptions {
   readonly autoscaled?: boolean;
   /** The workload's name (the HPA is named after it). @default the service's name */
   readonly workloadName?: string;
+  /** The service's Sentinel set. @default - not replicated */
+  readonly sentinel?: SentinelScope;
 }
 
 export function monitoringScope(options: MonitoringScopeOptions): MonitoringScope {
@@ -117,6 +122,7 @@ export function monitoringScope(options: MonitoringScopeOptions): MonitoringScop
     intervalSeconds: durationSeconds(interval),
     scraped: options.scraped,
     hpaName: options.workloadName ?? service.name,
+    sentinel: options.sentinel,
   };
 }
 
@@ -421,6 +427,7 @@ export function serviceRuleGroups(scope: MonitoringScope): RuleGroupSpec[] {
     { name: `${name}.custom`, interval, rules: customAlerts(scope) },
     { name: `${name}.kubernetes`, rules: standard.kubernetes },
   ];
+  if (scope.sentinel) groups.push({ name: `${name}.replication`, rules: replicationAlerts(scope, scope.sentinel) });
   const slo = sloRuleGroup(scope);
   if (slo) groups.push(slo);
   return groups.filter((g) => g.rules.length > 0);

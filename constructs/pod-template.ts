@@ -80,6 +80,11 @@ export interface PodTemplateProps {
   readonly secretName?: string;
   /** A ConfigMap mounted read-only into the main container. @default - none */
   readonly configMap?: { readonly name: string; readonly mountPath: string };
+  /**
+   * A ConfigMap of scripts mounted read-only into the main container and the named sidecars (e.g. the
+   * start scripts of a Sentinel set, constructs/sentinel-replication.ts). @default - none
+   */
+  readonly scripts?: { readonly name: string; readonly mountPath: string; readonly sidecars?: readonly string[] };
   /** Mount the feature-flags ConfigMap at /etc/feature-flags (a volume: edits reach the pod without a restart). @default false */
   readonly featureFlags?: boolean;
   /** Where the main container mounts the `data` volume (a StatefulSet's claim). @default - no data volume */
@@ -133,6 +138,12 @@ export function podTemplate(props: PodTemplateProps): k8s.PodTemplateSpec {
   if (props.dataMountPath !== undefined) {
     mounts.push({ name: DATA_VOLUME, mountPath: props.dataMountPath });
   }
+  const scriptMounts: k8s.VolumeMount[] = [];
+  if (props.scripts) {
+    volumes.push({ name: 'scripts', configMap: { name: props.scripts.name } });
+    scriptMounts.push({ name: 'scripts', mountPath: props.scripts.mountPath, readOnly: true });
+    mounts.push(...scriptMounts);
+  }
 
   const envOf = (c: ContainerProps): k8s.EnvVar[] => [
     // apiVersion spelled out: the API server defaults it, and a default it adds is a diff in Argo CD
@@ -149,7 +160,13 @@ export function podTemplate(props: PodTemplateProps): k8s.PodTemplateSpec {
     // each sidecar gets its own writable /tmp; its root filesystem stays read-only
     const tmp = `${sc.name}-tmp`;
     volumes.push({ name: tmp, emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } });
-    return containerOf(uid, sc, envOf(sc), [{ name: tmp, mountPath: '/tmp' }], 0);
+    return containerOf(
+      uid,
+      sc,
+      envOf(sc),
+      [{ name: tmp, mountPath: '/tmp' }, ...(props.scripts?.sidecars?.includes(sc.name) ? scriptMounts : [])],
+      0,
+    );
   });
 
   const spread = props.spread ?? [];

@@ -24,6 +24,16 @@ export const ALERT = {
   orderRejectionRatioHigh: 'OrderRejectionRatioHigh',
   marketDataStale: 'MarketDataStale',
   drawdownHigh: 'DrawdownHigh',
+  /** A Sentinel set has no master (constructs/replication-alerts.ts). */
+  replicationMasterMissing: 'ReplicationMasterMissing',
+  /** A Sentinel set has more than one master: a split brain. */
+  replicationSplitBrain: 'ReplicationSplitBrain',
+  /** Fewer Sentinels ready than the quorum: no failover is possible. */
+  sentinelQuorumLost: 'SentinelQuorumLost',
+  /** A replica has lost its link to the master. */
+  replicationLinkDown: 'ReplicationLinkDown',
+  /** A replica has not acknowledged the master's stream for too long. */
+  replicationLagHigh: 'ReplicationLagHigh',
   /** The SLO's multi-window burn-rate alerts (one per window pair). */
   errorBudgetBurn: 'ErrorBudgetBurn',
 } as const;

@@ -5,6 +5,7 @@ import { renderDeliverySection } from './delivery-readme';
 import { renderIngressSection } from './ingress-readme';
 import { renderMonitoringSection } from './monitoring-readme';
 import { renderApiAccessSection, renderNetworkSection } from './network-readme';
+import { renderReplicationSection } from './replication-readme';
 import { renderTracingSection } from './tracing-readme';
 
 /**
@@ -19,6 +20,7 @@ export const README_SECTIONS: readonly ReadmeSection[] = [
   renderCapacitySection,
   renderNetworkSection,
   renderApiAccessSection,
+  renderReplicationSection,
   renderIngressSection,
   (_config, manifests) => renderMonitoringSection(manifests),
   renderTracingSection,

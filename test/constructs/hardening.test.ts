@@ -97,7 +97,10 @@ describe('redis authentication', () => {
     let checked = 0;
     for (const t of targets()) {
       for (const { workload, spec } of pods(t)) {
-        const redis = spec.containers.find((c: Obj) => (c.command ?? [])[0] === 'redis-server');
+        // redis-server is the command, or the first argument of a Sentinel set's start script
+        const redis = spec.containers.find(
+          (c: Obj) => (c.command ?? [])[0] === 'redis-server' || (c.args ?? [])[0] === 'redis-server',
+        );
         if (!redis) continue;
         const args: string[] = redis.args ?? [];
         const at = args.indexOf('--requirepass');
@@ -250,7 +253,10 @@ describe('topology spread', () => {
             keys: [REVISION[workload.kind]],
           });
           const service = t.config.services[workload.metadata.name];
-          if (
+          // a Sentinel set spreads one pod per zone, required, whatever the environment decided
+          if (c.topologyKey === 'topology.kubernetes.io/zone' && service.replication?.mode === 'sentinel') {
+            expect(c.whenUnsatisfiable).toBe('DoNotSchedule');
+          } else if (
             c.topologyKey === 'topology.kubernetes.io/zone' &&
             !(t.config.tier === 'production' && service.spreadPolicy)
           ) {

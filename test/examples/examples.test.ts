@@ -245,6 +245,35 @@ describe('FlashMM (seeds/000)', () => {
     ).toEqual(['*/15 * * * *', '0 2 * * *']);
   });
 
+  it('runs Redis with Sentinel in staging and production (three pods, one per zone, quorum 2), one redis in development', () => {
+    const set = find(prod(), 'StatefulSet', 'redis') as Obj;
+    expect(set.spec.replicas).toBe(3);
+    expect(set.spec.template.spec.containers.map((c: Obj) => c.name)).toContain('sentinel');
+    expect(
+      set.spec.template.spec.topologySpreadConstraints.find(
+        (c: Obj) => c.topologyKey === 'topology.kubernetes.io/zone',
+      ),
+    ).toMatchObject({ whenUnsatisfiable: 'DoNotSchedule' });
+    expect((find(prod(), 'ConfigMap', 'redis-sentinel-scripts') as Obj).data['start-sentinel.sh']).toContain(
+      'sentinel monitor flashmm $master 6379 2\n',
+    );
+    const env = (find(prod(), 'Rollout', 'flashmm') as Obj).spec.template.spec.containers[0].env as Obj[];
+    expect(env.filter((e) => e.name.startsWith('REDIS_SENTINEL_'))).toEqual([
+      { name: 'REDIS_SENTINEL_HOSTS', value: 'redis-sentinel:26379' },
+      { name: 'REDIS_SENTINEL_MASTER', value: 'flashmm' },
+    ]);
+    expect(env.find((e) => e.name === 'REDIS_URL')).toBeUndefined();
+    expect((find(manifests('flashmm', 'staging'), 'StatefulSet', 'redis') as Obj).spec.replicas).toBe(3);
+    // development: one redis, addressed directly
+    const development = manifests('flashmm', 'development');
+    expect((find(development, 'StatefulSet', 'redis') as Obj).spec.replicas).toBe(1);
+    expect(
+      ((find(development, 'Deployment', 'flashmm') as Obj).spec.template.spec.containers[0].env as Obj[]).find(
+        (e) => e.name === 'REDIS_URL',
+      ),
+    ).toEqual({ name: 'REDIS_URL', value: 'redis://redis:6379/0' });
+  });
+
   it('alerts on P95 order latency over 50ms and serves its API over TLS', () => {
     const latency = alerts('flashmm', 'production').find(
       (a) => a.alert === 'OrderLatencyHigh' || /trading_order_latency_seconds/.test(a.expr),

@@ -190,9 +190,10 @@ describe("promtool test rules on the examples' production rules", () => {
   };
 
   it('has fixtures for the examples whose seeds name distinctive alerts, each with its production rules', () => {
-    expect(examples).toEqual(['hive-mind']);
+    expect(examples).toEqual(['flashmm', 'hive-mind']);
     for (const example of examples)
       expect(fs.readdirSync(path.join(dirOf(example), 'rules')).length).toBeGreaterThan(0);
+    expect(fs.readdirSync(path.join(EXAMPLE_FIXTURES, 'flashmm')).sort()).toEqual(['sentinel.yaml']);
     expect(fs.readdirSync(path.join(EXAMPLE_FIXTURES, 'hive-mind')).sort()).toEqual([
       'consensus.yaml',
       'order-latency.yaml',
@@ -204,6 +205,22 @@ describe("promtool test rules on the examples' production rules", () => {
 
   it('Hive Mind: a second consensus failure within 5m fires at once, a single one never; no leader for 30s fires', () =>
     testRules('hive-mind', 'consensus.yaml'));
+
+  it('FlashMM: Sentinels below the quorum of 2 for 1m fire, and a set without a master for 1m fires; neither before', () =>
+    testRules('flashmm', 'sentinel.yaml'));
+
+  it('fails when the quorum alert is expected one evaluation before the 1m window ends (the tests bite)', () => {
+    const text = fs.readFileSync(path.join(dirOf('flashmm'), 'sentinel.yaml'), 'utf8');
+    const early = text.replace(
+      '      - eval_time: 120s\n        alertname: SentinelQuorumLost\n',
+      '      - eval_time: 105s\n        alertname: SentinelQuorumLost\n',
+    );
+    expect(early).not.toBe(text);
+    fs.writeFileSync(path.join(dirOf('flashmm'), 'sentinel-early.yaml'), early);
+    const run = promtool(['test', 'rules', 'sentinel-early.yaml'], dirOf('flashmm'));
+    expect(run.status).not.toBe(0);
+    expect(run.output).toMatch(/alertname: SentinelQuorumLost, time: 1m45s/);
+  });
 
   it('fails when the latency alert is expected one evaluation before the 30s window ends (the tests bite)', () => {
     const text = fs.readFileSync(path.join(dirOf('hive-mind'), 'order-latency.yaml'), 'utf8');
