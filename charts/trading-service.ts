@@ -13,7 +13,14 @@ import { ServiceApiAccess, usesKubernetesApi } from '../constructs/rbac';
 import { ServiceSecrets } from '../constructs/secrets';
 import { ServiceEndpoints } from '../constructs/service-endpoints';
 import { Workload, WorkloadRef } from '../constructs/workload';
-import { identityOf, monitoringPropsOf, networkPolicyPropsOf, secretsOf, workloadPropsOf } from './service-props';
+import {
+  identityOf,
+  monitoringPropsOf,
+  networkPolicyPropsOf,
+  scalingMetricsOf,
+  secretsOf,
+  workloadPropsOf,
+} from './service-props';
 
 export interface TradingServiceProps {
   readonly config: TargetConfig;
@@ -89,7 +96,8 @@ export class TradingService extends Construct {
       workload: this.workload,
       labels,
       replicas: replicaRange(service),
-      metrics: service.autoscaling?.metrics,
+      metrics: scalingMetricsOf(config, service),
+      prometheusUrl: config.monitoring.prometheusUrl,
       behavior: effectiveBehavior(config, service),
       vpa: service.vpa,
       // the service's container is named after the service (charts/service-props.ts)

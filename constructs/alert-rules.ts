@@ -77,7 +77,7 @@ export interface MonitoringScope {
   readonly intervalSeconds: number;
   /** Whether Prometheus scrapes the service (it has a `metrics` port). */
   readonly scraped: boolean;
-  /** The name of the HorizontalPodAutoscaler, which is named after the workload. */
+  /** The name of the HorizontalPodAutoscaler: the workload's, or the one KEDA makes for a ScaledObject. */
   readonly hpaName: string;
 }
 
@@ -98,6 +98,8 @@ export interface MonitoringScopeOptions {
   readonly autoscaled?: boolean;
   /** The workload's name (the HPA is named after it). @default the service's name */
   readonly workloadName?: string;
+  /** The HPA's name when it is not the workload's (KEDA's `keda-hpa-<name>`). @default workloadName */
+  readonly hpaName?: string;
 }
 
 export function monitoringScope(options: MonitoringScopeOptions): MonitoringScope {
@@ -116,7 +118,7 @@ export function monitoringScope(options: MonitoringScopeOptions): MonitoringScop
     pods: matchers({ namespace, container: service.name }),
     intervalSeconds: durationSeconds(interval),
     scraped: options.scraped,
-    hpaName: options.workloadName ?? service.name,
+    hpaName: options.hpaName ?? options.workloadName ?? service.name,
   };
 }
 
