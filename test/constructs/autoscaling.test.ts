@@ -14,6 +14,7 @@ import { ServiceAutoscaling } from '../../constructs/autoscaling';
 import { find, Manifest, ofKind } from '../../core/manifest';
 import { capacityOf, drainBlockers } from '../../pipeline/capacity';
 import { synthTarget } from '../../pipeline/synth';
+import { renderTargetReadme } from '../../pipeline/target-readme';
 import {
   configOf,
   copyEnvironments,
@@ -572,6 +573,18 @@ describe('KEDA ScaledObjects for trading metrics', () => {
     expect(rules.find((r: Obj) => r.alert === 'HPAAtMaxReplicas').expr).toContain(
       'horizontalpodautoscaler="keda-hpa-gateway"',
     );
+  });
+
+  it("lists the ScaledObject's triggers in the target README and marks its capacity row", () => {
+    const config = withTrigger();
+    const readme = renderTargetReadme(config, synthTarget(config));
+    expect(readme).toContain('## Autoscaling on trading metrics (KEDA)');
+    expect(readme).toContain(
+      `| gateway | Deployment/gateway | 2–4 | order-queue-depth: \`sum(trading_order_queue_depth{namespace="${config.namespace}",job="gateway"})\` | 50 per pod |`,
+    );
+    expect(readme).toMatch(/\n\| gateway \| Deployment \| 2–4 \(KEDA\) \|/);
+    // a target without ScaledObjects has no such section
+    expect(renderTargetReadme(configOf('staging'), manifestsOf('staging'))).not.toContain('## Autoscaling on trading');
   });
 
   it('keeps one PodDisruptionBudget on the scaled workload that allows an eviction at the minimum', () => {
