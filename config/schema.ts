@@ -258,7 +258,7 @@ const hpaMetric = discriminated(
     prometheus: {
       /** Names the trigger in the ScaledObject and the target README, e.g. `order-queue-depth`. */
       name: dnsLabel('a name for the trigger, e.g. order-queue-depth (a DNS-1123 label)'),
-      query: str('a PromQL query that returns one value, e.g. sum(flashmm_order_queue_depth)'),
+      query: str('a PromQL query that returns one value, e.g. sum(trading_order_queue_depth)'),
       targetAverageValue: opt(
         positive('the value per pod to scale to (KEDA metricType AverageValue), e.g. 50 orders queued per pod'),
       ),

@@ -97,13 +97,13 @@ function kedaScaled(name: string, target: string, workload: string) {
   expect(scaled).toBeDefined();
   expect(hpa(name, target, workload)).toBeUndefined();
   const triggers = scaled!.spec.triggers as Obj[];
-  const namespace = config(name, target).namespace;
+  const { namespace, monitoring } = config(name, target);
   const prometheus: Record<string, Obj> = Object.fromEntries(
     triggers.filter((t) => t.type === 'prometheus').map((t) => [t.name, t]),
   );
   for (const t of Object.values(prometheus)) {
     // the target's Prometheus, and a query scoped to this namespace and the service's job
-    expect(t.metadata.serverAddress).toBe('http://prometheus-operated.monitoring.svc:9090');
+    expect(t.metadata.serverAddress).toBe(monitoring.prometheusUrl ?? 'http://prometheus-operated.monitoring.svc:9090');
     expect(t.metadata.query).toContain(`namespace="${namespace}",job="${workload}"`);
   }
   const resources = Object.fromEntries(
