@@ -3,12 +3,15 @@
  * (names, labels, selectors, ports, peers, resources): the constructs never read the configuration,
  * so each can be built and tested alone; the charts call these functions.
  */
+import { isScalingMetric, scalerOf, ScalingMetric } from '../config/autoscaling-rules';
 import { analysisSignalOf } from '../config/delivery-rules';
 import { latencyHistogramOf, METRICS_PORT } from '../config/monitoring-rules';
+import { promqlError, scopeSelectors } from '../core/promql';
 import { instanceOf, isAutoscaled, isBlueGreen, ownValue, previewServiceNameOf, replicaRange } from '../config/model';
 import { effectiveResources, ephemeralStorageOf } from '../config/resources';
 import { ExternalPeer, Resources, SecretRef, ServiceConfig, TargetConfig } from '../config/types';
 import { monitoringScope } from '../constructs/alert-rules';
+import { kedaHpaNameOf } from '../constructs/autoscaling';
 import { smokeTestSelector, smokeTestTargetOf } from '../constructs/blue-green';
 import { selectorLabelsOf, serviceLabelsOf, sharedLabels, TargetLabels, versionOf } from '../constructs/labels';
 import { flowPort, FlowPort, PeerRule, ServiceNetworkPolicyProps } from '../constructs/network-policies';
@@ -274,6 +277,22 @@ export function sentinelPropsOf(config: TargetConfig, service: ServiceConfig): S
   };
 }
 
+/**
+ * What a service's HPA scales on: its resource metrics, and its Prometheus queries with every
+ * selector scoped to the target's namespace and the service's job (as its custom alerts are; a
+ * matcher the query sets itself wins), so one Prometheus serving several environments feeds each
+ * ScaledObject its own series. Pods and external metrics are refused by config/autoscaling-rules.ts.
+ */
+export function scalingMetricsOf(config: TargetConfig, service: ServiceConfig): ScalingMetric[] | undefined {
+  return service.autoscaling?.metrics
+    .filter(isScalingMetric)
+    .map((m) =>
+      m.type === 'prometheus' && !promqlError(m.query)
+        ? { ...m, query: scopeSelectors(m.query, { namespace: config.namespace, job: service.name }) }
+        : m,
+    );
+}
+
 /** One edge of the service graph: a service calls another service or an external peer. */
 export interface Flow {
   readonly from: ServiceConfig;
@@ -453,6 +472,7 @@ export function monitoringPropsOf(
       scraped: service.ports.some((p) => p.name === METRICS_PORT),
       autoscaled: isAutoscaled(service),
       workloadName: workload.name,
+      hpaName: scalerOf(service) === 'keda' ? kedaHpaNameOf(workload.name) : workload.name,
       sentinel: replicationOf(service, 'sentinel')
         ? {
             replicas: sentinelFactsOf(service).replicas,

@@ -19,6 +19,7 @@ import {
   identityOf,
   monitoringPropsOf,
   networkPolicyPropsOf,
+  scalingMetricsOf,
   secretsOf,
   sentinelPropsOf,
   workloadPropsOf,
@@ -99,7 +100,8 @@ export class TradingService extends Construct {
       workload: this.workload,
       labels,
       replicas: replicaRange(service),
-      metrics: service.autoscaling?.metrics,
+      metrics: scalingMetricsOf(config, service),
+      prometheusUrl: config.monitoring.prometheusUrl,
       behavior: effectiveBehavior(config, service),
       vpa: service.vpa,
       // the service's container is named after the service (charts/service-props.ts)

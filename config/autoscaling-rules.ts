@@ -1,7 +1,8 @@
+import { promqlError, returnsOneValue } from '../core/promql';
 import { cpuMillis, memoryBytes } from '../core/quantity';
 import { PathSegment, show } from './errors';
-import { isAutoscaled, replicaRange } from './model';
-import { ScalingBehavior, ScalingRule, ServiceConfig, TargetConfig, VpaUpdateMode } from './types';
+import { isAutoscaled, latencyCriticalBecause, replicaRange } from './model';
+import { HpaMetric, ScalingBehavior, ScalingRule, ServiceConfig, TargetConfig, VpaUpdateMode } from './types';
 
 /** A resource both autoscalers can act on. */
 export type ScaledResource = 'cpu' | 'memory';
@@ -16,7 +17,26 @@ export const DEFAULT_BEHAVIOR: Required<ScalingBehavior> = {
   scaleDown: { stabilizationWindowSeconds: 300, percent: 25, pods: 1, periodSeconds: 60 },
 };
 
-/** The resources whose utilisation the service's HPA scales on (none when it has no HPA). */
+/**
+ * What scales a service horizontally: an HPA of ours (`hpa`), or a KEDA ScaledObject (`keda`) when
+ * one of its metrics is a Prometheus query (KEDA then owns the HPA, which gets the resource
+ * metrics too); undefined for fixed replicas or no metrics.
+ */
+export type Scaler = 'hpa' | 'keda';
+export function scalerOf(service: ServiceConfig): Scaler | undefined {
+  const metrics = service.autoscaling?.metrics;
+  if (!isAutoscaled(service) || !metrics) return undefined;
+  return metrics.some((m) => m.type === 'prometheus') ? 'keda' : 'hpa';
+}
+
+/** The scaler as messages name it. */
+const SCALER_NAME: Record<Scaler, string> = { hpa: 'HPA', keda: 'ScaledObject' };
+
+/** A metric the platform can feed to the HPA: resource utilisation (metrics-server) or a Prometheus query (KEDA). */
+export type ScalingMetric = Extract<HpaMetric, { readonly type: 'resource' | 'prometheus' }>;
+export const isScalingMetric = (m: HpaMetric): m is ScalingMetric => m.type === 'resource' || m.type === 'prometheus';
+
+/** The resources whose utilisation the service's HPA (or KEDA's) scales on (none when it has none). */
 export function hpaResources(service: ServiceConfig): ScaledResource[] {
   if (!isAutoscaled(service)) return [];
   const found = new Set<ScaledResource>();
@@ -68,12 +88,13 @@ export function vpaHpaConflictMessage(service: ServiceConfig, conflicts: readonl
   const vpa = effectiveVpa(service)!;
   const metrics = conflicts.map((r) => `${r} utilisation`).join(' and ');
   const others = RESOURCES.filter((r) => !hpaResources(service).includes(r));
+  const scaler = SCALER_NAME[scalerOf(service) ?? 'hpa'];
   return (
-    `the VPA of "${service.name}" updates ${conflicts.join(' and ')} (updateMode ${vpa.updateMode}) while its HPA scales on ${metrics}: ` +
-    'the VPA raises requests, which lowers the utilisation the HPA sees, so the HPA removes pods and the two fight. ' +
+    `the VPA of "${service.name}" updates ${conflicts.join(' and ')} (updateMode ${vpa.updateMode}) while its ${scaler} scales on ${metrics}: ` +
+    `the VPA raises requests, which lowers the utilisation the ${scaler} sees, so it removes pods and the two fight. ` +
     'Fix one of: set vpa.updateMode: "Off" (recommendations only), or ' +
-    `set vpa.controlledResources to ${others.length ? `[${others.join(', ')}]` : '[] (or remove vpa)'} so the VPA leaves ${conflicts.join(' and ')} to the HPA, ` +
-    'or scale the HPA on another metric (a pods or external metric such as requests per second)'
+    `set vpa.controlledResources to ${others.length ? `[${others.join(', ')}]` : '[] (or remove vpa)'} so the VPA leaves ${conflicts.join(' and ')} to the ${scaler}, ` +
+    `or scale the ${scaler} on another metric (a prometheus query such as order queue depth per pod)`
   );
 }
 
@@ -101,9 +122,12 @@ export function scaleDownStallsBelow(rule: ScalingRule): number {
 type At = (p: PathSegment[], message: string) => void;
 
 /**
- * Rules of autoscaling that span fields: an HPA needs metrics and at least one replica; a VPA
- * never acts on what an HPA scales on; a VPA that changes pods is bounded (so capacity is);
- * scaling rules allow some change and cannot stall above the minimum.
+ * Rules of autoscaling that span fields: an HPA needs metrics and at least one replica (KEDA may
+ * take a service to zero, unless it is latency-critical); only metrics something serves are
+ * accepted (resource utilisation, Prometheus queries through KEDA; never pods or external ones,
+ * which no adapter serves); a query parses and returns one value; a VPA never acts on what the
+ * HPA scales on; a VPA that changes pods is bounded (so capacity is); scaling rules allow some
+ * change and cannot stall above the minimum.
  */
 export function checkAutoscalingRules(config: TargetConfig, at: At): void {
   const envBehavior = config.autoscaling?.behavior;
@@ -116,23 +140,68 @@ export function checkAutoscalingRules(config: TargetConfig, at: At): void {
     const range = replicaRange(service);
     const autoscaled = isAutoscaled(service);
 
+    const scaler = scalerOf(service);
     if (autoscaled && range.min < 1) {
-      at(
-        [...base, 'replicas', 'min'],
-        `is ${range.min} for "${service.name}", which an HPA scales; an HPA needs minReplicas >= 1 ` +
-          '(scale to zero needs the alpha HPAScaleToZero feature gate); set min to 1 or more',
-      );
+      const because = latencyCriticalBecause(service);
+      if (scaler !== 'keda') {
+        at(
+          [...base, 'replicas', 'min'],
+          `is ${range.min} for "${service.name}", which an HPA scales; an HPA needs minReplicas >= 1 ` +
+            '(scale to zero needs the alpha HPAScaleToZero feature gate, or a prometheus metric, which KEDA scales from zero); set min to 1 or more',
+        );
+      } else if (because.length) {
+        at(
+          [...base, 'replicas', 'min'],
+          `is 0 for "${service.name}", so KEDA scales it to zero while its triggers are idle, but "${service.name}" is latency-critical ` +
+            `(${because.join(', ')}): the first order after an idle spell would wait for a pod to be scheduled and start. ` +
+            'Set min to 1 or more; scale to zero is for services off the latency path',
+        );
+      }
     }
 
+    const triggerNames = new Map<string, number>();
     service.autoscaling?.metrics.forEach((metric, i) => {
-      if (
-        metric.type === 'external' &&
-        (metric.targetValue === undefined) === (metric.targetAverageValue === undefined)
-      ) {
+      const p = [...base, 'autoscaling', 'metrics', i];
+      if (metric.type === 'pods' || metric.type === 'external') {
+        const target =
+          metric.type === 'pods' || metric.targetValue === undefined
+            ? `targetAverageValue: ${metric.targetAverageValue ?? '<per pod>'}`
+            : `targetValue: ${metric.targetValue}`;
         at(
-          [...base, 'autoscaling', 'metrics', i],
-          `external metric ${show(metric.metric)} of "${service.name}" needs exactly one of targetValue (the metric's total) ` +
-            `or targetAverageValue (the total divided by the pods); got ${metric.targetValue === undefined ? 'neither' : 'both'}`,
+          [...p, 'type'],
+          `${show(metric.type)} metric ${show(metric.metric)} of "${service.name}" is refused: no metrics adapter in the cluster serves ` +
+            `${metric.type === 'pods' ? 'custom' : 'external'} metrics to the HPA, so it could never scale on it. Write it as a Prometheus query, ` +
+            `which KEDA evaluates: { type: prometheus, name: <a-name>, query: "sum(${metric.metric})", ${target} }`,
+        );
+        return;
+      }
+      if (metric.type !== 'prometheus') return;
+      const seen = triggerNames.get(metric.name);
+      if (seen !== undefined)
+        at(
+          [...p, 'name'],
+          `${show(metric.name)} is already the name of metrics[${seen}] of "${service.name}"; trigger names must be unique per service`,
+        );
+      triggerNames.set(metric.name, i);
+      if ((metric.targetValue === undefined) === (metric.targetAverageValue === undefined)) {
+        at(
+          p,
+          `prometheus metric ${show(metric.name)} of "${service.name}" needs exactly one of targetAverageValue (the query's value divided by the pods, ` +
+            `e.g. orders queued per pod) or targetValue (the value itself, e.g. a latency); got ${metric.targetValue === undefined ? 'neither' : 'both'}`,
+        );
+      }
+      const error = promqlError(metric.query);
+      if (error) {
+        at(
+          [...p, 'query'],
+          `prometheus metric ${show(metric.name)} of "${service.name}": ${error}; fix the query (it is checked with the Prometheus grammar)`,
+        );
+      } else if (!returnsOneValue(metric.query)) {
+        at(
+          [...p, 'query'],
+          `prometheus metric ${show(metric.name)} of "${service.name}" may return several series (one per pod or label set): KEDA refuses ` +
+            'a result of more than one element, so the service would never scale; aggregate it to one value, e.g. sum(...), max(...) or ' +
+            'histogram_quantile(0.95, sum by (le) (rate(..._bucket[2m])))',
         );
       }
     });
@@ -175,7 +244,7 @@ export function checkAutoscalingRules(config: TargetConfig, at: At): void {
     if (vpa.controlledResources.length === 0) {
       at(
         vpaBase,
-        `the VPA of "${service.name}" controls no resource: its HPA scales on ${hpaResources(service).join(' and ')}, which the VPA leaves alone by default; ` +
+        `the VPA of "${service.name}" controls no resource: its ${SCALER_NAME[scalerOf(service) ?? 'hpa']} scales on ${hpaResources(service).join(' and ')}, which the VPA leaves alone by default; ` +
           'remove vpa, or set controlledResources with updateMode "Off" for recommendations only',
       );
     }

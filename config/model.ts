@@ -62,3 +62,19 @@ export function isAutoscaled(service: ServiceConfig): boolean {
   const { min, max } = replicaRange(service);
   return min < max;
 }
+
+/**
+ * Why a service is latency-critical, from what its configuration already says (empty when it is
+ * not): Guaranteed QoS (its container gets whole, exclusive cores) or an order-latency alert (its
+ * latency budget is the order path's). Such a service must always have a warm pod.
+ */
+export function latencyCriticalBecause(service: ServiceConfig): string[] {
+  const reasons: string[] = [];
+  if (service.qos === 'guaranteed') reasons.push('qos: guaranteed');
+  const orderLatency = service.monitoring?.alerts?.orderLatency;
+  if (orderLatency)
+    reasons.push(
+      `an order latency alert (p${Math.round(orderLatency.quantile * 1000) / 10} under ${orderLatency.thresholdSeconds}s)`,
+    );
+  return reasons;
+}

@@ -238,24 +238,48 @@ const probe = obj(
 const probes = () =>
   obj(optionalAll({ readiness: ref('probe', probe), liveness: ref('probe', probe), startup: ref('probe', probe) }));
 
+/** A number above zero: a target value the autoscaler divides by. */
+const positive = (description: string) => typeFirst(Type.Number({ exclusiveMinimum: 0, description }));
+
 const hpaMetric = discriminated(
   {
     resource: {
       resource: oneOfStrings(['cpu', 'memory']),
       targetUtilization: int(1, 100, 'average utilisation of requests, in percent'),
     },
+    /**
+     * A trading metric from the target's Prometheus (`monitoring.prometheusUrl`): a service with
+     * one is scaled by a KEDA ScaledObject, whose HPA gets its resource metrics too. The query's
+     * selectors are scoped to the target's namespace and the service's job (a matcher the query
+     * sets itself wins) and must return one value. Exactly one of targetAverageValue (the value
+     * divided by the pods, e.g. order queue depth per pod) and targetValue (the value itself,
+     * e.g. quote latency).
+     */
+    prometheus: {
+      /** Names the trigger in the ScaledObject and the target README, e.g. `order-queue-depth`. */
+      name: dnsLabel('a name for the trigger, e.g. order-queue-depth (a DNS-1123 label)'),
+      query: str('a PromQL query that returns one value, e.g. sum(trading_order_queue_depth)'),
+      targetAverageValue: opt(
+        positive('the value per pod to scale to (KEDA metricType AverageValue), e.g. 50 orders queued per pod'),
+      ),
+      targetValue: opt(
+        positive('the value to hold the query at (KEDA metricType Value), e.g. 0.05 for a 50ms quote latency'),
+      ),
+    },
+    /** Refused (config/autoscaling-rules.ts): nothing serves custom metrics to the HPA; use `prometheus`. */
     pods: {
-      metric: str('a per-pod custom metric, e.g. http_requests_per_second'),
+      metric: str('refused: no metrics adapter serves it; use {type: prometheus, query, targetAverageValue}'),
       targetAverageValue: str('a quantity such as "100" or "500m"'),
     },
+    /** Refused (config/autoscaling-rules.ts): nothing serves external metrics to the HPA; use `prometheus`. */
     external: {
-      metric: str('an external metric name'),
+      metric: str('refused: no metrics adapter serves it; use {type: prometheus, query, targetValue}'),
       selector: opt(Type.Unsafe<Record<string, string>>({ type: 'object', additionalProperties: { type: 'string' } })),
       targetValue: opt(str()),
       targetAverageValue: opt(str()),
     },
   },
-  'the HPA metric source',
+  'the metric source: resource (CPU or memory utilisation) or prometheus (a query, through KEDA)',
 );
 
 const scalingRule = obj({
@@ -433,7 +457,7 @@ const service = obj({
   expose: opt(oneOfStrings(['public', 'cluster'])),
   /** Path prefix on the public host. @default '/' */
   ingressPath: opt(absolutePath('an absolute URL path')),
-  /** A number for fixed replicas, `{min, max}` for an HPA. */
+  /** A number for fixed replicas, `{min, max}` for an HPA (KEDA's when a metric is a prometheus query). */
   replicas: oneOf(
     [
       int(0, 1000, 'a fixed number of replicas, 0 or more'),
@@ -915,11 +939,14 @@ export const target = obj({
     targetDownSeverity: oneOfStrings(['critical', 'warning']),
     /** Thresholds of the standard alerts. */
     thresholds: ref('standardThresholds', standardThresholds),
-    /** Prometheus HTTP API the blue/green analysis queries. @default 'http://prometheus-operated.monitoring.svc:9090' */
+    /**
+     * Prometheus HTTP API the blue/green analysis and KEDA's prometheus triggers query.
+     * @default 'http://prometheus-operated.monitoring.svc:9090'
+     */
     prometheusUrl: opt(
       pattern(
         '^https?://[^\\s/]+(:[0-9]+)?(/\\S*)?$',
-        'the Prometheus HTTP API the blue/green analysis queries, e.g. http://prometheus-operated.monitoring.svc:9090',
+        "the Prometheus HTTP API the blue/green analysis and KEDA's prometheus triggers query, e.g. http://prometheus-operated.monitoring.svc:9090",
       ),
     ),
   }),

@@ -78,7 +78,7 @@ export interface MonitoringScope {
   readonly intervalSeconds: number;
   /** Whether Prometheus scrapes the service (it has a `metrics` port). */
   readonly scraped: boolean;
-  /** The name of the HorizontalPodAutoscaler, which is named after the workload. */
+  /** The name of the HorizontalPodAutoscaler: the workload's, or the one KEDA makes for a ScaledObject. */
   readonly hpaName: string;
   /** The service's Sentinel set, whose replication is alerted on. @default - not replicated */
   readonly sentinel?: SentinelScope;
@@ -103,6 +103,8 @@ export interface MonitoringScopeOptions {
   readonly workloadName?: string;
   /** The service's Sentinel set. @default - not replicated */
   readonly sentinel?: SentinelScope;
+  /** The HPA's name when it is not the workload's (KEDA's `keda-hpa-<name>`). @default workloadName */
+  readonly hpaName?: string;
 }
 
 export function monitoringScope(options: MonitoringScopeOptions): MonitoringScope {
@@ -121,7 +123,7 @@ export function monitoringScope(options: MonitoringScopeOptions): MonitoringScop
     pods: matchers({ namespace, container: service.name }),
     intervalSeconds: durationSeconds(interval),
     scraped: options.scraped,
-    hpaName: options.workloadName ?? service.name,
+    hpaName: options.hpaName ?? options.workloadName ?? service.name,
     sentinel: options.sentinel,
   };
 }

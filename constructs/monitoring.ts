@@ -6,7 +6,7 @@ import { ServiceMonitor } from './service-monitor';
 import { WorkloadRef } from './workload';
 
 export interface ServiceMonitoringProps {
-  /** The workload the service runs as; its HPA (if any) carries the same name. */
+  /** The workload the service runs as; its HPA is `scope.hpaName` (the same name, or KEDA's `keda-hpa-<name>`). */
   readonly workload: WorkloadRef;
   /** What the scrape, the rules and the dashboard select on (`monitoringScope`); scraped only when `scope.scraped`. */
   readonly scope: MonitoringScope;

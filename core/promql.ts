@@ -152,3 +152,85 @@ export function formatDuration(seconds: number): string {
 export function num(value: number): string {
   return String(Number(value.toPrecision(12)));
 }
+
+/** Aggregations that may return several series even without `by`. */
+const MANY_SERIES_AGGREGATIONS = new Set(['topk', 'bottomk', 'count_values', 'limitk', 'limit_ratio']);
+/** Functions whose result is one value whatever their argument. */
+const ONE_VALUE_FUNCTIONS = new Set(['scalar', 'vector', 'time', 'pi', 'absent', 'absent_over_time']);
+
+/**
+ * Whether `expr` (which must parse) returns at most one value whatever the series it reads: a
+ * number, an aggregation without `by`/`without` (or `by (le)` under histogram_quantile), scalar(),
+ * or functions and arithmetic of those. A consumer that needs a single value (KEDA's prometheus
+ * trigger refuses a result of several elements) is protected only by this shape, so the check is
+ * conservative: a query it cannot prove to be one value is reported.
+ */
+export function returnsOneValue(expr: string): boolean {
+  const root = parser.parse(expr).topNode.firstChild;
+  return root !== null && oneValue(root, expr, []);
+}
+
+type Node = NonNullable<ReturnType<typeof parser.parse>['topNode']['firstChild']>;
+
+function oneValue(node: Node, expr: string, grouped: readonly string[]): boolean {
+  const children: Node[] = [];
+  for (let c = node.firstChild; c; c = c.nextSibling) children.push(c);
+  const text = (n: Node) => expr.slice(n.from, n.to);
+  switch (node.name) {
+    case 'NumberDurationLiteral':
+    case 'NumberLiteral':
+    case 'StringLiteral':
+      return true;
+    case 'ParenExpr':
+    case 'SubqueryExpr':
+      return children.length > 0 && oneValue(children[0], expr, grouped);
+    case 'UnaryExpr':
+      return oneValue(children[children.length - 1], expr, grouped);
+    case 'BinaryExpr': {
+      const sides = children.filter(isExpression);
+      return (
+        sides.length === 2 && oneValue(sides[0], expr, grouped) && oneValue(sides[sides.length - 1], expr, grouped)
+      );
+    }
+    case 'AggregateExpr': {
+      const op = children.find((c) => c.name === 'AggregateOp');
+      if (op && MANY_SERIES_AGGREGATIONS.has(text(op).toLowerCase())) return false;
+      const modifier = children.find((c) => c.name === 'AggregateModifier');
+      if (!modifier) return true;
+      if (!modifier.getChild('By')) return false;
+      const labels = modifier.getChild('GroupingLabels')?.getChildren('LabelName').map(text) ?? [];
+      return labels.every((l) => grouped.includes(l));
+    }
+    case 'FunctionCall': {
+      const name = text(children.find((c) => c.name === 'FunctionIdentifier')!);
+      if (ONE_VALUE_FUNCTIONS.has(name)) return true;
+      const body = children.find((c) => c.name === 'FunctionCallBody');
+      const args: Node[] = [];
+      for (let c = body?.firstChild ?? null; c; c = c.nextSibling) args.push(c);
+      // histogram_quantile folds the buckets' `le` into one value per remaining label set
+      if (name === 'histogram_quantile') return args.length === 2 && oneValue(args[1], expr, [...grouped, 'le']);
+      const vectors = args.filter((a) => !['NumberDurationLiteral', 'NumberLiteral', 'StringLiteral'].includes(a.name));
+      return vectors.every((a) => oneValue(a, expr, grouped));
+    }
+    default:
+      return false;
+  }
+}
+
+function isExpression(node: Node): boolean {
+  return [
+    'AggregateExpr',
+    'BinaryExpr',
+    'FunctionCall',
+    'MatrixSelector',
+    'NumberDurationLiteral',
+    'NumberLiteral',
+    'OffsetExpr',
+    'ParenExpr',
+    'StepInvariantExpr',
+    'StringLiteral',
+    'SubqueryExpr',
+    'UnaryExpr',
+    'VectorSelector',
+  ].includes(node.name);
+}

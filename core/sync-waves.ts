@@ -55,6 +55,7 @@ const WAVE_OF_KIND: Record<string, number> = {
   CronJob: WAVES.workloads,
   Ingress: WAVES.scaling,
   HorizontalPodAutoscaler: WAVES.scaling,
+  ScaledObject: WAVES.scaling,
   VerticalPodAutoscaler: WAVES.scaling,
   ServiceMonitor: WAVES.monitoring,
   PodMonitor: WAVES.monitoring,

@@ -28,7 +28,7 @@ export function renderCapacitySection(config: TargetConfig, manifests: readonly 
   const pair = (k: AmountKey, min: number, max: number) => `${format(k, min)} / ${format(k, max)}`;
   const rows = capacity.workloads.map(
     (w) =>
-      `| ${w.name}${w.vpaRaised ? ' (VPA maxAllowed at max)' : ''} | ${w.kind} | ${w.minReplicas === w.maxReplicas ? w.minReplicas : `${w.minReplicas}–${w.maxReplicas}`} ` +
+      `| ${w.name}${w.vpaRaised ? ' (VPA maxAllowed at max)' : ''} | ${w.kind} | ${w.minReplicas === w.maxReplicas ? w.minReplicas : `${w.minReplicas}–${w.maxReplicas}`}${w.scaledBy === 'ScaledObject' ? ' (KEDA)' : ''} ` +
       `| ${w.surge} (${w.surgeReason}) | ${ORDER.map((k) => pair(k, w.atMin[k], w.atMax[k])).join(' | ')} | ${w.minReplicas} / ${w.podsAtMax} |`,
   );
   const quota = (k: AmountKey | 'pods') => (capacity.quota[k] === undefined ? 'none' : format(k, capacity.quota[k]!));
@@ -40,7 +40,8 @@ export function renderCapacitySection(config: TargetConfig, manifests: readonly 
     '## Capacity',
     '',
     `What the workloads of \`${config.namespace}\` ask of its ResourceQuota, at minimum scale and at maximum scale plus the`,
-    'extra pods of a release (lib/capacity.ts): rolling updates add `maxSurge` pods, a blue/green Rollout a full second',
+    'extra pods of a release (pipeline/capacity.ts): replicas are the range of the HPA or of the KEDA ScaledObject',
+    '(marked KEDA) that scales the workload; rolling updates add `maxSurge` pods, a blue/green Rollout a full second',
     'ReplicaSet, a StatefulSet none; a VerticalPodAutoscaler that changes pods counts at its maxAllowed. `npm run synth`',
     'refuses a target whose maximum exceeds the quota.',
     '',

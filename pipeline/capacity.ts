@@ -3,8 +3,9 @@
  * (so it counts what will run, whoever built it): CPU and memory requests and limits and pods of
  * every workload at its minimum scale, and at its maximum scale plus the extra pods of a release.
  *
- * - replicas: an HPA's minReplicas/maxReplicas when one targets the workload, else spec.replicas
- *   (Kubernetes' default 1 when absent);
+ * - replicas: an HPA's minReplicas/maxReplicas when one targets the workload, or a KEDA
+ *   ScaledObject's minReplicaCount/maxReplicaCount (KEDA's defaults 0 and 100 when absent; KEDA
+ *   makes the HPA, which dist/ never holds), else spec.replicas (Kubernetes' default 1 when absent);
  * - release surge at maximum scale: a Deployment's (or canary Rollout's) rollingUpdate.maxSurge
  *   (Kubernetes' default 25%, percentages rounded up); a blue/green Rollout runs a full second
  *   ReplicaSet until the old one is scaled down, so its surge is its replica count (or
@@ -58,6 +59,8 @@ export interface WorkloadCapacity {
   readonly name: string;
   readonly minReplicas: number;
   readonly maxReplicas: number;
+  /** What scales the workload: `HorizontalPodAutoscaler`, `ScaledObject` (KEDA), or undefined for fixed replicas. */
+  readonly scaledBy?: string;
   /** Extra pods during a release at maximum scale. */
   readonly surge: number;
   /** Why the surge is what it is, e.g. `maxSurge 1`, `blue/green`. */
@@ -95,7 +98,7 @@ const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'Rollout', 'Replica
 
 /** The capacity of a target, from its manifests. */
 export function capacityOf(manifests: readonly Manifest[]): Capacity {
-  const hpas = manifests.filter((m) => m.kind === 'HorizontalPodAutoscaler');
+  const hpas = manifests.filter((m) => m.kind === 'HorizontalPodAutoscaler' || m.kind === 'ScaledObject');
   const vpas = manifests.filter((m) => m.kind === 'VerticalPodAutoscaler');
   const workloads = manifests.filter((m) => WORKLOAD_KINDS.has(m.kind)).map((m) => workloadCapacity(m, hpas, vpas));
   workloads.sort((a, b) => a.name.localeCompare(b.name) || a.kind.localeCompare(b.kind));
@@ -187,7 +190,7 @@ export interface DrainBlocker {
 
 /**
  * Budgets that would block a node drain, the one check of drain safety: it sees every PDB and the
- * minimum of what it selects (an HPA's minReplicas), whoever built them. (The configuration has
+ * minimum of what it selects (an HPA's minReplicas, a ScaledObject's minReplicaCount), whoever built them. (The configuration has
  * no budget setting: constructs/disruption-budget.ts always allows one eviction.)
  * At the minimum replicas of each workload a PDB selects,
  * it must allow at least one eviction (maxUnavailable >= 1, or minAvailable below the minimum).
@@ -258,12 +261,14 @@ export function headroomPercent(used: number, quota: number | undefined): number
   return Math.floor(((quota - used) / quota) * 100);
 }
 
+/** `hpas`: the HorizontalPodAutoscalers and KEDA ScaledObjects (both target by `scaleTargetRef`). */
 function workloadCapacity(m: Manifest, hpas: readonly Manifest[], vpas: readonly Manifest[]): WorkloadCapacity {
   const spec = (m.spec ?? {}) as Obj;
   const hpa = hpas.find((h) => targets(h, 'scaleTargetRef', m));
   const vpa = vpas.find((v) => targets(v, 'targetRef', m));
-  const minReplicas: number = hpa ? ((hpa.spec as Obj).minReplicas ?? 1) : (spec.replicas ?? 1);
-  const maxReplicas: number = hpa ? (hpa.spec as Obj).maxReplicas : (spec.replicas ?? 1);
+  const { min: minReplicas, max: maxReplicas } = hpa
+    ? replicaRangeOf(hpa)
+    : { min: spec.replicas ?? 1, max: spec.replicas ?? 1 };
   const { surge, reason } = surgeOf(m.kind, spec, maxReplicas);
   const podSpec = spec.template?.spec ?? {};
   const perPod = podAmounts(podSpec, undefined);
@@ -273,6 +278,7 @@ function workloadCapacity(m: Manifest, hpas: readonly Manifest[], vpas: readonly
     name: m.metadata.name,
     minReplicas,
     maxReplicas,
+    scaledBy: hpa?.kind,
     surge,
     surgeReason: reason,
     perPod,
@@ -284,10 +290,20 @@ function workloadCapacity(m: Manifest, hpas: readonly Manifest[], vpas: readonly
   };
 }
 
+/** The replicas an HPA or a KEDA ScaledObject scales between, with each API's defaults. */
+function replicaRangeOf(autoscaler: Manifest): { min: number; max: number } {
+  const spec = (autoscaler.spec ?? {}) as Obj;
+  return autoscaler.kind === 'ScaledObject'
+    ? { min: spec.minReplicaCount ?? 0, max: spec.maxReplicaCount ?? 100 }
+    : { min: spec.minReplicas ?? 1, max: spec.maxReplicas };
+}
+
 function targets(autoscaler: Manifest, field: string, workload: Manifest): boolean {
   const ref = (autoscaler.spec as Obj)?.[field];
+  // a ScaledObject's target is a Deployment unless it says otherwise (KEDA's default)
+  const kind = ref?.kind ?? (autoscaler.kind === 'ScaledObject' ? 'Deployment' : undefined);
   return (
-    ref?.kind === workload.kind &&
+    kind === workload.kind &&
     ref?.name === workload.metadata.name &&
     (ref.apiVersion === undefined || ref.apiVersion === workload.apiVersion)
   );

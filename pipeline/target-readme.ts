@@ -1,5 +1,6 @@
 import { TargetConfig } from '../config/types';
 import { Manifest } from '../core/manifest';
+import { renderAutoscalingSection } from './autoscaling-readme';
 import { renderCapacitySection } from './capacity-readme';
 import { renderDeliverySection } from './delivery-readme';
 import { renderIngressSection } from './ingress-readme';
@@ -18,6 +19,7 @@ export type ReadmeSection = (config: TargetConfig, manifests: readonly Manifest[
 /** The sections after the object counts, in the order they appear in every target's README. */
 export const README_SECTIONS: readonly ReadmeSection[] = [
   renderCapacitySection,
+  renderAutoscalingSection,
   renderNetworkSection,
   renderApiAccessSection,
   renderReplicationSection,

@@ -14,6 +14,7 @@ const CRD_FILES: Record<string, string> = {
   Schedule: 'velero.io_schedules.yaml',
   ServiceMonitor: 'monitoring.coreos.com_servicemonitors.yaml',
   PodMonitor: 'monitoring.coreos.com_podmonitors.yaml',
+  ScaledObject: 'keda.sh_scaledobjects.yaml',
 };
 
 const compiled = new Map<string, ValidateFunction>();

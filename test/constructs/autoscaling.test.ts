@@ -12,7 +12,9 @@ import { isAutoscaled, replicaRange } from '../../config/model';
 import { ServiceConfig, TargetConfig } from '../../config/types';
 import { ServiceAutoscaling } from '../../constructs/autoscaling';
 import { find, Manifest, ofKind } from '../../core/manifest';
+import { capacityOf, drainBlockers } from '../../pipeline/capacity';
 import { synthTarget } from '../../pipeline/synth';
+import { renderTargetReadme } from '../../pipeline/target-readme';
 import {
   configOf,
   copyEnvironments,
@@ -359,36 +361,16 @@ describe('metrics and behaviour from configuration', () => {
     return { ...config, services: { ...config.services, gateway: { ...config.services.gateway, ...gateway } } };
   }
 
-  it("writes pods and external metrics and the service's own behaviour", () => {
+  it("writes the resource metrics and the service's own behaviour", () => {
     const config = stagingWith({
       autoscaling: {
-        metrics: [
-          { type: 'resource', resource: 'memory', targetUtilization: 75 },
-          { type: 'pods', metric: 'http_requests_per_second', targetAverageValue: '100' },
-          { type: 'external', metric: 'order_queue_depth', selector: { queue: 'orders' }, targetValue: '500' },
-          { type: 'external', metric: 'feed_lag_seconds', targetAverageValue: '2' },
-        ],
+        metrics: [{ type: 'resource', resource: 'memory', targetUtilization: 75 }],
         behavior: { scaleUp: { stabilizationWindowSeconds: 30, pods: 2, periodSeconds: 60 } },
       },
     });
     const hpa = find(synthTarget(config), 'HorizontalPodAutoscaler', 'gateway') as Obj;
     expect(hpa.spec.metrics).toEqual([
       { type: 'Resource', resource: { name: 'memory', target: { type: 'Utilization', averageUtilization: 75 } } },
-      {
-        type: 'Pods',
-        pods: { metric: { name: 'http_requests_per_second' }, target: { type: 'AverageValue', averageValue: '100' } },
-      },
-      {
-        type: 'External',
-        external: {
-          metric: { name: 'order_queue_depth', selector: { matchLabels: { queue: 'orders' } } },
-          target: { type: 'Value', value: '500' },
-        },
-      },
-      {
-        type: 'External',
-        external: { metric: { name: 'feed_lag_seconds' }, target: { type: 'AverageValue', averageValue: '2' } },
-      },
     ]);
     expect(hpa.spec.behavior.scaleUp).toEqual({
       stabilizationWindowSeconds: 30,
@@ -400,9 +382,18 @@ describe('metrics and behaviour from configuration', () => {
     expect(validateHpa(hpa) ? [] : validateHpa.errors).toEqual([]);
   });
 
-  it('lets a VPA update CPU when the HPA scales on a custom metric only', () => {
+  it('lets a VPA update CPU when the autoscaler scales on a trading metric only', () => {
     const config = stagingWith({
-      autoscaling: { metrics: [{ type: 'pods', metric: 'http_requests_per_second', targetAverageValue: '100' }] },
+      autoscaling: {
+        metrics: [
+          {
+            type: 'prometheus',
+            name: 'requests',
+            query: 'sum(rate(http_requests_total[2m]))',
+            targetAverageValue: 100,
+          },
+        ],
+      },
       vpa: { updateMode: 'Auto', maxAllowed: { cpu: '200m', memory: '512Mi' } },
     });
     const vpa = find(synthTarget(config), 'VerticalPodAutoscaler', 'gateway') as Obj;
@@ -410,19 +401,28 @@ describe('metrics and behaviour from configuration', () => {
     expect(vpa.spec.resourcePolicy.containerPolicies[0].controlledResources).toEqual(['cpu', 'memory']);
   });
 
-  it('fails on an external metric without a target', () => {
+  it.each([
+    [
+      'pods',
+      '{ type: pods, metric: http_requests_per_second, targetAverageValue: "100" }',
+      'custom',
+      'targetAverageValue: 100',
+    ],
+    ['external', '{ type: external, metric: order_queue_depth, targetValue: "500" }', 'external', 'targetValue: 500'],
+  ])('refuses a %s metric, which no adapter serves, pointing to a prometheus query', (type, yaml, what, target) => {
     const issues = issuesAfter(
       'staging.yaml',
       'gateway:\n    replicas: { min: 2, max: 4 }',
-      'gateway:\n    replicas: { min: 2, max: 4 }\n    autoscaling:\n      metrics:\n        - { type: external, metric: order_queue_depth }',
+      `gateway:\n    replicas: { min: 2, max: 4 }\n    autoscaling:\n      metrics:\n        - ${yaml}`,
     );
-    expect(issues).toEqual([
-      expect.stringMatching(
-        /^staging\.yaml:\d+: services\.gateway\.autoscaling\.metrics\[0\]: external metric "order_queue_depth" of "gateway" needs exactly one of targetValue/,
-      ),
-    ]);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatch(
+      new RegExp(`^staging\\.yaml:\\d+: services\\.gateway\\.autoscaling\\.metrics\\[0\\]\\.type: "${type}" metric`),
+    );
+    expect(issues[0]).toContain(`no metrics adapter in the cluster serves ${what} metrics to the HPA`);
+    expect(issues[0]).toContain(`{ type: prometheus, name: <a-name>, query: "sum(`);
+    expect(issues[0]).toContain(target);
   });
-
   it('fails when a percent-only scale-down would never reach the minimum', () => {
     const issues = issuesAfter(
       'staging.yaml',
@@ -454,6 +454,274 @@ describe('metrics and behaviour from configuration', () => {
     expect(issues).toEqual([
       expect.stringMatching(
         /^production\.yaml:\d+: services\.redis\.vpa\.maxAllowed: the VPA of "redis" changes memory \(updateMode Initial\) without a maxAllowed/,
+      ),
+    ]);
+  });
+});
+
+/** A service scaled by KEDA on a trading metric, as environments/staging.yaml would write it. */
+const KEDA_GATEWAY =
+  'gateway:\n    replicas: { min: 2, max: 4 }\n    autoscaling:\n      metrics:\n' +
+  '        - { type: resource, resource: cpu, targetUtilization: 60 }\n' +
+  '        - { type: prometheus, name: queue-depth, query: "sum(trading_order_queue_depth)", targetAverageValue: 50 }';
+
+describe('KEDA ScaledObjects for trading metrics', () => {
+  function stagingWith(edits: Record<string, Partial<ServiceConfig>>): TargetConfig {
+    const config = configOf('staging');
+    const services = { ...config.services };
+    for (const [name, edit] of Object.entries(edits)) services[name] = { ...services[name], ...edit };
+    return { ...config, services };
+  }
+  const queueDepth = {
+    type: 'prometheus',
+    name: 'order-queue-depth',
+    query: 'sum(trading_order_queue_depth)',
+    targetAverageValue: 50,
+  } as const;
+  const withTrigger = (): TargetConfig =>
+    stagingWith({
+      gateway: {
+        autoscaling: {
+          metrics: [{ type: 'resource', resource: 'cpu', targetUtilization: 60 }, queueDepth],
+          behavior: { scaleUp: { stabilizationWindowSeconds: 30, pods: 2, periodSeconds: 60 } },
+        },
+      },
+    });
+  const scaledObjectCrd = YAML.parse(
+    fs.readFileSync(path.join(SHARED, 'k8s', 'crds', 'keda.sh_scaledobjects.yaml'), 'utf8'),
+  );
+  const validateScaledObject = ajv.compile(
+    scaledObjectCrd.spec.versions.find((v: Obj) => v.name === 'v1alpha1').schema.openAPIV3Schema,
+  );
+
+  it('scales the service through a ScaledObject that targets its workload, and writes no HPA of its own', () => {
+    const config = withTrigger();
+    const manifests = synthTarget(config);
+    const scaled = find(manifests, 'ScaledObject', 'gateway') as Obj;
+    expect(scaled.apiVersion).toBe('keda.sh/v1alpha1');
+    expect(workloadOf(manifests, scaled.spec.scaleTargetRef)).toMatchObject({
+      kind: 'Deployment',
+      metadata: { name: 'gateway' },
+    });
+    expect(scaled.spec).toMatchObject({ minReplicaCount: 2, maxReplicaCount: 4 });
+    // KEDA makes and owns the HPA: one of ours would fight it
+    expect(ofKind(manifests, 'HorizontalPodAutoscaler').map((h) => (h as Obj).spec.scaleTargetRef.name)).not.toContain(
+      'gateway',
+    );
+    // and the workload leaves replicas to it
+    expect(find(manifests, 'Deployment', 'gateway').spec).not.toHaveProperty('replicas');
+    expect(validateScaledObject(scaled) ? [] : validateScaledObject.errors).toEqual([]);
+  });
+
+  it("carries the checked query, scoped to the namespace and job, to the target's Prometheus, beside the resource trigger", () => {
+    const config = withTrigger();
+    const scaled = find(synthTarget(config), 'ScaledObject', 'gateway') as Obj;
+    expect(scaled.spec.triggers).toEqual([
+      { type: 'cpu', metricType: 'Utilization', metadata: { value: '60' } },
+      {
+        type: 'prometheus',
+        name: 'order-queue-depth',
+        metricType: 'AverageValue',
+        metadata: {
+          serverAddress: config.monitoring.prometheusUrl ?? 'http://prometheus-operated.monitoring.svc:9090',
+          query: `sum(trading_order_queue_depth{namespace="${config.namespace}",job="gateway"})`,
+          threshold: '50',
+        },
+      },
+    ]);
+    // the HPA behaviour reaches KEDA's HPA: the service's scale-up, the environment's scale-down
+    expect(scaled.spec.advanced.horizontalPodAutoscalerConfig.behavior).toEqual({
+      scaleUp: {
+        stabilizationWindowSeconds: 30,
+        selectPolicy: 'Max',
+        policies: [{ type: 'Pods', value: 2, periodSeconds: 60 }],
+      },
+      scaleDown: (find(manifestsOf('staging'), 'HorizontalPodAutoscaler', 'gateway') as Obj).spec.behavior.scaleDown,
+    });
+  });
+
+  it('holds a value (metricType Value) when the target is targetValue, e.g. a latency', () => {
+    const config = stagingWith({
+      gateway: {
+        autoscaling: {
+          metrics: [
+            {
+              type: 'prometheus',
+              name: 'latency-p95',
+              query: 'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[2m])))',
+              targetValue: 0.025,
+            },
+          ],
+        },
+      },
+    });
+    const [trigger] = (find(synthTarget(config), 'ScaledObject', 'gateway') as Obj).spec.triggers;
+    expect(trigger).toMatchObject({ metricType: 'Value', metadata: { threshold: '0.025' } });
+  });
+
+  it("counts the ScaledObject's maximum in the capacity and the quota, and its HPA in the ceiling alert", () => {
+    const at = (max: number) =>
+      stagingWith({ gateway: { ...withTrigger().services.gateway, replicas: { min: 2, max } } });
+    const manifests = synthTarget(at(6));
+    const gateway = capacityOf(manifests).workloads.find((w) => w.name === 'gateway')!;
+    expect(gateway).toMatchObject({ minReplicas: 2, maxReplicas: 6, scaledBy: 'ScaledObject' });
+    // 40 pods and their surge are more than staging's quota: refused as for an HPA
+    expect(() => synthTarget(at(40))).toThrow(
+      /pods at maximum scale plus release surge is \d+, over the namespace ResourceQuota of \d+ by \d+; biggest: gateway 41 \(40 max \+ 1 surge/,
+    );
+    const rules = (find(manifests, 'PrometheusRule', 'gateway') as Obj).spec.groups.flatMap((g: Obj) => g.rules);
+    expect(rules.find((r: Obj) => r.alert === 'HPAAtMaxReplicas').expr).toContain(
+      'horizontalpodautoscaler="keda-hpa-gateway"',
+    );
+  });
+
+  it("lists the ScaledObject's triggers in the target README and marks its capacity row", () => {
+    const config = withTrigger();
+    const readme = renderTargetReadme(config, synthTarget(config));
+    expect(readme).toContain('## Autoscaling on trading metrics (KEDA)');
+    expect(readme).toContain(
+      `| gateway | Deployment/gateway | 2–4 | order-queue-depth: \`sum(trading_order_queue_depth{namespace="${config.namespace}",job="gateway"})\` | 50 per pod |`,
+    );
+    expect(readme).toMatch(/\n\| gateway \| Deployment \| 2–4 \(KEDA\) \|/);
+    // a target without ScaledObjects has no such section
+    expect(renderTargetReadme(configOf('staging'), manifestsOf('staging'))).not.toContain('## Autoscaling on trading');
+  });
+
+  it('keeps one PodDisruptionBudget on the scaled workload that allows an eviction at the minimum', () => {
+    const manifests = synthTarget(withTrigger());
+    const pdb = find(manifests, 'PodDisruptionBudget', 'gateway') as Obj;
+    expect(pdb.spec.maxUnavailable).toBe(1);
+    expect(drainBlockers(manifests)).toEqual([]);
+  });
+
+  it('scales a service off the latency path to zero (minReplicaCount 0)', () => {
+    const dir = copyEnvironments();
+    edit(
+      dir,
+      'staging.yaml',
+      'ml-service:\n    replicas: { min: 1, max: 2 }',
+      'ml-service:\n    replicas: { min: 0, max: 2 }\n    autoscaling:\n      metrics:\n' +
+        '        - { type: prometheus, name: inference-queue, query: "sum(ml_inference_queue_depth)", targetAverageValue: 10 }',
+    );
+    const config = loadPlatform(dir).find((c) => c.target === 'staging')!;
+    const scaled = find(synthTarget(config), 'ScaledObject', 'ml-service') as Obj;
+    expect(scaled.spec).toMatchObject({ minReplicaCount: 0, maxReplicaCount: 2 });
+  });
+
+  it('refuses scale to zero for a latency-critical service, saying why it is one', () => {
+    const issues = issuesAfter(
+      'staging.yaml',
+      'execution-gateway:\n    replicas: 2',
+      'execution-gateway:\n    replicas: { min: 0, max: 2 }\n    autoscaling:\n      metrics:\n' +
+        '        - { type: prometheus, name: orders, query: "sum(rate(trading_orders_total[1m]))", targetAverageValue: 100 }',
+    );
+    expect(issues).toEqual([
+      expect.stringMatching(
+        /^staging\.yaml:\d+: services\.execution-gateway\.replicas\.min: is 0 for "execution-gateway", so KEDA scales it to zero .* latency-critical \(qos: guaranteed, an order latency alert \(p99 under 0\.0001s\)\).* Set min to 1 or more/,
+      ),
+    ]);
+  });
+
+  it('refuses a VPA that updates CPU while the ScaledObject scales on CPU utilisation', () => {
+    const issues = issuesAfter(
+      'staging.yaml',
+      'gateway:\n    replicas: { min: 2, max: 4 }',
+      `${KEDA_GATEWAY}\n    vpa: { updateMode: Auto, controlledResources: [cpu, memory], maxAllowed: { cpu: "1", memory: 1Gi } }`,
+    );
+    expect(issues).toEqual([
+      expect.stringMatching(
+        /^staging\.yaml:\d+: services\.gateway\.vpa\.controlledResources: the VPA of "gateway" updates cpu \(updateMode Auto\) while its ScaledObject scales on cpu utilisation/,
+      ),
+    ]);
+  });
+
+  it('accepts the same VPA in recommendation mode, and a VPA on memory alone', () => {
+    expect(
+      issuesAfter('staging.yaml', 'gateway:\n    replicas: { min: 2, max: 4 }', `${KEDA_GATEWAY}\n    vpa: {}`),
+    ).toEqual([]);
+  });
+
+  it.each([
+    [
+      'a syntax error',
+      'sum(trading_order_queue_depth',
+      /query: prometheus metric "queue-depth" of "gateway": PromQL syntax error/,
+    ],
+    [
+      'one series per pod',
+      'trading_order_queue_depth',
+      /query: prometheus metric "queue-depth" of "gateway" may return several series .* KEDA refuses a result of more than one element/,
+    ],
+    ['one series per pod, aggregated by pod', 'sum by (pod) (trading_order_queue_depth)', /may return several series/],
+  ])('refuses a query with %s, at its line', (_what, query, message) => {
+    const issues = issuesAfter(
+      'staging.yaml',
+      'gateway:\n    replicas: { min: 2, max: 4 }',
+      KEDA_GATEWAY.replace('sum(trading_order_queue_depth)', query),
+    );
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatch(/^staging\.yaml:\d+: services\.gateway\.autoscaling\.metrics\[1\]\.query: /);
+    expect(issues[0]).toMatch(message);
+  });
+
+  it('refuses a trigger without a target, or with both', () => {
+    for (const [target, got] of [
+      ['', 'neither'],
+      [', targetAverageValue: 5, targetValue: 1', 'both'],
+    ]) {
+      const issues = issuesAfter(
+        'staging.yaml',
+        'gateway:\n    replicas: { min: 2, max: 4 }',
+        KEDA_GATEWAY.replace(', targetAverageValue: 50', target),
+      );
+      expect(issues).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `services\\.gateway\\.autoscaling\\.metrics\\[1\\]: prometheus metric "queue-depth" of "gateway" needs exactly one of targetAverageValue .* got ${got}`,
+          ),
+        ),
+      ]);
+    }
+  });
+
+  it('refuses a target of zero (the HPA divides by it)', () => {
+    const issues = issuesAfter(
+      'staging.yaml',
+      'gateway:\n    replicas: { min: 2, max: 4 }',
+      KEDA_GATEWAY.replace('targetAverageValue: 50', 'targetAverageValue: 0'),
+    );
+    expect(issues).toEqual([expect.stringMatching(/services\.gateway\.autoscaling\.metrics\[1\]\.targetAverageValue/)]);
+  });
+
+  it('is refused by the construct when the workload also sets replicas', () => {
+    const chart = new Chart(new App({ outdir: 'unused' }), 'staging', { disableResourceNameHashes: true });
+    new k8s.KubeDeployment(chart, 'gateway', {
+      metadata: { name: 'gateway' },
+      spec: { replicas: 3, selector: {}, template: {} },
+    });
+    const autoscaling = new ServiceAutoscaling(chart, 'autoscaling', {
+      workload: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'gateway', selector: {} },
+      replicas: { min: 2, max: 4 },
+      metrics: [queueDepth],
+    });
+    expect(autoscaling.hpaName).toBe('keda-hpa-gateway');
+    expect(autoscaling.node.validate()).toEqual([
+      "Deployment/gateway in staging sets spec.replicas (3) although a ScaledObject (KEDA's HPA) scales it between 2 and 4; leave replicas out of the workload so that the HPA and Argo CD do not fight over it",
+    ]);
+  });
+
+  it('is refused by the construct when a VPA acts on what the ScaledObject scales on', () => {
+    const chart = new Chart(new App({ outdir: 'unused' }), 'staging', { disableResourceNameHashes: true });
+    new k8s.KubeDeployment(chart, 'gateway', { metadata: { name: 'gateway' }, spec: { selector: {}, template: {} } });
+    const autoscaling = new ServiceAutoscaling(chart, 'autoscaling', {
+      workload: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'gateway', selector: {} },
+      replicas: { min: 2, max: 4 },
+      metrics: [{ type: 'resource', resource: 'memory', targetUtilization: 80 }, queueDepth],
+      vpa: { updateMode: 'Recreate', controlledResources: ['memory'] },
+    });
+    expect(autoscaling.node.validate()).toEqual([
+      expect.stringContaining(
+        'the VPA of "gateway" updates memory (updateMode Recreate) while its ScaledObject scales on memory utilisation',
       ),
     ]);
   });

@@ -42,6 +42,7 @@ const CRD_KINDS = [
   'Schedule',
   'ServiceMonitor',
   'PodMonitor',
+  'ScaledObject',
 ];
 
 const cache = new Map<string, { configs: TargetConfig[]; outputs: TargetOutput[] }>();
@@ -82,6 +83,39 @@ const hpa = (name: string, target: string, workload: string) =>
   ofKind(manifests(name, target), 'HorizontalPodAutoscaler').find(
     (h) => (h as Obj).spec.scaleTargetRef.name === workload,
   ) as Obj | undefined;
+
+const scaledObject = (name: string, target: string, workload: string) =>
+  ofKind(manifests(name, target), 'ScaledObject').find((h) => (h as Obj).spec.scaleTargetRef.name === workload) as
+    Obj | undefined;
+
+/**
+ * A workload scaled by KEDA on trading metrics: its ScaledObject (and no HPA of ours, since KEDA
+ * makes and owns one), the prometheus triggers by name, and its resource triggers.
+ */
+function kedaScaled(name: string, target: string, workload: string) {
+  const scaled = scaledObject(name, target, workload);
+  expect(scaled).toBeDefined();
+  expect(hpa(name, target, workload)).toBeUndefined();
+  const triggers = scaled!.spec.triggers as Obj[];
+  const { namespace, monitoring } = config(name, target);
+  const prometheus: Record<string, Obj> = Object.fromEntries(
+    triggers.filter((t) => t.type === 'prometheus').map((t) => [t.name, t]),
+  );
+  for (const t of Object.values(prometheus)) {
+    // the target's Prometheus, and a query scoped to this namespace and the service's job
+    expect(t.metadata.serverAddress).toBe(monitoring.prometheusUrl ?? 'http://prometheus-operated.monitoring.svc:9090');
+    expect(t.metadata.query).toContain(`namespace="${namespace}",job="${workload}"`);
+  }
+  const resources = Object.fromEntries(
+    triggers.filter((t) => t.type !== 'prometheus').map((t) => [t.type, Number(t.metadata.value)]),
+  );
+  // KEDA's HPA owns the replicas: the workload has none of its own
+  const workloadObject = manifests(name, target).find(
+    (m) => m.kind === scaled!.spec.scaleTargetRef.kind && m.metadata.name === workload,
+  ) as Obj;
+  expect(workloadObject.spec).not.toHaveProperty('replicas');
+  return { spec: scaled!.spec as Obj, prometheus, resources };
+}
 
 describe('examples/', () => {
   it('holds the five seed systems, each with a README entry naming its seed', () => {
@@ -217,10 +251,28 @@ describe.each(EXAMPLES)('example %s', (name) => {
 describe('FlashMM (seeds/000)', () => {
   const prod = () => manifests('flashmm', 'production');
 
-  it('auto-scales the market maker from 3 to 10 replicas in production on CPU and memory', () => {
-    const scaler = hpa('flashmm', 'production', 'flashmm')!;
-    expect(scaler.spec).toMatchObject({ minReplicas: 3, maxReplicas: 10, scaleTargetRef: { kind: 'Rollout' } });
-    expect((scaler.spec.metrics as Obj[]).map((m) => m.resource.name).sort()).toEqual(['cpu', 'memory']);
+  it('auto-scales the market maker from 3 to 10 replicas in production on CPU, memory and trading metrics (KEDA)', () => {
+    const { spec, prometheus, resources } = kedaScaled('flashmm', 'production', 'flashmm');
+    expect(spec).toMatchObject({ minReplicaCount: 3, maxReplicaCount: 10, scaleTargetRef: { kind: 'Rollout' } });
+    expect(resources).toEqual({ cpu: 70, memory: 80 });
+    // "custom metrics for trading performance": orders queued per pod, and P95 order latency held
+    // at half the 50ms the order latency alert fires at
+    expect(prometheus['order-queue-depth']).toMatchObject({
+      metricType: 'AverageValue',
+      metadata: { query: 'sum(trading_order_queue_depth{namespace="flashmm",job="flashmm"})', threshold: '50' },
+    });
+    expect(prometheus['order-latency-p95'].metricType).toBe('Value');
+    expect(prometheus['order-latency-p95'].metadata.query).toMatch(
+      /^histogram_quantile\(0\.95, sum by \(le\) \(rate\(trading_order_latency_seconds_bucket\{[^}]+\}\[2m\]\)\)\)$/,
+    );
+    const alert = alerts('flashmm', 'production').find((a) => a.alert === 'OrderLatencyHigh')!;
+    expect(Number(prometheus['order-latency-p95'].metadata.threshold)).toBeLessThan(
+      Number(/> ([0-9.]+)$/.exec(alert.expr)![1]),
+    );
+    // the alert on the ceiling watches the HPA KEDA makes
+    expect(alerts('flashmm', 'production').find((a) => a.alert === 'HPAAtMaxReplicas')!.expr).toContain(
+      'horizontalpodautoscaler="keda-hpa-flashmm"',
+    );
     // the VPA only recommends where the HPA scales on both resources
     const vpa = find(prod(), 'VerticalPodAutoscaler', 'flashmm') as Obj;
     expect(vpa.spec.updatePolicy.updateMode).toBe('Off');
@@ -344,11 +396,28 @@ describe('Hive Mind (seeds/002)', () => {
       storageClassName: 'gp3-encrypted',
       resources: { requests: { storage: '50Gi' } },
     });
-    expect(hpa('hive-mind', 'production', 'hive-mind')!.spec).toMatchObject({
-      minReplicas: 3,
-      maxReplicas: 10,
+    expect(scaledObject('hive-mind', 'production', 'hive-mind')!.spec).toMatchObject({
+      minReplicaCount: 3,
+      maxReplicaCount: 10,
       scaleTargetRef: { kind: 'StatefulSet' },
     });
+  });
+
+  it('auto-scales on CPU and a custom metric, orders per second per pod (KEDA)', () => {
+    const { prometheus, resources } = kedaScaled('hive-mind', 'production', 'hive-mind');
+    expect(resources).toEqual({ cpu: 70 });
+    expect(prometheus['orders-per-second']).toMatchObject({
+      metricType: 'AverageValue',
+      metadata: {
+        query: 'sum(rate(trading_order_latency_seconds_count{namespace="hive-mind-production",job="hive-mind"}[1m]))',
+        threshold: '5000',
+      },
+    });
+    // scale-up within the seed's 15 seconds: no stabilization window, a policy period of 15s
+    const scaleUp = scaledObject('hive-mind', 'production', 'hive-mind')!.spec.advanced.horizontalPodAutoscalerConfig
+      .behavior.scaleUp;
+    expect(scaleUp.stabilizationWindowSeconds).toBe(0);
+    expect(Math.max(...(scaleUp.policies as Obj[]).map((p) => p.periodSeconds))).toBeLessThanOrEqual(15);
   });
 
   it('starts the replicas together and lets them find each other before they are ready (a quorum)', () => {
@@ -409,12 +478,34 @@ describe('Signal Trading System (seeds/003)', () => {
     ['signal-service', 1, 8, 75],
     ['ml-service', 1, 5, 80],
   ])('scales %s %i-%i at %i%% CPU with a VPA beside its HPA', (service, min, max, cpu) => {
-    expect(hpa('signal-trading-system', 'production', service)!.spec).toMatchObject({
-      minReplicas: min,
-      maxReplicas: max,
-      metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { averageUtilization: cpu } } }],
-    });
+    const keda = scaledObject('signal-trading-system', 'production', service);
+    if (keda) {
+      expect(keda.spec).toMatchObject({ minReplicaCount: min, maxReplicaCount: max });
+      expect(keda.spec.triggers[0]).toEqual({ type: 'cpu', metricType: 'Utilization', metadata: { value: `${cpu}` } });
+    } else
+      expect(hpa('signal-trading-system', 'production', service)!.spec).toMatchObject({
+        minReplicas: min,
+        maxReplicas: max,
+        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { averageUtilization: cpu } } }],
+      });
     expect(find(prod(), 'VerticalPodAutoscaler', service)).toBeDefined();
+  });
+
+  it('scales the gateway on request rate and an API-specific indicator (p95 latency) beside CPU (KEDA)', () => {
+    const { prometheus, resources } = kedaScaled('signal-trading-system', 'production', 'gateway-service');
+    expect(resources).toEqual({ cpu: 60 });
+    expect(Object.keys(prometheus).sort()).toEqual(['api-latency-p95', 'requests-per-second']);
+    expect(prometheus['requests-per-second']).toMatchObject({
+      metricType: 'AverageValue',
+      metadata: { threshold: '100' },
+    });
+    expect(prometheus['requests-per-second'].metadata.query).toMatch(/^sum\(rate\(http_requests_total\{/);
+    // held at half the seed's 500ms p95 target, below the latency alert
+    expect(prometheus['api-latency-p95']).toMatchObject({ metricType: 'Value', metadata: { threshold: '0.25' } });
+    // the VPA recommends memory only: CPU is the ScaledObject's
+    expect(
+      (find(prod(), 'VerticalPodAutoscaler', 'gateway-service') as Obj).spec.resourcePolicy.containerPolicies[0],
+    ).toMatchObject({ controlledResources: ['memory'] });
   });
 
   it('runs Redis as one replica, scaled by hand', () => {

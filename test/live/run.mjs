@@ -174,8 +174,11 @@ function nodeObjects(nodes) {
 function storageObjects(objects) {
   const hpaMax = new Map(
     objects
-      .filter((o) => o.kind === 'HorizontalPodAutoscaler')
-      .map((o) => [`${o.data.spec.scaleTargetRef.kind}/${o.data.spec.scaleTargetRef.name}`, o.data.spec.maxReplicas]),
+      .filter((o) => o.kind === 'HorizontalPodAutoscaler' || o.kind === 'ScaledObject')
+      .map((o) => {
+        const { min, max, target } = rangeOf(o.data);
+        return [`${target.kind}/${target.name}`, Math.max(min, max)];
+      }),
   );
   const classes = new Set();
   const pvs = [];
@@ -251,6 +254,46 @@ function twinCopy(objects, promUrl) {
 const ARGOCD_APPLY = ['apply'];
 
 const toDocs = (list) => list.map((d) => `---\n${JSON.stringify(d.data ?? d)}\n`).join('');
+
+// ---------------------------------------------------------------------------
+// Autoscalers. The twin runs no KEDA operator: a KEDA ScaledObject's workload is scaled by the
+// harness as KEDA's HPA would (to minReplicaCount at apply, to maxReplicaCount for Maximum),
+// HorizontalPodAutoscalers by the real HPA controller (minimum) and the harness (maximum).
+
+/** An HPA's or a ScaledObject's target and replica range (KEDA's defaults: 0 and 100). */
+function rangeOf(o) {
+  const spec = o.spec ?? {};
+  if (o.kind === 'ScaledObject')
+    return {
+      target: { kind: spec.scaleTargetRef.kind ?? 'Deployment', name: spec.scaleTargetRef.name },
+      min: spec.minReplicaCount ?? 0,
+      max: spec.maxReplicaCount ?? 100,
+    };
+  return { target: spec.scaleTargetRef, min: spec.minReplicas ?? 1, max: spec.maxReplicas };
+}
+
+/** The autoscalers of the namespace as applied: HPAs, and ScaledObjects where the target has them. */
+async function autoscalers(ctx) {
+  const { kube, ns } = ctx;
+  const hpas = (await kube.json(['get', 'hpa', '-n', ns])).map((o) => ({ ...o, kind: 'HorizontalPodAutoscaler' }));
+  const keda = ctx.objects.some((o) => o.kind === 'ScaledObject')
+    ? (await kube.json(['get', 'scaledobjects.keda.sh', '-n', ns])).map((o) => ({ ...o, kind: 'ScaledObject' }))
+    : [];
+  return [...hpas, ...keda].map((o) => ({ ...rangeOf(o), ref: `${o.kind} ${ns}/${o.metadata.name}`, object: o }));
+}
+
+const SCALE_RESOURCE = {
+  Deployment: 'deployment.apps',
+  StatefulSet: 'statefulset.apps',
+  Rollout: 'rollout.argoproj.io',
+};
+
+/** Scales an autoscaler's target as its controller would; returns an error line or undefined. */
+async function scaleTarget(kube, ns, scaler, replicas) {
+  const kind = SCALE_RESOURCE[scaler.target.kind] ?? scaler.target.kind;
+  const r = await kube.run(['scale', '-n', ns, `${kind}/${scaler.target.name}`, `--replicas=${replicas}`]);
+  return r.code === 0 ? undefined : `${scaler.ref}: ${r.cmd}: ${r.out.trim()}`;
+}
 
 // ---------------------------------------------------------------------------
 // Reading the cluster.
@@ -339,16 +382,19 @@ async function scenarioApply(ctx) {
   const { kube, ns, t0 } = ctx;
   // the workloads an HPA owns have no replicas of their own (Argo CD must not fight the HPA): they
   // start at 1 until the HPA raises them to its minimum. Wait for that first, so that every later
-  // scenario sees the scale production runs at (the HPA does this without the metrics API)
-  const hpas = await kube.json(['get', 'hpa', '-n', ns]);
+  // scenario sees the scale production runs at (the HPA does this without the metrics API; for a
+  // ScaledObject the harness does what KEDA's HPA would)
+  const scalers = await autoscalers(ctx);
+  for (const s of scalers.filter((x) => x.object.kind === 'ScaledObject')) {
+    const error = await scaleTarget(kube, ns, s, s.min);
+    if (error) return { ok: false, detail: [error] };
+  }
   const atMin = await waitFor(
     async () => {
       const ws = await workloads(kube, ns);
-      const low = hpas.filter((h) => {
-        const w = ws.find(
-          (x) => x.kind === h.spec.scaleTargetRef.kind && x.metadata.name === h.spec.scaleTargetRef.name,
-        );
-        return !w || (w.spec.replicas ?? 1) < (h.spec.minReplicas ?? 1);
+      const low = scalers.filter((h) => {
+        const w = ws.find((x) => x.kind === h.target.kind && x.metadata.name === h.target.name);
+        return !w || (w.spec.replicas ?? 1) < h.min;
       });
       return { done: low.length === 0, low };
     },
@@ -358,8 +404,7 @@ async function scenarioApply(ctx) {
     return {
       ok: false,
       detail: (atMin.last?.low ?? []).map(
-        (h) =>
-          `HorizontalPodAutoscaler ${ns}/${h.metadata.name}: its target is below minReplicas ${h.spec.minReplicas}; ${conditionsOf(h)}`,
+        (h) => `${h.ref}: its target is below its minimum of ${h.min} replicas; ${conditionsOf(h.object)}`,
       ),
     };
   const ready = await waitReady(kube, ns, kube.bound.availableS, t0);
@@ -457,17 +502,12 @@ async function quotaUsed(kube, ns) {
 async function scenarioMaximum(ctx) {
   const { kube, ns } = ctx;
   const since = Date.now() - 1000;
-  const hpas = await kube.json(['get', 'hpa', '-n', ns]);
+  const scalers = await autoscalers(ctx);
   const scaled = [];
-  for (const h of hpas) {
-    const t = h.spec.scaleTargetRef;
-    const kind =
-      { Deployment: 'deployment.apps', StatefulSet: 'statefulset.apps', Rollout: 'rollout.argoproj.io' }[t.kind] ??
-      t.kind;
-    const r = await kube.run(['scale', '-n', ns, `${kind}/${t.name}`, `--replicas=${h.spec.maxReplicas}`]);
-    if (r.code !== 0)
-      return { ok: false, detail: [`HorizontalPodAutoscaler ${ns}/${h.metadata.name}: ${r.cmd}: ${r.out.trim()}`] };
-    scaled.push(`${t.name}=${h.spec.maxReplicas}`);
+  for (const h of scalers) {
+    const error = await scaleTarget(kube, ns, h, h.max);
+    if (error) return { ok: false, detail: [error] };
+    scaled.push(`${h.target.name}=${h.max}${h.object.kind === 'ScaledObject' ? ' (KEDA)' : ''}`);
   }
   // wait for maximum scale, then start a release of every workload at once
   await waitReady(kube, ns, kube.bound.availableS, since);
@@ -554,7 +594,7 @@ async function scenarioMaximum(ctx) {
       detail: `${scaled.length ? `scaled ${scaled.join(' ')}; ` : ''}release at maximum admitted and scheduled; peak ${quotaLine || 'no ResourceQuota'}${synth ? ` (synth: ${synth.pods} pods, requests.cpu ${synth.cpu} at max + surge)` : ''}`,
     };
   }
-  const back = await restore(ctx, hpas);
+  const back = await restore(ctx, scalers);
   if (!back.ok)
     return {
       ok: false,
@@ -568,7 +608,7 @@ async function scenarioMaximum(ctx) {
 }
 
 /** Back to the synthesized state: releases aborted, autoscaled workloads at their minimum, objects re-applied. */
-async function restore(ctx, hpas = []) {
+async function restore(ctx, scalers = []) {
   const { kube, ns } = ctx;
   // the release's annotation is the harness's (kubectl patch), not Argo CD's: a re-apply would
   // keep it. Removing it takes every template back to the synthesized one (for a Rollout: back to
@@ -595,13 +635,7 @@ async function restore(ctx, hpas = []) {
       ]);
     }
   }
-  for (const h of hpas) {
-    const t = h.spec.scaleTargetRef;
-    const kind =
-      { Deployment: 'deployment.apps', StatefulSet: 'statefulset.apps', Rollout: 'rollout.argoproj.io' }[t.kind] ??
-      t.kind;
-    await kube.run(['scale', '-n', ns, `${kind}/${t.name}`, `--replicas=${h.spec.minReplicas ?? 1}`]);
-  }
+  for (const h of scalers) await scaleTarget(kube, ns, h, h.min);
   await kube.run([...ARGOCD_APPLY, '-f', path.join(ctx.dir, 'twin-copy.yaml')]);
   return waitReady(kube, ns, kube.bound.availableS, Date.now());
 }

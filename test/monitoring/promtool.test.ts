@@ -235,3 +235,79 @@ describe("promtool test rules on the examples' production rules", () => {
     expect(run.output).toMatch(/alertname: OrderLatencyHigh, time: 2m30s/);
   });
 });
+
+/**
+ * The queries KEDA's prometheus triggers run (the ScaledObjects of dist/ and examples/*\/dist/):
+ * promtool checks them as recording rules, and evaluates FlashMM's against series of several pods
+ * and of another namespace: each gives one value, from this namespace's pods only.
+ */
+describe('promtool on the KEDA triggers', () => {
+  type Trigger = { scaledObject: string; file: string; name: string; query: string };
+  const triggers = (): Trigger[] =>
+    [
+      path.join(ROOT, 'dist'),
+      ...fs.readdirSync(path.join(ROOT, 'examples')).map((e) => path.join(ROOT, 'examples', e, 'dist')),
+    ]
+      .flatMap((dist) => findFiles(dist, /^scaledobject-.*\.yaml$/))
+      .flatMap((file) => {
+        const so = parse(fs.readFileSync(file, 'utf8')) as { metadata: { name: string }; spec: { triggers: any[] } };
+        return so.spec.triggers
+          .filter((t) => t.type === 'prometheus')
+          .map((t) => ({ scaledObject: so.metadata.name, file, name: t.name, query: t.metadata.query }));
+      });
+
+  it('accepts every trigger query as a rule', () => {
+    const all = triggers();
+    expect(all.length).toBeGreaterThanOrEqual(5);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keda-'));
+    const rules = all.map((t, i) => ({ record: `keda_trigger_${i}:${t.name.replace(/-/g, '_')}`, expr: t.query }));
+    fs.writeFileSync(path.join(dir, 'triggers.yaml'), stringify({ groups: [{ name: 'keda-triggers', rules }] }));
+    const run = promtool(['check', 'rules', 'triggers.yaml'], dir);
+    expect(run.output).not.toMatch(/FAILED/);
+    expect(run.output).toContain(`SUCCESS: ${all.length} rules found`);
+  });
+
+  it("evaluates FlashMM's triggers to one value over its own pods, ignoring another namespace's", () => {
+    const flashmm = triggers().filter((t) => t.file.includes(path.join('flashmm', 'dist', 'production')));
+    const query = (name: string) => flashmm.find((t) => t.name === name)!.query;
+    const bucket = (pod: string, le: string, perStep: number) => ({
+      series: `trading_order_latency_seconds_bucket{namespace="flashmm",job="flashmm",pod="${pod}",le="${le}"}`,
+      values: `0+${perStep}x20`,
+    });
+    const test = {
+      rule_files: [],
+      evaluation_interval: '15s',
+      tests: [
+        {
+          interval: '15s',
+          input_series: [
+            { series: 'trading_order_queue_depth{namespace="flashmm",job="flashmm",pod="flashmm-a"}', values: '30x20' },
+            { series: 'trading_order_queue_depth{namespace="flashmm",job="flashmm",pod="flashmm-b"}', values: '70x20' },
+            // the same service in another environment's namespace, on the same Prometheus
+            {
+              series: 'trading_order_queue_depth{namespace="flashmm-staging",job="flashmm",pod="x"}',
+              values: '900x20',
+            },
+            // per pod, 90% of orders within 10ms, all within 50ms
+            bucket('flashmm-a', '0.01', 9),
+            bucket('flashmm-a', '0.05', 10),
+            bucket('flashmm-a', '+Inf', 10),
+            bucket('flashmm-b', '0.01', 9),
+            bucket('flashmm-b', '0.05', 10),
+            bucket('flashmm-b', '+Inf', 10),
+          ],
+          promql_expr_test: [
+            { expr: query('order-queue-depth'), eval_time: '4m', exp_samples: [{ labels: '{}', value: 100 }] },
+            // the 95th percentile lies in the 10-50ms bucket, halfway: 30ms (above the 25ms target)
+            { expr: query('order-latency-p95'), eval_time: '4m', exp_samples: [{ labels: '{}', value: 0.03 }] },
+          ],
+        },
+      ],
+    };
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keda-'));
+    fs.writeFileSync(path.join(dir, 'flashmm-triggers.yaml'), stringify(test));
+    const run = promtool(['test', 'rules', 'flashmm-triggers.yaml'], dir);
+    if (run.status !== 0) throw new Error(`promtool test rules failed:\n${run.output}`);
+    expect(run.output).toContain('SUCCESS');
+  });
+});
