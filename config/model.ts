@@ -2,7 +2,7 @@
  * Facts derived from one target's configuration, shared by the rules that check it and the charts
  * and constructs that build from it. Nothing here validates or throws.
  */
-import type { ServiceConfig, TargetConfig } from './types';
+import type { NodeLabel, NodeTaint, ServiceConfig, TargetConfig } from './types';
 
 /**
  * The value a configuration map (services, externals, priorityClasses, ...) holds under `key`,
@@ -61,4 +61,42 @@ export function replicaRange(service: ServiceConfig): { min: number; max: number
 export function isAutoscaled(service: ServiceConfig): boolean {
   const { min, max } = replicaRange(service);
   return min < max;
+}
+
+/**
+ * Whether a service's pods are Guaranteed QoS: it asks for it (`qos: guaranteed`) or for pinned
+ * CPUs, which the CPU manager grants only to Guaranteed pods.
+ */
+export function isGuaranteed(service: Pick<ServiceConfig, 'qos' | 'cpuPinning'>): boolean {
+  return service.qos === 'guaranteed' || service.cpuPinning === true;
+}
+
+/**
+ * Whether a service is latency-critical: the configuration says so by asking for Guaranteed QoS or
+ * pinned CPUs (its latency matters more than its cost). Such a service never runs on spot capacity.
+ */
+export function isLatencyCritical(service: Pick<ServiceConfig, 'qos' | 'cpuPinning'>): boolean {
+  return isGuaranteed(service);
+}
+
+/** Whether a service keeps state on a volume of its own: a StatefulSet, or a service with storage. */
+export function isStateful(service: Pick<ServiceConfig, 'workload' | 'storage'>): boolean {
+  return service.workload === 'statefulset' || service.storage !== undefined;
+}
+
+/** The label and taint of a spot pool when `cluster.spot` does not say (Karpenter's capacity-type label). */
+export const DEFAULT_SPOT_LABEL: NodeLabel = { key: 'karpenter.sh/capacity-type', value: 'spot' };
+
+/** How the target's cluster labels and taints its spot nodes: `cluster.spot`, defaults filled in. */
+export function spotPoolOf(config: Pick<TargetConfig, 'cluster'>): { label: NodeLabel; taint: NodeTaint } {
+  const label = config.cluster.spot?.label ?? DEFAULT_SPOT_LABEL;
+  return { label, taint: config.cluster.spot?.taint ?? { ...label, effect: 'NoSchedule' } };
+}
+
+/** The labels of the nodes whose kubelet runs the static CPU manager policy when `cluster.cpuPinning` does not say (OpenShift's convention). */
+export const DEFAULT_PINNED_NODE_SELECTOR: Readonly<Record<string, string>> = { cpumanager: 'true' };
+
+/** The labels pinned pods select their nodes by: `cluster.cpuPinning.nodeSelector`, or the default. */
+export function pinnedNodeSelectorOf(config: Pick<TargetConfig, 'cluster'>): Record<string, string> {
+  return { ...(config.cluster.cpuPinning?.nodeSelector ?? DEFAULT_PINNED_NODE_SELECTOR) };
 }

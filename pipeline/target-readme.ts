@@ -1,5 +1,6 @@
 import { TargetConfig } from '../config/types';
 import { Manifest } from '../core/manifest';
+import { renderPlacementSection } from './placement-readme';
 import { renderCapacitySection } from './capacity-readme';
 import { renderDeliverySection } from './delivery-readme';
 import { renderIngressSection } from './ingress-readme';
@@ -16,6 +17,7 @@ export type ReadmeSection = (config: TargetConfig, manifests: readonly Manifest[
 /** The sections after the object counts, in the order they appear in every target's README. */
 export const README_SECTIONS: readonly ReadmeSection[] = [
   renderCapacitySection,
+  renderPlacementSection,
   renderNetworkSection,
   renderApiAccessSection,
   renderIngressSection,
