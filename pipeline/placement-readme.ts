@@ -39,7 +39,7 @@ export function renderPlacementSection(config: TargetConfig, manifests: readonly
   const { label, taint } = spotPoolOf(config);
   const pinned = pinnedNodeSelectorOf(config);
   const onDemand = onDemandNodesOf(config);
-  const rows: string[] = [];
+  const rows: Array<{ name: string; kind: string; spot: string; gone: string; pinned: string }> = [];
   let anySpot = false;
   let anyPinned = false;
   for (const m of manifests) {
@@ -61,15 +61,18 @@ export function renderPlacementSection(config: TargetConfig, manifests: readonly
           .join(', ')
       : '';
     const fallback = onDemand.length ? onDemand.some((n) => mayRunOn(spec, n)) : true;
-    rows.push(
-      `| ${m.metadata.name} | ${m.kind} | ${onSpot ? 'yes, preferred' : 'no'} | ${
-        onSpot
-          ? `rescheduled on on-demand nodes${fallback ? '' : ' (none admits them!)'}, drained within its PDB (${budgetOf(manifests, labels)})`
-          : 'not affected'
-      } | ${isPinned ? `${cores || 'none'}; nodes ${selectorText(pinned)}` : '–'} |`,
-    );
+    rows.push({
+      name: m.metadata.name,
+      kind: m.kind,
+      spot: onSpot ? 'yes, preferred' : 'no',
+      gone: onSpot
+        ? `rescheduled on on-demand nodes${fallback ? '' : ' (none admits them!)'}, drained within its PDB (${budgetOf(manifests, labels)})`
+        : 'not affected',
+      pinned: isPinned ? `${cores || 'none'}; nodes ${selectorText(pinned)}` : '–',
+    });
   }
-  if (!anySpot && !anyPinned && !config.cluster.spot) return undefined;
+  const showSpot = anySpot || config.cluster.spot !== undefined;
+  if (!showSpot && !anyPinned) return undefined;
   const spotText = [
     `Spot nodes are those labelled \`${label.key}=${label.value}\`; they must carry the taint`,
     `\`${taint.key}=${taint.value}:${taint.effect}\` (cluster.spot), which only the pods of services placed on spot tolerate.`,
@@ -95,11 +98,14 @@ export function renderPlacementSection(config: TargetConfig, manifests: readonly
     '',
     "Where the pods may run, read back from the pod templates with the scheduler's filters (pipeline/placement-check.ts).",
     '',
-    ...(anySpot || config.cluster.spot ? spotText : []),
+    ...(showSpot ? spotText : []),
     ...(anyPinned ? pinnedText : []),
-    '| workload | kind | may run on spot | when the spot pool goes | exclusive cores per pod (container); nodes |',
-    '| --- | --- | --- | --- | --- |',
-    ...rows,
+    `| workload | kind |${showSpot ? ' may run on spot | when the spot pool goes |' : ''}${anyPinned ? ' exclusive cores per pod (container); nodes |' : ''}`,
+    `| --- | --- |${showSpot ? ' --- | --- |' : ''}${anyPinned ? ' --- |' : ''}`,
+    ...rows.map(
+      (r) =>
+        `| ${r.name} | ${r.kind} |${showSpot ? ` ${r.spot} | ${r.gone} |` : ''}${anyPinned ? ` ${r.pinned} |` : ''}`,
+    ),
     '',
   ].join('\n');
 }
