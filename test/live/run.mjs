@@ -414,13 +414,14 @@ async function podsByOwner(kube, ns) {
   return { pods: pods.filter((p) => p.spec.nodeName && p.status?.phase === 'Running'), nodes };
 }
 
-async function scenarioSpread(ctx) {
+/** Spread of every workload (or of those `include` picks) with two or more pods. */
+async function scenarioSpread(ctx, include = () => true) {
   const { kube, ns } = ctx;
   const ws = await workloads(kube, ns);
   const { pods, nodes } = await podsByOwner(kube, ns);
   const problems = [];
   const report = [];
-  for (const w of ws) {
+  for (const w of ws.filter(include)) {
     const selector = w.spec.selector?.matchLabels ?? {};
     const mine = pods.filter((p) => Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v));
     if (mine.length < 2) continue;
@@ -791,7 +792,8 @@ async function scenarioSpot(ctx) {
         ...ready.lines.map((l) => `  ${l}`),
       );
     else {
-      const spread = await scenarioSpread(ctx);
+      // the workloads that moved (the others may still show where Drain left them: nothing rebalances)
+      const spread = await scenarioSpread(ctx, (w) => toleratesTaint({ spec: w.spec.template.spec }, spot.taint));
       if (!spread.ok)
         lines.push(
           'without the spot pool the pods do not spread as their constraints ask:',

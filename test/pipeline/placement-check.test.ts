@@ -4,6 +4,7 @@ import { Manifest } from '../../core/manifest';
 import { mayRunOn, preferenceFor, untoleratedTaints } from '../../core/scheduling';
 import { onDemandNodesOf, spotNodeOf } from '../../pipeline/placement-check';
 import { podTemplateOf } from '../../pipeline/pod-security';
+import { renderPlacementSection } from '../../pipeline/placement-readme';
 import { configOf, manifestsOf, TARGETS, withMutation } from '../helpers';
 
 type Obj = Record<string, any>;
@@ -88,7 +89,9 @@ describe('the placement policy over the synthesized objects', () => {
       m.spec.template.spec.tolerations = [spotToleration];
     });
     expect(rules(v)).toEqual(['spot-placement']);
-    expect(v[0].message).toMatch(/so spot nodes are open to its pods; services\.execution-gateway\.placement is on-demand/);
+    expect(v[0].message).toMatch(
+      /so spot nodes are open to its pods; services\.execution-gateway\.placement is on-demand/,
+    );
   });
 
   it('refuses the spot toleration on a service allowed on spot only by configuration, even if latency-critical there', () => {
@@ -140,5 +143,24 @@ describe('the placement policy over the synthesized objects', () => {
       m.spec.template.spec.containers[0].resources.requests.cpu = '1500m';
     });
     expect(rules(v)).toEqual(['guaranteed-qos']);
+  });
+});
+
+describe('the target README section "Nodes: spot capacity and pinned CPUs"', () => {
+  it('names the spot workloads, what happens when the pool goes, the pinned cores and the node requirement', () => {
+    const text = renderPlacementSection(configOf(spotTarget), manifestsOf(spotTarget))!;
+    expect(text).toContain(
+      '| ml-service | Deployment | yes, preferred | rescheduled on on-demand nodes, drained within its PDB (maxUnavailable 1) | – |',
+    );
+    expect(text).toContain(
+      '| execution-gateway | Rollout | no | not affected | 2 (execution-gateway); nodes `cpumanager=true` |',
+    );
+    expect(text).toContain('| redis | StatefulSet | no | not affected | – |');
+    expect(text).toMatch(/--cpu-manager-policy=static/);
+    expect(text).toMatch(/taint\n`karpenter\.sh\/capacity-type=spot:NoSchedule`/);
+  });
+
+  it('is left out of a target that uses neither', () => {
+    expect(renderPlacementSection(configOf('staging'), manifestsOf('staging'))).toBeUndefined();
   });
 });
