@@ -8,7 +8,8 @@
 //   node test/live/run.mjs --ci                 # self-test, dist/ and each example's production (.ci/run)
 //   --jobs=N (LIVE_TEST_JOBS): N targets at once, each on its own twin; --scenarios=Apply,Drain
 //
-// Per target, each a line of output: Apply, Spread, Maximum, Drain, Release (targets with
+// Per target, each a line of output: Apply, Spread, Maximum, Drain, Spot (targets with a spot
+// pool), Release (targets with
 // Rollouts), Re-apply. See test/live/README.md.
 import fs from 'node:fs';
 import os from 'node:os';
