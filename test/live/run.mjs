@@ -9,8 +9,7 @@
 //   --jobs=N (LIVE_TEST_JOBS): N targets at once, each on its own twin; --scenarios=Apply,Drain
 //
 // Per target, each a line of output: Apply, Spread, Maximum, Drain, Spot (targets with a spot
-// pool), Release (targets with
-// Rollouts), Re-apply. See test/live/README.md.
+// pool), Release (targets with Rollouts), Re-apply. See test/live/README.md.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
