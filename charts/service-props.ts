@@ -7,7 +7,16 @@ import { isScalingMetric, scalerOf, ScalingMetric } from '../config/autoscaling-
 import { analysisSignalOf } from '../config/delivery-rules';
 import { latencyHistogramOf, METRICS_PORT } from '../config/monitoring-rules';
 import { promqlError, scopeSelectors } from '../core/promql';
-import { instanceOf, isAutoscaled, isBlueGreen, ownValue, previewServiceNameOf, replicaRange } from '../config/model';
+import {
+  instanceOf,
+  isAutoscaled,
+  isBlueGreen,
+  ownValue,
+  pinnedNodeSelectorOf,
+  previewServiceNameOf,
+  replicaRange,
+  spotPoolOf,
+} from '../config/model';
 import { effectiveResources, ephemeralStorageOf } from '../config/resources';
 import { ExternalPeer, Resources, SecretRef, ServiceConfig, TargetConfig } from '../config/types';
 import { monitoringScope } from '../constructs/alert-rules';
@@ -231,6 +240,8 @@ export function workloadPropsOf(
       priorityClassName: service.priority ? ownValue(config.priorityClasses, service.priority)?.name : undefined,
       terminationGracePeriodSeconds: config.availability.terminationGracePeriodSeconds,
       preStopSeconds: config.availability.preStopSeconds,
+      spot: service.placement === 'spot' ? spotPoolOf(config) : undefined,
+      nodeSelector: service.cpuPinning ? pinnedNodeSelectorOf(config) : undefined,
       spread: serviceTopologyKeysOf(config.availability.spread, service).map((topologyKey) => ({
         topologyKey,
         whenUnsatisfiable: spreadPolicyOf(config, service, topologyKey),

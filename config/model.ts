@@ -2,7 +2,7 @@
  * Facts derived from one target's configuration, shared by the rules that check it and the charts
  * and constructs that build from it. Nothing here validates or throws.
  */
-import type { ServiceConfig, TargetConfig } from './types';
+import type { NodeLabel, NodeTaint, ServiceConfig, TargetConfig } from './types';
 
 /**
  * The value a configuration map (services, externals, priorityClasses, ...) holds under `key`,
@@ -64,12 +64,26 @@ export function isAutoscaled(service: ServiceConfig): boolean {
 }
 
 /**
- * Why a service is latency-critical, from what its configuration already says (empty when it is
- * not): Guaranteed QoS (its container gets whole, exclusive cores) or an order-latency alert (its
- * latency budget is the order path's). Such a service must always have a warm pod.
+ * Whether a service's pods are Guaranteed QoS: it asks for it (`qos: guaranteed`) or for pinned
+ * CPUs, which the CPU manager grants only to Guaranteed pods.
  */
-export function latencyCriticalBecause(service: ServiceConfig): string[] {
+export function isGuaranteed(service: Pick<ServiceConfig, 'qos' | 'cpuPinning'>): boolean {
+  return service.qos === 'guaranteed' || service.cpuPinning === true;
+}
+
+/** What makes a service latency-critical: the configuration fields `latencyCriticalBecause` reads. */
+export type LatencyFacts = Pick<ServiceConfig, 'qos' | 'cpuPinning' | 'monitoring'>;
+
+/**
+ * Why a service is latency-critical, from what its configuration already says (empty when it is
+ * not): Guaranteed QoS or pinned CPUs (its container gets whole, exclusive cores) or an order
+ * latency alert (its latency budget is the order path's). The one definition behind every rule
+ * about such services: they always keep a warm pod (no scale to zero) and never run on spot
+ * capacity, which is reclaimed at two minutes' notice.
+ */
+export function latencyCriticalBecause(service: LatencyFacts): string[] {
   const reasons: string[] = [];
+  if (service.cpuPinning === true) reasons.push('cpuPinning: true');
   if (service.qos === 'guaranteed') reasons.push('qos: guaranteed');
   const orderLatency = service.monitoring?.alerts?.orderLatency;
   if (orderLatency)
@@ -77,4 +91,31 @@ export function latencyCriticalBecause(service: ServiceConfig): string[] {
       `an order latency alert (p${Math.round(orderLatency.quantile * 1000) / 10} under ${orderLatency.thresholdSeconds}s)`,
     );
   return reasons;
+}
+
+/** Whether a service is latency-critical (`latencyCriticalBecause` gives a reason). */
+export function isLatencyCritical(service: LatencyFacts): boolean {
+  return latencyCriticalBecause(service).length > 0;
+}
+
+/** Whether a service keeps state on a volume of its own: a StatefulSet, or a service with storage. */
+export function isStateful(service: Pick<ServiceConfig, 'workload' | 'storage'>): boolean {
+  return service.workload === 'statefulset' || service.storage !== undefined;
+}
+
+/** The label and taint of a spot pool when `cluster.spot` does not say (Karpenter's capacity-type label). */
+export const DEFAULT_SPOT_LABEL: NodeLabel = { key: 'karpenter.sh/capacity-type', value: 'spot' };
+
+/** How the target's cluster labels and taints its spot nodes: `cluster.spot`, defaults filled in. */
+export function spotPoolOf(config: Pick<TargetConfig, 'cluster'>): { label: NodeLabel; taint: NodeTaint } {
+  const label = config.cluster.spot?.label ?? DEFAULT_SPOT_LABEL;
+  return { label, taint: config.cluster.spot?.taint ?? { ...label, effect: 'NoSchedule' } };
+}
+
+/** The labels of the nodes whose kubelet runs the static CPU manager policy when `cluster.cpuPinning` does not say (OpenShift's convention). */
+export const DEFAULT_PINNED_NODE_SELECTOR: Readonly<Record<string, string>> = { cpumanager: 'true' };
+
+/** The labels pinned pods select their nodes by: `cluster.cpuPinning.nodeSelector`, or the default. */
+export function pinnedNodeSelectorOf(config: Pick<TargetConfig, 'cluster'>): Record<string, string> {
+  return { ...(config.cluster.cpuPinning?.nodeSelector ?? DEFAULT_PINNED_NODE_SELECTOR) };
 }

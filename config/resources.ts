@@ -1,9 +1,10 @@
 import { DEFAULT_EPHEMERAL_STORAGE, ResourceAmounts, Resources, ServiceConfig, TargetConfig } from './types';
 import { cpuMillis, formatCpu, formatMemory, memoryBytes } from '../core/quantity';
+import { isGuaranteed } from './model';
 
 /**
  * The resources a service's container gets in a target: its configured requests scaled by the
- * environment's `requestScale` (limits unchanged). Guaranteed-QoS services are never scaled,
+ * environment's `requestScale` (limits unchanged). Guaranteed-QoS (and pinned) services are never scaled,
  * because requests must stay equal to limits. `resources` is a sidecar's, scaled the same way.
  */
 export function effectiveResources(
@@ -11,7 +12,7 @@ export function effectiveResources(
   service: ServiceConfig,
   resources: Resources = service.resources,
 ): Resources {
-  const scale = service.qos === 'guaranteed' ? 1 : config.requestScale;
+  const scale = isGuaranteed(service) ? 1 : config.requestScale;
   if (scale === 1) return resources;
   const requests: ResourceAmounts = {
     ...resources.requests,

@@ -13,6 +13,7 @@ import {
   instanceOf,
   isAutoscaled,
   isBlueGreen,
+  isGuaranteed,
   ownValue,
   previewServiceNameOf,
   replicaRange,
@@ -22,6 +23,7 @@ import {
 import { providerProblems } from './provider-rules';
 import { checkNodeRules } from './node-rules';
 import { checkTracingRules } from './tracing-rules';
+import { checkPlacementRules } from './placement-rules';
 import { DEFAULT_EPHEMERAL_STORAGE, Dependency, Resources, ServiceConfig, TargetConfig } from './types';
 import { guaranteedQosProblems, imagePinProblem } from './workload-rules';
 
@@ -113,9 +115,11 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
     // resources: requests <= limits, Guaranteed QoS (config/workload-rules.ts)
     checkRequestsWithinLimits(service.resources, [...base, 'resources'], '', at);
     checkLimitRange(config, `service "${service.name}"`, service.resources, [...base, 'resources'], at);
-    if (service.qos === 'guaranteed') {
+    if (isGuaranteed(service)) {
+      // pinned CPUs need Guaranteed QoS although qos does not say so: the message says why
+      const why = service.qos === 'guaranteed' ? '' : ' (cpuPinning: true needs Guaranteed QoS)';
       for (const problem of guaranteedQosProblems(service.resources, true)) {
-        at([...base, 'resources', ...(problem.field ? problem.field.split('.') : [])], problem.message);
+        at([...base, 'resources', ...(problem.field ? problem.field.split('.') : [])], `${problem.message}${why}`);
       }
     }
 
@@ -258,6 +262,7 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
   checkEgressUnion(config, at);
   checkNodeRules(config, at);
   checkTracingRules(config, at);
+  checkPlacementRules(config, at);
 
   // no peer opens (nearly) the whole internet unless it says why (core/cidr.ts, WIDEST_PREFIX);
   // the peers of one service together are judged by checkEgressUnion
@@ -352,9 +357,13 @@ function checkSidecars(config: TargetConfig, service: ServiceConfig, base: PathS
     checkImagePinned(config, sc.image, [...p, 'image'], at);
 
     checkRequestsWithinLimits(sc.resources, [...p, 'resources'], `${what}: `, at);
-    if (service.qos === 'guaranteed') {
+    if (isGuaranteed(service)) {
+      const why = service.qos === 'guaranteed' ? '' : ' (cpuPinning: true needs Guaranteed QoS)';
       for (const problem of guaranteedQosProblems(sc.resources, false))
-        at([...p, 'resources', ...(problem.field ? problem.field.split('.') : [])], `${what}: ${problem.message}`);
+        at(
+          [...p, 'resources', ...(problem.field ? problem.field.split('.') : [])],
+          `${what}: ${problem.message}${why}`,
+        );
     }
     checkLimitRange(config, what, sc.resources, [...p, 'resources'], at);
 

@@ -485,8 +485,29 @@ const service = obj({
     ),
   ),
   resources: ref('resources', resources),
-  /** 'guaranteed' demands requests = limits and whole CPUs. */
+  /** 'guaranteed' demands requests = limits and whole CPUs; a latency-critical service (never on spot). */
   qos: opt(oneOfStrings(['guaranteed', 'burstable'])),
+  /**
+   * Exclusive cores for the service's container (the kubelet's static CPU manager policy): the pods
+   * are Guaranteed QoS with whole CPUs (requests = limits in every container) and select the nodes
+   * of `cluster.cpuPinning.nodeSelector`. A pinned service is latency-critical. @default false
+   */
+  cpuPinning: opt(
+    bool(
+      'exclusive cores for the service (static CPU manager policy): Guaranteed QoS with whole CPUs, on the nodes of cluster.cpuPinning.nodeSelector',
+    ),
+  ),
+  /**
+   * The capacity the pods run on: `spot` tolerates the spot pool's taint and prefers its nodes (they
+   * fall back to on-demand nodes when the pool is gone); refused for latency-critical (Guaranteed QoS,
+   * pinned) and stateful services. @default 'on-demand'
+   */
+  placement: opt(
+    oneOfStrings(
+      ['on-demand', 'spot'],
+      'on-demand, or spot: tolerate the spot pool (cluster.spot) and prefer it, falling back to on-demand nodes; not for latency-critical or stateful services',
+    ),
+  ),
   /** Key into `priorityClasses`. */
   priority: opt(dnsLabel()),
   probes: probes(),
@@ -734,6 +755,32 @@ const featureFlag = obj({
   rolloutPercent: int(0, 100, 'a whole percentage, 0-100'),
 });
 
+/** A pool of identical nodes over some zones (`cluster.nodes`, `cluster.spot.nodes`). */
+const nodePool = obj({
+  /** Zones of the pool (`topology.kubernetes.io/zone`). */
+  zones: arr(dnsLabel(), {
+    minItems: 1,
+    uniqueItems: true,
+    description: 'the zones of the pool (topology.kubernetes.io/zone), e.g. [us-east-1a, us-east-1b, us-east-1c]',
+  }),
+  /** Nodes in each zone. */
+  perZone: int(1, 1000, 'nodes in each zone'),
+  /** Allocatable CPU and memory of one node. */
+  cpu: cpu('allocatable CPU of one node, e.g. "8"'),
+  memory: memory('allocatable memory of one node, e.g. "30Gi"'),
+  /** Allocatable pods of one node. */
+  pods: int(1, 1000, "allocatable pods of one node (the kubelet's maxPods, 110 by default)"),
+  /**
+   * Labels every node of the pool carries besides zone and hostname, e.g. `cpumanager: "true"` on
+   * nodes whose kubelet runs the static CPU manager policy. @default none
+   */
+  labels: opt(
+    labels(
+      'labels every node of the pool carries besides zone and hostname, e.g. cpumanager: "true" where the kubelet runs the static CPU manager policy',
+    ),
+  ),
+});
+
 const priorityClass = obj({ name: dnsLabel(), value: int(0, 1000000000), description: text(DESCRIPTION_MAX) });
 
 const backup = obj({
@@ -771,6 +818,7 @@ export const definitions = {
   service,
   externalPeer,
   featureFlag,
+  nodePool,
   priorityClass,
   backup,
 };
@@ -797,21 +845,45 @@ export const target = obj({
      * The node pool of the target's cluster: synth checks that every pod fits a node and that the
      * pool can spread and hold the quota; the live twin (test/live) creates these nodes.
      */
-    nodes: opt(
-      obj({
-        /** Zones of the pool (`topology.kubernetes.io/zone`). */
-        zones: arr(dnsLabel(), {
-          minItems: 1,
-          uniqueItems: true,
-          description: 'the zones of the pool (topology.kubernetes.io/zone), e.g. [us-east-1a, us-east-1b, us-east-1c]',
+    nodes: opt(ref('nodePool', nodePool)),
+    /**
+     * How the cluster's spot (preemptible) pool is labelled and tainted: services with
+     * `placement: spot` tolerate the taint and prefer the label; every other pod stays off it.
+     * @default label and taint karpenter.sh/capacity-type=spot (taint NoSchedule), no pool in the twin
+     */
+    spot: opt(
+      obj(
+        optionalAll({
+          /** The label every spot node carries. @default { key: karpenter.sh/capacity-type, value: spot } */
+          label: obj({ key: labelKey, value: labelValue }),
+          /** The taint every spot node carries. @default the label's key and value, NoSchedule */
+          taint: obj({
+            key: labelKey,
+            value: labelValue,
+            effect: oneOfStrings(
+              ['NoSchedule', 'NoExecute'],
+              'NoSchedule or NoExecute (PreferNoSchedule would let any pod onto spot)',
+            ),
+          }),
+          /**
+           * The spot pool's nodes, besides the on-demand pool `nodes`: the live twin creates them
+           * (labelled and tainted) and removes them to prove every pod reschedules without them.
+           * @default none: the on-demand pool alone
+           */
+          nodes: ref('nodePool', nodePool),
         }),
-        /** Nodes in each zone. */
-        perZone: int(1, 1000, 'nodes in each zone'),
-        /** Allocatable CPU and memory of one node. */
-        cpu: cpu('allocatable CPU of one node, e.g. "8"'),
-        memory: memory('allocatable memory of one node, e.g. "30Gi"'),
-        /** Allocatable pods of one node. */
-        pods: int(1, 1000, "allocatable pods of one node (the kubelet's maxPods, 110 by default)"),
+      ),
+    ),
+    /**
+     * How pods with `cpuPinning` reach nodes whose kubelet runs `--cpu-manager-policy=static`.
+     * @default nodeSelector { cpumanager: "true" }
+     */
+    cpuPinning: opt(
+      obj({
+        nodeSelector: labels(
+          'labels of the nodes whose kubelet runs the static CPU manager policy; pinned pods select them',
+          { minProperties: 1 },
+        ),
       }),
     ),
   }),

@@ -95,7 +95,15 @@ export type AvailabilityConfig = TargetInput['availability'];
  * The node pool of a target's cluster (`cluster.nodes`): synth checks that every pod fits a node and
  * that the pool can spread and hold the quota; the live twin (test/live) creates these nodes.
  */
-export type NodePoolConfig = NonNullable<TargetInput['cluster']['nodes']>;
+export type NodePoolConfig = Input<'nodePool'>;
+/** How the cluster labels and taints its spot pool (`cluster.spot`), as configured (model.ts fills the defaults). */
+export type SpotConfig = NonNullable<TargetInput['cluster']['spot']>;
+/** A node label, `key=value`. */
+export type NodeLabel = NonNullable<SpotConfig['label']>;
+/** A node taint, `key=value:effect`. */
+export type NodeTaint = NonNullable<SpotConfig['taint']>;
+/** Where a service's pods run: `on-demand` (the default) or `spot`. */
+export type Placement = NonNullable<ServiceInput['placement']>;
 export type QuotaConfig = TargetInput['quota'];
 export type LimitRangeConfig = TargetInput['limitRange'];
 

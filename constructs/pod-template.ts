@@ -1,6 +1,8 @@
 import { k8s } from '../imports/k8s';
 import {
   DEFAULT_EPHEMERAL_STORAGE,
+  NodeLabel,
+  NodeTaint,
   PortConfig,
   ProbeConfig,
   ProbesConfig,
@@ -95,6 +97,14 @@ export interface PodTemplateProps {
   readonly terminationGracePeriodSeconds?: number;
   /** Seconds the main container waits (a preStop sleep) before it is stopped. @default 0 (no preStop hook) */
   readonly preStopSeconds?: number;
+  /**
+   * Spot capacity the pods may use: they tolerate its taint and prefer nodes with its label, and run
+   * on the other nodes when there is none (a preference, never a requirement). @default - the pods
+   * tolerate no taint: spot nodes are closed to them
+   */
+  readonly spot?: { readonly label: NodeLabel; readonly taint: NodeTaint };
+  /** Labels a node must carry to run the pods (e.g. the nodes of the static CPU manager policy). @default - any node */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
   /** How the pods spread over zones and nodes. @default - no topology spread */
   readonly spread?: readonly SpreadConstraint[];
   /**
@@ -170,6 +180,8 @@ export function podTemplate(props: PodTemplateProps): k8s.PodTemplateSpec {
   });
 
   const spread = props.spread ?? [];
+  const { spot } = props;
+  const nodeSelector = Object.entries(props.nodeSelector ?? {}).sort(([a], [b]) => a.localeCompare(b));
   return {
     metadata: { labels: props.labels },
     spec: {
@@ -177,6 +189,27 @@ export function podTemplate(props: PodTemplateProps): k8s.PodTemplateSpec {
       automountServiceAccountToken: props.mountServiceAccountToken ?? false,
       enableServiceLinks: false,
       priorityClassName: props.priorityClassName,
+      nodeSelector: nodeSelector.length ? Object.fromEntries(nodeSelector) : undefined,
+      tolerations: spot
+        ? [{ key: spot.taint.key, operator: 'Equal', value: spot.taint.value, effect: spot.taint.effect }]
+        : undefined,
+      // preferred, not required: when the spot pool is reclaimed or empty the pods run on on-demand
+      // nodes rather than stay Pending (a required spot affinity would make the service unschedulable
+      // exactly when spot capacity is gone)
+      affinity: spot
+        ? {
+            nodeAffinity: {
+              preferredDuringSchedulingIgnoredDuringExecution: [
+                {
+                  weight: 100,
+                  preference: {
+                    matchExpressions: [{ key: spot.label.key, operator: 'In', values: [spot.label.value] }],
+                  },
+                },
+              ],
+            },
+          }
+        : undefined,
       terminationGracePeriodSeconds: props.terminationGracePeriodSeconds,
       securityContext: {
         runAsNonRoot: true,

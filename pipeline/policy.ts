@@ -8,6 +8,7 @@ import {
 } from '../config/availability-rules';
 import { looksLikeCredential } from '../config/rules';
 import { containerPathOf, filesOf, guaranteedQosProblems, imagePinProblem } from '../config/workload-rules';
+import { isGuaranteed } from '../config/model';
 import { ServiceConfig, TargetConfig } from '../config/types';
 import { LABEL } from '../constructs/labels';
 import { spreadPolicyOf } from '../config/availability-rules';
@@ -15,6 +16,7 @@ import { INGRESS_ANNOTATIONS } from '../constructs/public-ingress';
 import { checkApiAccess } from './api-access-policy';
 import { CLUSTER_SCOPED_KINDS, Manifest, Obj } from '../core/manifest';
 import { checkNetworkPolicies } from './network-policy-check';
+import { checkPlacement } from './placement-check';
 import { foreignNamespaces } from '../core/namespaces';
 import { checkRestricted, podTemplateOf } from './pod-security';
 
@@ -177,7 +179,7 @@ export function checkPolicies(config: TargetConfig, manifests: readonly Manifest
     (template.spec.containers ?? []).forEach((c: Obj, i: number) => {
       const at = `${template.path}.containers[${i}]`;
       checkContainerResources(c, at, m, add);
-      if (service?.qos === 'guaranteed') checkGuaranteed(config, c, at, service, m, add);
+      if (service && isGuaranteed(service)) checkGuaranteed(config, c, at, service, m, add);
       if (config.tier !== 'development') {
         for (const probe of ['readinessProbe', 'livenessProbe']) {
           if (!c[probe])
@@ -279,6 +281,8 @@ export function checkPolicies(config: TargetConfig, manifests: readonly Manifest
   }
   // a mounted token needs a binding; no wildcards or Secret reads in any Role
   for (const f of checkApiAccess(config, manifests)) add(f.rule, f.manifest, f.field, f.message, f.fix);
+  // only allowed spot services tolerate the spot pool; every pod has an on-demand node; pinned pods select theirs
+  for (const f of checkPlacement(config, manifests)) add(f.rule, f.manifest, f.field, f.message, f.fix);
   // default deny, no allow-all rule, no unjustified 0.0.0.0/0
   for (const f of checkNetworkPolicies(config, manifests)) {
     if (f.manifest) add(f.rule, f.manifest, f.field, f.message, f.fix);
@@ -413,8 +417,15 @@ function checkSecurityContext(spec: Obj, path: string, m: Manifest, add: Add): v
   }
 }
 
+/** What in a service's configuration asks for Guaranteed QoS, for the fix. */
+function guaranteedBy(service: ServiceConfig): string {
+  return service.qos === 'guaranteed'
+    ? `services.${service.name}.qos is guaranteed`
+    : `services.${service.name}.cpuPinning is true, which needs Guaranteed QoS`;
+}
+
 /**
- * Guaranteed QoS, as the service's configuration asks (services.<name>.qos): the rule the
+ * Guaranteed QoS, as the service's configuration asks (services.<name>.qos or cpuPinning): the rule the
  * configuration check applies to services.<name>.resources (config/workload-rules.ts), applied to
  * what the constructs rendered, so that nothing on the way (development's requestScale) breaks it.
  */
@@ -430,8 +441,8 @@ function checkGuaranteed(
   for (const problem of guaranteedQosProblems(c.resources ?? {}, c.name === service.name)) {
     const field = problem.field ? `${at}.resources.${problem.field}` : `${at}.resources`;
     const fix = source
-      ? `set ${source}.resources${problem.field ? `.${problem.field}` : ''} in ${filesOf(config)} (services.${service.name}.qos is guaranteed); if the configuration already does, the construct changed it on the way (config/resources.ts must not scale a Guaranteed service's requests)`
-      : `the container "${c.name}" is not configured: give it requests equal to limits in the construct that builds ${m.kind}/${m.metadata.name}, or set services.${service.name}.qos to burstable`;
+      ? `set ${source}.resources${problem.field ? `.${problem.field}` : ''} in ${filesOf(config)} (${guaranteedBy(service)}); if the configuration already does, the construct changed it on the way (config/resources.ts must not scale a Guaranteed service's requests)`
+      : `the container "${c.name}" is not configured: give it requests equal to limits in the construct that builds ${m.kind}/${m.metadata.name}, or make services.${service.name} burstable (neither qos: guaranteed nor cpuPinning)`;
     add('guaranteed-qos', m, field, problem.message, fix);
   }
 }

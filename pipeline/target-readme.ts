@@ -1,6 +1,7 @@
 import { TargetConfig } from '../config/types';
 import { Manifest } from '../core/manifest';
 import { renderAutoscalingSection } from './autoscaling-readme';
+import { renderPlacementSection } from './placement-readme';
 import { renderCapacitySection } from './capacity-readme';
 import { renderDeliverySection } from './delivery-readme';
 import { renderIngressSection } from './ingress-readme';
@@ -20,6 +21,7 @@ export type ReadmeSection = (config: TargetConfig, manifests: readonly Manifest[
 export const README_SECTIONS: readonly ReadmeSection[] = [
   renderCapacitySection,
   renderAutoscalingSection,
+  renderPlacementSection,
   renderNetworkSection,
   renderApiAccessSection,
   renderReplicationSection,

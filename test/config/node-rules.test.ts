@@ -1,8 +1,8 @@
 import { poolCapacity } from '../../config/node-rules';
 import { configIssues, configOf, copyEnvironments, edit, TARGETS } from '../helpers';
 
-const PROD_POOL =
-  'nodes: { zones: [us-east-1a, us-east-1b, us-east-1c], perZone: 2, cpu: "8", memory: 16Gi, pods: 110 }';
+// the on-demand pool of production-us-east-1 (its spot pool follows under cluster.spot)
+const PROD_POOL = '{ zones: [us-east-1a, us-east-1b, us-east-1c], perZone: 2, cpu: "8", memory: 16Gi, pods: 110,';
 
 describe('cluster.nodes: the node pool synth checks pods against', () => {
   it.each(TARGETS)('is set for %s with 3 zones, and holds the quota with a zone drained', (target) => {

@@ -10,6 +10,8 @@ import { find, Manifest, ofKind } from '../../core/manifest';
 import { checkRestricted, podTemplateOf } from '../../pipeline/pod-security';
 import { MARKER } from '../../pipeline/output';
 import { checkPolicies } from '../../pipeline/policy';
+import { mayRunOn, untoleratedTaints } from '../../core/scheduling';
+import { onDemandNodesOf, spotNodeOf } from '../../pipeline/placement-check';
 import { synthesizeAll, TargetOutput } from '../../pipeline/synth';
 import { crdErrors } from '../crd-schema';
 import { ROOT, runSynth } from '../helpers';
@@ -115,6 +117,15 @@ function kedaScaled(name: string, target: string, workload: string) {
   ) as Obj;
   expect(workloadObject.spec).not.toHaveProperty('replicas');
   return { spec: scaled!.spec as Obj, prometheus, resources };
+}
+
+/** The workloads of an example's target whose pods tolerate its spot pool's taint (semantic, core/scheduling.ts). */
+function onSpot(name: string, target: string): string[] {
+  const node = spotNodeOf(config(name, target));
+  return manifests(name, target)
+    .filter((m) => ['Deployment', 'StatefulSet', 'Rollout'].includes(m.kind))
+    .filter((m) => untoleratedTaints(podTemplateOf(m)!.spec, node).length === 0)
+    .map((m) => m.metadata.name);
 }
 
 describe('examples/', () => {
@@ -326,6 +337,18 @@ describe('FlashMM (seeds/000)', () => {
     ).toEqual({ name: 'REDIS_URL', value: 'redis://redis:6379/0' });
   });
 
+  it('keeps the market maker off spot capacity (latency-critical by its order latency alert), and redis (its volume)', () => {
+    for (const target of TARGETS) {
+      expect([target, onSpot('flashmm', target)]).toEqual([target, []]);
+      const { services } = config('flashmm', target);
+      expect([target, services.flashmm.placement ?? 'on-demand', services.redis.placement ?? 'on-demand']).toEqual([
+        target,
+        'on-demand',
+        'on-demand',
+      ]);
+    }
+  });
+
   it('alerts on P95 order latency over 50ms and serves its API over TLS', () => {
     const latency = alerts('flashmm', 'production').find(
       (a) => a.alert === 'OrderLatencyHigh' || /trading_order_latency_seconds/.test(a.expr),
@@ -444,6 +467,21 @@ describe('Hive Mind (seeds/002)', () => {
     });
   });
 
+  it('pins two whole cores per replica in production ("CPU affinity"): Guaranteed, on the static-policy nodes', () => {
+    const pod = podTemplateOf(find(prod(), 'StatefulSet', 'hive-mind'))!.spec;
+    // QoS looks at CPU and memory only (ephemeral storage may differ)
+    for (const c of pod.containers as Obj[])
+      for (const r of ['cpu', 'memory']) expect(c.resources.requests[r]).toBe(c.resources.limits[r]);
+    expect(pod.containers[0].resources.limits.cpu).toBe('2');
+    expect(pod.nodeSelector).toEqual({ cpumanager: 'true' });
+    // the production pool carries the label (the live twin labels its nodes from it)
+    expect(onDemandNodesOf(config('hive-mind', 'production')).every((n) => mayRunOn(pod, n))).toBe(true);
+    // staging shares cores: no selector, burstable
+    const staging = podTemplateOf(find(manifests('hive-mind', 'staging'), 'StatefulSet', 'hive-mind'))!.spec;
+    expect(staging.nodeSelector).toBeUndefined();
+    expect(onSpot('hive-mind', 'production')).toEqual([]);
+  });
+
   it('pages when P99 trading latency exceeds 100µs for 30 seconds', () => {
     const latency = alerts('hive-mind', 'production').find((a) => /trading_order_latency_seconds/.test(a.expr))!;
     expect(latency.expr).toMatch(/histogram_quantile\(0\.99,/);
@@ -506,6 +544,15 @@ describe('Signal Trading System (seeds/003)', () => {
     expect(
       (find(prod(), 'VerticalPodAutoscaler', 'gateway-service') as Obj).spec.resourcePolicy.containerPolicies[0],
     ).toMatchObject({ controlledResources: ['memory'] });
+  });
+
+  it('runs model inference on spot ("spot instances for non-critical workloads"), nothing else', () => {
+    for (const target of TARGETS)
+      expect([target, onSpot('signal-trading-system', target)]).toEqual([target, ['ml-service']]);
+    const production = config('signal-trading-system', 'production');
+    expect(production.cluster.spot?.nodes?.zones).toHaveLength(3);
+    const pod = podTemplateOf(find(prod(), 'Deployment', 'ml-service'))!.spec;
+    expect(onDemandNodesOf(production).every((n) => mayRunOn(pod, n))).toBe(true);
   });
 
   it('runs Redis as one replica, scaled by hand', () => {

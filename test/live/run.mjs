@@ -8,8 +8,8 @@
 //   node test/live/run.mjs --ci                 # self-test, dist/ and each example's production (.ci/run)
 //   --jobs=N (LIVE_TEST_JOBS): N targets at once, each on its own twin; --scenarios=Apply,Drain
 //
-// Per target, each a line of output: Apply, Spread, Maximum, Drain, Release (targets with
-// Rollouts), Re-apply. See test/live/README.md.
+// Per target, each a line of output: Apply, Spread, Maximum, Drain, Spot (targets with a spot
+// pool), Release (targets with Rollouts), Re-apply. See test/live/README.md.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -65,6 +65,11 @@ const SELF_TESTS = [
     mustMention: ['PodDisruptionBudget live-bad-pdb/blocker', 'disruption budget'],
   },
   {
+    dir: 'fixtures/bad-spot',
+    scenario: 'Spot',
+    mustMention: ['Deployment live-bad-spot/spot-only', 'FailedScheduling', "didn't match Pod's node affinity"],
+  },
+  {
     dir: 'fixtures/bad-analysis',
     scenario: 'Release',
     mustMention: ['Rollout live-bad-analysis/api', 'AnalysisRun', 'Failed', 'always-fails'],
@@ -117,9 +122,12 @@ async function twinConfigOf(dir) {
   process.chdir(REPO); // the loader names files relative to the working directory
   try {
     const { loadPlatform } = require(load);
+    const { spotPoolOf } = require(path.join(REPO, 'build/config/model.js'));
     const config = loadPlatform(envDir).find((c) => c.target === path.basename(dir));
     if (!config) throw new Error(`no target ${path.basename(dir)} in ${rel(envDir)}`);
-    return { namespace: config.namespace, nodes: config.cluster.nodes, source: rel(envDir) };
+    // the spot pool, when the environment declares its nodes: labelled and tainted as cluster.spot says
+    const spot = config.cluster.spot?.nodes && { nodes: config.cluster.spot.nodes, ...spotPoolOf(config) };
+    return { namespace: config.namespace, nodes: config.cluster.nodes, spot, source: rel(envDir) };
   } finally {
     process.chdir(cwd);
   }
@@ -133,7 +141,11 @@ const DEFAULT_NODES = { zones: ['zone-a', 'zone-b', 'zone-c'], perZone: 2, cpu: 
  */
 const DEFAULT_NODE_EPHEMERAL_STORAGE = '100Gi';
 
-function nodeObjects(nodes) {
+/**
+ * The Nodes of a pool: `perZone` in each zone, with the pool's `labels`. A spot pool (`spot`: its
+ * label and taint, as cluster.spot gives them) is named twin-spot-*, labelled and tainted.
+ */
+function nodeObjects(nodes, spot) {
   const out = [];
   const resources = {
     cpu: String(nodes.cpu),
@@ -143,7 +155,7 @@ function nodeObjects(nodes) {
   };
   for (const zone of nodes.zones) {
     for (let i = 1; i <= nodes.perZone; i++) {
-      const name = `twin-${zone}-${i}`;
+      const name = `twin-${spot ? 'spot-' : ''}${zone}-${i}`;
       out.push({
         apiVersion: 'v1',
         kind: 'Node',
@@ -151,6 +163,8 @@ function nodeObjects(nodes) {
           name,
           annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
           labels: {
+            ...(nodes.labels ?? {}),
+            ...(spot ? { [spot.label.key]: spot.label.value } : {}),
             'kubernetes.io/hostname': name,
             'kubernetes.io/os': 'linux',
             'kubernetes.io/arch': 'amd64',
@@ -158,7 +172,7 @@ function nodeObjects(nodes) {
             type: 'kwok',
           },
         },
-        spec: {},
+        spec: spot ? { taints: [spot.taint] } : {},
         status: {
           allocatable: resources,
           capacity: resources,
@@ -445,22 +459,30 @@ async function podsByOwner(kube, ns) {
   return { pods: pods.filter((p) => p.spec.nodeName && p.status?.phase === 'Running'), nodes };
 }
 
-async function scenarioSpread(ctx) {
+/** Spread of every workload (or of those `include` picks) with two or more pods. */
+async function scenarioSpread(ctx, include = () => true) {
   const { kube, ns } = ctx;
   const ws = await workloads(kube, ns);
   const { pods, nodes } = await podsByOwner(kube, ns);
   const problems = [];
   const report = [];
-  for (const w of ws) {
+  for (const w of ws.filter(include)) {
     const selector = w.spec.selector?.matchLabels ?? {};
     const mine = pods.filter((p) => Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v));
     if (mine.length < 2) continue;
     const constraints = w.spec.template.spec.topologySpreadConstraints ?? [];
     const parts = [];
+    // the domains are those of the nodes the pods may use (nodeTaintsPolicy and nodeAffinityPolicy
+    // Honor): a spot node is none of an on-demand workload's, a pinned pod's only the labelled nodes
+    const template = { spec: w.spec.template.spec };
+    const nodeSelector = w.spec.template.spec.nodeSelector ?? {};
+    const usable = (n) =>
+      !n.spec.unschedulable &&
+      (n.spec.taints ?? []).every((t) => t.effect === 'PreferNoSchedule' || toleratesTaint(template, t)) &&
+      Object.entries(nodeSelector).every(([k, v]) => n.metadata.labels?.[k] === v);
     for (const key of ['topology.kubernetes.io/zone', 'kubernetes.io/hostname']) {
       const domains = new Map();
-      for (const n of nodes.values())
-        if (n.metadata.labels?.[key] && !n.spec.unschedulable) domains.set(n.metadata.labels[key], 0);
+      for (const n of nodes.values()) if (n.metadata.labels?.[key] && usable(n)) domains.set(n.metadata.labels[key], 0);
       for (const p of mine) {
         const d = nodes.get(p.spec.nodeName)?.metadata.labels?.[key];
         domains.set(d, (domains.get(d) ?? 0) + 1);
@@ -713,6 +735,117 @@ async function scenarioDrain(ctx) {
   return lines.length
     ? { ok: false, detail: lines }
     : { ok: true, detail: `drained each zone in turn, no PDB went below its minimum: ${report.join(', ')}` };
+}
+
+/** Whether a pod tolerates a taint (core/scheduling.ts's rule, for the harness's own check). */
+function toleratesTaint(pod, taint) {
+  return (pod.spec.tolerations ?? []).some(
+    (t) =>
+      (!t.effect || t.effect === taint.effect) &&
+      (t.operator === 'Exists'
+        ? !t.key || t.key === taint.key
+        : t.key === taint.key && (t.value ?? '') === (taint.value ?? '')),
+  );
+}
+
+/**
+ * The spot pool goes (reclaimed, scaled to zero): its pods are where the spot services' preference put
+ * them, only pods that tolerate the taint are there, then every spot node is drained at once (the
+ * PodDisruptionBudgets sampled as in Drain) and deleted; everything must be available on the on-demand
+ * nodes, spread within its constraints. The pool is then created again for the later scenarios.
+ */
+async function scenarioSpot(ctx) {
+  const { kube, ns, spot } = ctx;
+  if (!spot) return { ok: true, skip: true, detail: 'no spot pool (cluster.spot.nodes)' };
+  const selector = `${spot.label.key}=${spot.label.value}`;
+  const spotNodes = (await kube.json(['get', 'nodes', '-l', selector])).map((n) => n.metadata.name);
+  const pods = (await kube.json(['get', 'pods', '-n', ns])).filter((p) => p.spec.nodeName);
+  const onSpot = pods.filter((p) => spotNodes.includes(p.spec.nodeName));
+  const intruders = onSpot.filter((p) => !toleratesTaint(p, spot.taint));
+  if (intruders.length)
+    return {
+      ok: false,
+      detail: intruders.map(
+        (p) => `Pod ${ns}/${p.metadata.name}: on spot node ${p.spec.nodeName} without tolerating ${spot.taint.key}`,
+      ),
+    };
+  const tolerating = pods.filter((p) => toleratesTaint(p, spot.taint));
+  // the preference works: each service placed on spot has a pod there while the pool has room
+  const owners = (list) => [
+    ...new Set(list.map((p) => p.metadata.labels?.['app.kubernetes.io/name'] ?? p.metadata.name)),
+  ];
+  const missing = owners(tolerating).filter((o) => !owners(onSpot).includes(o));
+  if (missing.length)
+    return {
+      ok: false,
+      detail: missing.map(
+        (o) => `${o}: tolerates the spot taint but none of its pods is on a spot node (${spotNodes.join(' ')})`,
+      ),
+    };
+  const before = `${onSpot.length} pods of ${owners(onSpot).join(', ') || 'nothing'} on ${spotNodes.length} spot nodes`;
+
+  const t0 = Date.now();
+  const worst = new Map();
+  let draining = true;
+  const watcher = (async () => {
+    while (draining) {
+      try {
+        for (const p of await kube.json(['get', 'pdb', '-n', ns])) {
+          const margin = (p.status?.currentHealthy ?? 0) - (p.status?.desiredHealthy ?? 0);
+          if (!worst.has(p.metadata.name) || margin < worst.get(p.metadata.name)) worst.set(p.metadata.name, margin);
+        }
+      } catch {
+        /* next round */
+      }
+      await sleep(1000);
+    }
+  })();
+  const r = await kube.run(
+    ['drain', ...spotNodes, '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${kube.bound.drainS}s`],
+    { timeoutMs: (kube.bound.drainS + 30) * 1000 },
+  );
+  draining = false;
+  await watcher;
+  const lines = [];
+  if (r.code !== 0) {
+    lines.push(
+      `kubectl drain of the spot pool (${spotNodes.join(' ')}) did not complete within ${kube.bound.drainS}s (exit ${r.code})`,
+    );
+    for (const b of [...new Set([...r.out.matchAll(/disruption budget[^\n]*/gi)].map((m) => m[0]))].slice(0, 3))
+      lines.push(`  kubectl: ${b}`);
+  }
+  for (const [name, m] of worst.entries())
+    if (m < 0) lines.push(`PodDisruptionBudget ${ns}/${name} went ${-m} below desiredHealthy during the spot drain`);
+  if (!lines.length) {
+    // the pool is gone: its nodes deleted, as when the cloud reclaims them
+    await kube.run(['delete', 'node', ...spotNodes, '--wait=true']);
+    const ready = await waitReady(kube, ns, kube.bound.availableS, t0);
+    if (!ready.ok)
+      lines.push(
+        'without the spot pool not everything became available on the on-demand nodes:',
+        ...ready.lines.map((l) => `  ${l}`),
+      );
+    else {
+      // the workloads that moved (the others may still show where Drain left them: nothing rebalances)
+      const spread = await scenarioSpread(ctx, (w) => toleratesTaint({ spec: w.spec.template.spec }, spot.taint));
+      if (!spread.ok)
+        lines.push(
+          'without the spot pool the pods do not spread as their constraints ask:',
+          ...[].concat(spread.detail),
+        );
+    }
+  }
+  const took = ((Date.now() - t0) / 1000).toFixed(0);
+  // the pool comes back (uncordoned, or created again) for the later scenarios
+  const again = await kube.apply(toDocs(nodeObjects(spot.nodes, spot)));
+  if (again.code !== 0) lines.push(`creating the spot nodes again: ${again.out.trim()}`);
+  await kube.run(['uncordon', ...spotNodes]);
+  if (lines.length) return { ok: false, detail: lines };
+  const after = (await kube.json(['get', 'pods', '-n', ns])).filter((p) => spotNodes.includes(p.spec.nodeName));
+  return {
+    ok: true,
+    detail: `${before}; the pool drained and deleted, no PDB below its minimum, everything available on on-demand nodes after ${took}s${after.length ? ` (still ${after.length} on spot?)` : ''}`,
+  };
 }
 
 function newImage(image, suffix) {
@@ -1020,6 +1153,7 @@ const SCENARIOS = [
   ['Spread', scenarioSpread],
   ['Maximum', scenarioMaximum],
   ['Drain', scenarioDrain],
+  ['Spot', scenarioSpot],
   ['Release', scenarioRelease],
   ['Re-apply', scenarioReapply],
 ];
@@ -1104,7 +1238,8 @@ async function runTarget(label, dir, assets, crds, only) {
       procs.push(await startRollouts({ assets, dir: workDir, cp }));
     }
     // nodes, namespaces owned elsewhere, storage
-    let r = await kube.apply(toDocs(nodeObjects(nodes)));
+    const spot = twinConfig.spot;
+    let r = await kube.apply(toDocs([...nodeObjects(nodes), ...(spot ? nodeObjects(spot.nodes, spot) : [])]));
     if (r.code !== 0) throw new Error(`creating nodes: ${r.out}`);
     for (const n of externalNamespaces(objects)) await kube.run(['create', 'namespace', n]);
     const storage = storageObjects(objects);
@@ -1118,7 +1253,8 @@ async function runTarget(label, dir, assets, crds, only) {
         const ns2 = await kube.json(['get', 'nodes']);
         return {
           done:
-            ns2.length === nodes.zones.length * nodes.perZone &&
+            ns2.length ===
+              nodes.zones.length * nodes.perZone + (spot ? spot.nodes.zones.length * spot.nodes.perZone : 0) &&
             ns2.every((n) => (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')),
         };
       },
@@ -1126,7 +1262,13 @@ async function runTarget(label, dir, assets, crds, only) {
     );
     if (!ready.ok) throw new Error('kwok nodes not Ready after 60s');
     log(
-      `  ${label}: ${nodes.zones.length} zones x ${nodes.perZone} nodes (${nodes.cpu} CPU, ${nodes.memory}, ${nodes.pods} pods each)${twinConfig.source ? ` from ${twinConfig.source}` : ''}; up in ${((Date.now() - t0) / 1000).toFixed(0)}s`,
+      `  ${label}: ${nodes.zones.length} zones x ${nodes.perZone} nodes (${nodes.cpu} CPU, ${nodes.memory}, ${nodes.pods} pods each${
+        nodes.labels
+          ? `, labelled ${Object.entries(nodes.labels)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(',')}`
+          : ''
+      })${spot ? ` + spot ${spot.nodes.zones.length} x ${spot.nodes.perZone} (${spot.taint.key}=${spot.taint.value}:${spot.taint.effect})` : ''}${twinConfig.source ? ` from ${twinConfig.source}` : ''}; up in ${((Date.now() - t0) / 1000).toFixed(0)}s`,
     );
 
     const twin = twinCopy(objects, promUrl);
@@ -1137,6 +1279,7 @@ async function runTarget(label, dir, assets, crds, only) {
       objects,
       twin,
       nodes,
+      spot,
       exporter,
       dir: workDir,
       t0: Date.now(),

@@ -494,21 +494,22 @@ describe("the platform's own rules fire on a bad object", () => {
     ).toEqual([
       ['guaranteed-qos', 'Rollout', 'execution-gateway', 'spec.template.spec.containers[0].resources.limits.cpu'],
     ]);
-    // ml-service is Burstable (requests below limits) until its configuration asks for Guaranteed
-    expect(withMutation('Deployment', 'ml-service', () => undefined)).toEqual([]);
+    // orchestrator is Burstable (requests below limits) until its configuration asks for Guaranteed
+    // (not ml-service: on spot, a Guaranteed service is latency-critical and its toleration refused too)
+    expect(withMutation('Deployment', 'orchestrator', () => undefined)).toEqual([]);
     expect(
       one(
         withMutation(
           'Deployment',
-          'ml-service',
+          'orchestrator',
           () => undefined,
           'production-us-east-1',
           (c) => {
-            c.services['ml-service'].qos = 'guaranteed';
+            c.services['orchestrator'].qos = 'guaranteed';
           },
         ),
       ),
-    ).toEqual([['guaranteed-qos', 'Deployment', 'ml-service', 'spec.template.spec.containers[0].resources']]);
+    ).toEqual([['guaranteed-qos', 'Deployment', 'orchestrator', 'spec.template.spec.containers[0].resources']]);
     // development scales requests, but never those of a Guaranteed service
     expect(
       one(
