@@ -6,6 +6,7 @@ import { ServiceConfig, TargetConfig } from '../config/types';
 import { ServiceAutoscaling } from '../constructs/autoscaling';
 import { DisruptionBudget } from '../constructs/disruption-budget';
 import { ServiceNetworkPolicy } from '../constructs/network-policies';
+import { ServiceAuthorization } from '../constructs/mesh';
 import { ServiceMonitoring } from '../constructs/monitoring';
 import { configNameOf, secretNameOf } from '../constructs/pod-template';
 import { publicPortOf, PublicIngress } from '../constructs/public-ingress';
@@ -13,7 +14,14 @@ import { ServiceApiAccess, usesKubernetesApi } from '../constructs/rbac';
 import { ServiceSecrets } from '../constructs/secrets';
 import { ServiceEndpoints } from '../constructs/service-endpoints';
 import { Workload, WorkloadRef } from '../constructs/workload';
-import { identityOf, monitoringPropsOf, networkPolicyPropsOf, secretsOf, workloadPropsOf } from './service-props';
+import {
+  authorizationPropsOf,
+  identityOf,
+  monitoringPropsOf,
+  networkPolicyPropsOf,
+  secretsOf,
+  workloadPropsOf,
+} from './service-props';
 
 export interface TradingServiceProps {
   readonly config: TargetConfig;
@@ -57,6 +65,8 @@ export class TradingService extends Construct {
       clusterScope: props.clusterScope,
     });
     new ServiceNetworkPolicy(this, 'network-policy', networkPolicyPropsOf(config, service));
+    const authorization = authorizationPropsOf(config, service);
+    if (authorization) new ServiceAuthorization(this, 'authorization', authorization);
 
     if (service.config && Object.keys(service.config).length) {
       new k8s.KubeConfigMap(this, 'config', {

@@ -62,3 +62,11 @@ export function isAutoscaled(service: ServiceConfig): boolean {
   const { min, max } = replicaRange(service);
   return min < max;
 }
+
+/** The service mesh of a target when it is on (`mesh.mode` other than `off`), else undefined. */
+export function meshOf(config: TargetConfig): NonNullable<TargetConfig['mesh']> | undefined {
+  return config.mesh && config.mesh.mode !== 'off' ? config.mesh : undefined;
+}
+
+/** The trust domain of SPIFFE identities when `mesh.trustDomain` is not set (Istio's default). */
+export const DEFAULT_TRUST_DOMAIN = 'cluster.local';

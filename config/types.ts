@@ -93,6 +93,8 @@ export type AvailabilityConfig = TargetInput['availability'];
  */
 export type NodePoolConfig = NonNullable<TargetInput['cluster']['nodes']>;
 export type QuotaConfig = TargetInput['quota'];
+/** The Istio service mesh of a target (`mesh`): mode, mutual TLS and the identities of the exceptions. */
+export type MeshConfig = NonNullable<TargetInput['mesh']>;
 export type LimitRangeConfig = TargetInput['limitRange'];
 
 /** Everything one target needs: the merged YAML, with defaults, names and the target's identity. */

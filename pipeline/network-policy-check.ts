@@ -1,7 +1,10 @@
 import { ServiceConfig, TargetConfig } from '../config/types';
 import { selectorLabels } from '../charts/service-props';
 import { LABEL } from '../constructs/labels';
-import { cidrInside, wideCidrs, WIDEST_PREFIX } from '../core/cidr';
+import { cidrContains, cidrInside, wideCidrs, WIDEST_PREFIX } from '../core/cidr';
+import { HBONE_PORT, PROBE_SNAT_ADDRESS } from '../config/mesh-rules';
+import { meshOf } from '../config/model';
+import { NAMESPACE_NAME_LABEL } from '../constructs/network-policies';
 import { Manifest, Obj } from '../core/manifest';
 import { podTemplateOf } from './pod-security';
 import { isReason } from '../core/reason';
@@ -160,7 +163,7 @@ export function checkNetworkPolicies(config: TargetConfig, manifests: readonly M
   }
 
   // one group per workload (the policies that select its pods), one per policy that selects none
-  const groups: Array<{ policies: Obj[]; service?: ServiceConfig }> = [];
+  const groups: Array<{ policies: Obj[]; service?: ServiceConfig; workload?: Obj }> = [];
   const order = new Map(policies.map((p, i) => [p, i]));
   const used = new Set<Obj>();
   for (const m of manifests as readonly Obj[]) {
@@ -179,6 +182,7 @@ export function checkNetworkPolicies(config: TargetConfig, manifests: readonly M
     groups.push({
       policies: selecting,
       service: config.services[labels[LABEL.name] ?? m.metadata?.labels?.[LABEL.name] ?? m.metadata?.name],
+      workload: m,
     });
   }
   for (const p of policies) if (!used.has(p)) groups.push({ policies: [p], service: serviceOfPolicy(p) });
@@ -234,6 +238,148 @@ export function checkNetworkPolicies(config: TargetConfig, manifests: readonly M
         );
       }
     }
+  }
+  findings.push(...checkMeshPorts(config, policies, groups));
+  return findings;
+}
+
+const hasPort = (rule: Obj, port: number) =>
+  (rule.ports ?? []).some((p: Obj) => p.port === port && (p.protocol ?? 'TCP') === 'TCP');
+const probeAddressIn = (peer: Obj) =>
+  peer?.ipBlock?.cidr !== undefined && cidrContains(String(peer.ipBlock.cidr), PROBE_SNAT_ADDRESS);
+
+/** The TCP ports the kubelet probes on a pod template's containers (HTTP, TCP and gRPC probes), named ports resolved. */
+export function probePortsOfTemplate(template: Obj | undefined): number[] {
+  const containers: Obj[] = template?.spec?.containers ?? [];
+  const named = new Map<string, number>(
+    containers.flatMap((c) => (c.ports ?? []).map((p: Obj): [string, number] => [p.name, p.containerPort])),
+  );
+  const ports = new Set<number>();
+  for (const c of containers) {
+    for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
+      const ref = probe?.httpGet?.port ?? probe?.tcpSocket?.port ?? probe?.grpc?.port;
+      const port = typeof ref === 'number' ? ref : named.get(ref);
+      if (port !== undefined) ports.add(port);
+    }
+  }
+  return [...ports].sort((a, b) => a - b);
+}
+
+/**
+ * The NetworkPolicies and Istio ambient's own ports ("Ambient and Kubernetes NetworkPolicy"):
+ * with the mesh on, connections between meshed pods arrive as HBONE on port 15008, so a rule that
+ * admits pods of the mesh (this namespace, Prometheus', the ingress controller's) on a TCP port
+ * must admit 15008 from them too, or the flow is dropped; 15008 is opened to nobody outside the
+ * mesh; and the kubelet's probes, which ztunnel sends from 169.254.7.127, are admitted from that
+ * address on each probed port and on no other. With the mesh off, neither 15008 nor that address
+ * has any business in a policy.
+ */
+function checkMeshPorts(
+  config: TargetConfig,
+  policies: readonly Obj[],
+  groups: ReadonlyArray<{ policies: Obj[]; workload?: Obj }>,
+): NetworkFinding[] {
+  const findings: NetworkFinding[] = [];
+  const mesh = meshOf(config);
+  const sides: Array<[string, string]> = [
+    ['ingress', 'from'],
+    ['egress', 'to'],
+  ];
+  const meshed = new Set([config.namespace, config.monitoring.namespace, config.ingress.controllerNamespace]);
+  const inMesh = (peer: Obj) =>
+    !peer.ipBlock &&
+    (peer.namespaceSelector === undefined ||
+      meshed.has(peer.namespaceSelector?.matchLabels?.[NAMESPACE_NAME_LABEL] as string));
+  for (const policy of policies) {
+    for (const [side, peersKey] of sides) {
+      (policy.spec?.[side] ?? []).forEach((rule: Obj, i: number) => {
+        const peers: Obj[] = rule[peersKey] ?? [];
+        const at = `spec.${side}[${i}]`;
+        const tunnel = hasPort(rule, HBONE_PORT);
+        if (!mesh) {
+          if (tunnel)
+            findings.push({
+              rule: 'network-mesh-ports',
+              manifest: policy as Manifest,
+              field: `${at}.ports`,
+              message: `opens port ${HBONE_PORT} (Istio ambient's HBONE tunnel), but the target has no mesh`,
+              fix: 'remove the port, or turn the mesh on (mesh.mode: ambient)',
+            });
+          peers.forEach((peer, j) => {
+            if (probeAddressIn(peer))
+              findings.push({
+                rule: 'network-mesh-ports',
+                manifest: policy as Manifest,
+                field: `${at}.${peersKey}[${j}].ipBlock`,
+                message: `admits ${PROBE_SNAT_ADDRESS}, the address ztunnel gives the kubelet's probes, but the target has no mesh`,
+                fix: 'remove the peer, or turn the mesh on (mesh.mode: ambient)',
+              });
+          });
+          return;
+        }
+        if (!peers.length) return; // reported above as allowing every peer
+        const tcp = (rule.ports ?? []).some((p: Obj) => (p.protocol ?? 'TCP') === 'TCP' && p.port !== HBONE_PORT);
+        if (peers.every(inMesh) && tcp && !tunnel)
+          findings.push({
+            rule: 'network-mesh-ports',
+            manifest: policy as Manifest,
+            field: `${at}.ports`,
+            message: `admits pods of the mesh on ${(rule.ports ?? []).map((p: Obj) => p.port).join(', ')} but not on ${HBONE_PORT}, where ztunnel carries their connections (HBONE): the flow would be dropped`,
+            fix: `add port ${HBONE_PORT}/TCP to the rule (charts/service-props.ts adds it when mesh.mode is ambient)`,
+          });
+        if (tunnel && !peers.every(inMesh))
+          findings.push({
+            rule: 'network-mesh-ports',
+            manifest: policy as Manifest,
+            field: `${at}.ports`,
+            message: `opens port ${HBONE_PORT} (HBONE) ${side === 'ingress' ? 'from' : 'to'} peers outside the mesh (address blocks or namespaces not enrolled: the mesh spans ${[...meshed].join(', ')})`,
+            fix: `open ${HBONE_PORT} only between pods of the mesh`,
+          });
+        if (side === 'egress')
+          peers.forEach((peer, j) => {
+            if (probeAddressIn(peer))
+              findings.push({
+                rule: 'network-mesh-ports',
+                manifest: policy as Manifest,
+                field: `${at}.${peersKey}[${j}].ipBlock`,
+                message: `sends to ${PROBE_SNAT_ADDRESS}, the address ztunnel gives the kubelet's probes, which only ever connects to the pods`,
+                fix: 'remove the peer',
+              });
+          });
+      });
+    }
+  }
+  if (!mesh) return findings;
+  // per workload: the probe address admitted on exactly its probed ports
+  for (const group of groups) {
+    if (!group.workload) continue;
+    const probed = probePortsOfTemplate(podTemplateOf(group.workload));
+    const admitted = new Set<number>();
+    for (const policy of group.policies) {
+      (policy.spec?.ingress ?? []).forEach((rule: Obj, i: number) => {
+        if (!(rule.from ?? []).some(probeAddressIn)) return;
+        for (const p of rule.ports ?? []) {
+          admitted.add(p.port);
+          if (!probed.includes(p.port))
+            findings.push({
+              rule: 'network-mesh-ports',
+              manifest: policy as Manifest,
+              field: `spec.ingress[${i}].ports`,
+              message: `admits ${PROBE_SNAT_ADDRESS} (ztunnel's address for the kubelet's probes) on ${p.port}, which no probe of ${group.workload!.kind} "${group.workload!.metadata?.name}" uses`,
+              fix: `admit the probe address on the probed ports only (${probed.join(', ') || 'none'})`,
+            });
+        }
+      });
+    }
+    const missing = probed.filter((port) => !admitted.has(port));
+    if (missing.length && group.policies.some((p) => (p.spec?.policyTypes ?? []).includes('Ingress')))
+      findings.push({
+        rule: 'network-mesh-ports',
+        manifest: group.policies[group.policies.length - 1] as Manifest,
+        field: 'spec.ingress',
+        message: `the kubelet probes ${group.workload.kind} "${group.workload.metadata?.name}" on ${missing.join(', ')}, and in the ambient mesh its probes come from ${PROBE_SNAT_ADDRESS}, which no NetworkPolicy selecting these pods admits there: the pods would never become ready`,
+        fix: `admit ${PROBE_SNAT_ADDRESS}/32 on the probed ports (charts/service-props.ts does when mesh.mode is ambient)`,
+      });
   }
   return findings;
 }

@@ -3,6 +3,7 @@ import { Manifest } from '../core/manifest';
 import { renderCapacitySection } from './capacity-readme';
 import { renderDeliverySection } from './delivery-readme';
 import { renderIngressSection } from './ingress-readme';
+import { renderMeshSection } from './mesh-readme';
 import { renderMonitoringSection } from './monitoring-readme';
 import { renderApiAccessSection, renderNetworkSection } from './network-readme';
 
@@ -17,6 +18,7 @@ export type ReadmeSection = (config: TargetConfig, manifests: readonly Manifest[
 export const README_SECTIONS: readonly ReadmeSection[] = [
   renderCapacitySection,
   renderNetworkSection,
+  renderMeshSection,
   renderApiAccessSection,
   renderIngressSection,
   (_config, manifests) => renderMonitoringSection(manifests),
