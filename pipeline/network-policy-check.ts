@@ -245,8 +245,11 @@ export function checkNetworkPolicies(config: TargetConfig, manifests: readonly M
 
 const hasPort = (rule: Obj, port: number) =>
   (rule.ports ?? []).some((p: Obj) => p.port === port && (p.protocol ?? 'TCP') === 'TCP');
+/** A block aimed at ztunnel's probe address: it holds the address and lies inside the link-local range (a wide block that happens to hold it is judged as wide, not as this). */
 const probeAddressIn = (peer: Obj) =>
-  peer?.ipBlock?.cidr !== undefined && cidrContains(String(peer.ipBlock.cidr), PROBE_SNAT_ADDRESS);
+  peer?.ipBlock?.cidr !== undefined &&
+  cidrContains(String(peer.ipBlock.cidr), PROBE_SNAT_ADDRESS) &&
+  cidrInside(String(peer.ipBlock.cidr), '169.254.0.0/16');
 
 /** The TCP ports the kubelet probes on a pod template's containers (HTTP, TCP and gRPC probes), named ports resolved. */
 export function probePortsOfTemplate(template: Obj | undefined): number[] {
