@@ -17,12 +17,21 @@ export default tseslint.config(
         'error',
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
       ],
+      // the L1 classes come from imports/k8s.ts: the package's index loads all of its L2 constructs too
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'cdk8s-plus-28', message: "import { k8s } from 'imports/k8s' (it loads only the L1 classes)" },
+          ],
+        },
+      ],
     },
   },
   {
     // tests read synthesized manifests as loose JSON and match CLI output column by column
     files: ['test/**/*.ts'],
-    rules: { '@typescript-eslint/no-explicit-any': 'off', 'no-regex-spaces': 'off' },
+    rules: { '@typescript-eslint/no-explicit-any': 'off', 'no-regex-spaces': 'off', 'no-restricted-imports': 'off' },
   },
   {
     // jest's configuration modules are CommonJS

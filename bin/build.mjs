@@ -113,7 +113,17 @@ export async function build({ tests = false, quiet = false } = {}) {
       return Infinity;
     }
   };
-  const inputs = ['config/schema.js', 'config/compiled-validators.js', 'bin/compile-validators.js'].map((f) =>
+  // the schema's own files as the generated file records them (config/schema.js and the project
+  // modules it loads), and the two that write it
+  const recorded = () => {
+    try {
+      const line = /module\.exports\.schemaSources = (\[[^\n]*\]);\n/.exec(fs.readFileSync(generated, 'utf8'));
+      return line ? JSON.parse(line[1]) : ['config/schema.js'];
+    } catch {
+      return ['config/schema.js'];
+    }
+  };
+  const inputs = [...recorded(), 'config/compiled-validators.js', 'bin/compile-validators.js'].map((f) =>
     path.join(OUT, f),
   );
   if (!fs.existsSync(generated) || inputs.some((f) => mtime(f) >= mtime(generated))) {

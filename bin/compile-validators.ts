@@ -7,12 +7,21 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { AJV_OPTIONS, GENERATED_VALIDATORS, recordedSchemaHash, schemaHash } from '../config/compiled-validators';
+import {
+  AJV_OPTIONS,
+  GENERATED_VALIDATORS,
+  isCurrent,
+  recordedStamp,
+  schemaHash,
+  schemaSources,
+  stampLines,
+} from '../config/compiled-validators';
 import { layerSchema, targetSchema } from '../config/schema';
 
 const file = path.join(__dirname, '..', 'config', GENERATED_VALIDATORS);
-const hash = schemaHash();
-const current = fs.existsSync(file) && recordedSchemaHash(fs.readFileSync(file, 'utf8')) === hash;
+const recorded = fs.existsSync(file) ? recordedStamp(fs.readFileSync(file, 'utf8')) : undefined;
+const sources = schemaSources();
+const current = isCurrent(recorded) && JSON.stringify(recorded?.schemaSources) === JSON.stringify(sources);
 if (current && !process.argv.includes('--force')) {
   // up to date: marked as checked, so that the build compares modification times only next time
   const now = new Date();
@@ -27,5 +36,5 @@ if (current && !process.argv.includes('--force')) {
   ajv.addSchema(layer);
   ajv.addSchema(targetSchema);
   const code = standaloneCode(ajv, { layer: layer.$id as string, target: targetSchema.$id as string });
-  fs.writeFileSync(file, `${code}\nmodule.exports.schemaHash = ${JSON.stringify(hash)};\n`);
+  fs.writeFileSync(file, `${code}\n${stampLines({ schemaSources: sources, schemaHash: schemaHash(sources) })}`);
 }

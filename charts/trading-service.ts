@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from '../imports/k8s';
 import { Construct } from 'constructs';
 import { effectiveBehavior } from '../config/autoscaling-rules';
 import { replicaRange } from '../config/model';

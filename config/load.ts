@@ -1,14 +1,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { Document, isMap, isPair, isScalar, LineCounter, Node, parseDocument } from 'yaml';
-import { AJV_OPTIONS, GENERATED_VALIDATORS, schemaHash } from './compiled-validators';
+import { AJV_OPTIONS, GENERATED_VALIDATORS, isCurrent, schemaHash } from './compiled-validators';
 import { ConfigError, ConfigIssue, formatPath, nearest, PathSegment, show, suggestQuantity } from './errors';
 import { checkRules } from './rules';
 import { secretLiteralIssues } from './secret-rules';
 import { uncommentedThresholds } from './threshold-comments';
-import { layerSchema, patterns, targetSchema } from './schema';
+import type * as SchemaModule from './schema';
 import { TargetConfig } from './types';
 import type { Obj } from '../core/manifest';
 
@@ -70,14 +70,26 @@ function validators(): { layer: ValidateFunction; target: ValidateFunction } {
     if (fs.existsSync(generated)) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- a file generated at build time, found at run time
       const module = require(generated);
-      if (module.schemaHash === schemaHash()) compiled = { layer: module.layer, target: module.target };
+      if (isCurrent(module)) compiled = { layer: module.layer, target: module.target };
     }
   }
   if (!compiled) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- only when the compiled validators are stale
+    const Ajv = require('ajv').default as typeof import('ajv').default;
+    const { layerSchema, targetSchema } = schemaModule();
     const ajv = new Ajv(AJV_OPTIONS);
     compiled = { layer: ajv.compile(layerSchema()), target: ajv.compile(targetSchema) };
   }
   return compiled;
+}
+
+/**
+ * The schema itself (TypeBox), loaded only when it is needed: to compile stale validators, or to
+ * explain an error. A valid configuration is checked by the compiled validators alone.
+ */
+function schemaModule(): typeof SchemaModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- deferred: TypeBox costs ~0.1 s to load
+  return require('./schema') as typeof SchemaModule;
 }
 
 /**
@@ -568,7 +580,7 @@ function describeAjvError(error: ErrorObject, data: Json, locate: Locator, targe
     case 'additionalProperties': {
       const extra = String(error.params.additionalProperty);
       const known = Object.keys((schema.properties as Record<string, unknown>) ?? {});
-      const misplaced = indentationHint(target ? targetSchema : layerSchemaOnce(), data, p, extra);
+      const misplaced = indentationHint(target ? schemaModule().targetSchema : layerSchemaOnce(), data, p, extra);
       const suggestion = misplaced ? undefined : nearest(extra, known);
       const hint = misplaced ? `${misplaced}; ` : suggestion ? `did you mean "${suggestion}"? ` : '';
       return {
@@ -597,6 +609,7 @@ function describeAjvError(error: ErrorObject, data: Json, locate: Locator, targe
       };
     }
     case 'pattern': {
+      const { patterns } = schemaModule();
       const kind =
         error.params.pattern === patterns.memory
           ? 'memory'
@@ -659,7 +672,7 @@ function describeAjvError(error: ErrorObject, data: Json, locate: Locator, targe
 }
 
 let layerSchemaCache: Record<string, unknown> | undefined;
-const layerSchemaOnce = () => (layerSchemaCache ??= layerSchema());
+const layerSchemaOnce = () => (layerSchemaCache ??= schemaModule().layerSchema());
 
 type SchemaNode = Obj;
 

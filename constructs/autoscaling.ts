@@ -1,5 +1,5 @@
 import { ApiObject, Chart } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from '../imports/k8s';
 import { Construct } from 'constructs';
 import { DEFAULT_BEHAVIOR } from '../config/autoscaling-rules';
 import { HpaMetric, ReplicaRange, ResourceAmounts, ScalingBehavior, ScalingRule, VpaUpdateMode } from '../config/types';

@@ -1,5 +1,5 @@
 import { Chart } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from '../imports/k8s';
 import { Construct } from 'constructs';
 import type { AnalysisSignal } from '../config/delivery-rules';
 import { isBlueGreen, previewServiceNameOf, SMOKE_TEST_SUFFIX } from '../config/model';

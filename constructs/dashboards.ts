@@ -2,7 +2,7 @@ import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from '../imports/k8s';
 import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import { servesHttp } from '../config/monitoring-rules';

@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from '../imports/k8s';
 import { Construct } from 'constructs';
 import { PortConfig } from '../config/types';
 

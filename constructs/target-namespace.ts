@@ -1,5 +1,5 @@
 import { Chart } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from '../imports/k8s';
 import { Construct } from 'constructs';
 import { LimitRangeConfig, QuotaConfig, ResourceAmounts } from '../config/types';
 import { DEFAULT_EPHEMERAL_STORAGE } from '../config/resources';

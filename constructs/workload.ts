@@ -1,5 +1,5 @@
 import { ApiObject, ApiObjectMetadata } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-28';
+import { k8s } from '../imports/k8s';
 import { Construct } from 'constructs';
 import { ReplicaRange } from '../config/types';
 import { Rollout, RolloutProps } from '../imports/rollout-argoproj.io';

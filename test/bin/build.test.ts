@@ -36,7 +36,10 @@ describe('the build of npm run synth', () => {
     expect(result.stderr).toContain(`transpiled ${sources.length} changed file(s)`);
     expect(fs.existsSync(out('bin/synth.js'))).toBe(true);
     expect(fs.existsSync(out('pipeline/synth-worker.js'))).toBe(true); // loaded by path by the worker threads
-    expect(fs.readFileSync(validators, 'utf8')).toMatch(/module\.exports\.schemaHash = "[0-9a-f]{16}";\s*$/);
+    const code = fs.readFileSync(validators, 'utf8');
+    expect(code).toMatch(/module\.exports\.schemaHash = "[0-9a-f]{16}";\s*$/);
+    // the files the schema is made of: its own module and the project modules it takes values from
+    expect(code).toContain('module.exports.schemaSources = ["config/schema.js","core/k8s-names.js","core/reason.js"];');
   });
 
   it('does nothing when the build is up to date', () => {
@@ -59,6 +62,22 @@ describe('the build of npm run synth', () => {
     expect(mtime(out('bin/synth.js'))).toBe(before.synth);
   });
 
+  it('regenerates the validators when a module the schema takes values from changed', () => {
+    // core/reason.ts gives the schema the pattern of every `reason:`; the build watched only
+    // config/schema.js, so a changed pattern left validators that checked the old one
+    const reason = path.join(dir, 'core', 'reason.ts');
+    const text = fs.readFileSync(reason, 'utf8');
+    const edited = text.replace(
+      "export const REASON_PATTERN = [\n  '^',",
+      "export const REASON_PATTERN = [\n  '^(?!BUILD-TEST)',",
+    );
+    expect(edited).not.toBe(text);
+    fs.writeFileSync(reason, edited);
+    later(reason);
+    expect(build().status).toBe(0);
+    expect(fs.readFileSync(validators, 'utf8')).toContain('(?!BUILD-TEST)');
+  });
+
   it('regenerates the validators when the schema changed', () => {
     const schema = path.join(dir, 'config', 'schema.ts');
     const text = fs.readFileSync(schema, 'utf8');
@@ -71,6 +90,32 @@ describe('the build of npm run synth', () => {
     const hash = /schemaHash = "([0-9a-f]+)"/.exec(fs.readFileSync(validators, 'utf8'))![1];
     expect(build().status).toBe(0);
     expect(/schemaHash = "([0-9a-f]+)"/.exec(fs.readFileSync(validators, 'utf8'))![1]).not.toBe(hash);
+  });
+
+  it('loads a valid configuration without TypeBox or the ajv compiler', () => {
+    const script = `
+      require(${JSON.stringify(out('config/load.js'))}).loadPlatform(${JSON.stringify(path.join(ROOT, 'environments'))});
+      const loaded = Object.keys(require.cache).filter((f) => /@sinclair|ajv[\\/]dist[\\/](ajv|core|compile)/.test(f));
+      console.log(JSON.stringify(loaded));`;
+    const result = spawnSync(process.execPath, ['-e', script], { cwd: dir, encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual([]);
+  });
+
+  it('compiles at run time, from the schema, when the compiled validators are stale', () => {
+    const copy = out('config/validators.generated.js');
+    const code = fs.readFileSync(copy, 'utf8');
+    fs.writeFileSync(copy, code.replace(/schemaHash = "[0-9a-f]+"/, 'schemaHash = "0000000000000000"'));
+    try {
+      const script = `
+        require(${JSON.stringify(out('config/load.js'))}).loadPlatform(${JSON.stringify(path.join(ROOT, 'environments'))});
+        console.log(Object.keys(require.cache).some((f) => f.includes('@sinclair')));`;
+      const result = spawnSync(process.execPath, ['-e', script], { cwd: dir, encoding: 'utf8' });
+      expect(result.stderr).toBe('');
+      expect(result.stdout.trim()).toBe('true');
+    } finally {
+      fs.writeFileSync(copy, code);
+    }
   });
 
   it('removes the output of a deleted source', () => {
