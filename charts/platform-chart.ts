@@ -1,5 +1,6 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
+import { meshOf } from '../config/model';
 import { TargetConfig } from '../config/types';
 import { AlertRouting } from '../constructs/alert-routing';
 import { BackupSchedules } from '../constructs/backups';
@@ -7,6 +8,7 @@ import { ExternalPeerService } from '../constructs/external-peers';
 import { FeatureFlags } from '../constructs/feature-flags';
 import { NamespaceNetworkPolicies } from '../constructs/network-policies';
 import { LABEL, platformLabels } from '../constructs/labels';
+import { AMBIENT_LABEL, NamespaceMesh } from '../constructs/mesh';
 import { PriorityClasses } from '../constructs/priority-classes';
 import { SecretStore } from '../constructs/secrets';
 import { TargetNamespace } from '../constructs/target-namespace';
@@ -41,6 +43,7 @@ export class BaseChart extends Chart {
       limitRange: config.limitRange,
       labels: sharedLabelsOf(config, 'namespace'),
       clusterScope: this.clusterScope,
+      namespaceLabels: meshOf(config) ? AMBIENT_LABEL : undefined,
     });
   }
 }
@@ -66,6 +69,8 @@ export class PlatformChart extends BaseChart {
       labels: sharedLabelsOf(config, 'feature-flags'),
     });
     new NamespaceNetworkPolicies(this, 'network-policies', { labels: sharedLabelsOf(config, 'network-policy') });
+    const mesh = meshOf(config);
+    if (mesh) new NamespaceMesh(this, 'mesh', { mtls: mesh.mtls, labels: sharedLabelsOf(config, 'mesh') });
     new AlertRouting(this, 'alert-routing', {
       alerting: config.monitoring.alerting,
       store: config.secretStore,

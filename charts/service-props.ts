@@ -5,12 +5,15 @@
  */
 import { isScalingMetric, scalerOf, ScalingMetric } from '../config/autoscaling-rules';
 import { analysisSignalOf } from '../config/delivery-rules';
+import { HBONE_PORT, meshNamespacesOf, PROBE_SNAT_ADDRESS } from '../config/mesh-rules';
 import { latencyHistogramOf, METRICS_PORT } from '../config/monitoring-rules';
 import { promqlError, scopeSelectors } from '../core/promql';
 import {
+  DEFAULT_TRUST_DOMAIN,
   instanceOf,
   isAutoscaled,
   isBlueGreen,
+  meshOf,
   ownValue,
   pinnedNodeSelectorOf,
   previewServiceNameOf,
@@ -18,10 +21,11 @@ import {
   spotPoolOf,
 } from '../config/model';
 import { effectiveResources, ephemeralStorageOf } from '../config/resources';
-import { ExternalPeer, Resources, SecretRef, ServiceConfig, TargetConfig } from '../config/types';
+import { ExternalPeer, PortConfig, Resources, SecretRef, ServiceConfig, TargetConfig } from '../config/types';
 import { monitoringScope } from '../constructs/alert-rules';
 import { kedaHpaNameOf } from '../constructs/autoscaling';
-import { smokeTestSelector, smokeTestTargetOf } from '../constructs/blue-green';
+import { smokeTestNameOf, smokeTestSelector, smokeTestTargetOf } from '../constructs/blue-green';
+import { MeshException, MeshGrant, principalOf, ServiceAuthorizationProps } from '../constructs/mesh';
 import { selectorLabelsOf, serviceLabelsOf, sharedLabels, TargetLabels, versionOf } from '../constructs/labels';
 import { flowPort, FlowPort, PeerRule, ServiceNetworkPolicyProps } from '../constructs/network-policies';
 import { configNameOf, ContainerProps, secretNameOf, sidecarPortsOf } from '../constructs/pod-template';
@@ -256,6 +260,9 @@ export function workloadPropsOf(
       previewService: previewServiceNameOf(service),
       smokeTest: smokeTestTargetOf(service),
       scaleDownDelaySeconds: blueGreen.scaleDownDelaySeconds,
+      // in the mesh the smoke test runs as an identity of its own, which the service's policy admits
+      smokeTestServiceAccount: meshOf(config) ? smokeTestNameOf(service) : undefined,
+      tunnelPorts: meshOf(config) ? [HBONE] : undefined,
       analysis: {
         prometheusUrl: config.monitoring.prometheusUrl,
         signal: analysisSignalOf(service),
@@ -302,6 +309,21 @@ export function scalingMetricsOf(config: TargetConfig, service: ServiceConfig): 
         ? { ...m, query: scopeSelectors(m.query, { namespace: config.namespace, job: service.name }) }
         : m,
     );
+}
+
+/**
+ * The ports the members of a group (a StatefulSet's `peers`) talk to each other on, both ways: the
+ * peer port, and for a Sentinel set also the Sentinel port (votes, the master's address). Empty
+ * when the service is no group. The NetworkPolicy and the mesh's AuthorizationPolicy both open them.
+ */
+function groupPortsOf(service: ServiceConfig): PortConfig[] {
+  const peerPort =
+    service.peers?.port === undefined
+      ? undefined
+      : service.ports.find((p) => p.name === service.peers!.port || p.port === service.peers!.port);
+  if (!peerPort) return [];
+  const sentinelPort = replicationOf(service, 'sentinel') && service.ports.find((p) => p.name === SENTINEL);
+  return [peerPort, ...(sentinelPort ? [sentinelPort] : [])];
 }
 
 /** One edge of the service graph: a service calls another service or an external peer. */
@@ -409,15 +431,8 @@ export function networkPolicyPropsOf(config: TargetConfig, service: ServiceConfi
 
   const ingress: PeerRule[] = [];
   for (const flow of flows.in) ingress.push({ peer: { pods: selectorOf(flow.from) }, ports: flow.ports });
-  // the members of a group (a StatefulSet's peers) talk to each other on one port, both ways
-  const peerPort =
-    service.peers?.port === undefined
-      ? undefined
-      : service.ports.find((p) => p.name === service.peers!.port || p.port === service.peers!.port);
-  // a Sentinel set's pods also talk to each other's Sentinels (votes, the master's address)
-  const sentinelPort = replicationOf(service, 'sentinel') && service.ports.find((p) => p.name === SENTINEL);
-  const peerPorts = peerPort ? [peerPort, ...(sentinelPort ? [sentinelPort] : [])] : [];
-  if (peerPort) ingress.push({ peer: { pods: identity.selector }, ports: peerPorts });
+  const peerPorts = groupPortsOf(service);
+  if (peerPorts.length) ingress.push({ peer: { pods: identity.selector }, ports: peerPorts });
   if (service.expose === 'public')
     ingress.push({ peer: { namespace: config.ingress.controllerNamespace }, ports: [publicPortOf(service.ports)] });
   if (isBlueGreen(service)) {
@@ -436,7 +451,7 @@ export function networkPolicyPropsOf(config: TargetConfig, service: ServiceConfi
     });
 
   const egress: PeerRule[] = [];
-  if (peerPort) egress.push({ peer: { pods: identity.selector }, ports: peerPorts });
+  if (peerPorts.length) egress.push({ peer: { pods: identity.selector }, ports: peerPorts });
   for (const flow of flows.out) {
     egress.push(
       'service' in flow.to
@@ -446,7 +461,114 @@ export function networkPolicyPropsOf(config: TargetConfig, service: ServiceConfi
   }
   const tracing = tracingEgressOf(config, service);
   if (tracing) egress.push(tracing);
-  return { ...identity, ingress, egress };
+  return meshOf(config)
+    ? { ...identity, ...withMeshPorts(service, ingress, egress, meshNamespacesOf(config)) }
+    : { ...identity, ingress, egress };
+}
+
+/** Istio ambient's tunnel port as a NetworkPolicy port. */
+const HBONE: PortConfig = { name: 'hbone', port: HBONE_PORT, protocol: 'TCP' };
+
+/**
+ * The NetworkPolicy rules of a service in the ambient mesh (Istio, "Ambient and Kubernetes
+ * NetworkPolicy"): every connection between meshed pods travels as HBONE to port 15008 of the
+ * callee's pod, so each rule whose other side is in the mesh (pods of `meshed`: this namespace,
+ * Prometheus', the ingress controller's) also opens 15008 between the same pods; the declared ports
+ * stay, so the policy still says what the flow is for. Address blocks (external peers) and pods of
+ * other namespaces (a tracing collector's) are outside the mesh and unchanged. The kubelet's probes reach the pods from the address
+ * ztunnel gives them (169.254.7.127), on the probe ports only.
+ */
+function withMeshPorts(
+  service: ServiceConfig,
+  ingress: readonly PeerRule[],
+  egress: readonly PeerRule[],
+  meshed: ReadonlySet<string>,
+): { ingress: PeerRule[]; egress: PeerRule[] } {
+  const tcp = (rule: PeerRule) => rule.ports.some((p) => (p.protocol ?? 'TCP') === 'TCP');
+  const inMesh = (rule: PeerRule) =>
+    !rule.peer.cidrs && (rule.peer.namespace === undefined || meshed.has(rule.peer.namespace));
+  // ztunnel tunnels TCP only: a UDP flow keeps travelling as it is
+  const tunnel = (rule: PeerRule): PeerRule =>
+    !inMesh(rule) || !tcp(rule) ? rule : { ...rule, ports: [...rule.ports, HBONE] };
+  const probes = probePortsOf(service);
+  return {
+    ingress: [
+      ...ingress.map(tunnel),
+      ...(probes.length ? [{ peer: { cidrs: [`${PROBE_SNAT_ADDRESS}/32`] }, ports: probes }] : []),
+    ],
+    egress: egress.map(tunnel),
+  };
+}
+
+/** The ports the kubelet probes on a service's pods (HTTP, TCP and gRPC probes of every container), by number. */
+export function probePortsOf(service: ServiceConfig): PortConfig[] {
+  const all = [service.probes, ...(service.sidecars ?? []).map((sc) => sc.probes)].flatMap((probes) =>
+    Object.values(probes ?? {}).flatMap((probe) =>
+      probe ? [probe.http?.port, probe.tcp?.port, probe.grpc?.port] : [],
+    ),
+  );
+  const ports: PortConfig[] = [];
+  for (const ref of all) {
+    if (ref === undefined) continue;
+    const port = service.ports.find((p) => p.name === ref || p.port === ref) ?? {
+      name: `probe-${ref}`,
+      port: Number(ref),
+    };
+    if (!ports.some((p) => p.port === port.port)) ports.push(port);
+  }
+  return ports;
+}
+
+/** The SPIFFE identity of a ServiceAccount of the target's namespace, or of another namespace, in the target's mesh. */
+function principal(config: TargetConfig, serviceAccount: string, namespace = config.namespace): string {
+  return principalOf(meshOf(config)?.trustDomain ?? DEFAULT_TRUST_DOMAIN, namespace, serviceAccount);
+}
+
+/**
+ * Who may call a service through the mesh, from the same graph as its NetworkPolicy: each caller's
+ * identity (the ServiceAccount its pods run as, named after the service) on the ports it declared,
+ * the members of its own group on the peer port; and, each in a policy of its own, the exceptions:
+ * Prometheus on the `metrics` port, the ingress controller on the public port, and the blue/green
+ * smoke test on the port it tests. Undefined when the target has no mesh.
+ */
+export function authorizationPropsOf(
+  config: TargetConfig,
+  service: ServiceConfig,
+): ServiceAuthorizationProps | undefined {
+  const mesh = meshOf(config);
+  if (!mesh) return undefined;
+  const identity = identityOf(config, service);
+  // ztunnel carries TCP only; a UDP port is governed by the NetworkPolicy alone
+  const tcp = (ports: readonly PortConfig[]) => ports.filter((p) => (p.protocol ?? 'TCP') === 'TCP');
+  const callers: MeshGrant[] = flowsAround(config, service.name)
+    .in.map((flow) => ({ principals: [principal(config, flow.from.name)], ports: tcp(flow.ports) }))
+    .filter((grant) => grant.ports.length);
+  const peerPorts = groupPortsOf(service);
+  if (peerPorts.length) callers.push({ principals: [principal(config, service.name)], ports: peerPorts });
+  const exceptions: MeshException[] = [];
+  const metrics = service.ports.find((p) => p.name === METRICS_PORT);
+  if (metrics)
+    exceptions.push({
+      name: 'prometheus-scrape',
+      why: `Prometheus (ServiceAccount ${mesh.prometheusServiceAccount} in namespace ${config.monitoring.namespace}, mesh.prometheusServiceAccount) scrapes the ${METRICS_PORT} port`,
+      principals: [principal(config, mesh.prometheusServiceAccount, config.monitoring.namespace)],
+      ports: [metrics],
+    });
+  if (service.expose === 'public')
+    exceptions.push({
+      name: 'ingress-controller',
+      why: `the ingress controller (ServiceAccount ${mesh.ingressServiceAccount} in namespace ${config.ingress.controllerNamespace}, mesh.ingressServiceAccount) forwards the public traffic of ${config.ingress.host}`,
+      principals: [principal(config, mesh.ingressServiceAccount, config.ingress.controllerNamespace)],
+      ports: [publicPortOf(service.ports)],
+    });
+  if (isBlueGreen(service))
+    exceptions.push({
+      name: 'smoke-test',
+      why: `the blue/green release's smoke test (ServiceAccount ${smokeTestNameOf(service)}) checks the preview pods before promotion`,
+      principals: [principal(config, smokeTestNameOf(service))],
+      ports: [smokeTestTargetOf(service).port],
+    });
+  return { ...identity, callers, exceptions };
 }
 
 /**

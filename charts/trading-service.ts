@@ -7,6 +7,7 @@ import { ServiceConfig, TargetConfig } from '../config/types';
 import { ServiceAutoscaling } from '../constructs/autoscaling';
 import { DisruptionBudget } from '../constructs/disruption-budget';
 import { ServiceNetworkPolicy } from '../constructs/network-policies';
+import { ServiceAuthorization } from '../constructs/mesh';
 import { ServiceMonitoring } from '../constructs/monitoring';
 import { configNameOf, secretNameOf } from '../constructs/pod-template';
 import { publicPortOf, PublicIngress } from '../constructs/public-ingress';
@@ -16,6 +17,7 @@ import { SentinelReplication } from '../constructs/sentinel-replication';
 import { ServiceEndpoints } from '../constructs/service-endpoints';
 import { Workload, WorkloadRef } from '../constructs/workload';
 import {
+  authorizationPropsOf,
   identityOf,
   monitoringPropsOf,
   networkPolicyPropsOf,
@@ -67,6 +69,8 @@ export class TradingService extends Construct {
       clusterScope: props.clusterScope,
     });
     new ServiceNetworkPolicy(this, 'network-policy', networkPolicyPropsOf(config, service));
+    const authorization = authorizationPropsOf(config, service);
+    if (authorization) new ServiceAuthorization(this, 'authorization', authorization);
 
     if (service.config && Object.keys(service.config).length) {
       new k8s.KubeConfigMap(this, 'config', {

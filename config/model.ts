@@ -119,3 +119,11 @@ export const DEFAULT_PINNED_NODE_SELECTOR: Readonly<Record<string, string>> = { 
 export function pinnedNodeSelectorOf(config: Pick<TargetConfig, 'cluster'>): Record<string, string> {
   return { ...(config.cluster.cpuPinning?.nodeSelector ?? DEFAULT_PINNED_NODE_SELECTOR) };
 }
+
+/** The service mesh of a target when it is on (`mesh.mode` other than `off`), else undefined. */
+export function meshOf(config: TargetConfig): NonNullable<TargetConfig['mesh']> | undefined {
+  return config.mesh && config.mesh.mode !== 'off' ? config.mesh : undefined;
+}
+
+/** The trust domain of SPIFFE identities when `mesh.trustDomain` is not set (Istio's default). */
+export const DEFAULT_TRUST_DOMAIN = 'cluster.local';

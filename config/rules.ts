@@ -5,6 +5,7 @@ import { ConfigIssue, formatPath, nearest, PathSegment, show } from './errors';
 import { checkAutoscalingRules } from './autoscaling-rules';
 import { checkAvailabilityRules } from './availability-rules';
 import { checkDeliveryRules } from './delivery-rules';
+import { checkMeshRules } from './mesh-rules';
 import { checkMonitoringRules } from './monitoring-rules';
 import { isReason } from '../core/reason';
 import { looksLikeCredential } from './credential-names';
@@ -263,6 +264,7 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
   checkNodeRules(config, at);
   checkTracingRules(config, at);
   checkPlacementRules(config, at);
+  checkMeshRules(config, at);
 
   // no peer opens (nearly) the whole internet unless it says why (core/cidr.ts, WIDEST_PREFIX);
   // the peers of one service together are judged by checkEgressUnion

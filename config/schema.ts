@@ -891,6 +891,46 @@ export const target = obj({
     level: oneOfStrings(['restricted']),
     version: pattern('^v1\\.[0-9]+$', 'a Kubernetes minor version such as v1.28'),
   }),
+  /**
+   * The Istio service mesh (constructs/mesh.ts): mutual TLS between every pod of the namespace
+   * (PeerAuthentication STRICT) and, per service, an AuthorizationPolicy admitting only the
+   * identities of its callers in `dependsOn`, on the declared ports. Istio itself (istiod,
+   * istio-cni, ztunnel) is installed by its own chart. @default - no mesh
+   */
+  mesh: opt(
+    obj({
+      /**
+       * `ambient`: ztunnel on every node carries the pods' traffic (HBONE, port 15008); the pods are
+       * unchanged, so Pod Security `restricted` holds. `sidecar` is refused: Istio's `istio-init`
+       * container needs NET_ADMIN and NET_RAW, which `restricted` forbids. `off`: no mesh (an
+       * environment switching off what defaults.yaml switches on).
+       */
+      mode: oneOfStrings(
+        ['ambient', 'sidecar', 'off'],
+        'ambient (ztunnel, pods unchanged), sidecar (refused under Pod Security restricted) or off',
+      ),
+      /** Mutual TLS between the pods: STRICT refuses every plaintext connection. */
+      mtls: oneOfStrings(['STRICT'], 'STRICT: every connection to a pod of the namespace must be mutual TLS'),
+      /** The mesh's trust domain, the first part of every SPIFFE identity. @default 'cluster.local' */
+      trustDomain: opt(
+        pattern(
+          '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+          'a DNS name such as "cluster.local"',
+          253,
+        ),
+      ),
+      /**
+       * The ServiceAccount Prometheus runs as in `monitoring.namespace` (enrolled in the mesh): the
+       * only identity admitted to the `metrics` ports.
+       */
+      prometheusServiceAccount: dnsLabel(),
+      /**
+       * The ServiceAccount the ingress controller runs as in `ingress.controllerNamespace` (enrolled in
+       * the mesh): the only identity admitted to a public service's port.
+       */
+      ingressServiceAccount: dnsLabel(),
+    }),
+  ),
   /** Development scales every request by this factor (limits unchanged). @default 1 */
   requestScale: opt(num(0.01, 1, 'a factor between 0.01 and 1 applied to every request (limits unchanged)')),
   quota: obj({

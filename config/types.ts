@@ -105,6 +105,8 @@ export type NodeTaint = NonNullable<SpotConfig['taint']>;
 /** Where a service's pods run: `on-demand` (the default) or `spot`. */
 export type Placement = NonNullable<ServiceInput['placement']>;
 export type QuotaConfig = TargetInput['quota'];
+/** The Istio service mesh of a target (`mesh`): mode, mutual TLS and the identities of the exceptions. */
+export type MeshConfig = NonNullable<TargetInput['mesh']>;
 export type LimitRangeConfig = TargetInput['limitRange'];
 
 /** Everything one target needs: the merged YAML, with defaults, names and the target's identity. */

@@ -123,6 +123,16 @@ export interface BlueGreenReleaseProps {
   readonly analysis: BlueGreenAnalysisOptions;
   /** @default DEFAULT_SCALE_DOWN_DELAY_SECONDS */
   readonly scaleDownDelaySeconds?: number;
+  /**
+   * A ServiceAccount of its own for the smoke test (created here, without a token), so that a
+   * service mesh can admit its identity alone. @default - the namespace's `default` ServiceAccount
+   */
+  readonly smokeTestServiceAccount?: string;
+  /**
+   * Ports the smoke test's pods also reach the service's pods on, besides the smoke-tested one: a
+   * service mesh's tunnel (Istio ambient's HBONE, 15008). @default - none
+   */
+  readonly tunnelPorts?: readonly PortConfig[];
 }
 
 /**
@@ -171,7 +181,14 @@ export class BlueGreenRelease extends Construct {
       metadata: { name: this.analysisTemplate, labels },
       spec: {
         args: [{ name: 'service-name' }, { name: 'namespace' }, { name: 'pod-template-hash' }],
-        metrics: [smokeTestMetric({ ...props, previewService: this.previewService }), ...metrics],
+        metrics: [
+          smokeTestMetric({
+            ...props,
+            previewService: this.previewService,
+            serviceAccount: props.smokeTestServiceAccount,
+          }),
+          ...metrics,
+        ],
       },
     });
     this.postPromotionTemplate = postPromotionTemplateNameOf(props);
@@ -186,7 +203,14 @@ export class BlueGreenRelease extends Construct {
       labels,
       selector: props.selector,
       port: props.smokeTest.port,
+      tunnelPorts: props.tunnelPorts,
     });
+    if (props.smokeTestServiceAccount) {
+      new k8s.KubeServiceAccount(this, 'smoke-test-account', {
+        metadata: { name: props.smokeTestServiceAccount, labels: smokeTestLabels(labels, name) },
+        automountServiceAccountToken: false,
+      });
+    }
 
     const analysisArgs = [
       { name: 'service-name', value: name },
@@ -319,6 +343,8 @@ export function smokeTestMetric(props: {
   readonly namespace: string;
   readonly previewService: string;
   readonly smokeTest: SmokeTestTarget;
+  /** @default - the namespace's `default` ServiceAccount */
+  readonly serviceAccount?: string;
 }): AnalysisTemplateSpecMetrics {
   const target = props.smokeTest;
   const host = `${props.previewService}.${props.namespace}.svc`;
@@ -351,6 +377,7 @@ export function smokeTestMetric(props: {
             metadata: { labels },
             spec: {
               restartPolicy: 'Never',
+              serviceAccountName: props.serviceAccount,
               automountServiceAccountToken: false,
               enableServiceLinks: false,
               securityContext: {
@@ -394,6 +421,8 @@ export interface SmokeTestNetworkPolicyProps {
   readonly selector: Record<string, string>;
   /** The port the smoke test reaches. */
   readonly port: PortConfig;
+  /** Further ports it reaches the same pods on: a service mesh's tunnel. @default - none */
+  readonly tunnelPorts?: readonly PortConfig[];
 }
 
 export class SmokeTestNetworkPolicy extends Construct {
@@ -408,7 +437,10 @@ export class SmokeTestNetworkPolicy extends Construct {
         egress: [
           {
             to: [{ podSelector: { matchLabels: props.selector } }],
-            ports: [{ port: k8s.IntOrString.fromNumber(port.port), protocol: port.protocol ?? 'TCP' }],
+            ports: [port, ...(props.tunnelPorts ?? [])].map((p) => ({
+              port: k8s.IntOrString.fromNumber(p.port),
+              protocol: p.protocol ?? 'TCP',
+            })),
           },
         ],
       },

@@ -15,6 +15,8 @@ export interface TargetNamespaceProps {
   readonly labels?: Record<string, string>;
   /** Chart without a namespace, for the cluster-scoped Namespace object. */
   readonly clusterScope: Chart;
+  /** Labels of the Namespace object only, such as a service mesh's enrollment label. @default - none */
+  readonly namespaceLabels?: Record<string, string>;
 }
 
 /**
@@ -30,6 +32,7 @@ export class TargetNamespace extends Construct {
         name: props.namespace,
         labels: {
           ...props.labels,
+          ...props.namespaceLabels,
           'pod-security.kubernetes.io/enforce': level,
           'pod-security.kubernetes.io/enforce-version': version,
           'pod-security.kubernetes.io/audit': level,

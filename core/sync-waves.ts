@@ -42,6 +42,9 @@ const WAVE_OF_KIND: Record<string, number> = {
   Secret: WAVES.config,
   ConfigMap: WAVES.config,
   NetworkPolicy: WAVES.network,
+  // the mesh's policies are the network's second layer: in place before a pod can call
+  PeerAuthentication: WAVES.network,
+  AuthorizationPolicy: WAVES.network,
   Service: WAVES.services,
   PersistentVolumeClaim: WAVES.services,
   PodDisruptionBudget: WAVES.services,

@@ -1,12 +1,14 @@
 import { ServiceConfig, TargetConfig } from '../config/types';
 import { selectorLabels } from '../charts/service-props';
 import { LABEL } from '../constructs/labels';
-import { cidrInside, wideCidrs, WIDEST_PREFIX } from '../core/cidr';
+import { cidrContains, cidrInside, wideCidrs, WIDEST_PREFIX } from '../core/cidr';
+import { HBONE_PORT, meshNamespacesOf, PROBE_SNAT_ADDRESS } from '../config/mesh-rules';
+import { meshOf } from '../config/model';
+import { NAMESPACE_NAME_LABEL } from '../constructs/network-policies';
 import { Manifest, Obj } from '../core/manifest';
 import { podTemplateOf } from './pod-security';
 import { isReason } from '../core/reason';
 import { Collector, collectorOf, samplingRatioOf } from '../config/tracing-rules';
-import { NAMESPACE_NAME_LABEL } from '../constructs/network-policies';
 
 /** A broken network rule, in the shape pipeline/policy.ts reports. */
 export interface NetworkFinding {
@@ -168,7 +170,7 @@ export function checkNetworkPolicies(config: TargetConfig, manifests: readonly M
   }
 
   // one group per workload (the policies that select its pods), one per policy that selects none
-  const groups: Array<{ policies: Obj[]; service?: ServiceConfig }> = [];
+  const groups: Array<{ policies: Obj[]; service?: ServiceConfig; workload?: Obj }> = [];
   const order = new Map(policies.map((p, i) => [p, i]));
   const used = new Set<Obj>();
   for (const m of manifests as readonly Obj[]) {
@@ -187,6 +189,7 @@ export function checkNetworkPolicies(config: TargetConfig, manifests: readonly M
     groups.push({
       policies: selecting,
       service: config.services[labels[LABEL.name] ?? m.metadata?.labels?.[LABEL.name] ?? m.metadata?.name],
+      workload: m,
     });
   }
   for (const p of policies) if (!used.has(p)) groups.push({ policies: [p], service: serviceOfPolicy(p) });
@@ -245,6 +248,151 @@ export function checkNetworkPolicies(config: TargetConfig, manifests: readonly M
       }
     }
   }
+  findings.push(...checkMeshPorts(config, policies, groups));
+  return findings;
+}
+
+const hasPort = (rule: Obj, port: number) =>
+  (rule.ports ?? []).some((p: Obj) => p.port === port && (p.protocol ?? 'TCP') === 'TCP');
+/** A block aimed at ztunnel's probe address: it holds the address and lies inside the link-local range (a wide block that happens to hold it is judged as wide, not as this). */
+const probeAddressIn = (peer: Obj) =>
+  peer?.ipBlock?.cidr !== undefined &&
+  cidrContains(String(peer.ipBlock.cidr), PROBE_SNAT_ADDRESS) &&
+  cidrInside(String(peer.ipBlock.cidr), '169.254.0.0/16');
+
+/** The TCP ports the kubelet probes on a pod template's containers (HTTP, TCP and gRPC probes), named ports resolved. */
+export function probePortsOfTemplate(template: Obj | undefined): number[] {
+  const containers: Obj[] = template?.spec?.containers ?? [];
+  const named = new Map<string, number>(
+    containers.flatMap((c) => (c.ports ?? []).map((p: Obj): [string, number] => [p.name, p.containerPort])),
+  );
+  const ports = new Set<number>();
+  for (const c of containers) {
+    for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
+      const ref = probe?.httpGet?.port ?? probe?.tcpSocket?.port ?? probe?.grpc?.port;
+      const port = typeof ref === 'number' ? ref : named.get(ref);
+      if (port !== undefined) ports.add(port);
+    }
+  }
+  return [...ports].sort((a, b) => a - b);
+}
+
+/**
+ * The NetworkPolicies and Istio ambient's own ports ("Ambient and Kubernetes NetworkPolicy"):
+ * with the mesh on, connections between meshed pods arrive as HBONE on port 15008, so a rule that
+ * admits pods of the mesh (this namespace, Prometheus', the ingress controller's) on a TCP port
+ * must admit 15008 from them too, or the flow is dropped; 15008 is opened to nobody outside the
+ * mesh; and the kubelet's probes, which ztunnel sends from 169.254.7.127, are admitted from that
+ * address on each probed port and on no other. With the mesh off, neither 15008 nor that address
+ * has any business in a policy.
+ */
+function checkMeshPorts(
+  config: TargetConfig,
+  policies: readonly Obj[],
+  groups: ReadonlyArray<{ policies: Obj[]; workload?: Obj }>,
+): NetworkFinding[] {
+  const findings: NetworkFinding[] = [];
+  const mesh = meshOf(config);
+  const sides: Array<[string, string]> = [
+    ['ingress', 'from'],
+    ['egress', 'to'],
+  ];
+  const meshed = meshNamespacesOf(config);
+  const inMesh = (peer: Obj) =>
+    !peer.ipBlock &&
+    (peer.namespaceSelector === undefined ||
+      meshed.has(peer.namespaceSelector?.matchLabels?.[NAMESPACE_NAME_LABEL] as string));
+  for (const policy of policies) {
+    for (const [side, peersKey] of sides) {
+      (policy.spec?.[side] ?? []).forEach((rule: Obj, i: number) => {
+        const peers: Obj[] = rule[peersKey] ?? [];
+        const at = `spec.${side}[${i}]`;
+        const tunnel = hasPort(rule, HBONE_PORT);
+        if (!mesh) {
+          if (tunnel)
+            findings.push({
+              rule: 'network-mesh-ports',
+              manifest: policy as Manifest,
+              field: `${at}.ports`,
+              message: `opens port ${HBONE_PORT} (Istio ambient's HBONE tunnel), but the target has no mesh`,
+              fix: 'remove the port, or turn the mesh on (mesh.mode: ambient)',
+            });
+          peers.forEach((peer, j) => {
+            if (probeAddressIn(peer))
+              findings.push({
+                rule: 'network-mesh-ports',
+                manifest: policy as Manifest,
+                field: `${at}.${peersKey}[${j}].ipBlock`,
+                message: `admits ${PROBE_SNAT_ADDRESS}, the address ztunnel gives the kubelet's probes, but the target has no mesh`,
+                fix: 'remove the peer, or turn the mesh on (mesh.mode: ambient)',
+              });
+          });
+          return;
+        }
+        if (!peers.length) return; // reported above as allowing every peer
+        const tcp = (rule.ports ?? []).some((p: Obj) => (p.protocol ?? 'TCP') === 'TCP' && p.port !== HBONE_PORT);
+        if (peers.every(inMesh) && tcp && !tunnel)
+          findings.push({
+            rule: 'network-mesh-ports',
+            manifest: policy as Manifest,
+            field: `${at}.ports`,
+            message: `admits pods of the mesh on ${(rule.ports ?? []).map((p: Obj) => p.port).join(', ')} but not on ${HBONE_PORT}, where ztunnel carries their connections (HBONE): the flow would be dropped`,
+            fix: `add port ${HBONE_PORT}/TCP to the rule (charts/service-props.ts adds it when mesh.mode is ambient)`,
+          });
+        if (tunnel && !peers.every(inMesh))
+          findings.push({
+            rule: 'network-mesh-ports',
+            manifest: policy as Manifest,
+            field: `${at}.ports`,
+            message: `opens port ${HBONE_PORT} (HBONE) ${side === 'ingress' ? 'from' : 'to'} peers outside the mesh (address blocks or namespaces not enrolled: the mesh spans ${[...meshed].join(', ')})`,
+            fix: `open ${HBONE_PORT} only between pods of the mesh`,
+          });
+        if (side === 'egress')
+          peers.forEach((peer, j) => {
+            if (probeAddressIn(peer))
+              findings.push({
+                rule: 'network-mesh-ports',
+                manifest: policy as Manifest,
+                field: `${at}.${peersKey}[${j}].ipBlock`,
+                message: `sends to ${PROBE_SNAT_ADDRESS}, the address ztunnel gives the kubelet's probes, which only ever connects to the pods`,
+                fix: 'remove the peer',
+              });
+          });
+      });
+    }
+  }
+  if (!mesh) return findings;
+  // per workload: the probe address admitted on exactly its probed ports
+  for (const group of groups) {
+    if (!group.workload) continue;
+    const probed = probePortsOfTemplate(podTemplateOf(group.workload));
+    const admitted = new Set<number>();
+    for (const policy of group.policies) {
+      (policy.spec?.ingress ?? []).forEach((rule: Obj, i: number) => {
+        if (!(rule.from ?? []).some(probeAddressIn)) return;
+        for (const p of rule.ports ?? []) {
+          admitted.add(p.port);
+          if (!probed.includes(p.port))
+            findings.push({
+              rule: 'network-mesh-ports',
+              manifest: policy as Manifest,
+              field: `spec.ingress[${i}].ports`,
+              message: `admits ${PROBE_SNAT_ADDRESS} (ztunnel's address for the kubelet's probes) on ${p.port}, which no probe of ${group.workload!.kind} "${group.workload!.metadata?.name}" uses`,
+              fix: `admit the probe address on the probed ports only (${probed.join(', ') || 'none'})`,
+            });
+        }
+      });
+    }
+    const missing = probed.filter((port) => !admitted.has(port));
+    if (missing.length && group.policies.some((p) => (p.spec?.policyTypes ?? []).includes('Ingress')))
+      findings.push({
+        rule: 'network-mesh-ports',
+        manifest: group.policies[group.policies.length - 1] as Manifest,
+        field: 'spec.ingress',
+        message: `the kubelet probes ${group.workload.kind} "${group.workload.metadata?.name}" on ${missing.join(', ')}, and in the ambient mesh its probes come from ${PROBE_SNAT_ADDRESS}, which no NetworkPolicy selecting these pods admits there: the pods would never become ready`,
+        fix: `admit ${PROBE_SNAT_ADDRESS}/32 on the probed ports (charts/service-props.ts does when mesh.mode is ambient)`,
+      });
+  }
   return findings;
 }
 
@@ -279,7 +427,9 @@ export function portsToCollector(rule: Obj, collector: Collector): { every: bool
 /**
  * Tracing over the synthesized NetworkPolicies: every traced workload may reach the collector on
  * its OTLP port (or its spans are lost without a sound), and no workload reaches an in-cluster
- * collector on any other port, nor at all when it is not traced. Exactly the one flow.
+ * collector on any other port, nor at all when it is not traced. Exactly the one flow; with the
+ * ambient mesh on and the collector in one of its namespaces, the flow travels as HBONE, so 15008
+ * belongs to it too.
  */
 function checkTracingFlows(
   config: TargetConfig,
@@ -293,6 +443,12 @@ function checkTracingFlows(
         .map(([k, v]) => `${k}=${v}`)
         .join(', ')}) in namespace "${collector.inCluster.namespace}"`
     : `the collector's external peer "${collector.external!.name}" (${collector.external!.cidrs.join(', ')})`;
+  const tunnelled =
+    meshOf(config) !== undefined &&
+    collector.inCluster !== undefined &&
+    meshNamespacesOf(config).has(collector.inCluster.namespace);
+  const ownPort = (e: Obj) =>
+    e.endPort === undefined && (admitsPort(e, collector.port) || (tunnelled && admitsPort(e, HBONE_PORT)));
   for (const group of groups) {
     const service = group.service;
     if (!service || !group.policies.length) continue;
@@ -308,7 +464,7 @@ function checkTracingFlows(
         const others = opened.every
           ? ['every port']
           : opened.ports
-              .filter((e) => !(admitsPort(e, collector.port) && e.endPort === undefined))
+              .filter((e) => !ownPort(e))
               .map((e) => `${e.port}${e.endPort ? `-${e.endPort}` : ''}/${e.protocol ?? 'TCP'}`);
         if (!traced || others.length) {
           findings.push({
@@ -316,7 +472,7 @@ function checkTracingFlows(
             manifest: policy as Manifest,
             field: `spec.egress[${i}]`,
             message: traced
-              ? `lets the pods of service "${service.name}" reach ${where} on ${others.join(', ')}; tracing needs port ${collector.port}/TCP only`
+              ? `lets the pods of service "${service.name}" reach ${where} on ${others.join(', ')}; tracing needs port ${collector.port}/TCP only${tunnelled ? ` (and ${HBONE_PORT}, the mesh's tunnel)` : ''}`
               : `lets the pods of service "${service.name}", which is not traced, reach ${where}`,
             fix: traced
               ? `open the collector's OTLP port ${collector.port} only (charts/service-props.ts, tracingEgressOf)`

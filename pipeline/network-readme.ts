@@ -1,3 +1,4 @@
+import { PROBE_SNAT_ADDRESS } from '../config/mesh-rules';
 import { TargetConfig } from '../config/types';
 import { Manifest, Obj, ofKind } from '../core/manifest';
 
@@ -85,6 +86,8 @@ export function allowedFlows(
     });
   };
   const external = (cidr: string) => {
+    if (cidr === `${PROBE_SNAT_ADDRESS}/32`)
+      return node({ id: 'kubelet_probes', text: `kubelet probes via ztunnel<br/>${cidr}`, shape: 'external' });
     const peer = Object.values(config.externals).find((e) => e.cidrs.includes(cidr));
     return peer
       ? node({ id: idOf('ext', peer.name), text: `${peer.name}<br/>${peer.cidrs.join('<br/>')}`, shape: 'external' })

@@ -5,6 +5,7 @@ import { renderPlacementSection } from './placement-readme';
 import { renderCapacitySection } from './capacity-readme';
 import { renderDeliverySection } from './delivery-readme';
 import { renderIngressSection } from './ingress-readme';
+import { renderMeshSection } from './mesh-readme';
 import { renderMonitoringSection } from './monitoring-readme';
 import { renderApiAccessSection, renderNetworkSection } from './network-readme';
 import { renderReplicationSection } from './replication-readme';
@@ -23,6 +24,7 @@ export const README_SECTIONS: readonly ReadmeSection[] = [
   renderAutoscalingSection,
   renderPlacementSection,
   renderNetworkSection,
+  renderMeshSection,
   renderApiAccessSection,
   renderReplicationSection,
   renderIngressSection,

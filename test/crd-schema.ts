@@ -15,6 +15,9 @@ const CRD_FILES: Record<string, string> = {
   ServiceMonitor: 'monitoring.coreos.com_servicemonitors.yaml',
   PodMonitor: 'monitoring.coreos.com_podmonitors.yaml',
   ScaledObject: 'keda.sh_scaledobjects.yaml',
+  // Istio's CRDs come in one file of many documents
+  AuthorizationPolicy: 'istio-crd-all.gen.yaml',
+  PeerAuthentication: 'istio-crd-all.gen.yaml',
 };
 
 const compiled = new Map<string, ValidateFunction>();
@@ -30,7 +33,10 @@ export function crdErrors(manifest: Manifest): string[] {
   if (!validate) {
     const file = CRD_FILES[manifest.kind];
     if (!file) throw new Error(`no CRD file known for ${manifest.kind}`);
-    const crd = YAML.parse(fs.readFileSync(path.join(SHARED, 'k8s', 'crds', file), 'utf8'));
+    const crd = YAML.parseAllDocuments(fs.readFileSync(path.join(SHARED, 'k8s', 'crds', file), 'utf8'))
+      .map((d) => d.toJS())
+      .find((c) => c?.spec?.names?.kind === manifest.kind);
+    if (!crd) throw new Error(`${file} defines no ${manifest.kind}`);
     const version = manifest.apiVersion.split('/')[1];
     const served = crd.spec.versions.find((v: { name: string }) => v.name === version);
     if (!served) throw new Error(`${file} serves no version ${version}`);

@@ -27,6 +27,11 @@ interface Expected {
   readonly overrides?: Record<string, Record<string, number>>;
   /** Services that opt out. */
   readonly untraced: readonly string[];
+  /**
+   * Targets whose traced services reach the collector through the ambient mesh's tunnel as well
+   * (HBONE, port 15008): the mesh is on and the collector's namespace is enrolled in it.
+   */
+  readonly tunnelled?: readonly string[];
 }
 
 const OTEL_COLLECTOR = { 'app.kubernetes.io/name': 'opentelemetry-collector' };
@@ -63,6 +68,8 @@ const PLATFORMS: Record<string, Expected> = {
     },
     ratios: { development: undefined, staging: 1, production: 0.05 },
     untraced: [],
+    // the mesh (every environment) enrolls the monitoring namespace, where Jaeger runs
+    tunnelled: ['staging', 'production'],
   },
   // seeds/003: "Distributed Tracing: Request tracing across microservices"
   'signal-trading-system': {
@@ -73,6 +80,8 @@ const PLATFORMS: Record<string, Expected> = {
     collector: { namespace: 'signal-trading-monitoring', labels: OTEL_COLLECTOR },
     ratios: { development: undefined, staging: 1, production: 0.05 },
     untraced: ['redis'],
+    // the mesh (staging, production) enrolls the monitoring namespace, the collector's
+    tunnelled: ['staging', 'production'],
   },
 };
 
@@ -194,6 +203,18 @@ describe.each(cases)('tracing of %s, target %s', (name, target) => {
       expect(net.mayReach(from, expected.collector, expected.port, 'UDP')).toBe(false);
       expect(net.mayReach(from, stranger, expected.port)).toBe(false);
       expect(net.mayReach(from, { ...expected.collector, namespace: 'default' }, expected.port)).toBe(false);
+    }
+  });
+
+  it('opens the mesh tunnel (15008) to the collector exactly when the mesh carries that flow', () => {
+    // ATS's collector (namespace observability) is outside its mesh: its spans leave on 4317 alone
+    const tunnelled = expected.tunnelled?.includes(target) ?? false;
+    for (const service of Object.keys(config.services)) {
+      const from = podOf(manifests, service);
+      expect({ service, hbone: net.mayReach(from, expected.collector, 15008) }).toEqual({
+        service,
+        hbone: tunnelled && traced(service),
+      });
     }
   });
 

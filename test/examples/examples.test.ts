@@ -15,6 +15,7 @@ import { onDemandNodesOf, spotNodeOf } from '../../pipeline/placement-check';
 import { synthesizeAll, TargetOutput } from '../../pipeline/synth';
 import { crdErrors } from '../crd-schema';
 import { ROOT, runSynth } from '../helpers';
+import { disagreements, mayCallByMesh, mayCallByNetwork } from '../mesh-evaluator';
 
 /**
  * The five seed systems of ../shared/seeds, each an environments/ configuration under examples/
@@ -45,6 +46,8 @@ const CRD_KINDS = [
   'ServiceMonitor',
   'PodMonitor',
   'ScaledObject',
+  'AuthorizationPolicy',
+  'PeerAuthentication',
 ];
 
 const cache = new Map<string, { configs: TargetConfig[]; outputs: TargetOutput[] }>();
@@ -632,5 +635,56 @@ describe('Alphintra (seeds/004)', () => {
     )!;
     expect(execution.expr).toMatch(/histogram_quantile\(0\.99,[\s\S]*> 0\.01$/);
     expect(find(prod, 'Rollout', 'trading-api')).toBeDefined();
+  });
+});
+
+/**
+ * The seeds that ask for a service mesh: Alphintra ("mTLS encryption for all service
+ * communication", every environment), Signal Trading System ("service mesh encryption") and
+ * Autonomous Trading System ("service mesh configuration for traffic switching"), staging and
+ * production. Each such target is asked, for every pair of services and every port, whether the
+ * call may happen: the NetworkPolicies, the AuthorizationPolicies and the configured graph agree.
+ */
+const MESHED: Array<[string, string[]]> = [
+  ['alphintra', ['development', 'staging', 'production']],
+  ['signal-trading-system', ['staging', 'production']],
+  ['autonomous-trading-system', ['staging', 'production']],
+];
+
+describe.each(MESHED)('the mesh of %s', (name, targets) => {
+  it.each(targets)(
+    '%s: STRICT mutual TLS in ambient mode, and both layers agree with the graph on every call',
+    (target) => {
+      const m = manifests(name, target);
+      const c = config(name, target);
+      const ns = find(m, 'Namespace', c.namespace);
+      expect(ns.metadata.labels?.['istio.io/dataplane-mode']).toBe('ambient');
+      expect((find(m, 'PeerAuthentication', 'default') as Obj).spec).toEqual({ mtls: { mode: 'STRICT' } });
+      expect(disagreements(c, m)).toEqual([]);
+    },
+  );
+
+  it('leaves the other environments without a mesh', () => {
+    for (const target of TARGETS.filter((t) => !targets.includes(t))) {
+      expect(ofKind(manifests(name, target), 'AuthorizationPolicy')).toEqual([]);
+      expect(ofKind(manifests(name, target), 'PeerAuthentication')).toEqual([]);
+    }
+  });
+});
+
+describe('the mesh of the examples that do not ask for one', () => {
+  it.each(['flashmm', 'hive-mind'])('%s has none', (name) => {
+    for (const target of TARGETS) expect(ofKind(manifests(name, target), 'AuthorizationPolicy')).toEqual([]);
+  });
+});
+
+describe("Alphintra's zero trust (seeds/004)", () => {
+  it('lets trading-api call auth-service on 8001 and broker-connector call nobody, on both layers', () => {
+    const m = manifests('alphintra', 'production');
+    for (const ask of [mayCallByNetwork, mayCallByMesh]) {
+      expect([ask.name, ask(m, 'trading-api', 'auth-service', 8001)]).toEqual([ask.name, true]);
+      expect([ask.name, ask(m, 'broker-connector', 'auth-service', 8001)]).toEqual([ask.name, false]);
+      expect([ask.name, ask(m, 'broker-connector', 'trading-api', 8080)]).toEqual([ask.name, false]);
+    }
   });
 });
