@@ -591,6 +591,24 @@ describe('Signal Trading System (seeds/003)', () => {
 });
 
 describe('Alphintra (seeds/004)', () => {
+  it('runs the broker simulator on preemptible VMs ("Preemptible VMs: for non-critical workloads"), nothing else', () => {
+    for (const target of ['development', 'staging']) {
+      expect([target, onSpot('alphintra', target)]).toEqual([target, ['broker-simulator']]);
+      const c = config('alphintra', target);
+      // GKE's label of preemptible nodes, and the taint the pool adds with the same key
+      expect(spotNodeOf(c)).toEqual({
+        labels: { 'cloud.google.com/gke-preemptible': 'true' },
+        taints: [{ key: 'cloud.google.com/gke-preemptible', value: 'true', effect: 'NoSchedule' }],
+      });
+      const pod = podTemplateOf(find(manifests('alphintra', target), 'Deployment', 'broker-simulator'))!.spec;
+      expect(mayRunOn(pod, spotNodeOf(c))).toBe(true);
+      // the pool can disappear: the on-demand nodes take the simulator back
+      expect(onDemandNodesOf(c).every((n) => mayRunOn(pod, n))).toBe(true);
+    }
+    // production has no simulator and nothing on preemptible VMs
+    expect(onSpot('alphintra', 'production')).toEqual([]);
+  });
+
   const SERVICES = ['auth-service', 'broker-connector', 'broker-simulator', 'strategy-engine', 'trading-api'];
 
   it('runs the five backend services, and no broker simulator in production', () => {
