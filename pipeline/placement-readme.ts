@@ -81,8 +81,8 @@ export function renderPlacementSection(config: TargetConfig, manifests: readonly
     'node takes its pods at once, like a node failure), and they do not move back by themselves when spot returns',
     '(IgnoredDuringExecution: the next release or a descheduler does). Their zone spread counts only nodes whose taints',
     'they tolerate (`nodeTaintsPolicy: Honor`), and the on-demand pool (cluster.nodes) holds the whole quota with a zone',
-    'drained (synth checks it): losing the spot pool costs money, not capacity. Latency-critical services (Guaranteed QoS,',
-    'pinned CPUs) and stateful ones are refused on spot.',
+    'drained (synth checks it): losing the spot pool costs money, not capacity. Latency-critical services (pinned CPUs,',
+    'Guaranteed QoS or an order latency alert) and stateful ones are refused on spot.',
     '',
   ];
   const pinnedText = [

@@ -141,6 +141,63 @@ describe('examples/', () => {
     }
   });
 
+  describe.each(EXAMPLES)("%s's README: what its seed asks, quoted from the seed, and where it is in dist/", (name) => {
+    const readme = () => fs.readFileSync(path.join(ROOT, EXAMPLES_DIR, name, 'README.md'), 'utf8');
+    /** The table of "What the seed asks of Kubernetes, and where it is": its rows' cells. */
+    const rows = () => {
+      const section = readme()
+        .split(/^## /m)
+        .find((s) => s.startsWith('What the seed asks of Kubernetes'));
+      expect(section).toBeDefined();
+      return section!
+        .split('\n')
+        .filter((line) => line.startsWith('| ') && !line.startsWith('| ---') && !line.startsWith('| the seed asks'))
+        .map((line) => line.split(' | ').map((cell) => cell.replace(/^\| |\s*\|$/g, '')));
+    };
+
+    it('names its seed and has a row per ask', () => {
+      expect(readme()).toContain(`seeds/${SEEDS[name]}`);
+      expect(rows().length).toBeGreaterThanOrEqual(3);
+    });
+
+    it('quotes the seed document word for word', () => {
+      const seedFile = fs.readdirSync(path.join(ROOT, '..', 'shared', 'seeds')).find((f) => f.startsWith(SEEDS[name]))!;
+      // the seed's markdown emphasis is not part of the words
+      const seed = fs.readFileSync(path.join(ROOT, '..', 'shared', 'seeds', seedFile), 'utf8').replace(/\*\*/g, '');
+      const quotes = rows().flatMap(([ask]) => [...ask.matchAll(/"([^"]+)"/g)].map((m) => m[1]));
+      expect(quotes.length).toBeGreaterThan(0);
+      for (const quote of quotes)
+        for (const words of quote.split(' … ').map((w) => w.trim()))
+          expect([name, words, seed.includes(words)]).toEqual([name, words, true]);
+    });
+
+    it('points at files that exist in its dist/', () => {
+      const dist = path.join(ROOT, EXAMPLES_DIR, name, 'dist');
+      /** The files a `dist/...` path names: `{a,b}` is either folder, `*` any name in the folder. */
+      const expand = (ref: string): string[] => {
+        const brace = /\{([^}]+)\}/.exec(ref);
+        if (brace) return brace[1].split(',').flatMap((alt) => expand(ref.replace(brace[0], alt)));
+        const [folder, file] = ref.replace(/^dist\//, '').split('/');
+        const folders =
+          folder === '*'
+            ? fs
+                .readdirSync(dist, { withFileTypes: true })
+                .filter((e) => e.isDirectory() && e.name !== 'argocd')
+                .map((e) => e.name)
+            : [folder];
+        return folders.flatMap((f) => {
+          const names = fs.readdirSync(path.join(dist, f));
+          const re = new RegExp(`^${(file ?? '').replace(/[.]/g, '\\.').replace(/\*/g, '.*')}$`);
+          const hits = file ? names.filter((n) => re.test(n)) : names;
+          return hits.length ? hits.map((n) => `${f}/${n}`) : [`${f}/${file} (missing)`];
+        });
+      };
+      const refs = rows().flatMap(([, , where]) => [...(where ?? '').matchAll(/`(dist\/[^`]+)`/g)].map((m) => m[1]));
+      expect(refs.length).toBeGreaterThan(0);
+      for (const ref of refs) expect([ref, expand(ref).filter((f) => f.endsWith('(missing)'))]).toEqual([ref, []]);
+    });
+  });
+
   it('names its seed in the header comment of every environment file, with the published schema', () => {
     for (const name of EXAMPLES) {
       const dir = path.join(ROOT, EXAMPLES_DIR, name, 'environments');
