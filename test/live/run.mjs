@@ -629,6 +629,35 @@ async function scenarioMaximum(ctx) {
   return result;
 }
 
+/**
+ * `kubectl drain` of `nodes` (bounded by the twin's drain timeout) while every PodDisruptionBudget
+ * of the namespace is watched each second: the drain's result, and per budget the lowest margin
+ * (healthy pods above its minimum) seen during the drain.
+ */
+async function drainWatchingBudgets(kube, ns, nodes) {
+  const worst = new Map();
+  let draining = true;
+  const watcher = (async () => {
+    while (draining) {
+      try {
+        for (const p of await kube.json(['get', 'pdb', '-n', ns])) {
+          const margin = (p.status?.currentHealthy ?? 0) - (p.status?.desiredHealthy ?? 0);
+          if (!worst.has(p.metadata.name) || margin < worst.get(p.metadata.name)) worst.set(p.metadata.name, margin);
+        }
+      } catch {
+        /* next round */
+      }
+      await sleep(1000);
+    }
+  })();
+  const r = await kube.run(
+    ['drain', ...nodes, '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${kube.bound.drainS}s`],
+    { timeoutMs: (kube.bound.drainS + 30) * 1000 },
+  );
+  draining = false;
+  await watcher;
+  return { r, worst };
+}
 /** Back to the synthesized state: releases aborted, autoscaled workloads at their minimum, objects re-applied. */
 async function restore(ctx, scalers = []) {
   const { kube, ns } = ctx;
@@ -672,27 +701,7 @@ async function scenarioDrain(ctx) {
       (n) => n.metadata.name,
     );
     const t0 = Date.now();
-    let worst = new Map();
-    let draining = true;
-    const watcher = (async () => {
-      while (draining) {
-        try {
-          for (const p of await kube.json(['get', 'pdb', '-n', ns])) {
-            const margin = (p.status?.currentHealthy ?? 0) - (p.status?.desiredHealthy ?? 0);
-            if (!worst.has(p.metadata.name) || margin < worst.get(p.metadata.name)) worst.set(p.metadata.name, margin);
-          }
-        } catch {
-          /* next round */
-        }
-        await sleep(1000);
-      }
-    })();
-    const r = await kube.run(
-      ['drain', ...names, '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${kube.bound.drainS}s`],
-      { timeoutMs: (kube.bound.drainS + 30) * 1000 },
-    );
-    draining = false;
-    await watcher;
+    const { r, worst } = await drainWatchingBudgets(kube, ns, names);
     const took = (Date.now() - t0) / 1000;
     if (r.code !== 0) {
       const blocked = [...new Set([...r.out.matchAll(/disruption budget[^\n]*/gi)].map((m) => m[0]))];
@@ -785,27 +794,7 @@ async function scenarioSpot(ctx) {
   const before = `${onSpot.length} pods of ${owners(onSpot).join(', ') || 'nothing'} on ${spotNodes.length} spot nodes`;
 
   const t0 = Date.now();
-  const worst = new Map();
-  let draining = true;
-  const watcher = (async () => {
-    while (draining) {
-      try {
-        for (const p of await kube.json(['get', 'pdb', '-n', ns])) {
-          const margin = (p.status?.currentHealthy ?? 0) - (p.status?.desiredHealthy ?? 0);
-          if (!worst.has(p.metadata.name) || margin < worst.get(p.metadata.name)) worst.set(p.metadata.name, margin);
-        }
-      } catch {
-        /* next round */
-      }
-      await sleep(1000);
-    }
-  })();
-  const r = await kube.run(
-    ['drain', ...spotNodes, '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${kube.bound.drainS}s`],
-    { timeoutMs: (kube.bound.drainS + 30) * 1000 },
-  );
-  draining = false;
-  await watcher;
+  const { r, worst } = await drainWatchingBudgets(kube, ns, spotNodes);
   const lines = [];
   if (r.code !== 0) {
     lines.push(
