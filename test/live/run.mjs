@@ -472,24 +472,28 @@ async function scenarioSpread(ctx, include = () => true) {
     if (mine.length < 2) continue;
     const constraints = w.spec.template.spec.topologySpreadConstraints ?? [];
     const parts = [];
-    // the domains are those of the nodes the pods may use (nodeTaintsPolicy and nodeAffinityPolicy
-    // Honor): a spot node is none of an on-demand workload's, a pinned pod's only the labelled nodes
+    // the domains are those of the nodes the scheduler counts, as each constraint says (Kubernetes'
+    // defaults: nodeAffinityPolicy Honor, nodeTaintsPolicy Ignore): with Honor a spot node is none of
+    // an on-demand workload's domains, and a pinned pod's are only the labelled nodes
     const template = { spec: w.spec.template.spec };
     const nodeSelector = w.spec.template.spec.nodeSelector ?? {};
-    const usable = (n) =>
+    const counted = (n, c) =>
       !n.spec.unschedulable &&
-      (n.spec.taints ?? []).every((t) => t.effect === 'PreferNoSchedule' || toleratesTaint(template, t)) &&
-      Object.entries(nodeSelector).every(([k, v]) => n.metadata.labels?.[k] === v);
+      (c?.nodeTaintsPolicy !== 'Honor' ||
+        (n.spec.taints ?? []).every((t) => t.effect === 'PreferNoSchedule' || toleratesTaint(template, t))) &&
+      ((c?.nodeAffinityPolicy ?? 'Honor') !== 'Honor' ||
+        Object.entries(nodeSelector).every(([k, v]) => n.metadata.labels?.[k] === v));
     for (const key of ['topology.kubernetes.io/zone', 'kubernetes.io/hostname']) {
+      const c = constraints.find((x) => x.topologyKey === key);
       const domains = new Map();
-      for (const n of nodes.values()) if (n.metadata.labels?.[key] && usable(n)) domains.set(n.metadata.labels[key], 0);
+      for (const n of nodes.values())
+        if (n.metadata.labels?.[key] && counted(n, c)) domains.set(n.metadata.labels[key], 0);
       for (const p of mine) {
         const d = nodes.get(p.spec.nodeName)?.metadata.labels?.[key];
         domains.set(d, (domains.get(d) ?? 0) + 1);
       }
       const counts = [...domains.values()];
       const skew = Math.max(...counts) - Math.min(...counts);
-      const c = constraints.find((x) => x.topologyKey === key);
       if (key === 'topology.kubernetes.io/zone')
         parts.push(
           [...domains.entries()]
