@@ -873,6 +873,26 @@ async function releaseOne(ctx, name) {
   const runLine = (a) =>
     `AnalysisRun ${ns}/${a.metadata.name}: ${a.status?.phase}${a.status?.message ? ` (${a.status.message})` : ''}; ${(a.status?.metricResults ?? []).map((m) => `${m.name}=${m.phase}${m.message ? ` (${m.message})` : ''}`).join(', ')}`;
 
+  /**
+   * What a failed analysis saw, to tell a wrong release from a wrong measurement: the arguments it
+   * ran with, each metric's measured values, and the pods the fixture exporter serves for the
+   * pod-template hash it queried (their image, and whether the exporter answers for them as bad).
+   */
+  const evidenceOf = (a) => {
+    const args = (a.spec?.args ?? []).map((x) => `${x.name}=${x.value}`).join(' ');
+    const hash = (a.spec?.args ?? []).find((x) => x.name === 'pod-template-hash')?.value;
+    const pods = exporter.pods
+      .filter((p) => hash && p.name.startsWith(`${name}-${hash}-`))
+      .map((p) => `${p.name} ${p.image}${exporter.badImages.has(p.image) ? ' (bad)' : ''}`);
+    return [
+      `args: ${args}`,
+      ...(a.status?.metricResults ?? []).map(
+        (m) => `${m.name}: ${(m.measurements ?? []).map((v) => `${v.phase} ${v.value ?? ''}`.trim()).join(', ')}`,
+      ),
+      `exporter's pods of ${hash}: ${pods.join(', ') || 'none'}`,
+    ];
+  };
+
   /** A patch of the Rollout; a refused patch is the scenario's failure (named with the command). */
   const patchRollout = async (what, args) => {
     const r = await kube.run(['patch', '-n', ns, `rollout.argoproj.io/${name}`, ...args]);
@@ -902,7 +922,12 @@ async function releaseOne(ctx, name) {
       );
       const failed = runs.find((a) => ['Failed', 'Error', 'Inconclusive'].includes(a.status?.phase));
       if (failed || x.status?.abort)
-        return { done: true, fail: failed ? runLine(failed) : `aborted: ${x.status?.message}`, x };
+        return {
+          done: true,
+          fail: failed ? runLine(failed) : `aborted: ${x.status?.message}`,
+          evidence: failed ? evidenceOf(failed) : [],
+          x,
+        };
       const waiting = (x.status?.pauseConditions ?? []).some((c) => c.reason === 'BlueGreenPause');
       return { done: waiting && runs.some((a) => a.status?.phase === 'Successful'), x, runs };
     },
@@ -914,6 +939,7 @@ async function releaseOne(ctx, name) {
       ok: false,
       detail: [
         `Rollout ${ns}/${name} (image ${good}): pre-promotion did not pass: ${paused.value?.fail ?? `phase ${x.status?.phase}${x.status?.message ? ` (${x.status.message})` : ''}, pauseConditions ${JSON.stringify(x.status?.pauseConditions ?? [])}`}`,
+        ...(paused.value?.evidence ?? []).map((line) => `  ${line}`),
         ...(await runsOf()).map((a) => `  ${runLine(a)}`),
       ],
     };
@@ -1036,7 +1062,7 @@ async function releaseOne(ctx, name) {
       const hash = x.status?.blueGreen?.previewSelector;
       const runs = hash && hash !== newHash ? await runsOf(hash) : [];
       const failed = runs.find((a) => ['Failed', 'Error', 'Inconclusive'].includes(a.status?.phase));
-      if (failed) return { done: true, fail: runLine(failed) };
+      if (failed) return { done: true, fail: runLine(failed), evidence: evidenceOf(failed) };
       const waiting = (x.status?.pauseConditions ?? []).some((c) => c.reason === 'BlueGreenPause');
       return {
         done: waiting && runs.some((a) => a.metadata.name.endsWith('-pre') && a.status?.phase === 'Successful'),
@@ -1052,6 +1078,7 @@ async function releaseOne(ctx, name) {
       ok: false,
       detail: [
         `Rollout ${ns}/${name} (image ${late}, healthy until promoted): pre-promotion did not pass: ${latePaused.value?.fail ?? `phase ${x.status?.phase} ${x.status?.message ?? ''}`}`,
+        ...(latePaused.value?.evidence ?? []).map((line) => `  ${line}`),
       ],
     };
   }
