@@ -912,11 +912,15 @@ async function releaseOne(ctx, name) {
 
   // 1. a good release: preview up, pre-promotion analysis passes, promotion, switch, post-promotion, scale-down
   const good = newImage(container.image, 'twin1');
+  // until the controller has seen the new image, the preview selects an earlier revision (the
+  // stable one, or the one the Maximum scenario left waiting), whose analysis is not this release's
+  const earlier = new Set([stableHash, ro.status?.blueGreen?.previewSelector]);
   let failed = await setImage(good);
   if (failed) return failed;
   const paused = await waitFor(
     async () => {
       const x = await get();
+      if (earlier.has(x.status?.blueGreen?.previewSelector)) return { done: false, x, runs: [] };
       const runs = (await runsOf()).filter(
         (a) => a.metadata.labels?.['rollouts-pod-template-hash'] === x.status?.blueGreen?.previewSelector,
       );
@@ -1054,13 +1058,20 @@ async function releaseOne(ctx, name) {
   // post-promotion analysis must fail and the active Service go back to the old pods (the rollback
   // the README promises while the old ReplicaSet is kept)
   const late = newImage(container.image, 'twin-late');
+  // until the controller has seen the new image, the preview still selects the aborted release,
+  // whose failed analysis is not this release's
+  const badHashes = new Set(
+    aborted.value.runs
+      .filter((a) => a.status?.phase === 'Failed')
+      .map((a) => a.metadata.labels['rollouts-pod-template-hash']),
+  );
   failed = await setImage(late);
   if (failed) return failed;
   const latePaused = await waitFor(
     async () => {
       const x = await get();
       const hash = x.status?.blueGreen?.previewSelector;
-      const runs = hash && hash !== newHash ? await runsOf(hash) : [];
+      const runs = hash && hash !== newHash && !badHashes.has(hash) ? await runsOf(hash) : [];
       const failed = runs.find((a) => ['Failed', 'Error', 'Inconclusive'].includes(a.status?.phase));
       if (failed) return { done: true, fail: runLine(failed), evidence: evidenceOf(failed) };
       const waiting = (x.status?.pauseConditions ?? []).some((c) => c.reason === 'BlueGreenPause');
