@@ -422,7 +422,7 @@ async function scenarioApply(ctx) {
       ),
     };
   const ready = await waitReady(kube, ns, kube.bound.availableS, t0);
-  if (!ready.ok) return { ok: false, detail: ready.lines };
+  if (!ready.ok) return { ok: false, detail: [...ready.lines, ...(await claimEvidence(kube, ns))] };
   const pods = (await kube.json(['get', 'pods', '-n', ns])).filter(
     (p) => !p.metadata.ownerReferences?.some((o) => o.kind === 'Job'),
   );
@@ -518,6 +518,25 @@ async function scenarioSpread(ctx, include = () => true) {
   return problems.length
     ? { ok: false, detail: problems }
     : { ok: true, detail: report.join(', ') || 'no multi-replica workload' };
+}
+
+/**
+ * The claims of the namespace that are not Bound, each with the twin's static volume made for it
+ * (storageObjects): its phase and claimRef. The binder of kube-controller-manager binds them; one
+ * CI run saw a claim stay Pending for four minutes, unexplained, and this says what it was waiting on.
+ */
+async function claimEvidence(kube, ns) {
+  const claims = (await kube.json(['get', 'pvc', '-n', ns])).filter((c) => c.status?.phase !== 'Bound');
+  if (!claims.length) return [];
+  const volumes = await kube.json(['get', 'pv']);
+  return claims.map((c) => {
+    const pv = volumes.find((v) => v.spec.claimRef?.namespace === ns && v.spec.claimRef?.name === c.metadata.name);
+    return `  PersistentVolumeClaim ${ns}/${c.metadata.name}: ${c.status?.phase}, class ${c.spec.storageClassName ?? '-'}, ${c.spec.resources?.requests?.storage}; ${
+      pv
+        ? `PersistentVolume ${pv.metadata.name}: ${pv.status?.phase}, class ${pv.spec.storageClassName || '-'}, ${pv.spec.capacity?.storage}, claimRef uid ${pv.spec.claimRef?.uid ?? '-'}`
+        : 'no PersistentVolume made for it'
+    }`;
+  });
 }
 
 async function quotaUsed(kube, ns) {
