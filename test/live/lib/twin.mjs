@@ -31,7 +31,18 @@ export async function startControllers({ assets, dir, cp }) {
   const scheduler = startProcess(
     'kube-scheduler',
     path.join(assets, 'kube-scheduler'),
-    [`--kubeconfig=${cp.kubeconfig}`, '--bind-address=127.0.0.1', '--secure-port=0', '--leader-elect=false', '--v=1'],
+    [
+      `--kubeconfig=${cp.kubeconfig}`,
+      '--bind-address=127.0.0.1',
+      '--secure-port=0',
+      '--leader-elect=false',
+      // a pod left unschedulable (e.g. its claim not yet bound) is retried on the event that could
+      // help it, and otherwise only after this long (default 5 minutes, longer than the twin's
+      // Apply bound): if that event is missed the pod would wait past the scenario. The twin's
+      // clock is compressed like the rest of it (still a 1.28 flag, deprecated)
+      '--pod-max-in-unschedulable-pods-duration=20s',
+      '--v=1',
+    ],
     path.join(dir, 'kube-scheduler.log'),
   );
   const kwokPort = await freePort();
