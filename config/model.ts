@@ -93,11 +93,6 @@ export function latencyCriticalBecause(service: LatencyFacts): string[] {
   return reasons;
 }
 
-/** Whether a service is latency-critical (`latencyCriticalBecause` gives a reason). */
-export function isLatencyCritical(service: LatencyFacts): boolean {
-  return latencyCriticalBecause(service).length > 0;
-}
-
 /** Whether a service keeps state on a volume of its own: a StatefulSet, or a service with storage. */
 export function isStateful(service: Pick<ServiceConfig, 'workload' | 'storage'>): boolean {
   return service.workload === 'statefulset' || service.storage !== undefined;

@@ -321,13 +321,19 @@ describe('the HPA/VPA conflict is refused', () => {
   });
 });
 
+/** A chart holding a Deployment `gateway` that sets `replicas: 3` itself. */
+function chartWithFixedReplicas(): Chart {
+  const chart = new Chart(new App({ outdir: 'unused' }), 'staging', { disableResourceNameHashes: true });
+  new k8s.KubeDeployment(chart, 'gateway', {
+    metadata: { name: 'gateway' },
+    spec: { replicas: 3, selector: {}, template: {} },
+  });
+  return chart;
+}
+
 describe('an HPA and fixed replicas on the same workload', () => {
   it('is refused: the HPA owns spec.replicas', () => {
-    const chart = new Chart(new App({ outdir: 'unused' }), 'staging', { disableResourceNameHashes: true });
-    new k8s.KubeDeployment(chart, 'gateway', {
-      metadata: { name: 'gateway' },
-      spec: { replicas: 3, selector: {}, template: {} },
-    });
+    const chart = chartWithFixedReplicas();
     const autoscaling = new ServiceAutoscaling(chart, 'autoscaling', {
       workload: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'gateway', selector: {} },
       replicas: { min: 2, max: 4 },
@@ -694,11 +700,7 @@ describe('KEDA ScaledObjects for trading metrics', () => {
   });
 
   it('is refused by the construct when the workload also sets replicas', () => {
-    const chart = new Chart(new App({ outdir: 'unused' }), 'staging', { disableResourceNameHashes: true });
-    new k8s.KubeDeployment(chart, 'gateway', {
-      metadata: { name: 'gateway' },
-      spec: { replicas: 3, selector: {}, template: {} },
-    });
+    const chart = chartWithFixedReplicas();
     const autoscaling = new ServiceAutoscaling(chart, 'autoscaling', {
       workload: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'gateway', selector: {} },
       replicas: { min: 2, max: 4 },
