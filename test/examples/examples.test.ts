@@ -399,13 +399,31 @@ describe('FlashMM (seeds/000)', () => {
 
   it('keeps the market maker off spot capacity (latency-critical by its order latency alert), and redis (its volume)', () => {
     for (const target of TARGETS) {
-      expect([target, onSpot('flashmm', target)]).toEqual([target, []]);
+      expect([target, onSpot('flashmm', target).filter((s) => s !== 'load-generator')]).toEqual([target, []]);
       const { services } = config('flashmm', target);
       expect([target, services.flashmm.placement ?? 'on-demand', services.redis.placement ?? 'on-demand']).toEqual([
         target,
         'on-demand',
         'on-demand',
       ]);
+    }
+  });
+
+  it('runs the staging load test on spot capacity ("Cost optimization with spot instances"), falling back to on-demand', () => {
+    expect(onSpot('flashmm', 'staging')).toEqual(['load-generator']);
+    const c = config('flashmm', 'staging');
+    const pod = podTemplateOf(find(manifests('flashmm', 'staging'), 'Deployment', 'load-generator'))!.spec;
+    expect(mayRunOn(pod, spotNodeOf(c))).toBe(true);
+    // the pool can be reclaimed: the on-demand nodes take the load test back
+    expect(onDemandNodesOf(c).every((n) => mayRunOn(pod, n))).toBe(true);
+    // it drives the market maker's API, and nothing else may reach it but Prometheus's scrape
+    const load = find(manifests('flashmm', 'staging'), 'NetworkPolicy', 'load-generator') as Obj;
+    expect(JSON.stringify(load.spec.egress)).toContain('"port":8000');
+    expect(JSON.stringify(load.spec.ingress)).not.toContain('"port":8000');
+    // no load test in development or production, and nothing else on spot there
+    for (const target of ['development', 'production']) {
+      expect([target, Object.keys(config('flashmm', target).services).sort()]).toEqual([target, ['flashmm', 'redis']]);
+      expect([target, onSpot('flashmm', target)]).toEqual([target, []]);
     }
   });
 
