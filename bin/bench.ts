@@ -47,17 +47,21 @@ function measure(command: string, args: string[], options: { cwd?: string; env?:
   });
   const wallMs = performance.now() - started;
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${result.stderr}${result.stdout}`);
-  const lines = fs.existsSync(probe)
-    ? fs
-        .readFileSync(probe, 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => l.split(' ').map(Number))
-    : [[0, 0]];
+  // one line per process and per worker thread ended; a process's figures only grow, so its
+  // largest are its own (the worker threads' CPU included), and the processes' CPU adds up
+  const perProcess = new Map<number, [number, number]>();
+  if (fs.existsSync(probe)) {
+    for (const line of fs.readFileSync(probe, 'utf8').trim().split('\n')) {
+      const [pid, rss, cpu] = line.split(' ').map(Number);
+      const [maxRss, maxCpu] = perProcess.get(pid) ?? [0, 0];
+      perProcess.set(pid, [Math.max(maxRss, rss), Math.max(maxCpu, cpu || 0)]);
+    }
+  }
+  const figures = [...perProcess.values()];
   return {
     wallMs,
-    rssKiB: Math.max(...lines.map(([rss]) => rss)),
-    cpuMs: lines.reduce((sum, [, cpu]) => sum + (cpu || 0), 0) / 1000,
+    rssKiB: Math.max(0, ...figures.map(([rss]) => rss)),
+    cpuMs: figures.reduce((sum, [, cpu]) => sum + cpu, 0) / 1000,
   };
 }
 

@@ -1,24 +1,49 @@
 /**
- * The body of a synth worker thread (pipeline/parallel-synth.ts): synthesizes the targets it is
- * given (one request, after the worker has loaded the constructs), one after the other, and
- * posts each result as soon as it is ready; a target given a staging folder has its files
- * written there instead of sent.
+ * The body of a synth worker thread (pipeline/parallel-synth.ts): takes the steps it is given (one
+ * request, after the worker has loaded the constructs), one after the other, and posts each
+ * target's result as soon as it is ready; a target given a staging folder has its files written
+ * there instead of sent. A target it only builds goes, built, to the worker that finishes it.
  */
-import { parentPort } from 'worker_threads';
+import { MessagePort, parentPort } from 'worker_threads';
 import { describeFsError, writeFolder } from './output';
-import { outline, WorkerReply, WorkerRequest } from './parallel-synth';
+import { outline, WorkerReply, WorkerRequest, WorkerStep } from './parallel-synth';
 import { preloadSecretRules } from '../core/secret-scan';
-import { synthTargetResult, TargetOutput } from './synth';
+import { buildTarget, BuiltTarget, finishTarget, synthTargetResult, TargetOutput, TargetResult } from './synth';
 
 // while the main thread reads the configuration: the secret scan's rules (pipeline/secret-check.ts)
 preloadSecretRules();
 
-// one request per worker: its targets, sent once the configuration is read
-parentPort!.once('message', (request: WorkerRequest) => {
-  for (const { index, config, stageDir } of request.configs) {
+/** The built target the worker at the other end of `port` sends. */
+function receive(port: MessagePort): Promise<BuiltTarget> {
+  return new Promise((resolve) =>
+    port.once('message', (built: BuiltTarget) => {
+      port.close();
+      resolve(built);
+    }),
+  );
+}
+
+async function resultOf(step: WorkerStep): Promise<TargetResult | undefined> {
+  switch (step.part) {
+    case 'all':
+      return synthTargetResult(step.config);
+    case 'build':
+      // the finishing worker answers for the target, problems included
+      step.port!.postMessage(buildTarget(step.config));
+      return undefined;
+    case 'finish':
+      return finishTarget(step.config, await receive(step.port!));
+  }
+}
+
+// one request per worker: its steps, sent once the configuration is read
+parentPort!.once('message', async (request: WorkerRequest) => {
+  for (const step of request.steps) {
+    const { index, config, stageDir } = step;
     let reply: WorkerReply;
     try {
-      const result = synthTargetResult(config);
+      const result = await resultOf(step);
+      if (!result) continue;
       let output: TargetOutput | undefined;
       if (result.output) {
         output = { ...result.output, manifests: result.output.manifests.map(outline) };
@@ -36,6 +61,7 @@ parentPort!.once('message', (request: WorkerRequest) => {
           : { index, error: `${config.target}: ${(error as Error).message}` };
     }
     parentPort!.postMessage(reply);
-    if (reply.error !== undefined) break;
+    if (reply.error !== undefined) return;
   }
+  parentPort!.postMessage({ index: -1, done: true } satisfies WorkerReply);
 });

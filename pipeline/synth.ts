@@ -111,10 +111,32 @@ export interface TargetResult {
   readonly problems: string[];
 }
 
-/** Builds, validates, checks policy, scans for secrets and renders one target. */
-export function synthTargetResult(config: TargetConfig): TargetResult {
+/**
+ * One target built (the first half of `synthTargetResult`): its construct tree validated and turned
+ * into manifests, the quota and drain checks of the whole namespace passed; or the problems that
+ * refused it. Plain data, so a synth worker can hand it to another (pipeline/parallel-synth.ts).
+ */
+export interface BuiltTarget {
+  readonly manifests?: Manifest[];
+  readonly capacity?: Capacity;
+  readonly problems: string[];
+}
+
+/** Builds and validates one target and checks its capacity (see `BuiltTarget`). */
+export function buildTarget(config: TargetConfig): BuiltTarget {
   try {
-    const { manifests, capacity } = synthTargetWithCapacity(config);
+    return { ...synthTargetWithCapacity(config), problems: [] };
+  } catch (error) {
+    if (error instanceof SynthError) return { problems: error.problems };
+    throw error;
+  }
+}
+
+/** The second half of `synthTargetResult`: checks policy, scans for secrets and renders a built target. */
+export function finishTarget(config: TargetConfig, built: BuiltTarget): TargetResult {
+  const { manifests, capacity } = built;
+  if (!manifests) return { problems: built.problems };
+  try {
     const problems = [...checkPolicies(config, manifests), ...checkApiServerRules(config.target, manifests)].map(
       formatViolation,
     );
@@ -129,6 +151,11 @@ export function synthTargetResult(config: TargetConfig): TargetResult {
     if (error instanceof SynthError) return { problems: error.problems };
     throw error;
   }
+}
+
+/** Builds, validates, checks policy, scans for secrets and renders one target. */
+export function synthTargetResult(config: TargetConfig): TargetResult {
+  return finishTarget(config, buildTarget(config));
 }
 
 /**

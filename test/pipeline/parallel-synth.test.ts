@@ -3,7 +3,13 @@ import * as os from 'os';
 import * as path from 'path';
 import { loadPlatform } from '../../config/load';
 import { generatePlatform } from '../../bin/bench-generate';
-import { PARALLEL_MIN_SERVICES, synthesizeInParallel, workerCount } from '../../pipeline/parallel-synth';
+import {
+  PARALLEL_MIN_SERVICES,
+  planWork,
+  PlannedStep,
+  synthesizeInParallel,
+  workerCount,
+} from '../../pipeline/parallel-synth';
 import { synthesizeAll, SynthError } from '../../pipeline/synth';
 import { copyEnvironments, edit, ENVIRONMENTS, referencePlatform } from '../helpers';
 
@@ -88,6 +94,118 @@ describe('synthesis on worker threads', () => {
     })();
     expect(serial.length).toBeGreaterThan(0);
     await expect(synthesizeInParallel(configs, 2)).rejects.toMatchObject({ name: 'SynthError', problems: serial });
+  });
+
+  it('hands a built target to another worker when whole targets cannot be shared out evenly, with the same files', async () => {
+    const { configs, outputs } = referencePlatform();
+    // three targets on two workers: one worker would have two whole targets to synthesize
+    const three = configs.slice(0, 3);
+    const plan = planWork(
+      three.map((c) => Object.keys(c.services).length),
+      2,
+    );
+    expect(plan.flat().filter((s) => s.part === 'build')).toHaveLength(1);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'staged-'));
+    const parallel = await synthesizeInParallel(three, 2, undefined, undefined, (folder) => path.join(dir, folder));
+    const expected = outputs.slice(0, 3);
+    expect(parallel.slice(0, 3).map((o) => o.folder)).toEqual(expected.map((o) => o.folder));
+    parallel.slice(0, 3).forEach((output, i) => {
+      expect(output.staged).toBe(true);
+      const written = fs.readdirSync(path.join(dir, output.folder)).sort();
+      expect(written).toEqual([...expected[i].files.keys()].sort());
+      for (const file of written)
+        expect(fs.readFileSync(path.join(dir, output.folder, file), 'utf8')).toBe(expected[i].files.get(file));
+      expect(output.capacity).toEqual(expected[i].capacity);
+    });
+  });
+
+  it('reports the problems of a target that was handed over, from the worker that refused it', async () => {
+    const dir = copyEnvironments();
+    // the quota of staging is too small for its services at maximum scale: refused while it is built
+    edit(dir, 'staging.yaml', 'requests: { cpu: "20", memory: 40Gi,', 'requests: { cpu: "1", memory: 40Gi,');
+    // staging first: of three alike, the plan hands the first over
+    const all = loadPlatform(dir);
+    const configs = ['staging', 'development', 'production-eu-west-1'].map((t) => all.find((c) => c.target === t)!);
+    const serial = (() => {
+      try {
+        synthesizeAll(configs);
+        return [];
+      } catch (error) {
+        return (error as SynthError).problems;
+      }
+    })();
+    expect(serial.length).toBeGreaterThan(0);
+    // staging is the target handed over: refused by the worker that builds it, reported by the other
+    const built = planWork(
+      configs.map((c) => Object.keys(c.services).length),
+      2,
+    )
+      .flat()
+      .find((s) => s.part === 'build')!;
+    expect(configs[built.index].target).toBe('staging');
+    await expect(synthesizeInParallel(configs, 2)).rejects.toMatchObject({ name: 'SynthError', problems: serial });
+  });
+
+  describe('the plan of work', () => {
+    const show = (plan: PlannedStep[][]) => plan.map((steps) => steps.map((s) => `${s.part}:${s.index}`));
+
+    it('shares whole targets out when they divide evenly', () => {
+      expect(show(planWork([100, 100], 2))).toEqual([['all:0'], ['all:1']]);
+      expect(show(planWork([100, 100, 100, 100], 2))).toEqual([
+        ['all:0', 'all:2'],
+        ['all:1', 'all:3'],
+      ]);
+      expect(show(planWork([100, 100, 100], 3))).toEqual([['all:0'], ['all:1'], ['all:2']]);
+    });
+
+    it('has the busiest worker build one target first and hand it over, finished last by the idle one', () => {
+      expect(show(planWork([1000, 1000, 1000], 2))).toEqual([
+        ['build:0', 'all:2'],
+        ['all:1', 'finish:0'],
+      ]);
+      expect(show(planWork([100, 100, 100, 100, 100], 2))).toEqual([
+        ['build:0', 'all:2', 'all:4'],
+        ['all:1', 'all:3', 'finish:0'],
+      ]);
+      // three workers, seven targets: two hand-overs, one to each of the others
+      expect(show(planWork([10, 10, 10, 10, 10, 10, 10], 3))).toEqual([
+        ['build:0', 'build:3', 'all:6'],
+        ['all:1', 'all:4', 'finish:0'],
+        ['all:2', 'all:5', 'finish:3'],
+      ]);
+    });
+
+    it('hands nothing over that would not shorten the longest work', () => {
+      // one large target and two small ones: the large one alone is the longest work
+      expect(show(planWork([1000, 100, 100], 2))).toEqual([['all:0'], ['all:1', 'all:2']]);
+      expect(show(planWork([100], 2))).toEqual([['all:0'], []]);
+      expect(show(planWork([], 2))).toEqual([[], []]);
+    });
+
+    it('never has a worker finish a target before it has built everything it hands over', () => {
+      for (const sizes of [
+        [5, 5, 5],
+        [9, 7, 5, 3, 1],
+        [10, 10, 10, 10, 10, 10, 10],
+        [1000, 900, 800],
+      ]) {
+        for (const workers of [2, 3, 4]) {
+          const plan = planWork(sizes, workers);
+          // every target exactly once whole, or once built and once finished on another worker
+          for (const [index] of sizes.entries()) {
+            const steps = plan.flatMap((p, w) => p.filter((s) => s.index === index).map((s) => ({ ...s, w })));
+            const parts = steps.map((s) => s.part).sort();
+            expect([index, parts]).toEqual([index, parts.length === 1 ? ['all'] : ['build', 'finish']]);
+            if (parts.length === 2) expect(steps[0].w).not.toBe(steps[1].w);
+          }
+          // building steps come first in every worker
+          for (const p of plan) {
+            const firstOther = p.findIndex((s) => s.part !== 'build');
+            if (firstOther >= 0) expect(p.slice(firstOther).some((s) => s.part === 'build')).toBe(false);
+          }
+        }
+      }
+    });
   });
 
   it('starts workers only for enough work on more than one core', () => {
