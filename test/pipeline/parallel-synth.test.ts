@@ -17,6 +17,23 @@ import { copyEnvironments, edit, ENVIRONMENTS, referencePlatform } from '../help
 // running two jest workers beside other builds (load average 40)
 jest.setTimeout(300_000);
 
+/** The reference platform, with a staging quota too small for its services at maximum scale. */
+function withStagingQuotaTooSmall(): string {
+  const dir = copyEnvironments();
+  edit(dir, 'staging.yaml', 'requests: { cpu: "20", memory: 40Gi,', 'requests: { cpu: "1", memory: 40Gi,');
+  return dir;
+}
+
+/** The problems synthesis on one thread reports for `configs` (none when it succeeds). */
+function serialProblems(configs: Parameters<typeof synthesizeAll>[0]): string[] {
+  try {
+    synthesizeAll(configs);
+    return [];
+  } catch (error) {
+    return (error as SynthError).problems;
+  }
+}
+
 describe('synthesis on worker threads', () => {
   it('gives the same files, object counts and capacity as synthesis on one thread', async () => {
     const { configs, outputs } = referencePlatform();
@@ -80,18 +97,8 @@ describe('synthesis on worker threads', () => {
   });
 
   it("reports every target's problems, as on one thread", async () => {
-    const dir = copyEnvironments();
-    // the quota of staging is too small for its services at maximum scale
-    edit(dir, 'staging.yaml', 'requests: { cpu: "20", memory: 40Gi,', 'requests: { cpu: "1", memory: 40Gi,');
-    const configs = loadPlatform(dir);
-    const serial = (() => {
-      try {
-        synthesizeAll(configs);
-        return [];
-      } catch (error) {
-        return (error as SynthError).problems;
-      }
-    })();
+    const configs = loadPlatform(withStagingQuotaTooSmall());
+    const serial = serialProblems(configs);
     expect(serial.length).toBeGreaterThan(0);
     await expect(synthesizeInParallel(configs, 2)).rejects.toMatchObject({ name: 'SynthError', problems: serial });
   });
@@ -120,20 +127,10 @@ describe('synthesis on worker threads', () => {
   });
 
   it('reports the problems of a target that was handed over, from the worker that refused it', async () => {
-    const dir = copyEnvironments();
-    // the quota of staging is too small for its services at maximum scale: refused while it is built
-    edit(dir, 'staging.yaml', 'requests: { cpu: "20", memory: 40Gi,', 'requests: { cpu: "1", memory: 40Gi,');
-    // staging first: of three alike, the plan hands the first over
-    const all = loadPlatform(dir);
+    // staging (refused while it is built) first: of three alike, the plan hands the first over
+    const all = loadPlatform(withStagingQuotaTooSmall());
     const configs = ['staging', 'development', 'production-eu-west-1'].map((t) => all.find((c) => c.target === t)!);
-    const serial = (() => {
-      try {
-        synthesizeAll(configs);
-        return [];
-      } catch (error) {
-        return (error as SynthError).problems;
-      }
-    })();
+    const serial = serialProblems(configs);
     expect(serial.length).toBeGreaterThan(0);
     // staging is the target handed over: refused by the worker that builds it, reported by the other
     const built = planWork(
