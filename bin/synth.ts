@@ -14,13 +14,13 @@ import * as path from 'path';
 import { AMOUNT_KEYS, format, headroomPercent, QUOTA_KEY } from '../pipeline/capacity';
 import { CommitResult, FolderChange, OutputError, OutputTree, OutputWriter, diffTree } from '../pipeline/output';
 import { poolFor, synthesizeInParallel } from '../pipeline/parallel-synth';
-import type { TargetOutput } from '../pipeline/synth';
+import type { TargetOutput } from '../pipeline/render';
 
 // Loaded when needed, not at start: the worker pool of a large platform starts first, so the
 // workers load the constructs while this thread reads the configuration.
 /* eslint-disable @typescript-eslint/no-require-imports -- deliberate lazy loads, see above */
 const load = (): typeof import('../config/load') => require('../config/load');
-const synth = (): typeof import('../pipeline/synth') => require('../pipeline/synth');
+const render = (): typeof import('../pipeline/render') => require('../pipeline/render');
 const delivery = (): typeof import('../charts/delivery-chart') => require('../charts/delivery-chart');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -274,7 +274,7 @@ async function main(): Promise<void> {
       for (const issue of error.issues) console.error(`  ${formatIssue(issue)}`);
       process.exit(1);
     }
-    if (error instanceof synth().SynthError) {
+    if (error instanceof render().SynthError) {
       console.error(`synth failed: ${error.problems.length} problem(s); nothing was written to ${options.out}/\n`);
       for (const problem of error.problems) console.error(`  ${maskSecrets(problem)}`);
       process.exit(1);

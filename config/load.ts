@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
-import { Document, isMap, isPair, isScalar, LineCounter, Node, parseDocument } from 'yaml';
+import type { Document, LineCounter, Node } from 'yaml';
 import { AJV_OPTIONS, GENERATED_VALIDATORS, isCurrent, schemaHash } from './compiled-validators';
 import { ConfigError, ConfigIssue, formatPath, nearest, PathSegment, show, suggestQuantity } from './errors';
 import { checkReplicationRules, expandReplication } from './replication';
@@ -24,6 +24,13 @@ const MAX_TARGET_NAME = 63;
 export { AJV_OPTIONS, GENERATED_VALIDATORS, schemaHash };
 
 type Json = Record<string, unknown>;
+
+/**
+ * The position-keeping YAML parser, loaded on first use: a valid file is read by js-yaml, and
+ * this one is needed only to place a problem at its line or to report invalid YAML.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- deliberate lazy load, see above
+const positional = (): typeof import('yaml') => require('yaml');
 
 /** A parsed YAML file of environments/, with what is needed to point at a line. */
 interface SourceFile {
@@ -50,6 +57,7 @@ class LazySource implements SourceFile {
   }
   private positions(): { doc: Document; lines: LineCounter } {
     if (!this.parsed) {
+      const { LineCounter, parseDocument } = positional();
       const lines = new LineCounter();
       this.parsed = { doc: parseDocument(this.text, { lineCounter: lines, uniqueKeys: true, version: '1.2' }), lines };
     }
@@ -181,13 +189,28 @@ export function loadPlatform(dir: string): TargetConfig[] {
         ? Object.entries(regions as Record<string, Json>)
         : [[undefined, undefined]];
     for (const [region, overrides] of regionEntries) {
-      const origins = new Map<string, Origin>();
-      let merged: Json = {};
-      merged = mergeLayer(merged, defaults.data, { source: defaults, prefix: [] }, undefined, origins);
-      merged = mergeLayer(merged, envData, { source: env, prefix: [] }, undefined, origins);
-      if (region !== undefined) {
-        merged = mergeLayer(merged, overrides ?? {}, { source: env, prefix: ['regions', region] }, undefined, origins);
-      }
+      // which file set each path is needed only to place a problem: the merge is done again, tracked, on the first
+      const mergeAll = (origins?: Map<string, Origin>): Json => {
+        let merged: Json = {};
+        merged = mergeLayer(merged, defaults.data, { source: defaults, prefix: [] }, undefined, origins);
+        merged = mergeLayer(merged, envData, { source: env, prefix: [] }, undefined, origins);
+        if (region !== undefined) {
+          merged = mergeLayer(
+            merged,
+            overrides ?? {},
+            { source: env, prefix: ['regions', region] },
+            undefined,
+            origins,
+          );
+        }
+        return merged;
+      };
+      const merged = mergeAll();
+      let origins: Map<string, Origin> | undefined;
+      const originsOf = () => {
+        if (!origins) mergeAll((origins = new Map()));
+        return origins;
+      };
       const target = region ? `${environment}-${region}` : environment;
       if (target.length > MAX_TARGET_NAME) {
         issues.push({
@@ -198,7 +221,7 @@ export function loadPlatform(dir: string): TargetConfig[] {
         });
         continue;
       }
-      const locate = (p: PathSegment[]) => locateMerged(p, origins, env);
+      const locate = (p: PathSegment[]) => locateMerged(p, originsOf(), env);
       const before = issues.length;
       const validate = validators().target;
       if (!validate(merged)) {
@@ -386,6 +409,7 @@ function parseFile(absolute: string, file: string, isDefaults: boolean, issues: 
   try {
     data = loadYaml(text, { schema: CORE_SCHEMA, filename: file });
   } catch {
+    const { LineCounter, parseDocument } = positional();
     const lines = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true, version: '1.2' });
     if (doc.errors.length) {
@@ -462,8 +486,8 @@ function parseFile(absolute: string, file: string, isDefaults: boolean, issues: 
 }
 
 /**
- * Deep-merges `overlay` onto `base`: mappings merge key by key, everything else replaces.
- * `origins` records which file set each path, keyed by the path's segments joined with NUL
+ * Deep-merges `overlay` onto `base`: mappings merge key by key, everything else replaces. Given
+ * `origins`, records which file set each path, keyed by the path's segments joined with NUL
  * (`at` is the key of the mapping being merged, undefined at the top).
  */
 function mergeLayer(
@@ -471,24 +495,24 @@ function mergeLayer(
   overlay: Json,
   origin: Origin,
   at: string | undefined,
-  origins: Map<string, Origin>,
+  origins: Map<string, Origin> | undefined,
 ): Json {
   const out: Json = { ...base };
   for (const key of Object.keys(overlay)) {
     const value = overlay[key];
-    const id = at === undefined ? key : `${at}\u0000${key}`;
+    const id = origins && (at === undefined ? key : `${at}\u0000${key}`);
     const existing = out[key];
     if (isPlainObject(value) && (isPlainObject(existing) || existing === undefined)) {
       // the first file to introduce a mapping owns it; every key below records its own file
-      if (!origins.has(id)) origins.set(id, origin);
+      if (origins && !origins.has(id!)) origins.set(id!, origin);
       out[key] = mergeLayer(existing ?? {}, value, origin, id, origins);
     } else {
       // a replaced subtree belongs to the new file, including everything below it
-      if (isPlainObject(existing)) {
+      if (origins && isPlainObject(existing)) {
         const prefix = `${id}\u0000`;
         for (const k of [...origins.keys()]) if (k.startsWith(prefix)) origins.delete(k);
       }
-      origins.set(id, origin);
+      origins?.set(id!, origin);
       out[key] = value;
     }
   }
@@ -521,6 +545,7 @@ function locateMerged(
 
 /** 1-based line of the value (or of the key, when `key`) at `p`, or of its deepest existing ancestor. */
 function lineOf(source: SourceFile, p: PathSegment[], key = false): number | undefined {
+  const { isMap, isPair, isScalar } = positional();
   let node: unknown = source.doc.contents;
   let line: number | undefined =
     node && (node as Node).range ? source.lines.linePos((node as Node).range![0]).line : undefined;

@@ -1,7 +1,7 @@
 /**
  * Memo tables that live for one synthesis. A helper that remembers what it computed (a PromQL
  * shape's validity, a scalar's YAML) takes its table from `synthesisMemo()` instead of a bare
- * module-level Map; pipeline/synth.ts ends the synthesis when its outputs are assembled
+ * module-level Map; pipeline/delivery-synth.ts ends the synthesis when its outputs are assembled
  * (`endSynthesis`), which empties every table. So nothing one synthesis computed outlives it in a
  * long-lived process (the tests, the benchmark, a program that synthesizes several platforms), and
  * no table grows with every configuration a process has seen. A table only ever holds values that

@@ -13,14 +13,18 @@ import { MessageChannel, MessagePort, Worker } from 'worker_threads';
 import { TargetConfig } from '../config/types';
 import { Manifest } from '../core/manifest';
 import { OutputError } from './output';
-import type { TargetOutput, TargetResult } from './synth';
+import type { TargetOutput, TargetResult } from './render';
 
 /**
  * pipeline/synth, loaded on first use: it brings cdk8s and every construct, and the command starts
- * its worker pool (this module) before this thread loads any of them.
+ * its worker pool (this module) before this thread loads any of them. With workers, this thread
+ * needs only what makes dist/argocd (pipeline/delivery-synth.ts, half the load): it loads that
+ * while the workers build, on the cores they use.
  */
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- deliberate lazy load, see above
 const synth = (): typeof import('./synth') => require('./synth');
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- deliberate lazy load, see above
+const delivery = (): typeof import('./delivery-synth') => require('./delivery-synth');
 
 /** Below this many services in all targets together, starting workers costs more than it saves. */
 export const PARALLEL_MIN_SERVICES = 150;
@@ -236,12 +240,12 @@ export class SynthPool {
           ),
       );
       // while the workers build, this thread loads what makes argocd/ from their results
-      synth();
+      delivery();
       await replies;
     } finally {
       await this.close();
     }
-    return synth().assembleOutputs(configs, results);
+    return delivery().assembleOutputs(configs, results);
   }
 
   /** Stops every worker (those that finished have stopped already). */

@@ -1,40 +1,25 @@
+/**
+ * The targets: each built (its construct tree, validated, as manifests, with the namespace's quota
+ * and drain checks), then finished (policy, API server rules, README, secret scan, YAML files).
+ * dist/argocd is pipeline/delivery-synth.ts; what both give is pipeline/render.ts.
+ */
 import { App, Chart } from 'cdk8s';
 import { TargetConfig } from '../config/types';
-import { DELIVERY_FOLDER, DeliveryChart, DeliveryTarget } from '../charts/delivery-chart';
 import { PlatformChart } from '../charts/platform-chart';
 import { checkApiServerRules } from './api-server-check';
 import { Capacity, capacityOf, capacityProblems, drainProblems } from './capacity';
-import { renderDeliveryReadme } from './delivery-readme';
-import { chartsToJson, toYamlDocument } from './speedups';
-import { fileNameOf, Manifest } from '../core/manifest';
-import { checkPolicies, PolicyViolation } from './policy';
+import { assembleOutputs } from './delivery-synth';
+import { chartsToJson } from './speedups';
+import { Manifest } from '../core/manifest';
+import { checkPolicies } from './policy';
+import { formatViolation, renderFiles, SynthError, TargetOutput, TargetResult } from './render';
 import { secretProblems } from './secret-check';
 import { withDeliveryAnnotations } from '../core/sync-waves';
-import { endSynthesis } from '../core/synthesis-memo';
 import { renderTargetReadme } from './target-readme';
 
-/** Everything synthesized for one folder of dist/. */
-export interface TargetOutput {
-  /** The folder under dist/, e.g. `staging`. */
-  readonly folder: string;
-  readonly manifests: Manifest[];
-  /**
-   * Relative file name → content; manifests first, then documentation Argo CD skips. Empty when
-   * `staged`: a synth worker wrote the files to the folder it was given (pipeline/parallel-synth.ts).
-   */
-  readonly files: Map<string, string>;
-  readonly staged?: boolean;
-  /** Requests, limits and pods at minimum and maximum scale (targets only, not argocd/). */
-  readonly capacity?: Capacity;
-}
-
-/** Problems found after the configuration was valid: construct validations and policy. */
-export class SynthError extends Error {
-  constructor(public readonly problems: string[]) {
-    super(problems.join('\n'));
-    this.name = 'SynthError';
-  }
-}
+export { assembleOutputs, synthDelivery } from './delivery-synth';
+export { formatViolation, renderFiles, SynthError, toYaml } from './render';
+export type { TargetOutput, TargetResult } from './render';
 
 /** Builds the construct tree of one target and returns its manifests, validated. */
 export function synthTarget(config: TargetConfig): Manifest[] {
@@ -63,52 +48,6 @@ function synthTargetWithCapacity(config: TargetConfig): { manifests: Manifest[];
   ];
   if (refused.length) throw new SynthError(refused);
   return { manifests, capacity };
-}
-
-/**
- * Builds dist/argocd from all targets at once: the AppProjects, one Application per target and
- * the root Application (charts/delivery-chart.ts), validated across targets.
- */
-export function synthDelivery(targets: readonly DeliveryTarget[]): TargetOutput {
-  const app = new App({ outdir: 'unused' });
-  const chart = new DeliveryChart(app, DELIVERY_FOLDER, { targets });
-  const errors = chart.node
-    .findAll()
-    .flatMap((c) => c.node.validate())
-    .map((message) => `${DELIVERY_FOLDER}: ${message}`);
-  if (errors.length) throw new SynthError(errors);
-  const manifests = chart.toJson() as Manifest[];
-  const readme = renderDeliveryReadme(targets, manifests);
-  // no secret reaches dist/, whatever field it came through (pipeline/secret-check.ts)
-  const leaks = secretProblems(DELIVERY_FOLDER, manifests, readme);
-  if (leaks.length) throw new SynthError(leaks);
-  const refused = checkApiServerRules(DELIVERY_FOLDER, manifests);
-  if (refused.length) throw new SynthError(refused.map(formatViolation));
-  const files = renderFiles(DELIVERY_FOLDER, manifests);
-  files.set('README.md', readme);
-  return { folder: DELIVERY_FOLDER, manifests, files };
-}
-
-/** Renders manifests into files, refusing two objects that would share a file. */
-export function renderFiles(folder: string, manifests: readonly Manifest[]): Map<string, string> {
-  const files = new Map<string, string>();
-  // the order of localeCompare, with one collator instead of one per comparison
-  const collator = new Intl.Collator();
-  const named = manifests
-    .map((manifest) => ({ manifest, name: fileNameOf(manifest) }))
-    .sort((a, b) => collator.compare(a.name, b.name));
-  for (const { manifest, name } of named) {
-    if (files.has(name))
-      throw new SynthError([`${folder}: two objects would be written to ${name}; give one of them another name`]);
-    files.set(name, toYaml(manifest));
-  }
-  return files;
-}
-
-/** What one target gave: its output, or the problems that refused it. */
-export interface TargetResult {
-  readonly output?: TargetOutput;
-  readonly problems: string[];
 }
 
 /**
@@ -159,45 +98,9 @@ export function synthTargetResult(config: TargetConfig): TargetResult {
 }
 
 /**
- * Puts the targets' results together and adds dist/argocd, made from all targets at once;
- * throws SynthError listing every problem of every target.
- */
-export function assembleOutputs(configs: readonly TargetConfig[], results: readonly TargetResult[]): TargetOutput[] {
-  try {
-    const problems = results.flatMap((r) => r.problems);
-    if (problems.length) throw new SynthError(problems);
-    const outputs = results.map((r) => r.output!);
-    if (outputs.length) {
-      const targets = outputs.map((output) => ({
-        config: configs.find((c) => c.target === output.folder)!,
-        manifests: output.manifests,
-      }));
-      outputs.push(synthDelivery(targets));
-    }
-    return outputs;
-  } finally {
-    // the last step of every synthesis, in one process or on workers: its memo tables go
-    endSynthesis();
-  }
-}
-
-/**
  * Synthesizes every target: builds, validates, checks policy, renders. Nothing is written here;
  * throws SynthError listing every problem of every target.
  */
 export function synthesizeAll(configs: readonly TargetConfig[]): TargetOutput[] {
   return assembleOutputs(configs, configs.map(synthTargetResult));
-}
-
-export function formatViolation(v: PolicyViolation): string {
-  return `${v.target}: ${v.kind}/${v.name}: ${v.field}: ${v.message}; fix: ${v.fix}`;
-}
-
-/**
- * One manifest as YAML: keys in the order cdk8s sorted them, no line folding, no anchors, and
- * strings a YAML 1.1 reader (kubectl, Argo CD) would take for booleans or numbers quoted
- * (js-yaml's `dump`; pipeline/speedups/ writes the same, faster).
- */
-export function toYaml(manifest: Manifest): string {
-  return toYamlDocument(manifest);
 }

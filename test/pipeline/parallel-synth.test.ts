@@ -1,3 +1,4 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -11,7 +12,7 @@ import {
   workerCount,
 } from '../../pipeline/parallel-synth';
 import { synthesizeAll, SynthError } from '../../pipeline/synth';
-import { copyEnvironments, edit, ENVIRONMENTS, referencePlatform } from '../helpers';
+import { BUILD, copyEnvironments, edit, ENVIRONMENTS, referencePlatform } from '../helpers';
 
 // starting worker isolates takes ~1 s on a quiet 2-core machine, and 100 s was measured on one
 // running two jest workers beside other builds (load average 40)
@@ -203,6 +204,39 @@ describe('synthesis on worker threads', () => {
         }
       }
     });
+  });
+
+  it("loads only what makes argocd/ on the command's own thread while workers build the targets", () => {
+    // the constructs load in the workers; on the command's thread they would take a core from them
+    const dir = copyEnvironments();
+    generatePlatform(dir, Math.ceil(PARALLEL_MIN_SERVICES / 3) + 1, ENVIRONMENTS);
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'main-thread-'));
+    const list = path.join(scratch, 'modules.json');
+    const hook = path.join(scratch, 'hook.js');
+    fs.writeFileSync(
+      hook,
+      `const { isMainThread } = require('worker_threads');
+      if (isMainThread) process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify(Object.keys(require.cache))));`,
+    );
+    const out = path.join(scratch, 'dist');
+    const result = spawnSync(
+      process.execPath,
+      ['-r', hook, path.join(BUILD, 'bin', 'synth.js'), '--config', dir, '--out', out, '--quiet'],
+      { encoding: 'utf8' },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(fs.readdirSync(out).sort()).toEqual(['.synth-output', 'argocd', 'development', 'production', 'staging']);
+    const loaded = (JSON.parse(fs.readFileSync(list, 'utf8')) as string[])
+      .filter((f) => f.startsWith(BUILD + path.sep))
+      .map((f) => path.relative(BUILD, f).split(path.sep).join('/'));
+    expect(loaded).toContain('pipeline/delivery-synth.js');
+    if ((os.availableParallelism?.() ?? os.cpus().length) < 2) {
+      expect(loaded).toContain('pipeline/synth.js'); // one core: no workers, everything here
+    } else {
+      expect(loaded).not.toContain('pipeline/synth.js');
+      expect(loaded).not.toContain('charts/platform-chart.js');
+    }
   });
 
   it('starts workers only for enough work on more than one core', () => {
