@@ -1,5 +1,5 @@
 /**
- * dist/argocd, made from all targets at once once they are synthesized, and the targets' results
+ * dist/argocd, made from all targets together after they are synthesized, and the targets' results
  * put together with it. Apart from pipeline/synth.ts, which builds the targets (every construct):
  * a command whose targets are built on worker threads loads only this on its own thread.
  */

@@ -54,6 +54,7 @@ export interface TargetResult {
   readonly problems: string[];
 }
 
+/** A policy violation as one line of synth's report: target, object, field, what is wrong, and the fix. */
 export function formatViolation(v: PolicyViolation): string {
   return `${v.target}: ${v.kind}/${v.name}: ${v.field}: ${v.message}; fix: ${v.fix}`;
 }
