@@ -26,14 +26,32 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'build', 'bin');
 
 /** Wall time, peak RSS of the largest process, CPU time of all node processes (user + system). */
-interface Sample {
+export interface Sample {
   wallMs: number;
   rssKiB: number;
   cpuMs: number;
 }
 
-function measure(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Sample {
-  const probe = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'probe-')), 'rss');
+/** One run of `command`, timed, its node processes' peak RSS and CPU read from the probe's file. */
+export function measure(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Sample {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'probe-'));
+  try {
+    return measureWith(path.join(scratch, 'rss'), command, args, options);
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+function measureWith(
+  probe: string,
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv },
+): Sample {
   const started = performance.now();
   const result = spawnSync(command, args, {
     cwd: options.cwd ?? ROOT,
@@ -260,4 +278,5 @@ function main(): void {
   }
 }
 
-main();
+// the bench runs when executed (npm run bench), not when a test imports `measure`
+if (require.main === module) main();

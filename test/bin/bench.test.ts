@@ -1,0 +1,20 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import { measure } from '../../bin/bench';
+
+/** The probe folders in the temporary folder (measure makes one per run). */
+const probes = () => fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith('probe-'));
+
+/** The benchmark's measurement of one command (bin/bench.ts), on a command that takes no time. */
+describe('npm run bench', () => {
+  it('reads a run’s peak RSS and CPU from its probe and leaves nothing in the temporary folder', () => {
+    const before = new Set(probes());
+    const sample = measure(process.execPath, ['-e', 'let x = 0; for (let i = 0; i < 1e6; i++) x += i']);
+    expect(sample.wallMs).toBeGreaterThan(0);
+    // the probe (bin/bench-probe.ts, loaded into the command) wrote the process's figures
+    expect(sample.rssKiB).toBeGreaterThan(1024);
+    expect(sample.cpuMs).toBeGreaterThan(0);
+    // one probe folder per run used to stay behind: dozens per `npm run bench`
+    expect(probes().filter((name) => !before.has(name))).toEqual([]);
+  });
+});
