@@ -206,7 +206,7 @@ describe("promtool test rules on the examples' production rules", () => {
   it('Hive Mind: a second consensus failure within 5m fires at once, a single one never; no leader for 30s fires', () =>
     testRules('hive-mind', 'consensus.yaml'));
 
-  it('FlashMM: Sentinels below the quorum of 2 for 1m fire, and a set without a master for 1m fires; neither before', () =>
+  it('FlashMM: each of the five Sentinel alerts (quorum lost, no master, two masters, link down, lag) fires at the end of its for: window and not before; a failover overlap and a 9s lag never', () =>
     testRules('flashmm', 'sentinel.yaml'));
 
   it('fails when the quorum alert is expected one evaluation before the 1m window ends (the tests bite)', () => {
