@@ -83,6 +83,27 @@ function measureWith(
   };
 }
 
+/**
+ * The same JavaScript work every time (objects, strings, a Map, sorting, JSON: what a synth does),
+ * in a new node process: its CPU time shows how fast this machine is in these minutes. A shared
+ * VM's speed drifts (by half, on the CI machine kind), so a figure is read against this one.
+ */
+const FIXED_WORK = `
+  const rows = [];
+  for (let i = 0; i < 300000; i++) rows.push({ name: 'svc-' + (i % 5000), port: i % 65535, labels: { app: 'a' + i, tier: i % 7 } });
+  const counts = new Map();
+  for (const r of rows) counts.set(r.name, (counts.get(r.name) || 0) + r.port);
+  rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.port - b.port));
+  let bytes = 0;
+  for (let i = 0; i < rows.length; i += 1000) bytes += JSON.stringify(rows.slice(i, i + 1000)).replace(/"port":(\\d+)/g, '"p":$1').length;
+  if (bytes === 0 || counts.size !== 5000) process.exit(1);
+`;
+
+/** The fixed work's CPU time, median of three runs, in ms. */
+export function machineSpeed(): number {
+  return median(Array.from({ length: 3 }, () => measure(process.execPath, ['-e', FIXED_WORK]).cpuMs));
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
@@ -241,6 +262,12 @@ function main(): void {
     `machine: ${os.cpus().length} x ${os.cpus()[0]?.model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${os.platform()} ${os.release()}`,
   );
 
+  const speed = (when: string) =>
+    console.log(
+      `${`machine speed, ${when}`.padEnd(46)} ${machineSpeed().toFixed(0).padStart(8)} ms CPU for a fixed piece of JavaScript (median of 3; BENCHMARKS.md reads the figures against it)`,
+    );
+  speed('before');
+
   const each = args.includes('--speedups');
   const [reference] = compareModes(
     'reference platform, 4 targets (node build/bin/synth.js)',
@@ -271,6 +298,7 @@ function main(): void {
     outputs.push(dir);
   }
   for (const dir of outputs) fs.rmSync(dir, { recursive: true, force: true });
+  speed('after');
   if (perService.length > 1) {
     console.log('time per service (linear growth keeps this flat):');
     for (const [n, ms] of perService)

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as os from 'os';
-import { measure } from '../../bin/bench';
+import { machineSpeed, measure } from '../../bin/bench';
 
 /** The probe folders in the temporary folder (measure makes one per run). */
 const probes = () => fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith('probe-'));
@@ -16,5 +16,9 @@ describe('npm run bench', () => {
     expect(sample.cpuMs).toBeGreaterThan(0);
     // one probe folder per run used to stay behind: dozens per `npm run bench`
     expect(probes().filter((name) => !before.has(name))).toEqual([]);
+  });
+
+  it('times the fixed work it reads the figures against: it runs to the end (a failing run throws) and takes CPU', () => {
+    expect(machineSpeed()).toBeGreaterThan(10);
   });
 });
