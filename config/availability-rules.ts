@@ -1,4 +1,4 @@
-import { PathSegment, show } from './errors';
+import { listNames, PathSegment, show } from './errors';
 import { ServiceConfig, TargetConfig } from './types';
 
 /** What production must spread over: zones and nodes (PLATFORM.md, issue 3). */
@@ -88,7 +88,7 @@ export function checkAvailabilityRules(config: TargetConfig, at: (p: PathSegment
       const file = config.sources[config.sources.length - 1];
       at(
         ['services', service.name, 'priority'],
-        `is not set for service "${service.name}": production pods need a priority class so that they are not preempted by less important ones; add "priority" under services.${service.name} in ${file}; allowed: ${declared.length ? declared.map((d) => show(d)).join(', ') : 'a key of priorityClasses (declare them in the environment file)'}`,
+        `is not set for service "${service.name}": production pods need a priority class so that they are not preempted by less important ones; add "priority" under services.${service.name} in ${file}; allowed: ${declared.length ? listNames(declared.map((d) => show(d))) : 'a key of priorityClasses (declare them in the environment file)'}`,
       );
     }
   }

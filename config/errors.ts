@@ -89,6 +89,17 @@ function isSubsequence(short: string, long: string): boolean {
   return i === short.length && short[0] === long[0];
 }
 
+/** How many names a message lists before it says how many more there are. */
+export const LISTED_NAMES = 10;
+
+/**
+ * `names` for a message: all of them up to LISTED_NAMES, else the first ones and how many more
+ * (a platform of 1,000 services does not get all its names in one message).
+ */
+export function listNames(names: readonly string[], max = LISTED_NAMES): string {
+  return names.length > max ? `${names.slice(0, max).join(', ')} and ${names.length - max} more` : names.join(', ');
+}
+
 /**
  * The quantity a malformed CPU, memory or duration value was most likely meant to be, in the
  * form Kubernetes and Prometheus accept: `4GB` → `4Gi`, `512 mb` → `512Mi`, `500 millicores` →

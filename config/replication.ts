@@ -7,7 +7,7 @@
  * know a replication was asked for except the parts that build what only it has (the Sentinel
  * scripts, the client Service, the replication alerts: constructs/sentinel-replication.ts).
  */
-import { ConfigIssue, formatPath, PathSegment, show } from './errors';
+import { ConfigIssue, formatPath, listNames, PathSegment, show } from './errors';
 import { ownValue, replicaRange } from './model';
 import { METRICS_PORT } from './monitoring-rules';
 import type {
@@ -119,7 +119,7 @@ export function checkReplicationRules(config: TargetConfig, locate: Locator): Co
         const known = Object.keys(config.externals);
         at(
           [...base, 'external'],
-          `${show(replication.external)} is not declared under externals; allowed: ${known.length ? known.map((k) => `"${k}"`).join(', ') : 'none declared yet: add the managed cache under externals'}`,
+          `${show(replication.external)} is not declared under externals; allowed: ${known.length ? listNames(known.map((k) => `"${k}"`)) : 'none declared yet: add the managed cache under externals'}`,
         );
         continue;
       }

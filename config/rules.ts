@@ -1,7 +1,7 @@
 import { WIDEST_PREFIX, wideCidrs } from '../core/cidr';
 import { followsNameRule, isLabelValue, LABEL_VALUE_RULE, MAX_LABEL, NAME_RULES } from '../core/k8s-names';
 import { cpuMillis, memoryBytes } from '../core/quantity';
-import { ConfigIssue, formatPath, nearest, PathSegment, show } from './errors';
+import { ConfigIssue, formatPath, listNames, nearest, PathSegment, show } from './errors';
 import { checkAutoscalingRules } from './autoscaling-rules';
 import { checkAvailabilityRules } from './availability-rules';
 import { checkDeliveryRules } from './delivery-rules';
@@ -129,7 +129,7 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
     if (service.priority && !ownValue(config.priorityClasses, service.priority)) {
       at(
         [...base, 'priority'],
-        `${show(service.priority)} is not a declared priority class; declared: ${Object.keys(config.priorityClasses).join(', ') || 'none (add priorityClasses to the environment)'}`,
+        `${show(service.priority)} is not a declared priority class; declared: ${listNames(Object.keys(config.priorityClasses)) || 'none (add priorityClasses to the environment)'}`,
       );
     }
 
@@ -247,9 +247,10 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
     at(['secretStore', 'provider', ...problem.path], problem.message, problem.key);
   for (const flag of Object.values(config.featureFlags)) {
     if (!ownValue(config.services, flag.owner)) {
+      const suggestion = nearest(flag.owner, Object.keys(config.services));
       at(
         ['featureFlags', flag.name, 'owner'],
-        `${show(flag.owner)} is not a declared service; a flag's owner is the service that reads it (its pods mount the feature-flags ConfigMap); declared: ${Object.keys(config.services).join(', ')}`,
+        `${show(flag.owner)} is not a declared service; ${suggestion ? `did you mean "${suggestion}"? ` : ''}a flag's owner is the service that reads it (its pods mount the feature-flags ConfigMap); declared: ${listNames(Object.keys(config.services))}`,
       );
     }
   }
@@ -441,7 +442,7 @@ function checkDependency(
       const suggestion = nearest(dep.service, Object.keys(config.services));
       at(
         [...p, 'service'],
-        `"${service.name}" depends on "${dep.service}", which is not a declared service; ${suggestion ? `did you mean "${suggestion}"? ` : ''}declared: ${known.join(', ')}. Declare it under services (or externals) or remove the dependency`,
+        `"${service.name}" depends on "${dep.service}", which is not a declared service; ${suggestion ? `did you mean "${suggestion}"? ` : ''}declared: ${listNames(known)}. Declare it under services (or externals) or remove the dependency`,
       );
       return;
     }
@@ -465,7 +466,7 @@ function checkDependency(
       const suggestion = nearest(dep.external, Object.keys(config.externals));
       at(
         [...p, 'external'],
-        `"${service.name}" depends on the external peer "${dep.external}", which is not declared${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; declared externals: ${Object.keys(config.externals).join(', ') || 'none'}. Add it under externals with its CIDRs and ports`,
+        `"${service.name}" depends on the external peer "${dep.external}", which is not declared${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; declared externals: ${listNames(Object.keys(config.externals)) || 'none'}. Add it under externals with its CIDRs and ports`,
       );
       return;
     }

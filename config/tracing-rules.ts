@@ -1,4 +1,4 @@
-import { PathSegment, show } from './errors';
+import { listNames, PathSegment, show } from './errors';
 import { ownValue } from './model';
 import { ExternalPeer, ServiceConfig, TargetConfig, TracingConfig } from './types';
 
@@ -275,7 +275,7 @@ function checkExternalCollector(
   if (!peer) {
     at(
       ['tracing', 'collector', 'external'],
-      `${show(name)} is not a declared external peer; declared externals: ${Object.keys(config.externals).join(', ') || 'none'}. Declare the collector under externals with its CIDRs and ports`,
+      `${show(name)} is not a declared external peer; declared externals: ${listNames(Object.keys(config.externals)) || 'none'}. Declare the collector under externals with its CIDRs and ports`,
     );
     return;
   }

@@ -1,5 +1,9 @@
-import { formatIssue, nearest, suggestQuantity } from '../../config/errors';
-import { configIssues, copyEnvironments, edit, TARGETS } from '../helpers';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { generatePlatform } from '../../bin/bench-generate';
+import { formatIssue, LISTED_NAMES, nearest, suggestQuantity } from '../../config/errors';
+import { configIssues, copyEnvironments, edit, ENVIRONMENTS, TARGETS } from '../helpers';
 
 /** The formatted problems the loader refuses a scratch copy of environments/ with, after `change`. */
 function problems(change: (dir: string) => void): string[] {
@@ -119,5 +123,45 @@ describe('suggestQuantity', () => {
     ['duration', 'soon', undefined],
   ] as const)('%s %s → %s', (kind, value, expected) => {
     expect(suggestQuantity(kind, value)).toBe(expected);
+  });
+});
+
+describe('configuration errors on a platform of many services', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'many-'));
+    generatePlatform(dir, 120, ENVIRONMENTS);
+  });
+
+  /** The problems of the 120-service platform after replacing `search` in defaults.yaml. */
+  const problemsAfter = (search: string, replacement: string): string[] => {
+    const copy = copyEnvironments(dir);
+    edit(copy, 'defaults.yaml', search, replacement);
+    return configIssues(copy).map(formatIssue);
+  };
+
+  it('names the likely service and the first declared ones, not all 120, for a misspelt flag owner', () => {
+    const [found, ...rest] = problemsAfter('    owner: svc-0000\n', '    owner: svc-0000x\n');
+    expect(rest).toEqual([]);
+    expect(found).toMatch(
+      /featureFlags\.smart-order-routing\.owner: "svc-0000x" is not a declared service; did you mean "svc-0000"\?/,
+    );
+    expect(found).toContain(`declared: svc-0000, svc-0001, svc-0002`);
+    expect(found).toContain(` and ${120 - LISTED_NAMES} more`);
+    // every declared name used to be listed: 120 names of 8 characters and their commas
+    expect(found).not.toContain('svc-0119');
+    expect(found.length).toBeLessThan(600);
+  });
+
+  it('lists the first declared services, not all 120, for a dependency on an undeclared one', () => {
+    const found = problemsAfter('      - service: svc-0001\n', '      - service: svc-1001\n');
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(/depends on "svc-1001", which is not a declared service; did you mean "svc-0001"\?/);
+    // the services, then the external peers: the first LISTED_NAMES of them, and how many more
+    expect(found[0]).toMatch(
+      /declared: svc-0000, svc-0001, [^;]*, svc-0009 and 1\d\d more\. Declare it under services/,
+    );
+    expect(found[0]).not.toContain('svc-0119');
+    expect(found[0].length).toBeLessThan(700);
   });
 });
