@@ -160,7 +160,7 @@ export function renderDeliveryReadme(targets: readonly DeliveryTarget[], manifes
     '',
     '## Sync waves',
     '',
-    'Every object of a target carries `argocd.argoproj.io/sync-wave` by kind (lib/sync-waves.ts); Argo CD',
+    'Every object of a target carries `argocd.argoproj.io/sync-wave` by kind (core/sync-waves.ts); Argo CD',
     'applies a wave only when the previous one is healthy. Grafana dashboards go with monitoring.',
     `Objects over ${SERVER_SIDE_APPLY_BYTES / 1024} KiB and dashboards are applied server-side.`,
     '',
