@@ -9,7 +9,8 @@ import { loadPlatform } from '../config/load';
 import { diffManifests, formatDiff } from '../pipeline/manifest-diff';
 import { synthesizeAll, SynthError } from '../pipeline/synth';
 
-const USAGE = 'usage: npm run diff -- <targetA> <targetB> [--config <dir>] [--json]';
+const USAGE =
+  "usage: npm run diff -- <targetA> <targetB> [--config <dir>] [--json]\n(with --json: npm run -s diff -- ..., so that npm's banner stays out of the JSON)";
 
 function fail(message: string, code = 2): never {
   console.error(`diff: ${message}`);

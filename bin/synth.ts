@@ -48,6 +48,7 @@ options (each also as --flag=value):
                         .synth-output, or empty, or new
   --list                list the targets with their cluster, namespace and API server; write nothing
   --stdout              print one target (--target <name>) as multi-document YAML; write nothing
+                        (through npm: npm run -s synth -- ..., as -s keeps npm's banner out of the YAML)
   --quiet, -q           print only problems and warnings
   --help, -h            this help
 

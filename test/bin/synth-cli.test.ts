@@ -136,6 +136,28 @@ describe('synth CLI', () => {
     );
   });
 
+  it("the README's commands that print YAML or JSON print nothing else when typed as written (npm's banner kept out)", () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const stdout = /^\| `(npm run [^`]*--stdout[^`]*)` \|/m.exec(readme)?.[1];
+    const json = /`(npm run [^`]*--json[^`]*)`/.exec(readme)?.[1];
+    expect(stdout).toBeDefined();
+    expect(json).toBeDefined();
+    const run = (command: string) => {
+      const result = spawnSync('sh', ['-c', command], { cwd: ROOT, encoding: 'utf8' });
+      expect(result.status).toBe(0);
+      return result.stdout;
+    };
+    const documents = parseAllDocuments(run(stdout!));
+    expect(documents.length).toBeGreaterThan(20);
+    for (const doc of documents) {
+      expect(doc.errors).toEqual([]);
+      expect(doc.toJS()).toMatchObject({ apiVersion: expect.any(String), kind: expect.any(String) });
+    }
+    // the README's example pair, A and B standing for two targets
+    const diff = JSON.parse(run(json!.replace(' A B ', ' staging development ')));
+    expect(diff).toBeTruthy();
+  });
+
   it("warns when a target's maximum scale leaves less than 10 % of its quota", () => {
     const envs = copyEnvironments();
     // staging needs 11.375 CPU at maximum scale plus surge: a quota of 12 leaves 5 %
