@@ -220,6 +220,7 @@ export function validateTargets(unsorted: readonly DeliveryTarget[]): string[] {
       );
     }
   }
+  errors.push(...sharedObjectErrors(targets));
   for (const { config } of targets) {
     if (config.target === DELIVERY_FOLDER) {
       errors.push(
@@ -229,6 +230,56 @@ export function validateTargets(unsorted: readonly DeliveryTarget[]): string[] {
     if (!/^https:\/\/[^\s/]+/.test(config.delivery.server)) {
       errors.push(
         `delivery.server of ${config.target} is "${config.delivery.server}"; it must be the https:// URL of the cluster's API server as registered in Argo CD`,
+      );
+    }
+  }
+  return errors;
+}
+
+/** Where to rename an object that two targets on one cluster both deploy, by kind. */
+const RENAME_IN: Record<string, string> = {
+  ClusterSecretStore: 'secretStore.name',
+  PriorityClass: 'priorityClasses.<class>.name',
+  Namespace: 'namespace',
+};
+
+/**
+ * Targets on one cluster (delivery.server) in different namespaces still deploy their
+ * cluster-scoped objects, and any object outside their namespaces, into one space of names: a
+ * copied environment keeps its ClusterSecretStore and PriorityClass names. Argo CD gives an object
+ * to one Application (the others' syncs fail on FailOnSharedResource), and `kubectl apply` of both
+ * folders lets the last one win; so each such object is refused, once per pair of targets.
+ * (Targets that share the namespace as well are refused above, as a whole.)
+ */
+function sharedObjectErrors(targets: readonly DeliveryTarget[]): string[] {
+  const errors: string[] = [];
+  for (const server of new Set(targets.map((t) => t.config.delivery.server))) {
+    const owner = new Map<string, DeliveryTarget>();
+    const shared = new Map<string, { first: DeliveryTarget; second: DeliveryTarget; objects: Manifest[] }>();
+    for (const target of targets.filter((t) => t.config.delivery.server === server)) {
+      for (const m of target.manifests) {
+        const id = `${groupOf(m.apiVersion)}/${m.kind}/${m.metadata.namespace ?? ''}/${m.metadata.name}`;
+        const first = owner.get(id);
+        if (!first) {
+          owner.set(id, target);
+        } else if (first.config.namespace !== target.config.namespace) {
+          const pair = `${first.config.target} ${target.config.target}`;
+          const entry = shared.get(pair) ?? { first, second: target, objects: [] };
+          entry.objects.push(m);
+          shared.set(pair, entry);
+        }
+      }
+    }
+    for (const { first, second, objects } of shared.values()) {
+      const named = objects.map(
+        (m) => `${m.kind} "${m.metadata.name}"${m.metadata.namespace ? ` in ${m.metadata.namespace}` : ''}`,
+      );
+      const listed =
+        named.length > 5 ? `${named.slice(0, 5).join(', ')} and ${named.length - 5} more` : named.join(', ');
+      const fields = [...new Set(objects.map((m) => RENAME_IN[m.kind]).filter(Boolean))];
+      const files = [first, second].map((t) => t.config.sources[t.config.sources.length - 1]).join(' or ');
+      errors.push(
+        `targets ${first.config.target} and ${second.config.target} both deploy ${listed} to ${server}: one cluster, where an object belongs to one Argo CD Application (the other's sync fails) and kubectl apply lets the last folder win. Give one of them ${fields.length ? `its own ${fields.join(' and ')} or ` : ''}another cluster (delivery.server), in ${files}`,
       );
     }
   }

@@ -1,3 +1,4 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -15,6 +16,7 @@ import { targetNamespaces } from '../../core/namespaces';
 import { synthesizeAll, SynthError } from '../../pipeline/synth';
 import { crdErrors } from '../crd-schema';
 import {
+  BUILD,
   configOf,
   copyEnvironments,
   edit,
@@ -257,6 +259,38 @@ describe('refusals across targets', () => {
     expect((error as SynthError).problems).toEqual([
       'argocd: targets production-eu-west-1 and production-us-east-1 both deploy to https://prod-us-east-1.k8s.trading.example.com namespace trading-prod; Argo CD would let their Applications overwrite each other. Give each its own delivery.server (its cluster) or namespace',
     ]);
+  });
+
+  it("fails when an environment copied with new-env keeps the original's cluster-wide names on its cluster; passes once renamed", () => {
+    const dir = copyEnvironments();
+    const copied = spawnSync(
+      process.execPath,
+      [path.join(BUILD, 'bin', 'new-env.js'), 'qa', '--from', 'staging', '--config', dir],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(copied.status).toBe(0);
+    const problemsOf = () => {
+      try {
+        synthesizeAll(loadPlatform(dir));
+        return [];
+      } catch (e) {
+        if (e instanceof SynthError) return e.problems;
+        throw e;
+      }
+    };
+    // its own namespace (new-env gives it one), but the ClusterSecretStore of staging's name on staging's cluster
+    const [problem, ...others] = problemsOf();
+    expect(others).toEqual([]);
+    expect(problem).toMatch(
+      /^argocd: targets qa and staging both deploy ClusterSecretStore "aws-secrets-manager" to https:\/\/staging\.k8s\.trading\.example\.com: one cluster, where an object belongs to one Argo CD Application \(the other's sync fails\)/,
+    );
+    expect(problem).toContain(
+      `Give one of them its own secretStore.name or another cluster (delivery.server), in ${path.relative(process.cwd(), path.join(dir, 'qa.yaml'))} or `,
+    );
+    edit(dir, 'qa.yaml', 'name: aws-secrets-manager\n', 'name: aws-secrets-manager-qa\n');
+    expect(problemsOf()).toEqual([]);
   });
 
   it('fails when targets read different repositories, naming each', () => {
