@@ -5,11 +5,12 @@ import { LABEL, platformLabels } from '../constructs/labels';
 import { Application, ApplicationSpecSyncPolicy } from '../imports/application-argoproj.io';
 import { AppProject } from '../imports/appproject-argoproj.io';
 import { CLUSTER_SCOPED_KINDS, Manifest } from '../core/manifest';
-import { targetNamespaces } from '../core/namespaces';
+import { ARGOCD_NAMESPACE, targetNamespaces } from '../core/namespaces';
 import { SYNC_WAVE } from '../core/sync-waves';
 
+export { ARGOCD_NAMESPACE };
+
 /** Where Argo CD runs and reads its Applications and AppProjects. */
-export const ARGOCD_NAMESPACE = 'argocd';
 /** Argo CD's own cluster, where the Applications themselves are applied. */
 export const IN_CLUSTER = 'https://kubernetes.default.svc';
 /** The folder of dist/ this chart is written to (and the root Application reads). */

@@ -6,6 +6,7 @@ import { checkAutoscalingRules } from './autoscaling-rules';
 import { checkAvailabilityRules } from './availability-rules';
 import { checkDeliveryRules } from './delivery-rules';
 import { checkMeshRules } from './mesh-rules';
+import { checkNamespaceRules } from './namespace-rules';
 import { checkMonitoringRules } from './monitoring-rules';
 import { isReason } from '../core/reason';
 import { looksLikeCredential } from './credential-names';
@@ -266,6 +267,7 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
   checkTracingRules(config, at);
   checkPlacementRules(config, at);
   checkMeshRules(config, at);
+  checkNamespaceRules(config, at);
 
   // no peer opens (nearly) the whole internet unless it says why (core/cidr.ts, WIDEST_PREFIX);
   // the peers of one service together are judged by checkEgressUnion

@@ -1,5 +1,8 @@
 import type { TargetConfig } from '../config/types';
 
+/** Argo CD's namespace: the Applications and AppProjects of dist/argocd live there. */
+export const ARGOCD_NAMESPACE = 'argocd';
+
 /** Velero's namespace: Schedules are read there only (installed by Velero's own chart). */
 export const VELERO_NAMESPACE = 'velero';
 
