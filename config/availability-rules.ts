@@ -44,14 +44,29 @@ export const AVAILABILITY_FIX = {
 } as const;
 
 /**
- * Production settings that would switch availability off: no spread (or zones only), pods removed
+ * In every tier, a rolling update with no room (maxSurge and maxUnavailable both 0, which the API
+ * server refuses) and a grace period that ends before the preStop delay does. In production,
+ * settings that would switch availability off: no spread (or zones only), pods removed
  * before their replacement is ready, no graceful shutdown, services without a priority class. The
  * policy check (pipeline/policy.ts) enforces the same over the synthesized objects; refusing them here
  * points at the line that switched them off.
  */
 export function checkAvailabilityRules(config: TargetConfig, at: (p: PathSegment[], message: string) => void): void {
-  if (config.tier !== 'production') return;
   const { availability } = config;
+  // in every tier: what the API server refuses, and a pod killed before it is told to stop
+  if (!allowsUnavailable(availability.maxSurge) && !allowsUnavailable(availability.maxUnavailable)) {
+    at(
+      ['availability', 'maxSurge'],
+      `${show(availability.maxSurge)} with maxUnavailable ${show(availability.maxUnavailable)} leaves a rolling update no room: it may neither add a pod nor remove one, and the API server refuses the Deployment; allowed: maxSurge 1 or more (a new pod before an old one goes), or maxUnavailable above 0 outside production`,
+    );
+  }
+  if (!leavesShutdownTime(availability.terminationGracePeriodSeconds, availability.preStopSeconds)) {
+    at(
+      ['availability', 'terminationGracePeriodSeconds'],
+      `${show(availability.terminationGracePeriodSeconds)} leaves no time to shut down after the preStop delay of ${availability.preStopSeconds}s: the kubelet kills the container before it is sent SIGTERM; allowed: more than preStopSeconds (e.g. ${availability.preStopSeconds + 30})`,
+    );
+  }
+  if (config.tier !== 'production') return;
   if (availability.spread !== PRODUCTION_SPREAD) {
     at(
       ['availability', 'spread'],
@@ -74,12 +89,6 @@ export function checkAvailabilityRules(config: TargetConfig, at: (p: PathSegment
     at(
       ['availability', 'preStopSeconds'],
       `${show(availability.preStopSeconds)} is not allowed in production: without a preStop delay a pod stops accepting connections while endpoints and load balancers still send it traffic; allowed: 1 or more seconds (e.g. 15)`,
-    );
-  }
-  if (!leavesShutdownTime(availability.terminationGracePeriodSeconds, availability.preStopSeconds)) {
-    at(
-      ['availability', 'terminationGracePeriodSeconds'],
-      `${show(availability.terminationGracePeriodSeconds)} leaves no time to shut down after the preStop delay of ${availability.preStopSeconds}s; allowed: more than preStopSeconds (e.g. ${availability.preStopSeconds + 30})`,
     );
   }
   const declared = Object.keys(config.priorityClasses);

@@ -298,7 +298,27 @@ describe('production availability cannot be switched off', () => {
     expect(
       loadIssues([['production.yaml', 'terminationGracePeriodSeconds: 60', 'terminationGracePeriodSeconds: 15']]),
     ).toMatch(
-      /production\.yaml:\d+: availability\.terminationGracePeriodSeconds: 15 leaves no time to shut down after the preStop delay of 15s; allowed: more than preStopSeconds/,
+      /production\.yaml:\d+: availability\.terminationGracePeriodSeconds: 15 leaves no time to shut down after the preStop delay of 15s: the kubelet kills the container before it is sent SIGTERM; allowed: more than preStopSeconds/,
+    );
+  });
+
+  it('fails in every tier on maxSurge 0 with maxUnavailable 0, which the API server refuses', () => {
+    const found = loadIssues([['defaults.yaml', 'maxSurge: 1', 'maxSurge: 0']]);
+    expect(found).toMatch(
+      /defaults\.yaml:\d+: availability\.maxSurge: 0 with maxUnavailable 0 leaves a rolling update no room: it may neither add a pod nor remove one, and the API server refuses the Deployment; allowed: maxSurge 1 or more .* \(in targets development, staging\)$/,
+    );
+    // with room to remove a pod instead, outside production, it rolls
+    expect(
+      loadIssues([
+        ['defaults.yaml', 'maxSurge: 1', 'maxSurge: 0'],
+        ['defaults.yaml', 'maxUnavailable: 0', 'maxUnavailable: "25%"'],
+      ]),
+    ).not.toMatch(/maxSurge|in target (development|staging)\)/);
+  });
+
+  it('fails in every tier on a grace period that ends before the preStop delay', () => {
+    expect(loadIssues([['defaults.yaml', 'preStopSeconds: 10', 'preStopSeconds: 50']])).toMatch(
+      /defaults\.yaml:\d+: availability\.terminationGracePeriodSeconds: 45 leaves no time to shut down after the preStop delay of 50s: the kubelet kills the container before it is sent SIGTERM; allowed: more than preStopSeconds \(e\.g\. 80\) \(in targets development, staging\)$/,
     );
   });
 
