@@ -15,6 +15,7 @@ import {
   instanceOf,
   isAutoscaled,
   isBlueGreen,
+  isStateful,
   isGuaranteed,
   ownValue,
   previewServiceNameOf,
@@ -38,6 +39,9 @@ export { CONNECTION_URL_NAME, CREDENTIAL_NAME, looksLikeCredential } from './cre
  * Rules the schema cannot express: they relate several fields or several services.
  * Each issue says what was found and how to fix it.
  */
+/** The longest name of a StatefulSet whose pods can be labelled: 63, less "-" and a revision hash of 10. */
+const MAX_STATEFUL_NAME = MAX_LABEL - 11;
+
 export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const at = (p: PathSegment[], message: string, key = false) => {
@@ -72,6 +76,15 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
       at(
         [...base, 'release', 'strategy'],
         `the blue/green smoke test's pods are labelled "${service.name}${SMOKE_TEST_SUFFIX}" (${service.name.length + SMOKE_TEST_SUFFIX.length} characters); a label value may have at most ${MAX_LABEL}: shorten the service name to at most ${MAX_LABEL - SMOKE_TEST_SUFFIX.length} characters`,
+      );
+    }
+
+    // a StatefulSet labels its pods controller-revision-hash=<name>-<hash of up to 10 characters>
+    if (isStateful(service) && service.name.length > MAX_STATEFUL_NAME) {
+      at(
+        [...base],
+        `a StatefulSet named "${service.name}" (${service.name.length} characters) never creates a pod: its pods carry the label controller-revision-hash "<name>-<hash>", and a label value may have at most ${MAX_LABEL} characters; shorten the service name to at most ${MAX_STATEFUL_NAME} characters`,
+        true,
       );
     }
 

@@ -316,6 +316,21 @@ describe('production availability cannot be switched off', () => {
     ).not.toMatch(/maxSurge|in target (development|staging)\)/);
   });
 
+  it("fails on a StatefulSet whose name leaves no room for its pods' revision-hash label (53 characters); 52 pass", () => {
+    const renamed = (length: number) => {
+      const name = `redis-${'x'.repeat(length - 'redis-'.length)}`;
+      return loadIssues([
+        ['defaults.yaml', /service: redis,/g, `service: ${name},`],
+        ['defaults.yaml', /^  redis:$/m, `  ${name}:`],
+        ['production.yaml', /^  redis:$/m, `  ${name}:`],
+      ]);
+    };
+    expect(renamed(53)).toMatch(
+      /defaults\.yaml:\d+: services\.redis-x+: a StatefulSet named "redis-x+" \(53 characters\) never creates a pod: its pods carry the label controller-revision-hash "<name>-<hash>", and a label value may have at most 63 characters; shorten the service name to at most 52 characters/,
+    );
+    expect(renamed(52)).not.toMatch(/never creates a pod/);
+  });
+
   it('fails in every tier on a grace period that ends before the preStop delay', () => {
     expect(loadIssues([['defaults.yaml', 'preStopSeconds: 10', 'preStopSeconds: 50']])).toMatch(
       /defaults\.yaml:\d+: availability\.terminationGracePeriodSeconds: 45 leaves no time to shut down after the preStop delay of 50s: the kubelet kills the container before it is sent SIGTERM; allowed: more than preStopSeconds \(e\.g\. 80\) \(in targets development, staging\)$/,
