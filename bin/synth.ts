@@ -66,6 +66,7 @@ function parseArgs(argv: string[]): Options {
     list: false,
     stdout: false,
   };
+  let outGiven = false;
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     let inline: string | undefined;
@@ -96,6 +97,7 @@ function parseArgs(argv: string[]): Options {
         options.config = value();
         break;
       case '--out':
+        outGiven = true;
         options.out = value();
         if (options.out.trim() === '') fail('--out needs a folder name (the folder synth writes, dist/ by default)');
         break;
@@ -114,6 +116,7 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--help':
       case '-h':
+        flag();
         console.log(HELP);
         process.exit(0);
       // eslint-disable-next-line no-fallthrough
@@ -123,6 +126,18 @@ function parseArgs(argv: string[]): Options {
   }
   if (options.stdout && options.targets.length !== 1) fail('--stdout prints one target: add --target <name>');
   if (options.stdout && options.check) fail('--stdout and --check do not go together');
+  if (options.stdout && outGiven) fail('--stdout writes nothing, so --out does not go with it');
+  // a mistyped CI command (--list --check) must not pass by only listing
+  const notWithList = [
+    options.check && '--check',
+    options.stdout && '--stdout',
+    options.targets.length > 0 && '--target',
+    outGiven && '--out',
+  ].filter(Boolean);
+  if (options.list && notWithList.length)
+    fail(
+      `--list only lists the targets; ${notWithList.join(' and ')} ${notWithList.length > 1 ? 'do' : 'does'} not go with it`,
+    );
   return options;
 }
 

@@ -194,6 +194,23 @@ describe('synth CLI', () => {
     expect(treeDigest(out)).toBe(before);
   });
 
+  it('refuses flags that do not go together (a mistyped `--list --check` in CI used to pass by listing), writing nothing', () => {
+    for (const [args, message] of [
+      [['--list', '--check'], '--list only lists the targets; --check does not go with it'],
+      [
+        ['--list', '--target', 'staging', '--out', 'x'],
+        '--list only lists the targets; --target and --out do not go with it',
+      ],
+      [['--stdout', '--target', 'staging', '--out', 'x'], '--stdout writes nothing, so --out does not go with it'],
+      [['--help=1'], '--help takes no value; see --help'],
+    ] as const) {
+      const result = runSynth([...args]);
+      expect(result.stderr).toBe(`synth: ${message}\n`);
+      expect(result.status).toBe(2);
+      expect(result.stdout).toBe('');
+    }
+  });
+
   it('refuses an unknown target by name', () => {
     const result = runSynth(['--config', copyEnvironments(), '--out', tmp(), '--target', 'prod']);
     expect(result.status).toBe(2);
