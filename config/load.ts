@@ -621,10 +621,19 @@ function describeAjvError(error: ErrorObject, data: Json, locate: Locator, targe
     }
     case 'required': {
       const missing = String(error.params.missingProperty);
+      // a service no file declares in full is often a misspelt override of one that is declared
+      const services = p.length === 2 && p[0] === 'services' ? Object.keys((data.services as Json) ?? {}) : [];
+      const meant = services.length
+        ? nearest(
+            String(p[1]),
+            services.filter((s) => s !== p[1]),
+          )
+        : undefined;
+      const hint = meant ? `; if "${p[1]}" means the service "${meant}", correct the name, else` : ';';
       return {
         ...at(p),
         path: formatPath([...locate(p).prefix, ...p, missing]),
-        message: `is required but no file sets it; add "${missing}" here or in defaults.yaml${inTarget}`,
+        message: `is required but no file sets it${hint} add "${missing}" here or in defaults.yaml${inTarget}`,
       };
     }
     case 'enum': {

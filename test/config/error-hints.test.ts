@@ -41,6 +41,16 @@ describe('configuration errors', () => {
     expect(found.join('\n')).not.toMatch(/did you mean "vpa"/);
   });
 
+  it('says which declared service a misspelt service override likely means, on each field it lacks', () => {
+    const found = problems((dir) => edit(dir, 'staging.yaml', /^  orchestrator:$/m, '  orchestrater:'));
+    expect(found.length).toBeGreaterThan(0);
+    for (const problem of found) {
+      expect(problem).toMatch(
+        /staging\.yaml:\d+: services\.orchestrater\.\w+: is required but no file sets it; if "orchestrater" means the service "orchestrator", correct the name, else add "\w+" here or in defaults\.yaml \(in target staging\)$/,
+      );
+    }
+  });
+
   it('says when an unknown key belongs under the key above it', () => {
     const under = problems((dir) => edit(dir, 'staging.yaml', '\n  nodes: {', '\nnodes: {'));
     expect(under.join('\n')).toMatch(
