@@ -33,7 +33,7 @@ export function renderTracingSection(config: TargetConfig, manifests: readonly M
     'Every container of a traced service gets `OTEL_SERVICE_NAME` (the service), `OTEL_EXPORTER_OTLP_ENDPOINT` and `_PROTOCOL`, ' +
       "`OTEL_TRACES_SAMPLER=parentbased_traceidratio` with its ratio as `OTEL_TRACES_SAMPLER_ARG` (a service samples the traces it starts at that ratio and follows its caller's decision otherwise, so a trace is whole or absent), " +
       '`OTEL_PROPAGATORS=tracecontext,baggage`, `OTEL_METRICS_EXPORTER` and `OTEL_LOGS_EXPORTER` `none` (Prometheus scrapes metrics, logs go to stdout), ' +
-      `and \`OTEL_RESOURCE_ATTRIBUTES\`: \`service.namespace\`, \`service.version\` (the image tag), \`deployment.environment.name\` and \`deployment.environment\`, \`k8s.namespace.name\` and \`k8s.pod.name\` (from the downward API through \`${POD_NAME_VARIABLE}\`).`,
+      `and \`OTEL_RESOURCE_ATTRIBUTES\`: \`service.namespace\`, \`service.version\` (the image tag), \`deployment.environment.name\` and \`deployment.environment\`, \`k8s.namespace.name\`${config.region ? ',' : ' and'} \`k8s.pod.name\` (from the downward API through \`${POD_NAME_VARIABLE}\`)${config.region ? ` and \`cloud.region\` (\`${config.region}\`)` : ''}.`,
     '',
     "With a service mesh in the namespace, the collector must either be outside the mesh or admit these services' identities on its port (an AuthorizationPolicy in its own namespace).",
     '',

@@ -89,13 +89,20 @@ const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'Rollout'];
 /** Ports a collector listens on besides OTLP (zpages, health, Jaeger's legacy receivers, its metrics) and the other OTLP port. */
 const OTHER_COLLECTOR_PORTS = [4317, 4318, 55679, 13133, 14250, 14268, 6831, 8888, 9411, 16686, 443, 80];
 
-const platforms = new Map<string, { configs: TargetConfig[]; manifests: Map<string, Manifest[]> }>();
+const platforms = new Map<
+  string,
+  { configs: TargetConfig[]; manifests: Map<string, Manifest[]>; readmes: Map<string, string> }
+>();
 function platform(name: string) {
   let p = platforms.get(name);
   if (!p) {
     const configs = loadPlatform(PLATFORMS[name].dir);
     const outputs = synthesizeAll(configs);
-    p = { configs, manifests: new Map(outputs.map((o) => [o.folder, o.manifests])) };
+    p = {
+      configs,
+      manifests: new Map(outputs.map((o) => [o.folder, o.manifests])),
+      readmes: new Map(outputs.map((o) => [o.folder, o.files.get('README.md') ?? ''])),
+    };
     platforms.set(name, p);
   }
   return p;
@@ -113,7 +120,7 @@ const cases = Object.entries(PLATFORMS).flatMap(([name, expected]) =>
 
 describe.each(cases)('tracing of %s, target %s', (name, target) => {
   const expected = PLATFORMS[name];
-  const { configs, manifests: all } = platform(name);
+  const { configs, manifests: all, readmes } = platform(name);
   const config = configs.find((c) => c.target === target)!;
   const manifests = all.get(target)!;
   const ratio = expected.ratios[target];
@@ -183,6 +190,27 @@ describe.each(cases)('tracing of %s, target %s', (name, target) => {
         expect(new Set(names).size).toBe(names.length);
       }
     }
+  });
+
+  it("README names every resource attribute the traced containers carry (a region's cloud.region too)", () => {
+    const section = readmes
+      .get(target)!
+      .split('\n')
+      .find((line) => line.includes('`OTEL_RESOURCE_ATTRIBUTES`:'));
+    if (ratio === undefined) return expect(section).toBeUndefined();
+    const carried = new Set(
+      workloadsOf(manifests).flatMap((workload) =>
+        (workload.spec.template.spec.containers as Obj[]).flatMap((container) =>
+          (valueOf(container, 'OTEL_RESOURCE_ATTRIBUTES') ?? '')
+            .split(',')
+            .filter(Boolean)
+            .map((pair) => pair.split('=')[0]),
+        ),
+      ),
+    );
+    expect(carried.size).toBeGreaterThan(5);
+    for (const attribute of carried)
+      expect({ attribute, named: section!.includes(`\`${attribute}\``) }).toEqual({ attribute, named: true });
   });
 
   it('lets every traced service reach the collector on its OTLP port, and on no other port', () => {
