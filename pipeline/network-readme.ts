@@ -7,6 +7,8 @@ import { Manifest, Obj, ofKind } from '../core/manifest';
 const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'Rollout', 'DaemonSet']);
 const EVERY_POD = 'every pod';
+/** The label a smoke test's pods are named by (app.kubernetes.io/name: <service>-smoke-test). */
+const LABEL_NAME = 'app.kubernetes.io/name';
 
 interface Pods {
   readonly name: string;
@@ -40,13 +42,26 @@ export function allowedFlows(
   config: TargetConfig,
   manifests: readonly Manifest[],
 ): { nodes: Map<string, Node>; edges: Map<string, Set<string>> } {
-  const pods: Pods[] = manifests
-    .filter((m) => WORKLOAD_KINDS.has(m.kind))
-    .map((m) => ({
-      name: m.metadata.name,
-      namespace: m.metadata.namespace ?? config.namespace,
-      labels: (m as Obj).spec?.template?.metadata?.labels ?? {},
-    }));
+  const pods: Pods[] = [
+    ...manifests
+      .filter((m) => WORKLOAD_KINDS.has(m.kind))
+      .map((m) => ({
+        name: m.metadata.name,
+        namespace: m.metadata.namespace ?? config.namespace,
+        labels: (m as Obj).spec?.template?.metadata?.labels ?? {},
+      })),
+    // the pods of the Jobs an analysis runs (a blue/green release's smoke test), named by their label
+    ...(ofKind(manifests, 'AnalysisTemplate') as Obj[]).flatMap((template) =>
+      ((template.spec?.metrics ?? []) as Obj[])
+        .map((metric) => metric.provider?.job?.spec?.template?.metadata?.labels as Record<string, string> | undefined)
+        .filter((labels): labels is Record<string, string> => labels !== undefined)
+        .map((labels) => ({
+          name: labels[LABEL_NAME] ?? template.metadata.name,
+          namespace: template.metadata.namespace ?? config.namespace,
+          labels,
+        })),
+    ),
+  ];
   // pods by namespace and by label, so that a selector looks only at the pods that can match
   const byNamespace = new Map<string, { all: Pods[]; byLabel: Map<string, Pods[]> }>();
   for (const p of pods) {

@@ -1,3 +1,4 @@
+import { Obj } from '../../core/manifest';
 import { allowedFlows } from '../../pipeline/network-readme';
 import { configOf, manifestsOf, referencePlatform, TARGETS } from '../helpers';
 import { NetworkEvaluator, podOf } from '../network-evaluator';
@@ -37,6 +38,36 @@ describe.each(TARGETS)('README of %s', (target) => {
         expect([from, to, [...(drawn ?? [])].sort()]).toEqual([from, to, allowed.sort()]);
       }
     }
+  });
+
+  it("draws exactly the flows a blue/green release's smoke-test pods may make to the service's pods", () => {
+    const net = new NetworkEvaluator(manifests);
+    const { edges } = allowedFlows(config, manifests);
+    const smokeTests = manifests
+      .filter((m) => m.kind === 'AnalysisTemplate')
+      .flatMap((m) => ((m as Obj).spec.metrics as Obj[]).map((metric) => metric.provider?.job?.spec?.template))
+      .filter((template): template is Obj => template !== undefined);
+    const blueGreen = Object.values(config.services).filter((s) => s.release?.strategy === 'blueGreen');
+    expect(smokeTests).toHaveLength(blueGreen.length);
+    for (const template of smokeTests) {
+      const labels = template.metadata.labels as Record<string, string>;
+      const smoke = { namespace: config.namespace, labels, ports: [] };
+      for (const service of Object.keys(config.services)) {
+        const drawn = edges.get(
+          `w_${labels['app.kubernetes.io/name'].replace(/-/g, '_')}>w_${service.replace(/-/g, '_')}`,
+        );
+        const allowed = config.services[service].ports
+          .filter((p) => net.mayReach(smoke, podOf(manifests, service), p.port))
+          .map((p) => `${p.port}/TCP`);
+        expect([labels['app.kubernetes.io/name'], service, [...(drawn ?? [])].sort()]).toEqual([
+          labels['app.kubernetes.io/name'],
+          service,
+          allowed.sort(),
+        ]);
+      }
+    }
+    // production's two blue/green services each reach their own pods, and only them
+    if (blueGreen.length) expect(readme).toMatch(/^\| gateway-smoke-test \| gateway \| 8080 \|$/m);
   });
 
   it('lists who may do what in the Kubernetes API', () => {
