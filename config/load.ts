@@ -792,7 +792,8 @@ function indentationHint(root: SchemaNode, data: Json, p: PathSegment[], extra: 
  * Drops the errors of the individual branches of a oneOf/if-then when the combinator itself
  * failed at the same path: one message per value, saying which forms are allowed.
  */
-function relevantErrors(errors: ErrorObject[]): ErrorObject[] {
+function relevantErrors(all: ErrorObject[]): ErrorObject[] {
+  const errors = meantBranchErrors(all);
   const combinators = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
   return (
     errors
@@ -804,6 +805,33 @@ function relevantErrors(errors: ErrorObject[]): ErrorObject[] {
           : !combinators.has(e.instancePath) || e.keyword === 'additionalProperties',
       )
   );
+}
+
+/**
+ * A oneOf over objects told apart by their required keys (a dependency is `{service, port}` or
+ * `{external, ports}`): the value holding every required key of exactly one form means that form,
+ * so only that form's errors are reported (a bad port, not "unknown key service" from the other
+ * form), and not the oneOf's own "expected one of the forms". Errors of a form met through a $ref
+ * do not carry the oneOf's schema path and are kept.
+ */
+function meantBranchErrors(errors: ErrorObject[]): ErrorObject[] {
+  const meant: Array<{ at: string; branches: string; kept: string; own: ErrorObject }> = [];
+  for (const e of errors) {
+    if (e.keyword !== 'oneOf' || !Array.isArray(e.schema) || !e.data || typeof e.data !== 'object') continue;
+    const has = (key: unknown) => typeof key === 'string' && Object.prototype.hasOwnProperty.call(e.data, key);
+    const forms = (e.schema as Array<{ required?: unknown[] }>)
+      .map((branch, i) => ({ i, required: branch.required ?? [] }))
+      .filter((b) => b.required.length > 0 && b.required.every(has));
+    if (forms.length === 1) {
+      meant.push({ at: e.instancePath, branches: `${e.schemaPath}/`, kept: `${e.schemaPath}/${forms[0].i}/`, own: e });
+    }
+  }
+  if (meant.length === 0) return errors;
+  const inside = (e: ErrorObject, m: (typeof meant)[number]) =>
+    (e.instancePath === m.at || e.instancePath.startsWith(`${m.at}/`)) && e.schemaPath.startsWith(m.branches);
+  const kept = errors.filter((e) => !meant.some((m) => inside(e, m) && !e.schemaPath.startsWith(m.kept)));
+  // the oneOf's own message goes when its meant form says what is wrong
+  return kept.filter((e) => !meant.some((m) => m.own === e && kept.some((k) => k !== e && inside(k, m))));
 }
 
 /** One issue per file, line, path and message; the targets it was found in are listed together. */

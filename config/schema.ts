@@ -172,8 +172,9 @@ const duration = pattern(patterns.duration, 'a duration such as "30s", "5m", "1h
 const cidr = pattern(patterns.cidr, 'a CIDR such as "203.0.113.0/24"');
 const portNumber = int(1, 65535, 'a port number, 1-65535');
 /** A port by its number or by the name it has in `ports`. */
-const portRef = (description?: string) =>
-  oneOf([portNumber, dnsLabel('a port name declared in ports', 15)], description);
+const portRef = (
+  description = 'a port name declared in ports (lower-case letters, digits and "-", at most 15 characters) or a port number (1-65535)',
+) => oneOf([portNumber, dnsLabel('a port name declared in ports', 15)], description);
 const severity = oneOfStrings(['critical', 'warning', 'info']);
 const image = () =>
   pattern(

@@ -51,6 +51,44 @@ describe('configuration errors', () => {
     }
   });
 
+  it('reports a bad port of a dependency once, saying what a port is, not errors of the other form of dependsOn', () => {
+    const found = problems((dir) =>
+      edit(dir, 'defaults.yaml', '- { service: data-service, port: http }', '- { service: data-service, port: HTTP }'),
+    );
+    expect(found).toEqual([
+      expect.stringMatching(
+        /defaults\.yaml:\d+: services\.gateway\.dependsOn\[0\]\.port: "HTTP" is not valid; expected a port name declared in ports \(lower-case letters, digits and "-", at most 15 characters\) or a port number \(1-65535\)$/,
+      ),
+    ]);
+  });
+
+  it('reports a misspelt key of an external dependency against that form: did you mean "ports"', () => {
+    const found = problems((dir) =>
+      edit(dir, 'defaults.yaml', /- \{ external: postgres \}/, '- { external: postgres, port: 5432 }'),
+    );
+    expect(found.length).toBeGreaterThan(0);
+    for (const problem of found)
+      expect(problem).toMatch(
+        /dependsOn\[\d\]\.port: unknown key "port"; did you mean "ports"\? allowed keys here: external, ports/,
+      );
+  });
+
+  it('says what a probe port is when it is neither a name nor a number', () => {
+    const found = problems((dir) =>
+      edit(
+        dir,
+        'defaults.yaml',
+        'readiness: { http: { path: /ready, port: http }',
+        'readiness: { http: { path: /ready, port: Http }',
+      ),
+    );
+    expect(found).toEqual([
+      expect.stringMatching(
+        /services\.gateway\.probes\.readiness\.http\.port: "Http" is not valid; expected a port name declared in ports .* or a port number \(1-65535\)/,
+      ),
+    ]);
+  });
+
   it('says when an unknown key belongs under the key above it', () => {
     const under = problems((dir) => edit(dir, 'staging.yaml', '\n  nodes: {', '\nnodes: {'));
     expect(under.join('\n')).toMatch(
