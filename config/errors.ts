@@ -147,3 +147,14 @@ export function suggestQuantity(kind: 'cpu' | 'memory' | 'duration', value: unkn
   const out = parts.map((p) => (units[p[2].toLowerCase()] ? `${p[1]}${units[p[2].toLowerCase()]}` : undefined));
   return out.every(Boolean) ? out.join('') : undefined;
 }
+
+/**
+ * The environment variable name a refused one was most likely meant to be: every character other
+ * than a letter, digit or `_` becomes `_`, and a leading digit gets a `_` before it (`LOG-LEVEL` →
+ * `LOG_LEVEL`, `log.level` → `log_level`). Undefined when there is no such name.
+ */
+export function suggestEnvName(value: unknown): string | undefined {
+  if (typeof value !== 'string' || !/[A-Za-z0-9]/.test(value)) return undefined;
+  const name = value.trim().replace(/[^A-Za-z0-9_]+/g, '_');
+  return /^[0-9]/.test(name) ? `_${name}` : name;
+}

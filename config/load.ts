@@ -4,7 +4,16 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import type { Document, LineCounter, Node } from 'yaml';
 import { AJV_OPTIONS, GENERATED_VALIDATORS, isCurrent, schemaHash } from './compiled-validators';
-import { ConfigError, ConfigIssue, formatPath, nearest, PathSegment, show, suggestQuantity } from './errors';
+import {
+  ConfigError,
+  ConfigIssue,
+  formatPath,
+  nearest,
+  PathSegment,
+  show,
+  suggestEnvName,
+  suggestQuantity,
+} from './errors';
 import { checkReplicationRules, expandReplication } from './replication';
 import { checkRules } from './rules';
 import { secretLiteralIssues } from './secret-rules';
@@ -658,7 +667,11 @@ function describeAjvError(error: ErrorObject, data: Json, locate: Locator, targe
             : error.params.pattern === patterns.duration
               ? 'duration'
               : undefined;
-      const suggestion = kind ? suggestQuantity(kind, value) : undefined;
+      const suggestion = kind
+        ? suggestQuantity(kind, value)
+        : error.params.pattern === patterns.envName
+          ? suggestEnvName(value)
+          : undefined;
       return {
         ...at(p),
         message: `${show(value)} is not valid; ${suggestion ? `did you mean "${suggestion}"? ` : ''}expected ${allowed ?? `a value matching ${error.params.pattern}`}${inTarget}`,
@@ -695,12 +708,13 @@ function describeAjvError(error: ErrorObject, data: Json, locate: Locator, targe
         message: `${shown} has the wrong length: must have ${error.message?.replace(/^must /, '')}${allowed ? ` (${allowed})` : ''}${inTarget}`,
       };
     case 'propertyNames': {
-      const names =
-        ((schema.propertyNames ?? {}) as Record<string, unknown>).description ??
-        'DNS-1123 labels (lower-case letters, digits and "-", at most 63 characters)';
+      const rule = (schema.propertyNames ?? {}) as Record<string, unknown>;
+      const names = rule.description ?? 'DNS-1123 labels (lower-case letters, digits and "-", at most 63 characters)';
+      const name = String(error.params.propertyName);
+      const suggestion = rule.pattern === schemaModule().patterns.envName ? suggestEnvName(name) : undefined;
       return {
-        ...at([...p, String(error.params.propertyName)], true),
-        message: `contains the invalid name ${show(error.params.propertyName)}; names must be ${names}${inTarget}`,
+        ...at([...p, name], true),
+        message: `contains the invalid name ${show(name)}; ${suggestion ? `did you mean "${suggestion}"? ` : ''}names must be ${names}${inTarget}`,
       };
     }
     default:

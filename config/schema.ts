@@ -182,7 +182,9 @@ const image = () =>
     'an image reference "registry/repo:tag", "registry/repo@sha256:<64 hex>" or both',
   );
 const absolutePath = (description: string) => pattern('^/', description);
-const envVars = () => stringsBy({ pattern: patterns.envName });
+/** What an environment variable name is (patterns.envName), for messages and editors. */
+const ENV_NAME_RULE = 'environment variable names: letters, digits and "_", not starting with a digit (e.g. LOG_LEVEL)';
+const envVars = () => stringsBy({ pattern: patterns.envName, description: ENV_NAME_RULE });
 /** Why an exception or a number is what it is: words, never blank (core/reason.ts). */
 const reason = (what: string, maxLength?: number) => pattern(REASON_PATTERN, `${REASON_ALLOWED} (${what})`, maxLength);
 
@@ -346,7 +348,7 @@ const apiAccess = obj({
 /** A secret the service reads, synced from the cloud secret manager by an ExternalSecret. */
 const secretRef = obj({
   /** Environment variable the value is exposed as. */
-  env: pattern(patterns.envName, 'an environment variable name'),
+  env: pattern(patterns.envName, 'an environment variable name: letters, digits and "_", not starting with a digit'),
   /** Key in the secret manager, e.g. `trading/prod/database-url`. */
   remoteKey: str('the key in the cloud secret manager'),
   /** Property inside a JSON secret. */
