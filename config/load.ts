@@ -667,6 +667,8 @@ function describeAjvError(error: ErrorObject, data: Json, locate: Locator, targe
             : error.params.pattern === patterns.duration
               ? 'duration'
               : undefined;
+      const expected = allowed ?? `a value matching ${error.params.pattern}`;
+      if (value === '') return { ...at(p), message: `is empty; expected ${expected}${inTarget}` };
       const suggestion = kind
         ? suggestQuantity(kind, value)
         : error.params.pattern === patterns.envName
@@ -674,7 +676,7 @@ function describeAjvError(error: ErrorObject, data: Json, locate: Locator, targe
           : undefined;
       return {
         ...at(p),
-        message: `${show(value)} is not valid; ${suggestion ? `did you mean "${suggestion}"? ` : ''}expected ${allowed ?? `a value matching ${error.params.pattern}`}${inTarget}`,
+        message: `${show(value)} is not valid; ${suggestion ? `did you mean "${suggestion}"? ` : ''}expected ${expected}${inTarget}`,
       };
     }
     case 'minimum':

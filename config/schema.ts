@@ -185,6 +185,8 @@ const absolutePath = (description: string) => pattern('^/', description);
 /** What an environment variable name is (patterns.envName), for messages and editors. */
 const ENV_NAME_RULE = 'environment variable names: letters, digits and "_", not starting with a digit (e.g. LOG_LEVEL)';
 const envVars = () => stringsBy({ pattern: patterns.envName, description: ENV_NAME_RULE });
+/** A string that is neither empty nor holds a blank: a key in a secret manager, a Slack channel. */
+const word = (description: string) => pattern('^\\S+$', `${description} (not empty, no spaces)`);
 /** Why an exception or a number is what it is: words, never blank (core/reason.ts). */
 const reason = (what: string, maxLength?: number) => pattern(REASON_PATTERN, `${REASON_ALLOWED} (${what})`, maxLength);
 
@@ -350,7 +352,7 @@ const secretRef = obj({
   /** Environment variable the value is exposed as. */
   env: pattern(patterns.envName, 'an environment variable name: letters, digits and "_", not starting with a digit'),
   /** Key in the secret manager, e.g. `trading/prod/database-url`. */
-  remoteKey: str('the key in the cloud secret manager'),
+  remoteKey: word('the key in the cloud secret manager, e.g. trading/prod/database-url'),
   /** Property inside a JSON secret. */
   property: opt(str()),
 });
@@ -1045,8 +1047,15 @@ export const target = obj({
     alerting: opt(
       obj(
         optionalAll({
-          pagerduty: obj({ remoteKey: str(), severities: arr(severity, { minItems: 1 }) }),
-          slack: obj({ remoteKey: str(), channel: str(), severities: arr(severity, { minItems: 1 }) }),
+          pagerduty: obj({
+            remoteKey: word('the key of the PagerDuty routing key in the cloud secret manager'),
+            severities: arr(severity, { minItems: 1 }),
+          }),
+          slack: obj({
+            remoteKey: word('the key of the Slack webhook URL in the cloud secret manager'),
+            channel: word('the Slack channel, e.g. "#trading-alerts"'),
+            severities: arr(severity, { minItems: 1 }),
+          }),
         }),
       ),
     ),

@@ -73,3 +73,58 @@ describe('environment variable names', () => {
     );
   });
 });
+
+describe('keys in the secret manager and Slack channels', () => {
+  it('fails on an empty remoteKey of a secret, which would sync the key ""', () => {
+    const { dir, lines } = refused([['defaults.yaml', 'remoteKey: trading/jwt-signing-key', 'remoteKey: ""']]);
+    expect(lines).toContainEqual(
+      problem(
+        'defaults.yaml',
+        lineOf(dir, 'defaults.yaml', '{ env: JWT_SIGNING_KEY, remoteKey: "" }'),
+        'services.gateway.secrets[0].remoteKey',
+        'is empty; expected the key in the cloud secret manager, e.g. trading/prod/database-url (not empty, no spaces)',
+      ),
+    );
+  });
+
+  it('fails on a blank remoteKey of the Redis credential', () => {
+    const { lines } = refused([['defaults.yaml', 'remoteKey: trading/redis-password', 'remoteKey: " "']]);
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /defaults\.yaml:\d+: services\.redis\.auth\.remoteKey: " " is not valid; expected the key in the cloud secret manager/,
+      ),
+    );
+  });
+
+  it("fails on an empty Slack receiver's remoteKey and channel", () => {
+    const { dir, lines } = refused([
+      ['staging.yaml', 'remoteKey: trading/staging/slack-webhook', 'remoteKey: ""'],
+      ['staging.yaml', 'channel: "#trading-staging-alerts"', "channel: ''"],
+    ]);
+    expect(lines).toContainEqual(
+      problem(
+        'staging.yaml',
+        lineOf(dir, 'staging.yaml', 'remoteKey: ""'),
+        'monitoring.alerting.slack.remoteKey',
+        'is empty; expected the key of the Slack webhook URL in the cloud secret manager (not empty, no spaces)',
+      ),
+    );
+    expect(lines).toContainEqual(
+      problem(
+        'staging.yaml',
+        lineOf(dir, 'staging.yaml', "channel: ''"),
+        'monitoring.alerting.slack.channel',
+        'is empty; expected the Slack channel, e.g. "#trading-alerts" (not empty, no spaces)',
+      ),
+    );
+  });
+
+  it("fails on an empty PagerDuty receiver's remoteKey", () => {
+    const { lines } = refused([['production.yaml', 'remoteKey: trading/prod/pagerduty-routing-key', 'remoteKey: ""']]);
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /production\.yaml:\d+: monitoring\.alerting\.pagerduty\.remoteKey: is empty; expected the key of the PagerDuty routing key/,
+      ),
+    );
+  });
+});
