@@ -20,6 +20,7 @@ import { secretLiteralIssues } from './secret-rules';
 import { uncommentedThresholds } from './threshold-comments';
 import type * as SchemaModule from './schema';
 import { TargetConfig } from './types';
+import { goDurationFor } from '../core/go-duration';
 import type { Obj } from '../core/manifest';
 
 /** The file every environment builds on. */
@@ -669,6 +670,12 @@ function describeAjvError(error: ErrorObject, data: Json, locate: Locator, targe
               : undefined;
       const expected = allowed ?? `a value matching ${error.params.pattern}`;
       if (value === '') return { ...at(p), message: `is empty; expected ${expected}${inTarget}` };
+      if (error.params.pattern === patterns.goDuration && typeof value === 'string') {
+        // a Prometheus-style duration where a Go one is read (Velero's ttl): the same time in hours
+        const go = goDurationFor(suggestQuantity('duration', value) ?? value);
+        if (go)
+          return { ...at(p), message: `${show(value)} is not a Go duration; write "${go}" (${expected})${inTarget}` };
+      }
       const suggestion = kind
         ? suggestQuantity(kind, value)
         : error.params.pattern === patterns.envName

@@ -4,6 +4,7 @@ import { cpuMillis, memoryBytes } from '../core/quantity';
 import { ConfigIssue, formatPath, listNames, nearest, PathSegment, show } from './errors';
 import { checkAutoscalingRules } from './autoscaling-rules';
 import { checkAvailabilityRules } from './availability-rules';
+import { checkBackupRules } from './backup-rules';
 import { checkDeliveryRules } from './delivery-rules';
 import { checkMeshRules } from './mesh-rules';
 import { checkNamespaceRules } from './namespace-rules';
@@ -270,6 +271,7 @@ export function checkRules(config: TargetConfig, locate: Locator): ConfigIssue[]
   }
 
   checkAvailabilityRules(config, at);
+  checkBackupRules(config, at);
   checkMonitoringRules(config, at);
   checkDeliveryRules(config, at);
   checkAutoscalingRules(config, at);

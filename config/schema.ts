@@ -24,6 +24,8 @@ import {
   TSchema,
   Type,
 } from '@sinclair/typebox';
+import { CRON_RULE, CRON_SHAPE } from '../core/cron';
+import { GO_DURATION, GO_DURATION_RULE } from '../core/go-duration';
 import { REASON_ALLOWED, REASON_PATTERN } from '../core/reason';
 import {
   CONFIG_MAP_KEY,
@@ -42,11 +44,15 @@ export const patterns = {
   dnsLabel: DNS_LABEL,
   cpu: '^([0-9]+m|[0-9]+(\\.[0-9]{1,3})?)$',
   memory: '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$',
+  /** A Prometheus duration (alert `for`, windows, scrape intervals). */
   duration: '^([0-9]+(ms|s|m|h|d|w|y))+$',
+  /** A Go duration (Velero's backup ttl): no d, w or y. */
+  goDuration: GO_DURATION,
   cidr: '^(([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}|[0-9a-fA-F:]+/[0-9]{1,3})$',
   envName: '^[A-Za-z_][A-Za-z0-9_]*$',
   metricName: '^[a-zA-Z_:][a-zA-Z0-9_:]*$',
-  cron: '^(\\S+\\s+){4}\\S+$',
+  /** The shape of a cron schedule; config/backup-rules.ts checks each field's values (core/cron.ts). */
+  cron: CRON_SHAPE,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -790,10 +796,13 @@ const priorityClass = obj({ name: dnsLabel(), value: int(0, 1000000000), descrip
 
 const backup = obj({
   name: dnsLabel(),
-  /** Cron, UTC. */
-  schedule: pattern(patterns.cron, 'a five-field cron expression, UTC'),
-  /** Retention, e.g. `720h`. */
-  ttl: duration,
+  /**
+   * When, in UTC: five cron fields or a descriptor, as Velero reads them (robfig/cron's standard
+   * parser; config/backup-rules.ts checks each field's values), e.g. `0 2 * * *`.
+   */
+  schedule: pattern(patterns.cron, CRON_RULE),
+  /** Retention, a Go duration (Velero's `ttl`; no d, w or y), e.g. `720h`. */
+  ttl: pattern(patterns.goDuration, GO_DURATION_RULE),
   /** Namespaces backed up together with the target namespace, e.g. `kube-system`. @default - the target namespace only */
   extraNamespaces: opt(
     arr(dnsLabel(), {

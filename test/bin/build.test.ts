@@ -39,7 +39,9 @@ describe('the build of npm run synth', () => {
     const code = fs.readFileSync(validators, 'utf8');
     expect(code).toMatch(/module\.exports\.schemaHash = "[0-9a-f]{16}";\s*$/);
     // the files the schema is made of: its own module and the project modules it takes values from
-    expect(code).toContain('module.exports.schemaSources = ["config/schema.js","core/k8s-names.js","core/reason.js"];');
+    expect(code).toContain(
+      'module.exports.schemaSources = ["config/schema.js","core/cron.js","core/go-duration.js","core/k8s-names.js","core/reason.js"];',
+    );
   });
 
   it('does nothing when the build is up to date', () => {

@@ -128,3 +128,33 @@ describe('keys in the secret manager and Slack channels', () => {
     );
   });
 });
+
+describe('backup retention', () => {
+  it('fails on a ttl in days, which is no Go duration, and gives it in hours', () => {
+    const { dir, lines } = refused([
+      [
+        'staging.yaml',
+        '{ name: daily, schedule: "0 2 * * *", ttl: 168h }',
+        '{ name: daily, schedule: "0 2 * * *", ttl: 7d }',
+      ],
+    ]);
+    expect(lines).toContainEqual(
+      problem(
+        'staging.yaml',
+        lineOf(dir, 'staging.yaml', 'ttl: 7d'),
+        'backups[0].ttl',
+        '"7d" is not a Go duration; write "168h" (a Go duration: numbers with the units h, m, s, ms, us or ns (no d, w or y)',
+      ),
+    );
+  });
+
+  it('converts weeks, years, mixed units and spelled-out days to hours', () => {
+    const ttl = (value: string) =>
+      refused([['production.yaml', 'ttl: 2160h }', `ttl: ${value} }`]]).lines.find((l) => l.includes('backups[1].ttl'));
+    expect(ttl('13w')).toContain('"13w" is not a Go duration; write "2184h"');
+    expect(ttl('1y')).toContain('"1y" is not a Go duration; write "8760h"');
+    expect(ttl('1d12h30m')).toContain('"1d12h30m" is not a Go duration; write "36h30m"');
+    expect(ttl('"90 days"')).toContain('"90 days" is not a Go duration; write "2160h"');
+    expect(ttl('forever')).toMatch(/"forever" is not valid; expected a Go duration/);
+  });
+});
