@@ -64,6 +64,8 @@ export function fixFor(path: readonly PathSegment[], finding: Pick<StringFinding
   }
   if (p[0] === 'delivery')
     return 'take the credential out of the URL: Argo CD reads repository and cluster credentials from its own Secrets in the argocd namespace, never from delivery.repoURL or delivery.server';
+  if (p[0] === 'secretStore' && p[2] === 'webhook' && p[3] === 'headers')
+    return 'list the credential under webhook.secrets: [{name: auth, secretRef: {name: ..., key: ...}}] and write the header as a template, e.g. "Bearer {{ .auth.token }}"';
   if (p[0] === 'secretStore')
     return "the store's credentials come from the provider's secretRef fields ({name, key, namespace}), never from literals in secretStore.provider";
   if (finding.inUrl)

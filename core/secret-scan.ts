@@ -15,9 +15,14 @@
  *   private key header, JSON Web Tokens, user information in URLs (`user:password@`, or a long
  *   token as the user) and credentials given as parameters or assignments (`?password=`,
  *   `&access_token=`, `--db-password=`, `PGPASSWORD=`, `password: ...` in an embedded file),
- *   Google API keys, percent-encoded userinfo (`app%3Apw@`), and the value of a credential
- *   flag given as the next item of an array (`["--db-password", "hunter2"]`, `flagValueFindings`).
- *   A value that only refers to a variable (`$(DB_PASSWORD)`, `${DB_PASSWORD}`) is not a secret.
+ *   Google API keys, percent-encoded userinfo (`app%3Apw@`), the value of a credential flag given
+ *   as the next item of an array (`["--db-password", "hunter2"]`, `["-u", "admin:pw"]`,
+ *   `flagValueFindings`), Redis's password settings (`--requirepass pw`, `requirepass=pw`,
+ *   `masterauth pw` as a redis.conf line), curl's user and password in a command
+ *   (`curl -u admin:pw`, `--user=admin:pw`) and HTTP Authorization headers
+ *   (`Authorization: Bearer <token>`, `Basic <base64 of user:password>`). A value that only
+ *   refers to a variable (`$(DB_PASSWORD)`, `${DB_PASSWORD}`; in a command also a shell's
+ *   `$PASSWORD`) is not a secret.
  *
  * Many short texts are scanned as one (`scanStrings`): the rules cost little per character but
  * a fixed amount per call.
@@ -161,9 +166,13 @@ const JWT = /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g;
  * fragment (the scheme is not looked at: starting at `://` keeps the pattern fast).
  */
 const URL_USERINFO = /:\/\/([^\s/?#@"'<>\\]{1,512})@/g;
-/** Credential words that name a credential whatever stands before them (`PGPASSWORD`, `db-password`, `client_secret`). */
+/**
+ * Credential words that name a credential whatever stands before them (`PGPASSWORD`, `db-password`,
+ * `client_secret`), and Redis's two password settings, whose "pass" and "auth" are glued to a
+ * word (`--requirepass`, `masterauth=`) where a short word alone would not count.
+ */
 const STRONG_WORDS =
-  'password|passwd|passphrase|secret|token|api[-_]?key|apikey|access[-_]?key|private[-_]?key|credentials?';
+  'password|passwd|passphrase|secret|token|api[-_]?key|apikey|access[-_]?key|private[-_]?key|credentials?|requirepass|masterauth';
 /** Short or ambiguous words: only as a whole name (`MYSQL_PWD`, `?key=`, `&sig=`), not inside one (`bypass`, `monkey`). */
 const WEAK_WORDS = 'pwd|pass|auth|key|sig|signature';
 /**
@@ -310,6 +319,142 @@ function ownFindings(text: string, out: SecretFinding[]): void {
     const end = m.index! + m[0].length;
     add(end - value.length, end, `a credential given as "${word.toLowerCase()}:"`, 'credential-field', false, true);
   }
+  commandFindings(text, out);
+}
+
+// ---------------------------------------------------------------------------------------------
+// our own rules: credentials in command lines, HTTP headers and Redis settings
+
+/**
+ * Redis's password settings and their value: as redis.conf writes them (`requirepass foobared`
+ * at the start of a line, a config file in a ConfigMap), as redis-server takes them on its
+ * command line (`--requirepass foobared` inside a shell command), as `CONFIG SET requirepass
+ * foobared` and as an assignment (`requirepass=foobared`; the lookbehind of `name=value` may take
+ * its last word, "pass", for the name, which is then glued to a word and does not count). The
+ * match starts at the setting's name, a rare word; what stands before it is checked in code.
+ * Group 1: the name; group 2: the value after `=` (without its opening quote); group 3: the value
+ * after blanks, quoted or not (redis.conf quotes a value with blanks in it).
+ */
+const REDIS_PASSWORD_SETTING = /(requirepass|masterauth)(?:=["']?([^\s"']+)|[ \t]+("[^"\n]*"|'[^'\n]*'|[^\s"']+))/gi;
+/**
+ * A user and password given to curl inside a command string: `-u admin:pw`, `--user admin:pw`,
+ * `--user=admin:pw`, `--proxy-user`. Starts at `-`; what stands before the flag is checked in
+ * code. Group 1: the user, group 2: the password.
+ */
+const USER_OPTION = /-(?:u|-user|-proxy-user)(?:[ \t]+|=)["']?([^\s"':]{1,256}):([^\s"';&|<>]+)/g;
+/** The flags of `USER_OPTION`, when the user and password are the next item of an array. */
+const USER_FLAG = /^(-u|--user|--proxy-user)$/;
+/**
+ * What `-u` and `--user` take in chpst, docker or su-exec: a user and a group, names or ids
+ * (`redis:redis`, `nobody:nogroup`, `1000:1000`). Taken for a password only when curl runs.
+ */
+const USER_AND_GROUP = /^([a-z_][a-z0-9_-]{0,31}|[0-9]{1,10}):([a-z_][a-z0-9_-]{0,31}|[0-9]{1,10})$/;
+/**
+ * An HTTP Authorization (or Proxy-Authorization) header written out, as curl's `-H` or an
+ * embedded file takes it: `Authorization: Bearer <token>`, `"Authorization": "Basic <base64>"`.
+ * Group 1: the scheme, when there is one; group 2: the credential.
+ */
+const AUTHORIZATION_HEADER = /authorization"?[ \t]*:[ \t]*"?(?:([A-Za-z][A-Za-z0-9-]{0,31})[ \t]+)?([^\s"',;]+)/gi;
+/** Schemes whose credential is a secret however short (`Authorization: Token <key>`). */
+const AUTH_SCHEMES = /^(bearer|basic|token|apikey|api-key|key|sso-key|ssws|splunk|dpop)$/i;
+/**
+ * `Bearer <token>` or `Basic <base64 of user:password>` without the header's name: the value
+ * of an HTTP probe's header or of an environment variable. Group 2: the credential (token68, so
+ * `Bearer $(TOKEN)` and `Bearer {{ .auth.token }}` do not match).
+ */
+const AUTH_SCHEME_VALUE = /\b(Bearer|Basic|bearer|basic|BEARER|BASIC)[ \t]+([A-Za-z0-9._~+/-]+=*)/g;
+
+/**
+ * Whether `value` is a literal secret rather than something that stands for one: a variable
+ * (`$(PW)`, `${PW}`, a shell's `$pw`), a template (`{{ .token }}`), a printf verb (`%s`), a
+ * documentation placeholder (`<password>`), a switch or a number, or another flag (`-v`).
+ */
+function secretValue(value: string): boolean {
+  return value !== '' && literalCredential(value) && !/^(\$[A-Za-z_][A-Za-z0-9_]*|%[a-z]|<[^<>]*>|-.*)$/.test(value);
+}
+
+/** Whether the command that `at` belongs to (since the last `;`, `&`, `|`, `(` or line) runs curl. */
+function inCurlCommand(text: string, at: number): boolean {
+  let i = at;
+  while (i > 0 && at - i < 512 && !/[;&|(\n]/.test(text[i - 1])) i--;
+  return /(^|[\s/"'])curl\s/.test(text.slice(i, at));
+}
+
+/** Whether `password` given with `user` to `-u` is a password: not a reference, nor a user:group pair outside curl. */
+function userPassword(user: string, password: string, curl: boolean): boolean {
+  return secretValue(password) && (curl || !USER_AND_GROUP.test(`${user}:${password}`));
+}
+
+/** Whether `value` is standard base64 (padded) of printable text with a colon: `Basic`'s user:password. */
+function basicCredential(value: string): boolean {
+  if (value.length < 8 || value.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return false;
+  const decoded = Buffer.from(value, 'base64').toString('latin1');
+  return decoded.includes(':') && /^[\x20-\x7e]+$/.test(decoded);
+}
+
+/** The rules of this section, after those above, whose findings are in `out`. */
+function commandFindings(text: string, out: SecretFinding[]): void {
+  // a secret that a rule above already found where it starts (a JWT after `Bearer`) is not reported twice
+  const found = new Set(out.map((f) => f.start));
+  const add = (start: number, end: number, what: string, rule: string, inUrl: boolean) => {
+    if (found.has(start)) return;
+    found.add(start);
+    out.push({ start, end, what, rule, inUrl, password: true });
+  };
+  for (const m of text.matchAll(REDIS_PASSWORD_SETTING)) {
+    const [, name, assignedValue, raw] = m;
+    const assigned = assignedValue !== undefined;
+    const quoted = !assigned && (raw[0] === '"' || raw[0] === "'");
+    const value = assigned ? assignedValue : quoted ? raw.slice(1, -1) : raw;
+    if (!secretValue(value)) continue;
+    // a setting of its own: redis-server's `--name`, an assignment's name, a config file's line or after CONFIG SET
+    const at = m.index!;
+    const flag = at >= 2 && text.startsWith('--', at - 2) && (at === 2 || /[\s"'[(]/.test(text[at - 3]));
+    const own =
+      flag ||
+      (assigned
+        ? at === 0 || /[\s"'[(,;]/.test(text[at - 1])
+        : atLineStart(text, at) || /config[ \t]+set[ \t]+$/i.test(text.slice(Math.max(0, at - 16), at)));
+    if (!own) continue;
+    const end = at + m[0].length - (quoted ? 1 : 0);
+    const setting = `${flag ? '--' : ''}${name.toLowerCase()}${assigned ? '=' : ''}`;
+    const what = assigned ? `a credential given as "${setting}"` : `a credential given as the value of "${setting}"`;
+    add(end - value.length, end, what, 'redis-password', flag || assigned);
+  }
+  for (const m of text.matchAll(USER_OPTION)) {
+    const [option, user, password] = m;
+    const at = m.index!;
+    // a flag of its own, not the end of a word (`foo-u`)
+    if (at > 0 && !/[\s"'[(,]/.test(text[at - 1])) continue;
+    if (!userPassword(user, password, inCurlCommand(text, at))) continue;
+    const end = at + option.length;
+    const flag = option.startsWith('--proxy-user') ? '--proxy-user' : option.startsWith('--user') ? '--user' : '-u';
+    add(end - password.length, end, `a password given with "${flag}" (user:password)`, 'user-password', true);
+  }
+  for (const m of text.matchAll(AUTHORIZATION_HEADER)) {
+    const [header, scheme, value] = m;
+    const at = m.index!;
+    // the header's name, not the end of a longer word (`Proxy-Authorization` counts)
+    if (at > 0 && /[A-Za-z0-9_]/.test(text[at - 1])) continue;
+    if (!secretValue(value)) continue;
+    // after a known scheme any credential of 8 characters or more; else only a token-like one (not "authorization: the gateway")
+    if (!(scheme && AUTH_SCHEMES.test(scheme) ? value.length >= 8 : tokenLike(value))) continue;
+    const end = at + header.length;
+    add(end - value.length, end, 'a credential in an HTTP Authorization header', 'authorization-header', true);
+  }
+  for (const m of text.matchAll(AUTH_SCHEME_VALUE)) {
+    const [whole, scheme, value] = m;
+    const basic = /^basic$/i.test(scheme);
+    if (basic ? !basicCredential(value) : !tokenLike(value)) continue;
+    const end = m.index! + whole.length;
+    add(
+      end - value.length,
+      end,
+      basic ? 'a user and password in base64 ("Basic …")' : 'a bearer token ("Bearer …")',
+      'authorization-header',
+      false,
+    );
+  }
 }
 
 /**
@@ -356,6 +501,20 @@ export function flagValueFindings(value: unknown, arrayKeys?: readonly string[],
             password: true,
             index: count,
           });
+        } else if (pair && i > 0 && typeof item === 'string' && typeof prev === 'string' && USER_FLAG.test(prev)) {
+          // curl's `["-u", "admin:pw"]`: the password is what follows the first colon
+          const colon = item.indexOf(':');
+          const curl = v.slice(0, i - 1).some((x) => typeof x === 'string' && /(^|\/)curl$/.test(x));
+          if (colon > 0 && userPassword(item.slice(0, colon), item.slice(colon + 1), curl))
+            out.push({
+              start: colon + 1,
+              end: item.length,
+              what: `a password given as the value of "${prev}" (user:password)`,
+              rule: 'user-password',
+              inUrl: false,
+              password: true,
+              index: count,
+            });
         }
         walk(item, undefined);
       }

@@ -40,6 +40,9 @@ function fixFor(manifest: Manifest, path: readonly Segment[], finding: StringFin
   if (manifest.kind === 'Application' || manifest.kind === 'AppProject') {
     return 'take the credential out of delivery.repoURL / delivery.server: Argo CD reads repository and cluster credentials from its own Secrets in the argocd namespace';
   }
+  if (manifest.kind === 'ClusterSecretStore' && path.includes('webhook') && path.includes('headers')) {
+    return 'list the credential under secretStore.provider.webhook.secrets: [{name: auth, secretRef: {name: ..., key: ...}}] and write the header as a template, e.g. "Bearer {{ .auth.token }}"';
+  }
   if (manifest.kind === 'ClusterSecretStore') {
     return "credentials of the secret store come from the provider's secretRef fields ({name, key, namespace}), never from literals in secretStore.provider";
   }

@@ -17,6 +17,10 @@ const JWT =
 const GITHUB_TOKEN = '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';
 const SLACK_WEBHOOK = 'https://hooks.slack.com/services/T0A1B2C3D/B0A1B2C3D/abcdefghijklmnopqrstuvwx';
 const PASSWORD = 'Sup3rS3cretPw';
+/** `admin:Sup3rS3cretPw` in base64, as an HTTP Basic Authorization header carries it. */
+const BASIC = 'YWRtaW46U3VwM3JTM2NyZXRQdw==';
+/** The shipped readiness probe of redis (environments/defaults.yaml), whose command the tests below change. */
+const REDIS_READINESS = `readiness: { exec: { command: [sh, -c, 'test "$(REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli ping)" = PONG'] }, periodSeconds: 5, timeoutSeconds: 2 }`;
 
 /** The issues of a scratch copy of environments/ after `edits`, each line also formatted as synth prints it. */
 function refused(edits: Array<[file: string, search: string | RegExp, replacement: string]>): {
@@ -43,6 +47,10 @@ describe('no secret literal in any field of the configuration', () => {
     ['a short auth query parameter', 'redis://default@x?auth=Hunter7pwQQ', 'Hunter7pwQQ'],
     ['a percent-encoded password in a URL', 'postgres://app%3Apw@db/x', 'app%3Apw'],
     ['a Google API key', 'AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe', 'AIzaSyDaGmWKa4JsXZ'],
+    ["redis-server's --requirepass in a command line", `redis-server --requirepass ${PASSWORD}`, PASSWORD],
+    ["curl's -u user:password in a command line", `curl -u admin:${PASSWORD} http://localhost:9090/`, PASSWORD],
+    ['an Authorization header with a bearer token', `Authorization: Bearer ${PASSWORD}`, PASSWORD],
+    ['basic credentials without the header name', `Basic ${BASIC}`, BASIC],
   ])(
     'refuses %s in env under a name that does not look like a credential, at its file and line',
     (_what, value, leak) => {
@@ -92,6 +100,69 @@ describe('no secret literal in any field of the configuration', () => {
         ],
       ],
       /services\.redis\.sidecars\[0\]\.probes\.liveness\.exec\.command\[2\]: .*"--pass"/,
+    ],
+    [
+      "redis's --requirepass flag and its value",
+      [['defaults.yaml', '--requirepass, $(REDIS_PASSWORD)]', `--requirepass, "${PASSWORD}"]`]],
+      /services\.redis\.args\[7\]: looks like a credential; a credential given as the value of "--requirepass" .*write \$\(NAME\) in the argument/,
+    ],
+    [
+      "redis's --masterauth flag and its value",
+      [
+        [
+          'defaults.yaml',
+          '--requirepass, $(REDIS_PASSWORD)]',
+          `--requirepass, $(REDIS_PASSWORD), --masterauth, "${PASSWORD}"]`,
+        ],
+      ],
+      /services\.redis\.args\[9\]: looks like a credential; a credential given as the value of "--masterauth" /,
+    ],
+    [
+      'a requirepass= assignment in args',
+      [['defaults.yaml', LEASE, `${LEASE}\n    args: ["--requirepass=${PASSWORD}"]`]],
+      /services\.orchestrator\.args\[0\]: looks like a credential; a credential given as "--requirepass=" .*write \$\(NAME\) in the argument/,
+    ],
+    [
+      'a requirepass line of a redis.conf in config:',
+      [
+        [
+          'defaults.yaml',
+          LEASE,
+          `${LEASE}\n    config:\n      redis.conf: "bind 0.0.0.0\\nrequirepass ${PASSWORD}\\n"`,
+        ],
+      ],
+      /services\.orchestrator\.config\.redis\.conf: looks like a credential; a credential given as the value of "requirepass" .*config: entries are written to dist\/ \(a ConfigMap\)/i,
+    ],
+    [
+      "curl's -u user:password in an exec readiness probe's shell command",
+      [
+        [
+          'defaults.yaml',
+          REDIS_READINESS,
+          `readiness: { exec: { command: [sh, -c, "redis-cli ping && curl -u admin:${PASSWORD} http://localhost:9090/"] }, periodSeconds: 5 }`,
+        ],
+      ],
+      /services\.redis\.probes\.readiness\.exec\.command\[2\]: looks like a credential; a password given with "-u" \(user:password\) .*write \$\(NAME\) in the argument/,
+    ],
+    [
+      "curl's -u and a user:password as the next item",
+      [['defaults.yaml', LEASE, `${LEASE}\n    args: [curl, "-u", "admin:${PASSWORD}", "http://localhost:9090/"]`]],
+      /services\.orchestrator\.args\[2\]: looks like a credential; a password given as the value of "-u" \(user:password\) .*write \$\(NAME\) in the argument/,
+    ],
+    [
+      "curl's --user and a user:password as the next item",
+      [['defaults.yaml', LEASE, `${LEASE}\n    args: ["--user", "admin:${PASSWORD}"]`]],
+      /services\.orchestrator\.args\[1\]: looks like a credential; a password given as the value of "--user"/,
+    ],
+    [
+      'an Authorization header with a bearer token in args',
+      [['defaults.yaml', LEASE, `${LEASE}\n    args: ["--header", "Authorization: Bearer ${PASSWORD}"]`]],
+      /services\.orchestrator\.args\[1\]: looks like a credential; a credential in an HTTP Authorization header would be written to dist\/ in plain text \("…ization: Bearer \*\*\*\*"\)\. .*write \$\(NAME\) in the argument/,
+    ],
+    [
+      'an Authorization header with basic credentials in args',
+      [['defaults.yaml', LEASE, `${LEASE}\n    args: ["-H", "Authorization: Basic ${BASIC}"]`]],
+      /services\.orchestrator\.args\[1\]: looks like a credential; a credential in an HTTP Authorization header would be written to dist\/ in plain text \("…rization: Basic \*\*\*\*"\)/,
     ],
     [
       'command',
@@ -217,7 +288,7 @@ describe('no secret literal in any field of the configuration', () => {
     expect(text).toMatch(expected);
     const issue = issues.find((i) => expected.test(formatIssue(i)))!;
     expect(issue.line).toBeGreaterThan(0);
-    for (const secret of [PASSWORD, GITHUB_TOKEN, JWT, AWS_KEY_ID]) expect(text).not.toContain(secret);
+    for (const secret of [PASSWORD, BASIC, GITHUB_TOKEN, JWT, AWS_KEY_ID]) expect(text).not.toContain(secret);
   });
 
   it('accepts URLs without credentials, a variable reference as the password, and secretKeyRef names', () => {
@@ -227,6 +298,23 @@ describe('no secret literal in any field of the configuration', () => {
       'defaults.yaml',
       LEASE,
       `${LEASE}\n      UPSTREAM_URL: "postgres://app:$(DB_PASSWORD)@db:5432/trading"\n      PROM: http://prometheus-operated.monitoring.svc:9090/api/v1/query?query=up\n      STORE_REF: gateway-secrets\n      IMAGE: ghcr.io/x/y@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n    args: ["--db-password", "$(DB_PASSWORD)"]`,
+    );
+    expect(() => loadPlatform(dir)).not.toThrow();
+  });
+
+  it('accepts variables after Redis password flags, curl -u and Bearer, user ids, users without a password and user:group', () => {
+    const dir = copyEnvironments();
+    edit(
+      dir,
+      'defaults.yaml',
+      LEASE,
+      `${LEASE}\n      AUTH_HEADER: "Authorization: Bearer $(API_TOKEN)"\n      RUN_AS: "chpst -u app:app --user=nobody"\n    args: ["--masterauth", "$(DB_PASSWORD)", "--requirepass=$(DB_PASSWORD)", "-u", "$(API_USER):$(API_PASSWORD)", "-u", "1000", "--user", "nobody", "--header", "Authorization: Bearer \${API_TOKEN}"]`,
+    );
+    edit(
+      dir,
+      'defaults.yaml',
+      REDIS_READINESS,
+      `readiness: { exec: { command: [sh, -c, 'test "$(id -u)" != 0 && redis-cli -a "$REDIS_PASSWORD" ping && curl -fsS -u "admin:$API_PASSWORD" http://localhost:9090/'] }, periodSeconds: 5 }`,
     );
     expect(() => loadPlatform(dir)).not.toThrow();
   });
@@ -326,11 +414,18 @@ describe('secretStore.provider follows the External Secrets CRD', () => {
           '          secretRef: { name: webhook-credentials, namespace: external-secrets }',
         ].join('\n'),
       );
+    // a token is found by the scan of every string, at the header's line, with the same fix
     const { text } = refused([webhook(`Bearer ${PASSWORD}`)]);
     expect(text).toMatch(
-      /secretStore\.provider\.webhook\.headers\.Authorization: header "Authorization" carries a credential .*\{\{ \.auth\.token \}\}/,
+      /staging\.yaml:\d+: secretStore\.provider\.webhook\.headers\.Authorization: looks like a credential; a bearer token \("Bearer …"\) .*\{\{ \.auth\.token \}\}/,
     );
     expect(text).not.toContain(PASSWORD);
+    // a credential the scan cannot tell from a word is refused for the header's name
+    const short = refused([webhook('Bearer hunter2')]).text;
+    expect(short).toMatch(
+      /secretStore\.provider\.webhook\.headers\.Authorization: header "Authorization" carries a credential .*\{\{ \.auth\.token \}\}/,
+    );
+    expect(short).not.toContain('hunter2');
     const dir = copyEnvironments();
     edit(dir, ...webhook('Bearer {{ .auth.token }}'));
     expect(() => loadPlatform(dir)).not.toThrow();

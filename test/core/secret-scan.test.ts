@@ -50,6 +50,36 @@ const TOKENS: Array<[string, string, RegExp]> = [
   ['an auth_token query parameter', 'https://x.example.com/?auth_token=Hunter7pwQQ', /credential-parameter/],
   ['a percent-encoded password in a URL', 'postgres://app%3Apw@db/x', /url-userinfo/],
   ['a Google API key', 'GOOGLE_KEY AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe', /google-api-key/],
+  ["Redis's requirepass as an assignment", 'requirepass=hunter2Hunter2XyZ', /redis-password/],
+  ["redis-server's --requirepass in a shell command", 'redis-server --requirepass hunter2Hunter2XyZ', /redis-password/],
+  ["redis-server's --masterauth= flag", '--masterauth=hunter2Hunter2XyZ', /redis-password/],
+  [
+    'a requirepass line of an embedded redis.conf',
+    'bind 0.0.0.0\nrequirepass foobared\nappendonly yes\n',
+    /redis-password/,
+  ],
+  ['a masterauth line of an embedded redis.conf', 'port 6379\nmasterauth "foo bared"\n', /redis-password/],
+  ['a Redis password set with CONFIG SET', 'redis-cli CONFIG SET requirepass foobared', /redis-password/],
+  [
+    "curl's -u user:password in a probe's shell command",
+    'redis-cli ping && curl -u admin:Sup3rS3cretPw http://localhost:9090/',
+    /user-password/,
+  ],
+  ["curl's --user user:password", 'curl -fsS --user deploy:hunter2 http://localhost:9090/-/ready', /user-password/],
+  ["curl's --user=user:password", 'curl --user=admin:Sup3rS3cretPw http://localhost:9090/', /user-password/],
+  [
+    'an Authorization header with a bearer token',
+    'Authorization: Bearer abcdef0123456789abcdef0123456789',
+    /authorization-header/,
+  ],
+  [
+    'an Authorization header with basic credentials',
+    'Authorization: Basic YWRtaW46U3VwM3JTM2NyZXRQdw==',
+    /authorization-header/,
+  ],
+  ['an Authorization header in embedded JSON', '{"Authorization": "Token 0123456789abcdef"}', /authorization-header/],
+  ['a bearer token without the header name', 'Bearer abcdef0123456789abcdef0123456789', /authorization-header/],
+  ['basic credentials without the header name', 'Basic YWRtaW46U3VwM3JTM2NyZXRQdw==', /authorization-header/],
 ];
 
 // what the platform writes everywhere and must not be taken for a secret
@@ -80,6 +110,27 @@ const NOT_SECRETS: Array<[string, string]> = [
   ['a runbook URL', 'https://runbooks.trading.example.com/alerts/{alert}'],
   ['a percent-encoded variable as the password of a URL', 'postgres://app%3A$(DB_PASSWORD)@db/x'],
   ["a malformed percent escape in a URL's user", 'https://a%zz@host/x'],
+  ['a variable as the Redis password', 'redis-server --requirepass $(REDIS_PASSWORD) --masterauth ${REDIS_PASSWORD}'],
+  [
+    'shell variables and printf verbs as the Redis password',
+    `--masterauth "$auth"\nrequirepass %s\nrequirepass <password>`,
+  ],
+  ['the Redis setting named in prose', 'the requirepass setting comes from REDIS_PASSWORD'],
+  ['user ids', 'test "$(id -u)" = 0 && id -u nobody && ls -u /data'],
+  ['a user without a password', 'su-exec --user=nobody redis-server'],
+  ['a user and group outside curl', 'chpst -u redis:redis redis-server && docker run -u nobody:nogroup x'],
+  ['a numeric user and group', 'docker run --user 1000:1000 x'],
+  [
+    'variables as the user and password of curl',
+    'curl -u $(API_USER):$(API_PASSWORD) http://x && curl -u "admin:${PW}" http://x',
+  ],
+  ['a variable as a bearer token', 'Authorization: Bearer $(TOKEN) Authorization: Bearer ${TOKEN} Bearer $TOKEN'],
+  ['a template as a bearer token', 'Bearer {{ .auth.token }}'],
+  [
+    'the words bearer, basic and authorization in prose',
+    'JWT with refresh tokens) and authorization: rate, errors. Basic authentication and Bearer tokens',
+  ],
+  ['an AuthorizationPolicy', 'kind: AuthorizationPolicy'],
 ];
 
 describe('secret scan', () => {
@@ -168,6 +219,79 @@ describe('secret scan', () => {
     }
   });
 
+  it("pairs Redis's password flags and curl's -u with a user:password in the next item", () => {
+    expect(flagValueFindings({ args: ['--requirepass', 'hunter2Hunter2XyZ'] })).toHaveLength(1);
+    expect(flagValueFindings({ args: ['--masterauth', 'hunter2Hunter2XyZ'] })).toHaveLength(1);
+    const command = ['curl', '-fsS', '-u', 'admin:Sup3rS3cretPw', 'http://localhost:9090/'];
+    const findings = flagValueFindings({ command });
+    // only the password is the secret: the excerpt keeps the user
+    expect(findings.map((f) => [f.rule, f.index, f.start, f.end, f.inUrl, f.password, f.what])).toEqual([
+      ['user-password', 4, 6, 19, false, true, 'a password given as the value of "-u" (user:password)'],
+    ]);
+    expect(excerpt('admin:Sup3rS3cretPw', findings)).toBe('admin:****');
+    // curl takes any password, even one that reads like a group name
+    expect(flagValueFindings(['curl', '--user', 'admin:admin'])).toHaveLength(1);
+    expect(flagValueFindings(['--proxy-user', 'admin:Sup3rS3cretPw'])).toHaveLength(1);
+  });
+
+  it("does not pair Redis's password flags with a variable, nor -u with an id, a user alone or a user and group", () => {
+    for (const pair of [
+      ['--requirepass', '$(REDIS_PASSWORD)'],
+      ['--masterauth', '${REDIS_PASSWORD}'],
+      ['id', '-u'],
+      ['-u', '1000'],
+      ['--user', 'nobody'],
+      ['-u', '1000:1000'],
+      ['chpst', '-u', 'redis:redis'],
+      ['curl', '-u', '$(API_USER):$(API_PASSWORD)'],
+    ]) {
+      expect([pair, flagValueFindings(pair)]).toEqual([pair, []]);
+    }
+  });
+
+  it('says what it found in a command, a header or a Redis setting, and where the fix is', () => {
+    const found = (text: string) =>
+      findSecrets(text).map((f) => [f.rule, text.slice(f.start, f.end), f.what, f.inUrl, f.password]);
+    expect(found('redis-server --requirepass hunter2Hunter2XyZ')).toEqual([
+      ['redis-password', 'hunter2Hunter2XyZ', 'a credential given as the value of "--requirepass"', true, true],
+    ]);
+    expect(found('requirepass=hunter2Hunter2XyZ')).toEqual([
+      ['redis-password', 'hunter2Hunter2XyZ', 'a credential given as "requirepass="', true, true],
+    ]);
+    // a config file's line is a field of its own, like `password: ...`
+    expect(found('masterauth foobared')).toEqual([
+      ['redis-password', 'foobared', 'a credential given as the value of "masterauth"', false, true],
+    ]);
+    expect(found('curl -u admin:Sup3rS3cretPw http://x')).toEqual([
+      ['user-password', 'Sup3rS3cretPw', 'a password given with "-u" (user:password)', true, true],
+    ]);
+    expect(found('--header=Authorization: Bearer abcdef0123456789abcdef0123456789')).toEqual([
+      [
+        'authorization-header',
+        'abcdef0123456789abcdef0123456789',
+        'a credential in an HTTP Authorization header',
+        true,
+        true,
+      ],
+    ]);
+    expect(found('Basic YWRtaW46U3VwM3JTM2NyZXRQdw==')).toEqual([
+      [
+        'authorization-header',
+        'YWRtaW46U3VwM3JTM2NyZXRQdw==',
+        'a user and password in base64 ("Basic …")',
+        false,
+        true,
+      ],
+    ]);
+    // a JSON Web Token after `Bearer` is reported once, as what it is
+    const jwt =
+      'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
+    expect(found(`Authorization: Bearer ${jwt}`).map((f) => f[0])).toEqual(['jwt']);
+    expect(excerpt('sh -c redis-cli ping && curl -u admin:Sup3rS3cretPw http://localhost:9090/')).toBe(
+      '…& curl -u admin:**** http://localhost:9090/',
+    );
+  });
+
   it('does not join two strings into one secret', () => {
     expect(scanStrings(['https://user:', 'pass@host/x', 'password', '=hunter2'])).toEqual([]);
   });
@@ -176,6 +300,10 @@ describe('secret scan', () => {
     const hostile = [
       'a-'.repeat(200000),
       'password'.repeat(50000),
+      '-u '.repeat(100000),
+      `-u ${'a'.repeat(300)}`.repeat(2000),
+      'requirepass '.repeat(50000),
+      'Authorization: '.repeat(50000),
       '://'.repeat(100000),
       '-----BEGIN PRIVATE KEY-----'.repeat(20000),
     ].join('\n');

@@ -70,6 +70,71 @@ describe('the rendered output of every target is scanned for secrets before it i
     expect(result.problems.join('\n')).not.toMatch(/--db-password/);
   });
 
+  it("refuses redis's --requirepass and --masterauth with their values, not a $(VAR) reference", () => {
+    const text = problemsOf(
+      changed('development', (c) => {
+        c.services.redis.args = ['--requirepass', '$(REDIS_PASSWORD)', '--masterauth', PASSWORD];
+      }),
+    );
+    expect(text).toMatch(
+      /development: statefulset-redis\.yaml: StatefulSet\/redis: spec\.template\.spec\.containers\[0\]\.args\[3\]: a credential given as the value of "--masterauth" would be written to dist\/ in plain text \("\*\*\*\*"\).*\$\(NAME\)/,
+    );
+    expect(text).not.toMatch(/--requirepass/);
+  });
+
+  it("refuses curl's -u user:password in an exec probe's shell command", () => {
+    const text = problemsOf(
+      changed('development', (c) => {
+        c.services.redis.probes.readiness = {
+          exec: { command: ['sh', '-c', `redis-cli ping && curl -u admin:${PASSWORD} http://localhost:9090/`] },
+          periodSeconds: 5,
+        };
+      }),
+    );
+    expect(text).toMatch(
+      /development: statefulset-redis\.yaml: StatefulSet\/redis: spec\.template\.spec\.containers\[0\]\.readinessProbe\.exec\.command\[2\]: a password given with "-u" \(user:password\) would be written to dist\/ in plain text \("[^"]*curl -u admin:\*\*\*\*[^"]*"\).*\$\(NAME\)/,
+    );
+  });
+
+  it('refuses an Authorization header in a container argument', () => {
+    const text = problemsOf(
+      changed('development', (c) => {
+        c.services.orchestrator.args = ['--header', `Authorization: Bearer ${PASSWORD}`];
+      }),
+    );
+    expect(text).toMatch(
+      /development: deployment-orchestrator\.yaml: Deployment\/orchestrator: spec\.template\.spec\.containers\[0\]\.args\[1\]: a credential in an HTTP Authorization header .*\$\(NAME\)/,
+    );
+  });
+
+  it("refuses a requirepass line of a redis.conf in the service's ConfigMap", () => {
+    const text = problemsOf(
+      changed('development', (c) => {
+        c.services.orchestrator.config = { 'redis.conf': `bind 0.0.0.0\nrequirepass ${PASSWORD}\n` };
+      }),
+    );
+    expect(text).toMatch(
+      /development: configmap-orchestrator-config\.yaml: ConfigMap\/orchestrator-config: data\["redis\.conf"\]: a credential given as the value of "requirepass" .*config: entries are written to dist\//,
+    );
+  });
+
+  it("refuses a bearer token in a webhook provider's header, with the template to write instead", () => {
+    const text = problemsOf(
+      changed('staging', (c) => {
+        c.secretStore.provider = {
+          webhook: {
+            url: 'https://secrets.example.com/{{ .remoteRef.key }}',
+            result: { jsonPath: '$.value' },
+            headers: { Authorization: `Bearer ${PASSWORD}` },
+          },
+        };
+      }),
+    );
+    expect(text).toMatch(
+      /staging: clustersecretstore-[a-z-]+\.yaml: ClusterSecretStore\/[a-z-]+: spec\.provider\.webhook\.headers\.Authorization: a bearer token \("Bearer …"\) .*\{\{ \.auth\.token \}\}/,
+    );
+  });
+
   it("refuses a config: value in the service's ConfigMap", () => {
     const text = problemsOf(
       changed('development', (c) => {
