@@ -2,7 +2,8 @@
  * npm run new-env -- <name> --from <environment> [--config <dir>]
  *
  * Writes environments/<name>.yaml as a copy of an existing environment file (comments kept),
- * with its own namespace and ingress host, and checks that the platform still loads with it:
+ * with its own namespace and ingress host, and its own names for the objects of the whole cluster
+ * (secretStore.name, priorityClasses.<class>.name: `<name>-qa`), and checks that the platform still loads with it:
  * `npm run synth` then writes dist/<name>/ and its Argo CD Application. Refuses a name that is
  * not a DNS-1123 label, that is already an environment or a target, or that names the Argo CD
  * folder; nothing is written then.
@@ -15,6 +16,12 @@ import { keyLines } from '../config/threshold-comments';
 import { derivedHost, derivedNamespace } from './new-env-names';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** Whether a key (a NUL-joined path) names an object of the whole cluster: the secret store, a priority class. */
+function namesClusterObject(key: string): boolean {
+  const p = key.split('\u0000');
+  return p[p.length - 1] === 'name' && (p[p.length - 2] === 'secretStore' || p[p.length - 3] === 'priorityClasses');
+}
+
 /** dist/ folders that are not environments. */
 const RESERVED = ['argocd', 'defaults', 'schema'];
 
@@ -134,6 +141,9 @@ function main(): void {
   }
   for (const [key, line] of keys) {
     if (key.endsWith('ingress\u0000host')) setValue(line, (old) => derivedHost(old, from, shortFrom, name));
+    // the copy deploys to its source's cluster until its delivery.server is changed, and there an
+    // object of the whole cluster (the ClusterSecretStore, a PriorityClass) may have one owner only
+    if (namesClusterObject(key)) setValue(line, (old) => `${old}-${name}`.slice(0, 253));
   }
   const header = [
     `# Environment "${name}", copied from ${path.basename(sourceFile)} by npm run new-env. Review before the first sync:`,
@@ -152,7 +162,7 @@ function main(): void {
       .map((c) => c.target)
       .filter((t) => !targets.includes(t));
     console.log(
-      `wrote ${display(file)} (a copy of ${path.basename(sourceFile)} with namespace and ingress host of its own): target${all.length > 1 ? 's' : ''} ${all.join(', ')}; review it, then npm run synth`,
+      `wrote ${display(file)} (a copy of ${path.basename(sourceFile)} with namespace, ingress host, secret store and priority class names of its own): target${all.length > 1 ? 's' : ''} ${all.join(', ')}; review it, then npm run synth`,
     );
   } catch (error) {
     fs.rmSync(file);

@@ -33,7 +33,10 @@ describe('npm run new-env', () => {
       ...staging,
       namespace: `trading-${NAME}`,
       ingress: { ...staging.ingress, host: `api.${NAME}.trading.example.com` },
+      // on staging's cluster until its delivery.server changes: the ClusterSecretStore must not be staging's
+      secretStore: { ...staging.secretStore, name: `${staging.secretStore.name}-${NAME}` },
     });
+    expect(written.delivery.server).toBe(staging.delivery.server);
     // the copy keeps the comments that say why (thresholds) and the editor's schema line
     expect(fs.readFileSync(path.join(dir, `${NAME}.yaml`), 'utf8')).toMatch(
       new RegExp(
@@ -57,11 +60,27 @@ describe('npm run new-env', () => {
     expect(targetsIn(dir)).toContain(NAME);
   });
 
-  it('copies an environment with regions into one target per region', () => {
+  it('copies an environment with regions into one target per region, each with cluster-wide names of its own, and it synthesizes', () => {
     const dir = copyEnvironments();
     const result = newEnv(['dr', '--from=production', '--config', dir]);
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('targets dr-eu-west-1, dr-us-east-1');
+    const written = yaml.load(fs.readFileSync(path.join(dir, 'dr.yaml'), 'utf8')) as Record<string, any>;
+    expect(Object.values(written.priorityClasses).map((c: any) => c.name)).toEqual([
+      'trading-critical-dr',
+      'trading-high-dr',
+    ]);
+    expect(written.regions['us-east-1'].secretStore.name).toBe('aws-secrets-manager-us-east-1-dr');
+    // the production clusters now hold both targets, with no object in common
+    const synth = runSynth([
+      '--config',
+      dir,
+      '--out',
+      fs.mkdtempSync(path.join(os.tmpdir(), 'new-env-out-')),
+      '--quiet',
+    ]);
+    expect(synth.stderr).toBe('');
+    expect(synth.status).toBe(0);
   });
 
   it.each([
