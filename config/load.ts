@@ -436,11 +436,22 @@ function parseFile(absolute: string, file: string, isDefaults: boolean, issues: 
     try {
       data = doc.toJS({ maxAliasCount: 1000 });
     } catch (error) {
-      issues.push({
-        file,
-        path: '',
-        message: `cannot be read: ${(error as Error).message}; reduce the use of YAML aliases (*anchor)`,
-      });
+      const message = (error as Error).message;
+      // an alias without an anchor before it: at the alias's line, by name
+      const unresolved = /^Unresolved alias[^:]*: (\S+)/.exec(message)?.[1];
+      const at = unresolved
+        ? new RegExp(`\\*${unresolved.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w-])`).exec(text)
+        : null;
+      issues.push(
+        unresolved
+          ? {
+              file,
+              line: at ? lines.linePos(at.index).line : undefined,
+              path: '',
+              message: `*${unresolved} refers to no anchor: an alias needs "&${unresolved}" on a value above it in the same file; add the anchor or write the value out`,
+            }
+          : { file, path: '', message: `cannot be read: ${message}; reduce the use of YAML aliases (*anchor)` },
+      );
       return undefined;
     }
     source = { file, doc, lines, data: data as Json };
@@ -620,6 +631,12 @@ function describeAjvError(error: ErrorObject, data: Json, locate: Locator, targe
   switch (error.keyword) {
     case 'additionalProperties': {
       const extra = String(error.params.additionalProperty);
+      if (extra === '<<') {
+        return {
+          ...at([...p, extra], true),
+          message: `"<<" is a YAML merge key, which YAML 1.2 (what these files are read as) does not have: nothing is merged in. Write the keys out here; an alias may still stand for a whole value (key: *anchor)${inTarget}`,
+        };
+      }
       const known = Object.keys((schema.properties as Record<string, unknown>) ?? {});
       const misplaced = indentationHint(target ? schemaModule().targetSchema : layerSchemaOnce(), data, p, extra);
       const suggestion = misplaced ? undefined : nearest(extra, known);

@@ -89,6 +89,32 @@ describe('configuration errors', () => {
     ]);
   });
 
+  it('places an alias without an anchor at its line and says what it needs', () => {
+    const found = problems((dir) => edit(dir, 'defaults.yaml', /^ {4}replicas: 1$/m, '    replicas: *nope'));
+    expect(found).toEqual([
+      expect.stringMatching(
+        /defaults\.yaml:161: \(top level\): \*nope refers to no anchor: an alias needs "&nope" on a value above it in the same file; add the anchor or write the value out$/,
+      ),
+    ]);
+  });
+
+  it('says that a YAML merge key (<<: *anchor) merges nothing in, and what to write instead', () => {
+    const found = problems((dir) => {
+      edit(dir, 'defaults.yaml', /^ {4}resources:\n( {6}requests: .*\n {6}limits: .*\n)/m, '    resources: &res\n$1');
+      edit(
+        dir,
+        'defaults.yaml',
+        /(data-service:[\s\S]*?\n {4}resources:\n) {6}requests: .*\n {6}limits: .*\n/,
+        '$1      <<: *res\n',
+      );
+    });
+    expect(found).toEqual([
+      expect.stringMatching(
+        /defaults\.yaml:\d+: services\.data-service\.resources\.<<: "<<" is a YAML merge key, which YAML 1\.2 \(what these files are read as\) does not have: nothing is merged in\. Write the keys out here; an alias may still stand for a whole value \(key: \*anchor\)$/,
+      ),
+    ]);
+  });
+
   it('says when an unknown key belongs under the key above it', () => {
     const under = problems((dir) => edit(dir, 'staging.yaml', '\n  nodes: {', '\nnodes: {'));
     expect(under.join('\n')).toMatch(
