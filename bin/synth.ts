@@ -12,7 +12,7 @@ import { capacityLine } from '../pipeline/capacity-readme';
 import * as fs from 'fs';
 import * as path from 'path';
 import { AMOUNT_KEYS, format, headroomPercent, QUOTA_KEY } from '../pipeline/capacity';
-import { CommitResult, FolderChange, OutputError, OutputTree, OutputWriter, diffTree } from '../pipeline/output';
+import { CommitResult, FolderChange, OutputError, OutputTree, OutputWriter, WORK, diffTree } from '../pipeline/output';
 import { poolFor, synthesizeInParallel } from '../pipeline/parallel-synth';
 import type { TargetOutput } from '../pipeline/render';
 
@@ -321,6 +321,11 @@ async function main(): Promise<void> {
       console.error(
         `${options.out}/ is stale: ${differences.length} file(s) missing, differing or extra against what synth produces from ${options.config}/\n`,
       );
+      // a synth killed while it swapped folders leaves its work folder (and a folder moved aside)
+      if (fs.existsSync(path.join(options.out, WORK)))
+        console.error(
+          `  ${options.out}/${WORK}/ is there: a synth was interrupted while it wrote ${options.out}/. Run ${command}: it puts the interrupted change back whole first, then writes.\n`,
+        );
       const MAX_DIFFS = 5;
       let shown = 0;
       for (const d of differences) {

@@ -319,6 +319,12 @@ describe('synth CLI and the output folder', () => {
     expect(killed.signal).toBe('SIGKILL');
     expect(fs.existsSync(path.join(out, WORK))).toBe(true);
     expect(fs.existsSync(path.join(out, LOCK))).toBe(true);
+    // --check meanwhile says what happened and what to run, not only which files are missing
+    const check = runSynth(['--config', envs, '--out', out, '--check']);
+    expect(check.status).toBe(1);
+    expect(check.stderr).toContain(
+      `${out}/${WORK}/ is there: a synth was interrupted while it wrote ${out}/. Run npm run synth -- --config ${envs} --out ${out}`,
+    );
     // a staged folder planted meanwhile is never moved in
     fs.mkdirSync(path.join(out, WORK, 'new', 'planted'), { recursive: true });
     fs.writeFileSync(path.join(out, WORK, 'new', 'planted', 'clusterrolebinding.yaml'), 'kind: ClusterRoleBinding\n');
