@@ -342,6 +342,17 @@ const REDIS_PASSWORD_SETTING = /(requirepass|masterauth)(?:=["']?([^\s"']+)|[ \t
  * code. Group 1: the user, group 2: the password.
  */
 const USER_OPTION = /-(?:u|-user|-proxy-user)(?:[ \t]+|=)["']?([^\s"':]{1,256}):([^\s"';&|<>]+)/g;
+/**
+ * The password redis-cli takes with `-a` (`redis-cli -a pw ping`), in a command string: `-a` means
+ * nothing of the kind to other programs, so the match starts at `redis-cli`. Group 1: the value,
+ * quoted or not.
+ */
+const REDIS_CLI_PASSWORD = /redis-cli\b[^\n;&|]{0,256}?[ \t]-a[ \t]+("[^"\n]*"|'[^'\n]*'|[^\s"';&|\\]+)/g;
+/**
+ * Sentinel's password for a master set, as sentinel.conf writes it: `sentinel auth-pass <set> <pw>`.
+ * Group 1: the value (up to a backslash: a printf format's `%s\n` is a verb, then an escape).
+ */
+const SENTINEL_AUTH_PASS = /sentinel[ \t]+auth-pass[ \t]+\S+[ \t]+("[^"\n]*"|'[^'\n]*'|[^\s"'\\]+)/gi;
 /** The flags of `USER_OPTION`, when the user and password are the next item of an array. */
 const USER_FLAG = /^(-u|--user|--proxy-user)$/;
 /**
@@ -420,6 +431,20 @@ function commandFindings(text: string, out: SecretFinding[]): void {
     const setting = `${flag ? '--' : ''}${name.toLowerCase()}${assigned ? '=' : ''}`;
     const what = assigned ? `a credential given as "${setting}"` : `a credential given as the value of "${setting}"`;
     add(end - value.length, end, what, 'redis-password', flag || assigned);
+  }
+  for (const rule of [REDIS_CLI_PASSWORD, SENTINEL_AUTH_PASS]) {
+    for (const m of text.matchAll(rule)) {
+      const [whole, raw] = m;
+      const quoted = raw[0] === '"' || raw[0] === "'";
+      const value = quoted ? raw.slice(1, -1) : raw;
+      if (!secretValue(value)) continue;
+      const end = m.index! + whole.length - (quoted ? 1 : 0);
+      const what =
+        rule === REDIS_CLI_PASSWORD
+          ? 'a password given to redis-cli with "-a"'
+          : 'a credential given as "sentinel auth-pass"';
+      add(end - value.length, end, what, 'redis-password', rule === REDIS_CLI_PASSWORD);
+    }
   }
   for (const m of text.matchAll(USER_OPTION)) {
     const [option, user, password] = m;

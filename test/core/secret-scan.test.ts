@@ -61,6 +61,17 @@ const TOKENS: Array<[string, string, RegExp]> = [
   ['a masterauth line of an embedded redis.conf', 'port 6379\nmasterauth "foo bared"\n', /redis-password/],
   ['a Redis password set with CONFIG SET', 'redis-cli CONFIG SET requirepass foobared', /redis-password/],
   [
+    "redis-cli's -a in a probe's command",
+    'redis-cli -h localhost -a hunter2Hunter2 ping | grep PONG',
+    /redis-password/,
+  ],
+  ["redis-cli's -a, quoted", `redis-cli --no-auth-warning -a 'foo bared' ping`, /redis-password/],
+  [
+    "a sentinel.conf's auth-pass",
+    'sentinel monitor redis redis-0 6379 2\nsentinel auth-pass redis foobared\n',
+    /redis-password/,
+  ],
+  [
     "curl's -u user:password in a probe's shell command",
     'redis-cli ping && curl -u admin:Sup3rS3cretPw http://localhost:9090/',
     /user-password/,
@@ -116,6 +127,12 @@ const NOT_SECRETS: Array<[string, string]> = [
     `--masterauth "$auth"\nrequirepass %s\nrequirepass <password>`,
   ],
   ['the Redis setting named in prose', 'the requirepass setting comes from REDIS_PASSWORD'],
+  ["redis-cli's -a with a variable", 'redis-cli -a "$REDIS_PASSWORD" ping && redis-cli -a $(REDIS_PASSWORD) ping'],
+  ['-a of another program', 'ls -a /data && uname -a'],
+  [
+    'sentinel auth-pass from a variable or a printf verb',
+    `sentinel auth-pass redis $REDIS_PASSWORD\nprintf 'sentinel auth-pass %s %s\\n' x "$auth"`,
+  ],
   ['user ids', 'test "$(id -u)" = 0 && id -u nobody && ls -u /data'],
   ['a user without a password', 'su-exec --user=nobody redis-server'],
   ['a user and group outside curl', 'chpst -u redis:redis redis-server && docker run -u nobody:nogroup x'],
