@@ -337,11 +337,13 @@ function ownFindings(text: string, out: SecretFinding[]): void {
  */
 const REDIS_PASSWORD_SETTING = /(requirepass|masterauth)(?:=["']?([^\s"']+)|[ \t]+("[^"\n]*"|'[^'\n]*'|[^\s"']+))/gi;
 /**
- * A user and password given to curl inside a command string: `-u admin:pw`, `--user admin:pw`,
- * `--user=admin:pw`, `--proxy-user`. Starts at `-`; what stands before the flag is checked in
- * code. Group 1: the user, group 2: the password.
+ * A user and password given to curl inside a command string: `-u admin:pw`, `-uadmin:pw`, after
+ * other short flags (`-fsSu admin:pw`), `--user admin:pw`, `--user=admin:pw`, `--proxy-user`.
+ * Starts at `-`; what stands before the flag is checked in code. Group 1: the user, group 2: the
+ * password.
  */
-const USER_OPTION = /-(?:u|-user|-proxy-user)(?:[ \t]+|=)["']?([^\s"':]{1,256}):([^\s"';&|<>]+)/g;
+const USER_OPTION =
+  /-(?:[A-Za-z]{0,8}u|-user|-proxy-user)(?:[ \t]+|=|(?<=-u)(?=\w))["']?([^\s"':]{1,256}):([^\s"';&|<>]+)/g;
 /**
  * The password redis-cli takes with `-a` (`redis-cli -a pw ping`), in a command string: `-a` means
  * nothing of the kind to other programs, so the match starts at `redis-cli`. Group 1: the value,
@@ -355,11 +357,6 @@ const REDIS_CLI_PASSWORD = /redis-cli\b[^\n;&|]{0,256}?[ \t]-a[ \t]+("[^"\n]*"|'
 const SENTINEL_AUTH_PASS = /sentinel[ \t]+auth-pass[ \t]+\S+[ \t]+("[^"\n]*"|'[^'\n]*'|[^\s"'\\]+)/gi;
 /** The flags of `USER_OPTION`, when the user and password are the next item of an array. */
 const USER_FLAG = /^(-u|--user|--proxy-user)$/;
-/**
- * What `-u` and `--user` take in chpst, docker or su-exec: a user and a group, names or ids
- * (`redis:redis`, `nobody:nogroup`, `1000:1000`). Taken for a password only when curl runs.
- */
-const USER_AND_GROUP = /^([a-z_][a-z0-9_-]{0,31}|[0-9]{1,10}):([a-z_][a-z0-9_-]{0,31}|[0-9]{1,10})$/;
 /**
  * An HTTP Authorization (or Proxy-Authorization) header written out, as curl's `-H` or an
  * embedded file takes it: `Authorization: Bearer <token>`, `"Authorization": "Basic <base64>"`.
@@ -391,9 +388,22 @@ function inCurlCommand(text: string, at: number): boolean {
   return /(^|[\s/"'])curl\s/.test(text.slice(i, at));
 }
 
-/** Whether `password` given with `user` to `-u` is a password: not a reference, nor a user:group pair outside curl. */
-function userPassword(user: string, password: string, curl: boolean): boolean {
-  return secretValue(password) && (curl || !USER_AND_GROUP.test(`${user}:${password}`));
+/**
+ * What `--user` takes in docker, chpst or su-exec: a user and a group, names or ids
+ * (`redis:redis`, `nobody:nogroup`, `1000:1000`).
+ */
+const USER_AND_GROUP = /^([a-z_][a-z0-9_-]{0,31}|[0-9]{1,10}):([a-z_][a-z0-9_-]{0,31}|[0-9]{1,10})$/;
+
+/**
+ * Whether `password`, given with `user` to `flag`, is a password. When curl runs, any literal is.
+ * Elsewhere the short `-u` means other things to every other program (`date -u +%H:%M`,
+ * `rsync -u src:dst`, `socat -u A:B`) and never counts; `--user` counts unless it is a user and
+ * a group, `--proxy-user` (curl's own) always.
+ */
+function userPassword(flag: string, user: string, password: string, curl: boolean): boolean {
+  if (!secretValue(password)) return false;
+  if (curl || flag === '--proxy-user') return true;
+  return flag !== '-u' && !USER_AND_GROUP.test(`${user}:${password}`);
 }
 
 /** Whether `value` is standard base64 (padded) of printable text with a colon: `Basic`'s user:password. */
@@ -451,9 +461,9 @@ function commandFindings(text: string, out: SecretFinding[]): void {
     const at = m.index!;
     // a flag of its own, not the end of a word (`foo-u`)
     if (at > 0 && !/[\s"'[(,]/.test(text[at - 1])) continue;
-    if (!userPassword(user, password, inCurlCommand(text, at))) continue;
-    const end = at + option.length;
     const flag = option.startsWith('--proxy-user') ? '--proxy-user' : option.startsWith('--user') ? '--user' : '-u';
+    if (!userPassword(flag, user, password, inCurlCommand(text, at))) continue;
+    const end = at + option.length;
     add(end - password.length, end, `a password given with "${flag}" (user:password)`, 'user-password', true);
   }
   for (const m of text.matchAll(AUTHORIZATION_HEADER)) {
@@ -530,7 +540,7 @@ export function flagValueFindings(value: unknown, arrayKeys?: readonly string[],
           // curl's `["-u", "admin:pw"]`: the password is what follows the first colon
           const colon = item.indexOf(':');
           const curl = v.slice(0, i - 1).some((x) => typeof x === 'string' && /(^|\/)curl$/.test(x));
-          if (colon > 0 && userPassword(item.slice(0, colon), item.slice(colon + 1), curl))
+          if (colon > 0 && userPassword(prev, item.slice(0, colon), item.slice(colon + 1), curl))
             out.push({
               start: colon + 1,
               end: item.length,

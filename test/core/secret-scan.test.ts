@@ -77,6 +77,8 @@ const TOKENS: Array<[string, string, RegExp]> = [
     /user-password/,
   ],
   ["curl's --user user:password", 'curl -fsS --user deploy:hunter2 http://localhost:9090/-/ready', /user-password/],
+  ["curl's -u glued to the user", 'curl -uadmin:Sup3rS3cretPw http://localhost:9090/', /user-password/],
+  ["curl's -u after other short flags", 'curl -fsSu admin:Sup3rS3cretPw http://localhost:9090/', /user-password/],
   ["curl's --user=user:password", 'curl --user=admin:Sup3rS3cretPw http://localhost:9090/', /user-password/],
   [
     'an Authorization header with a bearer token',
@@ -129,6 +131,10 @@ const NOT_SECRETS: Array<[string, string]> = [
   ['the Redis setting named in prose', 'the requirepass setting comes from REDIS_PASSWORD'],
   ["redis-cli's -a with a variable", 'redis-cli -a "$REDIS_PASSWORD" ping && redis-cli -a $(REDIS_PASSWORD) ping'],
   ['-a of another program', 'ls -a /data && uname -a'],
+  [
+    "-u of programs other than curl: a time format, socat's addresses, rsync's source",
+    'echo "started at $(date -u +%H:%M:%S)" && socat -u TCP-LISTEN:8080,fork STDOUT && rsync -u backup:/data /local && sort -u a:b',
+  ],
   [
     'sentinel auth-pass from a variable or a printf verb',
     `sentinel auth-pass redis $REDIS_PASSWORD\nprintf 'sentinel auth-pass %s %s\\n' x "$auth"`,
