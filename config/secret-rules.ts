@@ -59,6 +59,9 @@ export function fixFor(path: readonly PathSegment[], finding: Pick<StringFinding
     }
     if (p[2] === 'config')
       return "config: entries are written to dist/ (a ConfigMap) in plain text; move the value to the service's secrets: [{env: ..., remoteKey: ...}] so an ExternalSecret provides it";
+    // the kubelet expands $(NAME) in a container's command and args, not in a probe's (where a shell reads $NAME)
+    if (p.includes('probes') && p.includes('exec'))
+      return "pass it in an environment variable from the service's secrets: [{env: NAME, remoteKey: ...}] and let a shell read it: [sh, -c, '... \"$NAME\" ...'] ($(NAME) is not expanded in a probe)";
     if (p.includes('args') || p.includes('command'))
       return "pass it in an environment variable from the service's secrets: [{env: NAME, remoteKey: ...}] and write $(NAME) in the argument";
   }

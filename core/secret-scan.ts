@@ -417,10 +417,11 @@ function basicCredential(value: string): boolean {
 function commandFindings(text: string, out: SecretFinding[]): void {
   // a secret that a rule above already found where it starts (a JWT after `Bearer`) is not reported twice
   const found = new Set(out.map((f) => f.start));
-  const add = (start: number, end: number, what: string, rule: string, inUrl: boolean) => {
+  // none is in a URL: the fix is a variable in the command, header or file, not a URL without its credential
+  const add = (start: number, end: number, what: string, rule: string) => {
     if (found.has(start)) return;
     found.add(start);
-    out.push({ start, end, what, rule, inUrl, password: true });
+    out.push({ start, end, what, rule, inUrl: false, password: true });
   };
   for (const m of text.matchAll(REDIS_PASSWORD_SETTING)) {
     const [, name, assignedValue, raw] = m;
@@ -440,7 +441,7 @@ function commandFindings(text: string, out: SecretFinding[]): void {
     const end = at + m[0].length - (quoted ? 1 : 0);
     const setting = `${flag ? '--' : ''}${name.toLowerCase()}${assigned ? '=' : ''}`;
     const what = assigned ? `a credential given as "${setting}"` : `a credential given as the value of "${setting}"`;
-    add(end - value.length, end, what, 'redis-password', flag || assigned);
+    add(end - value.length, end, what, 'redis-password');
   }
   for (const rule of [REDIS_CLI_PASSWORD, SENTINEL_AUTH_PASS]) {
     for (const m of text.matchAll(rule)) {
@@ -453,7 +454,7 @@ function commandFindings(text: string, out: SecretFinding[]): void {
         rule === REDIS_CLI_PASSWORD
           ? 'a password given to redis-cli with "-a"'
           : 'a credential given as "sentinel auth-pass"';
-      add(end - value.length, end, what, 'redis-password', rule === REDIS_CLI_PASSWORD);
+      add(end - value.length, end, what, 'redis-password');
     }
   }
   for (const m of text.matchAll(USER_OPTION)) {
@@ -464,7 +465,7 @@ function commandFindings(text: string, out: SecretFinding[]): void {
     const flag = option.startsWith('--proxy-user') ? '--proxy-user' : option.startsWith('--user') ? '--user' : '-u';
     if (!userPassword(flag, user, password, inCurlCommand(text, at))) continue;
     const end = at + option.length;
-    add(end - password.length, end, `a password given with "${flag}" (user:password)`, 'user-password', true);
+    add(end - password.length, end, `a password given with "${flag}" (user:password)`, 'user-password');
   }
   for (const m of text.matchAll(AUTHORIZATION_HEADER)) {
     const [header, scheme, value] = m;
@@ -475,7 +476,7 @@ function commandFindings(text: string, out: SecretFinding[]): void {
     // after a known scheme any credential of 8 characters or more; else only a token-like one (not "authorization: the gateway")
     if (!(scheme && AUTH_SCHEMES.test(scheme) ? value.length >= 8 : tokenLike(value))) continue;
     const end = at + header.length;
-    add(end - value.length, end, 'a credential in an HTTP Authorization header', 'authorization-header', true);
+    add(end - value.length, end, 'a credential in an HTTP Authorization header', 'authorization-header');
   }
   for (const m of text.matchAll(AUTH_SCHEME_VALUE)) {
     const [whole, scheme, value] = m;
@@ -487,7 +488,6 @@ function commandFindings(text: string, out: SecretFinding[]): void {
       end,
       basic ? 'a user and password in base64 ("Basic …")' : 'a bearer token ("Bearer …")',
       'authorization-header',
-      false,
     );
   }
 }

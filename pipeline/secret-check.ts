@@ -34,6 +34,13 @@ function fixFor(manifest: Manifest, path: readonly Segment[], finding: StringFin
   if (manifest.kind === 'ConfigMap' && at(0) === 'data') {
     return "config: entries are written to dist/ in plain text; move the value to the service's secrets: [{env: ..., remoteKey: ...}] so an ExternalSecret provides it";
   }
+  // the kubelet expands $(NAME) in a container's command and args, not in a probe's (where a shell reads $NAME)
+  if (
+    path.includes('exec') &&
+    path.some((seg) => seg === 'livenessProbe' || seg === 'readinessProbe' || seg === 'startupProbe')
+  ) {
+    return "pass it in an environment variable from the service's secrets: and let a shell read it: [sh, -c, '... \"$NAME\" ...'] ($(NAME) is not expanded in a probe)";
+  }
   if (path.includes('args') || path.includes('command')) {
     return "pass it in an environment variable from the service's secrets: and refer to it as $(NAME) in the argument";
   }

@@ -142,7 +142,7 @@ describe('no secret literal in any field of the configuration', () => {
           `readiness: { exec: { command: [sh, -c, "redis-cli ping && curl -u admin:${PASSWORD} http://localhost:9090/"] }, periodSeconds: 5 }`,
         ],
       ],
-      /services\.redis\.probes\.readiness\.exec\.command\[2\]: looks like a credential; a password given with "-u" \(user:password\) .*write \$\(NAME\) in the argument/,
+      /services\.redis\.probes\.readiness\.exec\.command\[2\]: looks like a credential; a password given with "-u" \(user:password\) .*let a shell read it: \[sh, -c, '\.\.\. "\$NAME" \.\.\.'\] \(\$\(NAME\) is not expanded in a probe\)/,
     ],
     [
       "curl's -u and a user:password as the next item",

@@ -276,24 +276,24 @@ describe('secret scan', () => {
     const found = (text: string) =>
       findSecrets(text).map((f) => [f.rule, text.slice(f.start, f.end), f.what, f.inUrl, f.password]);
     expect(found('redis-server --requirepass hunter2Hunter2XyZ')).toEqual([
-      ['redis-password', 'hunter2Hunter2XyZ', 'a credential given as the value of "--requirepass"', true, true],
+      ['redis-password', 'hunter2Hunter2XyZ', 'a credential given as the value of "--requirepass"', false, true],
     ]);
     expect(found('requirepass=hunter2Hunter2XyZ')).toEqual([
-      ['redis-password', 'hunter2Hunter2XyZ', 'a credential given as "requirepass="', true, true],
+      ['redis-password', 'hunter2Hunter2XyZ', 'a credential given as "requirepass="', false, true],
     ]);
-    // a config file's line is a field of its own, like `password: ...`
+    // none is in a URL (inUrl false): the fix is a variable in the command, header or file
     expect(found('masterauth foobared')).toEqual([
       ['redis-password', 'foobared', 'a credential given as the value of "masterauth"', false, true],
     ]);
     expect(found('curl -u admin:Sup3rS3cretPw http://x')).toEqual([
-      ['user-password', 'Sup3rS3cretPw', 'a password given with "-u" (user:password)', true, true],
+      ['user-password', 'Sup3rS3cretPw', 'a password given with "-u" (user:password)', false, true],
     ]);
     expect(found('--header=Authorization: Bearer abcdef0123456789abcdef0123456789')).toEqual([
       [
         'authorization-header',
         'abcdef0123456789abcdef0123456789',
         'a credential in an HTTP Authorization header',
-        true,
+        false,
         true,
       ],
     ]);
