@@ -60,7 +60,11 @@ export function checkAvailabilityRules(config: TargetConfig, at: (p: PathSegment
       `${show(availability.maxSurge)} with maxUnavailable ${show(availability.maxUnavailable)} leaves a rolling update no room: it may neither add a pod nor remove one, and the API server refuses the Deployment; allowed: maxSurge 1 or more (a new pod before an old one goes), or maxUnavailable above 0 outside production`,
     );
   }
-  if (!leavesShutdownTime(availability.terminationGracePeriodSeconds, availability.preStopSeconds)) {
+  // without a preStop delay (preStopSeconds 0) there is no hook to outlast
+  if (
+    delaysStop(availability.preStopSeconds) &&
+    !leavesShutdownTime(availability.terminationGracePeriodSeconds, availability.preStopSeconds)
+  ) {
     at(
       ['availability', 'terminationGracePeriodSeconds'],
       `${show(availability.terminationGracePeriodSeconds)} leaves no time to shut down after the preStop delay of ${availability.preStopSeconds}s: the kubelet kills the container before it is sent SIGTERM; allowed: more than preStopSeconds (e.g. ${availability.preStopSeconds + 30})`,

@@ -331,6 +331,15 @@ describe('production availability cannot be switched off', () => {
     expect(renamed(52)).not.toMatch(/never creates a pod/);
   });
 
+  it('accepts no grace period where there is no preStop delay to outlast (outside production)', () => {
+    expect(
+      loadIssues([
+        ['defaults.yaml', 'terminationGracePeriodSeconds: 45', 'terminationGracePeriodSeconds: 0'],
+        ['defaults.yaml', 'preStopSeconds: 10', 'preStopSeconds: 0'],
+      ]),
+    ).not.toMatch(/in targets? (development|staging)/);
+  });
+
   it('fails in every tier on a grace period that ends before the preStop delay', () => {
     expect(loadIssues([['defaults.yaml', 'preStopSeconds: 10', 'preStopSeconds: 50']])).toMatch(
       /defaults\.yaml:\d+: availability\.terminationGracePeriodSeconds: 45 leaves no time to shut down after the preStop delay of 50s: the kubelet kills the container before it is sent SIGTERM; allowed: more than preStopSeconds \(e\.g\. 80\) \(in targets development, staging\)$/,
