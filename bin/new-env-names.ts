@@ -14,3 +14,12 @@ export function derivedHost(host: string, from: string, shortFrom: string, name:
   else labels.unshift(name);
   return labels.join('.');
 }
+
+/**
+ * `aws-secrets-manager` → `aws-secrets-manager-qa`: a name of the whole cluster made the copy's own,
+ * at most 63 characters (the source's part is cut, never the environment's).
+ */
+export function derivedName(source: string, name: string): string {
+  const room = 63 - name.length - 1;
+  return room > 0 ? `${source.slice(0, room).replace(/-+$/, '')}-${name}` : name.slice(0, 63);
+}

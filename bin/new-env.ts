@@ -13,7 +13,7 @@ import * as path from 'path';
 import { ConfigError, formatIssue } from '../config/errors';
 import { DEFAULTS_FILE, loadPlatform } from '../config/load';
 import { keyLines } from '../config/threshold-comments';
-import { derivedHost, derivedNamespace } from './new-env-names';
+import { derivedHost, derivedName, derivedNamespace } from './new-env-names';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** Whether a key (a NUL-joined path) names an object of the whole cluster: the secret store, a priority class. */
@@ -125,25 +125,28 @@ function main(): void {
   // edited as text, line by line, so that the copy keeps the source's comments and layout
   const lines = fs.readFileSync(sourceFile, 'utf8').split('\n');
   const keys = keyLines(lines.join('\n'));
-  const setValue = (line: number, value: (old: string) => string) => {
+  // the value of `key` on its line: the line's own key, or one of a one-line flow mapping (`{ name: x, ... }`)
+  const setValue = (line: number, key: string, value: (old: string) => string) => {
+    const escaped = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     lines[line - 1] = lines[line - 1].replace(
-      /^(\s*(?:-\s+)?[^:#]+:\s*)(["']?)([^"'\s#,}]+)\2/,
-      (_, key: string, quote: string, old: string) => `${key}${quote}${value(old)}${quote}`,
+      new RegExp(`(^\\s*(?:-\\s+)?|[{,]\\s*)(${escaped}:\\s*)(["']?)([^"'\\s#,}]+)\\3`),
+      (_, before: string, label: string, quote: string, old: string) =>
+        `${before}${label}${quote}${value(old)}${quote}`,
     );
   };
   let shortFrom = from;
   const namespaceLine = keys.get('namespace');
   if (namespaceLine !== undefined) {
-    setValue(namespaceLine, (old) => {
+    setValue(namespaceLine, 'namespace', (old) => {
       shortFrom = old.slice(old.lastIndexOf('-') + 1);
       return derivedNamespace(old, name);
     });
   }
   for (const [key, line] of keys) {
-    if (key.endsWith('ingress\u0000host')) setValue(line, (old) => derivedHost(old, from, shortFrom, name));
+    if (key.endsWith('ingress\u0000host')) setValue(line, 'host', (old) => derivedHost(old, from, shortFrom, name));
     // the copy deploys to its source's cluster until its delivery.server is changed, and there an
     // object of the whole cluster (the ClusterSecretStore, a PriorityClass) may have one owner only
-    if (namesClusterObject(key)) setValue(line, (old) => `${old}-${name}`.slice(0, 253));
+    if (namesClusterObject(key)) setValue(line, 'name', (old) => derivedName(old, name));
   }
   const header = [
     `# Environment "${name}", copied from ${path.basename(sourceFile)} by npm run new-env. Review before the first sync:`,

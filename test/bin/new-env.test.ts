@@ -4,7 +4,17 @@ import * as yaml from 'js-yaml';
 import * as os from 'os';
 import * as path from 'path';
 import { derivedHost, derivedNamespace } from '../../bin/new-env-names';
-import { BUILD, copyEnvironments, ENVIRONMENTS, ROOT, runSynth, targetsIn, TARGETS, treeDigest } from '../helpers';
+import {
+  BUILD,
+  copyEnvironments,
+  edit,
+  ENVIRONMENTS,
+  ROOT,
+  runSynth,
+  targetsIn,
+  TARGETS,
+  treeDigest,
+} from '../helpers';
 
 /** A name no environment of environments/ has yet (a user may have added qa). */
 const NAME = ['qa', 'uat', 'perf', 'sandbox', 'new-env-test'].find(
@@ -72,6 +82,39 @@ describe('npm run new-env', () => {
     ]);
     expect(written.regions['us-east-1'].secretStore.name).toBe('aws-secrets-manager-us-east-1-dr');
     // the production clusters now hold both targets, with no object in common
+    const synth = runSynth([
+      '--config',
+      dir,
+      '--out',
+      fs.mkdtempSync(path.join(os.tmpdir(), 'new-env-out-')),
+      '--quiet',
+    ]);
+    expect(synth.stderr).toBe('');
+    expect(synth.status).toBe(0);
+  });
+
+  it('keeps the names it derives within 63 characters, and renames a name written in a flow mapping', () => {
+    const dir = copyEnvironments();
+    edit(
+      dir,
+      'production.yaml',
+      /  critical:\n    name: trading-critical\n    value: (\d+)\n    description: [^\n]*\n/,
+      '  critical: { name: trading-critical, value: $1, description: Order routing }\n',
+    );
+    const long = 'capacity-planning-rehearsal-europe';
+    const result = newEnv([long, '--from', 'production', '--config', dir]);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const text = fs.readFileSync(path.join(dir, `${long}.yaml`), 'utf8');
+    expect(text).toContain(
+      `  critical: { name: trading-critical-${long}, value: 1000000, description: Order routing }\n`,
+    );
+    const written = yaml.load(text) as Record<string, any>;
+    for (const region of ['us-east-1', 'eu-west-1']) {
+      const store: string = written.regions[region].secretStore.name;
+      expect(store.length).toBeLessThanOrEqual(63);
+      expect(store.endsWith(`-${long}`)).toBe(true);
+    }
     const synth = runSynth([
       '--config',
       dir,
