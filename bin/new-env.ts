@@ -13,6 +13,7 @@ import * as path from 'path';
 import { ConfigError, formatIssue } from '../config/errors';
 import { DEFAULTS_FILE, loadPlatform } from '../config/load';
 import { keyLines } from '../config/threshold-comments';
+import { TargetConfig } from '../config/types';
 import { derivedHost, derivedName, derivedNamespace } from './new-env-names';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -79,6 +80,32 @@ function parseArgs(argv: string[]): Options {
   if (from === undefined)
     fail(`--from <environment> is missing: the environment to copy (e.g. --from staging)\n${usage()}`, 2);
   return { name, from, config };
+}
+
+/**
+ * Names of the whole cluster that a new target still shares with a target on its cluster: those it
+ * inherits from a file it shares with it (defaults.yaml), which the copy did not hold to rename.
+ */
+function sharedNames(configs: readonly TargetConfig[], added: readonly string[], name: string): string[] {
+  const warnings: string[] = [];
+  for (const copy of configs.filter((c) => added.includes(c.target))) {
+    for (const other of configs.filter((c) => !added.includes(c.target))) {
+      if (other.delivery.server !== copy.delivery.server) continue;
+      const shared = [
+        ...(copy.secretStore.name === other.secretStore.name
+          ? [`secretStore.name "${copy.secretStore.name}" (set it to "${derivedName(copy.secretStore.name, name)}")`]
+          : []),
+        ...Object.entries(copy.priorityClasses)
+          .filter(([, c]) => Object.values(other.priorityClasses).some((o) => o.name === c.name))
+          .map(([key, c]) => `priorityClasses.${key}.name "${c.name}" (set it to "${derivedName(c.name, name)}")`),
+      ];
+      if (shared.length)
+        warnings.push(
+          `${copy.target} deploys to the cluster of ${other.target} (${copy.delivery.server}) with the same ${shared.join(' and ')}, inherited from a file both read: set ${shared.length > 1 ? 'them' : 'it'} in ${name}.yaml, or synth refuses the two targets`,
+        );
+    }
+  }
+  return warnings;
 }
 
 /** The environments of a folder (file names without .yaml), defaults excluded. */
@@ -161,12 +188,12 @@ function main(): void {
 
   // the new file must load with the rest; if not, it is taken back and the problems shown
   try {
-    const all = loadPlatform(config)
-      .map((c) => c.target)
-      .filter((t) => !targets.includes(t));
+    const configs = loadPlatform(config);
+    const all = configs.map((c) => c.target).filter((t) => !targets.includes(t));
     console.log(
       `wrote ${display(file)} (a copy of ${path.basename(sourceFile)} with namespace, ingress host, secret store and priority class names of its own): target${all.length > 1 ? 's' : ''} ${all.join(', ')}; review it, then npm run synth`,
     );
+    for (const warning of sharedNames(configs, all, name)) console.error(`new-env: ${warning}`);
   } catch (error) {
     fs.rmSync(file);
     if (error instanceof ConfigError)

@@ -93,6 +93,17 @@ describe('npm run new-env', () => {
     expect(synth.status).toBe(0);
   });
 
+  it("warns when the copy inherits its source's cluster-wide name from a file both read (defaults.yaml)", () => {
+    const dir = copyEnvironments();
+    edit(dir, 'staging.yaml', 'secretStore:\n  name: aws-secrets-manager\n', 'secretStore:\n');
+    fs.appendFileSync(path.join(dir, 'defaults.yaml'), '\nsecretStore:\n  name: aws-secrets-manager\n');
+    const result = newEnv([NAME, '--from', 'staging', '--config', dir]);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe(
+      `new-env: ${NAME} deploys to the cluster of staging (https://staging.k8s.trading.example.com) with the same secretStore.name "aws-secrets-manager" (set it to "aws-secrets-manager-${NAME}"), inherited from a file both read: set it in ${NAME}.yaml, or synth refuses the two targets\n`,
+    );
+  });
+
   it('keeps the names it derives within 63 characters, and renames a name written in a flow mapping', () => {
     const dir = copyEnvironments();
     edit(
