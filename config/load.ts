@@ -849,8 +849,8 @@ function relevantErrors(all: ErrorObject[]): ErrorObject[] {
 
 /**
  * A oneOf over objects told apart by their required keys (a dependency is `{service, port}` or
- * `{external, ports}`): the value holding every required key of exactly one form means that form,
- * so only that form's errors are reported (a bad port, not "unknown key service" from the other
+ * `{external, ports}`): the value holding one form's required keys more completely than any other's
+ * means that form, so only that form's errors are reported (a bad port, not "unknown key service" from the other
  * form), and not the oneOf's own "expected one of the forms". Errors of a form met through a $ref
  * do not carry the oneOf's schema path and are kept.
  */
@@ -859,10 +859,16 @@ function meantBranchErrors(errors: ErrorObject[]): ErrorObject[] {
   for (const e of errors) {
     if (e.keyword !== 'oneOf' || !Array.isArray(e.schema) || !e.data || typeof e.data !== 'object') continue;
     const has = (key: unknown) => typeof key === 'string' && Object.prototype.hasOwnProperty.call(e.data, key);
+    // the form whose required keys are the most completely present (then the most of them), when one leads
     const forms = (e.schema as Array<{ required?: unknown[] }>)
-      .map((branch, i) => ({ i, required: branch.required ?? [] }))
-      .filter((b) => b.required.length > 0 && b.required.every(has));
-    if (forms.length === 1) {
+      .map((branch, i) => {
+        const required = branch.required ?? [];
+        const present = required.filter(has).length;
+        return { i, present, share: required.length ? present / required.length : 0 };
+      })
+      .sort((a, b) => b.share - a.share || b.present - a.present);
+    const [first, second] = forms;
+    if (first && first.present > 0 && (!second || second.share < first.share || second.present < first.present)) {
       meant.push({ at: e.instancePath, branches: `${e.schemaPath}/`, kept: `${e.schemaPath}/${forms[0].i}/`, own: e });
     }
   }

@@ -62,6 +62,30 @@ describe('configuration errors', () => {
     ]);
   });
 
+  it.each([
+    [
+      'a missing port',
+      '{ service: data-service }',
+      [/dependsOn\[0\]\.port: is required but no file sets it; add "port" here/],
+    ],
+    [
+      'a misspelt service key',
+      '{ servce: data-service, port: http }',
+      [
+        /dependsOn\[0\]\.service: is required/,
+        /dependsOn\[0\]\.servce: unknown key "servce"; did you mean "service"\? allowed keys here: service, port$/,
+      ],
+    ],
+    [
+      'both forms at once',
+      '{ service: data-service, external: postgres, port: http }',
+      [/dependsOn\[0\]\.external: unknown key "external"; allowed keys here: service, port$/],
+    ],
+  ])('judges a dependency with %s against the form its keys mostly are, {service, port}', (_, written, expected) => {
+    const found = problems((dir) => edit(dir, 'defaults.yaml', '{ service: data-service, port: http }', written));
+    expect(found).toEqual(expected.map((e) => expect.stringMatching(e)));
+  });
+
   it('reports a misspelt key of an external dependency against that form: did you mean "ports"', () => {
     const found = problems((dir) =>
       edit(dir, 'defaults.yaml', /- \{ external: postgres \}/, '- { external: postgres, port: 5432 }'),
