@@ -90,9 +90,12 @@ function parseArgs(argv: string[]): Options {
         options.check = true;
         break;
       case '--target':
-      case '-t':
-        options.targets.push(value());
+      case '-t': {
+        const target = value();
+        if (target.trim() === '') fail(`${arg} needs a target name; see --list`);
+        options.targets.push(target);
         break;
+      }
       case '--config':
         options.config = value();
         break;
@@ -124,9 +127,6 @@ function parseArgs(argv: string[]): Options {
         fail(`unknown argument ${argv[i]}; see --help`);
     }
   }
-  if (options.stdout && options.targets.length !== 1) fail('--stdout prints one target: add --target <name>');
-  if (options.stdout && options.check) fail('--stdout and --check do not go together');
-  if (options.stdout && outGiven) fail('--stdout writes nothing, so --out does not go with it');
   // a mistyped CI command (--list --check) must not pass by only listing
   const notWithList = [
     options.check && '--check',
@@ -138,6 +138,14 @@ function parseArgs(argv: string[]): Options {
     fail(
       `--list only lists the targets; ${notWithList.join(' and ')} ${notWithList.length > 1 ? 'do' : 'does'} not go with it`,
     );
+  if (options.stdout && options.targets.length !== 1)
+    fail(
+      options.targets.length
+        ? '--stdout prints one target: give --target once'
+        : '--stdout prints one target: add --target <name>',
+    );
+  if (options.stdout && options.check) fail('--stdout and --check do not go together');
+  if (options.stdout && outGiven) fail('--stdout writes nothing, so --out does not go with it');
   return options;
 }
 

@@ -203,6 +203,9 @@ describe('synth CLI', () => {
       ],
       [['--stdout', '--target', 'staging', '--out', 'x'], '--stdout writes nothing, so --out does not go with it'],
       [['--help=1'], '--help takes no value; see --help'],
+      [['--list', '--stdout'], '--list only lists the targets; --stdout does not go with it'],
+      [['--stdout', '-t', 'staging', '-t', 'development'], '--stdout prints one target: give --target once'],
+      [['--target='], '--target needs a target name; see --list'],
     ] as const) {
       const result = runSynth([...args]);
       expect(result.stderr).toBe(`synth: ${message}\n`);
