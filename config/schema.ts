@@ -800,7 +800,8 @@ const backup = obj({
    * When, in UTC: five cron fields or a descriptor, as Velero reads them (robfig/cron's standard
    * parser; config/backup-rules.ts checks each field's values), e.g. `0 2 * * *`.
    */
-  schedule: pattern(patterns.cron, CRON_RULE),
+  // its shape and values are checked by config/backup-rules.ts, whose messages name the field at fault
+  schedule: str(CRON_RULE),
   /** Retention, a Go duration (Velero's `ttl`; no d, w or y), e.g. `720h`. */
   ttl: pattern(patterns.goDuration, GO_DURATION_RULE),
   /** Namespaces backed up together with the target namespace, e.g. `kube-system`. @default - the target namespace only */

@@ -10,7 +10,7 @@
  * Stricter than robfig in three corners no real schedule needs: a list entry may not be empty
  * (`1,,2`), `*` takes no range (`*-5`), and numbers carry no sign (`+5`).
  */
-import { GO_DURATION_RULE, goDurationFor, isGoDuration } from './go-duration';
+import { GO_DURATION_RULE, goDurationFor, goDurationSeconds, isGoDuration } from './go-duration';
 
 /** The descriptors robfig/cron's standard parser reads instead of five fields, besides `@every <duration>`. */
 export const CRON_DESCRIPTORS = [
@@ -114,7 +114,11 @@ export function cronProblem(spec: string): string | undefined {
     if ((CRON_DESCRIPTORS as readonly string[]).includes(spec)) return undefined;
     if (spec.startsWith('@every ')) {
       const duration = spec.slice('@every '.length);
-      if (isGoDuration(duration)) return undefined;
+      // robfig runs a duration under a second every second; a backup takes longer than a minute
+      if (isGoDuration(duration))
+        return goDurationSeconds(duration) >= 60
+          ? undefined
+          : `"@every ${duration}" would start a backup more than once a minute; allowed: 1m or more (e.g. "@every 6h")`;
       const go = goDurationFor(duration);
       return `"${duration}" after @every is not a Go duration${go ? `; write "@every ${go}"` : ''} (${GO_DURATION_RULE})`;
     }

@@ -5,11 +5,11 @@
  */
 
 /**
- * JSON Schema `pattern` (also a JavaScript RegExp) of a Go duration: numbers, each with a unit
- * (ns, us, µs, ms, s, m, h), e.g. `168h`, `720h0m0s`, `1h30m`, `1.5h`. No sign: nothing here is
- * negative.
+ * JSON Schema `pattern` (also a JavaScript RegExp) of a Go duration: `0`, or numbers (`1`, `1.5`,
+ * `.5`, `5.`), each with a unit (ns, us, µs, ms, s, m, h), e.g. `168h`, `720h0m0s`, `1h30m`. No
+ * sign: nothing here is negative.
  */
-export const GO_DURATION = '^([0-9]+(\\.[0-9]+)?(ns|us|\\u00b5s|\\u03bcs|ms|s|m|h))+$';
+export const GO_DURATION = '^(0|(([0-9]+\\.?[0-9]*|\\.[0-9]+)(ns|us|\\u00b5s|\\u03bcs|ms|s|m|h))+)$';
 
 /** What a Go duration is, for messages and the schema's description. */
 export const GO_DURATION_RULE =
@@ -20,6 +20,16 @@ const GO = new RegExp(GO_DURATION, 'u');
 /** Whether `text` is a Go duration (GO_DURATION). */
 export function isGoDuration(text: unknown): text is string {
   return typeof text === 'string' && GO.test(text);
+}
+
+const SECONDS: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, μs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+
+/** The seconds a Go duration (isGoDuration) stands for. */
+export function goDurationSeconds(text: string): number {
+  return [...text.matchAll(/([0-9]*\.?[0-9]*)(ns|us|µs|μs|ms|s|m|h)/gu)].reduce(
+    (sum, [, number, unit]) => sum + Number(number || 0) * SECONDS[unit],
+    0,
+  );
 }
 
 const HOURS: Record<string, number> = { y: 365 * 24, w: 7 * 24, d: 24, h: 1 };

@@ -56,15 +56,18 @@ describe('backup schedules', () => {
     );
   });
 
-  it('fails on a schedule that is not five fields or a descriptor, saying what a schedule is', () => {
-    for (const schedule of ['0 2 * *', '0 0 2 * * *', '@dayly']) {
-      const { line, lines } = refusedSchedule(schedule);
-      expect(lines).toContainEqual(
-        expect.stringContaining(
-          `staging.yaml:${line}: backups[0].schedule: "${schedule}" is not valid; expected a cron schedule in UTC as Velero reads it: five fields, minute (0-59), hour (0-23)`,
-        ),
-      );
-    }
+  it.each([
+    ['0 2 * *', 'has 4 fields; a schedule has five: minute, hour, day of month, month and day of week'],
+    ['0 0 2 * * *', 'has 6 fields; a schedule has five'],
+    ['@dayly', 'is not a descriptor; allowed: '],
+    ['CRON_TZ=UTC 0 2 * * *', 'sets a time zone; schedules here are in UTC: leave out the TZ= or CRON_TZ= prefix'],
+  ])('fails on %s, which is not five fields or a descriptor, saying what is wrong with it', (schedule, message) => {
+    const { line, lines } = refusedSchedule(schedule);
+    expect(lines).toContainEqual(
+      expect.stringContaining(
+        `staging.yaml:${line}: backups[0].schedule: "${schedule}" is not a schedule Velero accepts for backup "daily": ${message}`,
+      ),
+    );
   });
 
   it.each([

@@ -21,12 +21,14 @@ describe('cron schedules as robfig/cron v3 reads them (ParseStandard)', () => {
     '@midnight',
     '@hourly',
     '@every 1h30m',
-    '@every 500ms',
+    '@every 1m',
   ])('accepts %s', (spec) => {
     expect(cronProblem(spec)).toBeUndefined();
   });
 
   it.each([
+    ['@every 500ms', /"@every 500ms" would start a backup more than once a minute; allowed: 1m or more/],
+    ['@every 0s', /more than once a minute/],
     ['0 24 * * *', /hour field "24": 24 is above 23; it takes 0-23/],
     ['0 0 32 * *', /day of month field "32": 32 is above 31/],
     ['0 0 * 0 *', /month field "0": 0 is below 1/],
@@ -51,7 +53,7 @@ describe('cron schedules as robfig/cron v3 reads them (ParseStandard)', () => {
 });
 
 describe('Go durations', () => {
-  it.each(['168h', '720h0m0s', '1h30m', '1.5h', '500ms', '10us', '10\u00b5s', '10\u03bcs', '1ns'])(
+  it.each(['168h', '720h0m0s', '1h30m', '1.5h', '500ms', '10us', '10\u00b5s', '10\u03bcs', '1ns', '0', '.5h', '5.h'])(
     'accepts %s',
     (d) => {
       expect(isGoDuration(d)).toBe(true);
