@@ -345,11 +345,11 @@ const REDIS_PASSWORD_SETTING = /(requirepass|masterauth)(?:=["']?([^\s"']+)|[ \t
 const USER_OPTION =
   /-(?:[A-Za-z]{0,8}u|-user|-proxy-user)(?:[ \t]+|=|(?<=-u)(?=\w))["']?([^\s"':]{1,256}):([^\s"';&|<>]+)/g;
 /**
- * The password redis-cli takes with `-a` (`redis-cli -a pw ping`), in a command string: `-a` means
- * nothing of the kind to other programs, so the match starts at `redis-cli`. Group 1: the value,
- * quoted or not.
+ * The password redis-cli takes with `-a` or `--pass` (`redis-cli -a pw ping`), in a command
+ * string: `-a` means nothing of the kind to other programs, so the match starts at `redis-cli`.
+ * Group 1: the value, quoted or not.
  */
-const REDIS_CLI_PASSWORD = /redis-cli\b[^\n;&|]{0,256}?[ \t]-a[ \t]+("[^"\n]*"|'[^'\n]*'|[^\s"';&|\\]+)/g;
+const REDIS_CLI_PASSWORD = /redis-cli\b[^\n;&|]{0,256}?[ \t](?:-a|--pass)[ \t]+("[^"\n]*"|'[^'\n]*'|[^\s"';&|\\]+)/g;
 /**
  * Sentinel's password for a master set, as sentinel.conf writes it: `sentinel auth-pass <set> <pw>`.
  * Group 1: the value (up to a backslash: a printf format's `%s\n` is a verb, then an escape).

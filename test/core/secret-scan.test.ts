@@ -66,6 +66,7 @@ const TOKENS: Array<[string, string, RegExp]> = [
     /redis-password/,
   ],
   ["redis-cli's -a, quoted", `redis-cli --no-auth-warning -a 'foo bared' ping`, /redis-password/],
+  ["redis-cli's --pass", 'redis-cli --pass hunter2Hunter2 ping', /redis-password/],
   [
     "a sentinel.conf's auth-pass",
     'sentinel monitor redis redis-0 6379 2\nsentinel auth-pass redis foobared\n',
