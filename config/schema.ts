@@ -24,7 +24,7 @@ import {
   TSchema,
   Type,
 } from '@sinclair/typebox';
-import { CRON_RULE, CRON_SHAPE } from '../core/cron';
+import { CRON_RULE } from '../core/cron';
 import { GO_DURATION, GO_DURATION_RULE } from '../core/go-duration';
 import { REASON_ALLOWED, REASON_PATTERN } from '../core/reason';
 import {
@@ -51,8 +51,6 @@ export const patterns = {
   cidr: '^(([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}|[0-9a-fA-F:]+/[0-9]{1,3})$',
   envName: '^[A-Za-z_][A-Za-z0-9_]*$',
   metricName: '^[a-zA-Z_:][a-zA-Z0-9_:]*$',
-  /** The shape of a cron schedule; config/backup-rules.ts checks each field's values (core/cron.ts). */
-  cron: CRON_SHAPE,
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -23,12 +23,6 @@ export const CRON_DESCRIPTORS = [
   '@hourly',
 ] as const;
 
-/**
- * JSON Schema `pattern` (also a JavaScript RegExp) of a schedule's shape: a descriptor, `@every`
- * and a word, or five fields of the characters cron uses. `cronProblem` checks the values.
- */
-export const CRON_SHAPE = `^(${CRON_DESCRIPTORS.join('|')}|@every \\S+|[0-9A-Za-z*?,/-]+(\\s+[0-9A-Za-z*?,/-]+){4})$`;
-
 /** One field of a five-field schedule: its bounds and, for months and weekdays, its names (the first is `min`). */
 interface CronField {
   readonly name: string;

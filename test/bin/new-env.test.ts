@@ -30,6 +30,13 @@ const environments = fs
 const newEnv = (args: string[]) =>
   spawnSync(process.execPath, [path.join(BUILD, 'bin', 'new-env.js'), ...args], { cwd: ROOT, encoding: 'utf8' });
 
+/** Synthesizes the platform in `dir` into a new folder: no problem, exit 0. */
+function expectSynthesizes(dir: string): void {
+  const synth = runSynth(['--config', dir, '--out', fs.mkdtempSync(path.join(os.tmpdir(), 'new-env-out-')), '--quiet']);
+  expect(synth.stderr).toBe('');
+  expect(synth.status).toBe(0);
+}
+
 describe('npm run new-env', () => {
   it('writes an environment file that synthesizes into its own folder, namespace and Argo CD Application', () => {
     const dir = copyEnvironments();
@@ -82,15 +89,7 @@ describe('npm run new-env', () => {
     ]);
     expect(written.regions['us-east-1'].secretStore.name).toBe('aws-secrets-manager-us-east-1-dr');
     // the production clusters now hold both targets, with no object in common
-    const synth = runSynth([
-      '--config',
-      dir,
-      '--out',
-      fs.mkdtempSync(path.join(os.tmpdir(), 'new-env-out-')),
-      '--quiet',
-    ]);
-    expect(synth.stderr).toBe('');
-    expect(synth.status).toBe(0);
+    expectSynthesizes(dir);
   });
 
   it("warns when the copy inherits its source's cluster-wide name from a file both read (defaults.yaml)", () => {
@@ -126,15 +125,7 @@ describe('npm run new-env', () => {
       expect(store.length).toBeLessThanOrEqual(63);
       expect(store.endsWith(`-${long}`)).toBe(true);
     }
-    const synth = runSynth([
-      '--config',
-      dir,
-      '--out',
-      fs.mkdtempSync(path.join(os.tmpdir(), 'new-env-out-')),
-      '--quiet',
-    ]);
-    expect(synth.stderr).toBe('');
-    expect(synth.status).toBe(0);
+    expectSynthesizes(dir);
   });
 
   it.each([
