@@ -1,5 +1,6 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
+import { listNames } from '../config/errors';
 import { TargetConfig } from '../config/types';
 import { LABEL, platformLabels } from '../constructs/labels';
 import { Application, ApplicationSpecSyncPolicy } from '../imports/application-argoproj.io';
@@ -10,7 +11,6 @@ import { SYNC_WAVE } from '../core/sync-waves';
 
 export { ARGOCD_NAMESPACE };
 
-/** Where Argo CD runs and reads its Applications and AppProjects. */
 /** Argo CD's own cluster, where the Applications themselves are applied. */
 export const IN_CLUSTER = 'https://kubernetes.default.svc';
 /** The folder of dist/ this chart is written to (and the root Application reads). */
@@ -275,8 +275,7 @@ function sharedObjectErrors(targets: readonly DeliveryTarget[]): string[] {
       const named = objects.map(
         (m) => `${m.kind} "${m.metadata.name}"${m.metadata.namespace ? ` in ${m.metadata.namespace}` : ''}`,
       );
-      const listed =
-        named.length > 5 ? `${named.slice(0, 5).join(', ')} and ${named.length - 5} more` : named.join(', ');
+      const listed = listNames(named, 5);
       const fields = [...new Set(objects.map((m) => RENAME_IN[m.kind]).filter(Boolean))];
       const files = [first, second].map((t) => t.config.sources[t.config.sources.length - 1]).join(' or ');
       errors.push(
