@@ -6,13 +6,16 @@
  * | `json`   | cdk8s's `ApiObject.toJson` (resolve, then sanitize) by one pass  | fast-json.ts    |
  * | `charts` | cdk8s's `Chart.toJson` (re-validates the app on every call)      | index.ts        |
  * | `yaml`   | js-yaml's `dump` by a block writer that asks js-yaml per scalar  | yaml-writer.ts  |
+ * | `compile`| Node's `Module.prototype._compile` by one that keeps V8's code   | compile-cache.ts|
  *
  * `SYNTH_STOCK=1` (or `true`) runs the stock path of every one of them: cdk8s's own
- * `Chart.toJson` and `ApiObject.toJson`, and js-yaml's `dump` for every file. The output is the
+ * `Chart.toJson` and `ApiObject.toJson`, js-yaml's `dump` for every file, and Node's own module
+ * compilation (the entry points put the compile cache in place before anything else loads:
+ * compile-cache.ts; the switch is in switch.ts, which imports nothing). The output is the
  * same byte for byte (test/pipeline/speedups/, and CI's stock-mode pass in .ci/run).
  * `SYNTH_STOCK=json,yaml` turns only the named ones off, to measure each one's gain
  * (`npm run bench -- --speedups`, BENCHMARKS.md). The variable is read once, on first use, and
- * worker threads inherit it. Every call site asks this module; nothing else patches or bypasses a
+ * worker threads inherit it. Every call site asks this folder; nothing else patches or bypasses a
  * dependency. A speed-up that gains less than 5 % on both the reference platform and 1,000
  * services x 3 targets does not belong here: the load-time rewrite of the generated converters
  * was removed, at that bar and with no install-time patch that this switch could turn off
@@ -23,40 +26,13 @@ import { ApiObject, Chart } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { Manifest } from '../../core/manifest';
 import { withFastToJson } from './fast-json';
+import { speedupsEnabled } from './switch';
 import { toYamlDocument as writeYaml, YAML_OPTIONS } from './yaml-writer';
 
 export { YAML_OPTIONS };
 
-export const SPEEDUPS = ['json', 'charts', 'yaml'] as const;
-export type Speedup = (typeof SPEEDUPS)[number];
-
-/** The environment variable that turns the speed-ups off. */
-export const STOCK_VARIABLE = 'SYNTH_STOCK';
-
-/** The speed-ups a SYNTH_STOCK value turns off: all for `1`/`true`, the listed ones for a list, none when unset or empty. */
-export function stockSpeedups(value: string | undefined): ReadonlySet<Speedup> {
-  const text = (value ?? '').trim().toLowerCase();
-  if (text === '' || text === '0' || text === 'false') return new Set();
-  if (text === '1' || text === 'true' || text === 'all') return new Set(SPEEDUPS);
-  const names = text
-    .split(',')
-    .map((n) => n.trim())
-    .filter(Boolean);
-  const unknown = names.filter((n) => !(SPEEDUPS as readonly string[]).includes(n));
-  if (unknown.length)
-    throw new Error(
-      `${STOCK_VARIABLE}=${value}: unknown speed-up ${unknown.join(', ')}; use 1 (all stock) or a list of ${SPEEDUPS.join(', ')}`,
-    );
-  return new Set(names as Speedup[]);
-}
-
-let stock: ReadonlySet<Speedup> | undefined;
-
-/** Whether the speed-up (or, without a name, every speed-up) runs; false in stock mode. */
-export function speedupsEnabled(name?: Speedup): boolean {
-  stock ??= stockSpeedups(process.env[STOCK_VARIABLE]);
-  return name === undefined ? stock.size === 0 : !stock.has(name);
-}
+export { SPEEDUPS, STOCK_VARIABLE, speedupsEnabled, stockSpeedups } from './switch';
+export type { Speedup } from './switch';
 
 /**
  * The objects of every chart, as `Chart.toJson()` returns them, in that order. That method

@@ -1,0 +1,160 @@
+/**
+ * The `compile` speed-up: V8's code cache for the CommonJS modules a command loads. A synth
+ * loads some 540 modules (9 MB of JavaScript: cdk8s-plus-28's generated converters alone are
+ * 2.6 MB) and V8 parses each one and compiles every function it runs; on the reference platform
+ * that is about a fifth of the command. With the cache, each module is compiled from the code
+ * V8 serialized for it at the end of an earlier run (`vm.Script#createCachedData` after the run,
+ * so it holds the functions that ran, not only the top level: the `v8-compile-cache` package,
+ * which serializes right after compiling, gained nothing measurable here).
+ *
+ * It replaces Node's `Module.prototype._compile` for CommonJS sources (ES modules keep Node's
+ * own loader) with the same steps: wrap the source, compile it with `vm.Script` and the cached
+ * data, call it with `exports, require, module, __filename, __dirname`. Node 22 has this built in
+ * (`module.enableCompileCache()`); the engines field allows Node 20, which does not.
+ *
+ * The cache lives in build/.compile-cache/, one file per module (named by a hash of its path):
+ * a SHA-1 of the source the data was made from, then V8's data. Data whose source hash differs,
+ * or that V8 rejects (another Node or V8 version, other flags), is not used, and the module's
+ * data is written again when the process (or, for a worker, its work) ends. Files are written
+ * aside and renamed, so processes that run at the same time never read a partial file; a cache
+ * that cannot be read or written costs only the speed. The output is the same either way: V8's
+ * data holds compiled code, never results.
+ *
+ * Entry points import this module first (bin/synth.ts, bin/synth-examples.ts,
+ * pipeline/synth-worker.ts), so that it is in place before cdk8s and the constructs load.
+ * `SYNTH_STOCK=1` or `SYNTH_STOCK=compile` leaves Node's loader alone. Under jest, which loads
+ * modules itself, it is never put in place (a synth that a test starts as a process has it).
+ */
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vm from 'vm';
+import { threadId } from 'worker_threads';
+import { speedupsEnabled } from './switch';
+
+/** Node's CommonJS module, as far as this module uses it (node:module's internals are not typed). */
+interface NodeModule {
+  exports: unknown;
+  filename: string;
+  require(id: string): unknown;
+  _compile(content: string, filename: string, format?: string): unknown;
+}
+interface ModuleClass {
+  prototype: NodeModule;
+  wrap(source: string): string;
+  _resolveFilename(request: string, parent: NodeModule, isMain: boolean, options?: { paths?: string[] }): string;
+  _resolveLookupPaths(request: string, parent: NodeModule): string[] | null;
+  _extensions: Record<string, unknown>;
+  _cache: Record<string, unknown>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- node:module's internals, typed above
+const Module = require('module') as ModuleClass;
+
+/** Whether Node's CommonJS loader loaded this module: jest loads modules itself, and then the cache stays out. */
+const NODE_LOADED = module instanceof (Module as unknown as new () => object);
+
+/** `require.main` of every module: the thread's entry point. */
+const MAIN = require.main;
+
+/** The folder of the cache: build/.compile-cache (this file is build/pipeline/speedups/compile-cache.js). */
+export const CACHE_DIR = path.resolve(__dirname, '..', '..', '.compile-cache');
+
+/** Length of the source hash at the start of each cache file. */
+const HASH_BYTES = 20;
+
+/** Modules compiled without usable data in this thread, to be written when it ends. */
+const pending = new Map<string, { file: string; hash: Buffer; script: vm.Script }>();
+
+let installedIn: string | undefined;
+
+/** Modules of this thread compiled from cached code, and without it. */
+const counts = { cached: 0, compiled: 0 };
+
+/** How many modules this thread compiled from cached code and how many without it, since the cache was put in place. */
+export function compileCacheStats(): { readonly cached: number; readonly compiled: number } {
+  return { ...counts };
+}
+
+function cacheFileOf(dir: string, filename: string): string {
+  return path.join(dir, `${createHash('sha1').update(filename).digest('hex')}.v8`);
+}
+
+/** V8's data for `filename` made from this source (by its hash), or undefined. */
+function readCached(file: string, hash: Buffer): Buffer | undefined {
+  let data: Buffer;
+  try {
+    data = fs.readFileSync(file);
+  } catch {
+    return undefined;
+  }
+  return data.length > HASH_BYTES && data.subarray(0, HASH_BYTES).equals(hash) ? data.subarray(HASH_BYTES) : undefined;
+}
+
+/** Node's `_compile`, with the compiled code taken from and kept in the cache. */
+function compileCached(dir: string, stock: NodeModule['_compile']): NodeModule['_compile'] {
+  return function (this: NodeModule, content: string, filename: string, format?: string): unknown {
+    if (format === 'module' || filename.endsWith('.mjs')) return stock.call(this, content, filename, format);
+    const file = cacheFileOf(dir, filename);
+    const hash = createHash('sha1').update(content).digest();
+    const cachedData = readCached(file, hash);
+    const script = new vm.Script(Module.wrap(content), { filename, cachedData });
+    if (cachedData === undefined || script.cachedDataRejected) {
+      counts.compiled++;
+      pending.set(filename, { file, hash, script });
+    } else {
+      counts.cached++;
+    }
+    const wrapper = script.runInThisContext({ displayErrors: true }) as (...args: unknown[]) => unknown;
+    const requireFn = Object.assign((id: string) => this.require(id), {
+      resolve: Object.assign(
+        (request: string, options?: { paths?: string[] }) => Module._resolveFilename(request, this, false, options),
+        { paths: (request: string) => Module._resolveLookupPaths(request, this) },
+      ),
+      main: MAIN,
+      extensions: Module._extensions,
+      cache: Module._cache,
+    });
+    return wrapper.call(this.exports, this.exports, requireFn, this, filename, path.dirname(filename));
+  };
+}
+
+/**
+ * Puts the cache (in `dir`) in place in this thread, once, unless the `compile` speed-up is off
+ * or jest loads the modules. Returns whether it is in place.
+ */
+export function useCompileCache(dir = CACHE_DIR): boolean {
+  if (installedIn !== undefined) return installedIn === dir;
+  if (!NODE_LOADED) return false;
+  try {
+    if (!speedupsEnabled('compile')) return false;
+  } catch {
+    // an unknown name in SYNTH_STOCK: the command reports it when it asks the switch itself
+    return false;
+  }
+  installedIn = dir;
+  Module.prototype._compile = compileCached(dir, Module.prototype._compile);
+  process.once('exit', saveCompileCache);
+  return true;
+}
+
+/**
+ * Writes V8's data for every module this thread compiled without it. Called when the process
+ * exits, and by a worker when its work is done (a worker is stopped, not exited). A module's
+ * data made now holds every function of it that ran so far.
+ */
+export function saveCompileCache(): void {
+  if (installedIn === undefined || pending.size === 0) return;
+  try {
+    fs.mkdirSync(installedIn, { recursive: true });
+    for (const { file, hash, script } of pending.values()) {
+      const aside = `${file}.${process.pid}-${threadId}`;
+      fs.writeFileSync(aside, Buffer.concat([hash, script.createCachedData()]));
+      fs.renameSync(aside, file);
+    }
+  } catch {
+    // a read-only or full disk: the next run compiles again
+  } finally {
+    pending.clear();
+  }
+}

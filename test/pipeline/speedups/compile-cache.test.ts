@@ -1,0 +1,129 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { BUILD, runSynth } from '../../helpers';
+
+const COMPILE_CACHE = path.join(BUILD, 'pipeline', 'speedups', 'compile-cache.js');
+
+/**
+ * A scratch program: `main.js` puts the compile cache (in `cache/`) in place, loads `a.js`
+ * (which loads `b.js`) and prints what they return and the cache's counts as JSON.
+ */
+function scratchProgram(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'compile-cache-'));
+  fs.writeFileSync(
+    path.join(dir, 'main.js'),
+    `const cache = require(${JSON.stringify(COMPILE_CACHE)});
+const inPlace = cache.useCompileCache(require('path').join(__dirname, 'cache'));
+const a = require('./a');
+console.log(JSON.stringify({ inPlace, a: a.value(), b: a.b, resolved: a.resolved, main: a.main === module, stats: cache.compileCacheStats() }));
+`,
+  );
+  fs.writeFileSync(
+    path.join(dir, 'a.js'),
+    `exports.value = () => 'one';
+exports.b = require('./b').name;
+exports.resolved = require.resolve('./b') === require('path').join(__dirname, 'b.js');
+exports.main = require.main;
+`,
+  );
+  fs.writeFileSync(path.join(dir, 'b.js'), `exports.name = 'b:' + require('path').basename(__filename);\n`);
+  return dir;
+}
+
+function run(dir: string, env: NodeJS.ProcessEnv = {}): any {
+  const result = spawnSync(process.execPath, ['main.js'], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, SYNTH_STOCK: '', ...env },
+  });
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+  return JSON.parse(result.stdout);
+}
+
+const cacheFiles = (dir: string) =>
+  fs.existsSync(path.join(dir, 'cache')) ? fs.readdirSync(path.join(dir, 'cache')).sort() : [];
+
+describe('the compile cache (pipeline/speedups/compile-cache.ts, SYNTH_STOCK=compile)', () => {
+  it('compiles a module from the code kept by an earlier run, and the module behaves as Node loads it', () => {
+    const dir = scratchProgram();
+    const first = run(dir);
+    expect(first).toEqual({
+      inPlace: true,
+      a: 'one',
+      b: 'b:b.js',
+      resolved: true,
+      main: true,
+      stats: { cached: 0, compiled: 2 },
+    });
+    expect(cacheFiles(dir)).toHaveLength(2);
+    const second = run(dir);
+    expect(second).toEqual({ ...first, stats: { cached: 2, compiled: 0 } });
+  });
+
+  it('does not use code kept for an earlier version of a file, even one of the same length', () => {
+    const dir = scratchProgram();
+    run(dir);
+    const a = path.join(dir, 'a.js');
+    fs.writeFileSync(a, fs.readFileSync(a, 'utf8').replace("'one'", "'two'"));
+    const changed = run(dir);
+    expect(changed.a).toBe('two');
+    expect(changed.stats).toEqual({ cached: 1, compiled: 1 });
+    // and keeps the new version's code
+    expect(run(dir).stats).toEqual({ cached: 2, compiled: 0 });
+  });
+
+  it('compiles again when the kept code is damaged (V8 rejects it), and replaces it', () => {
+    const dir = scratchProgram();
+    run(dir);
+    for (const file of cacheFiles(dir)) {
+      const full = path.join(dir, 'cache', file);
+      const data = fs.readFileSync(full);
+      // the source's hash stays right; V8's data after it is garbage
+      data.fill(0x5a, 20);
+      fs.writeFileSync(full, data);
+    }
+    const damaged = run(dir);
+    expect(damaged.a).toBe('one');
+    expect(damaged.stats).toEqual({ cached: 0, compiled: 2 });
+    expect(run(dir).stats).toEqual({ cached: 2, compiled: 0 });
+  });
+
+  it('is left out with SYNTH_STOCK=compile or =1, and with an unknown name (which synth itself reports)', () => {
+    for (const stock of ['compile', '1', 'no-such-speedup']) {
+      const dir = scratchProgram();
+      const result = run(dir, { SYNTH_STOCK: stock });
+      expect(result).toMatchObject({ inPlace: false, a: 'one', stats: { cached: 0, compiled: 0 } });
+      expect(cacheFiles(dir)).toEqual([]);
+    }
+  });
+
+  it('is not put in place inside jest, which loads modules itself', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module as this test's jest loads it
+    const cache: typeof import('../../../pipeline/speedups/compile-cache') = require('../../../pipeline/speedups/compile-cache');
+    expect(cache.useCompileCache(fs.mkdtempSync(path.join(os.tmpdir(), 'compile-cache-')))).toBe(false);
+  });
+
+  it('gives a synth that writes the same files with it and without it', () => {
+    const out = (name: string) => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'compile-cache-out-')), name);
+    const [a, b] = [out('with'), out('without')];
+    expect(runSynth(['--out', a, '--quiet']).status).toBe(0);
+    const saved = process.env.SYNTH_STOCK;
+    process.env.SYNTH_STOCK = 'compile';
+    try {
+      expect(runSynth(['--out', b, '--quiet']).status).toBe(0);
+    } finally {
+      if (saved === undefined) delete process.env.SYNTH_STOCK;
+      else process.env.SYNTH_STOCK = saved;
+    }
+    const files = (dir: string) => fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort();
+    expect(files(b)).toEqual(files(a));
+    for (const file of files(a)) {
+      const full = path.join(a, file);
+      if (fs.statSync(full).isFile())
+        expect(fs.readFileSync(path.join(b, file), 'utf8')).toBe(fs.readFileSync(full, 'utf8'));
+    }
+  });
+});
