@@ -7,7 +7,6 @@
 import { ARGOCD_NAMESPACE, VELERO_NAMESPACE } from '../core/namespaces';
 import { show, PathSegment } from './errors';
 import { meshOf } from './model';
-import { collectorOf } from './tracing-rules';
 import { TargetConfig } from './types';
 
 /** Namespaces of Kubernetes and of the software the platform works with, and what runs there. */
@@ -19,12 +18,15 @@ function reservedNamespaces(config: TargetConfig): Map<string, string> {
     ['default', "is Kubernetes' default: every object without a namespace lands there"],
     [ARGOCD_NAMESPACE, "is Argo CD's: dist/argocd's Applications live there"],
     [VELERO_NAMESPACE, "is Velero's: the backup Schedules live there"],
+    // the install namespaces of the controllers the target's objects need (their Helm charts' and manifests')
+    ['external-secrets', "is the External Secrets Operator's: its controller and webhook run there"],
+    ['argo-rollouts', "is the Argo Rollouts controller's"],
+    ['keda', "is KEDA's: its operator and metrics server run there"],
   ]);
   reserved.set(config.monitoring.namespace, "is Prometheus' (monitoring.namespace)");
   reserved.set(config.ingress.controllerNamespace, "is the ingress controller's (ingress.controllerNamespace)");
   if (meshOf(config)) reserved.set('istio-system', "is the Istio control plane's");
-  const collector = collectorOf(config)?.inCluster?.namespace;
-  if (collector) reserved.set(collector, "is the tracing collector's (tracing.collector.endpoint)");
+  // the tracing collector's namespace is tracing-rules.ts's to refuse: one message, which says which of the two to move
   return reserved;
 }
 

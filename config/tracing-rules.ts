@@ -200,7 +200,7 @@ export function checkTracingRules(
         } else if (namespace === config.namespace) {
           at(
             p,
-            `${show(collector.endpoint)} is in the target's own namespace "${namespace}", where the default deny cuts off every pod that is not a service of the platform; run the collector in a namespace of its own (e.g. "observability")`,
+            `${show(collector.endpoint)} is in the target's own namespace "${namespace}", where the default deny cuts off every pod that is not a service of the platform, and the target's quota and Pod Security "restricted" apply; the collector and the target each need a namespace of their own: point the endpoint at the collector in another namespace (e.g. "${parsed.host.split('.')[0]}.${namespace === 'observability' ? 'tracing' : 'observability'}:${parsed.port}"), or, when the collector already runs in "${namespace}", give the target another namespace (e.g. "${config.platform.name}-${config.environment}")`,
           );
         }
       }

@@ -16,6 +16,9 @@ describe("a target's namespace", () => {
     ['default', /is Kubernetes' default/],
     ['argocd', /is Argo CD's/],
     ['velero', /is Velero's/],
+    ['external-secrets', /is the External Secrets Operator's: its controller and webhook run there/],
+    ['argo-rollouts', /is the Argo Rollouts controller's/],
+    ['keda', /is KEDA's/],
     ['monitoring', /is Prometheus' \(monitoring\.namespace\)/],
     ['ingress-nginx', /is the ingress controller's \(ingress\.controllerNamespace\)/],
   ])('may not be %s, which other software lives in: refused at its line, saying whose it is', (namespace, whose) => {
@@ -28,6 +31,22 @@ describe("a target's namespace", () => {
     );
     expect(problem).toMatch(
       /Give the target a namespace of its own \(e\.g\. "[a-z-]+-staging"\) \(in target staging\)$/,
+    );
+  });
+
+  it("may not be the tracing collector's: one message, naming both ways out", () => {
+    // defaults.yaml's collector is otel-collector.observability:4317
+    const problems = problemsWith('observability');
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(
+      /(^|\/)defaults\.yaml:\d+: tracing\.collector\.endpoint: "otel-collector\.observability:4317" is in the target's own namespace "observability"/,
+    );
+    // never the namespace it is already in as the example of another one
+    expect(problems[0]).toContain(
+      'point the endpoint at the collector in another namespace (e.g. "otel-collector.tracing:4317")',
+    );
+    expect(problems[0]).toMatch(
+      /when the collector already runs in "observability", give the target another namespace \(e\.g\. "[a-z-]+-staging"\) \(in target staging\)$/,
     );
   });
 

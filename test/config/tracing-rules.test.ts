@@ -95,7 +95,7 @@ describe('tracing configuration errors', () => {
       ),
     ).toContainEqual(
       expect.stringMatching(
-        /^staging\.yaml:\d+: tracing\.collector\.endpoint: "otel-collector\.trading-staging:4317" is in the target's own namespace "trading-staging"/,
+        /^staging\.yaml:\d+: tracing\.collector\.endpoint: "otel-collector\.trading-staging:4317" is in the target's own namespace "trading-staging".*point the endpoint at the collector in another namespace \(e\.g\. "otel-collector\.observability:4317"\)/,
       ),
     );
   });
