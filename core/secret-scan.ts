@@ -17,8 +17,9 @@
  *   `&access_token=`, `--db-password=`, `PGPASSWORD=`, `password: ...` in an embedded file),
  *   Google API keys, percent-encoded userinfo (`app%3Apw@`), the value of a credential flag given
  *   as the next item of an array (`["--db-password", "hunter2"]`, `["-u", "admin:pw"]`,
- *   `flagValueFindings`), Redis's password settings (`--requirepass pw`, `requirepass=pw`,
- *   `masterauth pw` as a redis.conf line), curl's user and password in a command
+ *   `flagValueFindings`) or after a blank in one string (`--db-password hunter2`), Redis's
+ *   password settings (`--requirepass pw`, `requirepass=pw`, `masterauth pw` as a redis.conf
+ *   line, `redis-cli AUTH pw`, an ACL rule's `>pw`), curl's user and password in a command
  *   (`curl -u admin:pw`, `--user=admin:pw`) and HTTP Authorization headers
  *   (`Authorization: Bearer <token>`, `Basic <base64 of user:password>`). A value that only
  *   refers to a variable (`$(DB_PASSWORD)`, `${DB_PASSWORD}`; in a command also a shell's
@@ -355,6 +356,26 @@ const REDIS_CLI_PASSWORD = /redis-cli\b[^\n;&|]{0,256}?[ \t](?:-a|--pass)[ \t]+(
  * Group 1: the value (up to a backslash: a printf format's `%s\n` is a verb, then an escape).
  */
 const SENTINEL_AUTH_PASS = /sentinel[ \t]+auth-pass[ \t]+\S+[ \t]+("[^"\n]*"|'[^'\n]*'|[^\s"'\\]+)/gi;
+/**
+ * The password of redis-cli's AUTH command (`redis-cli -h redis AUTH pw`, `AUTH user pw`), in a
+ * command string. Group 1: the first argument, group 2: the second (then the password), each
+ * quoted or not.
+ */
+const REDIS_CLI_AUTH =
+  /redis-cli\b[^\n;&|]{0,256}?[ \t]auth[ \t]+("[^"\n]*"|'[^'\n]*'|[^\s"';&|\\]+)(?:[ \t]+("[^"\n]*"|'[^'\n]*'|[^\s"';&|\\]+))?/gi;
+/**
+ * A Redis ACL rule for a user (`ACL SETUSER alice on >pw ~* +@all`, or a users.acl line
+ * `user alice on >pw ...`): the rest of the line, whose `>pw` and `<pw` items are passwords in
+ * plain text (`#<sha256>` is a hash). Group 1: the rules after the user's name.
+ */
+const REDIS_ACL_USER = /(?:\bacl[ \t]+setuser|^[ \t]*user)[ \t]+[^\s>]\S*([^\n]*)/gim;
+/**
+ * A command-line flag and its value, separated by blanks, inside one string (`app --db-password
+ * hunter2`); `flagValue` decides whether the flag names a credential and the value is one.
+ * Group 1: the flag, group 2: the value, quoted or not.
+ */
+const FLAG_AND_VALUE =
+  /(?<![A-Za-z0-9_.$-])(--?[A-Za-z][A-Za-z0-9_.-]{0,80})[ \t]+("[^"\n]*"|'[^'\n]*'|[^\s"';&|<>]+)/g;
 /** The flags of `USER_OPTION`, when the user and password are the next item of an array. */
 const USER_FLAG = /^(-u|--user|--proxy-user)$/;
 /**
@@ -456,6 +477,34 @@ function commandFindings(text: string, out: SecretFinding[]): void {
           : 'a credential given as "sentinel auth-pass"';
       add(end - value.length, end, what, 'redis-password');
     }
+  }
+  for (const m of text.matchAll(REDIS_CLI_AUTH)) {
+    const [whole, first, second] = m;
+    const raw = second ?? first;
+    const quoted = raw[0] === '"' || raw[0] === "'";
+    const value = quoted ? raw.slice(1, -1) : raw;
+    if (!secretValue(value)) continue;
+    const end = m.index! + whole.length - (quoted ? 1 : 0);
+    add(end - value.length, end, "a password given to redis-cli's AUTH command", 'redis-password');
+  }
+  for (const m of text.matchAll(REDIS_ACL_USER)) {
+    const rules = m[1];
+    const base = m.index! + m[0].length - rules.length;
+    for (const item of rules.matchAll(/(?<=^|[ \t])[<>]([^\s"';&|]+)/g)) {
+      const value = item[1];
+      // a shell's redirection (`>/dev/null`, `>&2`) is not a password
+      if (/^[/&]/.test(value) || !secretValue(value)) continue;
+      const start = base + item.index! + 1;
+      add(start, start + value.length, 'a password in a Redis ACL rule (">password")', 'redis-password');
+    }
+  }
+  for (const m of text.matchAll(FLAG_AND_VALUE)) {
+    const [whole, flag, raw] = m;
+    const quoted = raw[0] === '"' || raw[0] === "'";
+    const value = quoted ? raw.slice(1, -1) : raw;
+    if (!secretValue(value) || !flagValue(flag, value)) continue;
+    const end = m.index! + whole.length - (quoted ? 1 : 0);
+    add(end - value.length, end, `a credential given as the value of "${flag}"`, 'credential-flag');
   }
   for (const m of text.matchAll(USER_OPTION)) {
     const [option, user, password] = m;

@@ -67,6 +67,24 @@ const TOKENS: Array<[string, string, RegExp]> = [
   ],
   ["redis-cli's -a, quoted", `redis-cli --no-auth-warning -a 'foo bared' ping`, /redis-password/],
   ["redis-cli's --pass", 'redis-cli --pass hunter2Hunter2 ping', /redis-password/],
+  ["redis-cli's AUTH command", 'redis-cli -h redis-0 AUTH hunter2Hunter2', /redis-password/],
+  ["redis-cli's AUTH with a user", 'redis-cli auth default "foo bared" && echo ok', /redis-password/],
+  [
+    'a Redis ACL SETUSER with a password',
+    'redis-cli ACL SETUSER app on >hunter2Hunter2 ~cached:* +get',
+    /redis-password/,
+  ],
+  ['a users.acl line with a password', 'user default off\nuser app on ~* >foobared +@all\n', /redis-password/],
+  [
+    "a credential flag's value after a blank in a shell command",
+    'exec /app/server --listen :8080 --db-password hunter2',
+    /credential-flag/,
+  ],
+  [
+    "a credential flag's quoted value in a command",
+    `/app/server --api-token 'abc123def456ghi' --verbose`,
+    /credential-flag/,
+  ],
   [
     "a sentinel.conf's auth-pass",
     'sentinel monitor redis redis-0 6379 2\nsentinel auth-pass redis foobared\n',
@@ -155,6 +173,17 @@ const NOT_SECRETS: Array<[string, string]> = [
     'JWT with refresh tokens) and authorization: rate, errors. Basic authentication and Bearer tokens',
   ],
   ['an AuthorizationPolicy', 'kind: AuthorizationPolicy'],
+  [
+    "redis-cli's AUTH and ACL rules without a literal password",
+    'redis-cli AUTH "$REDIS_PASSWORD" && redis-cli auth $(REDIS_PASSWORD) && redis-cli ACL SETUSER app on >$PW ~* && redis-cli ACL SETUSER app on #9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+  ],
+  ['an ACL rule whose only > is a redirection', 'redis-cli ACL SETUSER app on nopass ~* +@all >/dev/null 2>&1'],
+  ['the word auth in prose', 'the gateway does auth for every request; user docs at /docs'],
+  [
+    'credential flags followed by a file, a variable, a switch or another flag',
+    'server --password-file /run/secrets/db --token-file ./token --db-password $(DB_PASSWORD) --api-key "$KEY" --use-token false --token -v',
+  ],
+  ['short word flags with short values', '--key name --sig abc'],
 ];
 
 describe('secret scan', () => {
