@@ -98,7 +98,9 @@ function compileCached(dir: string, stock: NodeModule['_compile']): NodeModule['
     const file = cacheFileOf(dir, filename);
     const hash = createHash('sha1').update(content).digest();
     const cachedData = readCached(file, hash);
-    const script = new vm.Script(Module.wrap(content), { filename, cachedData });
+    // a `#!` line is valid only at the very start of a script, which the wrapper is not (Node drops it too)
+    const source = content.startsWith('#!') ? `//${content.slice(2)}` : content;
+    const script = new vm.Script(Module.wrap(source), { filename, cachedData });
     if (cachedData === undefined || script.cachedDataRejected) {
       counts.compiled++;
       pending.set(filename, { file, hash, script });

@@ -28,7 +28,11 @@ exports.resolved = require.resolve('./b') === require('path').join(__dirname, 'b
 exports.main = require.main;
 `,
   );
-  fs.writeFileSync(path.join(dir, 'b.js'), `exports.name = 'b:' + require('path').basename(__filename);\n`);
+  // a module may start with a #! line (a CLI's file), which Node's own loader accepts
+  fs.writeFileSync(
+    path.join(dir, 'b.js'),
+    `#!/usr/bin/env node\nexports.name = 'b:' + require('path').basename(__filename);\n`,
+  );
   return dir;
 }
 
