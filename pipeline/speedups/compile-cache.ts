@@ -13,8 +13,10 @@
  * (`module.enableCompileCache()`); the engines field allows Node 20, which does not.
  *
  * The cache lives in build/.compile-cache/, one file per module (named by a hash of its path):
- * a SHA-1 of the source the data was made from, then V8's data. Data whose source hash differs,
- * or that V8 rejects (another Node or V8 version, other flags), is not used, and the module's
+ * a SHA-1 of the source the data was made from, a SHA-1 of V8's data, then V8's data. Data whose
+ * source hash differs, whose own hash does not match (V8 checks its data's version and flags, not
+ * its bytes: a damaged file would crash the process), or that V8 rejects (another Node or V8
+ * version, other flags), is not used, and the module's
  * data is written again when the process (or, for a worker, its work) ends. Files are written
  * aside and renamed, so processes that run at the same time never read a partial file; a cache
  * that cannot be read or written costs only the speed. The output is the same either way: V8's
@@ -60,8 +62,10 @@ const MAIN = require.main;
 /** The folder of the cache: build/.compile-cache (this file is build/pipeline/speedups/compile-cache.js). */
 export const CACHE_DIR = path.resolve(__dirname, '..', '..', '.compile-cache');
 
-/** Length of the source hash at the start of each cache file. */
+/** Length of each of the two hashes (the source's, V8's data's) at the start of each cache file. */
 const HASH_BYTES = 20;
+
+const sha1 = (data: string | Buffer): Buffer => createHash('sha1').update(data).digest();
 
 /** Modules compiled without usable data in this thread, to be written when it ends. */
 const pending = new Map<string, { file: string; hash: Buffer; script: vm.Script }>();
@@ -88,7 +92,9 @@ function readCached(file: string, hash: Buffer): Buffer | undefined {
   } catch {
     return undefined;
   }
-  return data.length > HASH_BYTES && data.subarray(0, HASH_BYTES).equals(hash) ? data.subarray(HASH_BYTES) : undefined;
+  if (data.length <= 2 * HASH_BYTES || !data.subarray(0, HASH_BYTES).equals(hash)) return undefined;
+  const v8Data = data.subarray(2 * HASH_BYTES);
+  return sha1(v8Data).equals(data.subarray(HASH_BYTES, 2 * HASH_BYTES)) ? v8Data : undefined;
 }
 
 /** Node's `_compile`, with the compiled code taken from and kept in the cache. */
@@ -96,7 +102,7 @@ function compileCached(dir: string, stock: NodeModule['_compile']): NodeModule['
   return function (this: NodeModule, content: string, filename: string, format?: string): unknown {
     if (format === 'module' || filename.endsWith('.mjs')) return stock.call(this, content, filename, format);
     const file = cacheFileOf(dir, filename);
-    const hash = createHash('sha1').update(content).digest();
+    const hash = sha1(content);
     const cachedData = readCached(file, hash);
     // a `#!` line is valid only at the very start of a script, which the wrapper is not (Node drops it too)
     const source = content.startsWith('#!') ? `//${content.slice(2)}` : content;
@@ -151,7 +157,8 @@ export function saveCompileCache(): void {
     fs.mkdirSync(installedIn, { recursive: true });
     for (const { file, hash, script } of pending.values()) {
       const aside = `${file}.${process.pid}-${threadId}`;
-      fs.writeFileSync(aside, Buffer.concat([hash, script.createCachedData()]));
+      const v8Data = script.createCachedData();
+      fs.writeFileSync(aside, Buffer.concat([hash, sha1(v8Data), v8Data]));
       fs.renameSync(aside, file);
     }
   } catch {

@@ -95,6 +95,27 @@ describe('the compile cache (pipeline/speedups/compile-cache.ts, SYNTH_STOCK=com
     expect(run(dir).stats).toEqual({ cached: 2, compiled: 0 });
   });
 
+  it('compiles again, and does not crash, when a byte of the kept code is flipped (V8 does not check its data)', () => {
+    const dir = scratchProgram();
+    // a module with some functions, so that V8's data is more than a header
+    fs.writeFileSync(
+      path.join(dir, 'b.js'),
+      `function f(n) { let s = 0; for (let i = 0; i < n; i++) s += i * 3; return s; }
+function g(x) { return x.map((v) => v * 2).filter((v) => v % 3).reduce((a, b) => a + b, 0); }
+exports.name = 'b:' + require('path').basename(__filename) + f(3) + g([1, 2]);
+`,
+    );
+    const first = run(dir);
+    for (const file of cacheFiles(dir)) {
+      const full = path.join(dir, 'cache', file);
+      const data = fs.readFileSync(full);
+      // past both hashes of the file's start, one bit every 97 bytes: a disk's damage, not a truncation
+      for (let i = 64; i < data.length - 64; i += 97) data[i] ^= 0x01;
+      fs.writeFileSync(full, data);
+    }
+    expect(run(dir)).toEqual({ ...first, stats: { cached: 0, compiled: 2 } });
+  });
+
   it('is left out with SYNTH_STOCK=compile or =1, and with an unknown name (which synth itself reports)', () => {
     for (const stock of ['compile', '1', 'no-such-speedup']) {
       const dir = scratchProgram();
