@@ -70,6 +70,9 @@ const sha1 = (data: string | Buffer): Buffer => createHash('sha1').update(data).
 /** Modules compiled without usable data in this thread, to be written when it ends. */
 const pending = new Map<string, { file: string; hash: Buffer; script: vm.Script }>();
 
+/** What may be an `import()` in a module's source (or in a comment or string: then it only costs the cache). */
+const DYNAMIC_IMPORT = /\bimport\s*\(/;
+
 let installedIn: string | undefined;
 
 /** Modules of this thread compiled from cached code, and without it. */
@@ -101,6 +104,9 @@ function readCached(file: string, hash: Buffer): Buffer | undefined {
 function compileCached(dir: string, stock: NodeModule['_compile']): NodeModule['_compile'] {
   return function (this: NodeModule, content: string, filename: string, format?: string): unknown {
     if (format === 'module' || filename.endsWith('.mjs')) return stock.call(this, content, filename, format);
+    // `import()` works only in a script compiled with Node's loader (vm's USE_MAIN_CONTEXT_DEFAULT_LOADER,
+    // which would do it too, is experimental in Node 20 and says so on stderr)
+    if (DYNAMIC_IMPORT.test(content)) return stock.call(this, content, filename, format);
     const file = cacheFileOf(dir, filename);
     const hash = sha1(content);
     const cachedData = readCached(file, hash);

@@ -116,6 +116,23 @@ exports.name = 'b:' + require('path').basename(__filename) + f(3) + g([1, 2]);
     expect(run(dir)).toEqual({ ...first, stats: { cached: 0, compiled: 2 } });
   });
 
+  it("lets a cached module import() an ES module, as Node's own loader does", () => {
+    const dir = scratchProgram();
+    fs.writeFileSync(path.join(dir, 'esm.mjs'), 'export const x = 42;\n');
+    fs.writeFileSync(
+      path.join(dir, 'main.js'),
+      `require(${JSON.stringify(COMPILE_CACHE)}).useCompileCache(require('path').join(__dirname, 'cache'));
+require('./a');
+`,
+    );
+    fs.writeFileSync(
+      path.join(dir, 'a.js'),
+      `import('./esm.mjs').then((m) => console.log(JSON.stringify(m.x)), (e) => console.log(JSON.stringify(e.code)));\n`,
+    );
+    expect(run(dir)).toBe(42);
+    expect(run(dir)).toBe(42);
+  });
+
   it('is left out with SYNTH_STOCK=compile or =1, and with an unknown name (which synth itself reports)', () => {
     for (const stock of ['compile', '1', 'no-such-speedup']) {
       const dir = scratchProgram();
