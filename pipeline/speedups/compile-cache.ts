@@ -112,7 +112,14 @@ function compileCached(dir: string, stock: NodeModule['_compile']): NodeModule['
     const cachedData = readCached(file, hash);
     // a `#!` line is valid only at the very start of a script, which the wrapper is not (Node drops it too)
     const source = content.startsWith('#!') ? `//${content.slice(2)}` : content;
-    const script = new vm.Script(Module.wrap(source), { filename, cachedData });
+    let script: vm.Script;
+    try {
+      script = new vm.Script(Module.wrap(source), { filename, cachedData });
+    } catch {
+      // not a CommonJS script: an ES module's syntax in a .js file, which Node's require loads as
+      // one (Node 20.19's require(esm)), or a syntax error, which Node reports its own way
+      return stock.call(this, content, filename, format);
+    }
     if (cachedData === undefined || script.cachedDataRejected) {
       counts.compiled++;
       pending.set(filename, { file, hash, script });

@@ -133,6 +133,20 @@ require('./a');
     expect(run(dir)).toBe(42);
   });
 
+  it('loads a .js file written as an ES module, as Node 20.19 does (require sees the syntax)', () => {
+    const dir = scratchProgram();
+    fs.writeFileSync(
+      path.join(dir, 'main.js'),
+      `require(${JSON.stringify(COMPILE_CACHE)}).useCompileCache(require('path').join(__dirname, 'cache'));
+console.log(JSON.stringify(require('./esm.js').x));
+`,
+    );
+    // no package.json says "type"
+    fs.writeFileSync(path.join(dir, 'esm.js'), 'export const x = 42;\n');
+    expect(run(dir, { SYNTH_STOCK: 'compile' })).toBe(42);
+    expect(run(dir)).toBe(42);
+  });
+
   it('is left out with SYNTH_STOCK=compile or =1, and with an unknown name (which synth itself reports)', () => {
     for (const stock of ['compile', '1', 'no-such-speedup']) {
       const dir = scratchProgram();
