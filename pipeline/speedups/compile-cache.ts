@@ -44,6 +44,7 @@ interface NodeModule {
 interface ModuleClass {
   prototype: NodeModule;
   wrap(source: string): string;
+  wrapper: readonly [string, string];
   _resolveFilename(request: string, parent: NodeModule, isMain: boolean, options?: { paths?: string[] }): string;
   _resolveLookupPaths(request: string, parent: NodeModule): string[] | null;
   _extensions: Record<string, unknown>;
@@ -114,7 +115,8 @@ function compileCached(dir: string, stock: NodeModule['_compile']): NodeModule['
     const source = content.startsWith('#!') ? `//${content.slice(2)}` : content;
     let script: vm.Script;
     try {
-      script = new vm.Script(Module.wrap(source), { filename, cachedData });
+      // the wrapper's start shares the module's first line: its columns are the module's own, as in Node's loader
+      script = new vm.Script(Module.wrap(source), { filename, cachedData, columnOffset: -Module.wrapper[0].length });
     } catch {
       // not a CommonJS script: an ES module's syntax in a .js file, which Node's require loads as
       // one (Node 20.19's require(esm)), or a syntax error, which Node reports its own way

@@ -147,6 +147,18 @@ console.log(JSON.stringify(require('./esm.js').x));
     expect(run(dir)).toBe(42);
   });
 
+  it("reports an error on a module's first line at its own column, as Node does (not after the wrapper)", () => {
+    const dir = scratchProgram();
+    fs.writeFileSync(
+      path.join(dir, 'b.js'),
+      `try { null.x; } catch (e) { exports.name = /b\\.js:(\\d+:\\d+)/.exec(e.stack)[1]; }\n`,
+    );
+    const stock = run(dir, { SYNTH_STOCK: 'compile' });
+    expect(stock.b).toBe('1:12');
+    expect(run(dir).b).toBe('1:12');
+    expect(run(dir).b).toBe('1:12');
+  });
+
   it('is left out with SYNTH_STOCK=compile or =1, and with an unknown name (which synth itself reports)', () => {
     for (const stock of ['compile', '1', 'no-such-speedup']) {
       const dir = scratchProgram();
