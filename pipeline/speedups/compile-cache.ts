@@ -108,6 +108,8 @@ function compileCached(dir: string, stock: NodeModule['_compile']): NodeModule['
     // `import()` works only in a script compiled with Node's loader (vm's USE_MAIN_CONTEXT_DEFAULT_LOADER,
     // which would do it too, is experimental in Node 20 and says so on stderr)
     if (DYNAMIC_IMPORT.test(content)) return stock.call(this, content, filename, format);
+    // with source maps on (node --enable-source-maps), only Node's loader registers a module's map
+    if (process.sourceMapsEnabled) return stock.call(this, content, filename, format);
     const file = cacheFileOf(dir, filename);
     const hash = sha1(content);
     const cachedData = readCached(file, hash);

@@ -159,6 +159,22 @@ console.log(JSON.stringify(require('./esm.js').x));
     expect(run(dir).b).toBe('1:12');
   });
 
+  it('leaves a module to Node when source maps are on (node --enable-source-maps), so that its stack names the source', () => {
+    const dir = scratchProgram();
+    // b.js made from b.ts, with its source map inline (as build/ has them, in files of their own)
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the build's own transpiler
+    const { transformSync } = require('esbuild') as typeof import('esbuild');
+    const { code } = transformSync(
+      `const at = (): string => /b\\.[jt]s:\\d+/.exec(new Error().stack!)![0];\nexports.name = at();\n`,
+      { loader: 'ts', format: 'cjs', sourcemap: 'inline', sourcefile: path.join(dir, 'b.ts') },
+    );
+    fs.writeFileSync(path.join(dir, 'b.js'), code);
+    const env = { NODE_OPTIONS: '--enable-source-maps' };
+    expect(run(dir, { ...env, SYNTH_STOCK: 'compile' }).b).toBe('b.ts:1');
+    expect(run(dir, env).b).toBe('b.ts:1');
+    expect(run(dir, env).b).toBe('b.ts:1');
+  });
+
   it('is left out with SYNTH_STOCK=compile or =1, and with an unknown name (which synth itself reports)', () => {
     for (const stock of ['compile', '1', 'no-such-speedup']) {
       const dir = scratchProgram();
