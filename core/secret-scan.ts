@@ -492,8 +492,8 @@ function commandFindings(text: string, out: SecretFinding[]): void {
     const base = m.index! + m[0].length - rules.length;
     for (const item of rules.matchAll(/(?<=^|[ \t])[<>]([^\s"';&|]+)/g)) {
       const value = item[1];
-      // a shell's redirection (`>/dev/null`, `>&2`) is not a password
-      if (/^[/&]/.test(value) || !secretValue(value)) continue;
+      // a shell's redirection (`>/dev/null`, `>&2`, `>>acl.log`) is not a password
+      if (/^[/&>]/.test(value) || !secretValue(value)) continue;
       const start = base + item.index! + 1;
       add(start, start + value.length, 'a password in a Redis ACL rule (">password")', 'redis-password');
     }

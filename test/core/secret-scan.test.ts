@@ -178,6 +178,7 @@ const NOT_SECRETS: Array<[string, string]> = [
     'redis-cli AUTH "$REDIS_PASSWORD" && redis-cli auth $(REDIS_PASSWORD) && redis-cli ACL SETUSER app on >$PW ~* && redis-cli ACL SETUSER app on #9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
   ],
   ['an ACL rule whose only > is a redirection', 'redis-cli ACL SETUSER app on nopass ~* +@all >/dev/null 2>&1'],
+  ['an ACL rule whose output is appended to a file', 'redis-cli ACL SETUSER app on nopass ~* +@all >>acl.log 2>&1'],
   ['the word auth in prose', 'the gateway does auth for every request; user docs at /docs'],
   [
     'credential flags followed by a file, a variable, a switch or another flag',
