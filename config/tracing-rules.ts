@@ -157,6 +157,12 @@ export function samplingRatioOf(config: TargetConfig, service: ServiceConfig): n
  * outside one is a declared external peer, reached over https on one of its ports; and no traced
  * container sets an `OTEL_*` variable tracing writes.
  */
+/** A namespace to suggest for the target instead of its own: `<platform>-<environment>`, unless that is the one it has. */
+function otherNamespace(config: TargetConfig): string {
+  const suggested = `${config.platform.name}-${config.environment}`.slice(0, 63).replace(/-+$/, '');
+  return suggested === config.namespace ? `${suggested.slice(0, 58).replace(/-+$/, '')}-apps` : suggested;
+}
+
 export function checkTracingRules(
   config: TargetConfig,
   at: (p: PathSegment[], message: string, key?: boolean) => void,
@@ -200,7 +206,7 @@ export function checkTracingRules(
         } else if (namespace === config.namespace) {
           at(
             p,
-            `${show(collector.endpoint)} is in the target's own namespace "${namespace}", where the default deny cuts off every pod that is not a service of the platform, and the target's quota and Pod Security "restricted" apply; the collector and the target each need a namespace of their own: point the endpoint at the collector in another namespace (e.g. "${parsed.host.split('.')[0]}.${namespace === 'observability' ? 'tracing' : 'observability'}:${parsed.port}"), or, when the collector already runs in "${namespace}", give the target another namespace (e.g. "${config.platform.name}-${config.environment}")`,
+            `${show(collector.endpoint)} is in the target's own namespace "${namespace}", where the default deny cuts off every pod that is not a service of the platform, and the target's quota and Pod Security "restricted" apply; the collector and the target each need a namespace of their own: point the endpoint at the collector in another namespace (e.g. "${parsed.host.split('.')[0]}.${namespace === 'observability' ? 'tracing' : 'observability'}:${parsed.port}"), or, when the collector already runs in "${namespace}", give the target another namespace (e.g. "${otherNamespace(config)}")`,
           );
         }
       }

@@ -17,7 +17,7 @@
  *   `&access_token=`, `--db-password=`, `PGPASSWORD=`, `password: ...` in an embedded file),
  *   Google API keys, percent-encoded userinfo (`app%3Apw@`), the value of a credential flag given
  *   as the next item of an array (`["--db-password", "hunter2"]`, `["-u", "admin:pw"]`,
- *   `flagValueFindings`) or after a blank in one string (`--db-password hunter2`), Redis's
+ *   `flagValueFindings`), Redis's
  *   password settings (`--requirepass pw`, `requirepass=pw`, `masterauth pw` as a redis.conf
  *   line, `redis-cli AUTH pw`, an ACL rule's `>pw`), curl's user and password in a command
  *   (`curl -u admin:pw`, `--user=admin:pw`) and HTTP Authorization headers
@@ -358,24 +358,26 @@ const REDIS_CLI_PASSWORD = /redis-cli\b[^\n;&|]{0,256}?[ \t](?:-a|--pass)[ \t]+(
 const SENTINEL_AUTH_PASS = /sentinel[ \t]+auth-pass[ \t]+\S+[ \t]+("[^"\n]*"|'[^'\n]*'|[^\s"'\\]+)/gi;
 /**
  * The password of redis-cli's AUTH command (`redis-cli -h redis AUTH pw`, `AUTH user pw`), in a
- * command string. Group 1: the first argument, group 2: the second (then the password), each
- * quoted or not.
+ * command string; the command in capitals, as Redis's documentation writes it (`auth` in
+ * lower case is as often a word of prose: "redis-cli and auth with the password"). Group 1: the
+ * first argument, group 2: the second (then the password), each quoted or not.
  */
 const REDIS_CLI_AUTH =
-  /redis-cli\b[^\n;&|]{0,256}?[ \t]auth[ \t]+("[^"\n]*"|'[^'\n]*'|[^\s"';&|\\]+)(?:[ \t]+("[^"\n]*"|'[^'\n]*'|[^\s"';&|\\]+))?/gi;
+  /redis-cli\b[^\n;&|]{0,256}?[ \t]AUTH[ \t]+("[^"\n]*"|'[^'\n]*'|[^\s"';&|\\]+)(?:[ \t]+("[^"\n]*"|'[^'\n]*'|[^\s"';&|\\]+))?/g;
 /**
  * A Redis ACL rule for a user (`ACL SETUSER alice on >pw ~* +@all`, or a users.acl line
  * `user alice on >pw ...`): the rest of the line, whose `>pw` and `<pw` items are passwords in
- * plain text (`#<sha256>` is a hash). Group 1: the rules after the user's name.
+ * plain text (`#<sha256>` is a hash). Group 1: `user` when it is a users.acl line; group 2: the
+ * rules after the user's name.
  */
-const REDIS_ACL_USER = /(?:\bacl[ \t]+setuser|^[ \t]*user)[ \t]+[^\s>]\S*([^\n]*)/gim;
+const REDIS_ACL_USER = /(?:\b[Aa][Cc][Ll][ \t]+[Ss][Ee][Tt][Uu][Ss][Ee][Rr]|^[ \t]*(user))[ \t]+[^\s>]\S*([^\n]*)/gm;
 /**
- * A command-line flag and its value, separated by blanks, inside one string (`app --db-password
- * hunter2`); `flagValue` decides whether the flag names a credential and the value is one.
- * Group 1: the flag, group 2: the value, quoted or not.
+ * What makes a users.acl line's rules ACL rules rather than prose that starts with "user"
+ * (`user sessions >10k`): a switch (`on`, `off`) and a key, channel or command rule (`~*`,
+ * `&*`, `+@all`, `-debug`, `allkeys`, `allcommands`, `nopass`, `resetpass`).
  */
-const FLAG_AND_VALUE =
-  /(?<![A-Za-z0-9_.$-])(--?[A-Za-z][A-Za-z0-9_.-]{0,80})[ \t]+("[^"\n]*"|'[^'\n]*'|[^\s"';&|<>]+)/g;
+const ACL_RULES =
+  /(?:^|[ \t])(?:on|off)(?=[ \t]|$)[^\n]*?(?:^|[ \t])(?:[~&%+-]\S|allkeys|allchannels|allcommands|nopass|resetpass|reset)/;
 /** The flags of `USER_OPTION`, when the user and password are the next item of an array. */
 const USER_FLAG = /^(-u|--user|--proxy-user)$/;
 /**
@@ -488,7 +490,8 @@ function commandFindings(text: string, out: SecretFinding[]): void {
     add(end - value.length, end, "a password given to redis-cli's AUTH command", 'redis-password');
   }
   for (const m of text.matchAll(REDIS_ACL_USER)) {
-    const rules = m[1];
+    const [, aclFileLine, rules] = m;
+    if (aclFileLine && !ACL_RULES.test(rules)) continue;
     const base = m.index! + m[0].length - rules.length;
     for (const item of rules.matchAll(/(?<=^|[ \t])[<>]([^\s"';&|]+)/g)) {
       const value = item[1];
@@ -497,14 +500,6 @@ function commandFindings(text: string, out: SecretFinding[]): void {
       const start = base + item.index! + 1;
       add(start, start + value.length, 'a password in a Redis ACL rule (">password")', 'redis-password');
     }
-  }
-  for (const m of text.matchAll(FLAG_AND_VALUE)) {
-    const [whole, flag, raw] = m;
-    const quoted = raw[0] === '"' || raw[0] === "'";
-    const value = quoted ? raw.slice(1, -1) : raw;
-    if (!secretValue(value) || !flagValue(flag, value)) continue;
-    const end = m.index! + whole.length - (quoted ? 1 : 0);
-    add(end - value.length, end, `a credential given as the value of "${flag}"`, 'credential-flag');
   }
   for (const m of text.matchAll(USER_OPTION)) {
     const [option, user, password] = m;

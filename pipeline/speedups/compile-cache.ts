@@ -22,8 +22,9 @@
  * that cannot be read or written costs only the speed. The output is the same either way: V8's
  * data holds compiled code, never results.
  *
- * Entry points import this module first (bin/synth.ts, bin/synth-examples.ts,
- * pipeline/synth-worker.ts), so that it is in place before cdk8s and the constructs load.
+ * The synth's entry points import it first (bin/synth.ts and pipeline/synth-worker.ts, through
+ * compile-cache-first.ts; bin/synth-examples.ts runs bin/synth.js), so that it is in place before
+ * cdk8s and the constructs load.
  * `SYNTH_STOCK=1` or `SYNTH_STOCK=compile` leaves Node's loader alone. Under jest, which loads
  * modules itself, it is never put in place (a synth that a test starts as a process has it).
  */

@@ -100,6 +100,22 @@ describe('tracing configuration errors', () => {
     );
   });
 
+  it('never suggests the namespace the target already has', () => {
+    // staging's namespace set to what the message would suggest (<platform>-<environment>), the collector in it
+    const dir = copyEnvironments();
+    edit(dir, 'staging.yaml', /^namespace: trading-staging$/m, 'namespace: trading-platform-staging');
+    edit(
+      dir,
+      'staging.yaml',
+      'tracing:\n  enabled: true',
+      'tracing:\n  enabled: true\n  collector:\n    endpoint: otel-collector.trading-platform-staging:4317',
+    );
+    const [problem, ...others] = configIssues(dir).map((i) => i.message);
+    expect(others).toEqual([]);
+    expect(problem).toContain('is in the target\'s own namespace "trading-platform-staging"');
+    expect(problem).toContain('give the target another namespace (e.g. "trading-platform-staging-apps")');
+  });
+
   it('refuses credentials in the endpoint', () => {
     // a password is the secret scan's, before any rule; a user alone is the endpoint's
     expect(
