@@ -2,7 +2,7 @@
  * The `compile` speed-up: V8's code cache for the CommonJS modules a command loads. A synth
  * loads some 540 modules (9 MB of JavaScript: cdk8s-plus-28's generated converters alone are
  * 2.6 MB) and V8 parses each one and compiles every function it runs; on the reference platform
- * that is about a fifth of the command. With the cache, each module is compiled from the code
+ * that is about 30 % of the command (BENCHMARKS.md). With the cache, each module is compiled from the code
  * V8 serialized for it at the end of an earlier run (`vm.Script#createCachedData` after the run,
  * so it holds the functions that ran, not only the top level: the `v8-compile-cache` package,
  * which serializes right after compiling, gained nothing measurable here).
@@ -86,7 +86,7 @@ export function compileCacheStats(): { readonly cached: number; readonly compile
 }
 
 function cacheFileOf(dir: string, filename: string): string {
-  return path.join(dir, `${createHash('sha1').update(filename).digest('hex')}.v8`);
+  return path.join(dir, `${sha1(filename).toString('hex')}.v8`);
 }
 
 /** V8's data for `filename` made from this source (by its hash), or undefined. */

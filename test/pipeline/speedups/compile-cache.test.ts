@@ -190,6 +190,14 @@ console.log(JSON.stringify(require('./esm.js').x));
     expect(cache.useCompileCache(fs.mkdtempSync(path.join(os.tmpdir(), 'compile-cache-')))).toBe(false);
   });
 
+  it("is put in place by the synth's entry points before anything else loads (the command and each worker)", () => {
+    for (const entry of [path.join('bin', 'synth.js'), path.join('pipeline', 'synth-worker.js')]) {
+      const compiled = fs.readFileSync(path.join(BUILD, entry), 'utf8');
+      const first = /require\("([^"]+)"\)/.exec(compiled);
+      expect([entry, first?.[1]]).toEqual([entry, expect.stringMatching(/speedups\/compile-cache-first$/)]);
+    }
+  });
+
   it('gives a synth that writes the same files with it and without it', () => {
     const out = (name: string) => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'compile-cache-out-')), name);
     const [a, b] = [out('with'), out('without')];
