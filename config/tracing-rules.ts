@@ -150,6 +150,12 @@ export function samplingRatioOf(config: TargetConfig, service: ServiceConfig): n
   return service.tracing?.samplingRatio ?? config.tracing.samplingRatio;
 }
 
+/** A namespace to suggest for the target instead of its own: `<platform>-<environment>`, unless that is the one it has. */
+function otherNamespace(config: TargetConfig): string {
+  const suggested = `${config.platform.name}-${config.environment}`.slice(0, 63).replace(/-+$/, '');
+  return suggested === config.namespace ? `${suggested.slice(0, 58).replace(/-+$/, '')}-apps` : suggested;
+}
+
 /**
  * Tracing rules the schema cannot express: an enabled tracing block names a collector and a
  * ratio; the endpoint is a host:port or URL whose port fits the protocol; an in-cluster collector
@@ -157,12 +163,6 @@ export function samplingRatioOf(config: TargetConfig, service: ServiceConfig): n
  * outside one is a declared external peer, reached over https on one of its ports; and no traced
  * container sets an `OTEL_*` variable tracing writes.
  */
-/** A namespace to suggest for the target instead of its own: `<platform>-<environment>`, unless that is the one it has. */
-function otherNamespace(config: TargetConfig): string {
-  const suggested = `${config.platform.name}-${config.environment}`.slice(0, 63).replace(/-+$/, '');
-  return suggested === config.namespace ? `${suggested.slice(0, 58).replace(/-+$/, '')}-apps` : suggested;
-}
-
 export function checkTracingRules(
   config: TargetConfig,
   at: (p: PathSegment[], message: string, key?: boolean) => void,

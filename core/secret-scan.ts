@@ -17,9 +17,9 @@
  *   `&access_token=`, `--db-password=`, `PGPASSWORD=`, `password: ...` in an embedded file),
  *   Google API keys, percent-encoded userinfo (`app%3Apw@`), the value of a credential flag given
  *   as the next item of an array (`["--db-password", "hunter2"]`, `["-u", "admin:pw"]`,
- *   `flagValueFindings`), Redis's
- *   password settings (`--requirepass pw`, `requirepass=pw`, `masterauth pw` as a redis.conf
- *   line, `redis-cli AUTH pw`, an ACL rule's `>pw`), curl's user and password in a command
+ *   `flagValueFindings`), Redis's password settings (`--requirepass pw`, `requirepass=pw`,
+ *   `masterauth pw` as a redis.conf line, `redis-cli AUTH pw`, an ACL rule's `>pw`), curl's
+ *   user and password in a command
  *   (`curl -u admin:pw`, `--user=admin:pw`) and HTTP Authorization headers
  *   (`Authorization: Bearer <token>`, `Basic <base64 of user:password>`). A value that only
  *   refers to a variable (`$(DB_PASSWORD)`, `${DB_PASSWORD}`; in a command also a shell's
