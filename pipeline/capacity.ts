@@ -98,8 +98,14 @@ const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'Rollout', 'Replica
 
 /** The capacity of a target, from its manifests. */
 export function capacityOf(manifests: readonly Manifest[]): Capacity {
-  const hpas = manifests.filter((m) => m.kind === 'HorizontalPodAutoscaler' || m.kind === 'ScaledObject');
-  const vpas = manifests.filter((m) => m.kind === 'VerticalPodAutoscaler');
+  const hpas = byTarget(
+    manifests.filter((m) => m.kind === 'HorizontalPodAutoscaler' || m.kind === 'ScaledObject'),
+    'scaleTargetRef',
+  );
+  const vpas = byTarget(
+    manifests.filter((m) => m.kind === 'VerticalPodAutoscaler'),
+    'targetRef',
+  );
   const workloads = manifests.filter((m) => WORKLOAD_KINDS.has(m.kind)).map((m) => workloadCapacity(m, hpas, vpas));
   workloads.sort((a, b) => a.name.localeCompare(b.name) || a.kind.localeCompare(b.kind));
   const total = (pick: (w: WorkloadCapacity) => Amounts, pods: (w: WorkloadCapacity) => number) => ({
@@ -262,10 +268,10 @@ export function headroomPercent(used: number, quota: number | undefined): number
 }
 
 /** `hpas`: the HorizontalPodAutoscalers and KEDA ScaledObjects (both target by `scaleTargetRef`). */
-function workloadCapacity(m: Manifest, hpas: readonly Manifest[], vpas: readonly Manifest[]): WorkloadCapacity {
+function workloadCapacity(m: Manifest, hpas: ByTarget, vpas: ByTarget): WorkloadCapacity {
   const spec = (m.spec ?? {}) as Obj;
-  const hpa = hpas.find((h) => targets(h, 'scaleTargetRef', m));
-  const vpa = vpas.find((v) => targets(v, 'targetRef', m));
+  const hpa = hpas.first(m);
+  const vpa = vpas.first(m);
   const { min: minReplicas, max: maxReplicas } = hpa
     ? replicaRangeOf(hpa)
     : { min: spec.replicas ?? 1, max: spec.replicas ?? 1 };
@@ -298,15 +304,33 @@ function replicaRangeOf(autoscaler: Manifest): { min: number; max: number } {
     : { min: spec.minReplicas ?? 1, max: spec.maxReplicas };
 }
 
-function targets(autoscaler: Manifest, field: string, workload: Manifest): boolean {
-  const ref = (autoscaler.spec as Obj)?.[field];
-  // a ScaledObject's target is a Deployment unless it says otherwise (KEDA's default)
-  const kind = ref?.kind ?? (autoscaler.kind === 'ScaledObject' ? 'Deployment' : undefined);
-  return (
-    kind === workload.kind &&
-    ref?.name === workload.metadata.name &&
-    (ref.apiVersion === undefined || ref.apiVersion === workload.apiVersion)
-  );
+/** Autoscalers looked up by the workload they target (`first`: the first in the manifests' order). */
+interface ByTarget {
+  first(workload: Manifest): Manifest | undefined;
+}
+
+/**
+ * The autoscalers, by the kind and name that their `field` (`scaleTargetRef` or `targetRef`)
+ * points at: a namespace has as many autoscalers as workloads, so each workload looks up its own
+ * instead of searching them all.
+ */
+function byTarget(autoscalers: readonly Manifest[], field: string): ByTarget {
+  const index = new Map<string, { autoscaler: Manifest; apiVersion?: string }[]>();
+  for (const autoscaler of autoscalers) {
+    const ref = (autoscaler.spec as Obj)?.[field];
+    // a ScaledObject's target is a Deployment unless it says otherwise (KEDA's default)
+    const kind = ref?.kind ?? (autoscaler.kind === 'ScaledObject' ? 'Deployment' : undefined);
+    if (kind === undefined || ref?.name === undefined) continue;
+    const key = `${kind}/${ref.name}`;
+    if (!index.has(key)) index.set(key, []);
+    index.get(key)!.push({ autoscaler, apiVersion: ref.apiVersion });
+  }
+  return {
+    first: (workload) =>
+      index
+        .get(`${workload.kind}/${workload.metadata.name}`)
+        ?.find(({ apiVersion }) => apiVersion === undefined || apiVersion === workload.apiVersion)?.autoscaler,
+  };
 }
 
 function surgeOf(kind: string, spec: Obj, replicas: number): { surge: number; reason: string } {

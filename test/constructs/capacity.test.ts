@@ -352,3 +352,55 @@ describe('PodDisruptionBudgets never block a node drain', () => {
     ]);
   });
 });
+
+describe('which autoscaler counts for a workload', () => {
+  const deployment = (name: string): Manifest => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name },
+    spec: { replicas: 2, template: { spec: { containers: [{ name, resources: {} }] } } },
+  });
+  const hpa = (name: string, ref: Obj, min: number, max: number): Manifest => ({
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: { name },
+    spec: { scaleTargetRef: ref, minReplicas: min, maxReplicas: max },
+  });
+  const replicas = (manifests: Manifest[]) =>
+    Object.fromEntries(
+      capacityOf(manifests).workloads.map((w) => [w.name, [w.minReplicas, w.maxReplicas, w.scaledBy ?? 'none']]),
+    );
+
+  it("is the first that names the workload's kind, name and (if it gives one) API version", () => {
+    const manifests = [
+      deployment('api'),
+      deployment('web'),
+      deployment('batch'),
+      hpa('api-other-group', { apiVersion: 'apps/v1beta2', kind: 'Deployment', name: 'api' }, 9, 9),
+      hpa('api-statefulset', { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'api' }, 8, 8),
+      hpa('api', { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' }, 3, 6),
+      hpa('api-second', { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' }, 7, 7),
+      hpa('web', { kind: 'Deployment', name: 'web' }, 4, 5),
+      {
+        apiVersion: 'keda.sh/v1alpha1',
+        kind: 'ScaledObject',
+        metadata: { name: 'batch' },
+        spec: { scaleTargetRef: { name: 'batch' }, maxReplicaCount: 12 },
+      },
+    ];
+    expect(replicas(manifests)).toEqual({
+      api: [3, 6, 'HorizontalPodAutoscaler'],
+      web: [4, 5, 'HorizontalPodAutoscaler'],
+      // a ScaledObject without a kind targets a Deployment (KEDA's default), 0 to maxReplicaCount
+      batch: [0, 12, 'ScaledObject'],
+    });
+  });
+
+  it('is none when no autoscaler names it: the replicas of its spec count', () => {
+    const manifests = [
+      deployment('api'),
+      hpa('other', { apiVersion: 'apps/v1', kind: 'Deployment', name: 'apix' }, 3, 6),
+    ];
+    expect(replicas(manifests)).toEqual({ api: [2, 2, 'none'] });
+  });
+});

@@ -75,6 +75,12 @@ const TOKENS: Array<[string, string, RegExp]> = [
     /redis-password/,
   ],
   ['a users.acl line with a password', 'user default off\nuser app on ~* >foobared +@all\n', /redis-password/],
+  ['an indented users.acl line with a password', 'acl: |\n  user app on ~* >foobared +@all\n', /redis-password/],
+  [
+    'an ACL SETUSER after a --user on the same line',
+    'redis-cli --user admin --pass "$PW" ACL SETUSER app on >hunter2Hunter2 ~* +@all',
+    /redis-password/,
+  ],
   [
     "a sentinel.conf's auth-pass",
     'sentinel monitor redis redis-0 6379 2\nsentinel auth-pass redis foobared\n',
@@ -169,6 +175,10 @@ const NOT_SECRETS: Array<[string, string]> = [
   ],
   ['an ACL rule whose only > is a redirection', 'redis-cli ACL SETUSER app on nopass ~* +@all >/dev/null 2>&1'],
   ['an ACL rule whose output is appended to a file', 'redis-cli ACL SETUSER app on nopass ~* +@all >>acl.log 2>&1'],
+  [
+    'an ACL rule inside a word or after a word on the line',
+    'xACL SETUSER app on >foobared\nthe user app on ~* >foobared +@all',
+  ],
   ['the word auth in prose', 'the gateway does auth for every request; user docs at /docs'],
   ['redis-cli and auth in prose', 'connect with redis-cli and auth with the password from the secret manager'],
   [
