@@ -479,28 +479,22 @@ function commandFindings(text: string, out: SecretFinding[]): void {
     const what = assigned ? `a credential given as "${setting}"` : `a credential given as the value of "${setting}"`;
     add(end - value.length, end, what, 'redis-password');
   }
-  for (const rule of [REDIS_CLI_PASSWORD, SENTINEL_AUTH_PASS]) {
+  // rules whose match ends with the password (their last group that matched), quoted or not
+  const passwordAtEnd: ReadonlyArray<[RegExp, string]> = [
+    [REDIS_CLI_PASSWORD, 'a password given to redis-cli with "-a"'],
+    [SENTINEL_AUTH_PASS, 'a credential given as "sentinel auth-pass"'],
+    [REDIS_CLI_AUTH, "a password given to redis-cli's AUTH command"],
+  ];
+  for (const [rule, what] of passwordAtEnd) {
     for (const m of text.matchAll(rule)) {
-      const [whole, raw] = m;
+      const [whole, first, second] = m;
+      const raw = second ?? first;
       const quoted = raw[0] === '"' || raw[0] === "'";
       const value = quoted ? raw.slice(1, -1) : raw;
       if (!secretValue(value)) continue;
       const end = m.index! + whole.length - (quoted ? 1 : 0);
-      const what =
-        rule === REDIS_CLI_PASSWORD
-          ? 'a password given to redis-cli with "-a"'
-          : 'a credential given as "sentinel auth-pass"';
       add(end - value.length, end, what, 'redis-password');
     }
-  }
-  for (const m of text.matchAll(REDIS_CLI_AUTH)) {
-    const [whole, first, second] = m;
-    const raw = second ?? first;
-    const quoted = raw[0] === '"' || raw[0] === "'";
-    const value = quoted ? raw.slice(1, -1) : raw;
-    if (!secretValue(value)) continue;
-    const end = m.index! + whole.length - (quoted ? 1 : 0);
-    add(end - value.length, end, "a password given to redis-cli's AUTH command", 'redis-password');
   }
   REDIS_ACL_USER.lastIndex = 0;
   for (let m; (m = REDIS_ACL_USER.exec(text));) {

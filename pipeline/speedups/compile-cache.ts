@@ -176,8 +176,13 @@ export function saveCompileCache(): void {
     for (const { file, hash, script } of pending.values()) {
       const aside = `${file}.${process.pid}-${threadId}`;
       const v8Data = script.createCachedData();
-      fs.writeFileSync(aside, Buffer.concat([hash, sha1(v8Data), v8Data]));
-      fs.renameSync(aside, file);
+      try {
+        fs.writeFileSync(aside, Buffer.concat([hash, sha1(v8Data), v8Data]));
+        fs.renameSync(aside, file);
+      } catch (error) {
+        fs.rmSync(aside, { force: true }); // nothing half-written is left in the cache
+        throw error;
+      }
     }
   } catch {
     // a read-only or full disk: the next run compiles again

@@ -1,4 +1,5 @@
 import { spawnSync } from 'child_process';
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -79,41 +80,68 @@ describe('the compile cache (pipeline/speedups/compile-cache.ts, SYNTH_STOCK=com
     expect(run(dir).stats).toEqual({ cached: 2, compiled: 0 });
   });
 
-  it('compiles again when the kept code is damaged (V8 rejects it), and replaces it', () => {
-    const dir = scratchProgram();
-    run(dir);
-    for (const file of cacheFiles(dir)) {
-      const full = path.join(dir, 'cache', file);
-      const data = fs.readFileSync(full);
-      // the source's hash stays right; V8's data after it is garbage
-      data.fill(0x5a, 20);
-      fs.writeFileSync(full, data);
-    }
-    const damaged = run(dir);
-    expect(damaged.a).toBe('one');
-    expect(damaged.stats).toEqual({ cached: 0, compiled: 2 });
-    expect(run(dir).stats).toEqual({ cached: 2, compiled: 0 });
-  });
-
-  it('compiles again, and does not crash, when a byte of the kept code is flipped (V8 does not check its data)', () => {
-    const dir = scratchProgram();
-    // a module with some functions, so that V8's data is more than a header
-    fs.writeFileSync(
-      path.join(dir, 'b.js'),
-      `function f(n) { let s = 0; for (let i = 0; i < n; i++) s += i * 3; return s; }
+  it.each([
+    // the source's hash stays right; V8's data after it is garbage
+    ['overwritten', (data: Buffer) => data.fill(0x5a, 20)],
+    // past both hashes of the file's start, one bit every 97 bytes: a disk's damage, not a truncation
+    [
+      'with a bit flipped here and there',
+      (data: Buffer) => {
+        for (let i = 64; i < data.length - 64; i += 97) data[i] ^= 0x01;
+      },
+    ],
+  ])(
+    'compiles again, does not crash (V8 does not check its data) and replaces the kept code when it is %s',
+    (_damage, damage) => {
+      const dir = scratchProgram();
+      // a module with some functions, so that V8's data is more than a header
+      fs.writeFileSync(
+        path.join(dir, 'b.js'),
+        `function f(n) { let s = 0; for (let i = 0; i < n; i++) s += i * 3; return s; }
 function g(x) { return x.map((v) => v * 2).filter((v) => v % 3).reduce((a, b) => a + b, 0); }
 exports.name = 'b:' + require('path').basename(__filename) + f(3) + g([1, 2]);
 `,
+      );
+      const first = run(dir);
+      for (const file of cacheFiles(dir)) {
+        const full = path.join(dir, 'cache', file);
+        const data = fs.readFileSync(full);
+        damage(data);
+        fs.writeFileSync(full, data);
+      }
+      expect(run(dir)).toEqual({ ...first, stats: { cached: 0, compiled: 2 } });
+      expect(run(dir).stats).toEqual({ cached: 2, compiled: 0 });
+    },
+  );
+
+  it("compiles again when V8 rejects the kept code (another module's, under the right hashes), and replaces it", () => {
+    const dir = scratchProgram();
+    run(dir);
+    const fileOf = (module: string) =>
+      path.join(dir, 'cache', `${createHash('sha1').update(path.join(dir, module)).digest('hex')}.v8`);
+    // a.js's entry: its own source hash, then b.js's V8 data with that data's right hash
+    const a = fs.readFileSync(fileOf('a.js'));
+    const bData = fs.readFileSync(fileOf('b.js')).subarray(40);
+    fs.writeFileSync(
+      fileOf('a.js'),
+      Buffer.concat([a.subarray(0, 20), createHash('sha1').update(bData).digest(), bData]),
     );
-    const first = run(dir);
-    for (const file of cacheFiles(dir)) {
-      const full = path.join(dir, 'cache', file);
-      const data = fs.readFileSync(full);
-      // past both hashes of the file's start, one bit every 97 bytes: a disk's damage, not a truncation
-      for (let i = 64; i < data.length - 64; i += 97) data[i] ^= 0x01;
-      fs.writeFileSync(full, data);
-    }
-    expect(run(dir)).toEqual({ ...first, stats: { cached: 0, compiled: 2 } });
+    const rejected = run(dir);
+    expect(rejected.a).toBe('one');
+    expect(rejected.stats).toEqual({ cached: 1, compiled: 1 });
+    expect(run(dir).stats).toEqual({ cached: 2, compiled: 0 });
+  });
+
+  it('leaves no half-written file in the cache when a write fails', () => {
+    const dir = scratchProgram();
+    run(dir);
+    // a folder where a.js's entry is to be renamed to: the write aside works, the rename does not
+    const entry = path.join(dir, 'cache', `${createHash('sha1').update(path.join(dir, 'a.js')).digest('hex')}.v8`);
+    fs.rmSync(entry);
+    fs.mkdirSync(entry);
+    fs.writeFileSync(path.join(dir, 'a.js'), "exports.value = () => 'two';\nexports.b = require('./b').name;\n");
+    run(dir);
+    expect(cacheFiles(dir).filter((f) => !f.endsWith('.v8'))).toEqual([]);
   });
 
   it("lets a cached module import() an ES module, as Node's own loader does", () => {
