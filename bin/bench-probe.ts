@@ -1,7 +1,7 @@
 /**
  * Loaded with `node --require` by `npm run bench`: on exit, appends this process's id, its peak
- * resident memory (KiB) and its CPU time (user + system, microseconds, worker threads included)
- * to the file named by BENCH_PROBE_FILE. Worker threads load it too, and each writes the whole
+ * resident memory (KiB), its CPU time (user + system, microseconds, worker threads included) and
+ * the system (kernel) part of it to the file named by BENCH_PROBE_FILE. Worker threads load it too, and each writes the whole
  * process's figures so far when it ends: the bench keeps the last line of each process.
  */
 import * as fs from 'fs';
@@ -10,6 +10,9 @@ const file = process.env.BENCH_PROBE_FILE;
 if (file) {
   process.on('exit', () => {
     const usage = process.resourceUsage();
-    fs.appendFileSync(file, `${process.pid} ${usage.maxRSS} ${usage.userCPUTime + usage.systemCPUTime}\n`);
+    fs.appendFileSync(
+      file,
+      `${process.pid} ${usage.maxRSS} ${usage.userCPUTime + usage.systemCPUTime} ${usage.systemCPUTime}\n`,
+    );
   });
 }

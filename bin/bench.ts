@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --runs N] [--services N] [--skip-stock] [--skip-loop] [--speedups]
+ * npm run bench [-- --runs N] [--services N] [--skip-stock] [--skip-loop] [--speedups] [--out-dir DIR]
  *
  * Prints wall time and peak memory of synthesizing (1) the reference platform, all targets, as
  * `npm run synth` runs it (compiled, node), and beside it in stock mode (`SYNTH_STOCK=1`: none of
@@ -12,6 +12,9 @@
  * path). With `--speedups`, each speed-up is also turned off alone (`SYNTH_STOCK=<name>`) on
  * the reference platform and the largest generated one: its gain is that run against the fast
  * one. Runs of the compared modes are taken in turns, so that all see the same machine.
+ * Each run writes into a new folder in the temporary folder, or in DIR with `--out-dir` (e.g.
+ * /dev/shm, to tell the synth's own time from the disk's: the kernel's share of the CPU time is
+ * printed beside it).
  * Figures, not assertions: record them in BENCHMARKS.md.
  */
 import { spawnSync } from 'child_process';
@@ -25,11 +28,12 @@ import { SPEEDUPS } from '../pipeline/speedups';
 const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'build', 'bin');
 
-/** Wall time, peak RSS of the largest process, CPU time of all node processes (user + system). */
+/** Wall time, peak RSS of the largest process, CPU time of all node processes (user + system) and its system part. */
 export interface Sample {
   wallMs: number;
   rssKiB: number;
   cpuMs: number;
+  kernelMs: number;
 }
 
 /** One run of `command`, timed, its node processes' peak RSS and CPU read from the probe's file. */
@@ -67,12 +71,12 @@ function measureWith(
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${result.stderr}${result.stdout}`);
   // one line per process and per worker thread ended; a process's figures only grow, so its
   // largest are its own (the worker threads' CPU included), and the processes' CPU adds up
-  const perProcess = new Map<number, [number, number]>();
+  const perProcess = new Map<number, [number, number, number]>();
   if (fs.existsSync(probe)) {
     for (const line of fs.readFileSync(probe, 'utf8').trim().split('\n')) {
-      const [pid, rss, cpu] = line.split(' ').map(Number);
-      const [maxRss, maxCpu] = perProcess.get(pid) ?? [0, 0];
-      perProcess.set(pid, [Math.max(maxRss, rss), Math.max(maxCpu, cpu || 0)]);
+      const [pid, rss, cpu, kernel] = line.split(' ').map(Number);
+      const [maxRss, maxCpu, maxKernel] = perProcess.get(pid) ?? [0, 0, 0];
+      perProcess.set(pid, [Math.max(maxRss, rss), Math.max(maxCpu, cpu || 0), Math.max(maxKernel, kernel || 0)]);
     }
   }
   const figures = [...perProcess.values()];
@@ -80,6 +84,7 @@ function measureWith(
     wallMs,
     rssKiB: Math.max(0, ...figures.map(([rss]) => rss)),
     cpuMs: figures.reduce((sum, [, cpu]) => sum + cpu, 0) / 1000,
+    kernelMs: figures.reduce((sum, [, , kernel]) => sum + kernel, 0) / 1000,
   };
 }
 
@@ -113,11 +118,13 @@ function report(label: string, samples: Sample[]): Sample {
   const wall = median(samples.map((s) => s.wallMs));
   const rss = Math.max(...samples.map((s) => s.rssKiB));
   const cpu = median(samples.map((s) => s.cpuMs));
-  // CPU time is given too: on a shared machine the load inflates wall time far more than CPU time
+  const kernel = median(samples.map((s) => s.kernelMs));
+  // CPU time is given too: on a shared machine the load inflates wall time far more than CPU time;
+  // its kernel part is mostly writing files (a slow disk shows there, not in the synth's own work)
   console.log(
-    `${label.padEnd(46)} ${(wall / 1000).toFixed(3).padStart(8)} s  ${(rss / 1024).toFixed(0).padStart(6)} MiB peak RSS  ${(cpu / 1000).toFixed(2).padStart(7)} s CPU  (median of ${samples.length})`,
+    `${label.padEnd(46)} ${(wall / 1000).toFixed(3).padStart(8)} s  ${(rss / 1024).toFixed(0).padStart(6)} MiB peak RSS  ${(cpu / 1000).toFixed(2).padStart(7)} s CPU (${(kernel / 1000).toFixed(2)} s kernel)  (median of ${samples.length})`,
   );
-  return { wallMs: wall, rssKiB: rss, cpuMs: cpu };
+  return { wallMs: wall, rssKiB: rss, cpuMs: cpu, kernelMs: kernel };
 }
 
 /**
@@ -127,9 +134,12 @@ function report(label: string, samples: Sample[]): Sample {
  */
 const outputs: string[] = [];
 
+/** Where the runs' output folders go: the temporary folder, or `--out-dir`. */
+let outDir = os.tmpdir();
+
 /** One synthesis of the platform in `config` into a new folder; `stock` is the SYNTH_STOCK value ('' for every speed-up). */
 function synthOnce(config: string, stock = ''): Sample {
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-out-'));
+  const out = fs.mkdtempSync(path.join(outDir, 'bench-out-'));
   outputs.push(out);
   return measure(process.execPath, [path.join(BIN, 'synth.js'), '--config', config, '--out', out, '--quiet'], {
     env: { SYNTH_STOCK: stock },
@@ -258,8 +268,13 @@ function main(): void {
   const args = process.argv.slice(2);
   const runs = Number(args[args.indexOf('--runs') + 1] ?? 5) || 5;
   const sizes = args.includes('--services') ? [Number(args[args.indexOf('--services') + 1])] : [250, 500, 1000];
+  if (args.includes('--out-dir')) outDir = path.resolve(args[args.indexOf('--out-dir') + 1] ?? '');
+  if (!fs.existsSync(outDir) || !fs.statSync(outDir).isDirectory()) {
+    console.error(`bench: --out-dir ${outDir} is not a folder; give an existing one, e.g. /dev/shm`);
+    process.exit(2);
+  }
   console.log(
-    `machine: ${os.cpus().length} x ${os.cpus()[0]?.model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${os.platform()} ${os.release()}`,
+    `machine: ${os.cpus().length} x ${os.cpus()[0]?.model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${os.platform()} ${os.release()}; output in ${outDir}`,
   );
 
   const speed = (when: string) =>

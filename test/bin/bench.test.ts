@@ -1,5 +1,7 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
+import * as path from 'path';
 import { machineSpeed, measure } from '../../bin/bench';
 
 /** The probe folders in the temporary folder (measure makes one per run). */
@@ -16,6 +18,23 @@ describe('npm run bench', () => {
     expect(sample.cpuMs).toBeGreaterThan(0);
     // one probe folder per run used to stay behind: dozens per `npm run bench`
     expect(probes().filter((name) => !before.has(name))).toEqual([]);
+  });
+
+  it('reads the kernel’s part of the CPU time (writing files shows there, not in the synth’s own work)', () => {
+    const sample = measure(process.execPath, [
+      '-e',
+      "const fs = require('fs'); for (let i = 0; i < 20000; i++) fs.writeFileSync('/dev/null', 'x')",
+    ]);
+    expect(sample.kernelMs).toBeGreaterThan(0);
+    expect(sample.kernelMs).toBeLessThanOrEqual(sample.cpuMs);
+  });
+
+  it('refuses an --out-dir that is not a folder, before it measures anything', () => {
+    const bench = path.join(__dirname, '..', '..', 'bin', 'bench.js');
+    const result = spawnSync(process.execPath, [bench, '--out-dir', '/nonexistent/out'], { encoding: 'utf8' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('--out-dir /nonexistent/out is not a folder');
+    expect(result.stdout).toBe('');
   });
 
   it('times the fixed work it reads the figures against: it runs to the end (a failing run throws) and takes CPU', () => {
