@@ -367,12 +367,15 @@ const REDIS_CLI_AUTH =
 /**
  * A Redis ACL rule for a user (`ACL SETUSER alice on >pw ~* +@all`, or a users.acl line
  * `user alice on >pw ...`): the rest of the line, whose `>pw` and `<pw` items are passwords in
- * plain text (`#<sha256>` is a hash). Group 1: `user` when it is a users.acl line; group 2: the
- * rules after the user's name. `ACL` must start a word and `user` a line (after blanks): that is
- * checked in code (`aclRuleAt`), as the pattern starting with `\b` or a multi-line `^` made this
- * rule three times slower, the slowest of the scan, on a target's 40 MB.
+ * plain text (`#<sha256>` is a hash). Group 1: `user` when it is a users.acl line. The match
+ * ends at the user's name: the rules are the rest of the line, taken in code. `ACL` must start a
+ * word and `user` a line (after blanks): that is checked in code (`aclRuleAt`), as the pattern
+ * starting with `\b` or a multi-line `^` made this rule three times slower, the slowest of the
+ * scan, on a target's 40 MB. A match rejected there ends at the user's name, not the line's end,
+ * so that the scan goes on within the line (an `ACL SETUSER` after a `user` of prose, a users.acl
+ * line after a lone `\r`) without going over the line again.
  */
-const REDIS_ACL_USER = /(?:[Aa][Cc][Ll][ \t]+[Ss][Ee][Tt][Uu][Ss][Ee][Rr]|(user))[ \t]+[^\s>]\S*([^\n]*)/g;
+const REDIS_ACL_USER = /(?:[Aa][Cc][Ll][ \t]+[Ss][Ee][Tt][Uu][Ss][Ee][Rr]|(user))[ \t]+[^\s>]\S*/g;
 /**
  * What makes a users.acl line's rules ACL rules rather than prose that starts with "user"
  * (`user sessions >10k`): a switch (`on`, `off`) and a key, channel or command rule (`~*`,
@@ -498,14 +501,18 @@ function commandFindings(text: string, out: SecretFinding[]): void {
   }
   REDIS_ACL_USER.lastIndex = 0;
   for (let m; (m = REDIS_ACL_USER.exec(text));) {
-    const [, aclFileLine, rules] = m;
-    if (!aclRuleAt(text, m.index, aclFileLine !== undefined)) {
-      // the match took the rest of the line: an ACL SETUSER further on it is looked for again
-      if (/acl[ \t]+setuser/i.test(m[0].slice(1))) REDIS_ACL_USER.lastIndex = m.index + 1;
+    const aclFileLine = m[1] !== undefined;
+    if (!aclRuleAt(text, m.index, aclFileLine)) {
+      // an ACL SETUSER may start within the match (`user ACL SETUSER ...`): look again from the next character
+      REDIS_ACL_USER.lastIndex = m.index + 1;
       continue;
     }
+    const base = m.index + m[0].length;
+    const lineEnd = text.indexOf('\n', base);
+    const rules = text.slice(base, lineEnd < 0 ? text.length : lineEnd);
+    // the rule takes the rest of the line
+    REDIS_ACL_USER.lastIndex = base + rules.length;
     if (aclFileLine && !ACL_RULES.test(rules)) continue;
-    const base = m.index! + m[0].length - rules.length;
     for (const item of rules.matchAll(/(?<=^|[ \t])[<>]([^\s"';&|]+)/g)) {
       const value = item[1];
       // a shell's redirection (`>/dev/null`, `>&2`, `>>acl.log`) is not a password

@@ -77,6 +77,12 @@ const TOKENS: Array<[string, string, RegExp]> = [
   ['a users.acl line with a password', 'user default off\nuser app on ~* >foobared +@all\n', /redis-password/],
   ['an indented users.acl line with a password', 'acl: |\n  user app on ~* >foobared +@all\n', /redis-password/],
   [
+    'a users.acl line after a lone carriage return, behind a "user" of prose',
+    'the user x\ruser app on ~* >foobared +@all',
+    /redis-password/,
+  ],
+  ['an ACL SETUSER right after a "user" of prose', 'the user ACL SETUSER app on >hunter2Hunter2 ~*', /redis-password/],
+  [
     'an ACL SETUSER after a --user on the same line',
     'redis-cli --user admin --pass "$PW" ACL SETUSER app on >hunter2Hunter2 ~* +@all',
     /redis-password/,
@@ -364,6 +370,9 @@ describe('secret scan', () => {
       'Authorization: '.repeat(50000),
       '://'.repeat(100000),
       '-----BEGIN PRIVATE KEY-----'.repeat(20000),
+      // a "user" of prose, then an ACL SETUSER further on the line, many times on one line
+      `${'the user y '.repeat(40000)}acl setuser`,
+      'xACL SETUSER '.repeat(30000),
     ].join('\n');
     const started = Date.now();
     findSecrets(hostile);
