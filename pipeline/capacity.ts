@@ -312,23 +312,28 @@ interface ByTarget {
 /**
  * The autoscalers, by the kind and name that their `field` (`scaleTargetRef` or `targetRef`)
  * points at: a namespace has as many autoscalers as workloads, so each workload looks up its own
- * instead of searching them all.
+ * instead of searching them all. Kind and name are keys as given, each in its own map (as `===`
+ * compares them: the name `1` is not `"1"`, and kind `Deployment/a` with name `b` is not a
+ * Deployment named `a/b`).
  */
 function byTarget(autoscalers: readonly Manifest[], field: string): ByTarget {
-  const index = new Map<string, { autoscaler: Manifest; apiVersion?: string }[]>();
+  const index = new Map<unknown, Map<unknown, { autoscaler: Manifest; apiVersion?: unknown }[]>>();
   for (const autoscaler of autoscalers) {
     const ref = (autoscaler.spec as Obj)?.[field];
     // a ScaledObject's target is a Deployment unless it says otherwise (KEDA's default)
     const kind = ref?.kind ?? (autoscaler.kind === 'ScaledObject' ? 'Deployment' : undefined);
-    if (kind === undefined || ref?.name === undefined) continue;
-    const key = `${kind}/${ref.name}`;
-    if (!index.has(key)) index.set(key, []);
-    index.get(key)!.push({ autoscaler, apiVersion: ref.apiVersion });
+    // no target, or a name that equals nothing (a map would find NaN)
+    if (kind === undefined || ref == null || Number.isNaN(ref.name)) continue;
+    if (!index.has(kind)) index.set(kind, new Map());
+    const byName = index.get(kind)!;
+    if (!byName.has(ref.name)) byName.set(ref.name, []);
+    byName.get(ref.name)!.push({ autoscaler, apiVersion: ref.apiVersion });
   }
   return {
     first: (workload) =>
       index
-        .get(`${workload.kind}/${workload.metadata.name}`)
+        .get(workload.kind)
+        ?.get(workload.metadata.name)
         ?.find(({ apiVersion }) => apiVersion === undefined || apiVersion === workload.apiVersion)?.autoscaler,
   };
 }

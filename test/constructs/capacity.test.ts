@@ -396,6 +396,16 @@ describe('which autoscaler counts for a workload', () => {
     });
   });
 
+  it('is one that names the same kind and name, not one whose kind and name only join into the same text', () => {
+    const manifests = [
+      deployment('a/b'),
+      deployment('1'),
+      hpa('slash', { kind: 'Deployment/a', name: 'b' }, 3, 6),
+      hpa('number', { kind: 'Deployment', name: 1 }, 3, 6),
+    ];
+    expect(replicas(manifests)).toEqual({ 'a/b': [2, 2, 'none'], '1': [2, 2, 'none'] });
+  });
+
   it('is none when no autoscaler names it: the replicas of its spec count', () => {
     const manifests = [
       deployment('api'),
