@@ -268,7 +268,15 @@ function main(): void {
   const args = process.argv.slice(2);
   const runs = Number(args[args.indexOf('--runs') + 1] ?? 5) || 5;
   const sizes = args.includes('--services') ? [Number(args[args.indexOf('--services') + 1])] : [250, 500, 1000];
-  if (args.includes('--out-dir')) outDir = path.resolve(args[args.indexOf('--out-dir') + 1] ?? '');
+  if (args.includes('--out-dir')) {
+    const dir = args[args.indexOf('--out-dir') + 1];
+    // without a value, path.resolve('') would be the current folder, filled with the runs' output
+    if (dir === undefined || dir.startsWith('--')) {
+      console.error('bench: --out-dir needs a folder, e.g. --out-dir /dev/shm');
+      process.exit(2);
+    }
+    outDir = path.resolve(dir);
+  }
   if (!fs.existsSync(outDir) || !fs.statSync(outDir).isDirectory()) {
     console.error(`bench: --out-dir ${outDir} is not a folder; give an existing one, e.g. /dev/shm`);
     process.exit(2);

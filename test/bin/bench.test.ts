@@ -37,6 +37,18 @@ describe('npm run bench', () => {
     expect(result.stdout).toBe('');
   });
 
+  it.each([[['--out-dir']], [['--out-dir', '--runs', '1']]])(
+    'refuses an --out-dir without a folder (%j), rather than fill the current folder',
+    (args) => {
+      const bench = path.join(__dirname, '..', '..', 'bin', 'bench.js');
+      // the timeout stops a bench that would start after all
+      const result = spawnSync(process.execPath, [bench, ...args], { encoding: 'utf8', timeout: 20000 });
+      expect(result.stderr).toContain('--out-dir needs a folder');
+      expect(result.status).toBe(2);
+      expect(result.stdout).toBe('');
+    },
+  );
+
   it('times the fixed work it reads the figures against: it runs to the end (a failing run throws) and takes CPU', () => {
     expect(machineSpeed()).toBeGreaterThan(10);
   });
