@@ -12,9 +12,10 @@
  * path). With `--speedups`, each speed-up is also turned off alone (`SYNTH_STOCK=<name>`) on
  * the reference platform and the largest generated one: its gain is that run against the fast
  * one. Runs of the compared modes are taken in turns, so that all see the same machine.
- * Each run writes into a new folder in the temporary folder, or in DIR with `--out-dir` (e.g.
- * /dev/shm, to tell the synth's own time from the disk's: the kernel's share of the CPU time is
- * printed beside it).
+ * Each synth of the reference and generated platforms writes into a new folder in the temporary
+ * folder, or in DIR with `--out-dir` (e.g. /dev/shm, to tell the synth's own time from the
+ * disk's; the kernel's part of the CPU time is printed beside each figure). The edit loop writes
+ * dist/, as typed; the stock cdk8s runs write into the temporary folder.
  * Figures, not assertions: record them in BENCHMARKS.md.
  */
 import { spawnSync } from 'child_process';
@@ -120,7 +121,7 @@ function report(label: string, samples: Sample[]): Sample {
   const cpu = median(samples.map((s) => s.cpuMs));
   const kernel = median(samples.map((s) => s.kernelMs));
   // CPU time is given too: on a shared machine the load inflates wall time far more than CPU time;
-  // its kernel part is mostly writing files (a slow disk shows there, not in the synth's own work)
+  // a slow disk shows in its kernel part, not in the synth's own work
   console.log(
     `${label.padEnd(46)} ${(wall / 1000).toFixed(3).padStart(8)} s  ${(rss / 1024).toFixed(0).padStart(6)} MiB peak RSS  ${(cpu / 1000).toFixed(2).padStart(7)} s CPU (${(kernel / 1000).toFixed(2)} s kernel)  (median of ${samples.length})`,
   );
@@ -278,7 +279,11 @@ function main(): void {
     outDir = path.resolve(dir);
   }
   if (!fs.existsSync(outDir) || !fs.statSync(outDir).isDirectory()) {
-    console.error(`bench: --out-dir ${outDir} is not a folder; give an existing one, e.g. /dev/shm`);
+    console.error(
+      args.includes('--out-dir')
+        ? `bench: --out-dir ${outDir} is not a folder; give an existing one, e.g. /dev/shm`
+        : `bench: the temporary folder ${outDir} is not a folder; set TMPDIR to one, or give --out-dir`,
+    );
     process.exit(2);
   }
   console.log(

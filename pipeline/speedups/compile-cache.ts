@@ -179,13 +179,13 @@ export function saveCompileCache(): void {
       try {
         fs.writeFileSync(aside, Buffer.concat([hash, sha1(v8Data), v8Data]));
         fs.renameSync(aside, file);
-      } catch (error) {
-        fs.rmSync(aside, { force: true }); // nothing half-written is left in the cache
-        throw error;
+      } catch {
+        // this entry only (a full disk fails the next ones too): nothing half-written is left
+        fs.rmSync(aside, { force: true });
       }
     }
   } catch {
-    // a read-only or full disk: the next run compiles again
+    // no cache folder (a read-only disk): the next run compiles again
   } finally {
     pending.clear();
   }

@@ -132,7 +132,7 @@ exports.name = 'b:' + require('path').basename(__filename) + f(3) + g([1, 2]);
     expect(run(dir).stats).toEqual({ cached: 2, compiled: 0 });
   });
 
-  it('leaves no half-written file in the cache when a write fails', () => {
+  it('leaves no half-written file in the cache when an entry cannot be written, and writes the others', () => {
     const dir = scratchProgram();
     run(dir);
     // a folder where a.js's entry is to be renamed to: the write aside works, the rename does not
@@ -140,8 +140,11 @@ exports.name = 'b:' + require('path').basename(__filename) + f(3) + g([1, 2]);
     fs.rmSync(entry);
     fs.mkdirSync(entry);
     fs.writeFileSync(path.join(dir, 'a.js'), "exports.value = () => 'two';\nexports.b = require('./b').name;\n");
-    run(dir);
+    fs.writeFileSync(path.join(dir, 'b.js'), "exports.name = 'b2';\n");
+    expect(run(dir).stats).toEqual({ cached: 0, compiled: 2 });
     expect(cacheFiles(dir).filter((f) => !f.endsWith('.v8'))).toEqual([]);
+    // b.js's new entry was written after a.js's failed
+    expect(run(dir).stats).toEqual({ cached: 1, compiled: 1 });
   });
 
   it("lets a cached module import() an ES module, as Node's own loader does", () => {
