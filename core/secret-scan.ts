@@ -19,8 +19,7 @@
  *   as the next item of an array (`["--db-password", "hunter2"]`, `["-u", "admin:pw"]`,
  *   `flagValueFindings`), Redis's password settings (`--requirepass pw`, `requirepass=pw`,
  *   `masterauth pw` as a redis.conf line, `redis-cli AUTH pw`, an ACL rule's `>pw`), curl's
- *   user and password in a command
- *   (`curl -u admin:pw`, `--user=admin:pw`) and HTTP Authorization headers
+ *   user and password in a command (`curl -u admin:pw`, `--user=admin:pw`) and HTTP Authorization headers
  *   (`Authorization: Bearer <token>`, `Basic <base64 of user:password>`). A value that only
  *   refers to a variable (`$(DB_PASSWORD)`, `${DB_PASSWORD}`; in a command also a shell's
  *   `$PASSWORD`) is not a secret.
@@ -499,19 +498,20 @@ function commandFindings(text: string, out: SecretFinding[]): void {
       add(end - value.length, end, what, 'redis-password');
     }
   }
-  REDIS_ACL_USER.lastIndex = 0;
-  for (let m; (m = REDIS_ACL_USER.exec(text));) {
+  // a copy of the pattern per text: the loop moves its lastIndex
+  const aclUser = new RegExp(REDIS_ACL_USER);
+  for (let m; (m = aclUser.exec(text));) {
     const aclFileLine = m[1] !== undefined;
     if (!aclRuleAt(text, m.index, aclFileLine)) {
       // an ACL SETUSER may start within the match (`user ACL SETUSER ...`): look again from the next character
-      REDIS_ACL_USER.lastIndex = m.index + 1;
+      aclUser.lastIndex = m.index + 1;
       continue;
     }
     const base = m.index + m[0].length;
     const lineEnd = text.indexOf('\n', base);
     const rules = text.slice(base, lineEnd < 0 ? text.length : lineEnd);
     // the rule takes the rest of the line
-    REDIS_ACL_USER.lastIndex = base + rules.length;
+    aclUser.lastIndex = base + rules.length;
     if (aclFileLine && !ACL_RULES.test(rules)) continue;
     for (const item of rules.matchAll(/(?<=^|[ \t])[<>]([^\s"';&|]+)/g)) {
       const value = item[1];

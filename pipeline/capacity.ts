@@ -98,15 +98,15 @@ const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'Rollout', 'Replica
 
 /** The capacity of a target, from its manifests. */
 export function capacityOf(manifests: readonly Manifest[]): Capacity {
-  const hpas = byTarget(
+  const hpaOf = firstTargeting(
     manifests.filter((m) => m.kind === 'HorizontalPodAutoscaler' || m.kind === 'ScaledObject'),
     'scaleTargetRef',
   );
-  const vpas = byTarget(
+  const vpaOf = firstTargeting(
     manifests.filter((m) => m.kind === 'VerticalPodAutoscaler'),
     'targetRef',
   );
-  const workloads = manifests.filter((m) => WORKLOAD_KINDS.has(m.kind)).map((m) => workloadCapacity(m, hpas, vpas));
+  const workloads = manifests.filter((m) => WORKLOAD_KINDS.has(m.kind)).map((m) => workloadCapacity(m, hpaOf, vpaOf));
   workloads.sort((a, b) => a.name.localeCompare(b.name) || a.kind.localeCompare(b.kind));
   const total = (pick: (w: WorkloadCapacity) => Amounts, pods: (w: WorkloadCapacity) => number) => ({
     ...workloads.reduce((acc, w) => add(acc, pick(w)), ZERO),
@@ -267,11 +267,11 @@ export function headroomPercent(used: number, quota: number | undefined): number
   return Math.floor(((quota - used) / quota) * 100);
 }
 
-/** `hpas`: the HorizontalPodAutoscalers and KEDA ScaledObjects (both target by `scaleTargetRef`). */
-function workloadCapacity(m: Manifest, hpas: ByTarget, vpas: ByTarget): WorkloadCapacity {
+/** `hpaOf`: the first HorizontalPodAutoscaler or KEDA ScaledObject (both target by `scaleTargetRef`) of a workload. */
+function workloadCapacity(m: Manifest, hpaOf: FirstTargeting, vpaOf: FirstTargeting): WorkloadCapacity {
   const spec = (m.spec ?? {}) as Obj;
-  const hpa = hpas.first(m);
-  const vpa = vpas.first(m);
+  const hpa = hpaOf(m);
+  const vpa = vpaOf(m);
   const { min: minReplicas, max: maxReplicas } = hpa
     ? replicaRangeOf(hpa)
     : { min: spec.replicas ?? 1, max: spec.replicas ?? 1 };
@@ -304,10 +304,8 @@ function replicaRangeOf(autoscaler: Manifest): { min: number; max: number } {
     : { min: spec.minReplicas ?? 1, max: spec.maxReplicas };
 }
 
-/** Autoscalers looked up by the workload they target (`first`: the first in the manifests' order). */
-interface ByTarget {
-  first(workload: Manifest): Manifest | undefined;
-}
+/** The first autoscaler, in the manifests' order, that targets a workload. */
+type FirstTargeting = (workload: Manifest) => Manifest | undefined;
 
 /**
  * The autoscalers, by the kind and name that their `field` (`scaleTargetRef` or `targetRef`)
@@ -316,7 +314,7 @@ interface ByTarget {
  * compares them: the name `1` is not `"1"`, and kind `Deployment/a` with name `b` is not a
  * Deployment named `a/b`).
  */
-function byTarget(autoscalers: readonly Manifest[], field: string): ByTarget {
+function firstTargeting(autoscalers: readonly Manifest[], field: string): FirstTargeting {
   const index = new Map<unknown, Map<unknown, { autoscaler: Manifest; apiVersion?: unknown }[]>>();
   for (const autoscaler of autoscalers) {
     const ref = (autoscaler.spec as Obj)?.[field];
@@ -329,13 +327,11 @@ function byTarget(autoscalers: readonly Manifest[], field: string): ByTarget {
     if (!byName.has(ref.name)) byName.set(ref.name, []);
     byName.get(ref.name)!.push({ autoscaler, apiVersion: ref.apiVersion });
   }
-  return {
-    first: (workload) =>
-      index
-        .get(workload.kind)
-        ?.get(workload.metadata.name)
-        ?.find(({ apiVersion }) => apiVersion === undefined || apiVersion === workload.apiVersion)?.autoscaler,
-  };
+  return (workload) =>
+    index
+      .get(workload.kind)
+      ?.get(workload.metadata.name)
+      ?.find(({ apiVersion }) => apiVersion === undefined || apiVersion === workload.apiVersion)?.autoscaler;
 }
 
 function surgeOf(kind: string, spec: Obj, replicas: number): { surge: number; reason: string } {

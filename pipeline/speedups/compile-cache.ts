@@ -2,8 +2,8 @@
  * The `compile` speed-up: V8's code cache for the CommonJS modules a command loads. A synth
  * loads some 540 modules (9 MB of JavaScript: cdk8s-plus-28's generated converters alone are
  * 2.6 MB) and V8 parses each one and compiles every function it runs; on the reference platform
- * that is about 30 % of the command (BENCHMARKS.md). With the cache, each module is compiled from the code
- * V8 serialized for it at the end of an earlier run (`vm.Script#createCachedData` after the run,
+ * that is about 30 % of the command (BENCHMARKS.md). With the cache, each module is compiled from
+ * the code V8 serialized for it at the end of an earlier run (`vm.Script#createCachedData` after the run,
  * so it holds the functions that ran, not only the top level: the `v8-compile-cache` package,
  * which serializes right after compiling, gained nothing measurable here).
  *
