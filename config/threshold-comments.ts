@@ -34,24 +34,28 @@ type Json = Record<string, unknown>;
 
 const KEY = /^(\s*)(?:-\s+)?("(?:[^"\\]|\\.)*"|'[^']*'|[^\s#'"{}[\],:][^:#]*?)\s*:(?:\s+|$)(.*)$/;
 
-/** The 1-based line of every key of the file's block mappings and one-line flow mappings, by path (NUL-joined). */
+/**
+ * The 1-based line of every key of the file's block mappings and one-line flow mappings, by path (NUL-joined).
+ * Blank lines, comments and a lone `-` never match `KEY`; the stack keeps each open key's joined path.
+ */
 export function keyLines(text: string): Map<string, number> {
   const lines = new Map<string, number>();
-  const stack: Array<{ indent: number; key: string }> = [];
+  const stack: Array<{ indent: number; path: string }> = [];
   const all = text.split('\n');
   for (let i = 0; i < all.length; i++) {
-    const line = all[i];
-    if (/^\s*(#|$)/.test(line) || /^\s*-\s*$/.test(line)) continue;
-    const match = KEY.exec(line);
+    const match = KEY.exec(all[i]);
     if (!match) continue;
     const indent = match[1].length;
-    const key = match[2].replace(/^(["'])(.*)\1$/, '$2');
+    const quoted = match[2].charCodeAt(0);
+    const key = quoted === 34 || quoted === 39 ? match[2].replace(/^(["'])(.*)\1$/, '$2') : match[2];
     while (stack.length && stack[stack.length - 1].indent >= indent) stack.pop();
-    const path = [...stack.map((s) => s.key), key];
-    lines.set(path.join('\u0000'), i + 1);
-    stack.push({ indent, key });
-    const rest = match[3].trim();
-    if (rest.startsWith('{')) flowKeys(rest, path, i + 1, lines);
+    const path = stack.length ? `${stack[stack.length - 1].path}\u0000${key}` : key;
+    lines.set(path, i + 1);
+    stack.push({ indent, path });
+    if (match[3].includes('{')) {
+      const rest = match[3].trim();
+      if (rest.startsWith('{')) flowKeys(rest, path.split('\u0000'), i + 1, lines);
+    }
   }
   return lines;
 }
@@ -92,41 +96,47 @@ function flowKeys(text: string, at: string[], line: number, out: Map<string, num
   }
 }
 
-/** Whether `keys` (a path whose last segment is a key holding a scalar) is an alert threshold. */
-function isThreshold(keys: readonly string[]): boolean {
-  const key = keys[keys.length - 1];
-  const ancestors = keys.slice(0, -1);
-  const standard = ancestors.some((k, i) => k === 'thresholds' && ancestors[i - 1] === 'monitoring');
-  return (
-    (THRESHOLD_KEYS.has(key) && (ancestors.includes('alerts') || ancestors.includes('slo'))) ||
-    (standard && key !== 'reason')
-  );
-}
-
-/** Every threshold of a file (its text and its parsed data), with whether it says why. */
+/**
+ * Every threshold of a file (its text and its parsed data), with whether it says why. A value is a
+ * threshold when its key is one of `THRESHOLD_KEYS` under `alerts` or `slo`, or it is any value
+ * but `reason` under `monitoring.thresholds`.
+ */
 export function thresholdsOf(text: string, data: Json): Threshold[] {
   const out: Threshold[] = [];
-  const rawLines = text.split('\n');
+  let rawLines: string[] | undefined;
   let lines: Map<string, number> | undefined;
-  const commentAt = (line: number | undefined) =>
-    line !== undefined && (/\s#\s/.test(rawLines[line - 1] ?? '') || /^\s*#/.test(rawLines[line - 2] ?? ''));
-  const walk = (value: unknown, keys: string[], parent: Json | undefined) => {
+  const commentAt = (line: number | undefined) => {
+    if (line === undefined) return false;
+    rawLines ??= text.split('\n');
+    return /\s#\s/.test(rawLines[line - 1] ?? '') || /^\s*#/.test(rawLines[line - 2] ?? '');
+  };
+  const keys: string[] = []; // the path of the value walked, one array pushed and popped
+  // `alertsOrSlo` and `standard` say what the keys above the value's own key are
+  const walk = (value: unknown, parent: Json | undefined, alertsOrSlo: boolean, standard: boolean) => {
     if (value && typeof value === 'object' && !Array.isArray(value)) {
-      for (const [k, v] of Object.entries(value as Json)) walk(v, [...keys, k], value as Json);
+      const own = keys[keys.length - 1];
+      const inAlerts = alertsOrSlo || own === 'alerts' || own === 'slo';
+      const inStandard = standard || (own === 'thresholds' && keys[keys.length - 2] === 'monitoring');
+      for (const k of Object.keys(value)) {
+        keys.push(k);
+        walk((value as Json)[k], value as Json, inAlerts, inStandard);
+        keys.pop();
+      }
       return;
     }
-    if (Array.isArray(value) || !keys.length || !isThreshold(keys)) return;
+    if (Array.isArray(value) || !keys.length) return;
+    const key = keys[keys.length - 1];
+    if (!((THRESHOLD_KEYS.has(key) && alertsOrSlo) || (standard && key !== 'reason'))) return;
     lines ??= keyLines(text);
     const line = lines.get(keys.join('\u0000'));
     if (line === undefined) return; // a layout the line scanner does not follow: not reported
-    const standard = keys.slice(0, -1).some((k, i, a) => k === 'thresholds' && a[i - 1] === 'monitoring');
     const commented =
       commentAt(line) ||
       (keys.length > 1 && commentAt(lines.get(keys.slice(0, -1).join('\u0000')))) ||
       (standard && typeof parent?.reason === 'string' && parent.reason.trim() !== '');
-    out.push({ path: formatPath(keys as PathSegment[]), line, commented });
+    out.push({ path: formatPath([...keys] as PathSegment[]), line, commented });
   };
-  walk(data, [], undefined);
+  walk(data, undefined, false, false);
   return out;
 }
 

@@ -6,9 +6,12 @@ import { loadPlatform } from '../../config/load';
 import { generatePlatform } from '../../bin/bench-generate';
 import {
   PARALLEL_MIN_SERVICES,
+  planGreedily,
   planWork,
   PlannedStep,
   synthesizeInParallel,
+  SynthPool,
+  timeOf,
   workerCount,
 } from '../../pipeline/parallel-synth';
 import { synthesizeAll, SynthError } from '../../pipeline/synth';
@@ -114,7 +117,9 @@ describe('synthesis on worker threads', () => {
     );
     expect(plan.flat().filter((s) => s.part === 'build')).toHaveLength(1);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'staged-'));
-    const parallel = await synthesizeInParallel(three, 2, undefined, undefined, (folder) => path.join(dir, folder));
+    // planned by services, as above, whatever times earlier synths of these files kept
+    const pool = new SynthPool(2, null);
+    const parallel = await synthesizeInParallel(three, 2, pool, undefined, (folder) => path.join(dir, folder));
     const expected = outputs.slice(0, 3);
     expect(parallel.slice(0, 3).map((o) => o.folder)).toEqual(expected.map((o) => o.folder));
     parallel.slice(0, 3).forEach((output, i) => {
@@ -141,7 +146,10 @@ describe('synthesis on worker threads', () => {
       .flat()
       .find((s) => s.part === 'build')!;
     expect(configs[built.index].target).toBe('staging');
-    await expect(synthesizeInParallel(configs, 2)).rejects.toMatchObject({ name: 'SynthError', problems: serial });
+    await expect(synthesizeInParallel(configs, 2, new SynthPool(2, null))).rejects.toMatchObject({
+      name: 'SynthError',
+      problems: serial,
+    });
   });
 
   describe('the plan of work', () => {
@@ -173,6 +181,35 @@ describe('synthesis on worker threads', () => {
       ]);
     });
 
+    it('builds the largest target on one worker and finishes it on the other when that ends soonest', () => {
+      // a production target slower than staging and development (the generated platform's times,
+      // in tenths of a second): whole targets and a hand-over of the smallest end later
+      const sizes = [870, 1250, 1000];
+      const plan = planWork(sizes, 2);
+      expect(show(plan)).toEqual([
+        ['build:1', 'all:0'],
+        ['all:2', 'finish:1'],
+      ]);
+      expect(timeOf(plan, sizes)).toBeCloseTo(1587.5);
+      expect(timeOf(planGreedily(sizes, 2), sizes)).toBeGreaterThan(1650);
+    });
+
+    it('never plans work that ends later than the greedy plan, and often sooner', () => {
+      let seed = 7;
+      const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 1000 + 1;
+      let sooner = 0;
+      for (let round = 0; round < 200; round++) {
+        const sizes = Array.from({ length: 1 + (round % 5) }, random);
+        for (const workers of [2, 3]) {
+          const planned = timeOf(planWork(sizes, workers), sizes);
+          const greedy = timeOf(planGreedily(sizes, workers), sizes);
+          expect(planned).toBeLessThanOrEqual(greedy);
+          if (planned < greedy) sooner++;
+        }
+      }
+      expect(sooner).toBeGreaterThan(20);
+    });
+
     it('hands nothing over that would not shorten the longest work', () => {
       // one large target and two small ones: the large one alone is the longest work
       expect(show(planWork([1000, 100, 100], 2))).toEqual([['all:0'], ['all:1', 'all:2']]);
@@ -186,6 +223,8 @@ describe('synthesis on worker threads', () => {
         [9, 7, 5, 3, 1],
         [10, 10, 10, 10, 10, 10, 10],
         [1000, 900, 800],
+        [870, 1250, 1000],
+        [300, 1000, 400, 900],
       ]) {
         for (const workers of [2, 3, 4]) {
           const plan = planWork(sizes, workers);
