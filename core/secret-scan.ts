@@ -588,34 +588,8 @@ export function flagValueFindings(value: unknown, arrayKeys?: readonly string[],
     } else if (Array.isArray(v)) {
       const pair = !arrayKeys || (key !== undefined && arrayKeys.includes(key));
       for (let i = 0; i < v.length; i++) {
-        const item = v[i];
-        const prev = v[i - 1];
-        if (pair && i > 0 && typeof item === 'string' && typeof prev === 'string' && flagValue(prev, item)) {
-          out.push({
-            start: 0,
-            end: item.length,
-            what: `a credential given as the value of "${prev}"`,
-            rule: 'credential-flag',
-            inUrl: false,
-            password: true,
-            index: count,
-          });
-        } else if (pair && i > 0 && typeof item === 'string' && typeof prev === 'string' && USER_FLAG.test(prev)) {
-          // curl's `["-u", "admin:pw"]`: the password is what follows the first colon
-          const colon = item.indexOf(':');
-          const curl = v.slice(0, i - 1).some((x) => typeof x === 'string' && /(^|\/)curl$/.test(x));
-          if (colon > 0 && userPassword(prev, item.slice(0, colon), item.slice(colon + 1), curl))
-            out.push({
-              start: colon + 1,
-              end: item.length,
-              what: `a password given as the value of "${prev}" (user:password)`,
-              rule: 'user-password',
-              inUrl: false,
-              password: true,
-              index: count,
-            });
-        }
-        walk(item, undefined);
+        if (pair) pushFlagValue(v, i, count, out);
+        walk(v[i], undefined);
       }
     } else if (v !== null && typeof v === 'object') {
       for (const k of Object.keys(v)) {
@@ -626,6 +600,38 @@ export function flagValueFindings(value: unknown, arrayKeys?: readonly string[],
   };
   walk(value, undefined);
   return out;
+}
+
+/** The finding of `flagValueFindings` at item `i` of `items`, if any, whose string is the `index`th. */
+function pushFlagValue(items: readonly unknown[], i: number, index: number, out: StringFinding[]): void {
+  const item = items[i];
+  const prev = items[i - 1];
+  if (i === 0 || typeof item !== 'string' || typeof prev !== 'string') return;
+  if (flagValue(prev, item)) {
+    out.push({
+      start: 0,
+      end: item.length,
+      what: `a credential given as the value of "${prev}"`,
+      rule: 'credential-flag',
+      inUrl: false,
+      password: true,
+      index,
+    });
+  } else if (USER_FLAG.test(prev)) {
+    // curl's `["-u", "admin:pw"]`: the password is what follows the first colon
+    const colon = item.indexOf(':');
+    const curl = items.slice(0, i - 1).some((x) => typeof x === 'string' && /(^|\/)curl$/.test(x));
+    if (colon > 0 && userPassword(prev, item.slice(0, colon), item.slice(colon + 1), curl))
+      out.push({
+        start: colon + 1,
+        end: item.length,
+        what: `a password given as the value of "${prev}" (user:password)`,
+        rule: 'user-password',
+        inUrl: false,
+        password: true,
+        index,
+      });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -659,19 +665,72 @@ export interface StringFinding extends SecretFinding {
 }
 
 /**
+ * The distinct strings of a scan, each with the index of its first occurrence. Strings shorter
+ * than any rule's smallest match (`pwd=x`) are left out.
+ */
+class DistinctStrings {
+  private readonly seen = new Set<string>();
+  readonly unique: string[] = [];
+  readonly firstIndex: number[] = [];
+
+  add(s: string, index: number): void {
+    if (s.length < 5 || this.seen.has(s)) return;
+    this.seen.add(s);
+    this.unique.push(s);
+    this.firstIndex.push(index);
+  }
+}
+
+/**
  * The secrets in many strings, scanned as one text (each distinct string once). A finding is
  * reported at the first string that holds it.
  */
 export function scanStrings(strings: readonly string[]): StringFinding[] {
-  const firstIndex = new Map<string, number>();
-  const unique: string[] = [];
-  const uniqueIndex: number[] = [];
-  strings.forEach((s, i) => {
-    if (s.length < 5 || firstIndex.has(s)) return; // shorter than any rule's smallest match (`pwd=x`)
-    firstIndex.set(s, i);
-    unique.push(s);
-    uniqueIndex.push(i);
+  const distinct = new DistinctStrings();
+  strings.forEach((s, i) => distinct.add(s, i));
+  return findingsIn(distinct);
+}
+
+/**
+ * `scanStrings` of the strings of several values (plain data) in `stringsOf` order, numbered
+ * across them, and `flagValueFindings(values[i], arrayKeys, starts[i])` of each, in one walk and
+ * without listing the strings: a target's manifests hold about a million strings, and few
+ * distinct ones. `starts[i]` is the index of the first string of `values[i]`. The findings are in
+ * the order of their strings.
+ */
+export function scanValues(
+  values: readonly unknown[],
+  arrayKeys: readonly string[],
+): { findings: StringFinding[]; starts: number[] } {
+  const distinct = new DistinctStrings();
+  const flagged: StringFinding[] = [];
+  let count = 0;
+  const walk = (value: unknown, key: string | undefined): void => {
+    if (typeof value === 'string') {
+      distinct.add(value, count++);
+    } else if (Array.isArray(value)) {
+      const pair = key !== undefined && arrayKeys.includes(key);
+      for (let i = 0; i < value.length; i++) {
+        if (pair) pushFlagValue(value, i, count, flagged);
+        walk(value[i], undefined);
+      }
+    } else if (value !== null && typeof value === 'object') {
+      for (const k of Object.keys(value)) {
+        distinct.add(k, count++);
+        walk((value as Record<string, unknown>)[k], k);
+      }
+    }
+  };
+  const starts = values.map((value) => {
+    const start = count;
+    walk(value, undefined);
+    return start;
   });
+  const findings = [...findingsIn(distinct), ...flagged].sort((a, b) => a.index - b.index || a.start - b.start);
+  return { findings, starts };
+}
+
+function findingsIn({ unique, firstIndex }: DistinctStrings): StringFinding[] {
   if (unique.length === 0) return [];
   const starts = new Array<number>(unique.length);
   let offset = 0;
@@ -692,7 +751,7 @@ export function scanStrings(strings: readonly string[]): StringFinding[] {
     const base = starts[lo];
     const length = unique[lo].length;
     if (f.start - base >= length) continue; // inside a separator
-    out.push({ ...f, start: f.start - base, end: Math.min(f.end - base, length), index: uniqueIndex[lo] });
+    out.push({ ...f, start: f.start - base, end: Math.min(f.end - base, length), index: firstIndex[lo] });
   }
   return out;
 }

@@ -5,7 +5,7 @@
  * refuse the same secrets earlier, at the line of the environment file that holds them; this
  * check sees what the constructs made of the configuration, whatever field it came through.
  */
-import { excerpt, flagValueFindings, scanStrings, stringPath, stringsOf, StringFinding } from '../core/secret-scan';
+import { excerpt, scanValues, stringPath, stringsOf, StringFinding } from '../core/secret-scan';
 import { fileNameOf, Manifest } from '../core/manifest';
 
 type Segment = string | number;
@@ -71,17 +71,15 @@ function valueAt(value: unknown, path: readonly Segment[]): unknown {
  * folder, the file, the object, the field, a redacted excerpt and the field to use instead.
  */
 export function secretProblems(folder: string, manifests: readonly Manifest[], readme?: string): string[] {
-  const strings: string[] = [];
-  const firstString: number[] = [];
-  if (readme !== undefined) strings.push(readme);
-  for (const manifest of manifests) {
-    firstString.push(strings.length);
-    stringsOf(manifest, strings);
-  }
+  // with a credential flag's value as the next item of a container's args or command
+  const scanned = scanValues(readme === undefined ? manifests : [readme, ...manifests], ['args', 'command']);
+  const firstString = readme === undefined ? scanned.starts : scanned.starts.slice(1);
+  const { findings } = scanned;
   const problems: string[] = [];
-  // a credential flag's value as the next item of a container's args or command
-  const flagged = manifests.flatMap((manifest, i) => flagValueFindings(manifest, ['args', 'command'], firstString[i]));
-  const findings = [...scanStrings(strings), ...flagged].sort((a, b) => a.index - b.index || a.start - b.start);
+  if (findings.length === 0) return problems;
+  // every string, in the order of the findings' indices: listed only to report what was found
+  const strings: string[] = readme === undefined ? [] : [readme];
+  for (const manifest of manifests) stringsOf(manifest, strings);
   for (const finding of findings.slice(0, MAX_REPORTED)) {
     const value = strings[finding.index];
     const quoted = JSON.stringify(excerpt(value, [finding]));

@@ -1,7 +1,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { load } from 'js-yaml';
-import { excerpt, findSecrets, flagValueFindings, maskSecrets, scanStrings, stringsOf } from '../../core/secret-scan';
+import {
+  excerpt,
+  findSecrets,
+  flagValueFindings,
+  maskSecrets,
+  scanStrings,
+  scanValues,
+  stringsOf,
+} from '../../core/secret-scan';
 import { ROOT } from '../helpers';
 
 // fixtures shaped like real credentials; none of them is one
@@ -246,6 +254,43 @@ describe('secret scan', () => {
       [4, 'AKIAIOSFODNN7EXAMPLE'],
       [5, 'abc'],
     ]);
+  });
+
+  it('scans the strings of several values as their listed strings are scanned, numbered across them', () => {
+    const values = [
+      'a README with pwd=readme1',
+      { kind: 'ConfigMap', data: { 'app.conf': 'url: postgres://a:pw@db/x', plain: 'value' } },
+      {
+        spec: {
+          args: ['--verbose', 'AKIAIOSFODNN7EXAMPLE', '--db-password', 'Hunter6pwXY'],
+          command: ['--db-password', 'Hunter6pwXY'], // not paired: only args are
+          env: [{ name: 'password=keyname', value: 'pwd=abc' }],
+        },
+      },
+      { data: { again: 'url: postgres://a:pw@db/x' } }, // the same string: reported at its first place
+    ];
+    const strings: string[] = [];
+    const starts = values.map((value) => {
+      const start = strings.length;
+      stringsOf(value, strings);
+      return start;
+    });
+    const scanned = scanValues(values, ['args']);
+    expect(scanned.starts).toEqual(starts);
+    const flagged = values.flatMap((value, i) => flagValueFindings(value, ['args'], starts[i]));
+    expect(flagged).toHaveLength(1);
+    expect(scanned.findings).toEqual(
+      [...scanStrings(strings), ...flagged].sort((a, b) => a.index - b.index || a.start - b.start),
+    );
+    expect(scanned.findings.map((f) => [f.index, strings[f.index].slice(f.start, f.end)])).toEqual([
+      [0, 'readme1'],
+      [5, 'pw'], // after 'kind', 'ConfigMap', 'data' and the key 'app.conf'
+      [11, 'AKIAIOSFODNN7EXAMPLE'],
+      [13, 'Hunter6pwXY'], // the value of --db-password in args
+      [19, 'keyname'],
+      [21, 'abc'],
+    ]);
+    expect(scanValues([], ['args'])).toEqual({ findings: [], starts: [] });
   });
 
   it('pairs a credential flag with its value in the next item of an array', () => {
