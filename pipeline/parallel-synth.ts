@@ -85,8 +85,7 @@ export function planWork(sizes: readonly number[], workers: number): PlannedStep
   const greedy = planGreedily(sizes, workers);
   const n = Math.max(1, workers);
   if (n ** (2 * sizes.length) > MAX_PLANS_TRIED) return greedy;
-  const best = bestPlacement(sizes, n);
-  return best && timeOf(best, sizes) < timeOf(greedy, sizes) * (1 - MIN_GAIN) ? best : greedy;
+  return bestPlacement(sizes, n, greedy);
 }
 
 /** Above this many ways to place the targets, `planWork` does not try them all (1,024 take ~10 ms). */
@@ -96,10 +95,12 @@ export const MAX_PLANS_TRIED = 1_024;
 type Placement = { readonly all: number } | { readonly build: number; readonly finish: number };
 
 /**
- * Of every placement of the targets on `workers`, the plan that ends soonest, preferring fewer
- * hand-overs unless more end at least `MIN_GAIN` sooner; the first found of equal ones.
+ * Of every placement of the targets on `workers` and the `greedy` plan, the plan that ends soonest,
+ * preferring fewer hand-overs unless more end at least `MIN_GAIN` sooner; the first found of equal
+ * ones. It never ends later than `greedy`, which a placement with as many hand-overs replaces only
+ * when it ends at least `MIN_GAIN` sooner.
  */
-function bestPlacement(sizes: readonly number[], workers: number): PlannedStep[][] | undefined {
+function bestPlacement(sizes: readonly number[], workers: number, greedy: PlannedStep[][]): PlannedStep[][] {
   const choices: Placement[] = [];
   for (let w = 0; w < workers; w++) choices.push({ all: w });
   for (let b = 0; b < workers; b++)
@@ -121,12 +122,17 @@ function bestPlacement(sizes: readonly number[], workers: number): PlannedStep[]
     }
   };
   place(0);
+  const greedyTime = timeOf(greedy, sizes);
+  for (const [handovers, { time }] of best) if (!(time <= greedyTime)) best.delete(handovers);
+  const greedyHandovers = greedy.flat().filter((step) => step.part === 'build').length;
+  if (!((best.get(greedyHandovers)?.time ?? Infinity) < greedyTime * (1 - MIN_GAIN)))
+    best.set(greedyHandovers, { plan: greedy, time: greedyTime });
   let chosen: { plan: PlannedStep[][]; time: number } | undefined;
   for (const handovers of [...best.keys()].sort((a, b) => a - b)) {
     const candidate = best.get(handovers)!;
     if (!chosen || candidate.time < chosen.time * (1 - MIN_GAIN)) chosen = candidate;
   }
-  return chosen?.plan;
+  return chosen?.plan ?? greedy;
 }
 
 /**

@@ -217,6 +217,20 @@ describe('synthesis on worker threads', () => {
       expect(show(planWork([], 2))).toEqual([[], []]);
     });
 
+    it('never keeps a plan with more hand-overs when one with fewer ends as soon', () => {
+      // the greedy plan hands target 1 (323) over and ends at 1,680.8; whole targets alone end at
+      // 1,674 (893 + 780 on one worker, 715 + 636 + 323 on the other)
+      const sizes = [780, 323, 893, 636, 715];
+      const plan = planWork(sizes, 2);
+      expect(plan.flat().filter((s) => s.part === 'build')).toEqual([]);
+      expect(timeOf(plan, sizes)).toBe(1674);
+      // the greedy plan hands three over (1,293.5); one hand-over ends at 1,286.46
+      const five = [871, 882, 100, 92, 627];
+      const fewer = planWork(five, 2);
+      expect(fewer.flat().filter((s) => s.part === 'build')).toHaveLength(1);
+      expect(timeOf(fewer, five)).toBeCloseTo(1286.46);
+    });
+
     it('never has a worker finish a target before it has built everything it hands over', () => {
       for (const sizes of [
         [5, 5, 5],
