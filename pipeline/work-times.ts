@@ -18,8 +18,11 @@ import { TargetConfig } from '../config/types';
 /** The record: build/.synth-times.json (this file is build/pipeline/work-times.js). */
 export const TIMES_FILE = path.resolve(__dirname, '..', '.synth-times.json');
 
-/** Targets remembered; the oldest entries go first (each bench run makes a platform of its own). */
-export const MAX_REMEMBERED = 64;
+/**
+ * Targets remembered; the oldest entries go first (each bench run, and each test that runs synth
+ * on workers, makes a platform of its own).
+ */
+export const MAX_REMEMBERED = 256;
 
 /** One target's last time on the workers, and its services then. */
 interface Entry {
@@ -91,7 +94,7 @@ export function recordTimes(
     const services = servicesOf(config);
     const average = before ? (time + (before.ms * services) / before.services) / 2 : time;
     record.delete(key); // re-inserted last: the newest
-    record.set(key, { ms: Math.round(average), services });
+    record.set(key, { ms: Math.max(1, Math.round(average)), services });
   });
   const kept = [...record].slice(-MAX_REMEMBERED);
   const aside = `${file}.${process.pid}.tmp`;
