@@ -7,6 +7,7 @@ import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import { servesHttp } from '../config/monitoring-rules';
 import { num, promqlError } from '../core/promql';
+import { setOwn, sortedKeys } from '../core/sorted-keys';
 import { MonitoringScope } from './alert-rules';
 import {
   BUDGET_REMAINING_RECORD,
@@ -416,13 +417,7 @@ function sorted(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sorted);
   if (!value || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value).sort()) {
-    const v = sorted((value as Record<string, unknown>)[key]);
-    // an assignment to `__proto__` would set the prototype instead of adding the key
-    if (key === '__proto__')
-      Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
-    else out[key] = v;
-  }
+  for (const key of sortedKeys(value)) setOwn(out, key, sorted((value as Record<string, unknown>)[key]));
   return out;
 }
 

@@ -1,5 +1,6 @@
 import type { TargetConfig } from '../config/types';
 import { Manifest } from './manifest';
+import { withSortedKeys } from './sorted-keys';
 
 /** Argo CD's annotations read per object. */
 export const SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
@@ -143,6 +144,4 @@ export function withDeliveryAnnotations(config: TargetConfig, manifest: Manifest
 }
 
 /** Keys in the order cdk8s writes them. */
-function sortKeys<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) as T;
-}
+const sortKeys = withSortedKeys;

@@ -15,6 +15,7 @@
  */
 import { ApiObject, App, JsonPatch, Lazy } from 'cdk8s';
 import type { Obj } from '../../core/manifest';
+import { sortedKeys } from '../../core/sorted-keys';
 
 /** What an ApiObject keeps in its private fields (read, never written, by the one-pass walk). */
 interface ApiObjectInternals {
@@ -49,7 +50,7 @@ function plain(input: unknown): unknown {
   if (Array.isArray(value)) return value.map(plain);
   if (value.constructor !== Object) throw new NotPlain();
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value).sort()) {
+  for (const key of sortedKeys(value)) {
     const v = plain(value[key]);
     if (v != null) out[key] = v;
   }
