@@ -14,7 +14,6 @@ import { TargetConfig } from '../config/types';
 import { Manifest } from '../core/manifest';
 import { OutputError } from './output';
 import type { TargetOutput, TargetResult } from './render';
-import { recordTimes, servicesOf, TIMES_FILE, workSizes } from './work-times';
 
 /**
  * pipeline/synth, loaded on first use: it brings cdk8s and every construct, and the command starts
@@ -74,107 +73,14 @@ export const HANDOFF_SHARE = 0.08;
 export const MIN_GAIN = 0.01;
 
 /**
- * Which worker does what, for targets of the given sizes (any measure of work: their services, or
- * the milliseconds each took last time, `workSizes`). Of every way to place each target, whole on
- * one worker or built on one and finished on another, the one that ends soonest (`timeOf`), when
- * there are few enough ways to try them all (`MAX_PLANS_TRIED`: each target has workers² ways, so
- * up to five targets on two workers); else, and when trying them all ends no sooner, `planGreedily`'s.
- * A plan with more hand-overs is taken only when it ends at least `MIN_GAIN` sooner.
+ * Which worker does what, for targets of the given sizes (any measure of work: their services).
+ * Whole targets go to the least loaded worker, largest first. Then, while it ends the work sooner,
+ * a worker gives the finishing of one of its targets to another worker: it builds
+ * that target first and hands it over, and the other finishes it after its own targets, once it
+ * has arrived (`timeOf` tells when the last worker ends). A finishing step waits only for a
+ * building step that comes first in its worker, so no worker waits for one that waits.
  */
 export function planWork(sizes: readonly number[], workers: number): PlannedStep[][] {
-  const greedy = planGreedily(sizes, workers);
-  const n = Math.max(1, workers);
-  if (n ** (2 * sizes.length) > MAX_PLANS_TRIED) return greedy;
-  return bestPlacement(sizes, n, greedy);
-}
-
-/** Above this many ways to place the targets, `planWork` does not try them all (1,024 take ~10 ms). */
-export const MAX_PLANS_TRIED = 1_024;
-
-/** Where one target goes: whole to worker `all`, or built by `build` and finished by `finish`. */
-type Placement = { readonly all: number } | { readonly build: number; readonly finish: number };
-
-/**
- * Of every placement of the targets on `workers` and the `greedy` plan, the plan that ends soonest,
- * preferring fewer hand-overs unless more end at least `MIN_GAIN` sooner; the first found of equal
- * ones. It never ends later than `greedy`, which a placement with as many hand-overs replaces only
- * when it ends at least `MIN_GAIN` sooner.
- */
-function bestPlacement(sizes: readonly number[], workers: number, greedy: PlannedStep[][]): PlannedStep[][] {
-  const choices: Placement[] = [];
-  for (let w = 0; w < workers; w++) choices.push({ all: w });
-  for (let b = 0; b < workers; b++)
-    for (let f = 0; f < workers; f++) if (b !== f) choices.push({ build: b, finish: f });
-  // the soonest plan for each number of hand-overs
-  const best = new Map<number, { plan: PlannedStep[][]; time: number }>();
-  const placed: Placement[] = [];
-  const place = (index: number): void => {
-    if (index === sizes.length) {
-      const plan = planOf(placed, sizes, workers);
-      const handovers = placed.filter((p) => 'build' in p).length;
-      const time = timeOf(plan, sizes);
-      if (time < (best.get(handovers)?.time ?? Infinity)) best.set(handovers, { plan, time });
-      return;
-    }
-    for (const choice of choices) {
-      placed[index] = choice;
-      place(index + 1);
-    }
-  };
-  place(0);
-  const greedyTime = timeOf(greedy, sizes);
-  for (const [handovers, { time }] of best) if (!(time <= greedyTime)) best.delete(handovers);
-  const greedyHandovers = greedy.flat().filter((step) => step.part === 'build').length;
-  if (!((best.get(greedyHandovers)?.time ?? Infinity) < greedyTime * (1 - MIN_GAIN)))
-    best.set(greedyHandovers, { plan: greedy, time: greedyTime });
-  let chosen: { plan: PlannedStep[][]; time: number } | undefined;
-  for (const handovers of [...best.keys()].sort((a, b) => a - b)) {
-    const candidate = best.get(handovers)!;
-    if (!chosen || candidate.time < chosen.time * (1 - MIN_GAIN)) chosen = candidate;
-  }
-  return chosen?.plan ?? greedy;
-}
-
-/**
- * The steps of each worker for a placement: its building steps first (largest first), then its
- * whole targets (largest first), then its finishing steps in the order their targets are built.
- */
-function planOf(placed: readonly Placement[], sizes: readonly number[], workers: number): PlannedStep[][] {
-  const bySize = (a: number, b: number) => sizes[b] - sizes[a] || a - b;
-  const indices = placed.map((_, i) => i);
-  const plans: PlannedStep[][] = [];
-  const ready = new Map<number, number>();
-  for (let w = 0; w < workers; w++) {
-    const builds = indices.filter((i) => (placed[i] as { build?: number }).build === w).sort(bySize);
-    let clock = 0;
-    for (const i of builds) {
-      clock += BUILD_SHARE * sizes[i];
-      ready.set(i, clock + HANDOFF_SHARE * sizes[i]);
-    }
-    plans.push(builds.map((index) => ({ index, part: 'build' })));
-  }
-  for (let w = 0; w < workers; w++) {
-    const whole = indices.filter((i) => (placed[i] as { all?: number }).all === w).sort(bySize);
-    const finishes = indices
-      .filter((i) => (placed[i] as { finish?: number }).finish === w)
-      .sort((a, b) => ready.get(a)! - ready.get(b)! || a - b);
-    plans[w].push(
-      ...whole.map((index): PlannedStep => ({ index, part: 'all' })),
-      ...finishes.map((index): PlannedStep => ({ index, part: 'finish' })),
-    );
-  }
-  return plans;
-}
-
-/**
- * The plan of `planWork` when there are too many ways to try. Whole targets go to the least
- * loaded worker, largest first. Then, while it ends the work sooner, a worker gives the finishing
- * of one of its targets to another worker: it builds that target first and hands it over, and
- * the other finishes it after its own targets, once it has arrived (`timeOf` tells when the last
- * worker ends). A finishing step waits only for a building step that comes first in its worker,
- * so no worker waits for one that waits.
- */
-export function planGreedily(sizes: readonly number[], workers: number): PlannedStep[][] {
   const order = sizes.map((size, index) => ({ index, size })).sort((a, b) => b.size - a.size || a.index - b.index);
   let plans: PlannedStep[][] = Array.from({ length: Math.max(1, workers) }, () => []);
   const loads = plans.map(() => 0);
@@ -254,8 +160,6 @@ export interface WorkerReply {
   readonly error?: string;
   /** `error` is a failed write of the staged folder (reported as an OutputError). */
   readonly writeError?: boolean;
-  /** Milliseconds the target took on the workers (built, finished, written), for the next plan (pipeline/work-times.ts). */
-  readonly ms?: number;
 }
 
 /**
@@ -290,14 +194,7 @@ export function workerCount(
 export class SynthPool {
   private readonly workers: Worker[];
 
-  /**
-   * @param timesFile where the targets' times are kept for the next plan (pipeline/work-times.ts);
-   * null to plan by services and keep nothing
-   */
-  constructor(
-    size: number,
-    private readonly timesFile: string | null = TIMES_FILE,
-  ) {
+  constructor(size: number) {
     this.workers = Array.from({ length: size }, () => new Worker(path.join(__dirname, 'synth-worker.js')));
   }
 
@@ -314,8 +211,10 @@ export class SynthPool {
     onOutput?: (output: TargetOutput) => void,
     stageDirOf?: StageDirOf,
   ): Promise<TargetOutput[]> {
-    const sizes = this.timesFile === null ? configs.map(servicesOf) : workSizes(configs, this.timesFile);
-    const plans = planWork(sizes, this.workers.length);
+    const plans = planWork(
+      configs.map((c) => Object.keys(c.services).length),
+      this.workers.length,
+    );
     // one channel per hand-over: the building worker gets one end, the finishing worker the other
     const channels = new Map<number, MessageChannel>();
     for (const step of plans.flat()) if (step.part === 'build') channels.set(step.index, new MessageChannel());
@@ -328,7 +227,6 @@ export class SynthPool {
       }),
     );
     const results: TargetResult[] = new Array(configs.length);
-    const times: Array<number | undefined> = new Array(configs.length);
     try {
       const replies = Promise.all(
         this.workers
@@ -337,8 +235,6 @@ export class SynthPool {
           .map(({ worker, steps }) =>
             run(worker, { steps }, (reply) => {
               results[reply.index] = reply.result!;
-              // a refused target stopped part of the way: its time says nothing of the next synth's
-              if (reply.result!.output) times[reply.index] = reply.ms;
               if (reply.result!.output) onOutput?.(reply.result!.output);
             }),
           ),
@@ -349,7 +245,6 @@ export class SynthPool {
     } finally {
       await this.close();
     }
-    if (this.timesFile !== null) recordTimes(configs, times, this.timesFile);
     return delivery().assembleOutputs(configs, results);
   }
 

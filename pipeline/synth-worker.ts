@@ -6,7 +6,6 @@
  */
 // first: V8's code cache for the modules below (SYNTH_STOCK=compile turns it off)
 import './speedups/compile-cache-first';
-import { performance } from 'perf_hooks';
 import { MessagePort, parentPort } from 'worker_threads';
 import { describeFsError, writeFolder } from './output';
 import { outline, WorkerReply, WorkerRequest, WorkerStep } from './parallel-synth';
@@ -17,40 +16,26 @@ import { buildTarget, BuiltTarget, finishTarget, synthTargetResult, TargetOutput
 // while the main thread reads the configuration: the secret scan's rules (pipeline/secret-check.ts)
 preloadSecretRules();
 
-/** What a worker that builds a target sends the one that finishes it. */
-interface HandOver {
-  readonly built: BuiltTarget;
-  /** Milliseconds the building took (the finishing worker reports the target's whole time). */
-  readonly ms: number;
-}
-
-/** What the worker at the other end of `port` sends. */
-function receive(port: MessagePort): Promise<HandOver> {
+/** The built target the worker at the other end of `port` sends. */
+function receive(port: MessagePort): Promise<BuiltTarget> {
   return new Promise((resolve) =>
-    port.once('message', (handOver: HandOver) => {
+    port.once('message', (built: BuiltTarget) => {
       port.close();
-      resolve(handOver);
+      resolve(built);
     }),
   );
 }
 
-/** A step's result, and the milliseconds of work it took here and, for a target handed over, where it was built. */
-async function resultOf(step: WorkerStep): Promise<{ result?: TargetResult; ms: number }> {
-  const started = performance.now();
+async function resultOf(step: WorkerStep): Promise<TargetResult | undefined> {
   switch (step.part) {
     case 'all':
-      return { result: synthTargetResult(step.config), ms: performance.now() - started };
-    case 'build': {
+      return synthTargetResult(step.config);
+    case 'build':
       // the finishing worker answers for the target, problems included
-      const built = buildTarget(step.config);
-      step.port!.postMessage({ built, ms: performance.now() - started } satisfies HandOver);
-      return { ms: 0 };
-    }
-    case 'finish': {
-      const { built, ms } = await receive(step.port!);
-      const arrived = performance.now();
-      return { result: finishTarget(step.config, built), ms: ms + performance.now() - arrived };
-    }
+      step.port!.postMessage(buildTarget(step.config));
+      return undefined;
+    case 'finish':
+      return finishTarget(step.config, await receive(step.port!));
   }
 }
 
@@ -60,10 +45,9 @@ parentPort!.once('message', async (request: WorkerRequest) => {
     const { index, config, stageDir } = step;
     let reply: WorkerReply;
     try {
-      const { result, ms } = await resultOf(step);
+      const result = await resultOf(step);
       if (!result) continue;
       let output: TargetOutput | undefined;
-      const writing = performance.now();
       if (result.output) {
         output = { ...result.output, manifests: result.output.manifests.map(outline) };
         if (stageDir !== undefined) {
@@ -71,7 +55,7 @@ parentPort!.once('message', async (request: WorkerRequest) => {
           output = { ...output, files: new Map(), staged: true };
         }
       }
-      reply = { index, result: { output, problems: result.problems }, ms: ms + performance.now() - writing };
+      reply = { index, result: { output, problems: result.problems } };
     } catch (error) {
       // a failed write of the staged folder (a name too long, a full disk) is reported as such, not as an internal error
       reply =

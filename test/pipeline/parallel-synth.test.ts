@@ -6,12 +6,9 @@ import { loadPlatform } from '../../config/load';
 import { generatePlatform } from '../../bin/bench-generate';
 import {
   PARALLEL_MIN_SERVICES,
-  planGreedily,
   planWork,
   PlannedStep,
   synthesizeInParallel,
-  SynthPool,
-  timeOf,
   workerCount,
 } from '../../pipeline/parallel-synth';
 import { synthesizeAll, SynthError } from '../../pipeline/synth';
@@ -117,9 +114,7 @@ describe('synthesis on worker threads', () => {
     );
     expect(plan.flat().filter((s) => s.part === 'build')).toHaveLength(1);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'staged-'));
-    // planned by services, as above, whatever times earlier synths of these files kept
-    const pool = new SynthPool(2, null);
-    const parallel = await synthesizeInParallel(three, 2, pool, undefined, (folder) => path.join(dir, folder));
+    const parallel = await synthesizeInParallel(three, 2, undefined, undefined, (folder) => path.join(dir, folder));
     const expected = outputs.slice(0, 3);
     expect(parallel.slice(0, 3).map((o) => o.folder)).toEqual(expected.map((o) => o.folder));
     parallel.slice(0, 3).forEach((output, i) => {
@@ -146,10 +141,7 @@ describe('synthesis on worker threads', () => {
       .flat()
       .find((s) => s.part === 'build')!;
     expect(configs[built.index].target).toBe('staging');
-    await expect(synthesizeInParallel(configs, 2, new SynthPool(2, null))).rejects.toMatchObject({
-      name: 'SynthError',
-      problems: serial,
-    });
+    await expect(synthesizeInParallel(configs, 2)).rejects.toMatchObject({ name: 'SynthError', problems: serial });
   });
 
   describe('the plan of work', () => {
@@ -181,54 +173,11 @@ describe('synthesis on worker threads', () => {
       ]);
     });
 
-    it('builds the largest target on one worker and finishes it on the other when that ends soonest', () => {
-      // a production target slower than staging and development (the generated platform's times,
-      // in tenths of a second): whole targets and a hand-over of the smallest end later
-      const sizes = [870, 1250, 1000];
-      const plan = planWork(sizes, 2);
-      expect(show(plan)).toEqual([
-        ['build:1', 'all:0'],
-        ['all:2', 'finish:1'],
-      ]);
-      expect(timeOf(plan, sizes)).toBeCloseTo(1587.5);
-      expect(timeOf(planGreedily(sizes, 2), sizes)).toBeGreaterThan(1650);
-    });
-
-    it('never plans work that ends later than the greedy plan, and often sooner', () => {
-      let seed = 7;
-      const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 1000 + 1;
-      let sooner = 0;
-      for (let round = 0; round < 200; round++) {
-        const sizes = Array.from({ length: 1 + (round % 5) }, random);
-        for (const workers of [2, 3]) {
-          const planned = timeOf(planWork(sizes, workers), sizes);
-          const greedy = timeOf(planGreedily(sizes, workers), sizes);
-          expect(planned).toBeLessThanOrEqual(greedy);
-          if (planned < greedy) sooner++;
-        }
-      }
-      expect(sooner).toBeGreaterThan(20);
-    });
-
     it('hands nothing over that would not shorten the longest work', () => {
       // one large target and two small ones: the large one alone is the longest work
       expect(show(planWork([1000, 100, 100], 2))).toEqual([['all:0'], ['all:1', 'all:2']]);
       expect(show(planWork([100], 2))).toEqual([['all:0'], []]);
       expect(show(planWork([], 2))).toEqual([[], []]);
-    });
-
-    it('never keeps a plan with more hand-overs when one with fewer ends as soon', () => {
-      // the greedy plan hands target 1 (323) over and ends at 1,680.8; whole targets alone end at
-      // 1,674 (893 + 780 on one worker, 715 + 636 + 323 on the other)
-      const sizes = [780, 323, 893, 636, 715];
-      const plan = planWork(sizes, 2);
-      expect(plan.flat().filter((s) => s.part === 'build')).toEqual([]);
-      expect(timeOf(plan, sizes)).toBe(1674);
-      // the greedy plan hands three over (1,293.5); one hand-over ends at 1,286.46
-      const five = [871, 882, 100, 92, 627];
-      const fewer = planWork(five, 2);
-      expect(fewer.flat().filter((s) => s.part === 'build')).toHaveLength(1);
-      expect(timeOf(fewer, five)).toBeCloseTo(1286.46);
     });
 
     it('never has a worker finish a target before it has built everything it hands over', () => {
@@ -237,8 +186,6 @@ describe('synthesis on worker threads', () => {
         [9, 7, 5, 3, 1],
         [10, 10, 10, 10, 10, 10, 10],
         [1000, 900, 800],
-        [870, 1250, 1000],
-        [300, 1000, 400, 900],
       ]) {
         for (const workers of [2, 3, 4]) {
           const plan = planWork(sizes, workers);
