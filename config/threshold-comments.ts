@@ -134,7 +134,7 @@ export function thresholdsOf(text: string, data: Json): Threshold[] {
       commentAt(line) ||
       (keys.length > 1 && commentAt(lines.get(keys.slice(0, -1).join('\u0000')))) ||
       (standard && typeof parent?.reason === 'string' && parent.reason.trim() !== '');
-    out.push({ path: formatPath([...keys] as PathSegment[]), line, commented });
+    out.push({ path: formatPath(keys as PathSegment[]), line, commented });
   };
   walk(data, undefined, false, false);
   return out;

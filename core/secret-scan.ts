@@ -602,7 +602,7 @@ export function flagValueFindings(value: unknown, arrayKeys?: readonly string[],
   return out;
 }
 
-/** The finding of `flagValueFindings` at item `i` of `items`, if any, whose string is the `index`th. */
+/** Adds to `out` the finding of `flagValueFindings` at item `i` of `items`, if there is one; the item is the `index`th string. */
 function pushFlagValue(items: readonly unknown[], i: number, index: number, out: StringFinding[]): void {
   const item = items[i];
   const prev = items[i - 1];

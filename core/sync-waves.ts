@@ -136,12 +136,13 @@ export function withDeliveryAnnotations(config: TargetConfig, manifest: Manifest
   const bound = jsonBytesAtMost(manifest);
   if (needsServerSideApply(config, manifest, bound) && !annotations[SYNC_OPTIONS])
     annotations[SYNC_OPTIONS] = 'ServerSideApply=true';
-  const metadata = sortKeys({ ...manifest.metadata, annotations: sortKeys(annotations) }) as Manifest['metadata'];
+  // keys in the order cdk8s writes them
+  const metadata = withSortedKeys({
+    ...manifest.metadata,
+    annotations: withSortedKeys(annotations),
+  }) as Manifest['metadata'];
   const result = { ...manifest, metadata };
   // the old annotations are counted twice: still a bound, and the walk is not repeated
   sizeBounds.set(result, bound + jsonBytesAtMost(annotations) + 6 * 'annotations'.length + 4);
   return result;
 }
-
-/** Keys in the order cdk8s writes them. */
-const sortKeys = withSortedKeys;
