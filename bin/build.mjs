@@ -129,6 +129,88 @@ export async function build({ tests = false, quiet = false } = {}) {
   if (!fs.existsSync(generated) || inputs.some((f) => mtime(f) >= mtime(generated))) {
     createRequire(import.meta.url)(path.join(OUT, 'bin', 'compile-validators.js'));
   }
+  await bundle(quiet);
+}
+
+/** The bundles of the `bundle` speed-up (pipeline/speedups/bundle.ts): name → the built module it starts from. */
+const BUNDLES = { synth: 'bin/synth-cli.js', 'synth-worker': 'pipeline/synth-worker.js' };
+const BUNDLE_DIR = path.join(OUT, 'bundle');
+
+/** The newest modification time of the built modules (.js) of the source folders, -1 for none. */
+function newestModule() {
+  let newest = -1;
+  const walk = (d) => {
+    for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
+      const full = path.join(d, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith('.js')) newest = Math.max(newest, fs.statSync(full).mtimeMs);
+    }
+  };
+  for (const folder of SOURCES) if (fs.existsSync(path.join(OUT, folder))) walk(path.join(OUT, folder));
+  return newest;
+}
+
+/**
+ * In the bundle, `__dirname` is the bundle's folder; in each of our built modules it is replaced
+ * by that module's own folder (relative to the bundle's), so that the paths it makes (the compile
+ * cache, the compiled validators, the worker's entry) are those it makes unbundled.
+ */
+const OWN_DIRNAME = {
+  name: 'own-dirname',
+  setup(build) {
+    build.onLoad({ filter: /\.js$/ }, (args) => {
+      if (!args.path.startsWith(OUT + path.sep)) return undefined;
+      const code = fs.readFileSync(args.path, 'utf8');
+      if (!/\b__dirname\b/.test(code)) return undefined;
+      const folder = path.relative(BUNDLE_DIR, path.dirname(args.path)).split(path.sep).join('/');
+      const own = `require("path").join(__dirname, ${JSON.stringify(folder)})`;
+      return { contents: code.replace(/\b__dirname\b/g, own), loader: 'js', resolveDir: path.dirname(args.path) };
+    });
+  },
+};
+
+/**
+ * Writes build/bundle/ when a built module, the installed dependencies or this build changed
+ * since: each bundle is written aside and renamed, so that a synth running meanwhile reads a
+ * whole one.
+ */
+async function bundle(quiet) {
+  const made = (name) => {
+    try {
+      return fs.statSync(path.join(BUNDLE_DIR, `${name}.js`)).mtimeMs;
+    } catch {
+      return -1;
+    }
+  };
+  const oldest = Math.min(...Object.keys(BUNDLES).map(made));
+  const inputs = [path.join(ROOT, 'node_modules', '.package-lock.json'), fileURLToPath(import.meta.url)].map((f) => {
+    try {
+      return fs.statSync(f).mtimeMs;
+    } catch {
+      return -1;
+    }
+  });
+  if (oldest >= 0 && Math.max(newestModule(), ...inputs) < oldest) return;
+  const started = Date.now();
+  const esbuild = await import('esbuild');
+  const result = await esbuild.build({
+    entryPoints: Object.fromEntries(Object.entries(BUNDLES).map(([name, file]) => [name, path.join(OUT, file)])),
+    outdir: BUNDLE_DIR,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    write: false,
+    logLevel: 'error',
+    plugins: [OWN_DIRNAME],
+  });
+  fs.mkdirSync(BUNDLE_DIR, { recursive: true });
+  for (const file of result.outputFiles) {
+    const aside = `${file.path}.${process.pid}.tmp`;
+    fs.writeFileSync(aside, file.contents);
+    fs.renameSync(aside, file.path);
+  }
+  if (!quiet) console.error(`build: bundled the synth and its worker in ${Date.now() - started} ms`);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

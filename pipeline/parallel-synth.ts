@@ -13,6 +13,7 @@ import { MessageChannel, MessagePort, Worker } from 'worker_threads';
 import { TargetConfig } from '../config/types';
 import { Manifest } from '../core/manifest';
 import { OutputError } from './output';
+import { bundleOf } from './speedups/bundle';
 import type { TargetOutput, TargetResult } from './render';
 
 /**
@@ -195,7 +196,8 @@ export class SynthPool {
   private readonly workers: Worker[];
 
   constructor(size: number) {
-    this.workers = Array.from({ length: size }, () => new Worker(path.join(__dirname, 'synth-worker.js')));
+    const entry = bundleOf('synth-worker') ?? path.join(__dirname, 'synth-worker.js');
+    this.workers = Array.from({ length: size }, () => new Worker(entry));
   }
 
   get size(): number {

@@ -4,13 +4,10 @@
  * target's result as soon as it is ready; a target given a staging folder has its files written
  * there instead of sent. A target it only builds goes, built, to the worker that finishes it.
  */
-// first: V8's code cache for the modules below (SYNTH_STOCK=compile turns it off)
-import './speedups/compile-cache-first';
 import { MessagePort, parentPort } from 'worker_threads';
 import { describeFsError, writeFolder } from './output';
 import { outline, WorkerReply, WorkerRequest, WorkerStep } from './parallel-synth';
 import { preloadSecretRules } from '../core/secret-scan';
-import { saveCompileCache } from './speedups/compile-cache';
 import { buildTarget, BuiltTarget, finishTarget, synthTargetResult, TargetOutput, TargetResult } from './synth';
 
 // while the main thread reads the configuration: the secret scan's rules (pipeline/secret-check.ts)
@@ -66,7 +63,5 @@ parentPort!.once('message', async (request: WorkerRequest) => {
     parentPort!.postMessage(reply);
     if (reply.error !== undefined) return;
   }
-  // a worker is stopped, not exited: it keeps what it compiled before it says it is done
-  saveCompileCache();
   parentPort!.postMessage({ index: -1, done: true } satisfies WorkerReply);
 });

@@ -6,12 +6,12 @@
  * | `json`   | cdk8s's `ApiObject.toJson` (resolve, then sanitize) by one pass  | fast-json.ts    |
  * | `charts` | cdk8s's `Chart.toJson` (re-validates the app on every call)      | index.ts        |
  * | `yaml`   | js-yaml's `dump` by a block writer that asks js-yaml per scalar  | yaml-writer.ts  |
- * | `compile`| Node's `Module.prototype._compile` by one that keeps V8's code   | compile-cache.ts|
+ * | `bundle` | Node loading ~540 modules one by one, by one file per entry      | bundle.ts       |
  *
  * `SYNTH_STOCK=1` (or `true`) runs the stock path of every one of them: cdk8s's own
- * `Chart.toJson` and `ApiObject.toJson`, js-yaml's `dump` for every file, and Node's own module
- * compilation (the entry points put the compile cache in place before anything else loads:
- * compile-cache.ts; the switch is in switch.ts, which imports nothing). The output is the
+ * `Chart.toJson` and `ApiObject.toJson`, js-yaml's `dump` for every file, and the modules as
+ * Node loads them (bin/synth.ts and the worker pool ask bundle.ts before anything else loads;
+ * the switch is in switch.ts, which imports nothing). The output is the
  * same byte for byte (test/pipeline/speedups/, and CI's stock-mode pass in .ci/run).
  * `SYNTH_STOCK=json,yaml` turns only the named ones off, to measure each one's gain
  * (`npm run bench -- --speedups`, BENCHMARKS.md). The variable is read once, on first use, and

@@ -1,9 +1,9 @@
 /**
  * The switch of the speed-ups (pipeline/speedups/index.ts lists them): which ones run in this
- * process. A module of its own, importing nothing, so that the compile cache (compile-cache.ts)
- * can ask it before any dependency is loaded.
+ * process. A module of its own, importing nothing, so that the command's entry (bin/synth.ts, through
+ * bundle.ts) can ask it before any dependency is loaded.
  */
-export const SPEEDUPS = ['json', 'charts', 'yaml', 'compile'] as const;
+export const SPEEDUPS = ['json', 'charts', 'yaml', 'bundle'] as const;
 export type Speedup = (typeof SPEEDUPS)[number];
 
 /** The environment variable that turns the speed-ups off. */

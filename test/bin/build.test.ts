@@ -36,6 +36,9 @@ describe('the build of npm run synth', () => {
     expect(result.stderr).toContain(`transpiled ${sources.length} changed file(s)`);
     expect(fs.existsSync(out('bin/synth.js'))).toBe(true);
     expect(fs.existsSync(out('pipeline/synth-worker.js'))).toBe(true); // loaded by path by the worker threads
+    // the bundle speed-up (pipeline/speedups/bundle.ts): the command and its worker, one file each
+    expect(result.stderr).toContain('bundled the synth and its worker');
+    for (const bundle of ['bundle/synth.js', 'bundle/synth-worker.js']) expect(fs.existsSync(out(bundle))).toBe(true);
     const code = fs.readFileSync(validators, 'utf8');
     expect(code).toMatch(/module\.exports\.schemaHash = "[0-9a-f]{16}";\s*$/);
     // the files the schema is made of: its own module and the project modules it takes values from
@@ -45,11 +48,12 @@ describe('the build of npm run synth', () => {
   });
 
   it('does nothing when the build is up to date', () => {
-    const before = [mtime(out('bin/synth.js')), mtime(validators)];
+    const files = ['bin/synth.js', 'config/validators.generated.js', 'bundle/synth.js', 'bundle/synth-worker.js'];
+    const before = files.map((f) => mtime(out(f)));
     const result = build();
     expect(result.status).toBe(0);
     expect(result.stderr).toBe('');
-    expect([mtime(out('bin/synth.js')), mtime(validators)]).toEqual(before);
+    expect(files.map((f) => mtime(out(f)))).toEqual(before);
   });
 
   it('transpiles only the changed file and keeps the validators when the schema did not change', () => {
@@ -60,6 +64,10 @@ describe('the build of npm run synth', () => {
     const result = build();
     expect(result.stderr).toContain('transpiled 1 changed file(s)');
     expect(fs.readFileSync(out('config/rules.js'), 'utf8')).toContain('BUILD_TEST_MARKER');
+    // the bundles are made again with the changed module
+    expect(result.stderr).toContain('bundled the synth and its worker');
+    for (const bundle of ['bundle/synth.js', 'bundle/synth-worker.js'])
+      expect(fs.readFileSync(out(bundle), 'utf8')).toContain('BUILD_TEST_MARKER');
     expect(mtime(validators)).toBe(before.validators);
     expect(mtime(out('bin/synth.js'))).toBe(before.synth);
   });

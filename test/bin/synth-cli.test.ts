@@ -23,6 +23,19 @@ function written(): { envs: string; out: string } {
 }
 
 describe('synth CLI', () => {
+  it('refuses a SYNTH_STOCK that names no speed-up as a mistake of the caller, not an internal error, and writes nothing', () => {
+    const out = path.join(tmp(), 'dist');
+    const result = spawnSync(process.execPath, [path.join(BUILD, 'bin', 'synth.js'), '--out', out, '--quiet'], {
+      env: { ...process.env, SYNTH_STOCK: 'jsno' },
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe(
+      'synth: SYNTH_STOCK=jsno: unknown speed-up jsno; use 1 (all stock) or a list of json, charts, yaml, bundle\n',
+    );
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
   it('is byte-for-byte stable: a second synth changes nothing and touches no file', () => {
     const { envs, out } = written();
     const first = treeDigest(out);

@@ -222,7 +222,8 @@ describe('synthesis on worker threads', () => {
     const result = spawnSync(
       process.execPath,
       ['-r', hook, path.join(BUILD, 'bin', 'synth.js'), '--config', dir, '--out', out, '--quiet'],
-      { encoding: 'utf8' },
+      // from the modules, whose loading this looks at (the bundle holds them all in one file)
+      { encoding: 'utf8', env: { ...process.env, SYNTH_STOCK: 'bundle' } },
     );
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
