@@ -95,6 +95,7 @@ export async function build({ tests = false, quiet = false } = {}) {
       format: 'cjs',
       target: 'node20',
       sourcemap: true,
+      sourcesContent: false,
       tsconfig: path.join(ROOT, 'tsconfig.json'),
       logLevel: 'warning',
     });
@@ -161,10 +162,12 @@ const OWN_DIRNAME = {
     build.onLoad({ filter: /\.js$/ }, (args) => {
       if (!args.path.startsWith(OUT + path.sep)) return undefined;
       const code = fs.readFileSync(args.path, 'utf8');
-      if (!/\b__dirname\b/.test(code)) return undefined;
+      // the identifier, not a property or a longer name that ends with it
+      const dirname = /(?<![\w$.])__dirname(?![\w$])/g;
+      if (!dirname.test(code)) return undefined;
       const folder = path.relative(BUNDLE_DIR, path.dirname(args.path)).split(path.sep).join('/');
       const own = `require("path").join(__dirname, ${JSON.stringify(folder)})`;
-      return { contents: code.replace(/\b__dirname\b/g, own), loader: 'js', resolveDir: path.dirname(args.path) };
+      return { contents: code.replace(dirname, own), loader: 'js', resolveDir: path.dirname(args.path) };
     });
   },
 };
@@ -172,25 +175,26 @@ const OWN_DIRNAME = {
 /**
  * Writes build/bundle/ when a built module, the installed dependencies or this build changed
  * since: each bundle is written aside and renamed, so that a synth running meanwhile reads a
- * whole one.
+ * whole one, and dated as its newest input was when it was read (not when it was written), so
+ * that a module another build writes meanwhile is newer and bundled by the next build.
  */
 async function bundle(quiet) {
-  const made = (name) => {
+  const mtimeOr = (file) => {
     try {
-      return fs.statSync(path.join(BUNDLE_DIR, `${name}.js`)).mtimeMs;
+      return fs.statSync(file).mtimeMs;
     } catch {
       return -1;
     }
   };
-  const oldest = Math.min(...Object.keys(BUNDLES).map(made));
-  const inputs = [path.join(ROOT, 'node_modules', '.package-lock.json'), fileURLToPath(import.meta.url)].map((f) => {
-    try {
-      return fs.statSync(f).mtimeMs;
-    } catch {
-      return -1;
-    }
-  });
-  if (oldest >= 0 && Math.max(newestModule(), ...inputs) < oldest) return;
+  const oldest = Math.min(...Object.keys(BUNDLES).map((name) => mtimeOr(path.join(BUNDLE_DIR, `${name}.js`))));
+  // npm records what it installed in node_modules/.package-lock.json; the lock and the manifest, for other installs
+  const installed = ['node_modules/.package-lock.json', 'package-lock.json', 'package.json'];
+  const newest = Math.max(
+    newestModule(),
+    mtimeOr(fileURLToPath(import.meta.url)),
+    ...installed.map((f) => mtimeOr(path.join(ROOT, f))),
+  );
+  if (oldest >= 0 && newest <= oldest) return;
   const started = Date.now();
   const esbuild = await import('esbuild');
   const result = await esbuild.build({
@@ -201,13 +205,19 @@ async function bundle(quiet) {
     format: 'cjs',
     target: 'node20',
     write: false,
+    // no source map: it would double the time of this step after every edit; a stack with the
+    // TypeScript lines comes from the modules (SYNTH_STOCK=bundle DEBUG=1 node --enable-source-maps)
+    // warnings left out: the one there is, require.resolve('./schema') in config/compiled-validators.js, is in code only the build runs
     logLevel: 'error',
     plugins: [OWN_DIRNAME],
   });
   fs.mkdirSync(BUNDLE_DIR, { recursive: true });
+  // a whole millisecond past the newest input: the time survives the round trip through utimes
+  const inputsTime = new Date(Math.ceil(newest) + 1);
   for (const file of result.outputFiles) {
     const aside = `${file.path}.${process.pid}.tmp`;
     fs.writeFileSync(aside, file.contents);
+    fs.utimesSync(aside, inputsTime, inputsTime);
     fs.renameSync(aside, file.path);
   }
   if (!quiet) console.error(`build: bundled the synth and its worker in ${Date.now() - started} ms`);

@@ -7,6 +7,7 @@
 import { ConfigError, formatIssue } from '../config/errors';
 import { loadPlatform } from '../config/load';
 import { diffManifests, formatDiff } from '../pipeline/manifest-diff';
+import { stockSettingProblem } from '../pipeline/speedups/switch';
 import { synthesizeAll, SynthError } from '../pipeline/synth';
 
 const USAGE =
@@ -40,6 +41,9 @@ function main(): void {
     }
   }
   if (targets.length !== 2) fail(`needs two targets, got ${targets.length}; ${USAGE}`);
+  // a SYNTH_STOCK that names no speed-up is the caller's mistake, said as such
+  const stock = stockSettingProblem();
+  if (stock) fail(stock);
 
   try {
     const configs = loadPlatform(config);

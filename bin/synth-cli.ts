@@ -15,7 +15,7 @@ import { AMOUNT_KEYS, format, headroomPercent, QUOTA_KEY } from '../pipeline/cap
 import { CommitResult, FolderChange, OutputError, OutputTree, OutputWriter, WORK, diffTree } from '../pipeline/output';
 import { poolFor, synthesizeInParallel } from '../pipeline/parallel-synth';
 import type { TargetOutput } from '../pipeline/render';
-import { STOCK_VARIABLE, stockSpeedups } from '../pipeline/speedups/switch';
+import { stockSettingProblem } from '../pipeline/speedups/switch';
 
 // Loaded when needed, not at start: the worker pool of a large platform starts first, so the
 // workers load the constructs while this thread reads the configuration.
@@ -245,11 +245,8 @@ async function main(): Promise<void> {
   const started = performance.now();
   const options = parseArgs(process.argv.slice(2));
   // a SYNTH_STOCK that names no speed-up is the caller's mistake, said as such
-  try {
-    stockSpeedups(process.env[STOCK_VARIABLE]);
-  } catch (error) {
-    fail((error as Error).message);
-  }
+  const stock = stockSettingProblem();
+  if (stock) fail(stock);
   let outputs: TargetOutput[];
   const only = options.targets.length ? options.targets : undefined;
   try {

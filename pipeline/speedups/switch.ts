@@ -33,3 +33,16 @@ export function speedupsEnabled(name?: Speedup): boolean {
   stock ??= stockSpeedups(process.env[STOCK_VARIABLE]);
   return name === undefined ? stock.size === 0 : !stock.has(name);
 }
+
+/**
+ * What is wrong with this process's SYNTH_STOCK (a name that is no speed-up), or undefined: for
+ * the commands to refuse it as the caller's mistake, before anything asks the switch.
+ */
+export function stockSettingProblem(): string | undefined {
+  try {
+    stockSpeedups(process.env[STOCK_VARIABLE]);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}

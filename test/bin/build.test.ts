@@ -56,6 +56,25 @@ describe('the build of npm run synth', () => {
     expect(files.map((f) => mtime(out(f)))).toEqual(before);
   });
 
+  it('bundles again a module written while an earlier build was bundling', () => {
+    // another build's module, written after this one read its inputs and before it wrote the
+    // bundles, is older than the bundles' writing; the bundles are dated by their inputs instead
+    const modules = ['bin', 'charts', 'config', 'constructs', 'core', 'imports', 'pipeline'].flatMap((d) =>
+      (fs.readdirSync(out(d), { recursive: true }) as string[])
+        .filter((f) => f.endsWith('.js'))
+        .map((f) => path.join(out(d), f)),
+    );
+    const newest = Math.max(...modules.map(mtime));
+    const written = out('pipeline/capacity.js'); // not one the validators are made from
+    fs.appendFileSync(written, '\nexports.WRITTEN_WHILE_BUNDLING = 1;\n');
+    const during = new Date(newest + 10);
+    fs.utimesSync(written, during, during);
+    const result = build();
+    expect(result.status).toBe(0);
+    expect(result.stderr).toContain('bundled the synth and its worker');
+    expect(fs.readFileSync(out('bundle/synth.js'), 'utf8')).toContain('WRITTEN_WHILE_BUNDLING');
+  });
+
   it('transpiles only the changed file and keeps the validators when the schema did not change', () => {
     const rules = path.join(dir, 'config', 'rules.ts');
     fs.appendFileSync(rules, '\nexport const BUILD_TEST_MARKER = 1;\n');

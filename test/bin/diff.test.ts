@@ -213,4 +213,16 @@ describe('npm run diff', () => {
     expect(result.status).toBe(2);
     expect(result.stderr).toBe(`diff: unknown target prod; targets: ${[...TARGETS].sort().join(', ')}\n`);
   });
+
+  it('refuses a SYNTH_STOCK that names no speed-up as a mistake of the caller, not an internal error', () => {
+    const result = spawnSync(process.execPath, [path.join(BUILD, 'bin', 'diff.js'), 'staging', 'development'], {
+      cwd: ROOT,
+      env: { ...process.env, SYNTH_STOCK: 'compile' },
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe(
+      'diff: SYNTH_STOCK=compile: unknown speed-up compile; use 1 (all stock) or a list of json, charts, yaml, bundle\n',
+    );
+  });
 });
