@@ -19,17 +19,22 @@ const OUT = path.join(ROOT, 'build');
 /** The source folders of the commands (tsconfig.json's include, without test/); `--tests` adds test/. */
 const SOURCES = ['bin', 'charts', 'config', 'constructs', 'core', 'imports', 'pipeline'];
 
-function sourcesIn(dir) {
+/** The files under `dir` (none when it does not exist) whose names `keep` accepts. */
+function filesIn(dir, keep) {
   const found = [];
   const walk = (d) => {
     for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
       const full = path.join(d, entry.name);
       if (entry.isDirectory()) walk(full);
-      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) found.push(full);
+      else if (keep(entry.name)) found.push(full);
     }
   };
   if (fs.existsSync(dir)) walk(dir);
   return found;
+}
+
+function sourcesIn(dir) {
+  return filesIn(dir, (name) => name.endsWith('.ts') && !name.endsWith('.d.ts'));
 }
 
 /** Sources whose .js is missing or older than the source. */
@@ -95,7 +100,6 @@ export async function build({ tests = false, quiet = false } = {}) {
       format: 'cjs',
       target: 'node20',
       sourcemap: true,
-      sourcesContent: false,
       tsconfig: path.join(ROOT, 'tsconfig.json'),
       logLevel: 'warning',
     });
@@ -139,22 +143,14 @@ const BUNDLE_DIR = path.join(OUT, 'bundle');
 
 /** The newest modification time of the built modules (.js) of the source folders, -1 for none. */
 function newestModule() {
-  let newest = -1;
-  const walk = (d) => {
-    for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
-      const full = path.join(d, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.name.endsWith('.js')) newest = Math.max(newest, fs.statSync(full).mtimeMs);
-    }
-  };
-  for (const folder of SOURCES) if (fs.existsSync(path.join(OUT, folder))) walk(path.join(OUT, folder));
-  return newest;
+  const modules = SOURCES.flatMap((folder) => filesIn(path.join(OUT, folder), (name) => name.endsWith('.js')));
+  return Math.max(-1, ...modules.map((file) => fs.statSync(file).mtimeMs));
 }
 
 /**
  * In the bundle, `__dirname` is the bundle's folder; in each of our built modules it is replaced
- * by that module's own folder (relative to the bundle's), so that the paths it makes (the compile
- * cache, the compiled validators, the worker's entry) are those it makes unbundled.
+ * by that module's own folder (relative to the bundle's), so that the paths it makes (the compiled
+ * validators, the bundle folder, the worker's entry) are those it makes unbundled.
  */
 const OWN_DIRNAME = {
   name: 'own-dirname',

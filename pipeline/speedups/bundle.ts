@@ -14,7 +14,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { speedupsEnabled } from './switch';
+import { speedupsEnabled, stockSettingProblem } from './switch';
 
 /** build/bundle, where bin/build.mjs writes the bundles (this file is build/pipeline/speedups/bundle.js). */
 export const BUNDLE_DIR = path.resolve(__dirname, '..', '..', 'bundle');
@@ -24,12 +24,8 @@ export type BundleEntry = 'synth' | 'synth-worker';
 
 /** The bundle of `entry` to run, or undefined to run its modules (stock mode, or no bundle built). */
 export function bundleOf(entry: BundleEntry): string | undefined {
-  try {
-    if (!speedupsEnabled('bundle')) return undefined;
-  } catch {
-    // an unknown name in SYNTH_STOCK: the command, from its modules, reports it
-    return undefined;
-  }
+  // with an unknown name in SYNTH_STOCK, the command runs from its modules and reports it
+  if (stockSettingProblem() !== undefined || !speedupsEnabled('bundle')) return undefined;
   const file = path.join(BUNDLE_DIR, `${entry}.js`);
   return fs.existsSync(file) ? file : undefined;
 }
