@@ -26,6 +26,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import type { FileSink } from './render';
 
 /** Folder name → (relative file name → content). */
 export type OutputTree = Map<string, Map<string, string>>;
@@ -799,9 +800,19 @@ export function diffTree(outdir: string, tree: OutputTree, only?: readonly strin
   return differences;
 }
 
-/** Writes `files` (relative name → content) into `dir`, which need not exist (a synth worker's staged folder). */
-export function writeFolder(dir: string, files: ReadonlyMap<string, string>): void {
-  const parents = new Set([...files.keys()].map((file) => path.dirname(path.join(dir, file))));
-  for (const parent of parents) fs.mkdirSync(parent, { recursive: true });
-  for (const [file, content] of files) fs.writeFileSync(path.join(dir, file), content);
+/**
+ * Writes each file it is given (relative name, content) into `dir`, which need not exist, at
+ * once: a synth worker's staged folder, written as the target is rendered.
+ */
+export function folderSink(dir: string): FileSink {
+  const made = new Set<string>();
+  return (file, content) => {
+    const target = path.join(dir, file);
+    const parent = path.dirname(target);
+    if (!made.has(parent)) {
+      fs.mkdirSync(parent, { recursive: true });
+      made.add(parent);
+    }
+    fs.writeFileSync(target, content);
+  };
 }

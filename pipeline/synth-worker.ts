@@ -5,9 +5,10 @@
  * there instead of sent. A target it only builds goes, built, to the worker that finishes it.
  */
 import { MessagePort, parentPort } from 'worker_threads';
-import { describeFsError, writeFolder } from './output';
+import { describeFsError, folderSink } from './output';
 import { outline, WorkerReply, WorkerRequest, WorkerStep } from './parallel-synth';
 import { preloadSecretRules } from '../core/secret-scan';
+import type { FileSink } from './render';
 import { buildTarget, BuiltTarget, finishTarget, synthTargetResult, TargetOutput, TargetResult } from './synth';
 
 // while the main thread reads the configuration: the secret scan's rules (pipeline/secret-check.ts)
@@ -23,16 +24,21 @@ function receive(port: MessagePort): Promise<BuiltTarget> {
   );
 }
 
+/** Where a step's files go as they are rendered: its staging folder, if it has one; else back in the reply. */
+function sinkOf(step: WorkerStep): FileSink | undefined {
+  return step.stageDir === undefined ? undefined : folderSink(step.stageDir);
+}
+
 async function resultOf(step: WorkerStep): Promise<TargetResult | undefined> {
   switch (step.part) {
     case 'all':
-      return synthTargetResult(step.config);
+      return synthTargetResult(step.config, sinkOf(step));
     case 'build':
       // the finishing worker answers for the target, problems included
       step.port!.postMessage(buildTarget(step.config));
       return undefined;
     case 'finish':
-      return finishTarget(step.config, await receive(step.port!));
+      return finishTarget(step.config, await receive(step.port!), sinkOf(step));
   }
 }
 
@@ -44,14 +50,10 @@ parentPort!.once('message', async (request: WorkerRequest) => {
     try {
       const result = await resultOf(step);
       if (!result) continue;
-      let output: TargetOutput | undefined;
-      if (result.output) {
-        output = { ...result.output, manifests: result.output.manifests.map(outline) };
-        if (stageDir !== undefined) {
-          writeFolder(stageDir, output.files);
-          output = { ...output, files: new Map(), staged: true };
-        }
-      }
+      const output: TargetOutput | undefined = result.output && {
+        ...result.output,
+        manifests: result.output.manifests.map(outline),
+      };
       reply = { index, result: { output, problems: result.problems } };
     } catch (error) {
       // a failed write of the staged folder (a name too long, a full disk) is reported as such, not as an internal error

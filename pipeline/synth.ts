@@ -12,7 +12,15 @@ import { assembleOutputs } from './delivery-synth';
 import { chartsToJson } from './speedups';
 import { Manifest } from '../core/manifest';
 import { checkPolicies } from './policy';
-import { formatViolation, renderFiles, SynthError, TargetOutput, TargetResult } from './render';
+import {
+  FileSink,
+  formatViolation,
+  renderFiles,
+  renderFilesTo,
+  SynthError,
+  TargetOutput,
+  TargetResult,
+} from './render';
 import { secretProblems } from './secret-check';
 import { withDeliveryAnnotations } from '../core/sync-waves';
 import { renderTargetReadme } from './target-readme';
@@ -71,8 +79,12 @@ export function buildTarget(config: TargetConfig): BuiltTarget {
   }
 }
 
-/** The second half of `synthTargetResult`: checks policy, scans for secrets and renders a built target. */
-export function finishTarget(config: TargetConfig, built: BuiltTarget): TargetResult {
+/**
+ * The second half of `synthTargetResult`: checks policy, scans for secrets and renders a built
+ * target. With `write`, its files go there as they are rendered, once every check has passed,
+ * and the output has none (`staged`).
+ */
+export function finishTarget(config: TargetConfig, built: BuiltTarget, write?: FileSink): TargetResult {
   const { manifests, capacity } = built;
   if (!manifests) return { problems: built.problems };
   try {
@@ -83,6 +95,11 @@ export function finishTarget(config: TargetConfig, built: BuiltTarget): TargetRe
     // no secret reaches dist/, whatever field it came through (pipeline/secret-check.ts)
     problems.push(...secretProblems(config.target, manifests, readme));
     if (problems.length) return { problems };
+    if (write) {
+      renderFilesTo(config.target, manifests, write);
+      write('README.md', readme!);
+      return { output: { folder: config.target, manifests, files: new Map(), staged: true, capacity }, problems: [] };
+    }
     const files = renderFiles(config.target, manifests);
     files.set('README.md', readme!);
     return { output: { folder: config.target, manifests, files, capacity }, problems: [] };
@@ -92,9 +109,9 @@ export function finishTarget(config: TargetConfig, built: BuiltTarget): TargetRe
   }
 }
 
-/** Builds, validates, checks policy, scans for secrets and renders one target. */
-export function synthTargetResult(config: TargetConfig): TargetResult {
-  return finishTarget(config, buildTarget(config));
+/** Builds, validates, checks policy, scans for secrets and renders one target (to `write`, if given: see `finishTarget`). */
+export function synthTargetResult(config: TargetConfig, write?: FileSink): TargetResult {
+  return finishTarget(config, buildTarget(config), write);
 }
 
 /**
@@ -102,5 +119,8 @@ export function synthTargetResult(config: TargetConfig): TargetResult {
  * throws SynthError listing every problem of every target.
  */
 export function synthesizeAll(configs: readonly TargetConfig[]): TargetOutput[] {
-  return assembleOutputs(configs, configs.map(synthTargetResult));
+  return assembleOutputs(
+    configs,
+    configs.map((config) => synthTargetResult(config)),
+  );
 }
