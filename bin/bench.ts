@@ -5,7 +5,9 @@
  * `npm run synth` runs it (compiled, node), and beside it in stock mode (`SYNTH_STOCK=1`: none of
  * the speed-ups of pipeline/speedups/), (2) the same app the stock cdk8s way (`cdk8s synth`
  * with ts-node), and (3) generated platforms of 250, 500 and 1,000 services x 3 targets, to show
- * that time grows linearly with services, each in stock mode too (three runs each, or `--runs N`), and (4) the edit loop: `npm run synth` exactly as the
+ * that time grows linearly with services, each in stock mode too (three runs each, or `--runs N`);
+ * the largest also synthesized again into the folder that holds its output (the user's loop:
+ * nothing changed, every file compared), and (4) the edit loop: `npm run synth` exactly as the
  * README types it (build check included, nothing changed) against `kubectl kustomize` rendering
  * the same objects, one kustomization.yaml per target listing its dist/ files (skipped with a
  * note when kubectl is absent: test/cluster/build-assets.sh builds it; KUBECTL overrides the
@@ -145,6 +147,21 @@ function synthOnce(config: string, stock = ''): Sample {
   return measure(process.execPath, [path.join(BIN, 'synth.js'), '--config', config, '--out', out, '--quiet'], {
     env: { SYNTH_STOCK: stock },
   });
+}
+
+/**
+ * The platform in `config` synthesized again into the folder that holds its output already,
+ * `runs` times in each mode, in turns: the user's loop, where nothing or little changed.
+ */
+function compareModesAgain(label: string, config: string, runs: number, modes: ReadonlyArray<[string, string]>): void {
+  const out = fs.mkdtempSync(path.join(outDir, 'bench-out-'));
+  outputs.push(out);
+  const args = [path.join(BIN, 'synth.js'), '--config', config, '--out', out, '--quiet'];
+  measure(process.execPath, args); // the first write, not measured
+  const samples: Sample[][] = modes.map(() => []);
+  for (let i = 0; i < runs; i++)
+    modes.forEach(([, stock], m) => samples[m].push(measure(process.execPath, args, { env: { SYNTH_STOCK: stock } })));
+  modes.forEach(([name], m) => report(m === 0 ? label : `    ${name}`, samples[m]));
 }
 
 /**
@@ -323,6 +340,8 @@ function main(): void {
     const generatedRuns = args.includes('--runs') ? runs : Math.min(runs, 3);
     const [sample] = compareModes(`generated: ${services} services x 3 targets`, dir, generatedRuns, modes);
     perService.push([services, sample.wallMs]);
+    if (services === Math.max(...sizes))
+      compareModesAgain('  again into its own output (nothing changed)', dir, generatedRuns, modes.slice(0, 2));
     outputs.push(dir);
   }
   for (const dir of outputs) fs.rmSync(dir, { recursive: true, force: true });

@@ -283,14 +283,16 @@ async function main(): Promise<void> {
       return;
     }
     // a large platform's targets arrive one by one: each is staged meanwhile (a folder new to the
-    // output by the worker that built it), and all are swapped in only when every target is valid
+    // output by the worker that built it; of one that exists, the worker sends only the files that
+    // differ), and all are swapped in only when every target is valid
     outputs = await synthesizeInParallel(
       configs,
       pool ? Math.min(pool.size, configs.length) : undefined,
       pool,
       writer &&
-        ((output) => (output.staged ? writer!.placed(output.folder) : writer!.stage(output.folder, output.files))),
-      writer && ((folder) => writer!.dirFor(folder)),
+        ((output) =>
+          output.staged ? writer!.placed(output.folder) : writer!.stage(output.folder, output.files, output.unchanged)),
+      writer && ((folder) => writer!.destinationFor(folder)),
     );
   } catch (error) {
     writer?.discard();
@@ -413,13 +415,16 @@ function mirrorForCdk8s(dir: string, out: string, outputs: TargetOutput[]): void
   if (scratch === real || scratch.startsWith(real + path.sep) || real.startsWith(scratch + path.sep)) return;
   fs.mkdirSync(scratch, { recursive: true });
   for (const output of outputs) {
-    const files = output.files.size
-      ? output.files
-      : new Map(
-          fs
-            .readdirSync(path.join(out, output.folder))
-            .map((f) => [f, fs.readFileSync(path.join(out, output.folder, f), 'utf8')]),
-        );
+    // a folder a worker wrote, or compared (sending only what changed), is read back in the order synth writes files
+    const files =
+      output.staged || output.unchanged
+        ? new Map(
+            fs
+              .readdirSync(path.join(out, output.folder))
+              .sort(new Intl.Collator().compare)
+              .map((f) => [f, fs.readFileSync(path.join(out, output.folder, f), 'utf8')]),
+          )
+        : output.files;
     const docs = [...files]
       .filter(([file]) => file.endsWith('.yaml'))
       .map(([, content]) => content.replace(/^---\n/, ''));

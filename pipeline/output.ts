@@ -26,7 +26,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { FileSink } from './render';
+import type { FileDestination, FileSink } from './render';
 
 /** Folder name → (relative file name → content). */
 export type OutputTree = Map<string, Map<string, string>>;
@@ -410,18 +410,23 @@ export class OutputWriter {
   }
 
   /**
-   * Where a synth worker is to write a folder new to the output (one that does not exist there),
-   * so that `commit` moves it in; undefined for a folder that exists (`stage` compares it) or was
-   * handed out already.
+   * What a synth worker is to do with the files of `folder`: write them into a new folder that
+   * `commit` moves in (`stageDir`: the folder is new to the output), or compare them with the
+   * folder there and send back only those that differ (`compareDir`, for `stage`). Undefined for
+   * a folder handed out already, or that is not a folder.
    */
-  dirFor(folder: string): string | undefined {
-    if (this.handled.has(folder) || lstat(path.join(this.outdir, folder)) !== undefined) return undefined;
+  destinationFor(folder: string): FileDestination | undefined {
+    if (this.handled.has(folder)) return undefined;
+    const current = path.join(this.outdir, folder);
+    const stat = lstat(current);
+    if (stat?.isDirectory()) return { compareDir: current };
+    if (stat !== undefined) return undefined;
     this.handled.add(folder);
     this.handedOut.add(folder);
-    return path.join(this.work, 'new', folder);
+    return { stageDir: path.join(this.work, 'new', folder) };
   }
 
-  /** Records that a worker wrote the folder `dirFor` handed out. */
+  /** Records that a worker wrote the folder `destinationFor` handed out. */
   placed(folder: string): void {
     this.handled.add(folder);
     const files = list(path.join(this.work, 'new', folder)).files.sort();
@@ -432,8 +437,10 @@ export class OutputWriter {
    * Compares a folder's files with the output folder: when they are the same, nothing happens
    * (the folder is not touched); otherwise the whole new folder is built in .synth-work/new/,
    * unchanged files hard-linked from the current one. Nothing in the output folder changes.
+   * `unchanged` names files not in `files` that a synth worker found the same as in the current
+   * folder (`FolderComparison`).
    */
-  stage(folder: string, files: ReadonlyMap<string, string>): void {
+  stage(folder: string, files: ReadonlyMap<string, string>, unchanged: readonly string[] = []): void {
     if (this.handled.has(folder)) return;
     this.handled.add(folder);
     if (!SAFE_NAME.test(folder)) throw new OutputError(`cannot write a folder named "${folder}" into ${this.outdir}`);
@@ -443,17 +450,18 @@ export class OutputWriter {
     try {
       const stat = lstat(current);
       const onDisk = stat?.isDirectory() ? list(current) : undefined;
-      const same = new Set<string>();
+      const same = new Set<string>(onDisk ? unchanged : []);
+      const names = [...unchanged, ...files.keys()];
       if (onDisk) {
         const known = new Set(onDisk.files);
         for (const [file, content] of files)
           if (known.has(file) && fs.readFileSync(path.join(current, file), 'utf8') === content) same.add(file);
         const dirsNeeded = new Set<string>();
-        for (const file of files.keys())
+        for (const file of names)
           for (let d = path.posix.dirname(file); d !== '.'; d = path.posix.dirname(d)) dirsNeeded.add(d);
         if (
-          same.size === files.size &&
-          onDisk.files.length === files.size &&
+          same.size === names.length &&
+          onDisk.files.length === names.length &&
           onDisk.odd.length === 0 &&
           onDisk.dirs.every((d) => dirsNeeded.has(d))
         )
@@ -461,7 +469,7 @@ export class OutputWriter {
       }
       step = 'write';
       fs.mkdirSync(this.work, { recursive: true });
-      const parents = new Set([...files.keys()].map((file) => path.dirname(path.join(target, file))));
+      const parents = new Set(names.map((file) => path.dirname(path.join(target, file))));
       for (const parent of parents) fs.mkdirSync(parent, { recursive: true });
       const probe = path.join(this.work, 'probe');
       const mine = process.getuid?.() ?? 0;
@@ -480,7 +488,11 @@ export class OutputWriter {
           fs.rmSync(probe, { force: true });
         }
       };
-      for (const [file, content] of files) {
+      const contents: Iterable<[string, string | undefined]> = [
+        ...unchanged.map((file): [string, undefined] => [file, undefined]),
+        ...files,
+      ];
+      for (const [file, content] of contents) {
         const full = path.join(target, file);
         if (same.has(file)) {
           try {
@@ -493,18 +505,20 @@ export class OutputWriter {
             else if (code !== 'EXDEV' && code !== 'EMLINK') throw error;
           }
         }
-        fs.writeFileSync(full, content);
+        // a file the worker found unchanged is linked; one that went meanwhile is copied from where it was read
+        fs.writeFileSync(full, content ?? fs.readFileSync(path.join(current, file)));
         crashPoint('write');
       }
       const old = new Set(onDisk?.files);
+      const wanted = new Set(names);
       const change: FolderChange = onDisk
         ? {
             folder,
-            added: [...files.keys()].filter((f) => !old.has(f)).sort(),
-            changed: [...files.keys()].filter((f) => old.has(f) && !same.has(f)).sort(),
-            removed: [...onDisk.files.filter((f) => !files.has(f)), ...onDisk.odd.map((o) => o.rel)].sort(),
+            added: names.filter((f) => !old.has(f)).sort(),
+            changed: names.filter((f) => old.has(f) && !same.has(f)).sort(),
+            removed: [...onDisk.files.filter((f) => !wanted.has(f)), ...onDisk.odd.map((o) => o.rel)].sort(),
           }
-        : { folder, added: [...files.keys()].sort(), changed: [], removed: [], whole: 'added' };
+        : { folder, added: [...names].sort(), changed: [], removed: [], whole: 'added' };
       if (onDisk) for (const file of onDisk.files) if (!same.has(file)) mustGo(file);
       this.staged.set(folder, change);
     } catch (error) {
@@ -798,6 +812,31 @@ export function diffTree(outdir: string, tree: OutputTree, only?: readonly strin
     }
   }
   return differences;
+}
+
+/**
+ * Compares each file it is given (`write`) with the same file in `current`, a folder of the output,
+ * as it comes, and keeps only those that differ or are new (`changed`); the others are named in
+ * `unchanged`, in the order given. A synth worker sends back what changed of a folder that exists,
+ * not all of its text (a 1,000-service target's is ~45 MB). A file it cannot read counts as
+ * changed: `OutputWriter.stage` reads it again and reports why.
+ */
+export class FolderComparison {
+  readonly changed = new Map<string, string>();
+  readonly unchanged: string[] = [];
+
+  constructor(private readonly current: string) {}
+
+  readonly write: FileSink = (file, content) => {
+    let old: string | undefined;
+    try {
+      old = fs.readFileSync(path.join(this.current, file), 'utf8');
+    } catch {
+      old = undefined;
+    }
+    if (old === content) this.unchanged.push(file);
+    else this.changed.set(file, content);
+  };
 }
 
 /**

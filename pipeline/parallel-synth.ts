@@ -14,7 +14,7 @@ import { TargetConfig } from '../config/types';
 import { Manifest } from '../core/manifest';
 import { OutputError } from './output';
 import { bundleOf } from './speedups/bundle';
-import type { TargetOutput, TargetResult } from './render';
+import type { FileDestination, TargetOutput, TargetResult } from './render';
 
 /**
  * pipeline/synth, loaded on first use: it brings cdk8s and every construct, and the command starts
@@ -38,14 +38,15 @@ export interface WorkerRequest {
 /**
  * One step of a worker: a target (by its index in the list) to synthesize whole (`all`), only to
  * build and send over `port` (`build`), or to take built from `port` and finish (`finish`: check
- * policy, scan for secrets, render, write). With `stageDir`, the worker that finishes the target
- * writes its files there itself.
+ * policy, scan for secrets, render, write). With a `destination`, the worker that finishes the
+ * target writes its files into a new folder itself, or compares them with the target's folder in
+ * the output and sends only those that differ.
  */
 export interface WorkerStep {
   readonly index: number;
   readonly config: TargetConfig;
   readonly part: WorkPart;
-  readonly stageDir?: string;
+  readonly destination?: FileDestination;
   readonly port?: MessagePort;
 }
 
@@ -143,11 +144,13 @@ export function timeOf(plans: readonly PlannedStep[][], sizes: readonly number[]
 }
 
 /**
- * Where the files of a new output folder are to be written (OutputWriter.dirFor), or undefined to
- * have them sent to the caller. A worker that writes them itself spares the copy of every file
- * between threads (a large target has tens of megabytes of YAML).
+ * What the worker that finishes a target is to do with the files of its folder
+ * (OutputWriter.destinationFor), or undefined to have them all sent to the caller. A worker that
+ * writes a new folder itself, or sends only what changed of one that exists, spares the copy of
+ * every file between threads (a large target has tens of megabytes of YAML), and the memory that
+ * holds them meanwhile.
  */
-export type StageDirOf = (folder: string) => string | undefined;
+export type DestinationOf = (folder: string) => FileDestination | undefined;
 
 /**
  * What a worker answers, once per target it synthesizes whole or finishes, and once `done` when
@@ -211,7 +214,7 @@ export class SynthPool {
   async synthesize(
     configs: readonly TargetConfig[],
     onOutput?: (output: TargetOutput) => void,
-    stageDirOf?: StageDirOf,
+    destinationOf?: DestinationOf,
   ): Promise<TargetOutput[]> {
     const plans = planWork(
       configs.map((c) => Object.keys(c.services).length),
@@ -225,7 +228,8 @@ export class SynthPool {
         const config = configs[index];
         const channel = channels.get(index);
         const port = channel && (part === 'build' ? channel.port1 : channel.port2);
-        return { index, config, part, port, stageDir: part === 'build' ? undefined : stageDirOf?.(config.target) };
+        const destination = part === 'build' ? undefined : destinationOf?.(config.target);
+        return { index, config, part, port, destination };
       }),
     );
     const results: TargetResult[] = new Array(configs.length);
@@ -278,7 +282,7 @@ export function poolFor(dir: string, cores = os.availableParallelism?.() ?? os.c
  * Synthesizes every target like `synthesizeAll`, on `workers` threads (the default from
  * `workerCount`), or on the given pool's; with 0 workers and no pool it runs on this thread.
  * `onOutput` sees each valid target's output as it arrives (from workers only); with
- * `stageDirOf`, workers write the files of the folders it names there themselves. Throws
+ * `destinationOf`, workers write or compare the files of the folders it names themselves. Throws
  * SynthError listing every problem of every target.
  */
 export async function synthesizeInParallel(
@@ -286,11 +290,11 @@ export async function synthesizeInParallel(
   workers = workerCount(configs),
   pool?: SynthPool,
   onOutput?: (output: TargetOutput) => void,
-  stageDirOf?: StageDirOf,
+  destinationOf?: DestinationOf,
 ): Promise<TargetOutput[]> {
   if (pool && workers < 1) await pool.close();
   if (workers < 1) return synth().synthesizeAll(configs);
-  return (pool ?? new SynthPool(workers)).synthesize(configs, onOutput, stageDirOf);
+  return (pool ?? new SynthPool(workers)).synthesize(configs, onOutput, destinationOf);
 }
 
 function run(worker: Worker, request: WorkerRequest, onReply: (reply: WorkerReply) => void): Promise<void> {

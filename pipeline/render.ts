@@ -20,6 +20,11 @@ export interface TargetOutput {
    */
   readonly files: Map<string, string>;
   readonly staged?: boolean;
+  /**
+   * Files the same as in the target's folder of the output, which a synth worker compared them
+   * with (pipeline/output.ts `FolderComparison`); `files` holds the others.
+   */
+  readonly unchanged?: readonly string[];
   /** Requests, limits and pods at minimum and maximum scale (targets only, not argocd/). */
   readonly capacity?: Capacity;
 }
@@ -34,6 +39,13 @@ export class SynthError extends Error {
 
 /** Where rendered files go, each as soon as it is rendered: relative file name and content. */
 export type FileSink = (name: string, content: string) => void;
+
+/**
+ * What the synth worker that finishes a target does with its files (pipeline/parallel-synth.ts):
+ * writes them into `stageDir`, a new folder, or compares them with `compareDir`, the target's
+ * folder in the output, and sends back only those that differ (pipeline/output.ts).
+ */
+export type FileDestination = { readonly stageDir: string } | { readonly compareDir: string };
 
 /** Renders manifests into files, refusing two objects that would share a file. */
 export function renderFiles(folder: string, manifests: readonly Manifest[]): Map<string, string> {

@@ -82,7 +82,7 @@ export function buildTarget(config: TargetConfig): BuiltTarget {
 /**
  * The second half of `synthTargetResult`: checks policy, scans for secrets and renders a built
  * target. With `write`, its files go there as they are rendered, once every check has passed,
- * and the output has none (`staged`).
+ * and the output holds none.
  */
 export function finishTarget(config: TargetConfig, built: BuiltTarget, write?: FileSink): TargetResult {
   const { manifests, capacity } = built;
@@ -98,7 +98,7 @@ export function finishTarget(config: TargetConfig, built: BuiltTarget, write?: F
     if (write) {
       renderFilesTo(config.target, manifests, write);
       write('README.md', readme!);
-      return { output: { folder: config.target, manifests, files: new Map(), staged: true, capacity }, problems: [] };
+      return { output: { folder: config.target, manifests, files: new Map(), capacity }, problems: [] };
     }
     const files = renderFiles(config.target, manifests);
     files.set('README.md', readme!);

@@ -3,7 +3,16 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { generatePlatform } from '../../bin/bench-generate';
-import { diffTree, LOCK, MARKER, OutputError, OutputTree, OutputWriter, WORK } from '../../pipeline/output';
+import {
+  diffTree,
+  FolderComparison,
+  LOCK,
+  MARKER,
+  OutputError,
+  OutputTree,
+  OutputWriter,
+  WORK,
+} from '../../pipeline/output';
 import { BUILD, copyEnvironments, edit, ENVIRONMENTS, runSynth, treeDigest } from '../helpers';
 
 jest.setTimeout(120_000);
@@ -71,6 +80,44 @@ describe('OutputWriter', () => {
     expect(fs.readFileSync(path.join(out, 'a', 'y.yaml'), 'utf8')).toBe('3');
     expect(fs.statSync(path.join(out, 'a', 'x.yaml')).mtime.getTime()).toBe(past.getTime());
     expect(fs.readdirSync(out).sort()).toEqual([MARKER, 'a']);
+  });
+
+  it('takes the files a worker found unchanged from the current folder: linked, not rewritten, and no change when all are', () => {
+    const out = tmp();
+    write(out, tree({ a: { 'x.yaml': '1', 'y.yaml': '2', 'gone.yaml': 'g' } }));
+    const inode = (file: string) => fs.statSync(path.join(out, 'a', file)).ino;
+    const before = inode('x.yaml');
+    // everything the same: nothing happens
+    let writer = OutputWriter.open(out);
+    writer.stage('a', new Map(), ['x.yaml', 'y.yaml', 'gone.yaml']);
+    expect(writer.commit(['a']).changes).toEqual([]);
+    // one changed, one new, one gone: the folder is replaced, the unchanged file is the same inode
+    writer = OutputWriter.open(out);
+    writer.stage(
+      'a',
+      new Map([
+        ['y.yaml', '3'],
+        ['new.yaml', 'n'],
+      ]),
+      ['x.yaml'],
+    );
+    expect(writer.commit(['a']).changes).toEqual([
+      { folder: 'a', added: ['new.yaml'], changed: ['y.yaml'], removed: ['gone.yaml'] },
+    ]);
+    expect(fs.readdirSync(path.join(out, 'a')).sort()).toEqual(['new.yaml', 'x.yaml', 'y.yaml']);
+    expect(fs.readFileSync(path.join(out, 'a', 'x.yaml'), 'utf8')).toBe('1');
+    expect(inode('x.yaml')).toBe(before);
+  });
+
+  it('compares files with a folder as they come (FolderComparison): keeps only those that differ, are new or cannot be read', () => {
+    const current = tmp();
+    fs.writeFileSync(path.join(current, 'same.yaml'), 'a: 1\n');
+    fs.writeFileSync(path.join(current, 'edited.yaml'), 'a: 1\n# edited\n');
+    fs.mkdirSync(path.join(current, 'dir.yaml'));
+    const comparison = new FolderComparison(current);
+    for (const file of ['same.yaml', 'edited.yaml', 'new.yaml', 'dir.yaml']) comparison.write(file, 'a: 1\n');
+    expect(comparison.unchanged).toEqual(['same.yaml']);
+    expect([...comparison.changed.keys()]).toEqual(['edited.yaml', 'new.yaml', 'dir.yaml']);
   });
 
   it('removes folders no longer produced and stray files, unless writing selected targets', () => {
@@ -453,6 +500,39 @@ describe('a synth of a large platform (worker threads) that fails', () => {
       .filter((f) => f.endsWith('.yaml') && f !== 'defaults.yaml')
       .map((f) => f.replace(/\.yaml$/, ''));
     expect(fs.readdirSync(out).sort()).toEqual([MARKER, 'argocd', ...environments].sort());
+    expect(runSynth(['--config', envs, '--out', out, '--check', '--quiet']).status).toBe(0);
+  });
+});
+
+describe('a synth of a large platform (worker threads) into the output it wrote before', () => {
+  it('rewrites only what changed, puts back a file edited by hand, and leaves unchanged folders alone', () => {
+    const envs = copyEnvironments();
+    generatePlatform(envs, 60, ENVIRONMENTS);
+    const out = path.join(tmp(), 'dist');
+    expect(runSynth(['--config', envs, '--out', out, '--quiet']).status).toBe(0);
+    const files = (folder: string) => fs.readdirSync(path.join(out, folder)).sort();
+    const stat = (folder: string, file: string) => fs.statSync(path.join(out, folder, file));
+    const stagingFiles = files('staging');
+    const developmentFiles = files('development');
+    const [kept, handEdited] = [stagingFiles[0], stagingFiles[5]];
+    const keptInode = stat('staging', kept).ino;
+    const developmentInode = fs.statSync(path.join(out, 'development')).ino;
+    const wanted = fs.readFileSync(path.join(out, 'staging', handEdited), 'utf8');
+    fs.writeFileSync(path.join(out, 'staging', handEdited), `${wanted}# edited by hand\n`);
+    fs.writeFileSync(path.join(out, 'staging', 'stray.yaml'), 'kind: Stray\n');
+    fs.rmSync(path.join(out, 'staging', stagingFiles[9]));
+    expect(runSynth(['--config', envs, '--out', out, '--check', '--quiet']).status).toBe(1);
+
+    const again = runSynth(['--config', envs, '--out', out, '--quiet']);
+    expect(again.stderr).toBe('');
+    expect(again.status).toBe(0);
+    expect(files('staging')).toEqual(stagingFiles);
+    expect(fs.readFileSync(path.join(out, 'staging', handEdited), 'utf8')).toBe(wanted);
+    // an unchanged file of a changed folder is the same file, linked into the new folder
+    expect(stat('staging', kept).ino).toBe(keptInode);
+    // a folder with nothing changed is not touched at all
+    expect(files('development')).toEqual(developmentFiles);
+    expect(fs.statSync(path.join(out, 'development')).ino).toBe(developmentInode);
     expect(runSynth(['--config', envs, '--out', out, '--check', '--quiet']).status).toBe(0);
   });
 });

@@ -61,16 +61,37 @@ describe('synthesis on worker threads', () => {
     expect(seen.sort()).toEqual(configs.map((c) => c.target).sort());
   });
 
-  it('has the workers write the folders the caller names, and send only the rest', async () => {
+  it('has the workers write the folders the caller names, compare those it points to, and send all of the rest', async () => {
     const { configs, outputs } = referencePlatform();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'staged-'));
     const staged = configs[1].target;
+    // a folder as the output holds it: one file edited by hand, one missing, the rest as synth writes them
+    const compared = configs[2].target;
+    const current = path.join(dir, 'current');
+    const expectedCompared = outputs.find((o) => o.folder === compared)!.files;
+    const names = [...expectedCompared.keys()];
+    const [edited, missing] = [names[3], names[7]];
+    fs.mkdirSync(current);
+    for (const [file, content] of expectedCompared)
+      if (file !== missing)
+        fs.writeFileSync(path.join(current, file), file === edited ? `${content}# edited\n` : content);
     const parallel = await synthesizeInParallel(configs, 2, undefined, undefined, (folder) =>
-      folder === staged ? path.join(dir, folder) : undefined,
+      folder === staged
+        ? { stageDir: path.join(dir, folder) }
+        : folder === compared
+          ? { compareDir: current }
+          : undefined,
     );
     for (const output of parallel) {
       const expected = outputs.find((o) => o.folder === output.folder)!;
-      if (output.folder === staged) {
+      if (output.folder === compared) {
+        expect(output.staged).toBeUndefined();
+        expect(output.unchanged).toEqual(names.filter((f) => f !== edited && f !== missing));
+        expect([...output.files]).toEqual([
+          [edited, expectedCompared.get(edited)],
+          [missing, expectedCompared.get(missing)],
+        ]);
+      } else if (output.folder === staged) {
         expect(output.staged).toBe(true);
         expect(output.files.size).toBe(0);
         const written = fs.readdirSync(path.join(dir, staged)).sort();
@@ -79,13 +100,14 @@ describe('synthesis on worker threads', () => {
           expect(fs.readFileSync(path.join(dir, staged, file), 'utf8')).toBe(expected.files.get(file));
       } else {
         expect(output.staged).toBeUndefined();
+        expect(output.unchanged).toBeUndefined();
         expect([...output.files]).toEqual([...expected.files]);
       }
       expect(output.manifests.map((m) => `${m.kind}/${m.metadata.name}`)).toEqual(
         expected.manifests.map((m) => `${m.kind}/${m.metadata.name}`),
       );
     }
-    expect(fs.readdirSync(dir)).toEqual([staged]);
+    expect(fs.readdirSync(dir).sort()).toEqual(['current', staged].sort());
   });
 
   it("fails, with the caller's error, when handling a target fails (a write of staged files, say)", async () => {
@@ -114,7 +136,9 @@ describe('synthesis on worker threads', () => {
     );
     expect(plan.flat().filter((s) => s.part === 'build')).toHaveLength(1);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'staged-'));
-    const parallel = await synthesizeInParallel(three, 2, undefined, undefined, (folder) => path.join(dir, folder));
+    const parallel = await synthesizeInParallel(three, 2, undefined, undefined, (folder) => ({
+      stageDir: path.join(dir, folder),
+    }));
     const expected = outputs.slice(0, 3);
     expect(parallel.slice(0, 3).map((o) => o.folder)).toEqual(expected.map((o) => o.folder));
     parallel.slice(0, 3).forEach((output, i) => {

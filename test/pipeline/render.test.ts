@@ -44,7 +44,6 @@ describe('rendering files (pipeline/render.ts)', () => {
     const written = new Map<string, string>();
     const sunk = finishTarget(config, built, (name, content) => written.set(name, content));
     expect(sunk.problems).toEqual([]);
-    expect(sunk.output?.staged).toBe(true);
     expect(sunk.output?.files.size).toBe(0);
     expect(sunk.output?.manifests).toBe(built.manifests);
     expect([...written.keys()]).toEqual([...kept.output!.files.keys()]);
