@@ -438,9 +438,10 @@ export class OutputWriter {
    * (the folder is not touched); otherwise the whole new folder is built in .synth-work/new/,
    * unchanged files hard-linked from the current one. Nothing in the output folder changes.
    * `unchanged` names files not in `files` that a synth worker found the same as in the current
-   * folder (`FolderComparison`).
+   * folder, each with its `stampOf` then (`FolderComparison`); one whose stamp is no longer the
+   * same was edited, removed or replaced meanwhile, and the synth is refused.
    */
-  stage(folder: string, files: ReadonlyMap<string, string>, unchanged: readonly string[] = []): void {
+  stage(folder: string, files: ReadonlyMap<string, string>, unchanged: ReadonlyMap<string, string> = new Map()): void {
     if (this.handled.has(folder)) return;
     this.handled.add(folder);
     if (!SAFE_NAME.test(folder)) throw new OutputError(`cannot write a folder named "${folder}" into ${this.outdir}`);
@@ -450,8 +451,16 @@ export class OutputWriter {
     try {
       const stat = lstat(current);
       const onDisk = stat?.isDirectory() ? list(current) : undefined;
-      const same = new Set<string>(onDisk ? unchanged : []);
-      const names = [...unchanged, ...files.keys()];
+      const same = new Set<string>();
+      for (const [file, stamp] of unchanged) {
+        const full = path.join(current, file);
+        if (stampOf(full) !== stamp)
+          throw new OutputError(
+            `${full} changed while synth was running (edited, removed or replaced); nothing was changed in ${this.outdir}/: run synth again`,
+          );
+        same.add(file);
+      }
+      const names = [...unchanged.keys(), ...files.keys()];
       if (onDisk) {
         const known = new Set(onDisk.files);
         for (const [file, content] of files)
@@ -489,7 +498,7 @@ export class OutputWriter {
         }
       };
       const contents: Iterable<[string, string | undefined]> = [
-        ...unchanged.map((file): [string, undefined] => [file, undefined]),
+        ...[...unchanged.keys()].map((file): [string, undefined] => [file, undefined]),
         ...files,
       ];
       for (const [file, content] of contents) {
@@ -505,7 +514,7 @@ export class OutputWriter {
             else if (code !== 'EXDEV' && code !== 'EMLINK') throw error;
           }
         }
-        // a file the worker found unchanged is linked; one that went meanwhile is copied from where it was read
+        // an unchanged file that cannot be linked (another file system, too many links) is copied
         fs.writeFileSync(full, content ?? fs.readFileSync(path.join(current, file)));
         crashPoint('write');
       }
@@ -815,26 +824,61 @@ export function diffTree(outdir: string, tree: OutputTree, only?: readonly strin
 }
 
 /**
+ * What identifies one version of a regular file (device, inode, size, modification and change
+ * times in nanoseconds), without following a link; undefined for anything else or nothing.
+ */
+export function stampOf(file: string): string | undefined {
+  try {
+    return stampOfStats(fs.lstatSync(file, { bigint: true }));
+  } catch {
+    return undefined;
+  }
+}
+
+function stampOfStats(stats: fs.BigIntStats): string | undefined {
+  if (!stats.isFile()) return undefined;
+  return `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
+}
+
+/**
+ * The text of `file` and its `stampOf`, if it is a regular file (a link is not followed, a FIFO
+ * is not waited on); undefined otherwise, or when it cannot be read.
+ */
+function readRegularFile(file: string): { text: string; stamp: string } | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    const stamp = stampOfStats(fs.fstatSync(fd, { bigint: true }));
+    return stamp === undefined ? undefined : { text: fs.readFileSync(fd, 'utf8'), stamp };
+  } catch {
+    return undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
  * Compares each file it is given (`write`) with the same file in `current`, a folder of the output,
  * as it comes, and keeps only those that differ or are new (`changed`); the others are named in
- * `unchanged`, in the order given. A synth worker sends back what changed of a folder that exists,
- * not all of its text (a 1,000-service target's is ~45 MB). A file it cannot read counts as
- * changed: `OutputWriter.stage` reads it again and reports why.
+ * `unchanged`, in the order given, with their `stampOf`, so that `OutputWriter.stage` can tell
+ * one edited, removed or replaced since. A synth worker sends back what changed of a folder that
+ * exists, not all of its text (a 1,000-service target's is ~45 MB). Anything but a regular file
+ * that can be read counts as changed: `OutputWriter.stage` looks at it again and replaces it, or
+ * reports why it cannot.
  */
 export class FolderComparison {
   readonly changed = new Map<string, string>();
-  readonly unchanged: string[] = [];
+  readonly unchanged = new Map<string, string>();
 
   constructor(private readonly current: string) {}
 
   readonly write: FileSink = (file, content) => {
-    let old: string | undefined;
-    try {
-      old = fs.readFileSync(path.join(this.current, file), 'utf8');
-    } catch {
-      old = undefined;
-    }
-    if (old === content) this.unchanged.push(file);
+    const old = readRegularFile(path.join(this.current, file));
+    if (old?.text === content) this.unchanged.set(file, old.stamp);
     else this.changed.set(file, content);
   };
 }

@@ -22,9 +22,10 @@ export interface TargetOutput {
   readonly staged?: boolean;
   /**
    * Files the same as in the target's folder of the output, which a synth worker compared them
-   * with (pipeline/output.ts `FolderComparison`); `files` holds the others.
+   * with, each with what identified the file then (pipeline/output.ts `FolderComparison`);
+   * `files` holds the others.
    */
-  readonly unchanged?: readonly string[];
+  readonly unchanged?: ReadonlyMap<string, string>;
   /** Requests, limits and pods at minimum and maximum scale (targets only, not argocd/). */
   readonly capacity?: Capacity;
 }

@@ -11,6 +11,7 @@ import {
   OutputError,
   OutputTree,
   OutputWriter,
+  stampOf,
   WORK,
 } from '../../pipeline/output';
 import { BUILD, copyEnvironments, edit, ENVIRONMENTS, runSynth, treeDigest } from '../helpers';
@@ -87,9 +88,10 @@ describe('OutputWriter', () => {
     write(out, tree({ a: { 'x.yaml': '1', 'y.yaml': '2', 'gone.yaml': 'g' } }));
     const inode = (file: string) => fs.statSync(path.join(out, 'a', file)).ino;
     const before = inode('x.yaml');
+    const unchanged = (...files: string[]) => new Map(files.map((f) => [f, stampOf(path.join(out, 'a', f))!]));
     // everything the same: nothing happens
     let writer = OutputWriter.open(out);
-    writer.stage('a', new Map(), ['x.yaml', 'y.yaml', 'gone.yaml']);
+    writer.stage('a', new Map(), unchanged('x.yaml', 'y.yaml', 'gone.yaml'));
     expect(writer.commit(['a']).changes).toEqual([]);
     // one changed, one new, one gone: the folder is replaced, the unchanged file is the same inode
     writer = OutputWriter.open(out);
@@ -99,7 +101,7 @@ describe('OutputWriter', () => {
         ['y.yaml', '3'],
         ['new.yaml', 'n'],
       ]),
-      ['x.yaml'],
+      unchanged('x.yaml'),
     );
     expect(writer.commit(['a']).changes).toEqual([
       { folder: 'a', added: ['new.yaml'], changed: ['y.yaml'], removed: ['gone.yaml'] },
@@ -109,16 +111,64 @@ describe('OutputWriter', () => {
     expect(inode('x.yaml')).toBe(before);
   });
 
-  it('compares files with a folder as they come (FolderComparison): keeps only those that differ, are new or cannot be read', () => {
+  it('compares files with a folder as they come (FolderComparison): keeps only those that differ, are new or are not regular files', () => {
     const current = tmp();
     fs.writeFileSync(path.join(current, 'same.yaml'), 'a: 1\n');
     fs.writeFileSync(path.join(current, 'edited.yaml'), 'a: 1\n# edited\n');
     fs.mkdirSync(path.join(current, 'dir.yaml'));
+    // a link to a file with the same text, and a FIFO (reading one would wait for a writer for ever)
+    const outside = path.join(tmp(), 'outside.yaml');
+    fs.writeFileSync(outside, 'a: 1\n');
+    fs.symlinkSync(outside, path.join(current, 'link.yaml'));
+    expect(spawnSync('mkfifo', [path.join(current, 'fifo.yaml')]).status).toBe(0);
     const comparison = new FolderComparison(current);
-    for (const file of ['same.yaml', 'edited.yaml', 'new.yaml', 'dir.yaml']) comparison.write(file, 'a: 1\n');
-    expect(comparison.unchanged).toEqual(['same.yaml']);
-    expect([...comparison.changed.keys()]).toEqual(['edited.yaml', 'new.yaml', 'dir.yaml']);
+    const files = ['same.yaml', 'edited.yaml', 'new.yaml', 'dir.yaml', 'link.yaml', 'fifo.yaml'];
+    for (const file of files) comparison.write(file, 'a: 1\n');
+    expect([...comparison.unchanged]).toEqual([['same.yaml', stampOf(path.join(current, 'same.yaml'))]]);
+    expect([...comparison.changed.keys()]).toEqual(files.slice(1));
+    expect(stampOf(path.join(current, 'link.yaml'))).toBeUndefined();
   });
+
+  it.each([
+    ['edited', (file: string) => fs.appendFileSync(file, '# edited by hand\n')],
+    ['removed', (file: string) => fs.rmSync(file)],
+    ['replaced by a link', (file: string) => (fs.rmSync(file), fs.symlinkSync('/etc/hostname', file))],
+    ['replaced by a FIFO', (file: string) => (fs.rmSync(file), spawnSync('mkfifo', [file]))],
+    ['replaced by a folder', (file: string) => (fs.rmSync(file), fs.mkdirSync(file))],
+  ])(
+    'refuses the synth, changing nothing, when a file a worker found unchanged was %s before it is staged',
+    (_what, change) => {
+      const out = tmp();
+      write(out, tree({ a: { 'x.yaml': '1', 'y.yaml': '2' } }));
+      // as a synth runs: the output opened (and checked) first, then the worker compares, then the command's thread stages
+      const writer = OutputWriter.open(out);
+      const comparison = new FolderComparison(path.join(out, 'a'));
+      comparison.write('x.yaml', '1');
+      comparison.write('y.yaml', '3');
+      const file = path.join(out, 'a', 'x.yaml');
+      change(file);
+      // names, kinds and the text of regular files (reading the FIFO would wait for ever)
+      const state = () =>
+        (fs.readdirSync(out, { recursive: true, encoding: 'utf8' }) as string[])
+          .filter((name) => name !== LOCK)
+          .sort()
+          .map((name) => {
+            const stat = fs.lstatSync(path.join(out, name));
+            return [
+              name,
+              stat.isFile() ? fs.readFileSync(path.join(out, name), 'utf8') : stat.mode & fs.constants.S_IFMT,
+            ];
+          });
+      const before = state();
+      const error = thrown(() => writer.stage('a', comparison.changed, comparison.unchanged));
+      writer.discard();
+      expect(error).toBeInstanceOf(OutputError);
+      expect(error.message).toBe(
+        `${file} changed while synth was running (edited, removed or replaced); nothing was changed in ${out}/: run synth again`,
+      );
+      expect(state()).toEqual(before);
+    },
+  );
 
   it('removes folders no longer produced and stray files, unless writing selected targets', () => {
     const out = tmp();
