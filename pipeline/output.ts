@@ -497,11 +497,7 @@ export class OutputWriter {
           fs.rmSync(probe, { force: true });
         }
       };
-      const contents: Iterable<[string, string | undefined]> = [
-        ...[...unchanged.keys()].map((file): [string, undefined] => [file, undefined]),
-        ...files,
-      ];
-      for (const [file, content] of contents) {
+      for (const file of names) {
         const full = path.join(target, file);
         if (same.has(file)) {
           try {
@@ -515,7 +511,7 @@ export class OutputWriter {
           }
         }
         // an unchanged file that cannot be linked (another file system, too many links) is copied
-        fs.writeFileSync(full, content ?? fs.readFileSync(path.join(current, file)));
+        fs.writeFileSync(full, files.get(file) ?? fs.readFileSync(path.join(current, file)));
         crashPoint('write');
       }
       const old = new Set(onDisk?.files);

@@ -12,15 +12,7 @@ import { assembleOutputs } from './delivery-synth';
 import { chartsToJson } from './speedups';
 import { Manifest } from '../core/manifest';
 import { checkPolicies } from './policy';
-import {
-  FileSink,
-  formatViolation,
-  renderFiles,
-  renderFilesTo,
-  SynthError,
-  TargetOutput,
-  TargetResult,
-} from './render';
+import { FileSink, formatViolation, renderFilesTo, SynthError, TargetOutput, TargetResult } from './render';
 import { secretProblems } from './secret-check';
 import { withDeliveryAnnotations } from '../core/sync-waves';
 import { renderTargetReadme } from './target-readme';
@@ -95,13 +87,10 @@ export function finishTarget(config: TargetConfig, built: BuiltTarget, write?: F
     // no secret reaches dist/, whatever field it came through (pipeline/secret-check.ts)
     problems.push(...secretProblems(config.target, manifests, readme));
     if (problems.length) return { problems };
-    if (write) {
-      renderFilesTo(config.target, manifests, write);
-      write('README.md', readme!);
-      return { output: { folder: config.target, manifests, files: new Map(), capacity }, problems: [] };
-    }
-    const files = renderFiles(config.target, manifests);
-    files.set('README.md', readme!);
+    const files = new Map<string, string>();
+    const sink: FileSink = write ?? ((name, content) => files.set(name, content));
+    renderFilesTo(config.target, manifests, sink);
+    sink('README.md', readme!);
     return { output: { folder: config.target, manifests, files, capacity }, problems: [] };
   } catch (error) {
     if (error instanceof SynthError) return { problems: error.problems };
