@@ -122,6 +122,24 @@ export function crashPoint(step: string): void {
   if (crashAt && crashAt.step === step && ++crashAt.seen === crashAt.n) process.kill(process.pid, 'SIGKILL');
 }
 
+/**
+ * Whether `bytes`, a file's content, is `text` written as UTF-8. Decoded alone, an invalid byte
+ * reads as U+FFFD, so a file holding one would pass for text that holds U+FFFD there.
+ */
+export function holdsText(bytes: Buffer, text: string): boolean {
+  return bytes.toString('utf8') === text && (!text.includes('\uFFFD') || bytes.equals(Buffer.from(text)));
+}
+
+/** `fs.writeFileSync`, whose error names the file also when the write itself fails (a full disk names none). */
+function writeFile(file: string, content: string | Buffer): void {
+  try {
+    fs.writeFileSync(file, content);
+  } catch (error) {
+    (error as NodeJS.ErrnoException).path ??= file;
+    throw error;
+  }
+}
+
 function lstat(file: string): fs.Stats | undefined {
   try {
     return fs.lstatSync(file);
@@ -464,7 +482,7 @@ export class OutputWriter {
       if (onDisk) {
         const known = new Set(onDisk.files);
         for (const [file, content] of files)
-          if (known.has(file) && fs.readFileSync(path.join(current, file), 'utf8') === content) same.add(file);
+          if (known.has(file) && holdsText(fs.readFileSync(path.join(current, file)), content)) same.add(file);
         const dirsNeeded = new Set<string>();
         for (const file of names)
           for (let d = path.posix.dirname(file); d !== '.'; d = path.posix.dirname(d)) dirsNeeded.add(d);
@@ -511,7 +529,7 @@ export class OutputWriter {
           }
         }
         // an unchanged file that cannot be linked (another file system, too many links) is copied
-        fs.writeFileSync(full, files.get(file) ?? fs.readFileSync(path.join(current, file)));
+        writeFile(full, files.get(file) ?? fs.readFileSync(path.join(current, file)));
         crashPoint('write');
       }
       const old = new Set(onDisk?.files);
@@ -581,7 +599,7 @@ export class OutputWriter {
     const writeMarker = (names: Iterable<string>) => {
       const text = markerText(names);
       if (fs.readFileSync(marker, 'utf8') === text) return;
-      fs.writeFileSync(`${marker}.tmp`, text);
+      writeFile(`${marker}.tmp`, text);
       fs.renameSync(`${marker}.tmp`, marker);
     };
     // the marker names what is synth's now; failing to update it is only a warning
@@ -599,7 +617,7 @@ export class OutputWriter {
       writeMarker([...owned, ...produced]);
       const planFile = path.join(this.work, 'plan');
       fs.mkdirSync(path.join(this.work, 'old'), { recursive: true });
-      fs.writeFileSync(`${planFile}.tmp`, JSON.stringify(plan));
+      writeFile(`${planFile}.tmp`, JSON.stringify(plan));
       fs.renameSync(`${planFile}.tmp`, planFile);
     } catch (error) {
       throw new OutputError(`cannot write ${describeFsError(error)}; nothing was changed in ${this.outdir}/`);
@@ -801,7 +819,7 @@ export function diffTree(outdir: string, tree: OutputTree, only?: readonly strin
     for (const [file, content] of [...wanted.entries()].sort(([a], [b]) => a.localeCompare(b))) {
       const full = path.join(dir, file);
       if (!files.has(file)) differences.push({ file: full, change: 'missing' });
-      else if (fs.readFileSync(full, 'utf8') !== content) differences.push({ file: full, change: 'differs' });
+      else if (!holdsText(fs.readFileSync(full), content)) differences.push({ file: full, change: 'differs' });
       files.delete(file);
     }
     for (const file of [...files].sort()) differences.push({ file: path.join(dir, file), change: 'extra' });
@@ -840,7 +858,7 @@ function stampOfStats(stats: fs.BigIntStats): string | undefined {
  * The text of `file` and its `stampOf`, if it is a regular file (a link is not followed, a FIFO
  * is not waited on); undefined otherwise, or when it cannot be read.
  */
-function readRegularFile(file: string): { text: string; stamp: string } | undefined {
+function readRegularFile(file: string): { bytes: Buffer; stamp: string } | undefined {
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
@@ -849,7 +867,7 @@ function readRegularFile(file: string): { text: string; stamp: string } | undefi
   }
   try {
     const stamp = stampOfStats(fs.fstatSync(fd, { bigint: true }));
-    return stamp === undefined ? undefined : { text: fs.readFileSync(fd, 'utf8'), stamp };
+    return stamp === undefined ? undefined : { bytes: fs.readFileSync(fd), stamp };
   } catch {
     return undefined;
   } finally {
@@ -874,7 +892,7 @@ export class FolderComparison {
 
   readonly write: FileSink = (file, content) => {
     const old = readRegularFile(path.join(this.current, file));
-    if (old?.text === content) this.unchanged.set(file, old.stamp);
+    if (old && holdsText(old.bytes, content)) this.unchanged.set(file, old.stamp);
     else this.changed.set(file, content);
   };
 }
@@ -892,6 +910,6 @@ export function folderSink(dir: string): FileSink {
       fs.mkdirSync(parent, { recursive: true });
       made.add(parent);
     }
-    fs.writeFileSync(target, content);
+    writeFile(target, content);
   };
 }

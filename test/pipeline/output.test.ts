@@ -4,8 +4,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { generatePlatform } from '../../bin/bench-generate';
 import {
+  describeFsError,
   diffTree,
   FolderComparison,
+  folderSink,
   LOCK,
   MARKER,
   OutputError,
@@ -127,6 +129,43 @@ describe('OutputWriter', () => {
     expect([...comparison.unchanged]).toEqual([['same.yaml', stampOf(path.join(current, 'same.yaml'))]]);
     expect([...comparison.changed.keys()]).toEqual(files.slice(1));
     expect(stampOf(path.join(current, 'link.yaml'))).toBeUndefined();
+  });
+
+  // bytes that are not UTF-8 decode to U+FFFD: as text alone, such a file passes for one holding U+FFFD there
+  const FFFD = 'name: caf\uFFFD\n';
+  const invalid = Buffer.from('name: caf\xff\n', 'latin1');
+  // the three-byte start of a four-byte sequence: as long as U+FFFD's own three bytes
+  const truncated = Buffer.from([...Buffer.from('name: caf'), 0xf0, 0x9f, 0x98, 0x0a]);
+
+  it.each([
+    ['an invalid byte', invalid],
+    ['a truncated sequence as long as U+FFFD', truncated],
+  ])('rewrites a file holding %s where the new text holds U+FFFD (not the same file)', (_what, bytes) => {
+    expect(bytes.toString('utf8')).toBe(FFFD);
+    const out = tmp();
+    write(out, tree({ a: { 'x.yaml': FFFD } }));
+    const file = path.join(out, 'a', 'x.yaml');
+    fs.writeFileSync(file, bytes);
+    const comparison = new FolderComparison(path.join(out, 'a'));
+    comparison.write('x.yaml', FFFD);
+    expect([...comparison.changed.keys()]).toEqual(['x.yaml']);
+    expect(diffTree(out, tree({ a: { 'x.yaml': FFFD } })).map((d) => [d.file, d.change])).toEqual([[file, 'differs']]);
+    write(out, tree({ a: { 'x.yaml': FFFD } }));
+    expect(fs.readFileSync(file)).toEqual(Buffer.from(FFFD));
+    // and a file that does hold U+FFFD is the same
+    const again = new FolderComparison(path.join(out, 'a'));
+    again.write('x.yaml', FFFD);
+    expect([...again.unchanged.keys()]).toEqual(['x.yaml']);
+    expect(diffTree(out, tree({ a: { 'x.yaml': FFFD } }))).toEqual([]);
+  });
+
+  it('names the file when writing it fails after it was opened (a full disk: ENOSPC names none)', () => {
+    // /dev/full takes an open and fails every write with ENOSPC, as a full disk does
+    const dir = tmp();
+    fs.symlinkSync('/dev/full', path.join(dir, 'x.yaml'));
+    const error = thrown(() => folderSink(dir)('x.yaml', 'a: 1\n')) as NodeJS.ErrnoException;
+    expect(error.code).toBe('ENOSPC');
+    expect(describeFsError(error)).toBe(`${path.join(dir, 'x.yaml')}: no space left on device (ENOSPC)`);
   });
 
   it.each([
