@@ -150,18 +150,27 @@ function synthOnce(config: string, stock = ''): Sample {
 }
 
 /**
- * The platform in `config` synthesized again into the folder that holds its output already,
- * `runs` times in each mode, in turns: the user's loop, where nothing or little changed.
+ * The platform in `config` synthesized again into the folder that holds its output already, then
+ * checked against it (`--check`, as CI does), `runs` times in each mode, in turns: the user's
+ * loop, where nothing or little changed.
  */
-function compareModesAgain(label: string, config: string, runs: number, modes: ReadonlyArray<[string, string]>): void {
+function compareModesAgain(config: string, runs: number, modes: ReadonlyArray<[string, string]>): void {
   const out = fs.mkdtempSync(path.join(outDir, 'bench-out-'));
   outputs.push(out);
   const args = [path.join(BIN, 'synth.js'), '--config', config, '--out', out, '--quiet'];
   measure(process.execPath, args); // the first write, not measured
-  const samples: Sample[][] = modes.map(() => []);
-  for (let i = 0; i < runs; i++)
-    modes.forEach(([, stock], m) => samples[m].push(measure(process.execPath, args, { env: { SYNTH_STOCK: stock } })));
-  modes.forEach(([name], m) => report(m === 0 ? label : `    ${name}`, samples[m]));
+  const loops: Array<[string, string[]]> = [
+    ['  again into its own output (nothing changed)', []],
+    ['  --check against its own output (up to date)', ['--check']],
+  ];
+  for (const [label, extra] of loops) {
+    const samples: Sample[][] = modes.map(() => []);
+    for (let i = 0; i < runs; i++)
+      modes.forEach(([, stock], m) =>
+        samples[m].push(measure(process.execPath, [...args, ...extra], { env: { SYNTH_STOCK: stock } })),
+      );
+    modes.forEach(([name], m) => report(m === 0 ? label : `    ${name}`, samples[m]));
+  }
 }
 
 /**
@@ -340,8 +349,7 @@ function main(): void {
     const generatedRuns = args.includes('--runs') ? runs : Math.min(runs, 3);
     const [sample] = compareModes(`generated: ${services} services x 3 targets`, dir, generatedRuns, modes);
     perService.push([services, sample.wallMs]);
-    if (services === Math.max(...sizes))
-      compareModesAgain('  again into its own output (nothing changed)', dir, generatedRuns, modes.slice(0, 2));
+    if (services === Math.max(...sizes)) compareModesAgain(dir, generatedRuns, modes.slice(0, 2));
     outputs.push(dir);
   }
   for (const dir of outputs) fs.rmSync(dir, { recursive: true, force: true });

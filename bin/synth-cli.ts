@@ -12,7 +12,16 @@ import { capacityLine } from '../pipeline/capacity-readme';
 import * as fs from 'fs';
 import * as path from 'path';
 import { AMOUNT_KEYS, format, headroomPercent, QUOTA_KEY } from '../pipeline/capacity';
-import { CommitResult, FolderChange, OutputError, OutputTree, OutputWriter, WORK, diffTree } from '../pipeline/output';
+import {
+  checkDestination,
+  CommitResult,
+  diffTree,
+  FolderChange,
+  OutputError,
+  OutputTree,
+  OutputWriter,
+  WORK,
+} from '../pipeline/output';
 import { poolFor, synthesizeInParallel } from '../pipeline/parallel-synth';
 import type { TargetOutput } from '../pipeline/render';
 import { stockSettingProblem } from '../pipeline/speedups/switch';
@@ -292,7 +301,11 @@ async function main(): Promise<void> {
       writer &&
         ((output) =>
           output.staged ? writer!.placed(output.folder) : writer!.stage(output.folder, output.files, output.unchanged)),
-      writer && ((folder) => writer!.destinationFor(folder)),
+      writer
+        ? (folder) => writer!.destinationFor(folder)
+        : options.check
+          ? (folder) => checkDestination(options.out, folder)
+          : undefined,
     );
   } catch (error) {
     writer?.discard();
@@ -326,7 +339,8 @@ async function main(): Promise<void> {
     return;
   }
   if (options.check) {
-    const differences = diffTree(options.out, tree, only);
+    const unchanged = new Map(outputs.flatMap((o) => (o.unchanged ? [[o.folder, o.unchanged] as const] : [])));
+    const differences = diffTree(options.out, tree, only, unchanged);
     if (differences.length) {
       const command =
         options.config === 'environments'

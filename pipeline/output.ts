@@ -766,9 +766,16 @@ export interface Difference {
  * What differs between the synthesized tree and `outdir` on disk: missing and differing files,
  * and anything synth does not write (dot-files, loose files, symbolic links, FIFOs, empty or
  * unknown folders, the leftovers of an interrupted synth); the marker is expected. With `only`,
- * just those folders are compared.
+ * just those folders are compared. `unchanged` names, by folder, files not in `tree` that a synth
+ * worker found the same as on disk (`FolderComparison`, `checkDestination`), each with its
+ * `stampOf` then: the same while that stamp holds.
  */
-export function diffTree(outdir: string, tree: OutputTree, only?: readonly string[]): Difference[] {
+export function diffTree(
+  outdir: string,
+  tree: OutputTree,
+  only?: readonly string[],
+  unchanged: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map(),
+): Difference[] {
   const differences: Difference[] = [];
   const stat = lstat(outdir);
   if (stat && !stat.isDirectory())
@@ -816,10 +823,16 @@ export function diffTree(outdir: string, tree: OutputTree, only?: readonly strin
     }
     const onDisk = here ? list(dir) : { files: [], dirs: [], odd: [] };
     const files = new Set(onDisk.files);
-    for (const [file, content] of [...wanted.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    const same = unchanged.get(folder) ?? new Map<string, string>();
+    for (const file of [...wanted.keys(), ...same.keys()].sort((a, b) => a.localeCompare(b))) {
       const full = path.join(dir, file);
-      if (!files.has(file)) differences.push({ file: full, change: 'missing' });
-      else if (!holdsText(fs.readFileSync(full), content)) differences.push({ file: full, change: 'differs' });
+      const stamp = same.get(file);
+      if (stamp !== undefined) {
+        if (stampOf(full) !== stamp)
+          differences.push({ file: full, change: 'differs', note: 'changed while synth was comparing it' });
+      } else if (!files.has(file)) differences.push({ file: full, change: 'missing' });
+      else if (!holdsText(fs.readFileSync(full), wanted.get(file)!))
+        differences.push({ file: full, change: 'differs' });
       files.delete(file);
     }
     for (const file of [...files].sort()) differences.push({ file: path.join(dir, file), change: 'extra' });
@@ -895,6 +908,18 @@ export class FolderComparison {
     if (old && holdsText(old.bytes, content)) this.unchanged.set(file, old.stamp);
     else this.changed.set(file, content);
   };
+}
+
+/**
+ * Where a synth worker puts a target's files for `--check` (pipeline/parallel-synth.ts): compared
+ * with the target's folder in `outdir` when there is one, so that only the files that differ
+ * cross to the command's thread (`diffTree` takes the names of the others); otherwise all of them.
+ */
+export function checkDestination(outdir: string, folder: string): FileDestination | undefined {
+  const dir = path.join(outdir, folder);
+  return SAFE_NAME.test(folder) && lstat(outdir)?.isDirectory() && lstat(dir)?.isDirectory()
+    ? { compareDir: dir }
+    : undefined;
 }
 
 /**

@@ -4,6 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { generatePlatform } from '../../bin/bench-generate';
 import {
+  checkDestination,
   describeFsError,
   diffTree,
   FolderComparison,
@@ -527,6 +528,27 @@ describe('diffTree (--check)', () => {
     ]);
   });
 
+  it('takes the files a worker found the same (FolderComparison) as the same while their stamp holds', () => {
+    const out = tmp();
+    write(out, tree({ a: { 'same.yaml': 's', 'later.yaml': 'l', 'change.yaml': '1' } }));
+    const comparison = new FolderComparison(path.join(out, 'a'));
+    for (const [file, content] of Object.entries({ 'same.yaml': 's', 'later.yaml': 'l', 'change.yaml': '2' }))
+      comparison.write(file, content);
+    expect(checkDestination(out, 'a')).toEqual({ compareDir: path.join(out, 'a') });
+    expect(checkDestination(out, 'b')).toBeUndefined();
+    const compared = new Map([['a', comparison.changed]]);
+    const unchanged = new Map([['a', comparison.unchanged]]);
+    expect(diffTree(out, compared, undefined, unchanged).map((d) => [path.basename(d.file), d.change])).toEqual([
+      ['change.yaml', 'differs'],
+    ]);
+    // edited after the worker compared it: not taken as the same
+    fs.appendFileSync(path.join(out, 'a', 'later.yaml'), '# edited\n');
+    expect(diffTree(out, compared, undefined, unchanged)).toEqual([
+      { file: path.join(out, 'a', 'change.yaml'), change: 'differs' },
+      { file: path.join(out, 'a', 'later.yaml'), change: 'differs', note: 'changed while synth was comparing it' },
+    ]);
+  });
+
   it('reports dot-files, loose files, symbolic links, FIFOs, empty folders, unknown folders and a missing marker', () => {
     const out = tmp();
     const t = tree({ a: { 'x.yaml': '1' }, b: { 'y.yaml': '2' } });
@@ -610,7 +632,17 @@ describe('a synth of a large platform (worker threads) into the output it wrote 
     fs.writeFileSync(path.join(out, 'staging', handEdited), `${wanted}# edited by hand\n`);
     fs.writeFileSync(path.join(out, 'staging', 'stray.yaml'), 'kind: Stray\n');
     fs.rmSync(path.join(out, 'staging', stagingFiles[9]));
-    expect(runSynth(['--config', envs, '--out', out, '--check', '--quiet']).status).toBe(1);
+    // --check: the workers compare each file with the output, and only what differs reaches the report
+    const check = runSynth(['--config', envs, '--out', out, '--check', '--quiet']);
+    expect(check.status).toBe(1);
+    const listed = check.stderr.split('\n').filter((line) => /^ {2}(differs|missing|extra) /.test(line));
+    // the folder's files in order, then what synth does not write
+    expect(listed).toEqual([
+      `  differs  ${path.join(out, 'staging', handEdited)}`,
+      `  missing  ${path.join(out, 'staging', stagingFiles[9])}`,
+      `  extra    ${path.join(out, 'staging', 'stray.yaml')}`,
+    ]);
+    expect(check.stderr).toContain('      -# edited by hand');
 
     const again = runSynth(['--config', envs, '--out', out, '--quiet']);
     expect(again.stderr).toBe('');
