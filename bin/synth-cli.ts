@@ -271,7 +271,8 @@ async function main(): Promise<void> {
     }
     // a large platform's workers load the constructs while this thread reads the configuration
     const pool = poolFor(options.config);
-    let configs = load().loadPlatform(options.config);
+    const platform = load().loadPlatform(options.config);
+    let configs = platform;
     if (options.targets.length) {
       const known = configs.map((c) => c.target);
       const unknown = options.targets.filter((t) => !known.includes(t));
@@ -290,6 +291,13 @@ async function main(): Promise<void> {
       for (const row of [['target', 'cluster', 'namespace', 'API server'], ...rows])
         console.log(row.map((x, i) => (i < 3 ? x.padEnd(widths[i]) : x)).join('  '));
       return;
+    }
+    // the rules across targets that need no manifests hold for all of them, also for a --target run
+    // (which builds and checks no other target's objects): a full synth would refuse them
+    if (only) {
+      const { DELIVERY_FOLDER, validateTargetConfigs } = delivery();
+      const across = validateTargetConfigs(platform);
+      if (across.length) throw new (render().SynthError)(across.map((problem) => `${DELIVERY_FOLDER}: ${problem}`));
     }
     // a large platform's targets arrive one by one: each is staged meanwhile (a folder new to the
     // output by the worker that built it; of one that exists, the worker sends only the files that

@@ -194,9 +194,19 @@ export class DeliveryChart extends Chart {
   }
 }
 
-/** Rules that span targets: one repository tree, one destination per target. */
-export function validateTargets(unsorted: readonly DeliveryTarget[]): string[] {
-  const targets = [...unsorted].sort((a, b) => a.config.target.localeCompare(b.config.target));
+/** Rules that span targets: one repository tree, one destination per target, no object two targets both deploy. */
+export function validateTargets(targets: readonly DeliveryTarget[]): string[] {
+  const sorted = [...targets].sort((a, b) => a.config.target.localeCompare(b.config.target));
+  return [...validateTargetConfigs(sorted.map((t) => t.config)), ...sharedObjectErrors(sorted)];
+}
+
+/**
+ * The rules that span targets and need only their configuration: one repository tree, one
+ * destination per target. `npm run synth -- --target` checks them against every target, not only
+ * those it builds, so that it never writes a folder a full synth would refuse for them.
+ */
+export function validateTargetConfigs(configs: readonly TargetConfig[]): string[] {
+  const targets = [...configs].sort((a, b) => a.target.localeCompare(b.target));
   const errors: string[] = [];
   const describe = (values: Map<string, string[]>) =>
     [...values].map(([value, names]) => `"${value}" (${names.join(', ')})`).join(', ');
@@ -206,14 +216,14 @@ export function validateTargets(unsorted: readonly DeliveryTarget[]): string[] {
     ['delivery.path', (c: TargetConfig) => c.delivery.path ?? 'dist'],
     ['delivery.revision', (c: TargetConfig) => c.delivery.revision],
   ] as const) {
-    const values = groupBy(targets, (t) => get(t.config));
+    const values = groupBy(targets, get);
     if (values.size > 1) {
       errors.push(
         `dist/${DELIVERY_FOLDER} is one folder for all targets, so they must share ${field}; got ${describe(values)}. Set the same ${field} in every environment (e.g. in defaults.yaml)`,
       );
     }
   }
-  const destinations = groupBy(targets, (t) => `${t.config.delivery.server} namespace ${t.config.namespace}`);
+  const destinations = groupBy(targets, (c) => `${c.delivery.server} namespace ${c.namespace}`);
   for (const [destination, names] of destinations) {
     if (names.length > 1) {
       errors.push(
@@ -221,8 +231,7 @@ export function validateTargets(unsorted: readonly DeliveryTarget[]): string[] {
       );
     }
   }
-  errors.push(...sharedObjectErrors(targets));
-  for (const { config } of targets) {
+  for (const config of targets) {
     if (config.target === DELIVERY_FOLDER) {
       errors.push(
         `a target named "${config.target}" would share dist/${DELIVERY_FOLDER} with Argo CD's Applications; rename the environment or region`,
@@ -307,8 +316,9 @@ function uniqueBy<T>(values: T[], key: (value: T) => string): T[] {
   return [...seen.values()];
 }
 
-function groupBy(targets: readonly DeliveryTarget[], key: (t: DeliveryTarget) => string): Map<string, string[]> {
+/** The targets' names by `key` of their configuration. */
+function groupBy(configs: readonly TargetConfig[], key: (c: TargetConfig) => string): Map<string, string[]> {
   const groups = new Map<string, string[]>();
-  for (const t of targets) groups.set(key(t), [...(groups.get(key(t)) ?? []), t.config.target]);
+  for (const c of configs) groups.set(key(c), [...(groups.get(key(c)) ?? []), c.target]);
   return groups;
 }

@@ -196,6 +196,35 @@ describe('synth CLI', () => {
     expect(treeDigest(path.join(out, 'staging'))).toBe(staging);
   });
 
+  it('--target refuses, writing nothing, a target that shares its destination or revision with another (as a full synth does)', () => {
+    const { envs, out } = written();
+    const before = treeDigest(out);
+    // staging moved onto development's cluster and namespace, reading another revision
+    edit(envs, 'staging.yaml', 'namespace: trading-staging', 'namespace: trading-dev');
+    edit(
+      envs,
+      'staging.yaml',
+      'server: https://staging.k8s.trading.example.com',
+      'server: https://kubernetes.default.svc',
+    );
+    edit(envs, 'staging.yaml', 'revision: main', 'revision: release');
+    const full = runSynth(['--config', envs, '--out', out]);
+    for (const args of [
+      ['--target', 'staging'],
+      ['--target', 'development'],
+    ]) {
+      const result = runSynth(['--config', envs, '--out', out, ...args]);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toBe(full.stderr);
+      expect(result.stderr).toContain(
+        'argocd: targets development and staging both deploy to https://kubernetes.default.svc namespace trading-dev; Argo CD would let their Applications overwrite each other',
+      );
+      expect(result.stderr).toContain('must share delivery.revision; got "main" (development');
+    }
+    expect(full.status).toBe(1);
+    expect(treeDigest(out)).toBe(before);
+  });
+
   it('--check passes on a fresh output and lists the files that differ after a change', () => {
     const { envs, out } = written();
     expect(runSynth(['--config', envs, '--out', out, '--check', '--quiet']).status).toBe(0);
