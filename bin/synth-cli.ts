@@ -292,9 +292,10 @@ async function main(): Promise<void> {
         console.log(row.map((x, i) => (i < 3 ? x.padEnd(widths[i]) : x)).join('  '));
       return;
     }
-    // the rules across targets that need no manifests hold for all of them, also for a --target run
-    // (which builds and checks no other target's objects): a full synth would refuse them
-    if (only) {
+    // the rules on the targets' configuration that dist/argocd needs hold for all of them, also in a
+    // --target run, which builds no other target: it never writes (or passes --check with) what a
+    // full synth refuses. --stdout writes nothing: one target is printed whatever the others hold
+    if (only && !options.stdout) {
       const { DELIVERY_FOLDER, validateTargetConfigs } = delivery();
       const across = validateTargetConfigs(platform);
       if (across.length) throw new (render().SynthError)(across.map((problem) => `${DELIVERY_FOLDER}: ${problem}`));
@@ -363,24 +364,37 @@ async function main(): Promise<void> {
           `  ${options.out}/${WORK}/ is there: a synth was interrupted while it wrote ${options.out}/. Run ${command}: it puts the interrupted change back whole first, then writes.\n`,
         );
       const MAX_DIFFS = 5;
+      const MAX_DIFF_BYTES = 16 * 1024 * 1024;
       let shown = 0;
+      let capped = false;
       for (const d of differences) {
         console.error(`  ${d.change.padEnd(8)} ${d.file}${d.note ? ` (${d.note})` : ''}`);
-        if (d.change === 'differs' && shown++ < MAX_DIFFS) {
-          const rel = path.relative(options.out, d.file);
-          const folder = rel.split(path.sep)[0];
-          const wanted = tree.get(folder)?.get(
-            rel
-              .slice(folder.length + 1)
-              .split(path.sep)
-              .join('/'),
-          );
-          if (wanted !== undefined)
-            for (const line of shortDiff(d.file, fs.readFileSync(d.file, 'utf8'), wanted))
-              console.error(`      ${line}`);
+        if (d.change !== 'differs') continue;
+        if (shown >= MAX_DIFFS) {
+          capped = true;
+          continue;
         }
+        const rel = path.relative(options.out, d.file);
+        const folder = rel.split(path.sep)[0];
+        const wanted = tree.get(folder)?.get(
+          rel
+            .slice(folder.length + 1)
+            .split(path.sep)
+            .join('/'),
+        );
+        if (wanted === undefined) continue; // compared by a worker, then changed meanwhile: its note says so
+        shown++;
+        const size = fs.statSync(d.file).size;
+        if (size > MAX_DIFF_BYTES) {
+          console.error(`      (${size} bytes on disk, ${Buffer.byteLength(wanted)} from synth: too large to show)`);
+          continue;
+        }
+        const onDisk = fs.readFileSync(d.file, 'utf8');
+        if (onDisk === wanted)
+          console.error('      (the same text once decoded, but bytes on disk that are not valid UTF-8)');
+        else for (const line of shortDiff(d.file, onDisk, wanted)) console.error(`      ${line}`);
       }
-      if (shown > MAX_DIFFS) console.error(`  (diffs shown for the first ${MAX_DIFFS} differing files)`);
+      if (capped) console.error(`  (diffs shown for the first ${MAX_DIFFS} differing files)`);
       console.error(
         `\n${options.out}/ is generated: do not edit it by hand (synth replaces hand edits). Change the configuration in ${options.config}/, ` +
           `then run ${command} and commit ${options.out}/ with it.`,

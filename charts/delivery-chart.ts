@@ -201,9 +201,10 @@ export function validateTargets(targets: readonly DeliveryTarget[]): string[] {
 }
 
 /**
- * The rules that span targets and need only their configuration: one repository tree, one
- * destination per target. `npm run synth -- --target` checks them against every target, not only
- * those it builds, so that it never writes a folder a full synth would refuse for them.
+ * The rules dist/argocd sets on the targets' configuration alone: one repository tree, one
+ * destination per target, an https:// API server, no target named like its folder. `npm run synth
+ * -- --target` checks them against every target, not only those it builds, so that it never
+ * writes a folder a full synth would refuse for them.
  */
 export function validateTargetConfigs(configs: readonly TargetConfig[]): string[] {
   const targets = [...configs].sort((a, b) => a.target.localeCompare(b.target));

@@ -127,7 +127,16 @@ export function crashPoint(step: string): void {
  * reads as U+FFFD, so a file holding one would pass for text that holds U+FFFD there.
  */
 export function holdsText(bytes: Buffer, text: string): boolean {
-  return bytes.toString('utf8') === text && (!text.includes('\uFFFD') || bytes.equals(Buffer.from(text)));
+  return (
+    bytes.length === Buffer.byteLength(text) &&
+    bytes.toString('utf8') === text &&
+    (!text.includes('\uFFFD') || bytes.equals(Buffer.from(text)))
+  );
+}
+
+/** `holdsText` of a regular file, read only when its size is the text's (a file of any size is compared). */
+function fileHoldsText(file: string, text: string): boolean {
+  return fs.statSync(file).size === Buffer.byteLength(text) && holdsText(fs.readFileSync(file), text);
 }
 
 /** `fs.writeFileSync`, whose error names the file also when the write itself fails (a full disk names none). */
@@ -138,6 +147,14 @@ function writeFile(file: string, content: string | Buffer): void {
     (error as NodeJS.ErrnoException).path ??= file;
     throw error;
   }
+}
+
+/**
+ * The output folder as given, without trailing separators: `lstat('link/')` follows the link, so
+ * `--out link/` would be judged by the folder it points to, not as the link it is.
+ */
+function outputFolderOf(given: string): string {
+  return given.length > 1 ? given.replace(/[\\/]+$/, '') || path.parse(path.resolve(given)).root : given;
 }
 
 function lstat(file: string): fs.Stats | undefined {
@@ -250,8 +267,7 @@ export class OutputWriter {
    */
   static open(given: string): OutputWriter {
     if (given.trim() === '') throw new OutputError('--out needs a folder name');
-    // `link/` would make lstat follow the link: judge the folder itself, without trailing separators
-    const outdir = given.length > 1 ? given.replace(/[\\/]+$/, '') || path.parse(path.resolve(given)).root : given;
+    const outdir = outputFolderOf(given);
     const stat = lstat(outdir);
     let created = false;
     let adopted = false;
@@ -482,7 +498,7 @@ export class OutputWriter {
       if (onDisk) {
         const known = new Set(onDisk.files);
         for (const [file, content] of files)
-          if (known.has(file) && holdsText(fs.readFileSync(path.join(current, file)), content)) same.add(file);
+          if (known.has(file) && fileHoldsText(path.join(current, file), content)) same.add(file);
         const dirsNeeded = new Set<string>();
         for (const file of names)
           for (let d = path.posix.dirname(file); d !== '.'; d = path.posix.dirname(d)) dirsNeeded.add(d);
@@ -776,6 +792,7 @@ export function diffTree(
   only?: readonly string[],
   unchanged: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map(),
 ): Difference[] {
+  outdir = outputFolderOf(outdir);
   const differences: Difference[] = [];
   const stat = lstat(outdir);
   if (stat && !stat.isDirectory())
@@ -831,8 +848,7 @@ export function diffTree(
         if (stampOf(full) !== stamp)
           differences.push({ file: full, change: 'differs', note: 'changed while synth was comparing it' });
       } else if (!files.has(file)) differences.push({ file: full, change: 'missing' });
-      else if (!holdsText(fs.readFileSync(full), wanted.get(file)!))
-        differences.push({ file: full, change: 'differs' });
+      else if (!fileHoldsText(full, wanted.get(file)!)) differences.push({ file: full, change: 'differs' });
       files.delete(file);
     }
     for (const file of [...files].sort()) differences.push({ file: path.join(dir, file), change: 'extra' });
@@ -868,10 +884,11 @@ function stampOfStats(stats: fs.BigIntStats): string | undefined {
 }
 
 /**
- * The text of `file` and its `stampOf`, if it is a regular file (a link is not followed, a FIFO
- * is not waited on); undefined otherwise, or when it cannot be read.
+ * The content of `file` and its `stampOf`, if it is a regular file (a link is not followed, a FIFO
+ * is not waited on); undefined otherwise, or when it cannot be read. The content is read only when
+ * the file is `size` bytes long (a file of another size cannot be the same, whatever its size).
  */
-function readRegularFile(file: string): { bytes: Buffer; stamp: string } | undefined {
+function readRegularFile(file: string, size: number): { bytes?: Buffer; stamp: string } | undefined {
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
@@ -879,8 +896,10 @@ function readRegularFile(file: string): { bytes: Buffer; stamp: string } | undef
     return undefined;
   }
   try {
-    const stamp = stampOfStats(fs.fstatSync(fd, { bigint: true }));
-    return stamp === undefined ? undefined : { bytes: fs.readFileSync(fd), stamp };
+    const stats = fs.fstatSync(fd, { bigint: true });
+    const stamp = stampOfStats(stats);
+    if (stamp === undefined) return undefined;
+    return { bytes: stats.size === BigInt(size) ? fs.readFileSync(fd) : undefined, stamp };
   } catch {
     return undefined;
   } finally {
@@ -904,8 +923,8 @@ export class FolderComparison {
   constructor(private readonly current: string) {}
 
   readonly write: FileSink = (file, content) => {
-    const old = readRegularFile(path.join(this.current, file));
-    if (old && holdsText(old.bytes, content)) this.unchanged.set(file, old.stamp);
+    const old = readRegularFile(path.join(this.current, file), Buffer.byteLength(content));
+    if (old?.bytes && holdsText(old.bytes, content)) this.unchanged.set(file, old.stamp);
     else this.changed.set(file, content);
   };
 }
@@ -915,7 +934,8 @@ export class FolderComparison {
  * with the target's folder in `outdir` when there is one, so that only the files that differ
  * cross to the command's thread (`diffTree` takes the names of the others); otherwise all of them.
  */
-export function checkDestination(outdir: string, folder: string): FileDestination | undefined {
+export function checkDestination(given: string, folder: string): FileDestination | undefined {
+  const outdir = outputFolderOf(given);
   const dir = path.join(outdir, folder);
   return SAFE_NAME.test(folder) && lstat(outdir)?.isDirectory() && lstat(dir)?.isDirectory()
     ? { compareDir: dir }

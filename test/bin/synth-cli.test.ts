@@ -225,6 +225,59 @@ describe('synth CLI', () => {
     expect(treeDigest(out)).toBe(before);
   });
 
+  it('--check says why a file differs when no diff shows it: bytes that are not UTF-8, a file too large to show', () => {
+    const envs = copyEnvironments();
+    edit(envs, 'defaults.yaml', 'Second-generation ML signal model', 'Second-generation ML signal model \uFFFD');
+    const out = path.join(tmp(), 'dist');
+    expect(runSynth(['--config', envs, '--out', out, '--quiet']).status).toBe(0);
+    const flags = path.join(out, 'staging', 'configmap-feature-flags.yaml');
+    // U+FFFD's bytes on disk replaced by one byte that is not UTF-8: the same text once decoded
+    fs.writeFileSync(flags, Buffer.from(fs.readFileSync(flags, 'latin1').replace('\xEF\xBF\xBD', '\xFF'), 'latin1'));
+    const invalid = runSynth(['--config', envs, '--out', out, '--check']);
+    expect(invalid.status).toBe(1);
+    expect(invalid.stderr).toContain(
+      `differs  ${flags}\n      (the same text once decoded, but bytes on disk that are not valid UTF-8)\n`,
+    );
+    const file = path.join(out, 'staging', 'ingress-gateway.yaml');
+    const text = fs.readFileSync(file, 'utf8');
+    // a file far larger than any synth writes (sparse: it takes no room) is named, not read whole
+    fs.truncateSync(file, 600 * 1024 * 1024);
+    const large = runSynth(['--config', envs, '--out', out, '--check']);
+    expect(large.status).toBe(1);
+    expect(large.stderr).toContain(`differs  ${file}\n`);
+    expect(large.stderr).toContain(
+      `      (${600 * 1024 * 1024} bytes on disk, ${Buffer.byteLength(text)} from synth: too large to show)`,
+    );
+    expect(large.stderr).not.toContain('internal error');
+    // and synth puts it back
+    expect(runSynth(['--config', envs, '--out', out, '--quiet']).status).toBe(0);
+    expect(fs.readFileSync(file, 'utf8')).toBe(text);
+  });
+
+  it('--check reports an output folder that is a symbolic link also when given with a trailing slash', () => {
+    const { envs, out } = written();
+    const link = path.join(tmp(), 'link');
+    fs.symlinkSync(out, link);
+    for (const given of [link, `${link}/`]) {
+      const result = runSynth(['--config', envs, '--out', given, '--check']);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain(`  extra    ${link} (a symbolic link)\n`);
+    }
+  });
+
+  it('--stdout prints one target whatever the configuration of the others (it writes nothing)', () => {
+    const envs = copyEnvironments();
+    edit(envs, 'development.yaml', 'server: https://kubernetes.default.svc', 'server: http://kubernetes.default.svc');
+    const result = runSynth(['--config', envs, '--target', 'staging', '--stdout']);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('namespace: trading-staging');
+    // a run that writes refuses it, as a full synth does
+    const written = runSynth(['--config', envs, '--out', tmp(), '--target', 'staging']);
+    expect(written.status).toBe(1);
+    expect(written.stderr).toContain('argocd: delivery.server of development is "http://kubernetes.default.svc"');
+  });
+
   it('--check passes on a fresh output and lists the files that differ after a change', () => {
     const { envs, out } = written();
     expect(runSynth(['--config', envs, '--out', out, '--check', '--quiet']).status).toBe(0);
