@@ -136,7 +136,8 @@ export function holdsText(bytes: Buffer, text: string): boolean {
 
 /** `holdsText` of a regular file, read only when its size is the text's (a file of any size is compared). */
 function fileHoldsText(file: string, text: string): boolean {
-  return fs.statSync(file).size === Buffer.byteLength(text) && holdsText(fs.readFileSync(file), text);
+  const bytes = readRegularFile(file, Buffer.byteLength(text))?.bytes;
+  return bytes !== undefined && holdsText(bytes, text);
 }
 
 /** `fs.writeFileSync`, whose error names the file also when the write itself fails (a full disk names none). */
@@ -779,20 +780,20 @@ export interface Difference {
 }
 
 /**
- * What differs between the synthesized tree and `outdir` on disk: missing and differing files,
- * and anything synth does not write (dot-files, loose files, symbolic links, FIFOs, empty or
- * unknown folders, the leftovers of an interrupted synth); the marker is expected. With `only`,
+ * What differs between the synthesized tree and the output folder `given` on disk: missing and
+ * differing files, and anything synth does not write (dot-files, loose files, symbolic links,
+ * FIFOs, empty or unknown folders, the leftovers of an interrupted synth); the marker is expected. With `only`,
  * just those folders are compared. `unchanged` names, by folder, files not in `tree` that a synth
  * worker found the same as on disk (`FolderComparison`, `checkDestination`), each with its
  * `stampOf` then: the same while that stamp holds.
  */
 export function diffTree(
-  outdir: string,
+  given: string,
   tree: OutputTree,
   only?: readonly string[],
   unchanged: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map(),
 ): Difference[] {
-  outdir = outputFolderOf(outdir);
+  const outdir = outputFolderOf(given);
   const differences: Difference[] = [];
   const stat = lstat(outdir);
   if (stat && !stat.isDirectory())
@@ -924,7 +925,7 @@ export class FolderComparison {
 
   readonly write: FileSink = (file, content) => {
     const old = readRegularFile(path.join(this.current, file), Buffer.byteLength(content));
-    if (old?.bytes && holdsText(old.bytes, content)) this.unchanged.set(file, old.stamp);
+    if (old?.bytes !== undefined && holdsText(old.bytes, content)) this.unchanged.set(file, old.stamp);
     else this.changed.set(file, content);
   };
 }
